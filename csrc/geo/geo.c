@@ -1,0 +1,448 @@
+/* Geo drivers: argument checks, threading, the latitude check and the non-SIMD kernels
+ * (bounding box, local projection, destination). The SIMD bodies live in geo_kernels.inc. */
+#include "blockops/bo_geo.h"
+#include "bo_omp.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+extern const bo_geo_kernels bo_geo_kernels_scalar;
+#ifdef BO_HAVE_AVX2
+extern const bo_geo_kernels bo_geo_kernels_avx2;
+#endif
+#ifdef BO_HAVE_AVX512
+extern const bo_geo_kernels bo_geo_kernels_avx512;
+#endif
+
+const bo_geo_kernels *bo_geo_kernels_for(bo_simd_level lvl)
+{
+    switch (lvl) {
+    case BO_SIMD_SCALAR: return &bo_geo_kernels_scalar;
+#ifdef BO_HAVE_AVX2
+    case BO_SIMD_AVX2: return &bo_geo_kernels_avx2;
+#endif
+#ifdef BO_HAVE_AVX512
+    case BO_SIMD_AVX512: return &bo_geo_kernels_avx512;
+#endif
+    default: return NULL;
+    }
+}
+
+/* Work is split into fixed chunks, so which thread runs a chunk never changes its result.
+ * 16 Ki elements: a multiple of every vector width, ~256 KiB of float64 inputs per chunk
+ * (L2-sized), and enough chunks at 1 M points to balance 2-16 threads. */
+#define BO_GEO_CHUNK ((size_t)16384)
+#define BO_PI 3.14159265358979323846
+#define BO_D2R (BO_PI / 180.0)
+
+static int threads_for(size_t n, const bo_geo_opts *o)
+{
+    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    int nt = (o && o->n_threads > 0) ? o->n_threads : 1;
+    if ((size_t)nt > nch)
+        nt = (int)nch;
+    return nt < 1 ? 1 : nt;
+}
+
+static const bo_geo_kernels *kernels_for_opts(const bo_geo_opts *o, bo_error *err,
+                                              bo_status *st)
+{
+    bo_simd_level lvl = o ? o->simd : BO_SIMD_SCALAR;
+    const bo_geo_kernels *k = bo_geo_kernels_for(lvl);
+    *st = BO_OK;
+    if (!k || !bo_simd_cpu_supports(lvl))
+        *st = bo_error_set(err, BO_ERR_UNSUPPORTED, "SIMD level '%s' is not available here",
+                           bo_simd_name(lvl));
+    return k;
+}
+
+/* cos/sin of an angle in degrees, folded in degrees first (90 - |a| is exact for |a| in
+ * [45, 180]) so they stay accurate near 90, where radians would round first. */
+static double cosd(double a)
+{
+    double ax = fabs(a);
+    return ax > 45.0 ? sin((90.0 - ax) * BO_D2R) : cos(ax * BO_D2R);
+}
+
+static double sind(double a)
+{
+    double ax = fabs(a);
+    double r = ax > 45.0 ? cos((90.0 - ax) * BO_D2R) : sin(ax * BO_D2R);
+    return copysign(r, a);
+}
+
+/* lon - lon0 in [-180, 180), exact across the antimeridian (see geo_kernels.inc). */
+static double wrap_dlon(double lon, double lon0)
+{
+    double k = floor((lon - lon0 + 180.0) / 360.0);
+    double d = (lon - k * 360.0) - lon0;
+    if (d >= 180.0)
+        d -= 360.0;
+    else if (d < -180.0)
+        d += 360.0;
+    return d;
+}
+
+static double wrap_lon(double lon) { return wrap_dlon(lon, 0.0); }
+
+/* First element with |lat| > 90 among up to two latitude arrays; fills err, returns DOMAIN. */
+#define DEFINE_LOCATE(SUF, TT)                                                                 \
+    static bo_status locate_bad_##SUF(const TT *a, int a_bc, int a_col, const TT *b, int b_bc, \
+                                      int b_col, size_t n, bo_error *err)                      \
+    {                                                                                          \
+        for (size_t i = 0; i < n; i++) {                                                       \
+            const TT *arrs[2] = {a, b};                                                        \
+            int bcs[2] = {a_bc, b_bc}, cols[2] = {a_col, b_col};                               \
+            for (int j = 0; j < 2; j++) {                                                      \
+                if (!arrs[j])                                                                  \
+                    continue;                                                                  \
+                double v = (double)arrs[j][bcs[j] ? 0 : i];                                    \
+                if (fabs(v) > 90.0) {                                                          \
+                    if (err) {                                                                 \
+                        err->index = bcs[j] ? 0 : (int64_t)i;                                  \
+                        err->column = cols[j];                                                 \
+                        err->value = v;                                                        \
+                    }                                                                          \
+                    return bo_error_set(err, BO_ERR_DOMAIN, "latitude outside [-90, 90]");     \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        return bo_error_set(err, BO_ERR_INTERNAL, "kernel flagged a latitude but none found"); \
+    }
+DEFINE_LOCATE(f64, double)
+DEFINE_LOCATE(f32, float)
+
+#define PTR(p, bit, off) ((bcast & (bit)) ? (p) : (p) + (off))
+
+#define DEFINE_HAVERSINE(SUF, TT)                                                              \
+    bo_status bo_haversine_##SUF(const TT *lat1, const TT *lon1, const TT *lat2,               \
+                                 const TT *lon2, unsigned bcast, TT *out, size_t n,            \
+                                 TT radius_m, const bo_geo_opts *opts, bo_error *err)          \
+    {                                                                                          \
+        bo_status st;                                                                          \
+        const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);                            \
+        if (st != BO_OK)                                                                       \
+            return st;                                                                         \
+        if (n == 0)                                                                            \
+            return BO_OK;                                                                      \
+        if (!lat1 || !lon1 || !lat2 || !lon2 || !out)                                          \
+            return bo_error_set(err, BO_ERR_ARG, "NULL array");                                \
+        size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;                                    \
+        int nt = threads_for(n, opts), bad = 0;                                                \
+        long long c;                                                                           \
+        BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))   \
+        for (c = 0; c < (long long)nch; c++) {                                                 \
+            size_t b = (size_t)c * BO_GEO_CHUNK;                                               \
+            size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;                            \
+            bad |= k->haversine_##SUF(PTR(lat1, 1u, b), PTR(lon1, 2u, b), PTR(lat2, 4u, b),    \
+                                      PTR(lon2, 8u, b), bcast, out + b, e - b, radius_m);      \
+        }                                                                                      \
+        if (bad && opts && opts->validate)                                                     \
+            return locate_bad_##SUF(lat1, bcast & 1u, 0, lat2, (bcast & 4u) != 0, 2, n, err);  \
+        return BO_OK;                                                                          \
+    }
+DEFINE_HAVERSINE(f64, double)
+DEFINE_HAVERSINE(f32, float)
+
+static int finite4(double a, double b, double c, double d)
+{
+    return isfinite(a) && isfinite(b) && isfinite(c) && isfinite(d);
+}
+
+bo_status bo_radius_bbox(double center_lat, double center_lon, double radius_m,
+                         double earth_radius_m, double box[4], bo_error *err)
+{
+    if (!finite4(center_lat, center_lon, radius_m, earth_radius_m) || radius_m < 0 ||
+        earth_radius_m <= 0)
+        return bo_error_set(err, BO_ERR_ARG,
+                            "center, radius_m and earth_radius_m must be finite, radius_m >= 0 "
+                            "and earth_radius_m > 0");
+    if (fabs(center_lat) > 90.0) {
+        if (err) {
+            err->index = 0;
+            err->column = 0;
+            err->value = center_lat;
+        }
+        return bo_error_set(err, BO_ERR_DOMAIN, "latitude outside [-90, 90]");
+    }
+    double ang = radius_m / earth_radius_m; /* radians of arc */
+    /* Enlarge by 1e-9 relative (+1e-12 degrees) so that rounding in this box never rejects a
+     * point the exact test would accept; the exact test decides the rest. */
+    double angd = ang / BO_D2R;
+    double pad = angd * 1e-9 + 1e-12;
+    box[0] = center_lat - angd - pad;
+    box[1] = center_lat + angd + pad;
+    if (ang >= BO_PI || box[1] >= 90.0 || box[0] <= -90.0) {
+        /* the circle reaches a pole: every longitude */
+        box[0] = box[0] < -90.0 ? -90.0 : box[0];
+        box[1] = box[1] > 90.0 ? 90.0 : box[1];
+        box[2] = -180.0;
+        box[3] = 180.0;
+        return BO_OK;
+    }
+    double q = sin(ang) / cosd(center_lat);
+    double dlon = asin(q > 1.0 ? 1.0 : q) / BO_D2R;
+    dlon += dlon * 1e-9 + 1e-12;
+    if (dlon >= 180.0) {
+        box[2] = -180.0;
+        box[3] = 180.0;
+        return BO_OK;
+    }
+    box[2] = wrap_lon(center_lon - dlon);
+    box[3] = wrap_lon(center_lon + dlon);
+    if (box[3] == -180.0 && box[2] > 0)
+        box[3] = 180.0; /* the box ends exactly on the antimeridian: keep it unwrapped */
+    return BO_OK;
+}
+
+static bo_status within_params(double clat, double clon, double radius_m, double earth_r,
+                               double params[8], bo_error *err)
+{
+    bo_status st = bo_radius_bbox(clat, clon, radius_m, earth_r, params + 4, err);
+    if (st != BO_OK) {
+        if (st == BO_ERR_DOMAIN && err)
+            err->column = 2; /* center_lat */
+        return st;
+    }
+    double half = radius_m / (2.0 * earth_r);
+    double s = sin(half);
+    params[0] = clat;
+    params[1] = clon;
+    params[2] = cosd(clat);
+    /* h <= sin^2(r / 2R) is d <= r without an asin per point; past half the globe every
+     * finite point qualifies (h never exceeds 1). */
+    params[3] = half >= BO_PI / 2 ? 2.0 : s * s;
+    return BO_OK;
+}
+
+bo_status bo_within_radius_f64(const double *lat, const double *lon, size_t n, double center_lat,
+                               double center_lon, double radius_m, double earth_radius_m,
+                               uint8_t *out, const bo_geo_opts *opts, bo_error *err)
+{
+    bo_status st;
+    const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
+    double params[8];
+    if (st != BO_OK)
+        return st;
+    if ((st = within_params(center_lat, center_lon, radius_m, earth_radius_m, params, err)))
+        return st;
+    if (n == 0)
+        return BO_OK;
+    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    int nt = threads_for(n, opts), bad = 0;
+    long long c;
+    BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))
+    for (c = 0; c < (long long)nch; c++) {
+        size_t b = (size_t)c * BO_GEO_CHUNK;
+        size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;
+        bad |= k->within_radius_f64(lat + b, lon + b, e - b, params, out + b);
+    }
+    if (bad && opts && opts->validate)
+        return locate_bad_f64(lat, 0, 0, NULL, 0, 0, n, err);
+    return BO_OK;
+}
+
+bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, double center_lat,
+                               double center_lon, double radius_m, double earth_radius_m,
+                               uint8_t *out, const bo_geo_opts *opts, bo_error *err)
+{
+    bo_status st;
+    const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
+    double params[8];
+    if (st != BO_OK)
+        return st;
+    if ((st = within_params(center_lat, center_lon, radius_m, earth_radius_m, params, err)))
+        return st;
+    if (n == 0)
+        return BO_OK;
+    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    int nt = threads_for(n, opts), bad = 0;
+    long long c;
+    BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))
+    for (c = 0; c < (long long)nch; c++) {
+        /* widen in L1-sized tiles: the boundary decision needs float64 */
+        enum { TILE = 512 };
+        double tl[TILE], to[TILE];
+        size_t b = (size_t)c * BO_GEO_CHUNK;
+        size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;
+        for (size_t t = b; t < e; t += TILE) {
+            size_t m = e - t < TILE ? e - t : TILE;
+            for (size_t j = 0; j < m; j++) {
+                tl[j] = lat[t + j];
+                to[j] = lon[t + j];
+            }
+            bad |= k->within_radius_f64(tl, to, m, params, out + t);
+        }
+    }
+    if (bad && opts && opts->validate)
+        return locate_bad_f32(lat, 0, 0, NULL, 0, 0, n, err);
+    return BO_OK;
+}
+
+static bo_status check_box(const double box[4], bo_error *err)
+{
+    if (isnan(box[0]) || isnan(box[1]) || isnan(box[2]) || isnan(box[3]))
+        return bo_error_set(err, BO_ERR_ARG, "box bounds must not be NaN");
+    if (box[0] > box[1])
+        return bo_error_set(err, BO_ERR_ARG, "min_lat (%.17g) > max_lat (%.17g)", box[0], box[1]);
+    return BO_OK;
+}
+
+bo_status bo_within_bbox_f64(const double *lat, const double *lon, size_t n, const double box[4],
+                             uint8_t *out, const bo_geo_opts *opts, bo_error *err)
+{
+    bo_status st;
+    const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
+    if (st != BO_OK || (st = check_box(box, err)) != BO_OK || n == 0)
+        return st;
+    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    int nt = threads_for(n, opts);
+    long long c;
+    BO_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
+    for (c = 0; c < (long long)nch; c++) {
+        size_t b = (size_t)c * BO_GEO_CHUNK;
+        size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;
+        k->within_bbox_f64(lat + b, lon + b, e - b, box, out + b);
+    }
+    return BO_OK;
+}
+
+/* Smallest float >= x (up) or largest float <= x (down): comparing a float against these is
+ * the same as comparing its exact value against x. */
+static float float_up(double x)
+{
+    float f = (float)x;
+    return (double)f < x ? nextafterf(f, INFINITY) : f;
+}
+
+static float float_down(double x)
+{
+    float f = (float)x;
+    return (double)f > x ? nextafterf(f, -INFINITY) : f;
+}
+
+bo_status bo_within_bbox_f32(const float *lat, const float *lon, size_t n, const double box[4],
+                             uint8_t *out, const bo_geo_opts *opts, bo_error *err)
+{
+    bo_status st;
+    const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
+    if (st != BO_OK || (st = check_box(box, err)) != BO_OK || n == 0)
+        return st;
+    float fbox[4] = {float_up(box[0]), float_down(box[1]), float_up(box[2]), float_down(box[3])};
+    if (box[2] <= box[3] && fbox[2] > fbox[3]) {
+        /* no float longitude lies in [min_lon, max_lon]: an empty range, not a wrapped one */
+        fbox[2] = INFINITY;
+        fbox[3] = -INFINITY;
+    }
+    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    int nt = threads_for(n, opts);
+    long long c;
+    BO_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
+    for (c = 0; c < (long long)nch; c++) {
+        size_t b = (size_t)c * BO_GEO_CHUNK;
+        size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;
+        k->within_bbox_f32(lat + b, lon + b, e - b, fbox, out + b);
+    }
+    return BO_OK;
+}
+
+static bo_status check_origin(double lat, double lon, double radius_m, int lat_col, bo_error *err)
+{
+    if (!isfinite(lat) || !isfinite(lon) || !isfinite(radius_m) || radius_m <= 0)
+        return bo_error_set(err, BO_ERR_ARG, "origin must be finite and radius_m > 0");
+    if (fabs(lat) > 90.0) {
+        if (err) {
+            err->index = 0;
+            err->column = lat_col;
+            err->value = lat;
+        }
+        return bo_error_set(err, BO_ERR_DOMAIN, "latitude outside [-90, 90]");
+    }
+    return BO_OK;
+}
+
+#define DEFINE_LOCAL_XY(SUF, TT)                                                               \
+    bo_status bo_to_local_xy_##SUF(const TT *lat, const TT *lon, size_t n, double origin_lat,  \
+                                   double origin_lon, double radius_m, TT *x, TT *y,           \
+                                   const bo_geo_opts *opts, bo_error *err)                     \
+    {                                                                                          \
+        bo_status st = check_origin(origin_lat, origin_lon, radius_m, 2, err);                 \
+        if (st != BO_OK || n == 0)                                                             \
+            return st;                                                                         \
+        const double kx = radius_m * BO_D2R * cosd(origin_lat), ky = radius_m * BO_D2R;        \
+        size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;                                    \
+        int nt = threads_for(n, opts), bad = 0;                                                \
+        long long c;                                                                           \
+        BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))   \
+        for (c = 0; c < (long long)nch; c++) {                                                 \
+            size_t b = (size_t)c * BO_GEO_CHUNK;                                               \
+            size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;                            \
+            for (size_t i = b; i < e; i++) {                                                   \
+                double la = (double)lat[i];                                                    \
+                bad |= fabs(la) > 90.0;                                                        \
+                x[i] = (TT)(kx * wrap_dlon((double)lon[i], origin_lon));                       \
+                y[i] = (TT)(ky * (la - origin_lat));                                           \
+            }                                                                                  \
+        }                                                                                      \
+        if (bad && opts && opts->validate)                                                     \
+            return locate_bad_##SUF(lat, 0, 0, NULL, 0, 0, n, err);                            \
+        return BO_OK;                                                                          \
+    }
+DEFINE_LOCAL_XY(f64, double)
+DEFINE_LOCAL_XY(f32, float)
+
+/* Spherical direct problem, in vector form: with p the start point, n and e its local north
+ * and east unit vectors, the destination is cos(d) p + sin(d) (cos(b) n + sin(b) e). Reading
+ * latitude and longitude back with atan2 keeps full precision for metre-scale steps and near
+ * the poles, where the textbook asin(sin lat2) form loses ~1e-7 relative. */
+static void destination1(double lat, double lon, double brg, double dist, double R,
+                         double *lat2, double *lon2)
+{
+    double d = dist / R;
+    double sp = sind(lat), cp = cosd(lat);
+    double b = remainder(brg, 360.0); /* exact; sind/cosd fold |b| <= 180 exactly */
+    double sb = sind(b), cb = cosd(b);
+    double sd = sin(d), cd = cos(d);
+    double px = cd * cp - sd * cb * sp;
+    double py = sd * sb;
+    double pz = cd * sp + sd * cb * cp;
+    *lat2 = atan2(pz, hypot(px, py)) / BO_D2R;
+    *lon2 = wrap_lon(lon + atan2(py, px) / BO_D2R);
+}
+
+#define DEFINE_DESTINATION(SUF, TT)                                                            \
+    bo_status bo_destination_##SUF(const TT *lat, const TT *lon, const TT *bearing_deg,        \
+                                   const TT *distance_m, unsigned bcast, size_t n,             \
+                                   double radius_m, TT *lat2, TT *lon2,                        \
+                                   const bo_geo_opts *opts, bo_error *err)                     \
+    {                                                                                          \
+        if (!isfinite(radius_m) || radius_m <= 0)                                              \
+            return bo_error_set(err, BO_ERR_ARG, "radius_m must be finite and > 0");           \
+        if (n == 0)                                                                            \
+            return BO_OK;                                                                      \
+        size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;                                    \
+        int nt = threads_for(n, opts), bad = 0;                                                \
+        long long c;                                                                           \
+        BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))   \
+        for (c = 0; c < (long long)nch; c++) {                                                 \
+            size_t b = (size_t)c * BO_GEO_CHUNK;                                               \
+            size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;                            \
+            for (size_t i = b; i < e; i++) {                                                   \
+                double la = (double)lat[(bcast & 1u) ? 0 : i];                                 \
+                double r1, r2;                                                                 \
+                bad |= fabs(la) > 90.0;                                                        \
+                destination1(la, (double)lon[(bcast & 2u) ? 0 : i],                            \
+                             (double)bearing_deg[(bcast & 4u) ? 0 : i],                        \
+                             (double)distance_m[(bcast & 8u) ? 0 : i], radius_m, &r1, &r2);    \
+                lat2[i] = (TT)r1;                                                              \
+                /* rounding to TT may land on 180: keep [-180, 180) */                         \
+                lon2[i] = (TT)r2 >= (TT)180 ? (TT)-180 : (TT)r2;                               \
+            }                                                                                  \
+        }                                                                                      \
+        if (bad && opts && opts->validate)                                                     \
+            return locate_bad_##SUF(lat, bcast & 1u, 0, NULL, 0, 0, n, err);                   \
+        return BO_OK;                                                                          \
+    }
+DEFINE_DESTINATION(f64, double)
+DEFINE_DESTINATION(f32, float)

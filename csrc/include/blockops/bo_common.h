@@ -1,0 +1,77 @@
+/* blockops: status codes, error records, SIMD levels and CPU features.
+ *
+ * Pure C; nothing here knows Python exists (see ../../py/ for the binding). */
+#ifndef BLOCKOPS_BO_COMMON_H
+#define BLOCKOPS_BO_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every library function returns a bo_status: 0 = ok, negative = error.
+ * The Python binding maps these to exceptions in exactly one place
+ * (python/blockops/_errors.py); keep the two lists in step. */
+typedef enum bo_status {
+    BO_OK = 0,
+    BO_ERR_NOMEM = -1,        /* allocation failed */
+    BO_ERR_ARG = -2,          /* invalid argument (length, dtype, option) */
+    BO_ERR_DOMAIN = -3,       /* a value outside its domain, e.g. latitude 91 */
+    BO_ERR_PARSE = -4,        /* malformed input text */
+    BO_ERR_IO = -5,           /* read/write failure */
+    BO_ERR_UNSUPPORTED = -6,  /* feature not compiled in / not supported by this CPU */
+    BO_ERR_INTERRUPTED = -7,  /* stopped on request (Ctrl-C) */
+    BO_ERR_LIMIT = -8,        /* a configured limit was exceeded (e.g. row too long) */
+    BO_ERR_INTERNAL = -9      /* a bug: an invariant did not hold */
+} bo_status;
+
+/* Where an error happened. Fields that do not apply are -1 (or NaN for value). */
+typedef struct bo_error {
+    int64_t index;        /* element index (kernels) */
+    int64_t line;         /* 1-based line number (parsers) */
+    int64_t column;       /* 0-based column or argument position */
+    int64_t byte_offset;  /* byte offset in the input (parsers) */
+    double value;         /* the offending numeric value, when there is one */
+    char message[160];    /* short human-readable detail, NUL terminated */
+} bo_error;
+
+const char *bo_status_str(bo_status st);
+const char *bo_status_name(bo_status st);
+void bo_error_clear(bo_error *err);
+/* Fill err (if not NULL) with a formatted message and return st. */
+bo_status bo_error_set(bo_error *err, bo_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* SIMD levels, lowest to highest. A level is usable when it was compiled in and
+ * the CPU (and OS, for the wider register state) supports it. */
+typedef enum bo_simd_level {
+    BO_SIMD_SCALAR = 0,
+    BO_SIMD_AVX2 = 1,    /* AVX2 + FMA */
+    BO_SIMD_AVX512 = 2,  /* AVX-512F (+ FMA) */
+    BO_SIMD_NLEVELS = 3
+} bo_simd_level;
+
+const char *bo_simd_name(bo_simd_level lvl);
+/* -1 when the name is unknown. */
+int bo_simd_from_name(const char *name);
+int bo_simd_compiled(bo_simd_level lvl);
+int bo_simd_cpu_supports(bo_simd_level lvl);
+/* Highest level that is both compiled and supported by this CPU. */
+bo_simd_level bo_simd_best(void);
+
+/* Build information, filled in by CMake. */
+const char *bo_build_compiler(void);
+const char *bo_build_flags(void);
+int bo_build_openmp(void);
+/* Threads OpenMP would use by default (omp_get_max_threads), 1 without OpenMP. */
+int bo_omp_max_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,449 @@
+/* blockops._core: the only C file that includes Python.h / NumPy headers.
+ *
+ * Functions here take already-normalized arguments from python/blockops (which does the
+ * pandas/scalar/broadcast handling and builds friendly messages); this layer re-checks dtypes
+ * and lengths, never writes into inputs, releases the GIL around the pure-C call and maps
+ * bo_status to exceptions through blockops._errors.from_status (the one mapping). */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <numpy/arrayobject.h>
+
+#include "blockops/bo_common.h"
+#include "blockops/bo_geo.h"
+
+/* ------------------------------------------------------------------ errors */
+
+static PyObject *raise_status(bo_status st, const bo_error *e, const char *func,
+                              const char *const *argnames, int nargnames)
+{
+    PyObject *mod = PyImport_ImportModule("blockops._errors");
+    if (!mod)
+        return NULL;
+    const char *argname = NULL;
+    if (e && e->column >= 0 && e->column < nargnames && argnames)
+        argname = argnames[e->column];
+    PyObject *exc = PyObject_CallMethod(
+        mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
+        (e && e->message[0]) ? e->message : bo_status_str(st), func, argname,
+        (long long)(e ? e->index : -1), (long long)(e ? e->line : -1),
+        (long long)(e ? e->column : -1), (long long)(e ? e->byte_offset : -1),
+        e ? e->value : 0.0);
+    Py_DECREF(mod);
+    if (!exc)
+        return NULL;
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ inputs */
+
+typedef struct {
+    PyArrayObject *arr[4];
+    int n_in;
+    npy_intp n;
+    unsigned bcast;
+} inputs_t;
+
+static void inputs_free(inputs_t *in)
+{
+    for (int i = 0; i < 4; i++)
+        Py_CLEAR(in->arr[i]);
+}
+
+/* Convert up to 4 inputs to contiguous, aligned arrays of typenum (a copy only when needed,
+ * never written to), each of length n or 1; length-1 inputs are flagged for broadcasting. */
+static int inputs_get(inputs_t *in, PyObject *const *objs, const char *const *names, int k,
+                      int typenum, int allow_bcast)
+{
+    memset(in, 0, sizeof *in);
+    in->n_in = k;
+    in->n = -1;
+    for (int i = 0; i < k; i++) {
+        in->arr[i] = (PyArrayObject *)PyArray_FROM_OTF(objs[i], typenum, NPY_ARRAY_IN_ARRAY);
+        if (!in->arr[i])
+            goto fail;
+        if (PyArray_NDIM(in->arr[i]) > 1) {
+            PyErr_Format(PyExc_ValueError, "%s must be 1-D (got %d dimensions)", names[i],
+                         PyArray_NDIM(in->arr[i]));
+            goto fail;
+        }
+        npy_intp len = PyArray_SIZE(in->arr[i]);
+        if (len != 1 || !allow_bcast)
+            in->n = in->n < 0 ? len : in->n;
+    }
+    if (in->n < 0)
+        in->n = 1;
+    for (int i = 0; i < k; i++) {
+        npy_intp len = PyArray_SIZE(in->arr[i]);
+        if (len == in->n)
+            continue;
+        if (len == 1 && allow_bcast) {
+            in->bcast |= 1u << i;
+            continue;
+        }
+        PyErr_Format(PyExc_ValueError, "%s has length %zd but %s has length %zd", names[0],
+                     (Py_ssize_t)PyArray_SIZE(in->arr[0]), names[i], (Py_ssize_t)len);
+        goto fail;
+    }
+    return 0;
+fail:
+    inputs_free(in);
+    return -1;
+}
+
+static int typenum_of(PyObject *obj)
+{
+    if (PyArray_Check(obj) && PyArray_TYPE((PyArrayObject *)obj) == NPY_FLOAT32)
+        return NPY_FLOAT32;
+    return NPY_FLOAT64;
+}
+
+static int parse_simd(int simd, bo_geo_opts *o, int n_threads, int validate)
+{
+    if (simd < 0 || simd >= BO_SIMD_NLEVELS) {
+        PyErr_Format(PyExc_ValueError, "invalid SIMD level %d", simd);
+        return -1;
+    }
+    o->simd = (bo_simd_level)simd;
+    o->n_threads = n_threads;
+    o->validate = validate;
+    return 0;
+}
+
+#define DATA(a) PyArray_DATA(a)
+
+/* ------------------------------------------------------------------ geo */
+
+static const char *const hav_names[] = {"lat1", "lon1", "lat2", "lon2"};
+
+static PyObject *py_haversine(PyObject *self, PyObject *args)
+{
+    PyObject *objs[4], *out_obj;
+    double radius;
+    int simd, n_threads, validate;
+    if (!PyArg_ParseTuple(args, "OOOOdOiip", &objs[0], &objs[1], &objs[2], &objs[3], &radius,
+                          &out_obj, &simd, &n_threads, &validate))
+        return NULL;
+    bo_geo_opts o;
+    if (parse_simd(simd, &o, n_threads, validate))
+        return NULL;
+    int tn = typenum_of(objs[0]);
+    inputs_t in;
+    if (inputs_get(&in, objs, hav_names, 4, tn, 1))
+        return NULL;
+    PyArrayObject *out;
+    if (out_obj == Py_None) {
+        npy_intp dims[1] = {in.n};
+        out = (PyArrayObject *)PyArray_SimpleNew(1, dims, tn);
+        if (!out)
+            goto fail;
+    } else {
+        if (!PyArray_Check(out_obj) || PyArray_TYPE((PyArrayObject *)out_obj) != tn ||
+            !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)out_obj) ||
+            !PyArray_ISWRITEABLE((PyArrayObject *)out_obj) ||
+            PyArray_SIZE((PyArrayObject *)out_obj) != in.n) {
+            PyErr_Format(PyExc_ValueError,
+                         "out must be a writeable C-contiguous %s array of %zd elements",
+                         tn == NPY_FLOAT32 ? "float32" : "float64", (Py_ssize_t)in.n);
+            goto fail;
+        }
+        out = (PyArrayObject *)out_obj;
+        Py_INCREF(out);
+    }
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st;
+    Py_BEGIN_ALLOW_THREADS
+    if (tn == NPY_FLOAT32)
+        st = bo_haversine_f32(DATA(in.arr[0]), DATA(in.arr[1]), DATA(in.arr[2]), DATA(in.arr[3]),
+                              in.bcast, DATA(out), (size_t)in.n, (float)radius, &o, &err);
+    else
+        st = bo_haversine_f64(DATA(in.arr[0]), DATA(in.arr[1]), DATA(in.arr[2]), DATA(in.arr[3]),
+                              in.bcast, DATA(out), (size_t)in.n, radius, &o, &err);
+    Py_END_ALLOW_THREADS
+    inputs_free(&in);
+    if (st != BO_OK) {
+        Py_DECREF(out);
+        return raise_status(st, &err, "haversine", hav_names, 4);
+    }
+    return (PyObject *)out;
+fail:
+    inputs_free(&in);
+    return NULL;
+}
+
+static PyObject *new_bool(npy_intp n)
+{
+    npy_intp dims[1] = {n};
+    return PyArray_SimpleNew(1, dims, NPY_BOOL);
+}
+
+static const char *const within_names[] = {"lat", "lon", "center_lat", "center_lon"};
+
+static PyObject *py_within_radius(PyObject *self, PyObject *args)
+{
+    PyObject *objs[2];
+    double clat, clon, r, er;
+    int simd, n_threads, validate;
+    if (!PyArg_ParseTuple(args, "OOddddiip", &objs[0], &objs[1], &clat, &clon, &r, &er, &simd,
+                          &n_threads, &validate))
+        return NULL;
+    bo_geo_opts o;
+    if (parse_simd(simd, &o, n_threads, validate))
+        return NULL;
+    int tn = typenum_of(objs[0]);
+    inputs_t in;
+    if (inputs_get(&in, objs, within_names, 2, tn, 0))
+        return NULL;
+    PyArrayObject *out = (PyArrayObject *)new_bool(in.n);
+    if (!out) {
+        inputs_free(&in);
+        return NULL;
+    }
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st;
+    Py_BEGIN_ALLOW_THREADS
+    if (tn == NPY_FLOAT32)
+        st = bo_within_radius_f32(DATA(in.arr[0]), DATA(in.arr[1]), (size_t)in.n, clat, clon, r,
+                                  er, DATA(out), &o, &err);
+    else
+        st = bo_within_radius_f64(DATA(in.arr[0]), DATA(in.arr[1]), (size_t)in.n, clat, clon, r,
+                                  er, DATA(out), &o, &err);
+    Py_END_ALLOW_THREADS
+    inputs_free(&in);
+    if (st != BO_OK) {
+        Py_DECREF(out);
+        return raise_status(st, &err, "within_radius", within_names, 4);
+    }
+    return (PyObject *)out;
+}
+
+static PyObject *py_within_bbox(PyObject *self, PyObject *args)
+{
+    PyObject *objs[2];
+    double box[4];
+    int simd, n_threads;
+    if (!PyArg_ParseTuple(args, "OOddddii", &objs[0], &objs[1], &box[0], &box[1], &box[2],
+                          &box[3], &simd, &n_threads))
+        return NULL;
+    bo_geo_opts o;
+    if (parse_simd(simd, &o, n_threads, 0))
+        return NULL;
+    int tn = typenum_of(objs[0]);
+    inputs_t in;
+    if (inputs_get(&in, objs, within_names, 2, tn, 0))
+        return NULL;
+    PyArrayObject *out = (PyArrayObject *)new_bool(in.n);
+    if (!out) {
+        inputs_free(&in);
+        return NULL;
+    }
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st;
+    Py_BEGIN_ALLOW_THREADS
+    if (tn == NPY_FLOAT32)
+        st = bo_within_bbox_f32(DATA(in.arr[0]), DATA(in.arr[1]), (size_t)in.n, box, DATA(out),
+                                &o, &err);
+    else
+        st = bo_within_bbox_f64(DATA(in.arr[0]), DATA(in.arr[1]), (size_t)in.n, box, DATA(out),
+                                &o, &err);
+    Py_END_ALLOW_THREADS
+    inputs_free(&in);
+    if (st != BO_OK) {
+        Py_DECREF(out);
+        return raise_status(st, &err, "within_bbox", NULL, 0);
+    }
+    return (PyObject *)out;
+}
+
+static PyObject *py_radius_bbox(PyObject *self, PyObject *args)
+{
+    double clat, clon, r, er, box[4];
+    if (!PyArg_ParseTuple(args, "dddd", &clat, &clon, &r, &er))
+        return NULL;
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st = bo_radius_bbox(clat, clon, r, er, box, &err);
+    if (st != BO_OK) {
+        static const char *const names[] = {"center_lat"};
+        return raise_status(st, &err, "radius_bbox", names, 1);
+    }
+    return Py_BuildValue("(dddd)", box[0], box[1], box[2], box[3]);
+}
+
+static const char *const xy_names[] = {"lat", "lon", "origin_lat", "origin_lon"};
+
+static PyObject *py_to_local_xy(PyObject *self, PyObject *args)
+{
+    PyObject *objs[2];
+    double olat, olon, R;
+    int n_threads, validate;
+    if (!PyArg_ParseTuple(args, "OOdddip", &objs[0], &objs[1], &olat, &olon, &R, &n_threads,
+                          &validate))
+        return NULL;
+    bo_geo_opts o = {BO_SIMD_SCALAR, n_threads, validate};
+    int tn = typenum_of(objs[0]);
+    inputs_t in;
+    if (inputs_get(&in, objs, xy_names, 2, tn, 0))
+        return NULL;
+    npy_intp dims[1] = {in.n};
+    PyObject *x = PyArray_SimpleNew(1, dims, tn), *y = PyArray_SimpleNew(1, dims, tn);
+    if (!x || !y)
+        goto fail;
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st;
+    Py_BEGIN_ALLOW_THREADS
+    if (tn == NPY_FLOAT32)
+        st = bo_to_local_xy_f32(DATA(in.arr[0]), DATA(in.arr[1]), (size_t)in.n, olat, olon, R,
+                                DATA((PyArrayObject *)x), DATA((PyArrayObject *)y), &o, &err);
+    else
+        st = bo_to_local_xy_f64(DATA(in.arr[0]), DATA(in.arr[1]), (size_t)in.n, olat, olon, R,
+                                DATA((PyArrayObject *)x), DATA((PyArrayObject *)y), &o, &err);
+    Py_END_ALLOW_THREADS
+    inputs_free(&in);
+    if (st != BO_OK) {
+        Py_DECREF(x);
+        Py_DECREF(y);
+        return raise_status(st, &err, "to_local_xy", xy_names, 4);
+    }
+    return Py_BuildValue("(NN)", x, y);
+fail:
+    Py_XDECREF(x);
+    Py_XDECREF(y);
+    inputs_free(&in);
+    return NULL;
+}
+
+static const char *const dest_names[] = {"lat", "lon", "bearing_deg", "distance_m"};
+
+static PyObject *py_destination(PyObject *self, PyObject *args)
+{
+    PyObject *objs[4];
+    double R;
+    int n_threads, validate;
+    if (!PyArg_ParseTuple(args, "OOOOdip", &objs[0], &objs[1], &objs[2], &objs[3], &R,
+                          &n_threads, &validate))
+        return NULL;
+    bo_geo_opts o = {BO_SIMD_SCALAR, n_threads, validate};
+    int tn = typenum_of(objs[0]);
+    inputs_t in;
+    if (inputs_get(&in, objs, dest_names, 4, tn, 1))
+        return NULL;
+    npy_intp dims[1] = {in.n};
+    PyObject *a = PyArray_SimpleNew(1, dims, tn), *b = PyArray_SimpleNew(1, dims, tn);
+    if (!a || !b)
+        goto fail;
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st;
+    Py_BEGIN_ALLOW_THREADS
+    if (tn == NPY_FLOAT32)
+        st = bo_destination_f32(DATA(in.arr[0]), DATA(in.arr[1]), DATA(in.arr[2]),
+                                DATA(in.arr[3]), in.bcast, (size_t)in.n, R,
+                                DATA((PyArrayObject *)a), DATA((PyArrayObject *)b), &o, &err);
+    else
+        st = bo_destination_f64(DATA(in.arr[0]), DATA(in.arr[1]), DATA(in.arr[2]),
+                                DATA(in.arr[3]), in.bcast, (size_t)in.n, R,
+                                DATA((PyArrayObject *)a), DATA((PyArrayObject *)b), &o, &err);
+    Py_END_ALLOW_THREADS
+    inputs_free(&in);
+    if (st != BO_OK) {
+        Py_DECREF(a);
+        Py_DECREF(b);
+        return raise_status(st, &err, "destination", dest_names, 4);
+    }
+    return Py_BuildValue("(NN)", a, b);
+fail:
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    inputs_free(&in);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ config */
+
+static PyObject *py_build_info(PyObject *self, PyObject *noargs)
+{
+    PyObject *compiled = PyList_New(0), *supported = PyList_New(0);
+    if (!compiled || !supported)
+        goto fail;
+    for (int i = 0; i < BO_SIMD_NLEVELS; i++) {
+        PyObject *name = PyUnicode_FromString(bo_simd_name((bo_simd_level)i));
+        if (!name)
+            goto fail;
+        if (bo_simd_compiled((bo_simd_level)i) && PyList_Append(compiled, name) < 0) {
+            Py_DECREF(name);
+            goto fail;
+        }
+        if (bo_simd_compiled((bo_simd_level)i) && bo_simd_cpu_supports((bo_simd_level)i) &&
+            PyList_Append(supported, name) < 0) {
+            Py_DECREF(name);
+            goto fail;
+        }
+        Py_DECREF(name);
+    }
+    return Py_BuildValue("{s:s,s:s,s:O,s:N,s:N,s:s,s:i}", "compiler", bo_build_compiler(),
+                         "c_flags", bo_build_flags(), "openmp",
+                         bo_build_openmp() ? Py_True : Py_False, "simd_compiled", compiled,
+                         "simd_supported", supported, "simd_best",
+                         bo_simd_name(bo_simd_best()), "omp_max_threads", bo_omp_max_threads());
+fail:
+    Py_XDECREF(compiled);
+    Py_XDECREF(supported);
+    return NULL;
+}
+
+static PyObject *py_status_codes(PyObject *self, PyObject *noargs)
+{
+    PyObject *d = PyDict_New();
+    if (!d)
+        return NULL;
+    for (int st = 0; st >= BO_ERR_INTERNAL; st--) {
+        PyObject *v = PyLong_FromLong(st);
+        if (!v || PyDict_SetItemString(d, bo_status_name((bo_status)st), v) < 0) {
+            Py_XDECREF(v);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(v);
+    }
+    return d;
+}
+
+static PyMethodDef methods[] = {
+    {"haversine", py_haversine, METH_VARARGS,
+     "haversine($module, lat1, lon1, lat2, lon2, radius_m, out, simd, n_threads, validate, /)\n--\n\n"
+     "Great-circle distance in metres (internal; use blockops.geo.haversine)."},
+    {"within_radius", py_within_radius, METH_VARARGS,
+     "within_radius($module, lat, lon, center_lat, center_lon, radius_m, earth_radius_m, simd, "
+     "n_threads, validate, /)\n--\n\nBool mask of points within radius_m (internal)."},
+    {"within_bbox", py_within_bbox, METH_VARARGS,
+     "within_bbox($module, lat, lon, min_lat, max_lat, min_lon, max_lon, simd, n_threads, /)\n"
+     "--\n\nBool mask of points inside the box (internal)."},
+    {"radius_bbox", py_radius_bbox, METH_VARARGS,
+     "radius_bbox($module, center_lat, center_lon, radius_m, earth_radius_m, /)\n--\n\n"
+     "Conservative bounding box of a circle (internal)."},
+    {"to_local_xy", py_to_local_xy, METH_VARARGS,
+     "to_local_xy($module, lat, lon, origin_lat, origin_lon, radius_m, n_threads, validate, /)\n"
+     "--\n\nEquirectangular metres (internal)."},
+    {"destination", py_destination, METH_VARARGS,
+     "destination($module, lat, lon, bearing_deg, distance_m, radius_m, n_threads, validate, /)\n"
+     "--\n\nDestination point on the sphere (internal)."},
+    {"build_info", py_build_info, METH_NOARGS,
+     "build_info($module, /)\n--\n\nCompiler, flags, OpenMP and SIMD levels of this build."},
+    {"status_codes", py_status_codes, METH_NOARGS,
+     "status_codes($module, /)\n--\n\nMapping of C status names to codes."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_core",
+                                       "blockops C core (internal).", -1, methods};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    import_array();
+    return PyModule_Create(&moduledef);
+}

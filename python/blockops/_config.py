@@ -1,0 +1,186 @@
+"""Run-time configuration: SIMD level selection and thread counts.
+
+The C core keeps no global state: the level and thread count chosen here are passed to every
+kernel call. The level is chosen once at import (``BLOCKOPS_SIMD`` or the best the CPU runs);
+tests may switch it in-process with :func:`simd_level`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+from . import _core
+from ._errors import SimdConfigError
+
+LEVELS = ("scalar", "avx2", "avx512")
+_INFO = _core.build_info()
+
+
+def compiled_simd_levels() -> list[str]:
+    """SIMD levels compiled into this build."""
+    return list(_INFO["simd_compiled"])
+
+
+def supported_simd_levels() -> list[str]:
+    """Compiled levels this CPU (and OS) can execute."""
+    return list(_INFO["simd_supported"])
+
+
+def _choose(env: str | None) -> tuple[str, str]:
+    if env is None or env.strip() == "":
+        best = _INFO["simd_best"]
+        return best, f"best level supported by this CPU among compiled {compiled_simd_levels()}"
+    name = env.strip().lower()
+    if name not in LEVELS:
+        raise SimdConfigError(
+            f"BLOCKOPS_SIMD={env!r} is not a SIMD level; valid values are "
+            f"{', '.join(LEVELS)} (this machine supports: {', '.join(supported_simd_levels())})"
+        )
+    if name not in compiled_simd_levels():
+        raise SimdConfigError(
+            f"BLOCKOPS_SIMD={env!r}: this build of blockops was compiled without {name}; "
+            f"compiled levels: {', '.join(compiled_simd_levels())}"
+        )
+    if name not in supported_simd_levels():
+        raise SimdConfigError(
+            f"BLOCKOPS_SIMD={env!r}: this CPU does not support {name}; "
+            f"supported levels: {', '.join(supported_simd_levels())}"
+        )
+    return name, "forced by BLOCKOPS_SIMD"
+
+
+_level, _reason = _choose(os.environ.get("BLOCKOPS_SIMD"))
+_num_threads: int | None = None
+
+
+def simd() -> int:
+    """Index of the active SIMD level, as the C core expects it."""
+    return LEVELS.index(_level)
+
+
+def get_simd_level() -> tuple[str, str]:
+    """(active level, why it was chosen)."""
+    return _level, _reason
+
+
+@contextlib.contextmanager
+def simd_level(name: str):
+    """Force a SIMD level inside a ``with`` block (for tests and benchmarks)."""
+    global _level, _reason
+    if name not in supported_simd_levels():
+        raise SimdConfigError(
+            f"SIMD level {name!r} is not available; supported: {supported_simd_levels()}"
+        )
+    old = (_level, _reason)
+    _level, _reason = name, "forced in-process"
+    try:
+        yield name
+    finally:
+        _level, _reason = old
+
+
+def effective_cpus() -> int:
+    """CPUs this process may run on (affinity mask)."""
+    if hasattr(os, "sched_getaffinity"):
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except OSError:  # pragma: no cover - exotic platforms
+            pass
+    return max(1, os.cpu_count() or 1)
+
+
+def _env_threads() -> tuple[int | None, str]:
+    for var in ("BLOCKOPS_NUM_THREADS", "OMP_NUM_THREADS"):
+        raw = os.environ.get(var)
+        if raw:
+            try:
+                n = int(raw.split(",")[0])
+            except ValueError:
+                continue
+            if n >= 1:
+                return n, var
+    return None, ""
+
+
+def default_threads() -> tuple[int, str]:
+    """The thread count used when a call passes ``n_threads=None``, and where it came from.
+
+    Read at call time, not cached at import: Dask and Ray set ``OMP_NUM_THREADS=1`` in their
+    workers, possibly after blockops was imported.
+    """
+    if _num_threads is not None:
+        return _num_threads, "set_num_threads"
+    n, var = _env_threads()
+    if n is not None:
+        return n, var
+    return effective_cpus(), "effective CPUs"
+
+
+def _check_threads(n, name="n_threads") -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        try:
+            import numpy as np
+
+            if isinstance(n, np.integer):
+                n = int(n)
+            else:
+                raise TypeError
+        except TypeError:
+            raise TypeError(f"{name} must be a positive int or None, got {n!r}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be >= 1, got {n}")
+    return n
+
+
+def set_num_threads(n: int | None) -> None:
+    """Set the default thread count of blockops kernels (``None`` restores the default)."""
+    global _num_threads
+    _num_threads = None if n is None else _check_threads(n, "n")
+
+
+def get_num_threads() -> int:
+    """The thread count kernels use when called with ``n_threads=None``."""
+    return default_threads()[0]
+
+
+def resolve_threads(n_threads) -> int:
+    return get_num_threads() if n_threads is None else _check_threads(n_threads)
+
+
+def config_info() -> dict:
+    """Build and run-time configuration as a dict (see :func:`show_config`)."""
+    from . import __version__
+
+    threads, source = default_threads()
+    return {
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "compiler": _INFO["compiler"],
+        "c_flags": _INFO["c_flags"],
+        "openmp": bool(_INFO["openmp"]),
+        "simd_compiled": compiled_simd_levels(),
+        "simd_supported": supported_simd_levels(),
+        "simd_selected": _level,
+        "simd_reason": _reason,
+        "default_threads": threads,
+        "default_threads_source": source,
+        "effective_cpus": effective_cpus(),
+    }
+
+
+def show_config(file=None) -> None:
+    """Print version, compiler and flags, OpenMP, SIMD levels and thread defaults."""
+    info = config_info()
+    lines = [
+        f"blockops {info['version']} (Python {info['python']})",
+        f"  compiler        : {info['compiler']}",
+        f"  flags           : {info['c_flags']}",
+        f"  OpenMP          : {'on' if info['openmp'] else 'off'}",
+        f"  SIMD compiled   : {', '.join(info['simd_compiled'])}",
+        f"  SIMD supported  : {', '.join(info['simd_supported'])}",
+        f"  SIMD selected   : {info['simd_selected']} ({info['simd_reason']})",
+        f"  default threads : {info['default_threads']} (from {info['default_threads_source']})",
+        f"  effective CPUs  : {info['effective_cpus']}",
+    ]
+    print("\n".join(lines), file=file or sys.stdout)
