@@ -197,7 +197,7 @@ bo_status bo_radius_bbox(double center_lat, double center_lon, double radius_m,
 }
 
 static bo_status within_params(double clat, double clon, double radius_m, double earth_r,
-                               double params[8], bo_error *err)
+                               double params[10], bo_error *err)
 {
     bo_status st = bo_radius_bbox(clat, clon, radius_m, earth_r, params + 4, err);
     if (st != BO_OK) {
@@ -213,6 +213,14 @@ static bo_status within_params(double clat, double clon, double radius_m, double
     /* h <= sin^2(r / 2R) is d <= r without an asin per point; past half the globe every
      * finite point qualifies (h never exceeds 1). */
     params[3] = half >= BO_PI / 2 ? 2.0 : s * s;
+    params[8] = sind(clat);
+    /* small-circle fast path (see within_block_small): short arc, narrow box, no pole */
+    double lon_half = params[6] <= params[7] ? params[7] - params[6] : params[7] - params[6] + 360.0;
+    lon_half *= 0.5 * BO_D2R;
+    params[9] = (radius_m / earth_r <= 0.05 && lon_half <= 0.1 && params[0 + 4] > -90.0 &&
+                 params[1 + 4] < 90.0)
+                    ? 1.0
+                    : 0.0;
     return BO_OK;
 }
 
@@ -222,7 +230,7 @@ bo_status bo_within_radius_f64(const double *lat, const double *lon, size_t n, d
 {
     bo_status st;
     const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
-    double params[8];
+    double params[10];
     if (st != BO_OK)
         return st;
     if ((st = within_params(center_lat, center_lon, radius_m, earth_radius_m, params, err)))
@@ -249,7 +257,7 @@ bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, dou
 {
     bo_status st;
     const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
-    double params[8];
+    double params[10];
     if (st != BO_OK)
         return st;
     if ((st = within_params(center_lat, center_lon, radius_m, earth_radius_m, params, err)))

@@ -80,15 +80,29 @@ static void test_level(bo_simd_level lvl)
             double r = ref_dist(lat1[i], lon1[i], bc_lat, bc_lon);
             CHECKF(fabs(out[i] - r) <= 1e-12 * r, "bcast i=%zu", i);
         }
-        /* within_radius against the reference (skip points within 1e-9 of the boundary) */
-        double radius = 600e3;
-        CHECK(bo_within_radius_f64(lat1, lon1, n, bc_lat, bc_lon, radius, R_EARTH, mask, &o, &err) == BO_OK);
-        CHECK(mask[n] == 7);
-        for (size_t i = 0; i < n; i++) {
-            double r = ref_dist(lat1[i], lon1[i], bc_lat, bc_lon);
-            if (fabs(r - radius) > 1e-9 * radius)
-                CHECKF(mask[i] == (r <= radius), "within i=%zu d=%.17g", i, r);
+        /* within_radius against the reference (skip points within 1e-9 of the boundary), for
+         * small circles (fast path), large ones, near a pole and across the antimeridian; the
+         * points are scattered around each centre at 0..2 radii */
+        static const double circ[][3] = {{41.5430216, -106.0831353, 2e3}, {41.54, -106.08, 100e3},
+                                         {10, 179.999, 300e3}, {89.5, 0, 50e3}, {-30, 20, 600e3},
+                                         {0, 0, 15e6}};
+        for (size_t c = 0; c < sizeof circ / sizeof circ[0]; c++) {
+            double clat = circ[c][0], clon = circ[c][1], radius = circ[c][2];
+            double ang = radius / R_EARTH / (double)D2R;
+            for (size_t i = 0; i < n; i++) {
+                lat2[i] = fmax(-90, fmin(90, clat + urand(-2, 2) * ang));
+                lon2[i] = clon + urand(-2, 2) * ang / fmax(0.05, cos(clat * (double)D2R));
+                lon2[i] = remainder(lon2[i], 360.0);
+            }
+            CHECK(bo_within_radius_f64(lat2, lon2, n, clat, clon, radius, R_EARTH, mask, &o, &err) == BO_OK);
+            CHECK(mask[n] == 7);
+            for (size_t i = 0; i < n; i++) {
+                double r = ref_dist(lat2[i], lon2[i], clat, clon);
+                if (fabs(r - radius) > 1e-9 * radius)
+                    CHECKF(mask[i] == (r <= radius), "within c=%zu i=%zu d=%.17g r=%g", c, i, r, radius);
+            }
         }
+        fill(n);
         double box[4] = {30, 50, 170, -170}; /* wraps */
         CHECK(bo_within_bbox_f64(lat1, lon1, n, box, mask, &o, &err) == BO_OK);
         for (size_t i = 0; i < n; i++)
