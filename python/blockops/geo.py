@@ -88,7 +88,8 @@ def _prepare(func: str, named: list[tuple[str, Any]], *, allow_bcast=True) -> _P
 
     # float32 when every array-valued (non-Python-scalar) input is float32
     typed = [a for _, a, is_py in values if not is_py]
-    dtype = np.float32 if typed and all(a.dtype == np.float32 for a in typed) else np.float64
+    dtype = (np.float32 if typed and all(a.dtype.kind == "f" and a.dtype.itemsize == 4 for a in typed)
+             else np.float64)  # itemsize, not ==, so byte-swapped float32 counts too
 
     shapes = [(name, a.shape) for name, a, _ in values]
     try:
