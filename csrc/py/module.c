@@ -10,6 +10,7 @@
 
 #include "blockops/bo_common.h"
 #include "blockops/bo_geo.h"
+#include "blockops/bo_res.h"
 
 /* ------------------------------------------------------------------ errors */
 
@@ -364,6 +365,59 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------ resources */
+
+static PyObject *py_system_memory(PyObject *self, PyObject *args)
+{
+    const char *proc = NULL, *cg = NULL;
+    if (!PyArg_ParseTuple(args, "|zz", &proc, &cg))
+        return NULL;
+    bo_mem_info m;
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st = bo_res_memory(proc, cg, &m, &err);
+    if (st != BO_OK)
+        return raise_status(st, &err, "system_memory", NULL, 0);
+    return Py_BuildValue("{s:L,s:L,s:L,s:L,s:L,s:L,s:L,s:i,s:s}", "total", (long long)m.total,
+                         "available", (long long)m.available, "cgroup_max",
+                         (long long)m.cgroup_max, "cgroup_high", (long long)m.cgroup_high,
+                         "cgroup_usage", (long long)m.cgroup_usage, "effective_limit",
+                         (long long)m.effective_limit, "effective_available",
+                         (long long)m.effective_available, "cgroup_version", m.cgroup_version,
+                         "cgroup_path", m.cgroup_path);
+}
+
+static PyObject *py_cpu_info(PyObject *self, PyObject *args)
+{
+    const char *proc = NULL, *cg = NULL;
+    int online = -1, affinity = -1;
+    if (!PyArg_ParseTuple(args, "|zzii", &proc, &cg, &online, &affinity))
+        return NULL;
+    bo_cpu_info c;
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st = bo_res_cpu(proc, cg, online, affinity, &c, &err);
+    if (st != BO_OK)
+        return raise_status(st, &err, "cpu_count", NULL, 0);
+    return Py_BuildValue("{s:i,s:i,s:d,s:i,s:i,s:i}", "online", c.online, "affinity", c.affinity,
+                         "quota", c.quota, "quota_cpus", c.quota_cpus, "effective", c.effective,
+                         "cgroup_version", c.cgroup_version);
+}
+
+static PyObject *py_rss(PyObject *self, PyObject *args)
+{
+    const char *proc = NULL;
+    if (!PyArg_ParseTuple(args, "|z", &proc))
+        return NULL;
+    int64_t rss = -1, peak = -1;
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st = bo_res_rss(proc, &rss, &peak, &err);
+    if (st != BO_OK)
+        return raise_status(st, &err, "rss", NULL, 0);
+    return Py_BuildValue("(LL)", (long long)rss, (long long)peak);
+}
+
 /* ------------------------------------------------------------------ config */
 
 static PyObject *py_build_info(PyObject *self, PyObject *noargs)
@@ -433,6 +487,14 @@ static PyMethodDef methods[] = {
     {"destination", py_destination, METH_VARARGS,
      "destination($module, lat, lon, bearing_deg, distance_m, radius_m, n_threads, validate, /)\n"
      "--\n\nDestination point on the sphere (internal)."},
+    {"system_memory", py_system_memory, METH_VARARGS,
+     "system_memory($module, proc_root=None, cgroup_root=None, /)\n--\n\n"
+     "Memory totals and cgroup limits in bytes (internal; use blockops.resources)."},
+    {"cpu_info", py_cpu_info, METH_VARARGS,
+     "cpu_info($module, proc_root=None, cgroup_root=None, online=-1, affinity=-1, /)\n--\n\n"
+     "Online, affinity, cgroup quota and effective CPUs (internal)."},
+    {"rss", py_rss, METH_VARARGS,
+     "rss($module, proc_root=None, /)\n--\n\n(VmRSS, VmHWM) of this process in bytes (internal)."},
     {"build_info", py_build_info, METH_NOARGS,
      "build_info($module, /)\n--\n\nCompiler, flags, OpenMP and SIMD levels of this build."},
     {"status_codes", py_status_codes, METH_NOARGS,
