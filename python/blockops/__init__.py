@@ -20,7 +20,7 @@ from ._config import (  # noqa: E402
     set_num_threads,
     show_config,
 )
-from . import geo  # noqa: E402
+from . import geo, resources  # noqa: E402
 
 _logging.getLogger("blockops").addHandler(_logging.NullHandler())
 
@@ -35,6 +35,7 @@ __all__ = [
     "UnsupportedError",
     "config_info",
     "geo",
+    "resources",
     "get_num_threads",
     "set_num_threads",
     "show_config",

@@ -81,13 +81,10 @@ def simd_level(name: str):
 
 
 def effective_cpus() -> int:
-    """CPUs this process may run on (affinity mask)."""
-    if hasattr(os, "sched_getaffinity"):
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except OSError:  # pragma: no cover - exotic platforms
-            pass
-    return max(1, os.cpu_count() or 1)
+    """CPUs this process may use: affinity mask and cgroup CPU quota (see blockops.resources)."""
+    from .resources import cpu_count
+
+    return cpu_count()
 
 
 def _env_threads() -> tuple[int | None, str]:

@@ -10,6 +10,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m blockops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="print version, compiler, OpenMP, SIMD and thread configuration")
+    pl = sub.add_parser("plan", help="print the resource plan (block size, workers, Dask/Ray settings)")
+    pl.add_argument("--memory-budget-mb", type=float, default=None)
+    pl.add_argument("--n-cpus", type=int, default=None)
+    pl.add_argument("--row-bytes", type=int, default=None)
+    pl.add_argument("--expansion", type=float, default=None)
     bench = sub.add_parser("bench", help="run a side-by-side benchmark", add_help=False)
     bench.add_argument("name", choices=["geo"], help="which benchmark")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
@@ -19,6 +24,14 @@ def main(argv: list[str] | None = None) -> int:
         from . import show_config
 
         show_config()
+        return 0
+    if args.command == "plan":
+        from .resources import ResourceManager, plan
+
+        budget = None if args.memory_budget_mb is None else int(args.memory_budget_mb * 2**20)
+        print(plan(memory_budget=budget, n_cpus=args.n_cpus, row_bytes=args.row_bytes,
+                   expansion=args.expansion))
+        print(repr(ResourceManager().status()))
         return 0
     if args.command == "bench":
         if args.name == "geo":

@@ -1,0 +1,452 @@
+"""Resource discovery and planning.
+
+Discovery reads the limits the kernel actually enforces (``/proc/meminfo``, cgroup v1 and v2
+``memory.max`` / ``memory.high`` / ``memory.limit_in_bytes`` and CPU quotas, the affinity mask)
+in C; planners turn them into worker counts, block sizes and Dask / Ray settings.
+
+The two worker formulas
+-----------------------
+:meth:`ResourceManager.optimal_workers` uses the *batch rule*: the largest P such that the P
+largest files, processed at once, fit::
+
+    sum_{k < P} (gamma * S_(k) + overhead) <= eta * M_avail
+
+It applies whenever the file sizes are known (it is exact for "P workers each holding one file").
+The *closed form*::
+
+    P = floor((eta * M - M_base) / (gamma * S_max + overhead))
+
+is the same rule with every file assumed as large as the largest, and with the memory already in
+use (``M_base``) subtracted from the total ``M`` instead of reading the available memory. Use it
+(:func:`closed_form_workers`) when only the largest size is known, e.g. to plan before listing
+files; it never gives more workers than the batch rule.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Sequence
+
+from . import _core
+from ._errors import BlockopsError
+
+__all__ = [
+    "CpuInfo",
+    "DynamicSemaphore",
+    "MemoryEstimator",
+    "MemoryInfo",
+    "MemoryMonitor",
+    "Plan",
+    "ResourceManager",
+    "ResourceStatus",
+    "closed_form_workers",
+    "cpu_count",
+    "cpu_info",
+    "peak_rss",
+    "plan",
+    "rss",
+    "system_memory",
+]
+
+log = logging.getLogger("blockops")
+MiB = 1024 * 1024
+
+
+def _none_if_neg(v: int):
+    return None if v is None or v < 0 else int(v)
+
+
+@dataclass(frozen=True)
+class MemoryInfo:
+    """Memory as seen by this process, in bytes (``None``: no such limit)."""
+
+    total: int
+    available: int
+    cgroup_limit: int | None
+    cgroup_high: int | None
+    cgroup_usage: int | None
+    effective_limit: int
+    effective_available: int
+    cgroup_version: int
+    cgroup_path: str
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    online: int
+    affinity: int | None
+    quota: float | None
+    quota_cpus: int | None
+    effective: int
+    cgroup_version: int
+
+
+def system_memory(*, proc_root: str | None = None, cgroup_root: str | None = None) -> MemoryInfo:
+    """Total, available (MemAvailable), cgroup limits and the effective limit (the smallest)."""
+    if sys.platform.startswith("linux") or proc_root is not None:
+        d = _core.system_memory(proc_root, cgroup_root)
+        return MemoryInfo(
+            total=d["total"], available=d["available"],
+            cgroup_limit=_none_if_neg(d["cgroup_max"]), cgroup_high=_none_if_neg(d["cgroup_high"]),
+            cgroup_usage=_none_if_neg(d["cgroup_usage"]), effective_limit=d["effective_limit"],
+            effective_available=d["effective_available"], cgroup_version=d["cgroup_version"],
+            cgroup_path=d["cgroup_path"],
+        )
+    import psutil  # off Linux only
+
+    vm = psutil.virtual_memory()
+    return MemoryInfo(vm.total, vm.available, None, None, None, vm.total, vm.available, 0, "")
+
+
+def cpu_info(*, proc_root: str | None = None, cgroup_root: str | None = None) -> CpuInfo:
+    """Online CPUs, the affinity mask, the cgroup CPU quota and the effective count."""
+    if sys.platform.startswith("linux") or proc_root is not None:
+        d = _core.cpu_info(proc_root, cgroup_root)
+        return CpuInfo(d["online"], _none_if_neg(d["affinity"]),
+                       None if d["quota"] < 0 else d["quota"], _none_if_neg(d["quota_cpus"]),
+                       d["effective"], d["cgroup_version"])
+    n = os.cpu_count() or 1
+    return CpuInfo(n, None, None, None, n, 0)
+
+
+def cpu_count() -> int:
+    """Effective CPUs: affinity mask, cgroup quota (rounded up), never more than are online."""
+    return cpu_info().effective
+
+
+def _rss_pair() -> tuple[int, int]:
+    if sys.platform.startswith("linux"):
+        return _core.rss()
+    import psutil  # fallback off Linux
+
+    mi = psutil.Process().memory_info()
+    peak = getattr(mi, "peak_wset", None) or getattr(mi, "rss")
+    return mi.rss, max(peak, mi.rss)
+
+
+def rss() -> int:
+    """Resident set size of this process, bytes (/proc/self/status VmRSS)."""
+    return _rss_pair()[0]
+
+
+def peak_rss() -> int:
+    """Peak resident set size of this process, bytes (VmHWM)."""
+    return _rss_pair()[1]
+
+
+class MemoryEstimator:
+    """Peak memory of processing one file: ``gamma * size + overhead``.
+
+    ``gamma`` is the expansion of the parsed data over its size on disk (3 for text parsed into
+    Python objects is the simulator tool's measured default); ``overhead_mb`` the fixed cost of a
+    worker (interpreter, imports, buffers).
+    """
+
+    def __init__(self, gamma: float = 3.0, overhead_mb: float = 50):
+        if not (gamma > 0 and math.isfinite(gamma)):
+            raise ValueError(f"gamma must be a positive number, got {gamma!r}")
+        if not (overhead_mb >= 0 and math.isfinite(overhead_mb)):
+            raise ValueError(f"overhead_mb must be >= 0, got {overhead_mb!r}")
+        self.gamma = float(gamma)
+        self.overhead_mb = float(overhead_mb)
+
+    @property
+    def overhead_bytes(self) -> int:
+        return int(self.overhead_mb * MiB)
+
+    def estimate_file(self, size_bytes: int) -> int:
+        """Estimated peak bytes for one file of ``size_bytes``."""
+        if size_bytes < 0:
+            raise ValueError(f"size_bytes must be >= 0, got {size_bytes}")
+        return int(self.gamma * size_bytes) + self.overhead_bytes
+
+    def estimate_batch(self, sizes: Iterable[int], workers: int) -> int:
+        """Estimated peak of ``workers`` files at once: the sum over the ``workers`` largest."""
+        if workers < 0:
+            raise ValueError(f"workers must be >= 0, got {workers}")
+        largest = sorted((int(s) for s in sizes), reverse=True)[:workers]
+        return sum(self.estimate_file(s) for s in largest)
+
+    def __repr__(self):
+        return f"MemoryEstimator(gamma={self.gamma:g}, overhead_mb={self.overhead_mb:g})"
+
+
+def closed_form_workers(*, memory: int, base: int, max_size: int, gamma: float = 3.0,
+                        overhead_mb: float = 50, eta: float = 0.75) -> int:
+    """``floor((eta * memory - base) / (gamma * max_size + overhead))``, at least 0."""
+    denom = gamma * max_size + overhead_mb * MiB
+    if denom <= 0:
+        raise ValueError("gamma * max_size + overhead must be > 0")
+    return max(0, math.floor((eta * memory - base) / denom))
+
+
+@dataclass
+class ResourceStatus:
+    """A snapshot of what the manager sees and decides (readable repr, HTML in notebooks)."""
+
+    total: int
+    available: int
+    effective_limit: int
+    cgroup_limit: int | None
+    cpus: int
+    eta: float
+    budget: int
+    rss: int
+    workers: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def _rows(self):
+        gb = lambda b: "-" if b is None else f"{b / 2**30:.2f} GiB"  # noqa: E731
+        rows = [
+            ("memory total", gb(self.total)),
+            ("memory available", gb(self.available)),
+            ("effective limit", gb(self.effective_limit)),
+            ("cgroup limit", gb(self.cgroup_limit)),
+            (f"budget (eta={self.eta:g})", gb(self.budget)),
+            ("this process RSS", gb(self.rss)),
+            ("effective CPUs", str(self.cpus)),
+        ]
+        if self.workers is not None:
+            rows.append(("optimal workers", str(self.workers)))
+        return rows
+
+    def __repr__(self):
+        w = max(len(k) for k, _ in self._rows())
+        body = "\n".join(f"  {k:<{w}} : {v}" for k, v in self._rows())
+        notes = "".join(f"\n  note: {n}" for n in self.notes)
+        return f"ResourceStatus\n{body}{notes}"
+
+    def _repr_html_(self):
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                       for k, v in self._rows())
+        notes = "".join(f"<tr><td colspan=2><i>{html.escape(n)}</i></td></tr>" for n in self.notes)
+        return f"<table><caption>blockops ResourceStatus</caption>{rows}{notes}</table>"
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class ResourceManager:
+    """Pick how many files to process at once so the batch fits in ``eta`` of available memory.
+
+    Parameters
+    ----------
+    eta : float
+        Fraction of available memory the batch may use (0 < eta <= 1).
+    gamma, overhead_mb : float
+        :class:`MemoryEstimator` parameters.
+    min_workers, max_workers : int
+        Clamp of the result.
+    safety : bool
+        ``False`` skips the memory rule and returns ``min(4, CPUs)`` (the original tool's
+        unsafe mode).
+    memory, cpus : optional
+        Overrides (a :class:`MemoryInfo` or a zero-argument callable returning one, and an int)
+        for tests and what-if planning.
+    """
+
+    def __init__(self, eta: float = 0.75, gamma: float = 3.0, overhead_mb: float = 50,
+                 min_workers: int = 1, max_workers: int = 16, safety: bool = True, *,
+                 memory=None, cpus: int | None = None):
+        if not (0 < eta <= 1):
+            raise ValueError(f"eta must be in (0, 1], got {eta!r}")
+        if int(min_workers) < 1 or int(max_workers) < int(min_workers):
+            raise ValueError(f"need 1 <= min_workers <= max_workers, got {min_workers}, {max_workers}")
+        self.eta = float(eta)
+        self.estimator = MemoryEstimator(gamma, overhead_mb)
+        self.min_workers = int(min_workers)
+        self.max_workers = int(max_workers)
+        self.safety = bool(safety)
+        self._memory = memory
+        self._cpus = cpus
+
+    def memory(self) -> MemoryInfo:
+        if self._memory is None:
+            return system_memory()
+        return self._memory() if callable(self._memory) else self._memory
+
+    def cpus(self) -> int:
+        return int(self._cpus) if self._cpus is not None else cpu_count()
+
+    def budget(self, mem: MemoryInfo | None = None) -> int:
+        mem = mem or self.memory()
+        return int(self.eta * mem.effective_available)
+
+    def optimal_workers(self, file_paths: Sequence[str] | None = None, *,
+                        sizes: Sequence[int] | None = None, n_tasks: int | None = None) -> int:
+        """The largest worker count whose batch estimate fits ``eta`` x available memory.
+
+        With no files or sizes: ``budget // estimate_file(10 MiB)``. Always clamped to the
+        effective CPUs, ``min_workers``/``max_workers`` and ``n_tasks`` (or the number of files).
+        """
+        cpus = self.cpus()
+        if not self.safety:
+            return min(4, cpus)
+        if file_paths is not None and sizes is not None:
+            raise TypeError("pass file_paths or sizes, not both")
+        if file_paths is not None:
+            sizes = [os.path.getsize(p) for p in file_paths]
+        budget = self.budget()
+        if sizes is None or len(sizes) == 0:
+            p = budget // self.estimator.estimate_file(10 * MiB)
+            n = n_tasks
+        else:
+            ordered = sorted((int(s) for s in sizes), reverse=True)
+            p, total = 0, 0
+            for s in ordered:
+                total += self.estimator.estimate_file(s)
+                if total > budget:
+                    break
+                p += 1
+            n = len(ordered) if n_tasks is None else min(n_tasks, len(ordered))
+        p = min(p, cpus, self.max_workers)
+        if n is not None:
+            p = min(p, max(1, int(n)))
+        return max(p, self.min_workers)
+
+    def status(self, **kwargs) -> ResourceStatus:
+        """Snapshot of memory, CPUs, budget and (given files/sizes) the chosen worker count."""
+        mem = self.memory()
+        st = ResourceStatus(
+            total=mem.total, available=mem.effective_available, effective_limit=mem.effective_limit,
+            cgroup_limit=mem.cgroup_limit, cpus=self.cpus(), eta=self.eta,
+            budget=self.budget(mem), rss=rss(),
+        )
+        st.workers = self.optimal_workers(**kwargs)
+        if st.workers == self.min_workers and self.safety:
+            need = self.estimator.estimate_file(10 * MiB)
+            if st.budget < need:
+                st.notes.append("memory budget below one task's estimate: running at min_workers")
+        if mem.cgroup_limit is not None and mem.cgroup_limit < mem.total:
+            st.notes.append("a cgroup (container) memory limit is tighter than the machine")
+        return st
+
+    def log_status(self, level=logging.INFO, **kwargs) -> ResourceStatus:
+        st = self.status(**kwargs)
+        log.log(level, "%r", st)
+        return st
+
+    def __repr__(self):
+        return (f"ResourceManager(eta={self.eta:g}, gamma={self.estimator.gamma:g}, "
+                f"overhead_mb={self.estimator.overhead_mb:g}, min_workers={self.min_workers}, "
+                f"max_workers={self.max_workers}, safety={self.safety})")
+
+
+#: Dask's own defaults for the worker memory fractions; ``plan`` keeps them but sizes blocks so
+#: that a worker's planned heap stays below the ``target`` fraction.
+DASK_FRACTIONS = {"target": 0.60, "spill": 0.70, "pause": 0.80, "terminate": 0.95}
+#: Default in-memory expansion of a block over its bytes (CSV text -> typed columns plus the
+#: tokenizer's intermediate buffers). The CSV reader documents its own measured factor.
+DEFAULT_EXPANSION = 4.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to run: block size, processes x threads, memory per worker, framework settings.
+
+    Follows heap = execution slots x block size x expansion (Ray Data's rule), with the heap
+    kept under Dask's ``target`` fraction of each worker's memory limit.
+    """
+
+    memory_budget: int
+    n_cpus: int
+    expansion: float
+    block_size: int
+    n_workers: int
+    threads_per_worker: int
+    memory_limit_per_worker: int
+    row_bytes: int | None = None
+
+    @property
+    def slots(self) -> int:
+        return self.n_workers * self.threads_per_worker
+
+    @property
+    def planned_heap(self) -> int:
+        return int(self.slots * self.block_size * self.expansion)
+
+    def dask_config(self) -> dict:
+        """Settings for ``dask.config.set``."""
+        return {f"distributed.worker.memory.{k}": v for k, v in DASK_FRACTIONS.items()}
+
+    def local_cluster_kwargs(self) -> dict:
+        """Arguments for ``distributed.LocalCluster``."""
+        return {"n_workers": self.n_workers, "threads_per_worker": self.threads_per_worker,
+                "memory_limit": self.memory_limit_per_worker, "processes": True}
+
+    def ray_context(self) -> dict:
+        """Attributes to set on ``ray.data.DataContext.get_current()``."""
+        return {"target_max_block_size": self.block_size}
+
+    def __str__(self):
+        mb = lambda b: f"{b / MiB:,.0f} MiB"  # noqa: E731
+        lines = [
+            "blockops plan",
+            f"  memory budget          : {mb(self.memory_budget)}",
+            f"  CPUs                   : {self.n_cpus}",
+            f"  block size             : {mb(self.block_size)}",
+            f"  expansion              : {self.expansion:g}x",
+            f"  workers x threads      : {self.n_workers} x {self.threads_per_worker}",
+            f"  memory limit / worker  : {mb(self.memory_limit_per_worker)}",
+            f"  planned heap           : {mb(self.planned_heap)} "
+            f"(slots {self.slots} x block x expansion)",
+            f"  dask config            : {self.dask_config()}",
+            f"  LocalCluster kwargs    : {self.local_cluster_kwargs()}",
+            f"  ray DataContext        : {self.ray_context()}",
+        ]
+        return "\n".join(lines)
+
+
+def plan(*, memory_budget: int | None = None, n_cpus: int | None = None,
+         row_bytes: int | None = None, expansion: float | None = None,
+         min_block: int = 1 * MiB, max_block: int = 256 * MiB) -> Plan:
+    """Plan block size and workers so that slots x block size x expansion fits the budget.
+
+    ``memory_budget`` defaults to 0.75 of the effective available memory; ``n_cpus`` to
+    :func:`cpu_count`. One execution slot per CPU. Blocks are whole MiB (and hold at least 1000
+    rows of ``row_bytes`` when given), between ``min_block`` and ``max_block``; a budget too
+    small for ``min_block`` blocks raises :class:`BlockopsError` rather than over-committing.
+    Workers: one process per 2 CPUs from 4 CPUs up (the C kernels release the GIL, so threads
+    share a process well), else a single process; each gets an equal share of the budget.
+    """
+    if memory_budget is None:
+        memory_budget = int(0.75 * system_memory().effective_available)
+    n_cpus = cpu_count() if n_cpus is None else int(n_cpus)
+    expansion = DEFAULT_EXPANSION if expansion is None else float(expansion)
+    if memory_budget <= 0 or n_cpus < 1 or not (expansion >= 1):
+        raise ValueError("need memory_budget > 0, n_cpus >= 1 and expansion >= 1")
+    n_workers = n_cpus // 2 if n_cpus >= 4 else 1
+    threads = max(1, n_cpus // n_workers)
+    slots = n_workers * threads
+    # keep the heap under Dask's target fraction of each worker's limit
+    usable = memory_budget * DASK_FRACTIONS["target"]
+    block = int(usable // (slots * expansion))
+    block = min(block, max_block) // MiB * MiB
+    if row_bytes:
+        block = max(block, -(-1000 * int(row_bytes) // MiB) * MiB)
+    if block < min_block:
+        raise BlockopsError(
+            f"memory budget {memory_budget / MiB:.0f} MiB is too small for {slots} slots of "
+            f"{min_block / MiB:.0f} MiB blocks at {expansion:g}x expansion; lower n_cpus or "
+            "raise the budget"
+        )
+    return Plan(memory_budget=int(memory_budget), n_cpus=n_cpus, expansion=expansion,
+                block_size=int(block), n_workers=n_workers, threads_per_worker=threads,
+                memory_limit_per_worker=int(memory_budget // n_workers),
+                row_bytes=None if row_bytes is None else int(row_bytes))
+
+
+def __getattr__(name):  # lazy re-exports of the thread-based helpers
+    if name == "DynamicSemaphore":
+        from ._semaphore import DynamicSemaphore
+
+        return DynamicSemaphore
+    if name == "MemoryMonitor":
+        from ._monitor import MemoryMonitor
+
+        return MemoryMonitor
+    raise AttributeError(name)

@@ -1,0 +1,216 @@
+"""blockops.resources: discovery on fixture trees and the real machine, estimator, manager, plan."""
+import logging
+import math
+import re
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from blockops import BlockopsError, resources as R
+
+MiB = 2**20
+GiB = 2**30
+
+
+def tree(tmp_path, files):
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return str(tmp_path / "proc"), str(tmp_path / "cg")
+
+
+MEMINFO = "MemTotal: 16000000 kB\nMemFree: 100 kB\nMemAvailable: 8000000 kB\n"
+
+
+def test_v2_nested_limits(tmp_path):
+    proc, cg = tree(tmp_path, {
+        "proc/meminfo": MEMINFO,
+        "proc/self/cgroup": "0::/user.slice/job\n",
+        "cg/cgroup.controllers": "cpu memory\n",
+        "cg/user.slice/memory.max": f"{6 * GiB}\n",
+        "cg/user.slice/job/memory.max": "max\n",
+        "cg/user.slice/job/memory.high": f"{5 * GiB}\n",
+        "cg/user.slice/job/memory.current": f"{2 * GiB}\n",
+        "cg/user.slice/job/cpu.max": "250000 100000\n",
+    })
+    m = R.system_memory(proc_root=proc, cgroup_root=cg)
+    assert m.total == 16000000 * 1024 and m.available == 8000000 * 1024
+    assert m.cgroup_version == 2 and m.cgroup_path == "/user.slice/job"
+    assert m.cgroup_limit == 6 * GiB and m.cgroup_high == 5 * GiB
+    assert m.effective_limit == 5 * GiB
+    assert m.effective_available == 3 * GiB
+    c = R.cpu_info(proc_root=proc, cgroup_root=cg)
+    assert c.quota == pytest.approx(2.5) and c.quota_cpus == 3
+    assert c.effective == min(3, c.online, c.affinity)
+
+
+@pytest.mark.parametrize("value", ["max\n", "0\n", "", "garbage\n"])
+def test_v2_no_usable_limit(tmp_path, value):
+    proc, cg = tree(tmp_path, {
+        "proc/meminfo": MEMINFO, "proc/self/cgroup": "0::/a\n",
+        "cg/cgroup.controllers": "memory\n", "cg/a/memory.max": value,
+    })
+    m = R.system_memory(proc_root=proc, cgroup_root=cg)
+    assert m.cgroup_limit is None and m.effective_limit == m.total
+
+
+def test_v1_sentinel_and_parent_limit(tmp_path):
+    proc, cg = tree(tmp_path, {
+        "proc/meminfo": MEMINFO,
+        "proc/self/cgroup": "3:cpu,cpuacct:/docker/x\n2:memory:/docker/x\n0::/\n",
+        "cg/memory/docker/memory.limit_in_bytes": f"{3 * GiB}\n",
+        "cg/memory/docker/x/memory.limit_in_bytes": "9223372036854771712\n",
+        "cg/memory/docker/x/memory.usage_in_bytes": f"{1 * GiB}\n",
+        "cg/cpu,cpuacct/docker/x/cpu.cfs_quota_us": "50000\n",
+        "cg/cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000\n",
+    })
+    m = R.system_memory(proc_root=proc, cgroup_root=cg)
+    assert m.cgroup_version == 1 and m.cgroup_limit == 3 * GiB and m.effective_available == 2 * GiB
+    assert R.cpu_info(proc_root=proc, cgroup_root=cg).effective == 1
+
+
+def test_missing_meminfo_is_a_clear_error(tmp_path):
+    proc, cg = tree(tmp_path, {"proc/self/cgroup": "0::/\n"})
+    with pytest.raises(BlockopsError, match="meminfo"):
+        R.system_memory(proc_root=proc, cgroup_root=cg)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_real_machine():
+    m = R.system_memory()
+    assert 0 < m.effective_available <= m.effective_limit <= m.total
+    c = R.cpu_info()
+    assert 1 <= c.effective <= c.online
+    assert c.effective <= len(os.sched_getaffinity(0))
+    before = R.rss()
+    import numpy as np
+
+    block = np.ones(64 * MiB // 8)  # touch 64 MiB
+    assert R.rss() >= before + 48 * MiB
+    assert R.peak_rss() >= R.rss()
+    del block
+
+
+def test_cpu_count_follows_affinity():
+    code = "import blockops.resources as r; print(r.cpu_count())"
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code],
+                         capture_output=True, text=True)
+    if out.returncode != 0 and "taskset" in (out.stderr or ""):
+        pytest.skip("taskset not available")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"
+
+
+def test_estimator():
+    e = R.MemoryEstimator(gamma=3.0, overhead_mb=50)
+    assert e.estimate_file(10 * MiB) == 30 * MiB + 50 * MiB
+    assert e.estimate_batch([1 * MiB, 5 * MiB, 3 * MiB], 2) == (15 + 50 + 9 + 50) * MiB
+    assert e.estimate_batch([1, 2], 5) == e.estimate_file(1) + e.estimate_file(2)
+    with pytest.raises(ValueError):
+        R.MemoryEstimator(gamma=0)
+    with pytest.raises(ValueError):
+        e.estimate_file(-1)
+
+
+def fake_mem(avail):
+    return R.MemoryInfo(total=64 * GiB, available=avail, cgroup_limit=None, cgroup_high=None,
+                        cgroup_usage=None, effective_limit=64 * GiB, effective_available=avail,
+                        cgroup_version=0, cgroup_path="")
+
+
+def brute_force(sizes, budget, est):
+    best = 0
+    for p in range(1, len(sizes) + 1):
+        if est.estimate_batch(sizes, p) <= budget:
+            best = p
+    return best
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(sizes=st.lists(st.integers(0, 2 * GiB), min_size=1, max_size=40),
+       avail=st.integers(0, 64 * GiB), cpus=st.integers(1, 64), eta=st.floats(0.05, 1.0))
+def test_optimal_workers_is_largest_fitting_batch(sizes, avail, cpus, eta):
+    m = R.ResourceManager(eta=eta, memory=fake_mem(avail), cpus=cpus, max_workers=16)
+    got = m.optimal_workers(sizes=sizes)
+    want = brute_force(sizes, int(eta * avail), m.estimator)
+    want = max(1, min(want, cpus, 16, len(sizes)))
+    assert got == want
+    # the closed form (every file as big as the largest, no base) never exceeds the batch rule
+    cf = R.closed_form_workers(memory=avail, base=0, max_size=max(sizes), eta=eta)
+    assert min(cf, len(sizes)) <= brute_force(sizes, int(eta * avail), m.estimator)
+
+
+def test_optimal_workers_defaults_and_clamps(tmp_path):
+    m = R.ResourceManager(memory=fake_mem(8 * GiB), cpus=64, max_workers=16)
+    # no files: budget // estimate(10 MiB) = 6 GiB // 80 MiB = 76, clamped to max_workers
+    assert m.optimal_workers() == 16
+    assert m.optimal_workers(n_tasks=3) == 3
+    small = R.ResourceManager(memory=fake_mem(400 * MiB), cpus=64)
+    assert small.optimal_workers() == (300 * MiB) // (80 * MiB)
+    none = R.ResourceManager(memory=fake_mem(10 * MiB), cpus=64, min_workers=1)
+    assert none.optimal_workers() == 1  # min_workers floor
+    assert R.ResourceManager(safety=False, cpus=2).optimal_workers() == 2
+    assert R.ResourceManager(safety=False, cpus=32).optimal_workers() == 4
+    files = []
+    for i in range(3):
+        p = tmp_path / f"f{i}.txt"
+        p.write_bytes(b"x" * 1000)
+        files.append(str(p))
+    assert m.optimal_workers(files) == 3  # clamped to the number of files
+    with pytest.raises(TypeError):
+        m.optimal_workers(files, sizes=[1])
+    with pytest.raises(ValueError):
+        R.ResourceManager(eta=0)
+    with pytest.raises(ValueError):
+        R.ResourceManager(min_workers=5, max_workers=2)
+
+
+def test_closed_form():
+    assert R.closed_form_workers(memory=16 * GiB, base=1 * GiB, max_size=100 * MiB) == \
+        math.floor((0.75 * 16 * GiB - GiB) / (350 * MiB))
+    assert R.closed_form_workers(memory=GiB, base=2 * GiB, max_size=1) == 0
+
+
+def test_status_repr_html_and_log(caplog):
+    m = R.ResourceManager(memory=fake_mem(50 * MiB), cpus=4)
+    s = m.status()
+    text = repr(s)
+    assert "budget (eta=0.75)" in text
+    assert re.search(r"optimal workers\s+: 1\n", text)
+    assert "below one task" in text
+    assert s._repr_html_().startswith("<table>") and "optimal workers" in s._repr_html_()
+    with caplog.at_level(logging.INFO, logger="blockops"):
+        m.log_status()
+    assert "ResourceStatus" in caplog.text
+
+
+@pytest.mark.parametrize("cpus", [1, 2, 4, 16])
+def test_plan_heap_fits_budget(cpus):
+    budget = 8 * GiB
+    p = R.plan(memory_budget=budget, n_cpus=cpus, expansion=3.0)
+    assert p.slots == cpus
+    assert p.block_size % MiB == 0 and MiB <= p.block_size <= 256 * MiB
+    assert p.planned_heap <= budget * R.DASK_FRACTIONS["target"]
+    assert p.local_cluster_kwargs()["n_workers"] * p.memory_limit_per_worker <= budget
+    assert p.ray_context() == {"target_max_block_size": p.block_size}
+    assert p.dask_config()["distributed.worker.memory.target"] == 0.6
+    assert "block size" in str(p)
+
+
+def test_plan_rejects_impossible_budget_and_respects_rows():
+    with pytest.raises(BlockopsError, match="too small"):
+        R.plan(memory_budget=4 * MiB, n_cpus=8)
+    p = R.plan(memory_budget=64 * GiB, n_cpus=2, row_bytes=300)
+    assert p.block_size >= 1000 * 300
+
+
+def test_cli_plan():
+    out = subprocess.run([sys.executable, "-m", "blockops", "plan", "--memory-budget-mb", "4096",
+                          "--n-cpus", "4"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "workers x threads      : 2 x 2" in out.stdout
+    assert "ResourceStatus" in out.stdout
