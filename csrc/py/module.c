@@ -468,6 +468,8 @@ static PyObject *py_status_codes(PyObject *self, PyObject *noargs)
     return d;
 }
 
+PyObject *bo_py_parse_one_report(PyObject *self, PyObject *args); /* report_py.c */
+
 static PyMethodDef methods[] = {
     {"haversine", py_haversine, METH_VARARGS,
      "haversine($module, lat1, lon1, lat2, lon2, radius_m, out, simd, n_threads, validate, /)\n--\n\n"
@@ -499,6 +501,9 @@ static PyMethodDef methods[] = {
      "build_info($module, /)\n--\n\nCompiler, flags, OpenMP and SIMD levels of this build."},
     {"status_codes", py_status_codes, METH_NOARGS,
      "status_codes($module, /)\n--\n\nMapping of C status names to codes."},
+    {"parse_one_report", bo_py_parse_one_report, METH_VARARGS,
+     "parse_one_report($module, data, path, /)\n--\n\n"
+     "Parse one ONE report's bytes -> (title, keys, values) (internal; see blockops.io)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_core",
