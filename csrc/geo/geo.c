@@ -36,9 +36,18 @@ const bo_geo_kernels *bo_geo_kernels_for(bo_simd_level lvl)
 #define BO_PI 3.14159265358979323846
 #define BO_D2R (BO_PI / 180.0)
 
+static size_t n_chunks(size_t n) { return (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK; }
+
+/* One past the last element of chunk c. */
+static size_t chunk_end(size_t c, size_t n)
+{
+    size_t e = (c + 1) * BO_GEO_CHUNK;
+    return e < n ? e : n;
+}
+
 static int threads_for(size_t n, const bo_geo_opts *o)
 {
-    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    size_t nch = n_chunks(n);
     int nt = (o && o->n_threads > 0) ? o->n_threads : 1;
     if ((size_t)nt > nch)
         nt = (int)nch;
@@ -128,13 +137,13 @@ DEFINE_LOCATE(f32, float)
             return BO_OK;                                                                      \
         if (!lat1 || !lon1 || !lat2 || !lon2 || !out)                                          \
             return bo_error_set(err, BO_ERR_ARG, "NULL array");                                \
-        size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;                                    \
+        size_t nch = n_chunks(n);                                    \
         int nt = threads_for(n, opts), bad = 0;                                                \
         long long c;                                                                           \
         BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))   \
         for (c = 0; c < (long long)nch; c++) {                                                 \
             size_t b = (size_t)c * BO_GEO_CHUNK;                                               \
-            size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;                            \
+            size_t e = chunk_end((size_t)c, n);                                                \
             bad |= k->haversine_##SUF(PTR(lat1, 1u, b), PTR(lon1, 2u, b), PTR(lat2, 4u, b),    \
                                       PTR(lon2, 8u, b), bcast, out + b, e - b, radius_m);      \
         }                                                                                      \
@@ -237,13 +246,13 @@ bo_status bo_within_radius_f64(const double *lat, const double *lon, size_t n, d
         return st;
     if (n == 0)
         return BO_OK;
-    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    size_t nch = n_chunks(n);
     int nt = threads_for(n, opts), bad = 0;
     long long c;
     BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))
     for (c = 0; c < (long long)nch; c++) {
         size_t b = (size_t)c * BO_GEO_CHUNK;
-        size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;
+        size_t e = chunk_end((size_t)c, n);
         bad |= k->within_radius_f64(lat + b, lon + b, e - b, params, out + b);
     }
     if (bad && opts && opts->validate)
@@ -264,7 +273,7 @@ bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, dou
         return st;
     if (n == 0)
         return BO_OK;
-    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    size_t nch = n_chunks(n);
     int nt = threads_for(n, opts), bad = 0;
     long long c;
     BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))
@@ -273,7 +282,7 @@ bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, dou
         enum { TILE = 512 };
         double tl[TILE], to[TILE];
         size_t b = (size_t)c * BO_GEO_CHUNK;
-        size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;
+        size_t e = chunk_end((size_t)c, n);
         for (size_t t = b; t < e; t += TILE) {
             size_t m = e - t < TILE ? e - t : TILE;
             for (size_t j = 0; j < m; j++) {
@@ -304,13 +313,13 @@ bo_status bo_within_bbox_f64(const double *lat, const double *lon, size_t n, con
     const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
     if (st != BO_OK || (st = check_box(box, err)) != BO_OK || n == 0)
         return st;
-    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    size_t nch = n_chunks(n);
     int nt = threads_for(n, opts);
     long long c;
     BO_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
     for (c = 0; c < (long long)nch; c++) {
         size_t b = (size_t)c * BO_GEO_CHUNK;
-        size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;
+        size_t e = chunk_end((size_t)c, n);
         k->within_bbox_f64(lat + b, lon + b, e - b, box, out + b);
     }
     return BO_OK;
@@ -343,13 +352,13 @@ bo_status bo_within_bbox_f32(const float *lat, const float *lon, size_t n, const
         fbox[2] = INFINITY;
         fbox[3] = -INFINITY;
     }
-    size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;
+    size_t nch = n_chunks(n);
     int nt = threads_for(n, opts);
     long long c;
     BO_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
     for (c = 0; c < (long long)nch; c++) {
         size_t b = (size_t)c * BO_GEO_CHUNK;
-        size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;
+        size_t e = chunk_end((size_t)c, n);
         k->within_bbox_f32(lat + b, lon + b, e - b, fbox, out + b);
     }
     return BO_OK;
@@ -379,13 +388,13 @@ static bo_status check_origin(double lat, double lon, double radius_m, int lat_c
         if (st != BO_OK || n == 0)                                                             \
             return st;                                                                         \
         const double kx = radius_m * BO_D2R * cosd(origin_lat), ky = radius_m * BO_D2R;        \
-        size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;                                    \
+        size_t nch = n_chunks(n);                                    \
         int nt = threads_for(n, opts), bad = 0;                                                \
         long long c;                                                                           \
         BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))   \
         for (c = 0; c < (long long)nch; c++) {                                                 \
             size_t b = (size_t)c * BO_GEO_CHUNK;                                               \
-            size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;                            \
+            size_t e = chunk_end((size_t)c, n);                                                \
             for (size_t i = b; i < e; i++) {                                                   \
                 double la = (double)lat[i];                                                    \
                 bad |= fabs(la) > 90.0;                                                        \
@@ -429,13 +438,13 @@ static void destination1(double lat, double lon, double brg, double dist, double
             return bo_error_set(err, BO_ERR_ARG, "radius_m must be finite and > 0");           \
         if (n == 0)                                                                            \
             return BO_OK;                                                                      \
-        size_t nch = (n + BO_GEO_CHUNK - 1) / BO_GEO_CHUNK;                                    \
+        size_t nch = n_chunks(n);                                    \
         int nt = threads_for(n, opts), bad = 0;                                                \
         long long c;                                                                           \
         BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))   \
         for (c = 0; c < (long long)nch; c++) {                                                 \
             size_t b = (size_t)c * BO_GEO_CHUNK;                                               \
-            size_t e = b + BO_GEO_CHUNK < n ? b + BO_GEO_CHUNK : n;                            \
+            size_t e = chunk_end((size_t)c, n);                                                \
             for (size_t i = b; i < e; i++) {                                                   \
                 double la = (double)lat[(bcast & 1u) ? 0 : i];                                 \
                 double r1, r2;                                                                 \

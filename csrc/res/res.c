@@ -125,7 +125,9 @@ static void walk_up(const char *base, const char *rel, const char *probe_file, v
                     void *ctx)
 {
     char dir[PATH_CAP];
-    snprintf(dir, sizeof dir, "%s%s", base, rel);
+    int len = snprintf(dir, sizeof dir, "%s%s", base, rel);
+    if (len < 0 || (size_t)len >= sizeof dir)
+        return; /* path too long to name: report no limit rather than read a truncated path */
     size_t blen = strlen(base);
     /* strip a trailing slash (rel == "/") */
     while (strlen(dir) > blen && dir[strlen(dir) - 1] == '/')
@@ -217,10 +219,7 @@ bo_status bo_res_memory(const char *proc_root, const char *cgroup_root, bo_mem_i
 
     mem_ctx c = {-1, -1, -1, 0};
     char rel[512];
-    snprintf(fn, sizeof fn, "%s/cgroup.controllers", cgroup_root);
-    FILE *probe = fopen(fn, "r");
-    if (probe) {
-        fclose(probe);
+    if (is_dir_with(cgroup_root, "cgroup.controllers")) { /* unified (v2) hierarchy */
         if (self_cgroup(proc_root, NULL, rel, sizeof rel) == 0) {
             c.v = 2;
             snprintf(out->cgroup_path, sizeof out->cgroup_path, "%s", rel);
@@ -304,11 +303,8 @@ bo_status bo_res_cpu(const char *proc_root, const char *cgroup_root, int online,
     out->online = online;
     out->affinity = affinity;
     cpu_ctx c = {-1, 0};
-    char fn[PATH_CAP], rel[512];
-    snprintf(fn, sizeof fn, "%s/cgroup.controllers", cgroup_root);
-    FILE *probe = fopen(fn, "r");
-    if (probe) {
-        fclose(probe);
+    char rel[512];
+    if (is_dir_with(cgroup_root, "cgroup.controllers")) { /* unified (v2) hierarchy */
         if (self_cgroup(proc_root, NULL, rel, sizeof rel) == 0) {
             c.v = 2;
             walk_up(cgroup_root, rel, "cpu.max", visit_cpu_v2, &c);
