@@ -11,7 +11,20 @@
 #include "csv_internal.h"
 #include "numparse.h"
 
-#define CHUNK_ROWS 4096
+/* Rows per work item: small enough that a chunk's bytes (about 300 KB of typical rows) stay in
+ * L2 while every selected column is converted from them. */
+#define CHUNK_ROWS 1024
+/* Prefetch distance in rows. Rows sit at irregular strides, which the hardware prefetcher does
+ * not follow: without this, converting a column of a 64 MB block cost ~80 ns per field in
+ * cache misses (perf: 87% on the first byte load of each field). */
+#define PREFETCH_ROWS 32
+
+static inline void prefetch_field(const char *buf, const bo_csv_index *ix, int64_t r, int64_t end,
+                                  int f)
+{
+    if (r + PREFETCH_ROWS < end)
+        __builtin_prefetch(buf + bo_csv_field_start(ix, r + PREFETCH_ROWS, f));
+}
 
 void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens, int n)
 {
@@ -195,6 +208,7 @@ static void convert_rows(const char *buf, const bo_csv_index *ix, const bo_csv_c
 {
     const int f = c->field;
     for (int64_t r = r0; r < r1; r++) {
+        prefetch_field(buf, ix, r, r1, f);
         if (ix->flags[r] != BO_CSV_ROW_OK) {
             if (bad)
                 bad[r] = 1;
@@ -296,6 +310,7 @@ static void str_sizes(const char *buf, const bo_csv_index *ix, const bo_csv_col 
                       int64_t r0, int64_t r1, scratch_t *sc)
 {
     for (int64_t r = r0; r < r1; r++) {
+        prefetch_field(buf, ix, r, r1, c->field);
         int64_t len = 0;
         uint8_t na = 1;
         if (ix->flags[r] == BO_CSV_ROW_OK) {

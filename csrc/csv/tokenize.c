@@ -467,12 +467,17 @@ void bo_csv_index_free(bo_csv_index *ix)
 
 int64_t bo_csv_count_lines(const char *buf, size_t n)
 {
-    int64_t k = 0;
+    /* LF + CR - CRLF: three branch-free counts the compiler vectorizes (a lone CR ends a line
+     * too, as in pandas) */
+    int64_t lf = 0, cr = 0, crlf = 0;
     for (size_t i = 0; i < n; i++) {
-        char c = buf[i];
-        k += c == '\n' || (c == '\r' && (i + 1 >= n || buf[i + 1] != '\n'));
+        lf += buf[i] == '\n';
+        cr += buf[i] == '\r';
     }
-    return k;
+    if (cr)
+        for (size_t i = 0; i + 1 < n; i++)
+            crlf += (buf[i] == '\r') & (buf[i + 1] == '\n');
+    return lf + cr - crlf;
 }
 
 /* ------------------------------------------------------------------ split planning scan */
