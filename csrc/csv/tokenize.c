@@ -494,7 +494,8 @@ void bo_csv_scan_init(bo_csv_scan *s, char delimiter, char quote)
 /* The same state machine as tok_row, one byte at a time (it only has to keep up with the disk;
  * the C tests check it agrees with bo_csv_tokenize). */
 int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64_t *targets,
-                         int64_t *found, int64_t *rows_before, int64_t n_targets)
+                         int64_t *found, int64_t *rows_before, int64_t *lines_before,
+                         int64_t n_targets)
 {
     int64_t resolved = 0;
     int64_t ti = 0;
@@ -508,6 +509,7 @@ int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64
             while (ti < n_targets && targets[ti] <= at) {
                 found[ti] = (int64_t)at;
                 rows_before[ti] = s->rows;
+                lines_before[ti] = s->lines;
                 ti++;
                 resolved++;
             }
@@ -516,6 +518,8 @@ int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64
             s->field_start = 1;
             s->row_begin = at;
         }
+        s->lines += c == '\r' || (c == '\n' && !s->prev_cr);
+        s->prev_cr = c == '\r';
         if (s->in_quote == 1) {
             if (c == s->quote)
                 s->in_quote = 2; /* closing, unless the next byte is a quote */

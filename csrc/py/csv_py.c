@@ -485,16 +485,17 @@ PyObject *bo_py_csv_scan_new(PyObject *self, PyObject *args)
     return cap;
 }
 
-/* csv_scan_feed(scanner, buf, length, targets uint64, found int64, rows_before int64) -> resolved
- * (found / rows_before are updated in place; they must be writable contiguous int64 arrays) */
+/* csv_scan_feed(scanner, buf, length, targets uint64, found, rows_before, lines_before) ->
+ * resolved (the last three are updated in place: writable contiguous int64 arrays) */
 PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
 {
     PyObject *cap;
     Py_buffer view;
     Py_ssize_t length;
-    PyArrayObject *targets, *found, *before;
-    if (!PyArg_ParseTuple(args, "Oy*nO!O!O!:csv_scan_feed", &cap, &view, &length,
-                          &PyArray_Type, &targets, &PyArray_Type, &found, &PyArray_Type, &before))
+    PyArrayObject *targets, *found, *before, *lines;
+    if (!PyArg_ParseTuple(args, "Oy*nO!O!O!O!:csv_scan_feed", &cap, &view, &length,
+                          &PyArray_Type, &targets, &PyArray_Type, &found, &PyArray_Type, &before,
+                          &PyArray_Type, &lines))
         return NULL;
     PyObject *res = NULL;
     bo_csv_scan *s = PyCapsule_GetPointer(cap, SCAN_CAPSULE);
@@ -502,8 +503,9 @@ PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
         goto done;
     npy_intp m = PyArray_SIZE(targets);
     if (PyArray_TYPE(targets) != NPY_UINT64 || PyArray_TYPE(found) != NPY_INT64 ||
-        PyArray_TYPE(before) != NPY_INT64 || PyArray_SIZE(found) != m ||
-        PyArray_SIZE(before) != m || !PyArray_IS_C_CONTIGUOUS(targets) ||
+        PyArray_TYPE(before) != NPY_INT64 || PyArray_TYPE(lines) != NPY_INT64 ||
+        PyArray_SIZE(found) != m || PyArray_SIZE(before) != m || PyArray_SIZE(lines) != m ||
+        !PyArray_IS_C_CONTIGUOUS(lines) || !PyArray_ISWRITEABLE(lines) || !PyArray_IS_C_CONTIGUOUS(targets) ||
         !PyArray_IS_C_CONTIGUOUS(found) || !PyArray_IS_C_CONTIGUOUS(before) ||
         !PyArray_ISWRITEABLE(found) || !PyArray_ISWRITEABLE(before) || length < 0 ||
         length > view.len) {
@@ -513,7 +515,7 @@ PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
     int64_t k;
     Py_BEGIN_ALLOW_THREADS
     k = bo_csv_scan_feed(s, view.buf, (size_t)length, PyArray_DATA(targets), PyArray_DATA(found),
-                         PyArray_DATA(before), (int64_t)m);
+                         PyArray_DATA(before), PyArray_DATA(lines), (int64_t)m);
     Py_END_ALLOW_THREADS
     res = PyLong_FromLongLong(k);
 done:
@@ -521,7 +523,7 @@ done:
     return res;
 }
 
-/* csv_scan_finish(scanner) -> (rows, bytes fed) */
+/* csv_scan_finish(scanner) -> (rows, bytes fed, line breaks) */
 PyObject *bo_py_csv_scan_finish(PyObject *self, PyObject *args)
 {
     PyObject *cap;
@@ -530,5 +532,6 @@ PyObject *bo_py_csv_scan_finish(PyObject *self, PyObject *args)
     bo_csv_scan *s = PyCapsule_GetPointer(cap, SCAN_CAPSULE);
     if (!s)
         return NULL;
-    return Py_BuildValue("(LK)", (long long)bo_csv_scan_finish(s), (unsigned long long)s->pos);
+    return Py_BuildValue("(LKL)", (long long)bo_csv_scan_finish(s), (unsigned long long)s->pos,
+                         (long long)s->lines);
 }

@@ -533,7 +533,7 @@ static PyMethodDef methods[] = {
     {"csv_scan_new", bo_py_csv_scan_new, METH_VARARGS,
      "csv_scan_new($module, delimiter, quotechar, /)\n--\n\nRow-boundary scanner (internal)."},
     {"csv_scan_feed", bo_py_csv_scan_feed, METH_VARARGS,
-     "csv_scan_feed($module, scanner, buf, length, targets, found, rows_before, /)\n--\n\n"
+     "csv_scan_feed($module, scanner, buf, length, targets, found, rows_before, lines_before, /)\n--\n\n"
      "Feed bytes; resolve split targets to row starts (internal)."},
     {"csv_scan_finish", bo_py_csv_scan_finish, METH_VARARGS,
      "csv_scan_finish($module, scanner, /)\n--\n\n(rows, bytes) after the last feed (internal)."},

@@ -181,10 +181,10 @@ static void test_parallel_equals_sequential(void)
         bo_csv_scan sc;
         bo_csv_scan_init(&sc, ',', '"');
         uint64_t targets[3] = {len / 4, len / 2, len - 10};
-        int64_t found[3] = {-1, -1, -1}, before[3];
+        int64_t found[3] = {-1, -1, -1}, before[3], lines[3];
         for (size_t at = 0; at < len; at += 4093) {
             size_t n = len - at < 4093 ? len - at : 4093;
-            bo_csv_scan_feed(&sc, b + at, n, targets, found, before, 3);
+            bo_csv_scan_feed(&sc, b + at, n, targets, found, before, lines, 3);
         }
         CHECKF(bo_csv_scan_finish(&sc) == s.n_rows, "scan %lld vs %lld",
                (long long)bo_csv_scan_finish(&sc), (long long)s.n_rows);
@@ -192,6 +192,7 @@ static void test_parallel_equals_sequential(void)
             CHECK(found[i] >= 0);
             if (found[i] < 0 || found[i] >= (int64_t)len)
                 continue;
+            CHECK(lines[i] == bo_csv_count_lines(b, (size_t)found[i]));
             /* the row after `before[i]` rows starts at or after found (blank lines may precede) */
             if (before[i] < s.n_rows)
                 CHECKF(bo_csv_row_start(&s, before[i]) >= (uint32_t)found[i] &&

@@ -92,15 +92,19 @@ typedef struct bo_csv_scan {
     int after_cr;      /* previous byte was a CR ending a row */
     int row_has_data;  /* current row has a non-blank byte */
     int64_t rows;      /* rows completed (blank lines not counted) */
+    int64_t lines;     /* line breaks seen (LF, CRLF once, lone CR) */
+    int prev_cr;       /* previous byte was a CR */
     uint64_t pos;      /* bytes fed so far */
     uint64_t row_begin;/* offset of the current row's first byte */
 } bo_csv_scan;
 void bo_csv_scan_init(bo_csv_scan *s, char delimiter, char quote);
 /* Feed buf[0, n). For each target t in targets[0, n_targets) (ascending offsets) that has
  * not been resolved yet (found[i] < 0), when the first row start >= t is seen, found[i] gets
- * its offset and rows_before[i] the number of rows before it. Returns the number resolved. */
+ * its offset, rows_before[i] the number of rows and lines_before[i] the number of line breaks
+ * before it. Returns the number resolved. */
 int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64_t *targets,
-                         int64_t *found, int64_t *rows_before, int64_t n_targets);
+                         int64_t *found, int64_t *rows_before, int64_t *lines_before,
+                         int64_t n_targets);
 /* Rows in the file after the last byte was fed (counts an unterminated last row). */
 int64_t bo_csv_scan_finish(const bo_csv_scan *s);
 

@@ -182,15 +182,56 @@ def _mangle(names: list[str]) -> list[str]:
 # ---------------------------------------------------------------------------------- sources
 
 class _Source:
-    __slots__ = ("name", "path", "fileobj", "size")
+    __slots__ = ("name", "path", "fileobj", "size", "start", "end")
 
-    def __init__(self, name, path=None, fileobj=None, size=None):
+    def __init__(self, name, path=None, fileobj=None, size=None, start=0, end=None):
         self.name, self.path, self.fileobj, self.size = name, path, fileobj, size
+        self.start, self.end = start, end
 
     def open(self):
         if self.fileobj is not None:
             return self.fileobj, False
+        if self.start or self.end is not None:
+            return _RangeFile(self.path, self.start, self.end), True
         return open(self.path, "rb", buffering=0), True
+
+
+class _RangeFile:
+    """Bytes [start, end) of a file, read like a file (a Dask partition's byte range)."""
+
+    def __init__(self, path, start, end):
+        self._f = open(path, "rb", buffering=0)
+        self._f.seek(start)
+        self._left = (end - start) if end is not None else None
+
+    def read(self, n=-1):
+        if self._left is not None:
+            n = self._left if n < 0 else min(n, self._left)
+            if n <= 0:
+                return b""
+        b = self._f.read(n)
+        if self._left is not None:
+            self._left -= len(b)
+        return b
+
+    def close(self):
+        self._f.close()
+
+
+def _range_reader(path, start, end, *, names, specs, row0, line0, options) -> "CsvBlockReader":
+    """A reader over bytes [start, end) of path, which start at a row boundary, with the
+    column names and types fixed in advance (so every range parses alike)."""
+    opts = dict(options)
+    opts["header"] = False
+    opts.pop("columns", None)
+    opts.pop("dtypes", None)
+    r = CsvBlockReader(path, **opts)
+    r._sources = [_Source(path, path=path, size=end - start, start=start, end=end)]
+    r._names = list(names)
+    r._specs = list(specs)
+    r._row_base = row0
+    r._line_base0 = line0
+    return r
 
 
 def _resolve_sources(source) -> list[_Source]:
@@ -318,6 +359,8 @@ class CsvBlockReader:
         self._warned = 0
         self._pool: ThreadPoolExecutor | None = None
         self._bar = None
+        self._row_base = 0  # global row number of the first data row (set for file ranges)
+        self._line_base0 = 1  # file line number of the first byte (set for file ranges)
 
     # -- public ------------------------------------------------------------------------
     def __iter__(self):
@@ -492,7 +535,7 @@ class CsvBlockReader:
             self._bar = tqdm(total=total, unit="B", unit_scale=True, desc="read_csv")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="blockops-read")
         try:
-            row0 = 0
+            row0 = self._row_base
             for src in self._sources:
                 self.stats.files += 1
                 for item in self._file_blocks(src, row0):
@@ -533,7 +576,7 @@ class CsvBlockReader:
         self.stats.bytes_read += len(data)
         if data.startswith(_BOM):
             data = data[len(_BOM):]
-        line_base = 1
+        line_base = self._line_base0
         pos = 0
         if self.header:
             # the header must be complete in the buffer: grow until it is (bounded by max_row_bytes)
