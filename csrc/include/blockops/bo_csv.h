@@ -45,7 +45,8 @@ typedef struct bo_csv_tok_opts {
 } bo_csv_tok_opts;
 
 /* The index of the complete rows of one buffer. Field f of row r spans
- * [bo_csv_field_start, bo_csv_field_end) in the buffer (raw bytes, quotes included). */
+ * [bo_csv_field_start, bo_csv_field_end) in the buffer (raw bytes, quotes included). Only the
+ * row start and end of a flagged row are meaningful (its fields are never converted). */
 typedef struct bo_csv_index {
     int64_t n_rows;
     int32_t n_fields;
