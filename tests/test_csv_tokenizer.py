@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csv_util import (CORPUS_DIR, DATA_DIR, assert_blocks_well_formed, assert_frames_identical,
-                      bs_kw, combos, concat_blocks, csv_api, read_blocks, write)
+                      bs_kw, combos, concat_blocks, csv_api, read_blocks,
+                      skipped_line_numbers, write)
 from reference import csv_ref as R
 
 ALL = combos(R.BLOCKSIZES, R.THREADS)
@@ -39,7 +40,7 @@ def _check_against_reference(path, data, exp, bs, nt, *, msg):
     assert stats.rows_skipped == len(exp.bad_lines), msg
     assert stats.rows_out == len(exp.frame), msg
     assert stats.rows_in == stats.rows_out + stats.rows_skipped, msg
-    assert list(stats.skipped_lines) == exp.bad_lines[:100], msg
+    assert skipped_line_numbers(stats, path) == exp.bad_lines[:100], msg
     assert stats.bytes_read == len(data), msg
     assert stats.files == 1, msg
 
@@ -200,7 +201,9 @@ def test_fuzz_corpus_result_independent_of_blocksize(path):
     except R.Unspecified:
         exp = None
     outcomes = []
-    for bs, nt in combos((1, 3, 64, None), (1, 3)):
+    # one-byte blocks on the 64 KiB rows only re-test what the small seeds test, slowly
+    tiny = (1, 3) if len(data) < 8192 else (61,)
+    for bs, nt in combos(tiny + (64, None), (1, 3)):
         try:
             df = bio.read_csv(path, dtypes="str", on_bad_lines="skip", n_threads=nt, **bs_kw(bs))
             outcomes.append(("ok", df))
