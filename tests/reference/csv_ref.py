@@ -95,6 +95,15 @@ def tokenize(data: bytes, *, delimiter: str = ",", quotechar: str = '"',
         buf.clear()
 
     def end_record(unterminated=False):
+        if (len(fields) == 1 and not quoted[0] and fields[0] != ""
+                and fields[0].strip(" \t") == ""):
+            # a line of only blanks: the contract skips *empty* lines and says nothing of
+            # these; pandas (and the reader) skip them too
+            if strict:
+                raise Unspecified(f"whitespace-only line {rec_line}")
+            fields.clear()
+            quoted.clear()
+            return
         records.append(Record(list(fields), rec_line, unterminated, list(quoted)))
         fields.clear()
         quoted.clear()
