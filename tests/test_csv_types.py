@@ -1,0 +1,371 @@
+"""Typed columns against ``pandas.read_csv`` (equivalent options) and against Python's own
+``float()``/``int()``: random tables written by pandas itself, float and int edge cases,
+inference, NA handling, nullable types, category, projection and renaming."""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csv_util import assert_frames_identical, bs_kw, csv_api, write
+from reference import csv_ref as R
+
+SETTINGS = settings(max_examples=50, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow,
+                                           HealthCheck.function_scoped_fixture])
+
+
+def _to_csv(df: pd.DataFrame, crlf: bool = False) -> bytes:
+    return df.to_csv(index=False, lineterminator="\r\n" if crlf else "\n").encode("utf-8")
+
+
+@SETTINGS
+@given(tbl=R.table(), bs=st.sampled_from((7, 64, 1000, None)), nt=st.sampled_from(R.THREADS),
+       crlf=st.booleans())
+def test_random_table_with_dtypes_matches_pandas(tmp_path_factory, tbl, bs, nt, crlf):
+    bio = csv_api()
+    df, dtypes = tbl
+    data = _to_csv(df, crlf)
+    path = write(tmp_path_factory.mktemp("t"), data)
+    got = bio.read_csv(path, dtypes=dtypes, n_threads=nt, **bs_kw(bs))
+    want = R.pandas_expected(data, dtypes=dtypes)
+    assert_frames_identical(got, want, msg=f"blocksize={bs} n_threads={nt}")
+    # and the numbers are the ones that were written (pandas writes floats with repr)
+    for c, t in dtypes.items():
+        if t in ("int64", "float64", "bool"):
+            np.testing.assert_array_equal(R.float_bits(got[c].to_numpy()) if t == "float64"
+                                          else got[c].to_numpy(),
+                                          R.float_bits(df[c].to_numpy()) if t == "float64"
+                                          else df[c].to_numpy())
+
+
+def _inferable(df):
+    """Columns whose inferred type the contract pins down: no all-NA column, strings that
+    cannot look like numbers, NA markers or booleans."""
+    out = df.copy()
+    for c in out.columns:
+        if c.startswith("str"):
+            out[c] = "s" + out[c].astype(object).map(lambda v: v.replace("N", "M"))
+        elif c.startswith("nint") and out[c].isna().all():
+            out[c] = out[c].fillna(1)
+    return out
+
+
+@SETTINGS
+@given(tbl=R.table(min_rows=1), nt=st.sampled_from(R.THREADS))
+def test_random_table_inferred_types_match_pandas(tmp_path_factory, tbl, nt):
+    """Without dtypes and with the whole file in the first block, types are inferred as pandas
+    would: int64, float64 (ints with NA), bool, str."""
+    bio = csv_api()
+    df = _inferable(tbl[0])
+    data = _to_csv(df)
+    path = write(tmp_path_factory.mktemp("i"), data)
+    got = bio.read_csv(path, n_threads=nt)
+    want = R.pandas_read_csv(io.BytesIO(data))
+    for c in want.columns:
+        if want[c].dtype == object:  # pandas 2 without the str dtype
+            want[c] = want[c].astype("str")
+    assert_frames_identical(got, want)
+
+
+def _float_column(tmp_path, texts, **kw):
+    bio = csv_api()
+    data = ("x\n" + "\n".join(texts) + "\n").encode()
+    return bio.read_csv(write(tmp_path, data), **kw)["x"].to_numpy()
+
+
+def test_float_edge_cases_bitwise_equal_to_python_float(tmp_path):
+    texts = list(R.EDGE_FLOATS)
+    want = np.array([float(s) for s in texts])
+    for bs in (1, 7, None):
+        got = _float_column(tmp_path, texts, dtypes={"x": "float64"}, **bs_kw(bs))
+        assert got.dtype == np.float64
+        bad = [(t, float(t), g) for t, g, w in zip(texts, got, want)
+               if R.float_bits(np.array([g]))[0] != R.float_bits(np.array([w]))[0]]
+        assert not bad, f"blocksize={bs}: (text, float(text), got): {bad}"
+    # without dtypes: inferred float64, same bits
+    got = _float_column(tmp_path, texts)
+    np.testing.assert_array_equal(R.float_bits(got), R.float_bits(want))
+
+
+@SETTINGS
+@given(texts=st.lists(R.float_text(), min_size=1, max_size=40),
+       bs=st.sampled_from((1, 5, 64, None)), nt=st.sampled_from(R.THREADS))
+def test_random_float_text_bitwise_equal_to_python_float(tmp_path_factory, texts, bs, nt):
+    tmp = tmp_path_factory.mktemp("f")
+    want = np.array([float(s) for s in texts], dtype=np.float64)
+    got = _float_column(tmp, texts, dtypes={"x": "float64"}, n_threads=nt, **bs_kw(bs))
+    mism = [(t, float(t), float(g)) for t, g, w in zip(texts, got, want)
+            if np.float64(g).view(np.uint64) != np.float64(w).view(np.uint64)]
+    assert not mism, f"(text, float(text), got): {mism[:5]}"
+    got32 = _float_column(tmp, texts, dtypes={"x": "float32"}, n_threads=nt, **bs_kw(bs))
+    assert got32.dtype == np.float32
+    with np.errstate(over="ignore"):
+        want32 = want.astype(np.float32)
+    np.testing.assert_array_equal(got32.view(np.uint32), want32.view(np.uint32))
+
+
+def test_ints_exact_and_overflow_is_a_bad_row(tmp_path):
+    bio = csv_api()
+    import blockops
+
+    texts = list(R.INT64_EDGE)
+    got = _float_column(tmp_path, texts, dtypes={"x": "int64"})
+    assert got.dtype == np.int64
+    assert got.tolist() == [int(s) for s in texts]
+    for dt, lo, hi in (("int8", -128, 127), ("int16", -2**15, 2**15 - 1),
+                       ("int32", -2**31, 2**31 - 1), ("int64", -2**63, 2**63 - 1)):
+        ok = _float_column(tmp_path, [str(lo), str(hi), "0"], dtypes={"x": dt})
+        assert ok.dtype == np.dtype(dt) and ok.tolist() == [lo, hi, 0]
+        # (not " ": a line of only spaces is skipped like an empty line, as pandas does)
+        for bad in (str(hi + 1), str(lo - 1), "1.5", "x", "1e3", "0x10", "1 2", "--1"):
+            data = f"x\n1\n{bad}\n2\n".encode()
+            path = write(tmp_path, data, "bad.csv")
+            with pytest.raises(blockops.CsvParseError) as ei:
+                bio.read_csv(path, dtypes={"x": dt})
+            assert ei.value.line == 3 and ei.value.column == "x", (dt, bad, ei.value)
+            df = bio.read_csv(path, dtypes={"x": dt}, on_bad_lines="skip")
+            assert df["x"].tolist() == [1, 2] and df.index.tolist() == [0, 2], (dt, bad)
+
+
+@SETTINGS
+@given(vals=st.lists(R.int_text(), min_size=1, max_size=30), bs=st.sampled_from((1, 9, None)))
+def test_random_ints_exact(tmp_path_factory, vals, bs):
+    got = _float_column(tmp_path_factory.mktemp("n"), vals, dtypes={"x": "int64"}, **bs_kw(bs))
+    assert got.dtype == np.int64 and got.tolist() == [int(v) for v in vals]
+
+
+def test_bool_and_nullable_types(tmp_path):
+    bio = csv_api()
+    import blockops
+
+    data = b"b,nb,ni,f\nTrue,true,1,1.5\nFalse,,,\ntrue,FALSE,-7,NA\nFALSE,True,,2\nTRUE,NA,3,\n"
+    path = write(tmp_path, data)
+    got = bio.read_csv(path, dtypes={"b": "bool", "nb": "boolean", "ni": "Int64", "f": "float64"})
+    want = R.pandas_expected(data, dtypes={"b": "bool", "nb": "boolean", "ni": "Int64",
+                                           "f": "float64"})
+    assert_frames_identical(got, want)
+    assert got["b"].tolist() == [True, False, True, False, True]
+    assert got["ni"].isna().tolist() == [False, True, False, True, False]
+    for small in ("Int8", "Int16", "Int32"):
+        g = bio.read_csv(path, columns=["ni"], dtypes={"ni": small})["ni"]
+        assert str(g.dtype) == small and g.isna().sum() == 2 and g.dropna().tolist() == [1, -7, 3]
+    # NA in a non-nullable int or bool column is a bad row
+    for col, dt, line in (("ni", "int64", 3), ("nb", "bool", 3)):
+        with pytest.raises(blockops.CsvParseError) as ei:
+            bio.read_csv(path, columns=[col], dtypes={col: dt})
+        assert ei.value.line == line and ei.value.column == col
+    # bool rejects what pandas' default does not call a bool
+    path2 = write(tmp_path, b"b\nTrue\nyes\n", "b2.csv")
+    with pytest.raises(blockops.CsvParseError) as ei:
+        bio.read_csv(path2, dtypes={"b": "bool"})
+    assert ei.value.line == 3 and "yes" in str(ei.value)
+
+
+def test_category_and_str(tmp_path):
+    bio = csv_api()
+    data = b"c,s\nb,x\na,\nb,\"y,z\"\n,NA\nc,w\n"
+    path = write(tmp_path, data)
+    got = bio.read_csv(path, dtypes={"c": "category", "s": "str"})
+    want = R.pandas_expected(data, dtypes={"c": "category", "s": "str"})
+    assert isinstance(got["c"].dtype, pd.CategoricalDtype)
+    # same values in the same places; category order is not part of the contract
+    assert got["c"].astype(object).where(got["c"].notna(), None).tolist() == \
+        want["c"].astype(object).where(want["c"].notna(), None).tolist()
+    assert sorted(got["c"].cat.categories) == ["a", "b", "c"]
+    pd.testing.assert_series_equal(got["s"], want["s"])
+    # the same with blocks smaller than a row: categories merged across blocks
+    got1 = bio.read_csv(path, dtypes={"c": "category", "s": "str"}, blocksize=1, n_threads=2)
+    assert got1["c"].astype(object).tolist() == got["c"].astype(object).tolist()
+
+
+def test_na_values_list_and_per_column_dict(tmp_path):
+    bio = csv_api()
+    data = b"a,b,c\n1,x,-999\n-999,NA,5\n3,missing,missing\n4,,7\n"
+    path = write(tmp_path, data)
+    for na in (["-999", "missing"], {"a": ["-999"], "b": ["missing"]}, {"c": ["missing", "-999"]}):
+        for kdn in (True, False):
+            dt = {"a": "float64", "b": "str", "c": "float64"}
+            try:
+                want = R.pandas_expected(data, dtypes=dt, na_values=na, keep_default_na=kdn)
+            except ValueError:  # pandas cannot make a float of "NA"/"" here: neither can we
+                continue
+            got = bio.read_csv(path, dtypes=dt, na_values=na, keep_default_na=kdn)
+            assert_frames_identical(got, want, msg=f"na_values={na} keep_default_na={kdn}")
+    got = bio.read_csv(path, columns=["b"], dtypes="str", keep_default_na=False)
+    assert got["b"].tolist() == ["x", "NA", "missing", ""]  # no NA strings at all
+    got = bio.read_csv(path, columns=["a"], dtypes={"a": "Int64"}, na_values={"a": ["-999"]})
+    assert got["a"].isna().tolist() == [False, True, False, False]
+
+
+def test_columns_by_name_position_mixed_and_rename(tmp_path):
+    bio = csv_api()
+    data = b"a,b,c,d\n1,x,2.5,True\n2,y,-0.0,False\n"
+    path = write(tmp_path, data)
+    full = bio.read_csv(path)
+    for cols in (["c", "a"], [2, 0], ["d", 1], [3], ["b", 0, "d", 2]):
+        got = bio.read_csv(path, columns=cols)
+        names = [full.columns[c] if isinstance(c, int) else c for c in cols]
+        assert list(got.columns) == names, cols
+        assert_frames_identical(got, full[names], msg=str(cols))
+        for bs in (1, 5):
+            assert_frames_identical(bio.read_csv(path, columns=cols, blocksize=bs), full[names])
+    got = bio.read_csv(path, columns=["c", "a"], rename={"c": "C", "zz": "never"})
+    assert list(got.columns) == ["C", "a"]
+    np.testing.assert_array_equal(got["C"].to_numpy(), [2.5, -0.0])
+    assert np.signbit(got["C"].to_numpy()[1])
+
+
+def test_only_selected_columns_are_converted(tmp_path):
+    """An unparseable value in a column that is not selected is never looked at."""
+    bio = csv_api()
+    path = write(tmp_path, b"a,b\n1,x\n2,not-an-int\n3,y\n")
+    got = bio.read_csv(path, columns=["a"], dtypes={"a": "int64", "b": "int64"})
+    assert got["a"].tolist() == [1, 2, 3] and list(got.columns) == ["a"]
+
+
+def test_unknown_column_and_bad_arguments(tmp_path):
+    """Bad arguments raise TypeError/ValueError (KeyError for a missing column) that name the
+    argument or the offending value."""
+    bio = csv_api()
+    path = write(tmp_path, b"a,b\n1,2\n")
+    cases = [({"columns": ["zz"]}, "zz"), ({"columns": [5]}, "5"),
+             ({"dtypes": {"a": "complex128"}}, "complex128"), ({"on_bad_lines": "ignore"}, "ignore"),
+             ({"blocksize": 0}, "blocksize"), ({"blocksize": "12 parsecs"}, "parsecs"),
+             ({"dtypes": {"a": "datetime:%Q"}}, "%Q")]
+    for kw, token in cases:
+        with pytest.raises((ValueError, TypeError, KeyError)) as ei:
+            bio.read_csv(path, **kw)
+        msg = str(ei.value)
+        assert token in msg or next(iter(kw)) in msg, (kw, msg)
+
+
+def test_header_false(tmp_path):
+    bio = csv_api()
+    data = b"1,x,2.5\n2,y,3.5\n"
+    path = write(tmp_path, data)
+    got = bio.read_csv(path, header=False)
+    want = R.pandas_read_csv(io.BytesIO(data), header=None)
+    want[1] = want[1].astype("str")
+    assert list(got.columns) == [0, 1, 2]
+    assert_frames_identical(got, want)
+    got = bio.read_csv(path, header=False, columns=[2, 0], dtypes={0: "int32"})
+    assert list(got.columns) == [2, 0] and got[0].dtype == np.int32
+
+
+def test_delimiter_and_quotechar(tmp_path):
+    bio = csv_api()
+    data = "a;b\n1;'x;y'\n2;'it''s'\n3;\"q\"\n".encode()
+    path = write(tmp_path, data)
+    got = bio.read_csv(path, delimiter=";", quotechar="'", dtypes={"a": "int64", "b": "str"})
+    assert got["b"].tolist() == ["x;y", "it's", '"q"']
+    got = bio.read_csv(write(tmp_path, b"a\tb\n1\t\"x\ty\"\n", "t.tsv"), delimiter="\t")
+    assert got["b"].tolist() == ["x\ty"]
+
+
+def test_inferred_types_clear_error_when_a_later_block_does_not_fit(tmp_path):
+    """A value far beyond the first block (and beyond any inference window) that does not fit
+    the inferred type: CsvParseError naming line, column and value, suggesting dtypes=."""
+    bio = csv_api()
+    import blockops
+
+    n = 150_000  # ~1.9 MB: more than the first block and more than 1 MiB
+    rows = [f"{i},{i * 0.5}" for i in range(n)]
+    bad_row = n - 10
+    rows[bad_row] = "oops,1.0"
+    data = ("i,f\n" + "\n".join(rows) + "\n").encode()
+    path = write(tmp_path, data)
+    for nt in (1, 3):
+        with pytest.raises(blockops.CsvParseError) as ei:
+            bio.read_csv(path, blocksize="256KB", n_threads=nt)
+        e = ei.value
+        assert e.line == bad_row + 2 and e.column == "i", str(e)
+        assert "oops" in str(e) and "dtypes" in str(e)
+    got = bio.read_csv(path, blocksize="256KB", on_bad_lines="skip")
+    assert got["i"].dtype == np.int64 and got["f"].dtype == np.float64
+    assert len(got) == n - 1 and bad_row not in got.index and got.index[-1] == n - 1
+    # int inferred, a float arrives later: does not fit either; dtypes= fixes it
+    data = ("v\n" + "\n".join(["1"] * 700_000 + ["1.5"]) + "\n").encode()
+    p2 = write(tmp_path, data, "late_float.csv")
+    with pytest.raises(blockops.CsvParseError) as ei:
+        bio.read_csv(p2, blocksize="64KB")
+    assert ei.value.line == 700_002 and "1.5" in str(ei.value)
+    got = bio.read_csv(p2, blocksize="64KB", dtypes={"v": "float64"})
+    assert got["v"].iloc[-1] == 1.5 and len(got) == 700_001
+
+
+def test_inference_uses_the_first_block(tmp_path):
+    """The contract: without dtypes, types come from the FIRST BLOCK; so with a 256-byte block
+    a non-integer at row 1500 of a small file is a bad row (pandas, reading everything at
+    once, would make the column str)."""
+    bio = csv_api()
+    import blockops
+
+    rows = [f"{i},{i * 0.5}" for i in range(2000)]
+    rows[1500] = "oops,1.0"
+    data = ("i,f\n" + "\n".join(rows) + "\n").encode()
+    path = write(tmp_path, data)
+    whole = bio.read_csv(path)  # default block: the whole file, so str like pandas
+    assert str(whole["i"].dtype) in ("str", "object")
+    with pytest.raises(blockops.CsvParseError) as ei:
+        bio.read_csv(path, blocksize=256)
+    assert ei.value.line == 1502 and ei.value.column == "i" and "dtypes" in str(ei.value)
+
+
+def test_inferred_types_simple_cases(tmp_path):
+    bio = csv_api()
+    data = b"i,f,fi,b,s,m\n1,1.5,1,True,x,1\n-2,2,,False,,y\n3,1e3,3,true,z,2\n"
+    got = bio.read_csv(write(tmp_path, data))
+    assert got["i"].dtype == np.int64 and got["f"].dtype == np.float64
+    assert got["fi"].dtype == np.float64 and math.isnan(got["fi"].iloc[1])
+    assert got["b"].dtype == np.bool_ and got["b"].tolist() == [True, False, True]
+    assert str(got["s"].dtype) in ("str", "string") and got["s"].isna().tolist() == [False, True, False]
+    assert got["m"].tolist() == ["1", "y", "2"]
+
+
+def test_as_arrays(tmp_path):
+    bio = csv_api()
+    data = b"i,f,s,n,c,b\n1,1.5,x,4,u,true\n2,,,,v,FALSE\n3,-0.0,z,6,u,True\n"
+    dt = {"i": "int32", "f": "float64", "s": "str", "n": "Int64", "c": "category", "b": "bool"}
+    path = write(tmp_path, data)
+    frame = bio.read_csv(path, dtypes=dt)
+    for bs in (1, None):
+        with bio.CsvBlockReader(path, dtypes=dt, as_arrays=True, **bs_kw(bs)) as r:
+            blocks = list(r)
+        assert all(isinstance(b, dict) for b in blocks)
+        cat = {k: (np.ma.concatenate([b[k] for b in blocks]) if k == "n"
+                   else np.concatenate([b[k] for b in blocks])) for k in blocks[0]}
+        assert list(cat) == list(dt) + ["__row__"] or set(cat) == set(dt) | {"__row__"}
+        assert cat["__row__"].dtype == np.int64 and cat["__row__"].tolist() == [0, 1, 2]
+        assert cat["i"].dtype == np.int32 and cat["i"].tolist() == [1, 2, 3]
+        np.testing.assert_array_equal(R.float_bits(cat["f"]), R.float_bits(frame["f"].to_numpy()))
+        assert cat["s"].dtype == object and cat["s"].tolist() == ["x", None, "z"]
+        assert isinstance(cat["n"], np.ma.MaskedArray)
+        assert cat["n"].mask.tolist() == [False, True, False]
+        assert cat["n"].compressed().tolist() == [4, 6]
+        assert cat["c"].dtype == object and cat["c"].tolist() == ["u", "v", "u"]
+        assert cat["b"].dtype == np.bool_ and cat["b"].tolist() == [True, False, True]
+
+
+def test_empty_and_header_only_files_dtypes(tmp_path):
+    bio = csv_api()
+    e = write(tmp_path, b"", "e.csv")
+    h = write(tmp_path, b"a,b,c\r\n", "h.csv")
+    got = bio.read_csv(e)
+    assert got.shape == (0, 0)
+    got = bio.read_csv(e, columns=["x", "y"], dtypes={"x": "int64", "y": "float32"})
+    assert list(got.columns) == ["x", "y"] and len(got) == 0
+    assert got["x"].dtype == np.int64 and got["y"].dtype == np.float32
+    got = bio.read_csv(h)
+    assert list(got.columns) == ["a", "b", "c"] and len(got) == 0
+    assert all(str(t) in ("object", "str") for t in got.dtypes)
+    got = bio.read_csv(h, dtypes={"a": "int16", "b": "Int64", "c": "wkt_point"})
+    assert list(got.columns) == ["a", "b", "c_lon", "c_lat"] and len(got) == 0
+    assert [str(t) for t in got.dtypes] == ["int16", "Int64", "float64", "float64"]
+    blocks = list(bio.CsvBlockReader(h, dtypes={"a": "int16"}))
+    assert sum(len(b) for b in blocks) == 0
