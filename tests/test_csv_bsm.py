@@ -26,7 +26,7 @@ BSM_DTYPES = {
     "metadata_recordType": "category",
     "metadata_serialId_streamId": "hex",
     "coreData_id": "hex",
-    "coreData_position": "wkt_point",
+    "coreData_position": "wkt_point:pos_lon,pos_lat",  # default names clash with the file's
     "coreData_heading": "int32",
     "coreData_speed": "float32",
 }
@@ -70,17 +70,15 @@ def test_converters_against_python(text):
     # wkt_point -> <col>_lon, <col>_lat at the position of the column
     cols = list(got.columns)
     i = list(text.columns).index("coreData_position")
-    assert cols[i:i + 2] == ["coreData_position_lon", "coreData_position_lat"]
+    assert cols[i:i + 2] == ["pos_lon", "pos_lat"]
     assert "coreData_position" not in cols
     m = text["coreData_position"].str.extract(POINT_RE)
     lon = np.array([float(s) for s in m[0]])
     lat = np.array([float(s) for s in m[1]])
-    np.testing.assert_array_equal(R.float_bits(got["coreData_position_lon"].to_numpy()),
-                                  R.float_bits(lon))
-    np.testing.assert_array_equal(R.float_bits(got["coreData_position_lat"].to_numpy()),
-                                  R.float_bits(lat))
+    np.testing.assert_array_equal(R.float_bits(got["pos_lon"].to_numpy()), R.float_bits(lon))
+    np.testing.assert_array_equal(R.float_bits(got["pos_lat"].to_numpy()), R.float_bits(lat))
     # the WKT point and the separate lat/long columns hold the same doubles in this sample
-    np.testing.assert_array_equal(got["coreData_position_lat"].to_numpy(),
+    np.testing.assert_array_equal(got["pos_lat"].to_numpy(),
                                   np.array([float(s) for s in text["coreData_position_lat"]]))
     # hex -> uint64
     for c in ("coreData_id", "metadata_serialId_streamId"):
@@ -107,18 +105,23 @@ def test_projection_by_name_and_position_and_rename(text):
     by_name = bio.read_csv(BSM_SAMPLE, columns=["coreData_speed", "coreData_id",
                                                 "coreData_position"], dtypes=BSM_DTYPES,
                            blocksize="100KB", n_threads=2)
-    assert list(by_name.columns) == ["coreData_speed", "coreData_id", "coreData_position_lon",
-                                     "coreData_position_lat"]
+    assert list(by_name.columns) == ["coreData_speed", "coreData_id", "pos_lon", "pos_lat"]
     assert_frames_identical(by_name, full[list(by_name.columns)])
     pos = [names.index("coreData_heading"), names.index("metadata_generatedAt"), 10]
     by_pos = bio.read_csv(BSM_SAMPLE, columns=pos, dtypes=BSM_DTYPES, blocksize="100KB")
     assert list(by_pos.columns) == ["coreData_heading", "metadata_generatedAt", names[10]]
     assert_frames_identical(by_pos, full[list(by_pos.columns)])
-    ren = bio.read_csv(BSM_SAMPLE, columns=["coreData_position"], dtypes=BSM_DTYPES,
+    ren = bio.read_csv(BSM_SAMPLE, columns=["coreData_position"],
+                       dtypes={"coreData_position": "wkt_point"},
                        rename={"coreData_position_lon": "x_pos", "coreData_position_lat": "y_pos"})
     assert list(ren.columns) == ["x_pos", "y_pos"]
-    np.testing.assert_array_equal(ren["x_pos"].to_numpy(),
-                                  full["coreData_position_lon"].to_numpy())
+    np.testing.assert_array_equal(ren["x_pos"].to_numpy(), full["pos_lon"].to_numpy())
+
+
+def test_wkt_default_names_clash_with_existing_column():
+    bio = csv_api()
+    with pytest.raises(ValueError, match="coreData_position_lat.*wkt_point:LON,LAT"):
+        bio.read_csv(BSM_SAMPLE, dtypes={"coreData_position": "wkt_point"})
 
 
 def test_converter_edge_cases(tmp_path):

@@ -91,8 +91,8 @@ def test_dask_multiple_files_and_wkt(tmp_path):
                                                for i in range(k, k + 50)), f"f{k}.csv")
              for k in (0, 50, 100)]
     dt = {"p": "wkt_point", "v": "int32"}
-    want = bio.read_csv(paths, dtypes=dt)
-    for src in (paths, os.path.join(str(tmp_path), "f*.csv")):
+    for src in (paths, os.path.join(str(tmp_path), "f*.csv")):  # a glob is sorted: f0, f100, f50
+        want = bio.read_csv(src, dtypes=dt)
         ddf = bdask.read_csv(src, blocksize=200, dtypes=dt)
         assert list(ddf._meta.columns) == ["p_lon", "p_lat", "v"]
         assert_frames_identical(ddf.compute(scheduler="sync"), want)

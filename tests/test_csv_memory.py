@@ -36,7 +36,7 @@ DTYPES = {
     "metadata_recordType": "category",
     "metadata_serialId_streamId": "hex",
     "coreData_id": "hex",
-    "coreData_position": "wkt_point",
+    "coreData_position": "wkt_point:x_pos,y_pos",
 }
 
 

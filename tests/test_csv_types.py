@@ -299,22 +299,28 @@ def test_inferred_types_clear_error_when_a_later_block_does_not_fit(tmp_path):
     assert got["v"].iloc[-1] == 1.5 and len(got) == 700_001
 
 
-def test_inference_uses_the_first_block(tmp_path):
-    """The contract: without dtypes, types come from the FIRST BLOCK; so with a 256-byte block
-    a non-integer at row 1500 of a small file is a bad row (pandas, reading everything at
-    once, would make the column str)."""
+def test_inference_uses_the_first_mib_whatever_the_block_size(tmp_path):
+    """Without dtypes, types come from the complete rows in the first INFER_BYTES (1 MiB) of
+    the data, not from the first block: the same types for every block size. A value beyond
+    that window that does not fit is a bad row (pandas, reading everything, would make the
+    column str)."""
     bio = csv_api()
     import blockops
+    from blockops.io import csv as bcsv
 
     rows = [f"{i},{i * 0.5}" for i in range(2000)]
     rows[1500] = "oops,1.0"
-    data = ("i,f\n" + "\n".join(rows) + "\n").encode()
-    path = write(tmp_path, data)
-    whole = bio.read_csv(path)  # default block: the whole file, so str like pandas
-    assert str(whole["i"].dtype) in ("str", "object")
-    with pytest.raises(blockops.CsvParseError) as ei:
-        bio.read_csv(path, blocksize=256)
-    assert ei.value.line == 1502 and ei.value.column == "i" and "dtypes" in str(ei.value)
+    small = write(tmp_path, ("i,f\n" + "\n".join(rows) + "\n").encode(), "small.csv")
+    for bs in (256, 4096, "64MB"):  # all inside the first MiB: str, like pandas
+        got = bio.read_csv(small, blocksize=bs)
+        assert str(got["i"].dtype) in ("str", "object"), bs
+    n_ok = bcsv.INFER_BYTES // 10 + 1000  # rows of >= 10 bytes: past the first MiB
+    big_rows = [f"{i:09d},{i}" for i in range(n_ok)] + ["oops,1"]
+    big = write(tmp_path, ("i,f\n" + "\n".join(big_rows) + "\n").encode(), "big.csv")
+    for bs in (4096, "64MB"):
+        with pytest.raises(blockops.CsvParseError) as ei:
+            bio.read_csv(big, blocksize=bs)
+        assert ei.value.line == n_ok + 2 and ei.value.column == "i" and "dtypes" in str(ei.value)
 
 
 def test_inferred_types_simple_cases(tmp_path):

@@ -177,5 +177,11 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
     ropts: dict[str, Any] = dict(opts)
     ropts["blocksize"] = max(bs, 1 << 16)
     func = _CsvPartition(names, specs, ropts)
-    return dd.from_map(func, parts, meta=meta, divisions=divisions,
-                       label="blockops-read-csv", enforce_metadata=False)
+    import dask
+
+    # Our strings are already Arrow-backed pandas ``str`` columns: keep them as the embedded
+    # reader gives them, instead of Dask's string[pyarrow] (NA-semantics) conversion, so a
+    # pipeline gives the same frame on Dask as without it.
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_map(func, parts, meta=meta, divisions=divisions,
+                           label="blockops-read-csv", enforce_metadata=False)

@@ -123,6 +123,8 @@ class _Spec:
 
     def out_names(self):
         if self.code == _T_WKT:
+            if self.fmt:  # "wkt_point:LON,LAT"
+                return self.fmt.split(",")
             return [f"{self.name}_lon", f"{self.name}_lat"]
         return [self.name]
 
@@ -150,6 +152,12 @@ def _parse_dtype(spec, col) -> tuple[int, bool, str | None, bool, str]:
         return _T_STR, True, None, True, "category"
     if low == "wkt_point":
         return _T_WKT, False, None, False, low
+    if low.startswith("wkt_point:"):
+        names = [x.strip() for x in s.split(":", 1)[1].split(",")]
+        if len(names) != 2 or not all(names) or names[0] == names[1]:
+            raise ValueError(f"dtypes[{col!r}] = {spec!r}: give two output names, "
+                             "e.g. 'wkt_point:x_pos,y_pos' (longitude first)")
+        return _T_WKT, False, ",".join(names), False, "wkt_point"
     if low == "hex":
         return _T_HEX, False, None, False, low
     if low in ("datetime", "datetime:iso", "datetime64", "datetime64[ns]"):
@@ -201,6 +209,10 @@ class _RangeFile:
 
     def __init__(self, path, start, end):
         self._f = open(path, "rb", buffering=0)
+        self.prev_cr = False  # the byte before the range ends a line with CR (line counting)
+        if start:
+            self._f.seek(start - 1)
+            self.prev_cr = self._f.read(1) == b"\r"
         self._f.seek(start)
         self._left = (end - start) if end is not None else None
 
@@ -503,10 +515,18 @@ class CsvBlockReader:
             else:
                 code, nullable, fmt, cat, dn = _parse_dtype(d, name)
                 specs.append(_Spec(field, name, code, nullable, fmt, cat, dn))
-        if isinstance(self.dtypes, dict):
+        if isinstance(self.dtypes, dict) and names:
             unknown = [k for k in self.dtypes if k not in names]
             if unknown:
                 raise ValueError(f"dtypes names columns not in the header: {unknown!r}")
+        outs = [self.rename.get(o, o) for sp in specs for o in sp.out_names()]
+        dup = sorted({o for o in outs if outs.count(o) > 1}, key=str)
+        if dup:
+            raise ValueError(
+                f"output column names {dup!r} would appear twice (a wkt_point column makes "
+                "<col>_lon and <col>_lat, which may already exist, as coreData_position_lat does "
+                "in BSM files): name its outputs with dtypes={col: 'wkt_point:LON,LAT'}, or "
+                "leave the other column out of columns=")
         self._specs = specs
 
     def _needs_inference(self) -> bool:
@@ -543,7 +563,9 @@ class CsvBlockReader:
                     if item[0] is not None:
                         yield item[0]
             if self._specs is None:  # nothing at all was read: empty frame with what we know
-                self._setup(self._names or [], None, None)
+                names = self._names or (list(self.columns) if self.columns else
+                                        list(self.dtypes) if isinstance(self.dtypes, dict) else [])
+                self._setup(names, None, None)
                 yield self._empty_block()
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -570,12 +592,18 @@ class CsvBlockReader:
         bs = self.blocksize
         read = f.read
         first = max(bs, INFER_BYTES) if self._specs is None and self._needs_inference() else bs
+        first = max(first, len(_BOM))  # a BOM is never split
         data = self._pool.submit(_read_full_from, read, first).result()
         eof = len(data) < first
         pending = None if eof else self._pool.submit(_read_full_from, read, bs)
         self.stats.bytes_read += len(data)
-        if data.startswith(_BOM):
+        base_off = src.start  # file offset of data[0], for error messages
+        if data.startswith(_BOM) and not src.start:
             data = data[len(_BOM):]
+            base_off += len(_BOM)
+        # Line numbers: counts are additive except for a CRLF split between two counted pieces;
+        # prev_cr remembers that the byte before the current view was a CR.
+        prev_cr = getattr(f, "prev_cr", False)
         line_base = self._line_base0
         pos = 0
         if self.header:
@@ -584,7 +612,8 @@ class CsvBlockReader:
                 _, n_rows, _, consumed, _, err = _core.csv_tokenize(
                     data, len(data), self.delimiter, self.quotechar, 0, eof, 1, self.max_row_bytes, 1)
                 if err is not None:
-                    raise self._bad(src, 1, None, err[1], exc=LimitError, byte_offset=err[2])
+                    raise self._bad(src, 1, None, err[1], exc=LimitError,
+                                    byte_offset=base_off + max(err[2], 0))
                 if n_rows or eof:
                     break
                 more = pending.result()
@@ -595,6 +624,7 @@ class CsvBlockReader:
             names, consumed, lines = self._header(src, data, line_base)
             pos = consumed
             line_base += lines
+            prev_cr = consumed > 0 and data[consumed - 1] == 13
             if self._names is None:
                 self._names = names
             elif names != self._names and names:
@@ -602,10 +632,15 @@ class CsvBlockReader:
                                 f"header {self._names!r}")
         if self._bar is not None:
             self._bar.update(pos)
+        base_off += pos
         nf = len(self._names) if self._names else 0
         while True:
             view = memoryview(data)[pos:] if pos else data
             n = len(data) - pos
+            if n:
+                if prev_cr and view[0] == 10:  # the LF of a CRLF whose CR was counted before
+                    line_base -= 1
+                prev_cr = False
             ix, n_rows, nf_found, consumed, n_bad, err = _core.csv_tokenize(
                 view, n, self.delimiter, self.quotechar, nf, eof, 0, self.max_row_bytes,
                 self.n_threads)
@@ -615,29 +650,37 @@ class CsvBlockReader:
                 raise self._bad(src, line, None, f"{err[1]} (a bigger max_row_bytes allows longer "
                                 "rows)" if err[0] == "BO_ERR_LIMIT" else err[1],
                                 exc=LimitError if err[0] == "BO_ERR_LIMIT" else CsvParseError,
-                                byte_offset=bad_at)
+                                byte_offset=base_off + bad_at)
             if not nf and nf_found:
                 nf = nf_found
                 if self._names is None:
                     self._names = list(range(nf))
             if n_rows == 0 and not eof and consumed < n:
-                # a row longer than what we have: read more (bounded by max_row_bytes)
+                # a row longer than what we have: read as much again (geometric growth, so a
+                # long row costs O(row) and not O(row^2 / blocksize); bounded by max_row_bytes)
                 more = pending.result()
-                self.stats.bytes_read += len(more)
                 eof = len(more) < bs
+                if not eof and n > bs:
+                    extra = _read_full_from(read, n - bs)
+                    eof = len(extra) < n - bs
+                    more += extra
+                self.stats.bytes_read += len(more)
                 pending = None if eof else self._pool.submit(_read_full_from, read, bs)
                 data = bytes(view) + more
                 pos = 0
                 continue
-            if self._specs is None and self._names is not None and (n_rows or eof):
+            if self._specs is None and self._names and (n_rows or eof):
                 self._infer_setup(view, n, ix if n_rows else None, nf, eof)
             block = None
             if n_rows:
-                block = self._convert(src, view, ix, n_rows, n_bad, row0, line_base)
+                block = self._convert(src, view, ix, n_rows, n_bad, row0, line_base, base_off)
             row0 += n_rows
             self.stats.rows_in += n_rows
             self.stats.blocks += 1 if n_rows else 0
             line_base += _core.csv_count_lines(view, 0, consumed)
+            if consumed:
+                prev_cr = view[consumed - 1] == 13
+            base_off += consumed
             if self._bar is not None:
                 self._bar.update(consumed)
             yield block, row0
@@ -655,7 +698,7 @@ class CsvBlockReader:
             data = tail + more if tail else more
             pos = 0
 
-    def _convert(self, src, view, ix, n_rows, n_bad, row0, line_base):
+    def _convert(self, src, view, ix, n_rows, n_bad, row0, line_base, base_off):
         specs = self._specs
         q = self.quotechar
         cspecs = [(s.field, s.code, s.nullable, self._na_for(s.name), s.fmt) for s in specs]
@@ -675,8 +718,8 @@ class CsvBlockReader:
                 lines.append(ln)
             first = int(bad_rows[0])
             if self.on_bad_lines == "error":
-                raise self._first_error(src, view, ix, first, lines[0], flags[0], counts[0], err,
-                                        line_base)
+                raise self._first_error(src, first, lines[0], flags[0], counts[0], err,
+                                        base_off + int(starts[0]), base_off)
             self.stats.rows_skipped += n_bad_total
             room = _MAX_SKIPPED_LINES - len(self.stats.skipped_lines)
             if room > 0:
@@ -701,12 +744,13 @@ class CsvBlockReader:
         cols = _assemble(specs, outs, keep, self.as_arrays, src, self)
         return _finish_block(cols, rows, row0, n_rows, self.as_arrays, self.rename)
 
-    def _first_error(self, src, view, ix, row, line, flag, count, err, line_base):
+    def _first_error(self, src, row, line, flag, count, err, row_offset, base_off):
         if flag == 1:
-            return self._bad(src, line, None, f"expected {ix_nf(self)} fields, saw {count}")
+            return self._bad(src, line, None, f"expected {ix_nf(self)} fields, saw {count}",
+                             byte_offset=row_offset)
         if flag == 2:
             return self._bad(src, line, None, "unterminated quote (the quoted field runs to the "
-                             "end of the input)")
+                             "end of the input)", byte_offset=row_offset)
         # a conversion error: err describes the first one in row order
         status, message, byte_offset, erow, ecol = err
         spec = self._specs[ecol]
@@ -716,7 +760,7 @@ class CsvBlockReader:
             hint = (f" (the type {spec.dtype_name} was inferred from the first block; pass "
                     f"dtypes={{{spec.name!r}: ...}} to choose it)")
         return self._bad(src, line, spec.name, message + hint, value=value,
-                         byte_offset=byte_offset)
+                         byte_offset=base_off + byte_offset)
 
 
 def ix_nf(reader) -> int:
@@ -787,8 +831,9 @@ def _assemble(specs, outs, keep, as_arrays, src, reader) -> list:
             lon, lat = vals
             if keep is not None:
                 lon, lat = lon[keep], lat[keep]
-            cols.append((f"{s.name}_lon", lon))
-            cols.append((f"{s.name}_lat", lat))
+            n_lon, n_lat = s.out_names()
+            cols.append((n_lon, lon))
+            cols.append((n_lat, lat))
             continue
         v = vals if keep is None else vals[keep]
         m = None if mask is None else (mask if keep is None else mask[keep])
