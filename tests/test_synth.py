@@ -231,6 +231,18 @@ def test_vehicles_move_along_their_heading_at_their_speed(tmp_path):
     assert np.median(diff) < 10.0                           # degrees
 
 
+def test_rows_text_matches_the_file(tmp_path):
+    p = tmp_path / "rt.csv"
+    n = BLOCK_ROWS + 500
+    res = write_bsm_csv(p, rows=n, seed=13, null_fraction=0.1)
+    _, rows = _rows(p)
+    pick = [0, 1, 77, BLOCK_ROWS - 1, BLOCK_ROWS, n - 1]
+    got = synth.bsm_rows_text(pick, seed=13, vehicles=res.vehicles, null_fraction=0.1)
+    assert got == [rows[i] for i in pick]
+    other = synth.bsm_rows_text(pick, seed=14, vehicles=res.vehicles, null_fraction=0.1)
+    assert other != got
+
+
 def test_line_terminator(tmp_path):
     a, b = tmp_path / "crlf.csv", tmp_path / "lf.csv"
     write_bsm_csv(a, rows=3000, seed=8)

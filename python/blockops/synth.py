@@ -38,6 +38,7 @@ __all__ = [
     "parse_size",
     "write_bsm_csv",
     "bsm_row_bytes_estimate",
+    "bsm_rows_text",
 ]
 
 #: The 19 columns of the BSM export, in file order (the header of sample_10k.csv).
@@ -569,3 +570,56 @@ def write_bsm_csv(
             bar.close()
     return SynthResult(path=os.fspath(path), rows=written_rows, nbytes=written,
                        vehicles=vehicles, seconds=time.perf_counter() - t_start)
+
+
+def bsm_rows_text(
+    row_numbers,
+    *,
+    seed: int = 42,
+    vehicles: int,
+    start: str = "2021-04-06 10:00:00",
+    center: tuple[float, float] = (41.25, -105.93),
+    roads: int = 4,
+    rows_per_second: float = 10.0,
+    null_fraction: float = 0.0,
+) -> list[list[str]]:
+    """The field texts of given data rows of a :func:`write_bsm_csv` file, without the file.
+
+    Rows are generated independently of each other, so any row can be rebuilt from the
+    generation parameters alone; benchmarks use this as ground truth for what a reader must
+    return, independent of every CSV reader.
+
+    Parameters
+    ----------
+    row_numbers : sequence of int
+        0-based data row numbers (the header is not a data row).
+    seed, vehicles, start, center, roads, rows_per_second, null_fraction
+        The parameters the file was written with (``vehicles`` is required: its default in
+        :func:`write_bsm_csv` depends on the file size; :class:`SynthResult` reports it).
+
+    Returns
+    -------
+    list of list of str
+        For each requested row, its 19 field texts in file order (``""`` for an empty field).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    center_lat, center_lon = (float(c) for c in center)
+    t0 = int(_dt.datetime.fromisoformat(start).replace(tzinfo=_dt.timezone.utc).timestamp())
+    road_net = _make_roads(seed, roads)
+    veh = _make_vehicles(seed, int(vehicles), road_net, pa)
+    rows = [int(i) for i in row_numbers]
+    if any(i < 0 for i in rows):
+        raise ValueError("row_numbers must be >= 0")
+    out: dict[int, list[str]] = {}
+    for k in sorted({i // BLOCK_ROWS for i in rows}):
+        table = _block_table(k, 0, BLOCK_ROWS, seed=seed, t0=t0, rows_per_second=rows_per_second,
+                             roads=road_net, veh=veh, center_lat=center_lat,
+                             center_lon=center_lon, null_fraction=null_fraction, pa=pa, pc=pc)
+        want = [i for i in rows if i // BLOCK_ROWS == k]
+        sub = table.take(pa.array([i - k * BLOCK_ROWS for i in want]))
+        cols = [c.cast(pa.string()).to_pylist() for c in sub.columns]
+        for r, i in enumerate(want):
+            out[i] = ["" if c[r] is None else c[r] for c in cols]
+    return [out[i] for i in rows]
