@@ -6,6 +6,8 @@
  * bo_status to exceptions through blockops._errors.from_status (the one mapping). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+/* the other binding files that use the NumPy C API define NO_IMPORT_ARRAY and this symbol */
+#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
 #include <numpy/arrayobject.h>
 
 #include "blockops/bo_common.h"
@@ -469,6 +471,15 @@ static PyObject *py_status_codes(PyObject *self, PyObject *noargs)
 }
 
 PyObject *bo_py_parse_one_report(PyObject *self, PyObject *args); /* report_py.c */
+/* csv_py.c */
+PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_convert(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_infer(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_rows(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_scan_new(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_scan_finish(PyObject *self, PyObject *args);
 
 static PyMethodDef methods[] = {
     {"haversine", py_haversine, METH_VARARGS,
@@ -504,6 +515,28 @@ static PyMethodDef methods[] = {
     {"parse_one_report", bo_py_parse_one_report, METH_VARARGS,
      "parse_one_report($module, data, path, /)\n--\n\n"
      "Parse one ONE report's bytes -> (title, keys, values) (internal; see blockops.io)."},
+    {"csv_tokenize", bo_py_csv_tokenize, METH_VARARGS,
+     "csv_tokenize($module, buf, length, delimiter, quotechar, n_fields, final, max_rows, "
+     "max_row_bytes, n_threads, /)\n--\n\n"
+     "Index the complete rows of buf[:length] -> (index, n_rows, n_fields, consumed, n_bad, "
+     "error) (internal; see blockops.io.CsvBlockReader)."},
+    {"csv_convert", bo_py_csv_convert, METH_VARARGS,
+     "csv_convert($module, buf, index, specs, quotechar, n_threads, want_bad, /)\n--\n\n"
+     "Typed columns from an index -> (outputs, bad, error) (internal)."},
+    {"csv_infer", bo_py_csv_infer, METH_VARARGS,
+     "csv_infer($module, buf, index, field, quotechar, na_values, /)\n--\n\n"
+     "pandas-style type inference of one field -> (type, has_na) (internal)."},
+    {"csv_rows", bo_py_csv_rows, METH_VARARGS,
+     "csv_rows($module, index, rows, /)\n--\n\n(row starts, flags, field counts) (internal)."},
+    {"csv_count_lines", bo_py_csv_count_lines, METH_VARARGS,
+     "csv_count_lines($module, buf, start, end, /)\n--\n\nLine breaks in buf[start:end] (internal)."},
+    {"csv_scan_new", bo_py_csv_scan_new, METH_VARARGS,
+     "csv_scan_new($module, delimiter, quotechar, /)\n--\n\nRow-boundary scanner (internal)."},
+    {"csv_scan_feed", bo_py_csv_scan_feed, METH_VARARGS,
+     "csv_scan_feed($module, scanner, buf, length, targets, found, rows_before, /)\n--\n\n"
+     "Feed bytes; resolve split targets to row starts (internal)."},
+    {"csv_scan_finish", bo_py_csv_scan_finish, METH_VARARGS,
+     "csv_scan_finish($module, scanner, /)\n--\n\n(rows, bytes) after the last feed (internal)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_core",

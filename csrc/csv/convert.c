@@ -1,0 +1,491 @@
+/* CSV field converters: typed columns from a block's row index.
+ *
+ * Rows are split into fixed chunks (independent of the thread count) and every output element
+ * is written by exactly one chunk, so results are identical for any number of threads; the
+ * first bad value is chosen by (row, column) order, not by which thread saw it first. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockops/bo_csv.h"
+#include "bo_omp.h"
+#include "csv_internal.h"
+#include "numparse.h"
+
+#define CHUNK_ROWS 4096
+
+void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens, int n)
+{
+    na->n = n;
+    na->values = values;
+    na->lens = lens;
+    na->len_mask = 0;
+    na->has_long = 0;
+    for (int i = 0; i < n; i++) {
+        if (lens[i] < 64)
+            na->len_mask |= (uint64_t)1 << lens[i];
+        else
+            na->has_long = 1;
+    }
+}
+
+static inline int na_match(const bo_csv_na *na, const char *s, size_t len)
+{
+    if (!na || !na->n)
+        return 0;
+    if (len < 64 ? !((na->len_mask >> len) & 1) : !na->has_long)
+        return 0;
+    for (int i = 0; i < na->n; i++)
+        if (na->lens[i] == len && memcmp(na->values[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+size_t bo_csv_unquote(const char *src, size_t len, char quote, char *dst)
+{
+    /* src starts with the quote: quoted part (doubled quotes collapse), then the rest verbatim */
+    size_t i = 1, k = 0;
+    while (i < len) {
+        char c = src[i];
+        if (c == quote) {
+            if (i + 1 < len && src[i + 1] == quote) {
+                dst[k++] = quote;
+                i += 2;
+                continue;
+            }
+            i++;
+            break;
+        }
+        dst[k++] = c;
+        i++;
+    }
+    for (; i < len; i++)
+        dst[k++] = src[i];
+    return k;
+}
+
+/* Per-thread scratch for unquoting. */
+typedef struct {
+    char *buf;
+    size_t cap;
+    int nomem;
+} scratch_t;
+
+/* The text of field f of row r: raw bytes, or unquoted into the scratch buffer. */
+static inline int field_text(const char *buf, const bo_csv_index *ix, int64_t r, int f, char quote,
+                             scratch_t *sc, const char **s, size_t *len)
+{
+    uint32_t a = bo_csv_field_start(ix, r, f), b = bo_csv_field_end(ix, r, f);
+    const char *p = buf + a;
+    size_t n = b - a;
+    if (quote && n && *p == quote) {
+        if (sc->cap < n) {
+            char *nb = realloc(sc->buf, n);
+            if (!nb) {
+                sc->nomem = 1;
+                return -1;
+            }
+            sc->buf = nb;
+            sc->cap = n;
+        }
+        n = bo_csv_unquote(p, n, quote, sc->buf);
+        p = sc->buf;
+    }
+    *s = p;
+    *len = n;
+    return 0;
+}
+
+static const char *type_name(bo_csv_type t)
+{
+    static const char *const names[BO_CSV_NTYPES] = {
+        "int8", "int16", "int32", "int64", "float32", "float64", "bool", "str",
+        "wkt_point", "hex", "datetime", "datetime (ISO 8601)"};
+    return (unsigned)t < BO_CSV_NTYPES ? names[t] : "?";
+}
+
+static int parse_bool(const char *s, size_t len, uint8_t *v)
+{
+    bo_trim(&s, &len);
+    if ((len == 4 && (!memcmp(s, "True", 4) || !memcmp(s, "TRUE", 4) || !memcmp(s, "true", 4)))) {
+        *v = 1;
+        return 0;
+    }
+    if ((len == 5 &&
+         (!memcmp(s, "False", 5) || !memcmp(s, "FALSE", 5) || !memcmp(s, "false", 5)))) {
+        *v = 0;
+        return 0;
+    }
+    return -1;
+}
+
+static int parse_double_field(const char *s, size_t len, double *v)
+{
+    /* fast path: no surrounding blanks */
+    if (len && !bo_is_space(s[0]) && !bo_is_space(s[len - 1]))
+        return bo_parse_double_trimmed(s, len, v);
+    return bo_csv_parse_double(s, len, v);
+}
+
+static int parse_wkt(const char *s, size_t len, double *lon, double *lat)
+{
+    bo_trim(&s, &len);
+    const char *p = s, *end = s + len;
+    if (end - p < 5 || !bo_ieq(p, 5, "point", 5))
+        return -1;
+    p += 5;
+    while (p < end && bo_is_space(*p))
+        p++;
+    if (end - p == 5 && bo_ieq(p, 5, "empty", 5)) {
+        *lon = *lat = __builtin_nan("");
+        return 0;
+    }
+    if (p == end || *p != '(')
+        return -1;
+    p++;
+    while (p < end && bo_is_space(*p))
+        p++;
+    const char *a = p;
+    while (p < end && !bo_is_space(*p) && *p != ')')
+        p++;
+    if (p == a || bo_parse_double_trimmed(a, (size_t)(p - a), lon))
+        return -1;
+    if (p == end || !bo_is_space(*p))
+        return -1;
+    while (p < end && bo_is_space(*p))
+        p++;
+    const char *b = p;
+    while (p < end && !bo_is_space(*p) && *p != ')')
+        p++;
+    if (p == b || bo_parse_double_trimmed(b, (size_t)(p - b), lat))
+        return -1;
+    while (p < end && bo_is_space(*p))
+        p++;
+    if (p == end || *p != ')')
+        return -1;
+    p++;
+    return p == end ? 0 : -1;
+}
+
+typedef struct {
+    int64_t row;  /* -1: none */
+    int col;
+    uint32_t offset;
+    char text[48];
+    int len;
+    int code; /* -1 malformed, -2 out of range, -3 NA not allowed */
+} first_bad;
+
+static void note_bad(first_bad *fb, int64_t r, int c, uint32_t off, const char *s, size_t len,
+                     int code)
+{
+    if (fb->row >= 0 && (fb->row < r || (fb->row == r && fb->col <= c)))
+        return;
+    fb->row = r;
+    fb->col = c;
+    fb->offset = off;
+    fb->code = code;
+    fb->len = (int)(len < sizeof fb->text ? len : sizeof fb->text);
+    memcpy(fb->text, s, (size_t)fb->len);
+}
+
+/* Convert rows [r0, r1) of one non-string column. */
+static void convert_rows(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, int ci,
+                         char quote, int64_t r0, int64_t r1, uint8_t *bad, scratch_t *sc,
+                         first_bad *fb)
+{
+    const int f = c->field;
+    for (int64_t r = r0; r < r1; r++) {
+        if (ix->flags[r] != BO_CSV_ROW_OK) {
+            if (bad)
+                bad[r] = 1;
+            continue;
+        }
+        const char *s;
+        size_t len;
+        if (field_text(buf, ix, r, f, quote, sc, &s, &len) < 0)
+            return;
+        int na = na_match(c->na, s, len);
+        if (c->mask)
+            c->mask[r] = (uint8_t)na;
+        int rc = 0;
+        switch (c->type) {
+        case BO_CSV_FLOAT64: {
+            double v = __builtin_nan("");
+            if (!na)
+                rc = parse_double_field(s, len, &v);
+            ((double *)c->out)[r] = v;
+            break;
+        }
+        case BO_CSV_FLOAT32: {
+            double v = __builtin_nan("");
+            if (!na)
+                rc = parse_double_field(s, len, &v);
+            ((float *)c->out)[r] = (float)v;
+            break;
+        }
+        case BO_CSV_INT8:
+        case BO_CSV_INT16:
+        case BO_CSV_INT32:
+        case BO_CSV_INT64: {
+            int64_t v = 0;
+            if (na) {
+                rc = c->nullable ? 0 : -3;
+            } else {
+                rc = bo_parse_int64(s, len, &v);
+                if (!rc && c->type == BO_CSV_INT8 && (v < INT8_MIN || v > INT8_MAX))
+                    rc = -2;
+                if (!rc && c->type == BO_CSV_INT16 && (v < INT16_MIN || v > INT16_MAX))
+                    rc = -2;
+                if (!rc && c->type == BO_CSV_INT32 && (v < INT32_MIN || v > INT32_MAX))
+                    rc = -2;
+            }
+            if (rc)
+                v = 0;
+            switch (c->type) {
+            case BO_CSV_INT8: ((int8_t *)c->out)[r] = (int8_t)v; break;
+            case BO_CSV_INT16: ((int16_t *)c->out)[r] = (int16_t)v; break;
+            case BO_CSV_INT32: ((int32_t *)c->out)[r] = (int32_t)v; break;
+            default: ((int64_t *)c->out)[r] = v; break;
+            }
+            break;
+        }
+        case BO_CSV_BOOL: {
+            uint8_t v = 0;
+            rc = na ? (c->nullable ? 0 : -3) : parse_bool(s, len, &v);
+            ((uint8_t *)c->out)[r] = rc ? 0 : v;
+            break;
+        }
+        case BO_CSV_HEX: {
+            uint64_t v = 0;
+            rc = na ? (c->nullable ? 0 : -3) : bo_parse_hex64(s, len, &v);
+            ((uint64_t *)c->out)[r] = rc ? 0 : v;
+            break;
+        }
+        case BO_CSV_WKT_POINT: {
+            double lon = __builtin_nan(""), lat = __builtin_nan("");
+            if (!na)
+                rc = parse_wkt(s, len, &lon, &lat);
+            if (rc)
+                lon = lat = __builtin_nan("");
+            ((double *)c->out)[r] = lon;
+            ((double *)c->out2)[r] = lat;
+            break;
+        }
+        case BO_CSV_DATETIME:
+        case BO_CSV_DATETIME_ISO: {
+            int64_t v = INT64_MIN; /* NaT */
+            if (!na)
+                rc = c->type == BO_CSV_DATETIME ? bo_parse_datetime_fmt(s, len, c->fmt, &v)
+                                                : bo_parse_datetime_iso(s, len, &v);
+            ((int64_t *)c->out)[r] = rc ? INT64_MIN : v;
+            break;
+        }
+        default:
+            rc = -1;
+        }
+        if (rc) {
+            if (bad)
+                bad[r] = 1;
+            note_bad(fb, r, ci, bo_csv_field_start(ix, r, f), s, len, rc);
+        }
+    }
+}
+
+/* String column pass 1: unquoted lengths into offsets[r + 1], NA into mask. */
+static void str_sizes(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, char quote,
+                      int64_t r0, int64_t r1, scratch_t *sc)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t len = 0;
+        uint8_t na = 1;
+        if (ix->flags[r] == BO_CSV_ROW_OK) {
+            const char *s;
+            size_t n;
+            if (field_text(buf, ix, r, c->field, quote, sc, &s, &n) < 0)
+                return;
+            na = (uint8_t)na_match(c->na, s, n);
+            len = na ? 0 : (int64_t)n;
+        }
+        c->mask[r] = na;
+        c->str_offsets[r + 1] = len;
+    }
+}
+
+static void str_fill(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, char quote,
+                     int64_t r0, int64_t r1)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t at = c->str_offsets[r], n = c->str_offsets[r + 1] - at;
+        if (!n)
+            continue;
+        uint32_t a = bo_csv_field_start(ix, r, c->field), b = bo_csv_field_end(ix, r, c->field);
+        if (quote && buf[a] == quote)
+            bo_csv_unquote(buf + a, b - a, quote, c->str_data + at);
+        else
+            memcpy(c->str_data + at, buf + a, (size_t)n);
+    }
+}
+
+bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *cols, int n_cols,
+                         const bo_csv_conv_opts *opts, uint8_t *bad, bo_error *err)
+{
+    bo_error_clear(err);
+    const int64_t n = ix->n_rows;
+    const char quote = opts ? opts->quote : '"';
+    int T = opts && opts->n_threads > 0 ? opts->n_threads : 1;
+    const int64_t n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    if (T > n_chunks)
+        T = n_chunks > 0 ? (int)n_chunks : 1;
+    for (int ci = 0; ci < n_cols; ci++) {
+        const bo_csv_col *c = &cols[ci];
+        if (c->field < 0 || c->field >= ix->n_fields || (unsigned)c->type >= BO_CSV_NTYPES)
+            return bo_error_set(err, BO_ERR_ARG, "column %d: bad field index or type", ci);
+        if (c->type == BO_CSV_STR ? !c->mask
+                                  : (!c->out || (c->type == BO_CSV_WKT_POINT && !c->out2) ||
+                                     (c->nullable && !c->mask)))
+            return bo_error_set(err, BO_ERR_ARG, "column %d: missing output buffer", ci);
+        if (c->type == BO_CSV_DATETIME && !c->fmt)
+            return bo_error_set(err, BO_ERR_ARG, "column %d: missing datetime format", ci);
+    }
+    first_bad *fbs = malloc(sizeof *fbs * (size_t)(n_chunks > 0 ? n_chunks : 1));
+    if (!fbs)
+        return bo_error_set(err, BO_ERR_NOMEM, "out of memory");
+    for (int64_t k = 0; k < n_chunks; k++)
+        fbs[k].row = -1;
+    int nomem = 0;
+
+    /* numeric / fixed-width columns, and string sizing */
+    for (int ci = 0; ci < n_cols; ci++) {
+        bo_csv_col *c = &cols[ci];
+        if (c->type == BO_CSV_STR) {
+            c->str_offsets = malloc(sizeof *c->str_offsets * (size_t)(n + 1));
+            if (!c->str_offsets) {
+                nomem = 1;
+                break;
+            }
+            c->str_offsets[0] = 0;
+        }
+    }
+    if (!nomem) {
+        BO_OMP(parallel num_threads(T) reduction(| : nomem))
+        {
+            scratch_t sc = {0};
+            BO_OMP(for schedule(dynamic, 1))
+            for (int64_t k = 0; k < n_chunks; k++) {
+                int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
+                for (int ci = 0; ci < n_cols; ci++) {
+                    if (cols[ci].type == BO_CSV_STR)
+                        str_sizes(buf, ix, &cols[ci], quote, r0, r1, &sc);
+                    else
+                        convert_rows(buf, ix, &cols[ci], ci, quote, r0, r1, bad, &sc, &fbs[k]);
+                }
+                if (bad)
+                    for (int64_t r = r0; r < r1; r++)
+                        if (ix->flags[r] != BO_CSV_ROW_OK)
+                            bad[r] = 1;
+            }
+            nomem |= sc.nomem;
+            free(sc.buf);
+        }
+    }
+    /* strings: prefix sums, then copy */
+    for (int ci = 0; ci < n_cols && !nomem; ci++) {
+        bo_csv_col *c = &cols[ci];
+        if (c->type != BO_CSV_STR)
+            continue;
+        for (int64_t r = 0; r < n; r++)
+            c->str_offsets[r + 1] += c->str_offsets[r];
+        c->str_bytes = (size_t)c->str_offsets[n];
+        c->str_data = malloc(c->str_bytes ? c->str_bytes : 1);
+        if (!c->str_data) {
+            nomem = 1;
+            break;
+        }
+        BO_OMP(parallel for num_threads(T) schedule(dynamic, 1))
+        for (int64_t k = 0; k < n_chunks; k++) {
+            int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
+            str_fill(buf, ix, c, quote, r0, r1);
+        }
+    }
+    if (nomem) {
+        for (int ci = 0; ci < n_cols; ci++) {
+            free(cols[ci].str_offsets);
+            free(cols[ci].str_data);
+            cols[ci].str_offsets = NULL;
+            cols[ci].str_data = NULL;
+        }
+        free(fbs);
+        return bo_error_set(err, BO_ERR_NOMEM, "out of memory converting %lld rows",
+                            (long long)n);
+    }
+    first_bad best = {.row = -1};
+    for (int64_t k = 0; k < n_chunks; k++)
+        if (fbs[k].row >= 0) {
+            best = fbs[k];
+            break; /* chunks are in row order */
+        }
+    free(fbs);
+    if (best.row >= 0) {
+        const bo_csv_col *c = &cols[best.col];
+        if (best.code == -3)
+            bo_error_set(err, BO_ERR_PARSE, "missing value not allowed in a %s column (use a "
+                         "nullable dtype such as \"Int64\")", type_name(c->type));
+        else
+            bo_error_set(err, BO_ERR_PARSE, "value \"%.*s%s\" %s %s", best.len, best.text,
+                         best.len == (int)sizeof best.text ? "..." : "",
+                         best.code == -2 ? "is out of range for" : "cannot be parsed as",
+                         type_name(c->type));
+        if (err) {
+            err->index = best.row;
+            err->column = best.col;
+            err->byte_offset = best.offset;
+        }
+        return BO_ERR_PARSE;
+    }
+    return BO_OK;
+}
+
+bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
+                         const bo_csv_na *na, int *has_na)
+{
+    int any_na = 0, all_int = 1, all_num = 1, all_bool = 1, any = 0;
+    scratch_t sc = {0};
+    for (int64_t r = 0; r < ix->n_rows; r++) {
+        if (ix->flags[r] != BO_CSV_ROW_OK)
+            continue;
+        const char *s;
+        size_t len;
+        if (field_text(buf, ix, r, field, quote, &sc, &s, &len) < 0) {
+            all_int = all_num = all_bool = 0;
+            break;
+        }
+        if (na_match(na, s, len)) {
+            any_na = 1;
+            continue;
+        }
+        any = 1;
+        int64_t iv;
+        double dv;
+        uint8_t bv;
+        if (all_int && bo_parse_int64(s, len, &iv) != 0)
+            all_int = 0;
+        if (all_num && !all_int && bo_csv_parse_double(s, len, &dv) != 0)
+            all_num = 0;
+        if (all_bool && parse_bool(s, len, &bv) != 0)
+            all_bool = 0;
+        if (!all_int && !all_num && !all_bool)
+            break;
+    }
+    free(sc.buf);
+    if (has_na)
+        *has_na = any_na;
+    if (!any)
+        return BO_CSV_FLOAT64; /* all missing (or no rows): pandas gives float64 */
+    if (all_int)
+        return BO_CSV_INT64;
+    if (all_num)
+        return BO_CSV_FLOAT64;
+    if (all_bool)
+        return BO_CSV_BOOL;
+    return BO_CSV_STR;
+}

@@ -1,0 +1,16 @@
+/* Number parsers shared by the CSV converters and tests (internal). All return 0 on success,
+ * -1 for malformed text and -2 for a value out of range. */
+#ifndef BO_CSV_NUMPARSE_H
+#define BO_CSV_NUMPARSE_H
+#include <stddef.h>
+#include <stdint.h>
+/* No surrounding spaces expected. */
+int bo_parse_double_trimmed(const char *s, size_t len, double *out);
+/* Spaces/tabs around the value are allowed. */
+int bo_parse_int64(const char *s, size_t len, int64_t *out);
+int bo_parse_hex64(const char *s, size_t len, uint64_t *out);
+/* Datetimes: nanoseconds since the epoch; 0 ok, -1 malformed, -2 out of range. */
+struct bo_csv_dtfmt;
+int bo_parse_datetime_fmt(const char *s, size_t len, const struct bo_csv_dtfmt *f, int64_t *ns);
+int bo_parse_datetime_iso(const char *s, size_t len, int64_t *ns);
+#endif

@@ -1,0 +1,551 @@
+/* CSV tokenizer: the row/field index of one block, sequential or split across threads.
+ *
+ * Parallel split (the speculative scheme of Ge et al., "Speculative Distributed CSV Data
+ * Parsing for Big Data Analytics", SIGMOD 2019): the block is cut into one byte range per
+ * thread; each thread guesses the quote state at its cut from the parity of the quotes before
+ * it, starts at the first line break outside quotes, and tokenizes rows until it reaches the
+ * next thread's start. The guess is then *verified*: thread t must have stopped exactly where
+ * thread t+1 started. A stray quote inside an unquoted field (data for pandas and for us, but
+ * it flips the parity) makes the check fail and the block is tokenized again sequentially, so
+ * the index never depends on the thread count. */
+#include "blockops/bo_csv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bo_omp.h"
+#include "csv_internal.h"
+
+/* Below this many bytes per thread the split costs more than it saves. */
+#define BO_CSV_MIN_BYTES_PER_THREAD ((size_t)1 << 20)
+
+typedef struct rowbuf {
+    uint32_t *offs;
+    uint8_t *flags;
+    int32_t *counts;
+    int64_t n, cap;
+    int64_t n_bad;
+} rowbuf;
+
+static void rowbuf_free(rowbuf *b)
+{
+    free(b->offs);
+    free(b->flags);
+    free(b->counts);
+    memset(b, 0, sizeof *b);
+}
+
+static int rowbuf_reserve(rowbuf *b, int64_t want, int nf)
+{
+    if (want <= b->cap)
+        return 0;
+    int64_t cap = b->cap ? b->cap : 64;
+    while (cap < want)
+        cap += cap / 2 + 64;
+    size_t stride = (size_t)nf + 1;
+    uint32_t *o = realloc(b->offs, (size_t)cap * stride * sizeof *o);
+    if (!o)
+        return -1;
+    b->offs = o;
+    uint8_t *f = realloc(b->flags, (size_t)cap);
+    if (!f)
+        return -1;
+    b->flags = f;
+    int32_t *c = realloc(b->counts, (size_t)cap * sizeof *c);
+    if (!c)
+        return -1;
+    b->counts = c;
+    b->cap = cap;
+    return 0;
+}
+
+enum { ROW_DONE, ROW_BLANK, ROW_INCOMPLETE, ROW_LIMIT };
+
+/* First byte in [p, end) equal to the delimiter, LF or CR; end when none. */
+static inline const char *find_special(const char *p, const char *end, char delim)
+{
+#if defined(__SSE2__)
+    const __m128i vd = _mm_set1_epi8(delim), vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vd), _mm_cmpeq_epi8(v, vn)),
+                                 _mm_cmpeq_epi8(v, vr));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#endif
+    for (; p < end; p++)
+        if (*p == delim || *p == '\n' || *p == '\r')
+            return p;
+    return end;
+}
+
+/* Tokenize the row (or blank line) starting at buf[p]. Writes up to nf field starts and the end
+ * of the last field into slot (nf + 1 entries; slot may be NULL to only count fields).
+ * *next = position after the row's terminator; *count = fields found; *flag = row flag. */
+static int tok_row(const char *buf, size_t p, size_t n, char delim, char quote, int final,
+                   size_t max_row, int nf, uint32_t *slot, size_t *next, int32_t *count,
+                   uint8_t *flag)
+{
+    const char *base = buf, *end = buf + n;
+    /* blank or whitespace-only line */
+    size_t q = p;
+    while (q < n && (buf[q] == ' ' || buf[q] == '\t'))
+        q++;
+    if (q == n) {
+        if (!final)
+            return max_row && n - p > max_row ? ROW_LIMIT : ROW_INCOMPLETE;
+        *next = n;
+        return ROW_BLANK;
+    }
+    if (buf[q] == '\n' || buf[q] == '\r') {
+        *next = q + 1;
+        return ROW_BLANK;
+    }
+    int32_t f = 0;
+    uint8_t fl = BO_CSV_ROW_OK;
+    const char *c = buf + p;
+    for (;;) {
+        if (f < nf && slot)
+            slot[f] = (uint32_t)(c - base);
+        f++;
+        if (quote && c < end && *c == quote) {
+            const char *k = c + 1;
+            for (;;) {
+                k = memchr(k, quote, (size_t)(end - k));
+                if (!k) {
+                    if (!final)
+                        goto incomplete;
+                    /* unterminated quote at end of input: the row runs to the end */
+                    fl = BO_CSV_ROW_UNTERMINATED;
+                    c = end;
+                    goto row_end;
+                }
+                if (k + 1 < end && k[1] == quote) {
+                    k += 2;
+                    continue;
+                }
+                if (k + 1 == end && !final)
+                    goto incomplete; /* cannot tell a closing quote from a doubled one */
+                c = k + 1;
+                break;
+            }
+        }
+        c = find_special(c, end, delim);
+        if (c == end) {
+            if (!final)
+                goto incomplete;
+            goto row_end;
+        }
+        if (*c == delim) {
+            c++;
+            continue;
+        }
+        goto row_end; /* LF or CR */
+    }
+row_end:
+    if (max_row && (size_t)(c - base) - p > max_row)
+        return ROW_LIMIT;
+    if (slot) {
+        for (int32_t g = f; g < nf; g++) /* missing fields: empty, at the end of the row */
+            slot[g] = (uint32_t)(c - base);
+        slot[nf] = (uint32_t)(c - base);
+    }
+    if (f != nf && fl == BO_CSV_ROW_OK)
+        fl = BO_CSV_ROW_FIELDS;
+    *count = f;
+    *flag = fl;
+    *next = c < end ? (size_t)(c - base) + 1 : n;
+    return ROW_DONE;
+incomplete:
+    if (max_row && n - p > max_row)
+        return ROW_LIMIT;
+    return ROW_INCOMPLETE;
+}
+
+/* Tokenize rows from begin until a row would start at or after stop (or the end). Returns the
+ * position reached in *pos, and ROW_DONE (stopped at stop or the end), ROW_INCOMPLETE (an
+ * unterminated row starts at *pos) or ROW_LIMIT (the row at *pos is too long). */
+static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
+                     const bo_csv_tok_opts *o, int nf, int64_t max_rows, rowbuf *rb, size_t *pos,
+                     int *nomem)
+{
+    size_t p = begin;
+    while (p < n && p < stop) {
+        if (max_rows > 0 && rb->n >= max_rows)
+            break;
+        if (rowbuf_reserve(rb, rb->n + 1, nf) < 0) {
+            *nomem = 1;
+            *pos = p;
+            return ROW_LIMIT;
+        }
+        uint32_t *slot = rb->offs + (size_t)rb->n * ((size_t)nf + 1);
+        size_t next;
+        int32_t cnt;
+        uint8_t fl;
+        int r = tok_row(buf, p, n, o->delimiter, o->quote, o->final, o->max_row_bytes, nf, slot,
+                        &next, &cnt, &fl);
+        if (r == ROW_INCOMPLETE || r == ROW_LIMIT) {
+            *pos = p;
+            return r;
+        }
+        if (r == ROW_DONE) {
+            rb->flags[rb->n] = fl;
+            rb->counts[rb->n] = cnt;
+            rb->n_bad += fl != BO_CSV_ROW_OK;
+            rb->n++;
+        }
+        p = next;
+    }
+    *pos = p;
+    return ROW_DONE;
+}
+
+static void index_from_rowbuf(bo_csv_index *out, rowbuf *rb)
+{
+    out->offs = rb->offs;
+    out->flags = rb->flags;
+    out->counts = rb->counts;
+    out->n_rows = rb->n;
+    out->n_bad = rb->n_bad;
+    memset(rb, 0, sizeof *rb);
+}
+
+static bo_status limit_error(const char *buf, size_t at, const bo_csv_tok_opts *o, bo_error *err)
+{
+    bo_error_set(err, BO_ERR_LIMIT, "row longer than max_row_bytes (%zu bytes)",
+                 o->max_row_bytes);
+    if (err)
+        err->byte_offset = (int64_t)at;
+    return BO_ERR_LIMIT;
+}
+
+static bo_status tokenize_sequential(const char *buf, size_t n, const bo_csv_tok_opts *o, int nf,
+                                     bo_csv_index *out, bo_error *err)
+{
+    rowbuf rb = {0};
+    size_t pos;
+    int nomem = 0;
+    int r = tok_range(buf, 0, (size_t)-1, n, o, nf, o->max_rows, &rb, &pos, &nomem);
+    if (nomem) {
+        rowbuf_free(&rb);
+        return bo_error_set(err, BO_ERR_NOMEM, "out of memory indexing %zu bytes", n);
+    }
+    if (r == ROW_LIMIT) {
+        rowbuf_free(&rb);
+        return limit_error(buf, pos, o, err);
+    }
+    index_from_rowbuf(out, &rb);
+    out->consumed = pos;
+    return BO_OK;
+}
+
+static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_opts *o, int nf,
+                                   int T, bo_csv_index *out, bo_error *err, int *fallback)
+{
+    bo_status st = BO_OK;
+    size_t *start = calloc((size_t)T + 1, sizeof *start);
+    size_t *pos = calloc((size_t)T, sizeof *pos);
+    int64_t *quotes = calloc((size_t)T, sizeof *quotes);
+    int *res = calloc((size_t)T, sizeof *res);
+    int *nomem = calloc((size_t)T, sizeof *nomem);
+    rowbuf *rb = calloc((size_t)T, sizeof *rb);
+    if (!start || !pos || !quotes || !res || !nomem || !rb) {
+        st = bo_error_set(err, BO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* 1. quote counts per range, in parallel */
+    BO_OMP(parallel for num_threads(T) schedule(static, 1))
+    for (int t = 0; t < T; t++) {
+        size_t a = n / (size_t)T * (size_t)t, b = t + 1 == T ? n : n / (size_t)T * (size_t)(t + 1);
+        int64_t k = 0;
+        if (o->quote)
+            for (size_t i = a; i < b; i++)
+                k += buf[i] == o->quote;
+        quotes[t] = k;
+    }
+    /* 2. speculative row starts */
+    start[0] = 0;
+    start[T] = n;
+    {
+        int64_t parity = 0;
+        for (int t = 1; t < T; t++) {
+            parity += quotes[t - 1];
+            size_t i = n / (size_t)T * (size_t)t;
+            int inq = (int)(parity & 1);
+            size_t s = n;
+            for (; i < n; i++) {
+                char ch = buf[i];
+                if (o->quote && ch == o->quote)
+                    inq ^= 1;
+                else if (!inq && (ch == '\n' || ch == '\r')) {
+                    s = i + 1;
+                    break;
+                }
+            }
+            start[t] = s < start[t - 1] ? start[t - 1] : s;
+        }
+    }
+    /* 3. tokenize each range */
+    BO_OMP(parallel for num_threads(T) schedule(static, 1))
+    for (int t = 0; t < T; t++) {
+        if (start[t] >= n || (t > 0 && start[t] == start[t - 1])) {
+            res[t] = -1; /* empty range */
+            pos[t] = start[t];
+            continue;
+        }
+        size_t stop = start[t + 1];
+        /* the last active range tokenizes to the end */
+        int last = 1;
+        for (int u = t + 1; u < T; u++)
+            if (start[u] < n && start[u] != start[u - 1]) {
+                last = 0;
+                break;
+            }
+        if (last)
+            stop = (size_t)-1;
+        bo_csv_tok_opts ot = *o;
+        if (!last)
+            ot.final = 0;
+        res[t] = tok_range(buf, start[t], stop, n, &ot, nf, 0, &rb[t], &pos[t], &nomem[t]);
+        if (!last && res[t] == ROW_DONE && pos[t] != stop)
+            res[t] = ROW_INCOMPLETE; /* reached the end before the next start */
+    }
+    /* 4. verify: each active range must end exactly where the next active one starts */
+    int ok = 1;
+    size_t consumed = 0;
+    int last_active = -1;
+    for (int t = 0; t < T; t++) {
+        if (res[t] == -1)
+            continue;
+        if (nomem[t]) {
+            st = bo_error_set(err, BO_ERR_NOMEM, "out of memory indexing %zu bytes", n);
+            goto done;
+        }
+        if (last_active >= 0 && (res[last_active] != ROW_DONE || pos[last_active] != start[t]))
+            ok = 0;
+        last_active = t;
+    }
+    if (!ok || last_active < 0) {
+        *fallback = 1;
+        goto done;
+    }
+    if (res[last_active] == ROW_LIMIT) {
+        st = limit_error(buf, pos[last_active], o, err);
+        goto done;
+    }
+    consumed = pos[last_active];
+    /* 5. concatenate */
+    {
+        int64_t total = 0, bad = 0;
+        for (int t = 0; t < T; t++) {
+            total += rb[t].n;
+            bad += rb[t].n_bad;
+        }
+        rowbuf all = {0};
+        if (rowbuf_reserve(&all, total > 0 ? total : 1, nf) < 0) {
+            rowbuf_free(&all);
+            st = bo_error_set(err, BO_ERR_NOMEM, "out of memory indexing %zu bytes", n);
+            goto done;
+        }
+        size_t stride = (size_t)nf + 1;
+        int64_t at = 0;
+        for (int t = 0; t < T; t++) {
+            if (!rb[t].n)
+                continue;
+            memcpy(all.offs + (size_t)at * stride, rb[t].offs,
+                   (size_t)rb[t].n * stride * sizeof *all.offs);
+            memcpy(all.flags + at, rb[t].flags, (size_t)rb[t].n);
+            memcpy(all.counts + at, rb[t].counts, (size_t)rb[t].n * sizeof *all.counts);
+            at += rb[t].n;
+        }
+        all.n = total;
+        all.n_bad = bad;
+        index_from_rowbuf(out, &all);
+        out->consumed = consumed;
+        out->speculated = 1;
+    }
+done:
+    if (rb)
+        for (int t = 0; t < T; t++)
+            rowbuf_free(&rb[t]);
+    free(rb);
+    free(nomem);
+    free(res);
+    free(quotes);
+    free(pos);
+    free(start);
+    return st;
+}
+
+bo_status bo_csv_tokenize(const char *buf, size_t n, const bo_csv_tok_opts *o,
+                          bo_csv_index *out, bo_error *err)
+{
+    bo_error_clear(err);
+    memset(out, 0, sizeof *out);
+    if (!o || (!buf && n))
+        return bo_error_set(err, BO_ERR_ARG, "missing buffer or options");
+    if (n > BO_CSV_MAX_BLOCK)
+        return bo_error_set(err, BO_ERR_ARG, "block of %zu bytes is larger than the maximum",
+                            n);
+    if (o->delimiter == '\n' || o->delimiter == '\r' || o->quote == '\n' || o->quote == '\r' ||
+        (o->quote && o->quote == o->delimiter))
+        return bo_error_set(err, BO_ERR_ARG, "delimiter and quote must differ and not be line breaks");
+    int nf = o->n_fields;
+    if (nf <= 0) {
+        /* take the field count from the first row (dry run without storing) */
+        size_t p = 0;
+        nf = 0;
+        while (p < n) {
+            size_t next;
+            int32_t cnt = 0;
+            uint8_t fl;
+            int r = tok_row(buf, p, n, o->delimiter, o->quote, o->final, o->max_row_bytes, 0,
+                            NULL, &next, &cnt, &fl);
+            if (r == ROW_LIMIT)
+                return limit_error(buf, p, o, err);
+            if (r == ROW_INCOMPLETE)
+                break;
+            if (r == ROW_DONE) {
+                nf = cnt;
+                break;
+            }
+            p = next;
+        }
+        if (nf == 0) { /* no complete row yet: nothing to index */
+            out->n_fields = 0;
+            out->consumed = 0;
+            /* blank lines only, at the end of input: consume them */
+            if (o->final) {
+                rowbuf rb = {0};
+                if (rowbuf_reserve(&rb, 1, 0) < 0)
+                    return bo_error_set(err, BO_ERR_NOMEM, "out of memory");
+                index_from_rowbuf(out, &rb);
+                out->consumed = p >= n ? n : p;
+            }
+            if (!out->offs) {
+                rowbuf rb = {0};
+                if (rowbuf_reserve(&rb, 1, 0) < 0)
+                    return bo_error_set(err, BO_ERR_NOMEM, "out of memory");
+                index_from_rowbuf(out, &rb);
+            }
+            return BO_OK;
+        }
+    }
+    out->n_fields = nf;
+    int T = o->n_threads > 0 ? o->n_threads : 1;
+    if ((size_t)T > n / BO_CSV_MIN_BYTES_PER_THREAD)
+        T = (int)(n / BO_CSV_MIN_BYTES_PER_THREAD);
+#ifndef _OPENMP
+    T = 1;
+#endif
+    if (T > 1 && o->max_rows <= 0) {
+        int fallback = 0;
+        bo_status st = tokenize_parallel(buf, n, o, nf, T, out, err, &fallback);
+        if (st != BO_OK || !fallback) {
+            if (st == BO_OK)
+                out->n_fields = nf;
+            return st;
+        }
+    }
+    bo_status st = tokenize_sequential(buf, n, o, nf, out, err);
+    out->n_fields = nf;
+    return st;
+}
+
+void bo_csv_index_free(bo_csv_index *ix)
+{
+    if (!ix)
+        return;
+    free(ix->offs);
+    free(ix->flags);
+    free(ix->counts);
+    memset(ix, 0, sizeof *ix);
+}
+
+int64_t bo_csv_count_lines(const char *buf, size_t n)
+{
+    int64_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = buf[i];
+        k += c == '\n' || (c == '\r' && (i + 1 >= n || buf[i + 1] != '\n'));
+    }
+    return k;
+}
+
+/* ------------------------------------------------------------------ split planning scan */
+
+void bo_csv_scan_init(bo_csv_scan *s, char delimiter, char quote)
+{
+    memset(s, 0, sizeof *s);
+    s->delimiter = delimiter;
+    s->quote = quote;
+    s->at_row_start = 1;
+    s->field_start = 1;
+}
+
+/* The same state machine as tok_row, one byte at a time (it only has to keep up with the disk;
+ * the C tests check it agrees with bo_csv_tokenize). */
+int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64_t *targets,
+                         int64_t *found, int64_t *rows_before, int64_t n_targets)
+{
+    int64_t resolved = 0;
+    int64_t ti = 0;
+    while (ti < n_targets && found[ti] >= 0)
+        ti++;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t at = s->pos + i;
+        char c = buf[i];
+        if (s->at_row_start) {
+            /* a row (or blank line) starts here */
+            while (ti < n_targets && targets[ti] <= at) {
+                found[ti] = (int64_t)at;
+                rows_before[ti] = s->rows;
+                ti++;
+                resolved++;
+            }
+            s->at_row_start = 0;
+            s->row_has_data = 0;
+            s->field_start = 1;
+            s->row_begin = at;
+        }
+        if (s->in_quote == 1) {
+            if (c == s->quote)
+                s->in_quote = 2; /* closing, unless the next byte is a quote */
+            continue;
+        }
+        if (s->in_quote == 2) {
+            if (c == s->quote) {
+                s->in_quote = 1;
+                continue;
+            }
+            s->in_quote = 0;
+        }
+        if (c == '\n' || c == '\r') {
+            if (s->row_has_data)
+                s->rows++;
+            s->at_row_start = 1;
+            continue;
+        }
+        if (c != ' ' && c != '\t')
+            s->row_has_data = 1;
+        if (c == s->delimiter) {
+            s->field_start = 1;
+            continue;
+        }
+        if (s->field_start && s->quote && c == s->quote) {
+            s->in_quote = 1;
+            s->row_has_data = 1;
+        }
+        s->field_start = 0;
+    }
+    s->pos += n;
+    return resolved;
+}
+
+int64_t bo_csv_scan_finish(const bo_csv_scan *s)
+{
+    return s->rows + (!s->at_row_start && s->row_has_data ? 1 : 0);
+}

@@ -1,0 +1,190 @@
+/* blockops CSV core: tokenizer (row/field index of a block) and typed field converters.
+ *
+ * The caller (the Python reader, the fuzz target, the C tests) owns the bytes. A block is any
+ * buffer that starts at a row boundary; bo_csv_tokenize indexes the complete rows in it and
+ * reports how many bytes it consumed, so the caller carries the incomplete tail into the next
+ * block. Nothing here allocates more than O(block) and nothing keeps global state.
+ *
+ * Dialect (RFC 4180 plus pandas' C-engine conventions):
+ *   - rows end at LF, CRLF or a lone CR, outside quotes; blank (or spaces/tabs-only) lines are
+ *     skipped and are not rows;
+ *   - a field that starts with the quote character is quoted: delimiters and line breaks inside
+ *     are data, a doubled quote is one quote; characters after the closing quote up to the next
+ *     delimiter are appended (pandas does the same); a quote inside an unquoted field is data.
+ */
+#ifndef BLOCKOPS_BO_CSV_H
+#define BLOCKOPS_BO_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blockops/bo_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Blocks are indexed with 32-bit offsets: one block must be smaller than this. */
+#define BO_CSV_MAX_BLOCK ((size_t)UINT32_MAX - 1)
+
+/* Row flags (bo_csv_index.flags). */
+enum {
+    BO_CSV_ROW_OK = 0,
+    BO_CSV_ROW_FIELDS = 1,      /* wrong number of fields */
+    BO_CSV_ROW_UNTERMINATED = 2 /* quote still open at end of input */
+};
+
+typedef struct bo_csv_tok_opts {
+    char delimiter;
+    char quote;           /* '\0': no quoting */
+    int n_fields;         /* expected fields per row; <= 0: taken from the first row */
+    int final;            /* no more input after this buffer: the last row needs no newline */
+    int64_t max_rows;     /* stop after this many rows (<= 0: no limit); e.g. 1 for a header */
+    size_t max_row_bytes; /* a longer row is BO_ERR_LIMIT (0: no limit) */
+    int n_threads;
+} bo_csv_tok_opts;
+
+/* The index of the complete rows of one buffer. Field f of row r spans
+ * [bo_csv_field_start, bo_csv_field_end) in the buffer (raw bytes, quotes included). */
+typedef struct bo_csv_index {
+    int64_t n_rows;
+    int32_t n_fields;
+    uint32_t *offs;   /* n_rows * (n_fields + 1): field starts, then the end of the last field */
+    uint8_t *flags;   /* n_rows: BO_CSV_ROW_* */
+    int32_t *counts;  /* n_rows: fields actually found (differs from n_fields when flagged) */
+    size_t consumed;  /* bytes of the buffer covered by these rows (and trailing blank lines) */
+    int64_t n_bad;    /* rows with a non-zero flag */
+    int speculated;   /* 1 when the parallel split was used and verified (diagnostics) */
+} bo_csv_index;
+
+static inline uint32_t bo_csv_field_start(const bo_csv_index *ix, int64_t r, int f)
+{
+    return ix->offs[(size_t)r * (size_t)(ix->n_fields + 1) + (size_t)f];
+}
+static inline uint32_t bo_csv_field_end(const bo_csv_index *ix, int64_t r, int f)
+{
+    const uint32_t *o = ix->offs + (size_t)r * (size_t)(ix->n_fields + 1);
+    return f + 1 < ix->n_fields ? o[f + 1] - 1 : o[ix->n_fields];
+}
+static inline uint32_t bo_csv_row_start(const bo_csv_index *ix, int64_t r)
+{
+    return ix->offs[(size_t)r * (size_t)(ix->n_fields + 1)];
+}
+
+/* Index the complete rows of buf[0, n). With opts->final == 0 a row that is not terminated
+ * is left unconsumed (consumed < n); BO_ERR_LIMIT when that tail (or any row) is longer than
+ * max_row_bytes. On error err->byte_offset is the start of the offending row. */
+bo_status bo_csv_tokenize(const char *buf, size_t n, const bo_csv_tok_opts *opts,
+                          bo_csv_index *out, bo_error *err);
+void bo_csv_index_free(bo_csv_index *ix);
+
+/* Line breaks (LF, CRLF counted once, lone CR) in buf[0, n): the caller's line counter. */
+int64_t bo_csv_count_lines(const char *buf, size_t n);
+
+/* Streaming row counter for split planning: feed consecutive pieces of one file, in order.
+ * Tracks quote state across pieces and records the byte offset (from the start of the feed)
+ * of every row start at or after each requested split position. */
+typedef struct bo_csv_scan {
+    char delimiter, quote;
+    int in_quote;      /* inside a quoted field */
+    int at_row_start;  /* the next byte starts a row (or a blank line) */
+    int field_start;   /* the next byte starts a field */
+    int after_cr;      /* previous byte was a CR ending a row */
+    int row_has_data;  /* current row has a non-blank byte */
+    int64_t rows;      /* rows completed (blank lines not counted) */
+    uint64_t pos;      /* bytes fed so far */
+    uint64_t row_begin;/* offset of the current row's first byte */
+} bo_csv_scan;
+void bo_csv_scan_init(bo_csv_scan *s, char delimiter, char quote);
+/* Feed buf[0, n). For each target t in targets[0, n_targets) (ascending offsets) that has
+ * not been resolved yet (found[i] < 0), when the first row start >= t is seen, found[i] gets
+ * its offset and rows_before[i] the number of rows before it. Returns the number resolved. */
+int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64_t *targets,
+                         int64_t *found, int64_t *rows_before, int64_t n_targets);
+/* Rows in the file after the last byte was fed (counts an unterminated last row). */
+int64_t bo_csv_scan_finish(const bo_csv_scan *s);
+
+/* ------------------------------------------------------------------ converters */
+
+typedef enum bo_csv_type {
+    BO_CSV_INT8 = 0,
+    BO_CSV_INT16,
+    BO_CSV_INT32,
+    BO_CSV_INT64,
+    BO_CSV_FLOAT32,
+    BO_CSV_FLOAT64,
+    BO_CSV_BOOL,      /* uint8 0/1 */
+    BO_CSV_STR,       /* int64 offsets + bytes (Arrow large_string layout) */
+    BO_CSV_WKT_POINT, /* two float64 outputs: lon, lat */
+    BO_CSV_HEX,       /* uint64 */
+    BO_CSV_DATETIME,  /* int64 ns since epoch, strftime-style format */
+    BO_CSV_DATETIME_ISO,
+    BO_CSV_NTYPES
+} bo_csv_type;
+
+/* A compiled datetime format (see bo_csv_dtfmt_compile). */
+#define BO_CSV_DTFMT_MAX 64
+typedef struct bo_csv_dtfmt {
+    int n;
+    char op[BO_CSV_DTFMT_MAX];    /* directive letter, ' ' for whitespace, 'L' for a literal */
+    char lit[BO_CSV_DTFMT_MAX];   /* the literal byte for 'L' */
+} bo_csv_dtfmt;
+/* Compile a strptime-style format (%Y %y %m %d %H %I %M %S %f %p %b %%). */
+bo_status bo_csv_dtfmt_compile(const char *fmt, bo_csv_dtfmt *out, bo_error *err);
+
+/* Missing-value strings, matched after unquoting. */
+typedef struct bo_csv_na {
+    int n;
+    const char *const *values; /* NUL-terminated */
+    const size_t *lens;
+    uint64_t len_mask;          /* bit L set when some value has length L (L < 64) */
+    int has_long;               /* some value is 64 bytes or longer */
+} bo_csv_na;
+void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens, int n);
+
+typedef struct bo_csv_col {
+    int field;               /* input field index */
+    bo_csv_type type;
+    int nullable;            /* NA allowed: mask[r] = 1 (otherwise NA is a bad value) */
+    const bo_csv_na *na;     /* may be NULL: nothing is NA */
+    const bo_csv_dtfmt *fmt; /* BO_CSV_DATETIME */
+    void *out;               /* n_rows values (ignored for STR) */
+    void *out2;              /* BO_CSV_WKT_POINT: latitudes */
+    uint8_t *mask;           /* n_rows, 1 = NA; may be NULL when !nullable and not STR */
+    /* BO_CSV_STR results (allocated by the converter, free with free()) */
+    int64_t *str_offsets;    /* n_rows + 1 */
+    char *str_data;
+    size_t str_bytes;
+} bo_csv_col;
+
+typedef struct bo_csv_conv_opts {
+    char quote;
+    int n_threads;
+} bo_csv_conv_opts;
+
+/* Convert the selected fields of every row. A row flagged by the tokenizer is not converted
+ * (its outputs are zero). A value that does not convert sets bad[r] = 1 (bad may be NULL only
+ * when the caller wants BO_ERR_PARSE at the first bad value); the first bad value in row order
+ * (then column order) is described in err (index = row, column = position in cols, byte_offset
+ * = field start, message with the value) and BO_ERR_PARSE is returned after all rows were
+ * converted. Results do not depend on n_threads. */
+bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *cols, int n_cols,
+                         const bo_csv_conv_opts *opts, uint8_t *bad, bo_error *err);
+
+/* Type inference as pandas does it, over every row of the index for one field:
+ * returns BO_CSV_INT64, BO_CSV_FLOAT64, BO_CSV_BOOL or BO_CSV_STR; *has_na tells whether a
+ * missing value was seen (an int column with NA becomes float64, as in pandas). */
+bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
+                         const bo_csv_na *na, int *has_na);
+
+/* Field helpers shared with the binding and the tests. */
+/* Unquote a raw field into dst (capacity >= len); returns the unquoted length. */
+size_t bo_csv_unquote(const char *src, size_t len, char quote, char *dst);
+/* Parse a whole field as a double, correctly rounded (same result as Python's float()).
+ * Leading/trailing spaces and tabs allowed. Returns 0 on success. */
+int bo_csv_parse_double(const char *s, size_t len, double *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

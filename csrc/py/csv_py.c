@@ -1,0 +1,534 @@
+/* blockops._core CSV functions: the binding of csrc/csv/.
+ *
+ * The Python reader (python/blockops/io/csv.py) owns the byte buffers and the file/line
+ * bookkeeping; these functions index and convert one buffer with the GIL released. The block
+ * index lives in a capsule between the calls. Parse problems are *returned* as tuples
+ * (status, message, byte_offset, row, column) so that Python can raise one exception that names
+ * the file, line and column; only bad arguments and out-of-memory raise here. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NO_IMPORT_ARRAY
+#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
+#include <numpy/arrayobject.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockops/bo_common.h"
+#include "blockops/bo_csv.h"
+
+#define INDEX_CAPSULE "blockops.csv_index"
+#define SCAN_CAPSULE "blockops.csv_scan"
+
+static void index_capsule_free(PyObject *cap)
+{
+    bo_csv_index *ix = PyCapsule_GetPointer(cap, INDEX_CAPSULE);
+    if (ix) {
+        bo_csv_index_free(ix);
+        free(ix);
+    }
+}
+
+static PyObject *error_tuple(bo_status st, const bo_error *e)
+{
+    return Py_BuildValue("(ssLLL)", bo_status_name(st), e->message[0] ? e->message : bo_status_str(st),
+                         (long long)e->byte_offset, (long long)e->index, (long long)e->column);
+}
+
+static int get_char(PyObject *o, const char *name, char *out)
+{
+    if (o == Py_None) {
+        *out = '\0';
+        return 0;
+    }
+    Py_ssize_t n;
+    const char *s = PyUnicode_Check(o) ? PyUnicode_AsUTF8AndSize(o, &n) : NULL;
+    if (!s || n != 1 || (unsigned char)s[0] > 127) {
+        if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "%s must be a single ASCII character", name);
+        }
+        return -1;
+    }
+    *out = s[0];
+    return 0;
+}
+
+/* csv_tokenize(buf, delimiter, quote, n_fields, final, max_rows, max_row_bytes, n_threads)
+ * -> (index, n_rows, n_fields, consumed, n_bad, error_or_None) */
+PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *dobj, *qobj;
+    int n_fields, final, n_threads;
+    long long max_rows, max_row_bytes;
+    Py_ssize_t length;
+    if (!PyArg_ParseTuple(args, "y*nOOipLLi:csv_tokenize", &view, &length, &dobj, &qobj,
+                          &n_fields, &final, &max_rows, &max_row_bytes, &n_threads))
+        return NULL;
+    PyObject *res = NULL;
+    bo_csv_tok_opts o = {0};
+    if (get_char(dobj, "delimiter", &o.delimiter) < 0 || get_char(qobj, "quotechar", &o.quote) < 0)
+        goto done;
+    if (length < 0 || length > view.len) {
+        PyErr_SetString(PyExc_ValueError, "length outside the buffer");
+        goto done;
+    }
+    o.n_fields = n_fields;
+    o.final = final;
+    o.max_rows = max_rows;
+    o.max_row_bytes = max_row_bytes > 0 ? (size_t)max_row_bytes : 0;
+    o.n_threads = n_threads;
+    bo_csv_index *ix = calloc(1, sizeof *ix);
+    if (!ix) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    bo_error err;
+    bo_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = bo_csv_tokenize(view.buf, (size_t)length, &o, ix, &err);
+    Py_END_ALLOW_THREADS
+    if (st == BO_ERR_NOMEM) {
+        free(ix);
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (st != BO_OK) {
+        free(ix);
+        PyObject *et = error_tuple(st, &err);
+        if (et)
+            res = Py_BuildValue("(OiiniN)", Py_None, 0, 0, (Py_ssize_t)0, 0, et);
+        goto done;
+    }
+    PyObject *cap = PyCapsule_New(ix, INDEX_CAPSULE, index_capsule_free);
+    if (!cap) {
+        bo_csv_index_free(ix);
+        free(ix);
+        goto done;
+    }
+    res = Py_BuildValue("(NLinLO)", cap, (long long)ix->n_rows, (int)ix->n_fields,
+                        (Py_ssize_t)ix->consumed, (long long)ix->n_bad, Py_None);
+done:
+    PyBuffer_Release(&view);
+    return res;
+}
+
+static bo_csv_index *get_index(PyObject *cap)
+{
+    return PyCapsule_GetPointer(cap, INDEX_CAPSULE);
+}
+
+/* One column's missing-value set, borrowed from a tuple of bytes. */
+typedef struct {
+    bo_csv_na na;
+    const char **values;
+    size_t *lens;
+} na_holder;
+
+static int na_from_tuple(PyObject *t, na_holder *h)
+{
+    memset(h, 0, sizeof *h);
+    if (t == Py_None)
+        return 0;
+    if (!PyTuple_Check(t)) {
+        PyErr_SetString(PyExc_TypeError, "na values must be a tuple of bytes");
+        return -1;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(t);
+    h->values = calloc((size_t)n + 1, sizeof *h->values);
+    h->lens = calloc((size_t)n + 1, sizeof *h->lens);
+    if (!h->values || !h->lens) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *b = PyTuple_GET_ITEM(t, i);
+        if (!PyBytes_Check(b)) {
+            PyErr_SetString(PyExc_TypeError, "na values must be bytes");
+            return -1;
+        }
+        h->values[i] = PyBytes_AS_STRING(b);
+        h->lens[i] = (size_t)PyBytes_GET_SIZE(b);
+    }
+    bo_csv_na_init(&h->na, h->values, h->lens, (int)n);
+    return 0;
+}
+
+static void na_holder_free(na_holder *h)
+{
+    free(h->values);
+    free(h->lens);
+}
+
+static void free_capsule(PyObject *cap) { free(PyCapsule_GetPointer(cap, "blockops.malloc")); }
+
+/* A 1-D array that owns malloc'd memory (freed when the array dies). */
+static PyObject *array_owning(void *data, npy_intp n, int typenum)
+{
+    PyObject *arr = PyArray_SimpleNewFromData(1, &n, typenum, data);
+    if (!arr) {
+        free(data);
+        return NULL;
+    }
+    PyObject *cap = PyCapsule_New(data, "blockops.malloc", free_capsule);
+    if (!cap) {
+        free(data);
+        Py_DECREF(arr);
+        return NULL;
+    }
+    if (PyArray_SetBaseObject((PyArrayObject *)arr, cap) < 0) {
+        Py_DECREF(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+static int type_typenum(int t)
+{
+    switch (t) {
+    case BO_CSV_INT8: return NPY_INT8;
+    case BO_CSV_INT16: return NPY_INT16;
+    case BO_CSV_INT32: return NPY_INT32;
+    case BO_CSV_INT64: return NPY_INT64;
+    case BO_CSV_FLOAT32: return NPY_FLOAT32;
+    case BO_CSV_FLOAT64: return NPY_FLOAT64;
+    case BO_CSV_BOOL: return NPY_BOOL;
+    case BO_CSV_WKT_POINT: return NPY_FLOAT64;
+    case BO_CSV_HEX: return NPY_UINT64;
+    case BO_CSV_DATETIME:
+    case BO_CSV_DATETIME_ISO: return NPY_INT64;
+    }
+    return -1;
+}
+
+/* csv_convert(buf, index, specs, quote, n_threads, want_bad)
+ * specs: sequence of (field, type, nullable, na_tuple_or_None, datetime_format_or_None)
+ * -> (outputs, bad_or_None, error_or_None); outputs[i] is
+ *    (values, mask_or_None)            for fixed-width types,
+ *    ((lon, lat), None)                for wkt_point,
+ *    ((offsets, data), mask)           for str. */
+PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *cap, *specs, *qobj;
+    int n_threads, want_bad;
+    if (!PyArg_ParseTuple(args, "y*OOOip:csv_convert", &view, &cap, &specs, &qobj, &n_threads,
+                          &want_bad))
+        return NULL;
+    PyObject *res = NULL, *seq = NULL, *outs = NULL, *bad_arr = NULL;
+    PyObject **vals = NULL, **vals2 = NULL, **masks = NULL;
+    bo_csv_col *cols = NULL;
+    na_holder *nas = NULL;
+    bo_csv_dtfmt *fmts = NULL;
+    Py_ssize_t k = 0;
+    char quote;
+    bo_csv_index *ix = get_index(cap);
+    if (!ix || get_char(qobj, "quotechar", &quote) < 0)
+        goto done;
+    seq = PySequence_Fast(specs, "specs must be a sequence");
+    if (!seq)
+        goto done;
+    k = PySequence_Fast_GET_SIZE(seq);
+    npy_intp n = (npy_intp)ix->n_rows;
+    cols = calloc((size_t)k + 1, sizeof *cols);
+    nas = calloc((size_t)k + 1, sizeof *nas);
+    fmts = calloc((size_t)k + 1, sizeof *fmts);
+    vals = calloc((size_t)k + 1, sizeof *vals);
+    vals2 = calloc((size_t)k + 1, sizeof *vals2);
+    masks = calloc((size_t)k + 1, sizeof *masks);
+    if (!cols || !nas || !fmts || !vals || !vals2 || !masks) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        int field, type, nullable;
+        PyObject *na, *fmt;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iipOO", &field, &type, &nullable,
+                              &na, &fmt))
+            goto done;
+        if (field < 0 || field >= ix->n_fields || type < 0 || type >= BO_CSV_NTYPES) {
+            PyErr_Format(PyExc_ValueError, "spec %zd: field %d or type %d out of range", i, field,
+                         type);
+            goto done;
+        }
+        bo_csv_col *c = &cols[i];
+        c->field = field;
+        c->type = (bo_csv_type)type;
+        c->nullable = nullable;
+        if (na_from_tuple(na, &nas[i]) < 0)
+            goto done;
+        c->na = &nas[i].na;
+        if (type == BO_CSV_DATETIME) {
+            const char *f = fmt != Py_None ? PyUnicode_AsUTF8(fmt) : NULL;
+            if (!f) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "datetime spec needs a format");
+                goto done;
+            }
+            bo_error e;
+            if (bo_csv_dtfmt_compile(f, &fmts[i], &e) != BO_OK) {
+                PyErr_Format(PyExc_ValueError, "datetime format %R: %s", fmt, e.message);
+                goto done;
+            }
+            c->fmt = &fmts[i];
+        }
+        if (type != BO_CSV_STR) {
+            vals[i] = PyArray_EMPTY(1, &n, type_typenum(type), 0);
+            if (!vals[i])
+                goto done;
+            c->out = PyArray_DATA((PyArrayObject *)vals[i]);
+            if (type == BO_CSV_WKT_POINT) {
+                vals2[i] = PyArray_EMPTY(1, &n, NPY_FLOAT64, 0);
+                if (!vals2[i])
+                    goto done;
+                c->out2 = PyArray_DATA((PyArrayObject *)vals2[i]);
+            }
+        }
+        if (type == BO_CSV_STR || nullable) {
+            masks[i] = PyArray_ZEROS(1, &n, NPY_BOOL, 0);
+            if (!masks[i])
+                goto done;
+            c->mask = PyArray_DATA((PyArrayObject *)masks[i]);
+        }
+    }
+    uint8_t *bad = NULL;
+    if (want_bad) {
+        bad_arr = PyArray_ZEROS(1, &n, NPY_BOOL, 0);
+        if (!bad_arr)
+            goto done;
+        bad = PyArray_DATA((PyArrayObject *)bad_arr);
+    }
+    bo_csv_conv_opts co = {quote, n_threads};
+    bo_error err;
+    bo_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = bo_csv_convert(view.buf, ix, cols, (int)k, &co, bad, &err);
+    Py_END_ALLOW_THREADS
+    if (st == BO_ERR_NOMEM) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (st != BO_OK && st != BO_ERR_PARSE) {
+        PyErr_Format(PyExc_ValueError, "csv_convert: %s", err.message);
+        goto done;
+    }
+    outs = PyList_New(k);
+    if (!outs)
+        goto done;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        bo_csv_col *c = &cols[i];
+        PyObject *item;
+        PyObject *mask = masks[i] ? masks[i] : Py_None;
+        if (c->type == BO_CSV_STR) {
+            PyObject *offs = array_owning(c->str_offsets, n + 1, NPY_INT64);
+            c->str_offsets = NULL;
+            PyObject *data = offs ? array_owning(c->str_data, (npy_intp)c->str_bytes, NPY_UINT8)
+                                  : NULL;
+            if (!offs)
+                free(c->str_data);
+            c->str_data = NULL;
+            if (!data) {
+                Py_XDECREF(offs);
+                goto done;
+            }
+            item = Py_BuildValue("((NN)O)", offs, data, mask);
+        } else if (c->type == BO_CSV_WKT_POINT) {
+            item = Py_BuildValue("((OO)O)", vals[i], vals2[i], mask);
+        } else {
+            item = Py_BuildValue("(OO)", vals[i], mask);
+        }
+        if (!item)
+            goto done;
+        PyList_SET_ITEM(outs, i, item);
+    }
+    PyObject *et = st == BO_OK ? (Py_INCREF(Py_None), Py_None) : error_tuple(st, &err);
+    if (!et)
+        goto done;
+    res = Py_BuildValue("(OON)", outs, bad_arr ? bad_arr : Py_None, et);
+done:
+    if (cols)
+        for (Py_ssize_t i = 0; i < k; i++) {
+            free(cols[i].str_offsets);
+            free(cols[i].str_data);
+        }
+    if (vals)
+        for (Py_ssize_t i = 0; i < k; i++) {
+            Py_XDECREF(vals[i]);
+            Py_XDECREF(vals2[i]);
+            Py_XDECREF(masks[i]);
+        }
+    if (nas)
+        for (Py_ssize_t i = 0; i < k; i++)
+            na_holder_free(&nas[i]);
+    free(cols);
+    free(nas);
+    free(fmts);
+    free(vals);
+    free(vals2);
+    free(masks);
+    Py_XDECREF(outs);
+    Py_XDECREF(bad_arr);
+    Py_XDECREF(seq);
+    PyBuffer_Release(&view);
+    return res;
+}
+
+/* csv_infer(buf, index, field, quote, na_tuple) -> (type, has_na) */
+PyObject *bo_py_csv_infer(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *cap, *qobj, *na;
+    int field;
+    if (!PyArg_ParseTuple(args, "y*OiOO:csv_infer", &view, &cap, &field, &qobj, &na))
+        return NULL;
+    PyObject *res = NULL;
+    na_holder h = {0};
+    char quote;
+    bo_csv_index *ix = get_index(cap);
+    if (!ix || get_char(qobj, "quotechar", &quote) < 0 || na_from_tuple(na, &h) < 0)
+        goto done;
+    if (field < 0 || field >= ix->n_fields) {
+        PyErr_SetString(PyExc_ValueError, "field out of range");
+        goto done;
+    }
+    int has_na = 0;
+    bo_csv_type t;
+    Py_BEGIN_ALLOW_THREADS
+    t = bo_csv_infer(view.buf, ix, field, quote, &h.na, &has_na);
+    Py_END_ALLOW_THREADS
+    res = Py_BuildValue("(ii)", (int)t, has_na);
+done:
+    na_holder_free(&h);
+    PyBuffer_Release(&view);
+    return res;
+}
+
+/* csv_rows(index, rows) -> (row_start_offsets, flags, counts) for the given row numbers. */
+PyObject *bo_py_csv_rows(PyObject *self, PyObject *args)
+{
+    PyObject *cap, *rows_obj;
+    if (!PyArg_ParseTuple(args, "OO:csv_rows", &cap, &rows_obj))
+        return NULL;
+    bo_csv_index *ix = get_index(cap);
+    if (!ix)
+        return NULL;
+    PyArrayObject *rows =
+        (PyArrayObject *)PyArray_FROM_OTF(rows_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY);
+    if (!rows)
+        return NULL;
+    npy_intp m = PyArray_SIZE(rows);
+    PyObject *starts = PyArray_EMPTY(1, &m, NPY_INT64, 0);
+    PyObject *flags = PyArray_EMPTY(1, &m, NPY_UINT8, 0);
+    PyObject *counts = PyArray_EMPTY(1, &m, NPY_INT32, 0);
+    if (!starts || !flags || !counts)
+        goto fail;
+    const int64_t *r = PyArray_DATA(rows);
+    for (npy_intp i = 0; i < m; i++) {
+        if (r[i] < 0 || r[i] >= ix->n_rows) {
+            PyErr_SetString(PyExc_IndexError, "row out of range");
+            goto fail;
+        }
+        ((int64_t *)PyArray_DATA((PyArrayObject *)starts))[i] = bo_csv_row_start(ix, r[i]);
+        ((uint8_t *)PyArray_DATA((PyArrayObject *)flags))[i] = ix->flags[r[i]];
+        ((int32_t *)PyArray_DATA((PyArrayObject *)counts))[i] = ix->counts[r[i]];
+    }
+    Py_DECREF(rows);
+    return Py_BuildValue("(NNN)", starts, flags, counts);
+fail:
+    Py_DECREF(rows);
+    Py_XDECREF(starts);
+    Py_XDECREF(flags);
+    Py_XDECREF(counts);
+    return NULL;
+}
+
+/* csv_count_lines(buf, start, end) -> line breaks in buf[start:end] */
+PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t a, b;
+    if (!PyArg_ParseTuple(args, "y*nn:csv_count_lines", &view, &a, &b))
+        return NULL;
+    if (a < 0 || b < a || b > view.len) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "range outside the buffer");
+        return NULL;
+    }
+    int64_t k;
+    Py_BEGIN_ALLOW_THREADS
+    k = bo_csv_count_lines((const char *)view.buf + a, (size_t)(b - a));
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromLongLong(k);
+}
+
+/* ------------------------------------------------------------------ split scanner */
+
+static void scan_capsule_free(PyObject *cap) { free(PyCapsule_GetPointer(cap, SCAN_CAPSULE)); }
+
+/* csv_scan_new(delimiter, quote) -> scanner */
+PyObject *bo_py_csv_scan_new(PyObject *self, PyObject *args)
+{
+    PyObject *dobj, *qobj;
+    char d, q;
+    if (!PyArg_ParseTuple(args, "OO:csv_scan_new", &dobj, &qobj) ||
+        get_char(dobj, "delimiter", &d) < 0 || get_char(qobj, "quotechar", &q) < 0)
+        return NULL;
+    bo_csv_scan *s = malloc(sizeof *s);
+    if (!s)
+        return PyErr_NoMemory();
+    bo_csv_scan_init(s, d, q);
+    PyObject *cap = PyCapsule_New(s, SCAN_CAPSULE, scan_capsule_free);
+    if (!cap)
+        free(s);
+    return cap;
+}
+
+/* csv_scan_feed(scanner, buf, length, targets uint64, found int64, rows_before int64) -> resolved
+ * (found / rows_before are updated in place; they must be writable contiguous int64 arrays) */
+PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
+{
+    PyObject *cap;
+    Py_buffer view;
+    Py_ssize_t length;
+    PyArrayObject *targets, *found, *before;
+    if (!PyArg_ParseTuple(args, "Oy*nO!O!O!:csv_scan_feed", &cap, &view, &length,
+                          &PyArray_Type, &targets, &PyArray_Type, &found, &PyArray_Type, &before))
+        return NULL;
+    PyObject *res = NULL;
+    bo_csv_scan *s = PyCapsule_GetPointer(cap, SCAN_CAPSULE);
+    if (!s)
+        goto done;
+    npy_intp m = PyArray_SIZE(targets);
+    if (PyArray_TYPE(targets) != NPY_UINT64 || PyArray_TYPE(found) != NPY_INT64 ||
+        PyArray_TYPE(before) != NPY_INT64 || PyArray_SIZE(found) != m ||
+        PyArray_SIZE(before) != m || !PyArray_IS_C_CONTIGUOUS(targets) ||
+        !PyArray_IS_C_CONTIGUOUS(found) || !PyArray_IS_C_CONTIGUOUS(before) ||
+        !PyArray_ISWRITEABLE(found) || !PyArray_ISWRITEABLE(before) || length < 0 ||
+        length > view.len) {
+        PyErr_SetString(PyExc_ValueError, "csv_scan_feed: bad arrays or length");
+        goto done;
+    }
+    int64_t k;
+    Py_BEGIN_ALLOW_THREADS
+    k = bo_csv_scan_feed(s, view.buf, (size_t)length, PyArray_DATA(targets), PyArray_DATA(found),
+                         PyArray_DATA(before), (int64_t)m);
+    Py_END_ALLOW_THREADS
+    res = PyLong_FromLongLong(k);
+done:
+    PyBuffer_Release(&view);
+    return res;
+}
+
+/* csv_scan_finish(scanner) -> (rows, bytes fed) */
+PyObject *bo_py_csv_scan_finish(PyObject *self, PyObject *args)
+{
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O:csv_scan_finish", &cap))
+        return NULL;
+    bo_csv_scan *s = PyCapsule_GetPointer(cap, SCAN_CAPSULE);
+    if (!s)
+        return NULL;
+    return Py_BuildValue("(LK)", (long long)bo_csv_scan_finish(s), (unsigned long long)s->pos);
+}

@@ -1,0 +1,359 @@
+/* C unit tests of the CSV tokenizer, scanner and converters (run under ASan+UBSan in CI). */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockops/bo_csv.h"
+#include "bo_test.h"
+#include "numparse.h"
+
+static uint64_t rng_state = 12345;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static bo_csv_tok_opts topts(int nf, int final, int threads)
+{
+    bo_csv_tok_opts o = {',', '"', nf, final, 0, 0, threads};
+    return o;
+}
+
+/* fields of row r as one "a|b|c" string, unquoted */
+static void row_text(const char *buf, const bo_csv_index *ix, int64_t r, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (int f = 0; f < ix->n_fields; f++) {
+        uint32_t a = bo_csv_field_start(ix, r, f), b = bo_csv_field_end(ix, r, f);
+        char tmp[256];
+        size_t n = b - a;
+        const char *s = buf + a;
+        if (n && *s == '"') {
+            n = bo_csv_unquote(s, n, '"', tmp);
+            s = tmp;
+        }
+        if (f && k + 1 < cap)
+            out[k++] = '|';
+        for (size_t i = 0; i < n && k + 1 < cap; i++)
+            out[k++] = s[i];
+    }
+    out[k] = '\0';
+}
+
+static void test_tokenize_basic(void)
+{
+    const char *in = "a,b,c\r\n1,\"x,\"\"y\"\"\nz\",3\n\n  \n4,5\n6,7,8";
+    bo_csv_index ix;
+    bo_error err;
+    bo_csv_tok_opts o = topts(0, 1, 1);
+    CHECK(bo_csv_tokenize(in, strlen(in), &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_fields == 3);
+    CHECKF(ix.n_rows == 4, "rows %lld", (long long)ix.n_rows);
+    char t[256];
+    row_text(in, &ix, 0, t, sizeof t);
+    CHECKF(!strcmp(t, "a|b|c"), "%s", t);
+    row_text(in, &ix, 1, t, sizeof t);
+    CHECKF(!strcmp(t, "1|x,\"y\"\nz|3"), "%s", t);
+    CHECK(ix.flags[2] == BO_CSV_ROW_FIELDS && ix.counts[2] == 2);
+    row_text(in, &ix, 3, t, sizeof t);
+    CHECKF(!strcmp(t, "6|7|8"), "%s", t);
+    CHECK(ix.consumed == strlen(in));
+    CHECK(ix.n_bad == 1);
+    bo_csv_index_free(&ix);
+
+    /* not final: the unterminated last row stays unconsumed */
+    o = topts(3, 0, 1);
+    CHECK(bo_csv_tokenize(in, strlen(in), &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_rows == 3);
+    CHECK(ix.consumed == strlen(in) - strlen("6,7,8"));
+    bo_csv_index_free(&ix);
+
+    /* a quote open at the end: incomplete, or flagged when final */
+    const char *uq = "a,b\n1,\"abc\n";
+    o = topts(2, 0, 1);
+    CHECK(bo_csv_tokenize(uq, strlen(uq), &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_rows == 1 && ix.consumed == 4);
+    bo_csv_index_free(&ix);
+    o = topts(2, 1, 1);
+    CHECK(bo_csv_tokenize(uq, strlen(uq), &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_rows == 2 && ix.flags[1] == BO_CSV_ROW_UNTERMINATED);
+    bo_csv_index_free(&ix);
+
+    /* a quote inside an unquoted field is data; text after a closing quote is appended */
+    const char *lit = "a\"b,\"c\"d,e\n";
+    o = topts(0, 1, 1);
+    CHECK(bo_csv_tokenize(lit, strlen(lit), &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_rows == 1 && ix.n_fields == 3);
+    row_text(lit, &ix, 0, t, sizeof t);
+    CHECKF(!strcmp(t, "a\"b|cd|e"), "%s", t);
+    bo_csv_index_free(&ix);
+
+    /* max_row_bytes */
+    const char *lng = "aaaaaaaaaaaaaaaaaaaa,b\nc,d\n";
+    o = topts(2, 1, 1);
+    o.max_row_bytes = 10;
+    CHECK(bo_csv_tokenize(lng, strlen(lng), &o, &ix, &err) == BO_ERR_LIMIT);
+    CHECK(err.byte_offset == 0);
+    /* an unterminated tail longer than the limit is an error too (the caller would grow forever) */
+    o.final = 0;
+    const char *tail = "a,b\nccccccccccccccccccccccc";
+    CHECK(bo_csv_tokenize(tail, strlen(tail), &o, &ix, &err) == BO_ERR_LIMIT);
+    CHECK(err.byte_offset == 4);
+
+    /* blank input */
+    o = topts(0, 1, 1);
+    CHECK(bo_csv_tokenize("\n\n  \r\n", 6, &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_rows == 0 && ix.consumed == 6);
+    bo_csv_index_free(&ix);
+    CHECK(bo_csv_tokenize("", 0, &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_rows == 0);
+    bo_csv_index_free(&ix);
+    CHECK(bo_csv_count_lines("a\r\nb\rc\n", 7) == 3);
+}
+
+/* A random CSV with quoted fields, embedded newlines, CRLF, blank lines. */
+static char *random_csv(size_t rows, int nf, size_t *len, int stray_quotes)
+{
+    size_t cap = rows * (size_t)nf * 40 + 64, k = 0;
+    char *b = malloc(cap);
+    for (size_t r = 0; r < rows; r++) {
+        if (rnd() % 50 == 0)
+            b[k++] = '\n';
+        for (int f = 0; f < nf; f++) {
+            if (f)
+                b[k++] = ',';
+            int kind = (int)(rnd() % 6);
+            if (kind == 0) {
+                b[k++] = '"';
+                int n = (int)(rnd() % 8);
+                for (int i = 0; i < n; i++) {
+                    int c = (int)(rnd() % 6);
+                    if (c == 0) { b[k++] = '"'; b[k++] = '"'; }
+                    else if (c == 1) b[k++] = '\n';
+                    else if (c == 2) b[k++] = ',';
+                    else b[k++] = (char)('a' + rnd() % 26);
+                }
+                b[k++] = '"';
+            } else if (kind == 1 && stray_quotes) {
+                b[k++] = 'x';
+                b[k++] = '"';
+            } else {
+                k += (size_t)sprintf(b + k, "%llu", (unsigned long long)(rnd() % 100000));
+            }
+        }
+        if (rnd() % 3 == 0)
+            b[k++] = '\r';
+        b[k++] = '\n';
+    }
+    *len = k;
+    return b;
+}
+
+static void test_parallel_equals_sequential(void)
+{
+    for (int stray = 0; stray < 2; stray++) {
+        size_t len;
+        char *b = random_csv(120000, 5, &len, stray);
+        bo_csv_index s, p;
+        bo_error err;
+        bo_csv_tok_opts o = topts(5, 1, 1);
+        CHECK(bo_csv_tokenize(b, len, &o, &s, &err) == BO_OK);
+        for (int T = 2; T <= 4; T++) {
+            o = topts(5, 1, T);
+            CHECK(bo_csv_tokenize(b, len, &o, &p, &err) == BO_OK);
+            CHECKF(p.n_rows == s.n_rows, "T=%d rows %lld vs %lld", T, (long long)p.n_rows,
+                   (long long)s.n_rows);
+            CHECK(p.consumed == s.consumed);
+            if (p.n_rows == s.n_rows) {
+                CHECK(!memcmp(p.offs, s.offs, (size_t)s.n_rows * 6 * sizeof *s.offs));
+                CHECK(!memcmp(p.flags, s.flags, (size_t)s.n_rows));
+            }
+            if (!stray)
+                CHECKF(p.speculated == 1 || len < ((size_t)T << 20), "T=%d not split", T);
+            bo_csv_index_free(&p);
+        }
+        /* scanner agrees with the tokenizer on row count and row starts */
+        bo_csv_scan sc;
+        bo_csv_scan_init(&sc, ',', '"');
+        uint64_t targets[3] = {len / 4, len / 2, len - 10};
+        int64_t found[3] = {-1, -1, -1}, before[3];
+        for (size_t at = 0; at < len; at += 4093) {
+            size_t n = len - at < 4093 ? len - at : 4093;
+            bo_csv_scan_feed(&sc, b + at, n, targets, found, before, 3);
+        }
+        CHECKF(bo_csv_scan_finish(&sc) == s.n_rows, "scan %lld vs %lld",
+               (long long)bo_csv_scan_finish(&sc), (long long)s.n_rows);
+        for (int i = 0; i < 3; i++) {
+            CHECK(found[i] >= 0);
+            if (found[i] < 0 || found[i] >= (int64_t)len)
+                continue;
+            /* the row after `before[i]` rows starts at or after found (blank lines may precede) */
+            if (before[i] < s.n_rows)
+                CHECKF(bo_csv_row_start(&s, before[i]) >= (uint32_t)found[i] &&
+                           (before[i] == 0 || bo_csv_row_start(&s, before[i] - 1) < (uint32_t)found[i]),
+                       "target %d", i);
+        }
+        bo_csv_index_free(&s);
+        free(b);
+    }
+}
+
+static void check_double(const char *s)
+{
+    double a, b = strtod(s, NULL);
+    int rc = bo_csv_parse_double(s, strlen(s), &a);
+    CHECKF(rc == 0, "%s not parsed", s);
+    CHECKF(rc != 0 || memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b)),
+           "%s: %.17g vs strtod %.17g", s, a, b);
+}
+
+static void test_doubles(void)
+{
+    const char *fixed[] = {"0", "-0", "1", "1.5", ".5", "5.", "1e308", "1.7976931348623157e308",
+                           "1.7976931348623159e308", "2.2250738585072011e-308",
+                           "2.2250738585072014e-308", "4.9406564584124654e-324", "2e-324",
+                           "3e-324", "1e-400", "1e400", "-105.93000172903601",
+                           "41.2499985590967", "9007199254740993", "0.1", "0.30000000000000004",
+                           "123456789012345678901234567890", "1.00000000000000011102230246251565404236316680908203125",
+                           "1.00000000000000011102230246251565404236316680908203124",
+                           "1.00000000000000011102230246251565404236316680908203126",
+                           "7.3177701707893310e+15", "inf", "-Infinity", "NaN", "1E5", "1e+05",
+                           "000000000000000000000000000001.5", "0.000000000000000000000000000001"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        check_double(fixed[i]);
+    const char *badv[] = {"", ".", "e5", "1e", "1e+", "--1", "1.2.3", "0x10", "1_000", "abc", "1 2"};
+    for (size_t i = 0; i < sizeof badv / sizeof *badv; i++) {
+        double d;
+        CHECKF(bo_csv_parse_double(badv[i], strlen(badv[i]), &d) != 0, "'%s' accepted", badv[i]);
+    }
+    double d;
+    CHECK(bo_csv_parse_double("  2.5\t", 6, &d) == 0 && d == 2.5);
+    /* random: shortest repr round trips and random digit strings */
+    char s[64];
+    for (int i = 0; i < 200000; i++) {
+        uint64_t bits = rnd();
+        double x;
+        memcpy(&x, &bits, sizeof x);
+        if (!isfinite(x))
+            continue;
+        snprintf(s, sizeof s, "%.17g", x);
+        check_double(s);
+        snprintf(s, sizeof s, "%.*e", (int)(rnd() % 25), x);
+        check_double(s);
+    }
+    for (int i = 0; i < 100000; i++) {
+        int nd = 1 + (int)(rnd() % 24), k = 0;
+        for (int j = 0; j < nd; j++)
+            s[k++] = (char)('0' + rnd() % 10);
+        if (rnd() % 2) {
+            int at = (int)(rnd() % (unsigned)nd);
+            memmove(s + at + 1, s + at, (size_t)(k - at));
+            s[at] = '.';
+            k++;
+        }
+        k += sprintf(s + k, "e%d", (int)(rnd() % 700) - 350);
+        s[k] = '\0';
+        check_double(s);
+    }
+}
+
+static void test_ints_hex_dates(void)
+{
+    int64_t v;
+    CHECK(bo_parse_int64("9223372036854775807", 19, &v) == 0 && v == INT64_MAX);
+    CHECK(bo_parse_int64("-9223372036854775808", 20, &v) == 0 && v == INT64_MIN);
+    CHECK(bo_parse_int64("9223372036854775808", 19, &v) == -2);
+    CHECK(bo_parse_int64(" +12 ", 5, &v) == 0 && v == 12);
+    CHECK(bo_parse_int64("1.0", 3, &v) == -1);
+    CHECK(bo_parse_int64("-", 1, &v) == -1);
+    uint64_t h;
+    CHECK(bo_parse_hex64("CB950124", 8, &h) == 0 && h == 0xCB950124ULL);
+    CHECK(bo_parse_hex64("cb950124.0", 10, &h) == 0 && h == 0xCB950124ULL);
+    CHECK(bo_parse_hex64("0xFFFFFFFFFFFFFFFF", 18, &h) == 0 && h == UINT64_MAX);
+    CHECK(bo_parse_hex64("1FFFFFFFFFFFFFFFF", 17, &h) == -2);
+    CHECK(bo_parse_hex64("G1", 2, &h) == -1);
+    bo_csv_dtfmt f;
+    bo_error err;
+    CHECK(bo_csv_dtfmt_compile("%m/%d/%Y %I:%M:%S %p", &f, &err) == BO_OK);
+    int64_t ns;
+    CHECK(bo_parse_datetime_fmt("07/31/2019 12:41:59 PM", 22, &f, &ns) == 0);
+    CHECK(ns == 1564576919LL * 1000000000LL);
+    CHECK(bo_parse_datetime_fmt("07/31/2019 12:41:59 AM", 22, &f, &ns) == 0);
+    CHECK(ns == (1564576919LL - 12 * 3600) * 1000000000LL);
+    CHECK(bo_parse_datetime_fmt("02/30/2019 12:41:59 AM", 22, &f, &ns) == -1);
+    CHECK(bo_parse_datetime_fmt("07/31/2019 13:41:59 PM", 22, &f, &ns) == -1);
+    CHECK(bo_csv_dtfmt_compile("%Q", &f, &err) == BO_ERR_ARG);
+    CHECK(bo_parse_datetime_iso("2019-07-31T12:41:59.5Z", 22, &ns) == 0);
+    CHECK(ns == 1564576919LL * 1000000000LL + 500000000LL);
+    CHECK(bo_parse_datetime_iso("2019-07-31 14:41:59+02:00", 25, &ns) == 0);
+    CHECK(ns == 1564576919LL * 1000000000LL);
+    CHECK(bo_parse_datetime_iso("2019-07-31", 10, &ns) == 0 && ns == 1564531200LL * 1000000000LL);
+    CHECK(bo_parse_datetime_iso("1500-01-01", 10, &ns) == -2);
+    CHECK(bo_parse_datetime_iso("2019-7-31", 9, &ns) == -1);
+}
+
+static void test_convert(void)
+{
+    const char *in = "1,2.5,POINT (-105.9 41.25),CB950124,\"x\"\"y\",07/31/2019 12:41:59 PM\n"
+                     "NA,,POINT(1 2),ff.0,,01/01/2020 01:00:00 AM\n"
+                     "3,abc,POINT (1),zz,s,bad\n";
+    bo_csv_index ix;
+    bo_error err;
+    bo_csv_tok_opts o = topts(6, 1, 1);
+    CHECK(bo_csv_tokenize(in, strlen(in), &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_rows == 3);
+    const char *nav[] = {"", "NA"};
+    size_t nal[] = {0, 2};
+    bo_csv_na na;
+    bo_csv_na_init(&na, nav, nal, 2);
+    int64_t i64[3];
+    uint8_t m0[3], m4[3], bad[3] = {0};
+    double f64[3], lon[3], lat[3];
+    uint64_t hx[3];
+    int64_t dt[3];
+    bo_csv_dtfmt fmt;
+    CHECK(bo_csv_dtfmt_compile("%m/%d/%Y %I:%M:%S %p", &fmt, &err) == BO_OK);
+    bo_csv_col cols[6] = {
+        {.field = 0, .type = BO_CSV_INT64, .nullable = 1, .na = &na, .out = i64, .mask = m0},
+        {.field = 1, .type = BO_CSV_FLOAT64, .na = &na, .out = f64},
+        {.field = 2, .type = BO_CSV_WKT_POINT, .na = &na, .out = lon, .out2 = lat},
+        {.field = 3, .type = BO_CSV_HEX, .na = &na, .out = hx},
+        {.field = 4, .type = BO_CSV_STR, .na = &na, .mask = m4},
+        {.field = 5, .type = BO_CSV_DATETIME, .na = &na, .fmt = &fmt, .out = dt}};
+    bo_csv_conv_opts co = {'"', 2};
+    bo_status st = bo_csv_convert(in, &ix, cols, 6, &co, bad, &err);
+    CHECK(st == BO_ERR_PARSE);
+    CHECKF(err.index == 2 && err.column == 1, "first bad %lld/%lld: %s", (long long)err.index,
+           (long long)err.column, err.message);
+    CHECK(strstr(err.message, "abc") != NULL);
+    CHECK(!bad[0] && !bad[1] && bad[2]);
+    CHECK(i64[0] == 1 && !m0[0] && m0[1] && i64[2] == 3);
+    CHECK(f64[0] == 2.5 && isnan(f64[1]));
+    CHECK(lon[0] == -105.9 && lat[0] == 41.25 && lon[1] == 1 && lat[1] == 2 && isnan(lon[2]));
+    CHECK(hx[0] == 0xCB950124ULL && hx[1] == 0xff);
+    CHECK(cols[4].str_offsets[0] == 0 && cols[4].str_offsets[1] == 3 && m4[1] == 1 && !m4[2]);
+    CHECK(!memcmp(cols[4].str_data, "x\"ys", 4));
+    CHECK(dt[0] == 1564576919LL * 1000000000LL && dt[2] == INT64_MIN);
+    free(cols[4].str_offsets);
+    free(cols[4].str_data);
+    int has_na;
+    CHECK(bo_csv_infer(in, &ix, 0, '"', &na, &has_na) == BO_CSV_INT64 && has_na);
+    CHECK(bo_csv_infer(in, &ix, 1, '"', &na, &has_na) == BO_CSV_STR);
+    CHECK(bo_csv_infer(in, &ix, 4, '"', &na, &has_na) == BO_CSV_STR);
+    bo_csv_index_free(&ix);
+}
+
+int main(void)
+{
+    test_tokenize_basic();
+    test_parallel_equals_sequential();
+    test_doubles();
+    test_ints_hex_dates();
+    test_convert();
+    TEST_MAIN_END();
+}

@@ -1,0 +1,899 @@
+"""Block-chunked CSV reader: typed columns in bounded memory, parsed in parallel in C.
+
+:class:`CsvBlockReader` streams a CSV file (or many) as a sequence of pandas DataFrames (or
+dicts of NumPy arrays), one per block of about ``blocksize`` bytes; :func:`read_csv` reads
+everything into one frame. See ``docs/csv.md`` for the dialect, the type rules, where they
+differ from :func:`pandas.read_csv`, and the memory bound.
+
+Memory: at most two raw blocks are held at once (the block being parsed and the next one being
+read by a background thread), plus the current block's row index and converted columns. Peak
+RSS while iterating stays below ``base + (n_threads + 2) * blocksize * EXPANSION`` and does not
+grow with the size of the file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import io
+import logging
+import os
+import re
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator
+
+import numpy as np
+
+from .. import _config, _core
+from .._errors import CsvParseError, LimitError
+
+__all__ = [
+    "DEFAULT_NA_VALUES",
+    "EXPANSION",
+    "INFER_BYTES",
+    "MAX_BLOCKS_IN_FLIGHT",
+    "CsvBadLineWarning",
+    "CsvBlockReader",
+    "CsvStats",
+    "parse_size",
+    "read_csv",
+]
+
+log = logging.getLogger("blockops")
+
+#: Documented bound on memory per block: raw bytes + row index (4 bytes per field) + converted
+#: columns + the read-ahead buffer stay below ``EXPANSION * blocksize`` per thread slot.
+EXPANSION = 4
+#: Raw blocks alive at once: the one being parsed and the one being read ahead.
+MAX_BLOCKS_IN_FLIGHT = 2
+#: Column types are inferred from the complete rows in the first INFER_BYTES of the data (not
+#: from the first block), so inferred types do not depend on the block size.
+INFER_BYTES = 1 << 20
+
+#: pandas' default missing-value strings (``pandas.read_csv``'s ``keep_default_na``).
+DEFAULT_NA_VALUES = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)
+
+# C type codes (csrc/include/blockops/bo_csv.h, enum bo_csv_type)
+_T_INT8, _T_INT16, _T_INT32, _T_INT64, _T_F32, _T_F64, _T_BOOL, _T_STR = range(8)
+_T_WKT, _T_HEX, _T_DT, _T_DT_ISO = 8, 9, 10, 11
+_INT_CODES = {"int8": _T_INT8, "int16": _T_INT16, "int32": _T_INT32, "int64": _T_INT64}
+_NP_OF = {_T_INT8: np.int8, _T_INT16: np.int16, _T_INT32: np.int32, _T_INT64: np.int64,
+          _T_F32: np.float32, _T_F64: np.float64, _T_BOOL: np.bool_, _T_HEX: np.uint64}
+
+_BOM = b"\xef\xbb\xbf"
+_MAX_SKIPPED_LINES = 100
+_MAX_WARNINGS = 20
+
+
+class CsvBadLineWarning(UserWarning):
+    """A bad row was dropped (``on_bad_lines="warn"``)."""
+
+
+_SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
+          "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+          "tib": 2**40, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+
+
+def parse_size(value, name: str = "size") -> int:
+    """``64MB`` -> 64_000_000, ``"1MiB"`` -> 1_048_576, ints pass through (must be >= 1)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        n = int(value)
+    elif isinstance(value, str):
+        m = _SIZE_RE.match(value)
+        unit = (m.group(2) or "").lower() if m else None
+        if not m or unit not in _UNITS:
+            raise ValueError(f"{name}={value!r} is not a size (examples: 65536, '64MB', '1MiB')")
+        n = int(float(m.group(1)) * _UNITS[unit])
+    else:
+        raise TypeError(f"{name} must be an int or a string like '64MB', not {type(value).__name__}")
+    if n < 1:
+        raise ValueError(f"{name} must be at least 1 byte, got {value!r}")
+    return n
+
+
+@dataclasses.dataclass
+class CsvStats:
+    """Counters of a read. Invariant: ``rows_in == rows_out + rows_skipped``."""
+
+    bytes_read: int = 0
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_skipped: int = 0
+    skipped_lines: list = dataclasses.field(default_factory=list)  # (path, line), first 100
+    blocks: int = 0
+    files: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """How one selected input field becomes output column(s)."""
+
+    field: int
+    name: Any
+    code: int
+    nullable: bool = False
+    fmt: str | None = None
+    category: bool = False
+    dtype_name: str = ""
+
+    def out_names(self):
+        if self.code == _T_WKT:
+            return [f"{self.name}_lon", f"{self.name}_lat"]
+        return [self.name]
+
+
+def _parse_dtype(spec, col) -> tuple[int, bool, str | None, bool, str]:
+    """dtype spec -> (code, nullable, datetime format, category, canonical name)."""
+    if isinstance(spec, type) and spec is str:
+        spec = "str"
+    if not isinstance(spec, str):
+        try:
+            spec = np.dtype(spec).name
+        except TypeError:
+            spec = str(spec)
+    s = spec.strip()
+    low = s.lower()
+    if low in _INT_CODES:
+        return _INT_CODES[low], s[0] == "I", None, False, s
+    if low in ("float32", "float64", "float"):
+        return (_T_F32 if low == "float32" else _T_F64), False, None, False, low
+    if low in ("bool", "boolean"):
+        return _T_BOOL, low == "boolean", None, False, low
+    if low in ("str", "string", "object"):
+        return _T_STR, True, None, False, "str"
+    if low == "category":
+        return _T_STR, True, None, True, "category"
+    if low == "wkt_point":
+        return _T_WKT, False, None, False, low
+    if low == "hex":
+        return _T_HEX, False, None, False, low
+    if low in ("datetime", "datetime:iso", "datetime64", "datetime64[ns]"):
+        return _T_DT_ISO, False, None, False, "datetime:iso"
+    if low.startswith("datetime:"):
+        return _T_DT, False, s.split(":", 1)[1], False, s
+    raise ValueError(
+        f"dtypes[{col!r}] = {spec!r} is not supported; use one of int8/16/32/64, Int8/16/32/64, "
+        "float32, float64, bool, boolean, str, category, wkt_point, hex, datetime, "
+        "datetime:<format>"
+    )
+
+
+def _mangle(names: list[str]) -> list[str]:
+    """Duplicate header names get .1, .2 ... suffixes (as pandas does)."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        if n in seen:
+            k = seen[n]
+            while f"{n}.{k}" in seen:
+                k += 1
+            seen[n] = k + 1
+            n = f"{n}.{k}"
+        seen[n] = seen.get(n, 1)
+        out.append(n)
+    return out
+
+
+# ---------------------------------------------------------------------------------- sources
+
+class _Source:
+    __slots__ = ("name", "path", "fileobj", "size")
+
+    def __init__(self, name, path=None, fileobj=None, size=None):
+        self.name, self.path, self.fileobj, self.size = name, path, fileobj, size
+
+    def open(self):
+        if self.fileobj is not None:
+            return self.fileobj, False
+        return open(self.path, "rb", buffering=0), True
+
+
+def _resolve_sources(source) -> list[_Source]:
+    if hasattr(source, "readinto") or hasattr(source, "read"):
+        if isinstance(source, io.TextIOBase):
+            raise TypeError("source must be opened in binary mode ('rb'), not text mode")
+        return [_Source(str(getattr(source, "name", "<file object>")), fileobj=source)]
+    if isinstance(source, (str, os.PathLike)):
+        s = os.fspath(source)
+        if any(ch in s for ch in "*?[") and not os.path.exists(s):
+            paths = sorted(glob.glob(s))
+            if not paths:
+                raise FileNotFoundError(f"no file matches {s!r}")
+        else:
+            paths = [s]
+    elif isinstance(source, (list, tuple)):
+        paths = [os.fspath(p) for p in source]
+        if not paths:
+            raise ValueError("source is an empty list")
+    else:
+        raise TypeError(f"source must be a path, a list of paths, a glob or a binary file object, "
+                        f"not {type(source).__name__}")
+    out = []
+    for p in paths:
+        if not os.path.exists(p):
+            raise FileNotFoundError(f"{p}: no such file")
+        out.append(_Source(p, path=p, size=os.path.getsize(p)))
+    return out
+
+
+def _na_bytes(values) -> tuple:
+    return tuple(v.encode("utf-8") for v in values)
+
+
+# ---------------------------------------------------------------------------------- reader
+
+class CsvBlockReader:
+    """Iterate over a CSV source block by block.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, list of paths, glob pattern or binary file object
+        A glob (``"data/*.csv"``) is expanded and sorted. With several files, the first row of
+        every file is its header (``header=True``) and all headers must be equal.
+    blocksize : int or str, default "64MB"
+        Bytes read per block (``"64MB"`` = 64e6, ``"64MiB"`` = 2**26). A row longer than the
+        block makes the block grow, up to ``max_row_bytes``.
+    columns : list of str or int, optional
+        Columns to keep, by name or 0-based position, in the order given. Only these are
+        converted.
+    dtypes : dict or str, optional
+        Column -> dtype: ``int8`` .. ``int64`` (missing values are an error), ``Int8`` ..
+        ``Int64`` (nullable), ``float32``, ``float64``, ``bool``, ``boolean`` (nullable),
+        ``str``, ``category``, ``wkt_point`` (``POINT (lon lat)`` -> ``<col>_lon``,
+        ``<col>_lat`` float64), ``hex`` (-> uint64), ``datetime`` (ISO 8601) or
+        ``datetime:<format>`` (e.g. ``"datetime:%m/%d/%Y %I:%M:%S %p"``) -> ``datetime64[ns]``.
+        Columns without a dtype are inferred from the first block as pandas would.
+    header : bool, default True
+        Whether the first row of each file holds the column names (else names are 0..n-1).
+    delimiter, quotechar : str
+        Single ASCII characters; ``quotechar=None`` disables quoting.
+    na_values : list or dict of lists, optional
+        Extra strings read as missing (per column with a dict).
+    keep_default_na : bool, default True
+        Also treat pandas' default missing strings (:data:`DEFAULT_NA_VALUES`) as missing.
+    on_bad_lines : {"error", "skip", "warn"}
+        What to do with a row that has the wrong number of fields, an unterminated quote or a
+        value its column's type cannot hold: raise :class:`blockops.CsvParseError` naming the
+        file, line, column and value; drop it silently; or drop it with a
+        :class:`CsvBadLineWarning`. Dropped rows are counted in :attr:`stats`.
+    max_row_bytes : int or str, default "16MB"
+        A longer row raises :class:`blockops.LimitError` (no unbounded allocation).
+    rename : dict, optional
+        Output column renames applied last, e.g. ``{"pos_lon": "x_pos"}``.
+    n_threads : int, optional
+        Threads used to parse each block (default: :func:`blockops.get_num_threads`).
+        Results do not depend on it.
+    progress : bool, default False
+        Show a tqdm progress bar in bytes.
+    as_arrays : bool, default False
+        Yield ``dict[str, numpy.ndarray]`` instead of DataFrames; nullable columns become
+        ``numpy.ma.MaskedArray``, strings object arrays; key ``"__row__"`` holds row numbers.
+
+    Notes
+    -----
+    Every block's index is the global data-row number (0-based over all files; the header
+    and blank lines are not rows; a dropped bad row leaves a gap), so later operators can key
+    on it. :attr:`stats` counts bytes, rows in/out/skipped and blocks.
+    """
+
+    def __init__(self, source, *, blocksize="64MB", columns=None, dtypes=None, header=True,
+                 delimiter=",", quotechar='"', na_values=None, keep_default_na=True,
+                 on_bad_lines="error", max_row_bytes="16MB", rename=None, n_threads=None,
+                 progress=False, as_arrays=False):
+        self._sources = _resolve_sources(source)
+        self.blocksize = parse_size(blocksize, "blocksize")
+        self.max_row_bytes = parse_size(max_row_bytes, "max_row_bytes")
+        if on_bad_lines not in ("error", "skip", "warn"):
+            raise ValueError(f"on_bad_lines must be 'error', 'skip' or 'warn', not {on_bad_lines!r}")
+        for nm, ch in (("delimiter", delimiter), ("quotechar", quotechar)):
+            if ch is None and nm == "quotechar":
+                continue
+            if not isinstance(ch, str) or len(ch) != 1 or ord(ch) > 127 or ch in "\r\n":
+                raise ValueError(f"{nm} must be a single ASCII character other than CR/LF, "
+                                 f"got {ch!r}")
+        if quotechar is not None and quotechar == delimiter:
+            raise ValueError("delimiter and quotechar must differ")
+        self.delimiter, self.quotechar = delimiter, quotechar
+        self.header = bool(header)
+        self.columns = None if columns is None else list(columns)
+        self.dtypes = dtypes
+        self.na_values = na_values
+        self.keep_default_na = bool(keep_default_na)
+        self.on_bad_lines = on_bad_lines
+        self.rename = dict(rename or {})
+        self.n_threads = _config.resolve_threads(n_threads)
+        self.progress = bool(progress)
+        self.as_arrays = bool(as_arrays)
+        self.stats = CsvStats()
+        self._names: list | None = None
+        self._specs: list[_Spec] | None = None
+        self._n_fields: int | None = None
+        self._gen = None
+        self._closed = False
+        self._warned = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._bar = None
+
+    # -- public ------------------------------------------------------------------------
+    def __iter__(self):
+        if self._gen is None:
+            self._gen = self._blocks()
+        return self
+
+    def __next__(self):
+        if self._closed:
+            raise StopIteration
+        if self._gen is None:
+            self._gen = self._blocks()
+        return next(self._gen)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self) -> None:
+        """Stop reading, close files and the read-ahead thread."""
+        if self._gen is not None:
+            self._gen.close()
+        self._closed = True
+
+    @property
+    def specs(self) -> list[_Spec] | None:
+        """Per selected column: field index, output type (known after the first block)."""
+        return self._specs
+
+    def meta(self):
+        """An empty frame with the output columns and dtypes.
+
+        Known after the first block; before that, a second reader parses the first block of
+        the first file (file objects cannot be re-read: iterate first).
+        """
+        if self._specs is None:
+            first = self._sources[0]
+            if first.fileobj is not None:
+                raise ValueError("meta() of a file-object source is known after the first block")
+            with CsvBlockReader(first.path, **self._options()) as r:
+                next(iter(r), None)
+                return _empty_frame(r._specs or [], self.rename)
+        return _empty_frame(self._specs, self.rename)
+
+    def _options(self) -> dict:
+        return dict(blocksize=self.blocksize, columns=self.columns, dtypes=self.dtypes,
+                    header=self.header, delimiter=self.delimiter, quotechar=self.quotechar,
+                    na_values=self.na_values, keep_default_na=self.keep_default_na,
+                    on_bad_lines=self.on_bad_lines, max_row_bytes=self.max_row_bytes,
+                    rename=self.rename, n_threads=self.n_threads)
+
+    # -- internals ---------------------------------------------------------------------
+    def _na_for(self, name) -> tuple:
+        vals = list(DEFAULT_NA_VALUES) if self.keep_default_na else []
+        nv = self.na_values
+        if isinstance(nv, dict):
+            extra = nv.get(name, ())
+        elif nv is None:
+            extra = ()
+        else:
+            extra = nv
+        if isinstance(extra, str):
+            extra = [extra]
+        vals.extend(str(v) for v in extra)
+        return _na_bytes(dict.fromkeys(vals))
+
+    def _select(self, names: list) -> list[tuple[int, Any]]:
+        if self.columns is None:
+            return list(enumerate(names))
+        out = []
+        for c in self.columns:
+            if isinstance(c, (int, np.integer)) and not isinstance(c, bool) and (
+                    not self.header or c not in names):
+                if not 0 <= int(c) < len(names):
+                    raise ValueError(f"column position {c} out of range: the file has "
+                                     f"{len(names)} columns")
+                out.append((int(c), names[int(c)]))
+            elif c in names:
+                out.append((names.index(c), c))
+            else:
+                raise ValueError(f"column {c!r} not in the file's header {names!r}")
+        return out
+
+    def _dtype_for(self, name):
+        d = self.dtypes
+        if d is None:
+            return None
+        if isinstance(d, dict):
+            return d.get(name)
+        return d
+
+    def _where(self, src: _Source, line: int | None, column=None) -> str:
+        s = f"{src.name}, line {line}" if line is not None else src.name
+        return s if column is None else f"{s}, column {column!r}"
+
+    def _bad(self, src, line, column, message, value=None, byte_offset=None, exc=CsvParseError):
+        text = f"{self._where(src, line, column)}: {message}"
+        return exc(text, path=src.name, line=line, column=column, value=value,
+                   byte_offset=byte_offset)
+
+    def _header(self, src, data, line_base) -> tuple[list, int, int]:
+        """Parse the header row at the start of data -> (names, consumed, lines)."""
+        q = self.quotechar
+        ix, n_rows, nf, consumed, _, err = _core.csv_tokenize(
+            data, len(data), self.delimiter, q, 0, True, 1, self.max_row_bytes, 1)
+        if err is not None:
+            raise self._bad(src, line_base, None, err[1], exc=LimitError, byte_offset=err[2])
+        if n_rows == 0:
+            return [], consumed, _core.csv_count_lines(data, 0, consumed)
+        specs = [(f, _T_STR, True, (), None) for f in range(nf)]
+        outs, _, _ = _core.csv_convert(data, ix, specs, q, 1, False)
+        names = []
+        for (offs, raw), _mask in outs:
+            try:
+                names.append(bytes(raw[offs[0]:offs[1]]).decode("utf-8"))
+            except UnicodeDecodeError as e:
+                raise self._bad(src, line_base, None, f"header is not UTF-8: {e}") from None
+        return _mangle(names), consumed, _core.csv_count_lines(data, 0, consumed)
+
+    def _setup(self, names: list, data=None, ix=None) -> None:
+        """Choose specs from the header (and the first block's index for inference)."""
+        sel = self._select(names)
+        specs = []
+        for field, name in sel:
+            d = self._dtype_for(name)
+            if d is None:
+                if ix is None:
+                    specs.append(_Spec(field, name, _T_STR, True, None, False, "object"))
+                    continue
+                t, has_na = _core.csv_infer(data, ix, field, self.quotechar, self._na_for(name))
+                if t == _T_INT64 and has_na:
+                    t = _T_F64
+                nullable = t == _T_STR or (t == _T_BOOL and has_na)
+                dn = {_T_INT64: "int64", _T_F64: "float64", _T_BOOL: "boolean" if nullable else "bool",
+                      _T_STR: "str"}[t]
+                specs.append(_Spec(field, name, t, nullable, None, False, dn))
+            else:
+                code, nullable, fmt, cat, dn = _parse_dtype(d, name)
+                specs.append(_Spec(field, name, code, nullable, fmt, cat, dn))
+        if isinstance(self.dtypes, dict):
+            unknown = [k for k in self.dtypes if k not in names]
+            if unknown:
+                raise ValueError(f"dtypes names columns not in the header: {unknown!r}")
+        self._specs = specs
+
+    def _needs_inference(self) -> bool:
+        d = self.dtypes
+        if d is None:
+            return True
+        if not isinstance(d, dict):
+            return False
+        return self.columns is None or any(c not in d for c in self.columns)
+
+    def _infer_setup(self, view, n, ix, nf, eof) -> None:
+        """Choose column types from the complete rows in the first INFER_BYTES."""
+        if ix is not None and n > INFER_BYTES:
+            ix_inf, n_inf, _, _, _, err = _core.csv_tokenize(
+                view, INFER_BYTES, self.delimiter, self.quotechar, nf, False, 0,
+                self.max_row_bytes, 1)
+            if err is None and n_inf:
+                ix = ix_inf
+        self._setup(self._names, view, ix)
+
+    def _blocks(self) -> Iterator:
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            total = sum(s.size or 0 for s in self._sources) or None
+            self._bar = tqdm(total=total, unit="B", unit_scale=True, desc="read_csv")
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="blockops-read")
+        try:
+            row0 = 0
+            for src in self._sources:
+                self.stats.files += 1
+                for item in self._file_blocks(src, row0):
+                    row0 = item[1]
+                    if item[0] is not None:
+                        yield item[0]
+            if self._specs is None:  # nothing at all was read: empty frame with what we know
+                self._setup(self._names or [], None, None)
+                yield self._empty_block()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._bar is not None:
+                self._bar.close()
+            self._closed = True
+
+    def _empty_block(self):
+        if self.as_arrays:
+            d = {n: np.empty(0, dtype=c.dtype) for n, c in _empty_frame(self._specs, self.rename).items()}
+            d["__row__"] = np.empty(0, dtype=np.int64)
+            return d
+        return _empty_frame(self._specs, self.rename)
+
+    def _file_blocks(self, src: _Source, row0: int):
+        f, owned = src.open()
+        try:
+            yield from self._file_blocks_open(src, f, row0)
+        finally:
+            if owned:
+                f.close()
+
+    def _file_blocks_open(self, src: _Source, f, row0: int):
+        bs = self.blocksize
+        read = f.read
+        first = max(bs, INFER_BYTES) if self._specs is None and self._needs_inference() else bs
+        data = self._pool.submit(_read_full_from, read, first).result()
+        eof = len(data) < first
+        pending = None if eof else self._pool.submit(_read_full_from, read, bs)
+        self.stats.bytes_read += len(data)
+        if data.startswith(_BOM):
+            data = data[len(_BOM):]
+        line_base = 1
+        pos = 0
+        if self.header:
+            # the header must be complete in the buffer: grow until it is (bounded by max_row_bytes)
+            while True:
+                _, n_rows, _, consumed, _, err = _core.csv_tokenize(
+                    data, len(data), self.delimiter, self.quotechar, 0, eof, 1, self.max_row_bytes, 1)
+                if err is not None:
+                    raise self._bad(src, 1, None, err[1], exc=LimitError, byte_offset=err[2])
+                if n_rows or eof:
+                    break
+                more = pending.result()
+                self.stats.bytes_read += len(more)
+                eof = len(more) < bs
+                pending = None if eof else self._pool.submit(_read_full_from, read, bs)
+                data = data + more
+            names, consumed, lines = self._header(src, data, line_base)
+            pos = consumed
+            line_base += lines
+            if self._names is None:
+                self._names = names
+            elif names != self._names and names:
+                raise self._bad(src, 1, None, f"header {names!r} differs from the first file's "
+                                f"header {self._names!r}")
+        if self._bar is not None:
+            self._bar.update(pos)
+        nf = len(self._names) if self._names else 0
+        while True:
+            view = memoryview(data)[pos:] if pos else data
+            n = len(data) - pos
+            ix, n_rows, nf_found, consumed, n_bad, err = _core.csv_tokenize(
+                view, n, self.delimiter, self.quotechar, nf, eof, 0, self.max_row_bytes,
+                self.n_threads)
+            if err is not None:
+                bad_at = err[2] if err[2] >= 0 else 0
+                line = line_base + _core.csv_count_lines(view, 0, bad_at)
+                raise self._bad(src, line, None, f"{err[1]} (a bigger max_row_bytes allows longer "
+                                "rows)" if err[0] == "BO_ERR_LIMIT" else err[1],
+                                exc=LimitError if err[0] == "BO_ERR_LIMIT" else CsvParseError,
+                                byte_offset=bad_at)
+            if not nf and nf_found:
+                nf = nf_found
+                if self._names is None:
+                    self._names = list(range(nf))
+            if n_rows == 0 and not eof and consumed < n:
+                # a row longer than what we have: read more (bounded by max_row_bytes)
+                more = pending.result()
+                self.stats.bytes_read += len(more)
+                eof = len(more) < bs
+                pending = None if eof else self._pool.submit(_read_full_from, read, bs)
+                data = bytes(view) + more
+                pos = 0
+                continue
+            if self._specs is None and self._names is not None and (n_rows or eof):
+                self._infer_setup(view, n, ix if n_rows else None, nf, eof)
+            block = None
+            if n_rows:
+                block = self._convert(src, view, ix, n_rows, n_bad, row0, line_base)
+            row0 += n_rows
+            self.stats.rows_in += n_rows
+            self.stats.blocks += 1 if n_rows else 0
+            line_base += _core.csv_count_lines(view, 0, consumed)
+            if self._bar is not None:
+                self._bar.update(consumed)
+            yield block, row0
+            del ix, view
+            rest = n - consumed
+            if eof:
+                if rest:  # only blank space can be left over at the end
+                    raise self._bad(src, line_base, None, "internal error: unconsumed bytes at end")
+                return
+            more = pending.result()
+            self.stats.bytes_read += len(more)
+            eof = len(more) < bs
+            pending = None if eof else self._pool.submit(_read_full_from, read, bs)
+            tail = data[len(data) - rest:] if rest else b""
+            data = tail + more if tail else more
+            pos = 0
+
+    def _convert(self, src, view, ix, n_rows, n_bad, row0, line_base):
+        specs = self._specs
+        q = self.quotechar
+        cspecs = [(s.field, s.code, s.nullable, self._na_for(s.name), s.fmt) for s in specs]
+        outs, bad, err = _core.csv_convert(view, ix, cspecs, q, self.n_threads, True)
+        n_bad_total = int(bad.sum()) if (n_bad or err is not None) else 0
+        keep = None
+        rows = None
+        if n_bad_total:
+            bad_rows = np.flatnonzero(bad)
+            starts, flags, counts = _core.csv_rows(ix, bad_rows[:_MAX_SKIPPED_LINES + 1])
+            # line numbers of the first bad rows (incremental counting, one pass)
+            lines = []
+            at, ln = 0, line_base
+            for s in starts:
+                ln += _core.csv_count_lines(view, at, int(s))
+                at = int(s)
+                lines.append(ln)
+            first = int(bad_rows[0])
+            if self.on_bad_lines == "error":
+                raise self._first_error(src, view, ix, first, lines[0], flags[0], counts[0], err,
+                                        line_base)
+            self.stats.rows_skipped += n_bad_total
+            room = _MAX_SKIPPED_LINES - len(self.stats.skipped_lines)
+            if room > 0:
+                self.stats.skipped_lines.extend((src.name, ln) for ln in lines[:room])
+            if self.on_bad_lines == "warn":
+                for i, ln in enumerate(lines):
+                    if self._warned >= _MAX_WARNINGS:
+                        break
+                    self._warned += 1
+                    why = ("unterminated quote" if flags[i] == 2 else
+                           f"expected {ix_nf(self)} fields, saw {counts[i]}" if flags[i] == 1 else
+                           "a value does not fit its column's type")
+                    warnings.warn(f"{src.name}, line {ln}: skipped bad row ({why})",
+                                  CsvBadLineWarning, stacklevel=4)
+                if self._warned == _MAX_WARNINGS:
+                    self._warned += 1
+                    warnings.warn("more bad rows skipped; see reader.stats for the count",
+                                  CsvBadLineWarning, stacklevel=4)
+            keep = ~bad
+            rows = row0 + np.flatnonzero(keep)
+        self.stats.rows_out += n_rows - n_bad_total
+        cols = _assemble(specs, outs, keep, self.as_arrays, src, self)
+        return _finish_block(cols, rows, row0, n_rows, self.as_arrays, self.rename)
+
+    def _first_error(self, src, view, ix, row, line, flag, count, err, line_base):
+        if flag == 1:
+            return self._bad(src, line, None, f"expected {ix_nf(self)} fields, saw {count}")
+        if flag == 2:
+            return self._bad(src, line, None, "unterminated quote (the quoted field runs to the "
+                             "end of the input)")
+        # a conversion error: err describes the first one in row order
+        status, message, byte_offset, erow, ecol = err
+        spec = self._specs[ecol]
+        value = _field_value(message)
+        hint = ""
+        if self.dtypes is None or self._dtype_for(spec.name) is None:
+            hint = (f" (the type {spec.dtype_name} was inferred from the first block; pass "
+                    f"dtypes={{{spec.name!r}: ...}} to choose it)")
+        return self._bad(src, line, spec.name, message + hint, value=value,
+                         byte_offset=byte_offset)
+
+
+def ix_nf(reader) -> int:
+    return len(reader._names) if reader._names else 0
+
+
+def _field_value(message: str):
+    m = re.search(r'value "(.*)" (cannot|is out)', message, re.S)
+    return m.group(1) if m else None
+
+
+def _read_full_from(read, n):
+    parts = []
+    got = 0
+    while got < n:
+        b = read(n - got)
+        if not b:
+            break
+        parts.append(b)
+        got += len(b)
+    if not parts:
+        return b""
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _str_array(offs: np.ndarray, data: np.ndarray, mask: np.ndarray, keep, src, reader):
+    import pyarrow as pa
+
+    n = len(offs) - 1
+    validity = None
+    if mask.any():
+        validity = pa.py_buffer(np.packbits(~mask, bitorder="little"))
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offs), pa.py_buffer(data), validity,
+                                           int(mask.sum()) if validity is not None else 0)
+    try:
+        arr.validate(full=True)
+    except pa.ArrowInvalid:
+        for i in range(n):
+            try:
+                bytes(data[offs[i]:offs[i + 1]]).decode("utf-8")
+            except UnicodeDecodeError:
+                raise CsvParseError(f"{src.name}: a value is not valid UTF-8 (block row {i})",
+                                    path=src.name) from None
+        raise
+    if keep is not None:
+        arr = arr.filter(pa.array(keep))
+    return arr
+
+
+def _assemble(specs, outs, keep, as_arrays, src, reader) -> list:
+    """C outputs -> list of (name, array) in output order."""
+    import pandas as pd
+
+    cols = []
+    for s, (vals, mask) in zip(specs, outs):
+        if s.code == _T_STR:
+            offs, data = vals
+            arr = _str_array(offs, data, mask, keep, src, reader)
+            if as_arrays:
+                cols.append((s.name, np.asarray(arr.to_pylist(), dtype=object)))
+            else:
+                ser = pd.Series(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+                if s.category:
+                    ser = ser.astype("category")
+                cols.append((s.name, ser.array))
+            continue
+        if s.code == _T_WKT:
+            lon, lat = vals
+            if keep is not None:
+                lon, lat = lon[keep], lat[keep]
+            cols.append((f"{s.name}_lon", lon))
+            cols.append((f"{s.name}_lat", lat))
+            continue
+        v = vals if keep is None else vals[keep]
+        m = None if mask is None else (mask if keep is None else mask[keep])
+        if s.code in (_T_DT, _T_DT_ISO):
+            v = v.view("datetime64[ns]")
+        if m is not None and s.nullable:
+            if as_arrays:
+                v = np.ma.MaskedArray(v, mask=m)
+            elif s.code == _T_BOOL:
+                v = pd.arrays.BooleanArray(v, m)
+            else:
+                v = pd.arrays.IntegerArray(v, m)
+        cols.append((s.name, v))
+    return cols
+
+
+def _finish_block(cols, rows, row0, n_rows, as_arrays, rename):
+    if as_arrays:
+        d = {rename.get(k, k): v for k, v in cols}
+        d["__row__"] = (np.arange(row0, row0 + n_rows, dtype=np.int64) if rows is None
+                        else rows.astype(np.int64))
+        return d
+    import pandas as pd
+
+    index = pd.RangeIndex(row0, row0 + n_rows) if rows is None else pd.Index(rows, dtype=np.int64)
+    data = {rename.get(k, k): v for k, v in cols}
+    return pd.DataFrame(data, index=index, copy=False)
+
+
+def _empty_frame(specs, rename):
+    import pandas as pd
+
+    data = {}
+    for s in specs:
+        if s.code == _T_WKT:
+            for nm in s.out_names():
+                data[rename.get(nm, nm)] = np.empty(0, np.float64)
+            continue
+        nm = rename.get(s.name, s.name)
+        if s.dtype_name == "object":
+            data[nm] = np.empty(0, dtype=object)
+        elif s.code == _T_STR:
+            data[nm] = pd.Series([], dtype="category" if s.category else
+                                 pd.StringDtype("pyarrow", na_value=np.nan)).array
+        elif s.code in (_T_DT, _T_DT_ISO):
+            data[nm] = np.empty(0, "datetime64[ns]")
+        elif s.nullable:
+            data[nm] = pd.array([], dtype="boolean" if s.code == _T_BOOL else
+                                s.dtype_name[0].upper() + s.dtype_name[1:])
+        else:
+            data[nm] = np.empty(0, _NP_OF[s.code])
+    return pd.DataFrame(data, index=pd.RangeIndex(0, 0))
+
+
+# ---------------------------------------------------------------------------------- read_csv
+
+def read_csv(source, **options):
+    """Read a whole CSV source into one DataFrame (same options as :class:`CsvBlockReader`).
+
+    Numeric columns are written into arrays allocated once (sized from the first block's
+    bytes per row, grown geometrically only when that estimate was short); string columns
+    stay Arrow chunks (a chunked array), never concatenated. The reader's counters are in
+    ``df.attrs["blockops_stats"]``.
+    """
+    import pandas as pd
+
+    if options.get("as_arrays"):
+        raise ValueError("read_csv returns a DataFrame; use CsvBlockReader(as_arrays=True)")
+    reader = CsvBlockReader(source, **options)
+    total_bytes = sum(s.size or 0 for s in reader._sources)
+    acc: dict[Any, _Column] = {}
+    order: list = []
+    index_parts = []
+    n = 0
+    with reader:
+        for block in reader:
+            m = len(block)
+            if not order:
+                order = list(block.columns)
+                cap = m
+                if total_bytes and reader.stats.bytes_read and m:
+                    per_row = max(1.0, reader.stats.bytes_read / m)
+                    cap = max(m, int(total_bytes / per_row * 1.05) + 16)
+                for c in order:
+                    acc[c] = _Column(block[c], cap)
+            else:
+                for c in order:
+                    acc[c].append(block[c])
+            if not isinstance(block.index, pd.RangeIndex):
+                index_parts.append(np.asarray(block.index, dtype=np.int64))
+            else:
+                index_parts.append(block.index)
+            n += m
+    stats = reader.stats
+    if not order:
+        return reader._empty_block()
+    data = {c: acc[c].finish() for c in order}
+    if stats.rows_skipped == 0:
+        index = pd.RangeIndex(0, n)
+    else:
+        index = pd.Index(np.concatenate([np.asarray(p, dtype=np.int64) for p in index_parts]),
+                         dtype=np.int64)
+    df = pd.DataFrame(data, index=index, copy=False)
+    df.attrs["blockops_stats"] = dataclasses.asdict(stats)
+    return df
+
+
+class _Column:
+    """Grow-once accumulator: a preallocated NumPy array, or Arrow chunks for strings."""
+
+    def __init__(self, first, cap):
+        self.dtype = first.dtype
+        if isinstance(first.dtype, np.dtype):
+            self.kind = "np"
+            self.buf = np.empty(max(cap, len(first)), dtype=first.dtype)
+            self.n = 0
+        else:
+            self.kind = "ext"
+            self.chunks = []
+        self.append(first)
+
+    def append(self, col):
+        if self.kind == "np":
+            v = np.asarray(col)
+            need = self.n + len(v)
+            if need > len(self.buf):
+                new = np.empty(max(need, int(len(self.buf) * 1.5) + 16), dtype=self.buf.dtype)
+                new[: self.n] = self.buf[: self.n]
+                self.buf = new
+            self.buf[self.n:need] = v
+            self.n = need
+        else:
+            self.chunks.append(col.array)
+
+    def finish(self):
+        import pandas as pd
+
+        if self.kind == "np":
+            return self.buf[: self.n]
+        if len(self.chunks) == 1:
+            return self.chunks[0]
+        if isinstance(self.dtype, pd.CategoricalDtype):
+            from pandas.api.types import union_categoricals
+
+            return union_categoricals(self.chunks)
+        if isinstance(self.dtype, pd.StringDtype) and self.dtype.storage == "pyarrow":
+            import pyarrow as pa
+
+            chunked = pa.chunked_array([pa.array(c) for c in self.chunks])
+            return pd.array(chunked, dtype=self.dtype)
+        return pd.concat([pd.Series(c, copy=False) for c in self.chunks], ignore_index=True).array
