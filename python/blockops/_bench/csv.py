@@ -467,14 +467,14 @@ class Result:
 
     @property
     def best(self) -> Optional[float]:
-        t = self.data.get("times") or []
-        return min(t) if t else None
+        t = self.data.get("times") or [self.data.get("first_s")]
+        return min(t) if t and t[0] is not None else None
 
     @property
     def best_cpu(self) -> Optional[float]:
         t = self.data.get("times") or []
         if not t:
-            return None
+            return self.data.get("first_cpu_s")
         return self.data["cpus"][t.index(min(t))]
 
 
@@ -680,7 +680,7 @@ def main(argv=None) -> int:
             got = sorted(int(k) for k in data.get("samples", {}))
             want = sorted(set(pos) | {p for p in got if 0 <= p < meta["rows"]})
             res.check = _check(res, _expected(meta, want, cols), meta["rows"], cols)
-            log(f"    best {res.best:.3f} s, first {data['first_s']:.3f} s, peak RSS "
+            log(f"    best {res.best or 0:.3f} s, first {data['first_s']:.3f} s, peak RSS "
                 f"{_t.format_bytes(data['peak_rss'])}, {res.check}")
         else:
             log(f"    FAILED: {err}")
@@ -697,11 +697,8 @@ def main(argv=None) -> int:
         for nb in stream_sizes:
             m = get_file(nb)
             _warm(m["path"])
-            for key in stream_readers:
-                reuse = [r for r in results if r.reader.key == key and r.nbytes == nb
-                         and r.projection == projections[0]]
-                stream_results.append(reuse[0] if reuse else
-                                      run(READERS[key], m, projections[0], 1))
+            for key in stream_readers:  # a fresh process and a single call per size
+                stream_results.append(run(READERS[key], m, projections[0], 0))
     finally:
         if not args.keep:
             for p in generated:
@@ -760,8 +757,8 @@ def _report(results, stream_results, meta, files, projections, args, cmd, starte
     out.append(_t.markdown_table(header, rows, align))
     out.append("")
     if stream_results:
-        out.append("Streaming peak RSS against file size (one run each; the RSS of the process, "
-                   "imports included):")
+        out.append("Streaming peak RSS against file size (a fresh process and one call per "
+                   "size; VmHWM of the process, imports included):")
         out.append("")
         sizes = sorted({r.nbytes for r in stream_results})
         sh = ["reader"] + [f"peak RSS, {_fmt_size(s)} file" for s in sizes] + \
