@@ -1,4 +1,4 @@
-"""Command line: ``python -m blockops info`` and ``python -m blockops bench <name>``."""
+"""Command line: ``python -m blockops info``, ``bench <name>`` and ``synth bsm``."""
 from __future__ import annotations
 
 import argparse
@@ -16,8 +16,18 @@ def main(argv: list[str] | None = None) -> int:
     pl.add_argument("--row-bytes", type=int, default=None)
     pl.add_argument("--expansion", type=float, default=None)
     bench = sub.add_parser("bench", help="run a side-by-side benchmark", add_help=False)
-    bench.add_argument("name", choices=["geo", "reports"], help="which benchmark")
+    bench.add_argument("name", choices=["geo", "reports", "csv"], help="which benchmark")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
+    syn = sub.add_parser("synth", help="write a synthetic data set (BSM CSV)")
+    syn.add_argument("kind", choices=["bsm"], help="which data set")
+    syn.add_argument("--out", required=True, help="output file")
+    size = syn.add_mutually_exclusive_group(required=True)
+    size.add_argument("--rows", type=int, help="number of data rows")
+    size.add_argument("--size", help="target file size, e.g. 1GB (instead of --rows)")
+    syn.add_argument("--seed", type=int, default=42)
+    syn.add_argument("--vehicles", type=int, default=None)
+    syn.add_argument("--null-fraction", type=float, default=0.0)
+    syn.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
     if args.command == "info":
@@ -33,6 +43,15 @@ def main(argv: list[str] | None = None) -> int:
                    expansion=args.expansion))
         print(repr(ResourceManager().status()))
         return 0
+    if args.command == "synth":
+        from .synth import write_bsm_csv
+
+        res = write_bsm_csv(args.out, rows=args.rows, nbytes=args.size, seed=args.seed,
+                            vehicles=args.vehicles, null_fraction=args.null_fraction,
+                            progress=not args.no_progress and args.size is not None)
+        print(f"{res.path}: {res.rows:,} rows, {res.nbytes:,} bytes, {res.vehicles:,} vehicles, "
+              f"{res.seconds:.2f} s ({res.nbytes / 1e6 / max(res.seconds, 1e-9):.0f} MB/s)")
+        return 0
     if args.command == "bench":
         if args.name == "geo":
             from ._bench import geo
@@ -42,5 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             from ._bench import reports
 
             return int(reports.main(args.rest) or 0)
+        if args.name == "csv":
+            from ._bench import csv
+
+            return int(csv.main(args.rest) or 0)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     return 2
