@@ -469,6 +469,7 @@ static PyObject *py_status_codes(PyObject *self, PyObject *noargs)
 }
 
 PyObject *bo_py_parse_one_report(PyObject *self, PyObject *args); /* report_py.c */
+PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args);   /* label_py.c */
 
 static PyMethodDef methods[] = {
     {"haversine", py_haversine, METH_VARARGS,
@@ -504,6 +505,12 @@ static PyMethodDef methods[] = {
     {"parse_one_report", bo_py_parse_one_report, METH_VARARGS,
      "parse_one_report($module, data, path, /)\n--\n\n"
      "Parse one ONE report's bytes -> (title, keys, values) (internal; see blockops.io)."},
+    {"barrier_labels", bo_py_barrier_labels, METH_VARARGS,
+     "barrier_labels($module, timestamp, open, high, low, close, volume, modes, labels, weights, "
+     "mae_ticks, seconds, out_begin, at_end, tick_size, horizon, decay_rate, roll_threshold, "
+     "ref_month, ts_per_second, n_threads, /)\n--\n\n"
+     "Barrier labels and weights into preallocated (modes, n) outputs -> (roll events, bars "
+     "affected, max change, summed change) (internal; see blockops.labels)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_core",
