@@ -17,7 +17,7 @@ from blockops import labels as L
 from blockops.labels import MODES, BarrierLabeler, Mode, barrier_labels
 from reference.labels_ref import REF_MODES, RefMode, reference_labels
 
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
