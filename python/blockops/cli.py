@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     pl.add_argument("--row-bytes", type=int, default=None)
     pl.add_argument("--expansion", type=float, default=None)
     bench = sub.add_parser("bench", help="run a side-by-side benchmark", add_help=False)
-    bench.add_argument("name", choices=["geo", "reports"], help="which benchmark")
+    bench.add_argument("name", choices=["geo", "reports", "labels"], help="which benchmark")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
     args = parser.parse_args(argv)
 
@@ -42,5 +42,9 @@ def main(argv: list[str] | None = None) -> int:
             from ._bench import reports
 
             return int(reports.main(args.rest) or 0)
+        if args.name == "labels":
+            from ._bench import labels
+
+            return int(labels.main(args.rest) or 0)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     return 2
