@@ -538,3 +538,15 @@ def test_dask_distributed_processes():
         got = bdask.barrier_labels(dd.from_pandas(df, npartitions=6), horizon=900).compute()
         assert client.status == "running"
     pd.testing.assert_frame_equal(got, barrier_labels(df, horizon=900))
+
+
+def test_duplicate_index_labels_are_kept_by_position():
+    df = make_bars(16, 200, roll_p=0.02)
+    blocks = [df.iloc[i:i + 50].reset_index(drop=True) for i in range(0, 200, 50)]
+    dup = pd.concat(blocks)                      # index 0..49 four times
+    one = barrier_labels(dup, horizon=30)
+    assert list(one.index) == list(dup.index)
+    np.testing.assert_array_equal(one.to_numpy(), barrier_labels(df, horizon=30).to_numpy())
+    got = pd.concat(list(BarrierLabeler(horizon=30).label_blocks(blocks)))
+    assert list(got.index) == list(dup.index)
+    np.testing.assert_array_equal(got[one.columns].to_numpy(), one.to_numpy())
