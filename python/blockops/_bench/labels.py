@@ -221,11 +221,40 @@ def _reset_peak() -> bool:
         return False
 
 
-def _digest(labels) -> str:
-    return hashlib.sha1(np.ascontiguousarray(labels).tobytes()).hexdigest()[:16]
+class _Digest:
+    """sha1 of the labels in bar-major order (bars x modes int8), fed piece by piece, plus the
+    float64 sum of the weights and the labels of the sub-range the Python scan covers."""
+
+    def __init__(self, sub0: int, sub_n: int, n_modes: int):
+        self.h = hashlib.sha1()
+        self.wsum = 0.0
+        self.winners = np.zeros(n_modes, np.int64)
+        self.sub0, self.sub_n = sub0, sub_n
+        self.sub = np.zeros((sub_n, n_modes), np.int8)
+        self.pos = 0
+
+    def add(self, lab_bm, weights_cols) -> None:
+        """lab_bm: (rows, modes) int8; weights_cols: iterable of 1-D float32 arrays."""
+        lab_bm = np.ascontiguousarray(lab_bm)
+        self.h.update(lab_bm.tobytes())
+        self.winners += np.count_nonzero(lab_bm, axis=0)
+        for w in weights_cols:
+            self.wsum += float(np.sum(w, dtype=np.float64))
+        k = lab_bm.shape[0]
+        lo, hi = max(self.pos, self.sub0), min(self.pos + k, self.sub0 + self.sub_n)
+        if hi > lo:
+            self.sub[lo - self.sub0:hi - self.sub0] = lab_bm[lo - self.pos:hi - self.pos]
+        self.pos += k
+
+    def result(self) -> dict:
+        return {"digest": self.h.hexdigest()[:16], "wsum": self.wsum,
+                "winners": [int(x) for x in self.winners],
+                "digest_sub": hashlib.sha1(self.sub.tobytes()).hexdigest()[:16]}
 
 
 def worker(impl: str, n: int, threads: int, k: int, scan_bars: int, block: int) -> dict:
+    """Run one contender k times; peak RSS is read right after the timed runs, before any
+    checking (the checks' temporaries must not count)."""
     import pandas  # noqa: F401  (counted in the start-up RSS, as for every contender)
 
     import blockops.labels  # noqa: F401
@@ -235,57 +264,54 @@ def worker(impl: str, n: int, threads: int, k: int, scan_bars: int, block: int) 
     bars = make_bars(n)
     df = _frame(bars) if impl.startswith("blockops") else None
     if df is not None:
-        bars = {name: df[name].to_numpy() for name in df.columns}
+        bars = None  # the frame holds the inputs (pandas may have consolidated a copy)
     base = rss()
+    sub0, sub_n = n // 2, min(scan_bars, n - n // 2)
+    dig = _Digest(0 if impl == "python" else sub0, sub_n, len(MODES6))
     cleared = _reset_peak()
     times = []
-    sub = (n // 2, min(scan_bars, n - n // 2))
-    res: dict = {"impl": impl, "n": n, "threads": threads}
+    result = None
     with MemoryMonitor(interval=0.02) as mon:
-        for _ in range(k):
+        for rep in range(k):
+            result = None  # never two results alive at once
             t0 = time.perf_counter()
             if impl == "blockops":
                 from blockops.labels import barrier_labels
 
-                out = barrier_labels(df, n_threads=threads)
-                lab = out[[c for c in out.columns if c.startswith("label_")]].to_numpy().T
-                wsum = float(out[[c for c in out.columns if c.startswith("weight_")]]
-                             .to_numpy(np.float64).sum())
+                result = barrier_labels(df, n_threads=threads)
             elif impl == "blockops-stream":
                 from blockops.labels import BarrierLabeler
 
-                lab_parts, wsum = [], 0.0
+                # the consumer keeps only a digest of each frame (the labels' bytes)
+                if rep:
+                    dig = _Digest(sub0, sub_n, len(MODES6))
                 ref = df["timestamp"].iloc[-1]
                 blocks = (df.iloc[i:i + block] for i in range(0, n, block))
                 for fr in BarrierLabeler(reference_time=ref, n_threads=threads).label_blocks(blocks):
-                    lab_parts.append(fr[[c for c in fr.columns if c.startswith("label_")]]
-                                     .to_numpy().T.copy())
-                    wsum += float(fr[[c for c in fr.columns if c.startswith("weight_")]]
-                                  .to_numpy(np.float64).sum())
+                    lab_cols = [c for c in fr.columns if c.startswith("label_")]
+                    dig.add(fr[lab_cols].to_numpy(),
+                            (fr[c].to_numpy() for c in fr.columns if c.startswith("weight_")))
                     del fr
-                lab = np.concatenate(lab_parts, axis=1)
             elif impl == "numpy":
-                lab, w = numpy_labels(bars)
-                wsum = float(w.astype(np.float64).sum())
+                result = numpy_labels(bars)
             elif impl == "python":
-                lab, w = python_scan(bars, sub[0], sub[1])
-                wsum = float(w.astype(np.float64).sum())
+                result = python_scan(bars, sub0, sub_n)
             else:
                 raise ValueError(impl)
             times.append(time.perf_counter() - t0)
-            if _ != k - 1:
-                del lab
-    peak = peak_rss() if cleared else mon.peak
+        peak = peak_rss() if cleared else mon.peak
+    if impl == "blockops":
+        lab_cols = [c for c in result.columns if c.startswith("label_")]
+        dig.add(result[lab_cols].to_numpy(),
+                (result[c].to_numpy() for c in result.columns if c.startswith("weight_")))
+    elif impl in ("numpy", "python"):
+        lab, w = result
+        dig.add(lab.T, list(w))
+    res = {"impl": impl, "n": n, "threads": threads}
+    res.update(dig.result())
     res.update(seconds=min(times), times=times, peak_rss=peak, base_rss=base, startup_rss=startup,
                peak_method="VmHWM after clear_refs" if cleared else "MemoryMonitor samples",
-               wsum=wsum, winners=[int(x) for x in np.count_nonzero(lab, axis=1)])
-    if impl == "python":
-        res["digest_sub"] = _digest(lab)
-        res["rows_timed"] = sub[1]
-    else:
-        res["digest"] = _digest(lab)
-        res["digest_sub"] = _digest(lab[:, sub[0]:sub[0] + sub[1]])
-        res["rows_timed"] = n
+               rows_timed=sub_n if impl == "python" else n)
     return res
 
 
@@ -379,7 +405,7 @@ def main(argv=None) -> int:
                 name += " [extrapolated]"
                 secs = f"{n / rate:,.0f} (extrap.)"
             if r["impl"] == "python":
-                agree = ("identical" if ref and r["digest_sub"] == ref["digest_sub"]
+                agree = ("identical" if ref and r["digest"] == ref["digest_sub"]
                          else "DIFFERENT")
                 agree += f" on {r['rows_timed']:,} bars"
             elif ref is None:
