@@ -516,6 +516,9 @@ def test_dask_meta_index_errors_and_reference_time():
     assert out.divisions == ddf.divisions
     pd.testing.assert_frame_equal(out.compute(scheduler="sync"),
                                   barrier_labels(df, horizon=100, reference_time="2025-06-01"))
+    # unknown divisions work too
+    got = bdask.barrier_labels(ddf.clear_divisions(), horizon=100).compute(scheduler="sync")
+    pd.testing.assert_frame_equal(got, barrier_labels(df, horizon=100))
     bad = make_bars(14, 300)
     bad.loc[222, "high"] = np.nan
     with pytest.raises(blockops.BlockopsDomainError, match="row 222"):
