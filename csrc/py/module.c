@@ -480,6 +480,7 @@ PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_scan_new(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_scan_finish(PyObject *self, PyObject *args);
+PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args);   /* label_py.c */
 
 static PyMethodDef methods[] = {
     {"haversine", py_haversine, METH_VARARGS,
@@ -537,6 +538,12 @@ static PyMethodDef methods[] = {
      "Feed bytes; resolve split targets to row starts (internal)."},
     {"csv_scan_finish", bo_py_csv_scan_finish, METH_VARARGS,
      "csv_scan_finish($module, scanner, /)\n--\n\n(rows, bytes) after the last feed (internal)."},
+    {"barrier_labels", bo_py_barrier_labels, METH_VARARGS,
+     "barrier_labels($module, timestamp, open, high, low, close, volume, modes, labels, weights, "
+     "mae_ticks, seconds, out_begin, at_end, tick_size, horizon, decay_rate, roll_threshold, "
+     "ref_month, ts_per_second, n_threads, /)\n--\n\n"
+     "Barrier labels and weights into preallocated (modes, n) outputs -> (roll events, bars "
+     "affected, max change, summed change) (internal; see blockops.labels)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_core",

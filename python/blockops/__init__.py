@@ -21,6 +21,7 @@ from ._config import (  # noqa: E402
     show_config,
 )
 from . import geo, resources  # noqa: E402
+from . import labels  # noqa: E402
 
 _logging.getLogger("blockops").addHandler(_logging.NullHandler())
 
@@ -35,6 +36,7 @@ __all__ = [
     "UnsupportedError",
     "config_info",
     "geo",
+    "labels",
     "resources",
     "get_num_threads",
     "set_num_threads",

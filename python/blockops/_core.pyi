@@ -27,3 +27,12 @@ def system_memory(proc_root: str | None = None, cgroup_root: str | None = None, 
 def cpu_info(proc_root: str | None = None, cgroup_root: str | None = None, online: int = -1,
              affinity: int = -1, /) -> dict[str, Any]: ...
 def rss(proc_root: str | None = None, /) -> tuple[int, int]: ...
+def barrier_labels(timestamp: npt.NDArray[np.int64], open: npt.NDArray[np.float64],
+                   high: npt.NDArray[np.float64], low: npt.NDArray[np.float64],
+                   close: npt.NDArray[np.float64], volume: npt.NDArray[np.float64] | None,
+                   modes: npt.NDArray[np.float64], labels: npt.NDArray[np.int8],
+                   weights: npt.NDArray[np.float32], mae_ticks: npt.NDArray[np.float32] | None,
+                   seconds: npt.NDArray[np.float32] | None, out_begin: int, at_end: bool,
+                   tick_size: float, horizon: int, decay_rate: float, roll_threshold: float,
+                   ref_month: int, ts_per_second: int, n_threads: int, /
+                   ) -> tuple[int, int, float, float]: ...

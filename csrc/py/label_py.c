@@ -1,0 +1,171 @@
+/* blockops._core.barrier_labels: the binding of csrc/label/label.c.
+ *
+ * python/blockops/labels.py does the pandas work (datetime units, column lookup, output
+ * layout) and passes contiguous arrays: int64 timestamps in units of ts_per_second, float64
+ * prices, an (m, 3) float64 array of modes (direction, stop_ticks, target_ticks) and
+ * preallocated (m, n_out) outputs whose rows are contiguous (slices of bigger arrays are fine).
+ * Inputs are never written to. Errors go through blockops._errors.from_status, the one status
+ * -> exception mapping, like module.c's raise_status. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+/* This file keeps its own NumPy API table (module.c's is static there) and fills it on first
+ * use with PyArray_ImportNumPyAPI, which does nothing once the table is set. */
+#include <numpy/arrayobject.h>
+
+#include "blockops/bo_common.h"
+#include "blockops/bo_label.h"
+
+PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args);
+
+static PyObject *raise_label_status(bo_status st, const bo_error *e)
+{
+    PyObject *mod = PyImport_ImportModule("blockops._errors");
+    if (!mod)
+        return NULL;
+    /* argname None: the Python layer turns (index, column) into "row N, column" text */
+    PyObject *exc = PyObject_CallMethod(
+        mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
+        e->message[0] ? e->message : bo_status_str(st), "barrier_labels", NULL,
+        (long long)e->index, (long long)e->line, (long long)e->column, (long long)e->byte_offset,
+        e->value);
+    Py_DECREF(mod);
+    if (!exc)
+        return NULL;
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+/* A 1-D input as a contiguous, aligned array of typenum of length n (n < 0: any length). */
+static PyArrayObject *get_input(PyObject *obj, int typenum, const char *name, npy_intp n)
+{
+    PyArrayObject *a = (PyArrayObject *)PyArray_FROM_OTF(obj, typenum, NPY_ARRAY_IN_ARRAY);
+    if (!a)
+        return NULL;
+    if (PyArray_NDIM(a) != 1 || (n >= 0 && PyArray_DIM(a, 0) != n)) {
+        PyErr_Format(PyExc_ValueError, "%s must be 1-D of length %zd", name, (Py_ssize_t)n);
+        Py_DECREF(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* An (m, n_out) output: exact dtype, writeable, each row contiguous. */
+static int check_output(PyObject *obj, int typenum, const char *name, npy_intp m, npy_intp n_out)
+{
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a NumPy array", name);
+        return -1;
+    }
+    PyArrayObject *a = (PyArrayObject *)obj;
+    if (PyArray_TYPE(a) != typenum || PyArray_NDIM(a) != 2 || PyArray_DIM(a, 0) != m ||
+        (n_out >= 0 && PyArray_DIM(a, 1) != n_out) || !PyArray_ISWRITEABLE(a) ||
+        !PyArray_ISALIGNED(a) || (PyArray_DIM(a, 1) > 1 && PyArray_STRIDE(a, 1) != PyArray_ITEMSIZE(a))) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s must be a writeable aligned (%zd, n) array of dtype %s with contiguous rows",
+                     name, (Py_ssize_t)m, typenum == NPY_INT8 ? "int8" : "float32");
+        return -1;
+    }
+    return 0;
+}
+
+#define BO_LABEL_PY_MAX_MODES 64
+
+PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args)
+{
+    PyObject *ts_o, *op_o, *hi_o, *lo_o, *cl_o, *vol_o, *modes_o, *lab_o, *w_o, *mae_o, *sec_o;
+    Py_ssize_t out_begin;
+    int at_end, n_threads;
+    double tick, decay, roll;
+    long long horizon, ref_month, tps;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnpdLddLLi:barrier_labels", &ts_o, &op_o, &hi_o, &lo_o,
+                          &cl_o, &vol_o, &modes_o, &lab_o, &w_o, &mae_o, &sec_o, &out_begin,
+                          &at_end, &tick, &horizon, &decay, &roll, &ref_month, &tps, &n_threads))
+        return NULL;
+    if (PyArray_ImportNumPyAPI() < 0)
+        return NULL;
+    PyArrayObject *in[6] = {NULL, NULL, NULL, NULL, NULL, NULL}, *modes = NULL;
+    PyObject *result = NULL;
+    in[0] = get_input(ts_o, NPY_INT64, "timestamp", -1);
+    if (!in[0])
+        goto done;
+    npy_intp n = PyArray_DIM(in[0], 0);
+    PyObject *objs[5] = {op_o, hi_o, lo_o, cl_o, vol_o};
+    static const char *const names[5] = {"open", "high", "low", "close", "volume"};
+    for (int k = 0; k < 5; k++) {
+        if (k == 4 && vol_o == Py_None)
+            break;
+        if (!(in[k + 1] = get_input(objs[k], NPY_FLOAT64, names[k], n)))
+            goto done;
+    }
+    modes = (PyArrayObject *)PyArray_FROM_OTF(modes_o, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    if (!modes)
+        goto done;
+    if (PyArray_NDIM(modes) != 2 || PyArray_DIM(modes, 1) != 3 || PyArray_DIM(modes, 0) < 1 ||
+        PyArray_DIM(modes, 0) > BO_LABEL_PY_MAX_MODES) {
+        PyErr_Format(PyExc_ValueError,
+                     "modes must be an (m, 3) array (direction, stop_ticks, target_ticks) with "
+                     "1 <= m <= %d",
+                     BO_LABEL_PY_MAX_MODES);
+        goto done;
+    }
+    npy_intp m = PyArray_DIM(modes, 0);
+    if (check_output(lab_o, NPY_INT8, "labels", m, -1))
+        goto done;
+    npy_intp n_out = PyArray_DIM((PyArrayObject *)lab_o, 1);
+    if (check_output(w_o, NPY_FLOAT32, "weights", m, n_out) ||
+        (mae_o != Py_None && check_output(mae_o, NPY_FLOAT32, "mae_ticks", m, n_out)) ||
+        (sec_o != Py_None && check_output(sec_o, NPY_FLOAT32, "seconds", m, n_out)))
+        goto done;
+    if (out_begin < 0 || out_begin > n || n_out > n - out_begin) {
+        PyErr_Format(PyExc_ValueError, "out_begin %zd + %zd outputs exceed the %zd rows",
+                     (Py_ssize_t)out_begin, (Py_ssize_t)n_out, (Py_ssize_t)n);
+        goto done;
+    }
+
+    bo_label_mode md[BO_LABEL_PY_MAX_MODES];
+    int8_t *lp[BO_LABEL_PY_MAX_MODES];
+    float *wp[BO_LABEL_PY_MAX_MODES], *mp[BO_LABEL_PY_MAX_MODES], *sp[BO_LABEL_PY_MAX_MODES];
+    const double *mv = (const double *)PyArray_DATA(modes);
+    for (npy_intp k = 0; k < m; k++) {
+        double dir = mv[3 * k];
+        md[k].direction = dir == 1.0 ? 1 : (dir == -1.0 ? -1 : 0);
+        md[k].stop_ticks = mv[3 * k + 1];
+        md[k].target_ticks = mv[3 * k + 2];
+        lp[k] = (int8_t *)((char *)PyArray_DATA((PyArrayObject *)lab_o) +
+                           k * PyArray_STRIDE((PyArrayObject *)lab_o, 0));
+        wp[k] = (float *)((char *)PyArray_DATA((PyArrayObject *)w_o) +
+                          k * PyArray_STRIDE((PyArrayObject *)w_o, 0));
+        if (mae_o != Py_None)
+            mp[k] = (float *)((char *)PyArray_DATA((PyArrayObject *)mae_o) +
+                              k * PyArray_STRIDE((PyArrayObject *)mae_o, 0));
+        if (sec_o != Py_None)
+            sp[k] = (float *)((char *)PyArray_DATA((PyArrayObject *)sec_o) +
+                              k * PyArray_STRIDE((PyArrayObject *)sec_o, 0));
+    }
+    bo_label_out out = {lp, wp, mae_o != Py_None ? mp : NULL, sec_o != Py_None ? sp : NULL};
+    bo_label_opts o = {tick, (int64_t)horizon, decay, roll, (int64_t)ref_month, (int64_t)tps,
+                       n_threads};
+    bo_roll_stats rs;
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st;
+    const double *vol = in[5] ? (const double *)PyArray_DATA(in[5]) : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = bo_barrier_labels((const int64_t *)PyArray_DATA(in[0]), (const double *)PyArray_DATA(in[1]),
+                           (const double *)PyArray_DATA(in[2]), (const double *)PyArray_DATA(in[3]),
+                           (const double *)PyArray_DATA(in[4]), vol, (size_t)n, (size_t)out_begin,
+                           (size_t)(out_begin + n_out), at_end, md, (size_t)m, &o, &out, &rs, &err);
+    Py_END_ALLOW_THREADS
+    if (st != BO_OK) {
+        raise_label_status(st, &err);
+        goto done;
+    }
+    result = Py_BuildValue("(LLdd)", (long long)rs.events, (long long)rs.bars_affected,
+                           rs.max_change, rs.sum_change);
+done:
+    for (int k = 0; k < 6; k++)
+        Py_XDECREF(in[k]);
+    Py_XDECREF(modes);
+    return result;
+}
