@@ -293,6 +293,8 @@ def test_streaming_reference_time_sources():
     assert (got["label_low_vol_long"] == want["label_low_vol_long"]).all()
     assert (got["weight_low_vol_long"] < want["weight_low_vol_long"]).all()
     # wrong block types and mismatched columns
+    with pytest.raises(TypeError, match="one DataFrame"):
+        BarrierLabeler(reference_time=ref).label_blocks(df)
     with pytest.raises(TypeError, match="DataFrame"):
         list(BarrierLabeler(reference_time=ref).label_blocks([df.to_dict()]))
     with pytest.raises(ValueError, match="columns"):

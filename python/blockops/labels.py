@@ -721,6 +721,9 @@ class BarrierLabeler:
             :func:`barrier_labels` joined on.
         """
         func = self._func
+        if _is_frame(blocks):
+            raise TypeError(f"{func}.label_blocks: expected an iterable of DataFrame blocks, got "
+                            "one DataFrame (use barrier_labels(df), or pass [df])")
         ref = self.reference_time
         again = None
         if ref is None:
