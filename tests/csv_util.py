@@ -11,9 +11,30 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA_DIR = os.path.join(HERE, "data", "csv")
 CORPUS_DIR = os.path.join(os.path.dirname(HERE), "csrc", "fuzz", "corpus", "csv")
-#: the shared BSM sample, found relative to the repository root (../shared/data/bsm/)
-BSM_SAMPLE = os.path.normpath(
-    os.path.join(HERE, "..", "..", "shared", "data", "bsm", "sample_10k.csv"))
+
+
+def _bsm_sample() -> str:
+    """The shared BSM sample (../shared/data/bsm/ beside the repository), or the copy shipped
+    in tests/data (gzip) unpacked once into the temp directory when the clone stands alone."""
+    shared = os.path.normpath(
+        os.path.join(HERE, "..", "..", "shared", "data", "bsm", "sample_10k.csv"))
+    if os.path.exists(shared):
+        return shared
+    import gzip
+    import tempfile
+
+    packed = os.path.join(HERE, "data", "bsm_sample_10k.csv.gz")
+    out = os.path.join(tempfile.gettempdir(), "blockops-bsm-sample_10k.csv")
+    if not os.path.exists(out) and os.path.exists(packed):
+        tmp = f"{out}.{os.getpid()}"
+        with gzip.open(packed, "rb") as src, open(tmp, "wb") as dst:
+            dst.write(src.read())
+        os.replace(tmp, out)
+    return out
+
+
+#: the BSM sample (19-column Wyoming CV Pilot format, 10,000 rows)
+BSM_SAMPLE = _bsm_sample()
 
 
 def csv_api():
