@@ -15,9 +15,7 @@ pytest.importorskip("pyarrow")
 from blockops import synth  # noqa: E402
 from blockops.synth import BLOCK_ROWS, BSM_COLUMNS, write_bsm_csv  # noqa: E402
 
-SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bsm", "sample_10k.csv")
-if not os.path.exists(SAMPLE):  # worktrees live next to /work/shared
-    SAMPLE = "/work/shared/data/bsm/sample_10k.csv"
+from csv_util import BSM_SAMPLE as SAMPLE  # noqa: E402  (shared sample or the shipped copy)
 
 TS = r"(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])/\d{4} (0[1-9]|1[0-2]):[0-5]\d:[0-5]\d (AM|PM)"
 HEX8 = r"[0-9a-f]{8}"
