@@ -31,6 +31,8 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
+from .io.csv import parse_size  # noqa: F401  (re-exported: "1GB", "512KiB", ints)
+
 __all__ = [
     "BSM_COLUMNS",
     "BLOCK_ROWS",
@@ -99,54 +101,6 @@ class SynthResult:
     nbytes: int
     vehicles: int
     seconds: float
-
-
-_SIZE_UNITS = {
-    "": 1, "B": 1,
-    "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
-    "K": 10**3, "M": 10**6, "G": 10**9,
-}
-
-
-def parse_size(value: Union[int, float, str]) -> int:
-    """Parse a byte size such as ``1GB``, ``250MB``, ``512KiB`` or ``0.25GB``.
-
-    Parameters
-    ----------
-    value : int, float or str
-        A number of bytes, or a number followed by a unit: B, KB, MB, GB, TB (powers of
-        1000) or KiB, MiB, GiB, TiB (powers of 1024); case-insensitive.
-
-    Returns
-    -------
-    int
-        The size in bytes (rounded down).
-
-    Raises
-    ------
-    ValueError
-        If the text cannot be parsed or the size is negative.
-    """
-    if isinstance(value, (int, np.integer)):
-        n = int(value)
-    elif isinstance(value, float):
-        n = int(value)
-    else:
-        s = str(value).strip().replace("_", "")
-        i = len(s)
-        while i > 0 and s[i - 1].isalpha():
-            i -= 1
-        num, unit = s[:i].strip(), s[i:].strip().upper()
-        if not num or unit not in _SIZE_UNITS:
-            raise ValueError(f"size: cannot parse {value!r} (use e.g. 1GB, 250MB, 512KiB)")
-        try:
-            n = int(float(num) * _SIZE_UNITS[unit])
-        except ValueError:
-            raise ValueError(f"size: cannot parse {value!r}") from None
-    if n < 0:
-        raise ValueError(f"size: must be >= 0, got {value!r}")
-    return n
 
 
 def bsm_row_bytes_estimate() -> int:
