@@ -345,3 +345,120 @@ def barrier_labels(ddf, *, modes=_labels.MODES, tick_size: float = 0.25, horizon
     if not diagnostics:
         return out
     return out, dask.delayed(_combine, pure=True)(stats, ref)
+
+
+# ----------------------------------------------------------------------------- V2X operators
+# Every blockops.v2x operator on a Dask DataFrame, with its meta computed by running the
+# operator on the input's (empty) meta. Two need the whole data set first and do a cheap
+# global pass: add_attackers(method="exact") collects the unique vehicle IDs (IDs only, never
+# the rows) and positional_swap_rand draws its bounded donor pool with a tree reduction.
+
+def _map_op(ddf, op, *args, **kwargs):
+    from .v2x import ops as _ops
+
+    return ddf.map_partitions(op, *args, meta=_ops.meta(op, ddf._meta, *args, **kwargs),
+                              **kwargs)
+
+
+def _make_wrapper(name):
+    def wrapper(ddf, **kwargs):
+        from .v2x import ops as _ops
+
+        return _map_op(ddf, getattr(_ops, name), **kwargs)
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = (f"Apply :func:`blockops.v2x.{name}` to every partition of a Dask "
+                       f"DataFrame (``meta`` computed from the operator).")
+    return wrapper
+
+
+_V2X_SIMPLE = ("clean", "timestamp_parts", "project_xy", "filter_radius", "filter_xy_range",
+               "filter_date_range", "positional_offset_const", "positional_offset_rand",
+               "positional_offset_const_per_id_with_random_direction",
+               "positional_override_const", "positional_override_rand")
+for _n in _V2X_SIMPLE:
+    globals()[_n] = _make_wrapper(_n)
+del _n
+__all__ += list(_V2X_SIMPLE) + ["add_attackers", "donor_pool", "hex_to_int",
+                                "positional_swap_rand", "unique_ids"]
+
+
+def hex_to_int(series, *, errors="raise"):
+    """:func:`blockops.v2x.hex_to_int` on a Dask Series."""
+    from .v2x import ops as _ops
+
+    dtype = "int64" if errors == "raise" else "Int64"
+    return series.map_partitions(_ops.hex_to_int, errors=errors, meta=(series.name, dtype))
+
+
+def _unique_ids(df, id_column):
+    from .v2x import ops as _ops
+
+    return np.unique(_ops.id_keys(df[id_column]).view(np.int64)) if len(df) else \
+        np.empty(0, np.int64)
+
+
+def _merge_unique(*arrays):
+    return np.unique(np.concatenate(arrays))
+
+
+def unique_ids(ddf, *, id_column="coreData_id"):
+    """Sorted unique vehicle IDs (int64; hex strings converted) of a Dask DataFrame, in one
+    streaming pass that keeps IDs only: per partition ``np.unique``, merged in a tree."""
+    import dask
+
+    parts = [dask.delayed(_unique_ids)(p, id_column) for p in ddf.to_delayed()]
+    while len(parts) > 1:
+        parts = [dask.delayed(_merge_unique)(*parts[i:i + 8]) for i in range(0, len(parts), 8)]
+    return parts[0].compute() if parts else np.empty(0, np.int64)
+
+
+def add_attackers(ddf, attackers=None, *, ratio=0.3, seed=42, method="exact",
+                  id_column="coreData_id"):
+    """:func:`blockops.v2x.add_attackers` on a Dask DataFrame.
+
+    With ``method="exact"`` and no ``attackers`` the unique IDs of the whole frame are
+    collected first (:func:`unique_ids`), so the choice is the same as on the whole data in
+    pandas, whatever the partitioning. ``method="hash"`` needs no global pass.
+    """
+    from .v2x import ops as _ops
+
+    if attackers is None and method == "exact":
+        attackers = _ops.select_attackers(unique_ids(ddf, id_column=id_column), ratio=ratio,
+                                          seed=seed, method="exact")
+    return _map_op(ddf, _ops.add_attackers, attackers, ratio=ratio, seed=seed, method=method,
+                   id_column=id_column)
+
+
+def donor_pool(ddf, *, size=None, seed=42, row_key=None):
+    """The global :class:`blockops.v2x.DonorPool` of a Dask DataFrame (bottom-``size`` rows by
+    keyed hash), built with a tree reduction; memory ``size`` x 40 bytes per task."""
+    import dask
+
+    from .v2x import ops as _ops
+
+    size = _ops.DEFAULT_POOL_SIZE if size is None else int(size)
+
+    def one(df):
+        return _ops.DonorPool.from_frame(df, size=size, seed=seed, row_key=row_key)
+
+    def merge(*pools):
+        out = pools[0]
+        for p in pools[1:]:
+            out = out.merge(p)
+        return out
+
+    parts = [dask.delayed(one)(p) for p in ddf.to_delayed()]
+    while len(parts) > 1:
+        parts = [dask.delayed(merge)(*parts[i:i + 8]) for i in range(0, len(parts), 8)]
+    return parts[0].compute() if parts else _ops.DonorPool.empty(size, seed)
+
+
+def positional_swap_rand(ddf, *, seed=42, pool=None, **kwargs):
+    """:func:`blockops.v2x.positional_swap_rand` with a donor pool drawn over the whole frame
+    (``pool`` an int size or None), so results do not depend on the partitioning."""
+    from .v2x import ops as _ops
+
+    if not isinstance(pool, _ops.DonorPool):
+        pool = donor_pool(ddf, size=pool, seed=seed, row_key=kwargs.get("row_key"))
+    return _map_op(ddf, _ops.positional_swap_rand, seed=seed, pool=pool, **kwargs)

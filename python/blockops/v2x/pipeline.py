@@ -1,0 +1,547 @@
+"""The connected-vehicle pipeline as a bounded-memory job: read -> clean -> filter -> attackers
+-> attack -> Parquet (-> classifiers), configured from TOML.
+
+Local engine ("local", the default): blocks of :class:`blockops.io.CsvBlockReader` flow through
+the operators one at a time. When a step needs the whole data set first (the "exact" attacker
+split needs every vehicle ID that survives cleaning and filtering; the swap attack needs a donor
+pool drawn over all rows) the run has two passes: pass 1 cleans and filters each block into a
+staging Parquet part and keeps only the IDs (and the bounded donor pool); pass 2 streams the
+staged parts through the attack. The CSV is parsed once and memory stays at a few blocks plus
+the IDs.
+
+Dask engine ("dask"): the same operators through :mod:`blockops.dask`, on a scheduler address
+or a ``LocalCluster`` built from :func:`blockops.resources.plan`. Both engines give the same
+rows and values (randomness is keyed on the global row number and the vehicle ID).
+"""
+from __future__ import annotations
+
+import copy
+import glob
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import _core
+from . import ops
+
+# ----------------------------------------------------------------------------- config
+
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "input": {"path": None, "blocksize": None, "memory_budget": "1GiB", "on_bad_lines": "skip",
+              "n_threads": None},
+    "clean": {"columns": None, "dropna": True, "timestamps": True},
+    "filter": {"kind": "none", "center_lat": None, "center_lon": None, "radius_m": None,
+               "max_dist": None, "start": None, "end": None},
+    "project": {"origin_lat": None, "origin_lon": None},
+    "attackers": {"ratio": 0.3, "seed": 42, "method": "exact"},
+    "attack": {"kind": "none", "coords": "xy", "seed": 42, "min_dist": None, "max_dist": None,
+               "direction_deg": None, "distance_m": None, "origin": None, "pool": None},
+    "output": {"dir": None, "overwrite": True},
+    "classifier": {"feature_set": "xy_elev", "test_size": 0.2, "seed": 42,
+                   "models": ["RandomForest", "DecisionTree", "KNeighbors"], "results": None,
+                   "max_train_rows": 1_000_000, "dtype": "float32"},
+    "engine": {"kind": "local", "address": None, "n_workers": None},
+}
+_REQUIRED = {"input": ["path"], "output": ["dir"]}
+_FILTERS = ("none", "radius", "xy_range")
+
+
+@dataclass
+class PipelineConfig:
+    """A validated pipeline configuration (see ``docs/v2x.md`` for every key).
+
+    Sections: ``input`` (path/glob/list, blocksize, on_bad_lines), ``clean``, ``filter``,
+    ``project``, ``attackers``, ``attack``, ``output`` (Parquet directory), optional
+    ``classifier`` and ``engine``. Unknown sections or keys are errors (typos must not be
+    silently ignored).
+    """
+
+    sections: dict[str, dict[str, Any]]
+    has_classifier: bool = False
+    has_project: bool = False
+    source: str = "<dict>"
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return self.sections[name]
+
+    @classmethod
+    def from_toml(cls, path) -> "PipelineConfig":
+        import tomllib
+
+        with open(path, "rb") as f:
+            try:
+                d = tomllib.load(f)
+            except tomllib.TOMLDecodeError as e:
+                raise ValueError(f"{path}: invalid TOML: {e}") from None
+        cfg = cls.from_dict(d, source=str(path))
+        base = os.path.dirname(os.path.abspath(path))
+        # relative paths in a config file are relative to the file, as users expect
+        cfg._resolve_paths(base)
+        return cfg
+
+    @classmethod
+    def from_dict(cls, d: dict, *, source: str = "<dict>") -> "PipelineConfig":
+        if not isinstance(d, dict):
+            raise TypeError(f"{source}: config must be a dict, got {type(d).__name__}")
+        unknown = sorted(set(d) - set(_SCHEMA))
+        if unknown:
+            raise ValueError(f"{source}: unknown section(s) {unknown}; known: {sorted(_SCHEMA)}")
+        secs: dict[str, dict[str, Any]] = {}
+        for name, defaults in _SCHEMA.items():
+            given = d.get(name, {})
+            if not isinstance(given, dict):
+                raise ValueError(f"{source}: [{name}] must be a table, got {given!r}")
+            bad = sorted(set(given) - set(defaults))
+            if bad:
+                raise ValueError(f"{source}: unknown key(s) {bad} in [{name}]; "
+                                 f"known: {sorted(defaults)}")
+            sec = copy.deepcopy(defaults)
+            sec.update(given)
+            for req in _REQUIRED.get(name, []):
+                if sec.get(req) in (None, "", []):
+                    raise ValueError(f"{source}: [{name}] {req} is required")
+            secs[name] = sec
+        cfg = cls(secs, has_classifier="classifier" in d, has_project="project" in d,
+                  source=source)
+        cfg._validate()
+        return cfg
+
+    def _resolve_paths(self, base: str) -> None:
+        def res(p):
+            return p if os.path.isabs(p) else os.path.join(base, p)
+
+        inp = self["input"]["path"]
+        self["input"]["path"] = [res(p) for p in inp] if isinstance(inp, list) else res(inp)
+        self["output"]["dir"] = res(self["output"]["dir"])
+        if self["classifier"]["results"]:
+            self["classifier"]["results"] = res(self["classifier"]["results"])
+
+    def _validate(self) -> None:
+        src = self.source
+        f = self["filter"]
+        if f["kind"] not in _FILTERS:
+            raise ValueError(f"{src}: [filter] kind must be one of {_FILTERS}, not {f['kind']!r}")
+        if f["kind"] == "radius":
+            miss = [k for k in ("center_lat", "center_lon", "radius_m") if f[k] is None]
+            if miss:
+                raise ValueError(f"{src}: [filter] kind='radius' needs {miss}")
+        if f["kind"] == "xy_range":
+            if f["max_dist"] is None:
+                raise ValueError(f"{src}: [filter] kind='xy_range' needs max_dist")
+            if not self.has_project:
+                raise ValueError(f"{src}: [filter] kind='xy_range' needs a [project] section "
+                                 "(x/y in metres about an origin)")
+        if self.has_project:
+            p = self["project"]
+            if p["origin_lat"] is None or p["origin_lon"] is None:
+                raise ValueError(f"{src}: [project] needs origin_lat and origin_lon")
+        a = self["attack"]
+        if a["kind"] != "none" and a["kind"] not in ops.ATTACKS:
+            raise ValueError(f"{src}: [attack] kind must be 'none' or one of "
+                             f"{sorted(ops.ATTACKS)}, not {a['kind']!r}")
+        if a["coords"] == "xy" and a["kind"] not in ("none", "positional_swap_rand") \
+                and not self.has_project:
+            raise ValueError(f"{src}: [attack] coords='xy' moves x/y in metres: add a "
+                             "[project] section, or use coords='latlon'")
+        if self["attackers"]["method"] not in ("exact", "hash"):
+            raise ValueError(f"{src}: [attackers] method must be 'exact' or 'hash'")
+        if self["engine"]["kind"] not in ("local", "dask"):
+            raise ValueError(f"{src}: [engine] kind must be 'local' or 'dask'")
+        if self["input"]["on_bad_lines"] not in ("error", "skip", "warn"):
+            raise ValueError(f"{src}: [input] on_bad_lines must be error, skip or warn")
+        c = self["classifier"]
+        if self.has_classifier and not (0 < float(c["test_size"]) < 1):
+            raise ValueError(f"{src}: [classifier] test_size must be in (0, 1)")
+        self.attack_kwargs()  # checks parameter names early
+
+    def attack_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the configured attack function (only those it takes)."""
+        a = self["attack"]
+        if a["kind"] == "none":
+            return {}
+        import inspect
+
+        params = inspect.signature(ops.ATTACKS[a["kind"]]).parameters
+        kw = {k: v for k, v in a.items() if k not in ("kind", "pool") and v is not None}
+        extra = sorted(k for k in kw if k not in params)
+        if extra:
+            raise ValueError(f"{self.source}: [attack] {a['kind']} does not take {extra}")
+        if "origin" in kw:
+            kw["origin"] = tuple(kw["origin"])
+        elif "origin" in params and a["coords"] == "latlon":
+            f = self["filter"]
+            if f["center_lat"] is not None:  # default origin: the filter's centre
+                kw["origin"] = (f["center_lat"], f["center_lon"])
+        return kw
+
+    def blocksize(self) -> int:
+        """[input] blocksize, else the block size :func:`blockops.resources.plan` gives for
+        [input] memory_budget (default 1 GiB: slots x block x expansion fits in it)."""
+        from ..io.csv import parse_size
+        from ..resources import plan
+        from ..synth import bsm_row_bytes_estimate
+
+        inp = self["input"]
+        if inp["blocksize"] is not None:
+            return parse_size(inp["blocksize"], "[input] blocksize")
+        budget = parse_size(inp["memory_budget"], "[input] memory_budget")
+        return plan(memory_budget=budget, row_bytes=bsm_row_bytes_estimate()).block_size
+
+    @property
+    def needs_two_passes(self) -> bool:
+        return (self["attackers"]["method"] == "exact" or
+                self["attack"]["kind"] == "positional_swap_rand")
+
+
+# ----------------------------------------------------------------------------- stages
+
+def reader_options(cfg: PipelineConfig) -> dict[str, Any]:
+    """Columns and dtypes handed to the CSV reader: POINT parsed while reading (a malformed one
+    is a bad line with file and line), IDs and timestamps kept as text for the operators (a
+    missing ID must be a dropped row, as in the original, not a bad line)."""
+    cols = list(cfg["clean"]["columns"] or ops.DEFAULT_COLUMNS)
+    dtypes: dict[str, str] = {}
+    if ops.POSITION in cols:
+        dtypes[ops.POSITION] = "wkt_point:x_pos,y_pos"
+    for c in (ops.ID, "metadata_generatedAt", "metadata_receivedAt",
+              "metadata_serialId_streamId", "metadata_recordType"):
+        if c in cols:
+            dtypes[c] = "str"
+    return {"columns": cols, "dtypes": dtypes}
+
+
+def stage_clean_filter(df: pd.DataFrame, cfg: PipelineConfig, n_threads=None,
+                       counts: dict | None = None) -> pd.DataFrame:
+    """Clean, convert IDs, timestamp parts, filters and projection for one block."""
+    c, f = cfg["clean"], cfg["filter"]
+    n0 = len(df)
+    out = ops.clean(df, columns=c["columns"], dropna=c["dropna"], n_threads=n_threads)
+    n1 = len(out)
+    if ops.ID in out.columns and out[ops.ID].dtype.kind not in "iu":
+        out[ops.ID] = ops.hex_to_int(out[ops.ID], n_threads=n_threads)
+    if f["start"] is not None or f["end"] is not None:
+        out = ops.filter_date_range(out, start=f["start"], end=f["end"], n_threads=n_threads)
+    if f["kind"] == "radius":
+        out = ops.filter_radius(out, center_lat=f["center_lat"], center_lon=f["center_lon"],
+                                radius_m=f["radius_m"], n_threads=n_threads)
+    if cfg.has_project:
+        p = cfg["project"]
+        out = ops.project_xy(out, origin_lat=p["origin_lat"], origin_lon=p["origin_lon"],
+                             n_threads=n_threads)
+    if f["kind"] == "xy_range":
+        out = ops.filter_xy_range(out, max_dist=f["max_dist"])
+    if c["timestamps"]:
+        out = ops.timestamp_parts(out, n_threads=n_threads)
+    if counts is not None:
+        counts["dropped_na"] = counts.get("dropped_na", 0) + n0 - n1
+        counts["filtered_out"] = counts.get("filtered_out", 0) + n1 - len(out)
+    return out
+
+
+def stage_attack(df: pd.DataFrame, cfg: PipelineConfig, *, attackers=None, pool=None,
+                 n_threads=None) -> pd.DataFrame:
+    """isAttacker and the configured attack for one block."""
+    a = cfg["attackers"]
+    out = ops.add_attackers(df, attackers, ratio=a["ratio"], seed=a["seed"], method=a["method"],
+                            n_threads=n_threads)
+    kind = cfg["attack"]["kind"]
+    if kind == "none":
+        return out
+    kw = cfg.attack_kwargs()
+    if kind == "positional_swap_rand":
+        kw["pool"] = pool if pool is not None else cfg["attack"]["pool"]
+    return ops.ATTACKS[kind](out, n_threads=n_threads, **kw)
+
+
+def test_mask(row_keys: np.ndarray, *, test_size: float, seed: int) -> np.ndarray:
+    """Rows in the test split: a keyed hash of the row number, so the split does not depend on
+    partitioning or order (the original split 80/20 with a global shuffle)."""
+    u = _core.rng_uniform(np.asarray(row_keys, dtype=np.int64).view(np.uint64), seed=seed,
+                          stream=ops.STREAMS["train_test_split"])
+    return u < test_size
+
+
+# ----------------------------------------------------------------------------- result
+
+@dataclass
+class PipelineResult:
+    """What a run did: row counts (rows_in = rows_out + skipped + dropped + filtered), attackers,
+    per-stage seconds, throughput and peak RSS."""
+
+    rows_in: int = 0
+    rows_skipped: int = 0
+    rows_dropped_na: int = 0
+    rows_filtered_out: int = 0
+    rows_out: int = 0
+    n_ids: int = 0
+    n_attackers: int = 0
+    attacker_rows: int = 0
+    bytes_in: int = 0
+    seconds: float = 0.0
+    stage_seconds: dict = field(default_factory=dict)
+    peak_rss_bytes: int = 0
+    output_dir: str = ""
+    parts: int = 0
+    pool_bytes: int = 0
+    engine: str = "local"
+    metrics: Any = None
+    results_path: str | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_in / self.seconds if self.seconds > 0 else float("nan")
+
+    def check(self) -> None:
+        """Raise if the counts do not add up (nothing may be lost silently)."""
+        total = self.rows_out + self.rows_skipped + self.rows_dropped_na + self.rows_filtered_out
+        if total != self.rows_in:
+            raise AssertionError(f"row accounting: in {self.rows_in} != out {self.rows_out} + "
+                                 f"skipped {self.rows_skipped} + dropped {self.rows_dropped_na} "
+                                 f"+ filtered {self.rows_filtered_out}")
+
+    def summary(self) -> str:
+        mb = self.bytes_in / 1e6
+        lines = [
+            f"engine            {self.engine}",
+            f"rows in           {self.rows_in:,}" + (f"  ({mb:,.0f} MB)" if mb else ""),
+            f"  skipped (bad)   {self.rows_skipped:,}",
+            f"  dropped (nulls) {self.rows_dropped_na:,}",
+            f"  filtered out    {self.rows_filtered_out:,}",
+            f"rows out          {self.rows_out:,}  -> {self.output_dir} ({self.parts} parts)",
+            f"vehicles          {self.n_ids:,}, attackers {self.n_attackers:,} "
+            f"({self.attacker_rows:,} rows)",
+            f"time              {self.seconds:.2f} s, {self.rows_per_second / 1e6:.2f} M rows/s"
+            + (f", {mb / self.seconds:.0f} MB/s" if mb and self.seconds > 0 else ""),
+            "stages            " + ", ".join(f"{k} {v:.2f} s"
+                                             for k, v in self.stage_seconds.items()),
+            f"peak RSS          {self.peak_rss_bytes / 2**20:,.0f} MiB",
+        ]
+        if self.pool_bytes:
+            lines.append(f"donor pool        {self.pool_bytes / 2**20:.1f} MiB")
+        if self.results_path:
+            lines.append(f"classifiers       {self.results_path}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+# ----------------------------------------------------------------------------- engine
+
+class _Timer:
+    def __init__(self, acc: dict):
+        self.acc = acc
+
+    def __call__(self, name: str):
+        timer = self
+
+        class _T:
+            def __enter__(self):
+                self.t0 = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.acc[name] = timer.acc.get(name, 0.0) + time.perf_counter() - self.t0
+
+        return _T()
+
+
+def _write_part(df: pd.DataFrame, path: str) -> None:
+    df = df.rename_axis("row")
+    df.to_parquet(path, engine="pyarrow", index=True)
+
+
+def _prepare_dir(d: str, overwrite: bool) -> None:
+    if os.path.exists(d):
+        if not os.path.isdir(d):
+            raise FileExistsError(f"output dir {d!r} exists and is not a directory")
+        old = glob.glob(os.path.join(d, "part-*.parquet"))
+        if old and not overwrite:
+            raise FileExistsError(f"output dir {d!r} holds {len(old)} parts; set "
+                                  "[output] overwrite = true to replace them")
+        for p in old:
+            os.remove(p)
+    os.makedirs(d, exist_ok=True)
+
+
+class Pipeline:
+    """Run a :class:`PipelineConfig`.
+
+    Examples
+    --------
+    >>> cfg = PipelineConfig.from_toml("run.toml")            # doctest: +SKIP
+    >>> res = Pipeline(cfg).run(progress=True)                 # doctest: +SKIP
+    >>> print(res.summary())                                   # doctest: +SKIP
+    """
+
+    def __init__(self, config: PipelineConfig | dict | str | os.PathLike):
+        if isinstance(config, (str, os.PathLike)):
+            config = PipelineConfig.from_toml(config)
+        elif isinstance(config, dict):
+            config = PipelineConfig.from_dict(config)
+        self.config = config
+
+    def run(self, *, progress: bool = False) -> PipelineResult:
+        from .._monitor import MemoryMonitor
+
+        with MemoryMonitor(interval=0.1) as mon:
+            t0 = time.perf_counter()
+            if self.config["engine"]["kind"] == "dask":
+                from . import _dask_engine
+
+                res = _dask_engine.run(self.config, progress=progress)
+            else:
+                res = self._run_local(progress)
+            if self.config.has_classifier:
+                with _Timer(res.stage_seconds)("classify"):
+                    self._classify(res)
+            res.seconds = time.perf_counter() - t0
+        res.peak_rss_bytes = int(mon.peak)
+        res.check()
+        return res
+
+    # -- local engine ---------------------------------------------------------------
+    def _reader(self, source, progress, **kw):
+        from ..io import CsvBlockReader
+
+        inp = self.config["input"]
+        return CsvBlockReader(source, blocksize=self.config.blocksize(),
+                              on_bad_lines=inp["on_bad_lines"], n_threads=inp["n_threads"],
+                              progress=progress, **kw)
+
+    def _run_local(self, progress: bool) -> PipelineResult:
+        cfg = self.config
+        res = PipelineResult(engine="local")
+        timer = _Timer(res.stage_seconds)
+        nt = cfg["input"]["n_threads"]
+        out_dir = cfg["output"]["dir"]
+        _prepare_dir(out_dir, cfg["output"]["overwrite"])
+        res.output_dir = out_dir
+        two = cfg.needs_two_passes
+        stage_dir = os.path.join(out_dir, "_stage") if two else None
+        if stage_dir:
+            shutil.rmtree(stage_dir, ignore_errors=True)
+            os.makedirs(stage_dir)
+        ids_seen: list[np.ndarray] = []
+        pool = None
+        if cfg["attack"]["kind"] == "positional_swap_rand":
+            size = cfg["attack"]["pool"] or ops.DEFAULT_POOL_SIZE
+            pool = ops.DonorPool.empty(size, cfg["attack"]["seed"])
+        counts: dict = {}
+        k = 0
+        try:
+            reader = self._reader(cfg["input"]["path"], progress, **reader_options(cfg))
+            with reader:
+                it = iter(reader)
+                while True:
+                    with timer("read"):
+                        block = next(it, None)
+                    if block is None:
+                        break
+                    with timer("clean+filter"):
+                        df = stage_clean_filter(block, cfg, nt, counts)
+                    del block
+                    if two:
+                        with timer("ids+pool"):
+                            if cfg["attackers"]["method"] == "exact" and len(df):
+                                ids_seen.append(np.unique(df[ops.ID].to_numpy()))
+                                if len(ids_seen) > 64:  # bound the list, not just the IDs
+                                    ids_seen = [np.unique(np.concatenate(ids_seen))]
+                            if pool is not None and len(df):
+                                pool = pool.merge(ops.DonorPool.from_frame(
+                                    df, size=pool.size, seed=pool.seed, n_threads=nt))
+                        with timer("write"):
+                            _write_part(df, os.path.join(stage_dir, f"part-{k:05d}.parquet"))
+                    else:
+                        with timer("attack"):
+                            df = stage_attack(df, cfg, n_threads=nt)
+                        self._count_out(res, df)
+                        with timer("write"):
+                            _write_part(df, os.path.join(out_dir, f"part-{k:05d}.parquet"))
+                    k += 1
+            st = reader.stats
+            res.rows_in, res.rows_skipped, res.bytes_in = st.rows_in, st.rows_skipped, \
+                st.bytes_read
+            res.rows_dropped_na = counts.get("dropped_na", 0)
+            res.rows_filtered_out = counts.get("filtered_out", 0)
+            if two:
+                attackers = None
+                if cfg["attackers"]["method"] == "exact":
+                    with timer("ids+pool"):
+                        ids = np.unique(np.concatenate(ids_seen)) if ids_seen else \
+                            np.empty(0, np.int64)
+                        a = cfg["attackers"]
+                        attackers = ops.select_attackers(ids, ratio=a["ratio"], seed=a["seed"],
+                                                         method="exact")
+                if pool is not None:
+                    res.pool_bytes = pool.nbytes
+                for j in range(k):
+                    p = os.path.join(stage_dir, f"part-{j:05d}.parquet")
+                    with timer("read"):
+                        df = pd.read_parquet(p)
+                        df.index.name = None
+                    with timer("attack"):
+                        df = stage_attack(df, cfg, attackers=attackers, pool=pool, n_threads=nt)
+                    self._count_out(res, df)
+                    with timer("write"):
+                        _write_part(df, os.path.join(out_dir, f"part-{j:05d}.parquet"))
+                    os.remove(p)
+        finally:
+            if stage_dir:
+                shutil.rmtree(stage_dir, ignore_errors=True)
+        res.parts = k
+        res.n_ids, res.n_attackers = self._id_counts(out_dir)
+        return res
+
+    @staticmethod
+    def _count_out(res: PipelineResult, df: pd.DataFrame) -> None:
+        res.rows_out += len(df)
+        if "isAttacker" in df.columns:
+            res.attacker_rows += int(df["isAttacker"].sum())
+
+    @staticmethod
+    def _id_counts(out_dir: str) -> tuple[int, int]:
+        """(vehicles, attacker vehicles) in the output, reading the two columns only."""
+        import pyarrow.compute as pc
+        import pyarrow.dataset as ds
+
+        parts = sorted(glob.glob(os.path.join(out_dir, "part-*.parquet")))
+        if not parts:
+            return 0, 0
+        d = ds.dataset(parts, format="parquet")
+        if ops.ID not in d.schema.names or "isAttacker" not in d.schema.names:
+            return 0, 0
+        t = d.to_table(columns=[ops.ID, "isAttacker"])
+        ids = t.column(ops.ID)
+        att = pc.filter(ids, pc.equal(t.column("isAttacker"), 1))
+        return len(pc.unique(ids)), len(pc.unique(att))
+
+    # -- classifier stage -------------------------------------------------------------
+    def _classify(self, res: PipelineResult) -> None:
+        import pyarrow.dataset as ds
+
+        from . import ml
+
+        c = self.config["classifier"]
+        feats = ml.FEATURE_SETS[c["feature_set"]]
+        parts = sorted(glob.glob(os.path.join(res.output_dir, "part-*.parquet")))
+        cols = list(dict.fromkeys(["row", *feats, "isAttacker"]))
+        t = ds.dataset(parts, format="parquet").to_table(columns=cols)
+        df = t.to_pandas().set_index("row")
+        cap = c["max_train_rows"]
+        if cap and len(df) > cap:  # deterministic sample: the rows with the smallest hash
+            pr = _core.rng_u64(df.index.to_numpy(np.int64).view(np.uint64), seed=c["seed"],
+                               stream=ops.STREAMS["train_test_split"], counter=1)
+            df = df.iloc[np.sort(np.argpartition(pr, cap - 1)[:cap])]
+        mask = test_mask(df.index.to_numpy(), test_size=float(c["test_size"]), seed=c["seed"])
+        metrics = ml.train_classifiers(df, feature_set=c["feature_set"], test_mask=mask,
+                                       models=tuple(c["models"]), dtype=np.dtype(c["dtype"]),
+                                       random_state=c["seed"])
+        path = c["results"] or os.path.join(res.output_dir, "classifier_results.csv")
+        ml.write_results(metrics, path)
+        res.metrics, res.results_path = metrics, path
