@@ -1,4 +1,5 @@
-"""Command line: ``python -m blockops info``, ``bench <name>`` and ``synth bsm``."""
+"""Command line: ``python -m blockops info``, ``plan``, ``bench <name>``, ``synth bsm``,
+``demo`` and ``v2x run CONFIG``."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     pl.add_argument("--row-bytes", type=int, default=None)
     pl.add_argument("--expansion", type=float, default=None)
     bench = sub.add_parser("bench", help="run a side-by-side benchmark", add_help=False)
-    bench.add_argument("name", choices=["geo", "reports", "csv", "labels"], help="which benchmark")
+    bench.add_argument("name", choices=["geo", "reports", "csv", "labels", "v2x"],
+                       help="which benchmark")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
     syn = sub.add_parser("synth", help="write a synthetic data set (BSM CSV)")
     syn.add_argument("kind", choices=["bsm"], help="which data set")
@@ -28,7 +30,29 @@ def main(argv: list[str] | None = None) -> int:
     syn.add_argument("--vehicles", type=int, default=None)
     syn.add_argument("--null-fraction", type=float, default=0.0)
     syn.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo = sub.add_parser("demo", help="synthesize BSM data and run the whole V2X pipeline")
+    demo.add_argument("--rows", type=int, default=2_000_000, help="rows to synthesize")
+    demo.add_argument("--out", default="blockops-demo", help="working directory")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--no-classifier", action="store_true", help="skip the classifier stage")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    v2x = sub.add_parser("v2x", help="run a V2X pipeline from a TOML config")
+    v2x.add_argument("action", choices=["run"])
+    v2x.add_argument("config", help="pipeline TOML file")
+    v2x.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from .v2x import demo as _demo
+
+        return _demo.main(rows=args.rows, out=args.out, seed=args.seed,
+                          classifier=not args.no_classifier, progress=not args.no_progress)
+    if args.command == "v2x":
+        from .v2x import Pipeline, PipelineConfig
+
+        res = Pipeline(PipelineConfig.from_toml(args.config)).run(progress=not args.no_progress)
+        print(res.summary())
+        return 0
 
     if args.command == "info":
         from . import show_config
@@ -69,5 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             from ._bench import labels
 
             return int(labels.main(args.rest) or 0)
+        if args.name == "v2x":
+            from ._bench import v2x as _bv2x
+
+            return int(_bv2x.main(args.rest) or 0)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     return 2
