@@ -1,0 +1,241 @@
+"""blockops.v2x.Pipeline: end to end on the shared sample and synthetic files, against the
+operators applied to the whole file in pandas; block-size invariance; row accounting; config
+errors; the Dask engine on a LocalCluster; the CLI."""
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blockops import v2x
+from blockops.v2x import pipeline as pl
+
+from csv_util import BSM_SAMPLE
+
+CENTER = (41.25, -105.93)
+
+
+def _cfg(tmp_path, src, **over):
+    d = {
+        "input": {"path": str(src), "blocksize": "256KB"},
+        "filter": {"kind": "radius", "center_lat": CENTER[0], "center_lon": CENTER[1],
+                   "radius_m": 3000.0},
+        "project": {"origin_lat": CENTER[0], "origin_lon": CENTER[1]},
+        "attackers": {"ratio": 0.3, "seed": 42, "method": "exact"},
+        "attack": {"kind": "positional_offset_const_per_id_with_random_direction",
+                   "min_dist": 25.0, "max_dist": 250.0},
+        "output": {"dir": str(tmp_path / "out")},
+    }
+    for sec, kv in over.items():
+        if kv is None:
+            d.pop(sec, None)
+        else:
+            d.setdefault(sec, {}).update(kv)
+    return d
+
+
+def _read_out(d) -> pd.DataFrame:
+    parts = sorted(glob.glob(os.path.join(d, "part-*.parquet")))
+    df = pd.concat([pd.read_parquet(p) for p in parts])
+    df.index.name = None
+    return df.sort_index()
+
+
+def _expected(src, cfg: pl.PipelineConfig) -> pd.DataFrame:
+    """The operators on the whole file in pandas (the reference composition)."""
+    raw = pd.read_csv(src)
+    df = v2x.clean(raw)
+    df["coreData_id"] = v2x.hex_to_int(df["coreData_id"])
+    f = cfg["filter"]
+    if f["kind"] == "radius":
+        df = v2x.filter_radius(df, center_lat=f["center_lat"], center_lon=f["center_lon"],
+                               radius_m=f["radius_m"])
+    if cfg.has_project:
+        df = v2x.project_xy(df, origin_lat=cfg["project"]["origin_lat"],
+                            origin_lon=cfg["project"]["origin_lon"])
+    if f["kind"] == "xy_range":
+        df = v2x.filter_xy_range(df, max_dist=f["max_dist"])
+    df = v2x.timestamp_parts(df)
+    a = cfg["attackers"]
+    df = v2x.add_attackers(df, ratio=a["ratio"], seed=a["seed"], method=a["method"])
+    kind = cfg["attack"]["kind"]
+    if kind != "none":
+        kw = cfg.attack_kwargs()
+        if kind == "positional_swap_rand":
+            kw["pool"] = cfg["attack"]["pool"] or v2x.DEFAULT_POOL_SIZE
+        df = v2x.ATTACKS[kind](df, **kw)
+    return df
+
+
+def _assert_same(got: pd.DataFrame, exp: pd.DataFrame):
+    assert got.index.tolist() == exp.index.tolist()
+    assert set(got.columns) == set(exp.columns)
+    for c in exp.columns:
+        g, e = got[c].to_numpy(), exp[c].to_numpy()
+        if e.dtype.kind == "f":
+            np.testing.assert_array_equal(g, e, err_msg=c)
+        else:
+            assert list(map(str, g)) == list(map(str, e)), c
+
+
+@pytest.mark.parametrize("kind", sorted(v2x.ATTACKS))
+def test_pipeline_sample_matches_operators_on_whole_file(tmp_path, kind):
+    kw = {"kind": kind}
+    if kind == "positional_swap_rand":
+        kw = {"kind": kind, "pool": 500}
+    elif kind in ("positional_offset_const", "positional_override_const"):
+        kw.update(min_dist=None, max_dist=None)
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, attack=kw))
+    res = pl.Pipeline(cfg).run()
+    got = _read_out(res.output_dir)
+    exp = _expected(BSM_SAMPLE, cfg)
+    _assert_same(got, exp)
+    assert res.rows_in == 10_000 and res.rows_out == len(exp) > 0
+    assert res.attacker_rows == int(exp["isAttacker"].sum()) > 0
+    assert res.n_attackers == exp.loc[exp.isAttacker == 1, "coreData_id"].nunique()
+    assert res.rows_filtered_out == 10_000 - len(exp)  # the sample has no nulls or bad lines
+    assert not os.path.exists(os.path.join(res.output_dir, "_stage"))
+
+
+@pytest.mark.parametrize("blocksize", ["64KB", "300KB", "64MB"])
+def test_pipeline_is_blocksize_invariant(tmp_path, blocksize):
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, input={"blocksize": blocksize},
+                                           attack={"kind": "positional_offset_rand"}))
+    res = pl.Pipeline(cfg).run()
+    exp = _expected(BSM_SAMPLE, cfg)
+    _assert_same(_read_out(res.output_dir), exp)
+
+
+def test_pipeline_hash_latlon_single_pass(tmp_path):
+    cfg = pl.PipelineConfig.from_dict(_cfg(
+        tmp_path, BSM_SAMPLE, project=None, attackers={"method": "hash"},
+        attack={"kind": "positional_override_rand", "coords": "latlon", "min_dist": 0.0,
+                "max_dist": 2000.0}))
+    assert not cfg.needs_two_passes
+    assert cfg.attack_kwargs()["origin"] == CENTER  # defaults to the filter's centre
+    res = pl.Pipeline(cfg).run()
+    got = _read_out(res.output_dir)
+    _assert_same(got, _expected(BSM_SAMPLE, cfg))
+    att = got[got.isAttacker == 1]
+    from reference.geo_ref import haversine_np
+
+    d = haversine_np(att.y_pos.to_numpy(), att.x_pos.to_numpy(), *CENTER)
+    assert (d <= 2000.0 * (1 + 1e-9)).all()
+
+
+def _dirty_file(tmp_path):
+    lines = open(BSM_SAMPLE, encoding="utf-8").read().splitlines()
+    head, rows = lines[0], lines[1:2001]
+    rows[5] = rows[5].replace(",POINT", ",,POINT", 1)            # wrong field count: bad line
+    f = rows[9].split(",")
+    f[16] = ""                                                    # missing speed: dropped
+    rows[9] = ",".join(f)
+    rows[20] = rows[20].rsplit(",", 1)[0] + ',"POINT (-105.9 41.2"'  # malformed POINT: bad line
+    p = tmp_path / "dirty.csv"
+    p.write_text("\n".join([head] + rows) + "\n")
+    return p
+
+
+def test_pipeline_accounts_for_every_row(tmp_path):
+    src = _dirty_file(tmp_path)
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, src, filter={"kind": "none"},
+                                           attack={"kind": "none"}))
+    res = pl.Pipeline(cfg).run()
+    assert (res.rows_in, res.rows_skipped, res.rows_dropped_na) == (2000, 2, 1)
+    assert res.rows_out == 1997 and res.rows_filtered_out == 0
+    res.check()
+    assert "skipped (bad)   2" in res.summary()
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, src, input={"on_bad_lines": "error"}))
+    from blockops import CsvParseError
+
+    with pytest.raises(CsvParseError, match="dirty.csv.*line 7"):
+        pl.Pipeline(cfg).run()
+
+
+@pytest.mark.parametrize("over,msg", [
+    ({"filter": {"kind": "circle"}}, "kind must be one of"),
+    ({"filter": {"radius_m": None}}, "needs"),
+    ({"attack": {"kind": "teleport"}}, "attack"),
+    ({"attack": {"distance_m": 5.0}}, "does not take"),
+    ({"attackers": {"methd": "exact"}}, "unknown key"),
+    ({"extras": {"a": 1}}, "unknown section"),
+    ({"project": None}, "project"),
+    ({"output": {"dir": ""}}, "dir is required"),
+])
+def test_config_errors(tmp_path, over, msg):
+    with pytest.raises(ValueError, match=msg):
+        pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, **over))
+
+
+def test_toml_relative_paths_and_overwrite(tmp_path):
+    import shutil
+
+    shutil.copy(BSM_SAMPLE, tmp_path / "in.csv")
+    (tmp_path / "run.toml").write_text(
+        '[input]\npath = "in.csv"\nblocksize = "1MB"\n[output]\ndir = "o"\noverwrite = false\n'
+        '[attackers]\nmethod = "hash"\n')
+    cfg = pl.PipelineConfig.from_toml(tmp_path / "run.toml")
+    assert cfg["input"]["path"] == str(tmp_path / "in.csv")
+    res = pl.Pipeline(cfg).run()
+    assert res.rows_out == 10_000 and res.parts >= 1
+    with pytest.raises(FileExistsError, match="overwrite"):
+        pl.Pipeline(cfg).run()
+    (tmp_path / "bad.toml").write_text("[input\n")
+    with pytest.raises(ValueError, match="invalid TOML"):
+        pl.PipelineConfig.from_toml(tmp_path / "bad.toml")
+
+
+def test_default_blocksize_comes_from_plan(tmp_path):
+    from blockops.resources import plan
+    from blockops.synth import bsm_row_bytes_estimate
+
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, input={"blocksize": None}))
+    assert cfg.blocksize() == plan(memory_budget=2**30,
+                                   row_bytes=bsm_row_bytes_estimate()).block_size
+
+
+def test_classifier_stage(tmp_path):
+    pytest.importorskip("sklearn")
+    cfg = pl.PipelineConfig.from_dict(_cfg(
+        tmp_path, BSM_SAMPLE, filter={"kind": "none"},
+        attack={"kind": "positional_override_const", "min_dist": None, "max_dist": None},
+        classifier={"feature_set": "xy_elev", "models": ["DecisionTree", "KNeighbors"]}))
+    res = pl.Pipeline(cfg).run()
+    m = pd.read_csv(res.results_path)
+    assert m["Model"].tolist() == ["DecisionTree", "KNeighbors"]
+    assert {"train_accuracy", "test_f1", "test_specificity"} <= set(m.columns)
+    # every attacker sits on one point: a tree separates them perfectly
+    assert m.loc[0, "test_accuracy"] > 0.95
+    assert m.loc[0, "Total_Train_Sample_Size"] + m.loc[0, "Total_Test_Sample_Size"] == \
+        res.rows_out
+
+
+def test_dask_engine_equals_local(tmp_path):
+    pytest.importorskip("distributed")
+    base = _cfg(tmp_path, BSM_SAMPLE, attack={"kind": "positional_swap_rand", "pool": 300,
+                                              "min_dist": None, "max_dist": None})
+    local = pl.Pipeline(pl.PipelineConfig.from_dict(base)).run()
+    d = _cfg(tmp_path, BSM_SAMPLE, attack={"kind": "positional_swap_rand", "pool": 300,
+                                           "min_dist": None, "max_dist": None},
+             engine={"kind": "dask", "n_workers": 2}, output={"dir": str(tmp_path / "dk")})
+    dk = pl.Pipeline(pl.PipelineConfig.from_dict(d)).run()
+    assert dk.parts > 1
+    _assert_same(_read_out(dk.output_dir), _read_out(local.output_dir))
+    for k in ("rows_in", "rows_out", "rows_skipped", "rows_dropped_na", "rows_filtered_out",
+              "attacker_rows", "n_ids", "n_attackers"):
+        assert getattr(dk, k) == getattr(local, k), k
+
+
+def test_cli_v2x_run_and_demo(tmp_path, capsys):
+    from blockops.cli import main
+
+    assert main(["demo", "--rows", "20000", "--out", str(tmp_path / "demo"), "--no-progress",
+                 "--no-classifier"]) == 0
+    out = capsys.readouterr().out
+    assert "rows in           20,000" in out and "peak RSS" in out
+    cfg = tmp_path / "demo" / "pipeline.toml"
+    assert main(["v2x", "run", str(cfg), "--no-progress"]) == 0
+    assert "rows out" in capsys.readouterr().out
