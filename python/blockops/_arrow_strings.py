@@ -31,6 +31,13 @@ def _pa():
     return pa
 
 
+def _readonly(a: np.ndarray) -> np.ndarray:
+    # views of Arrow buffers that pandas or the caller own: nobody should write through them
+    if not a.flags.owndata:
+        a.flags.writeable = False
+    return a
+
+
 def _first_non_string(values: np.ndarray, nulls: np.ndarray) -> int:
     for i in np.flatnonzero(~nulls):
         if not isinstance(values[i], str):
@@ -157,5 +164,5 @@ def string_buffers(values):
     data = (np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None
             else np.empty(0, dtype=np.uint8))
     if arr.null_count == 0 or validity is None:
-        return offsets, data, None, 0
-    return offsets, data, np.frombuffer(validity, dtype=np.uint8), off
+        return _readonly(offsets), _readonly(data), None, 0
+    return _readonly(offsets), _readonly(data), _readonly(np.frombuffer(validity, np.uint8)), off
