@@ -291,6 +291,13 @@ def test_chunked_arrays():
     one = pa.chunked_array([pa.array(values, type=pa.string()).slice(10, 20)])
     vals, status = _core.v2x_parse_hex(*string_buffers(one))
     _check_hex(values[10:30], vals, status)
+    # a pandas str Series backed by several chunks (e.g. after concat), and a slice of it
+    ser = pd.concat([pd.Series(values[:40], dtype="str"), pd.Series(values[40:], dtype="str")],
+                    ignore_index=True)
+    vals, status = _core.v2x_parse_hex(*string_buffers(ser))
+    _check_hex(values, vals, status)
+    vals, status = _core.v2x_parse_hex(*string_buffers(ser.iloc[35:77]))
+    _check_hex(values[35:77], vals, status)
     empty = pa.chunked_array([], type=pa.string())
     off, data, valid, bo = string_buffers(empty)
     assert len(off) == 1
