@@ -139,46 +139,6 @@ static int parse_double_field(const char *s, size_t len, double *v)
     return bo_csv_parse_double(s, len, v);
 }
 
-static int parse_wkt(const char *s, size_t len, double *lon, double *lat)
-{
-    bo_trim(&s, &len);
-    const char *p = s, *end = s + len;
-    if (end - p < 5 || !bo_ieq(p, 5, "point", 5))
-        return -1;
-    p += 5;
-    while (p < end && bo_is_space(*p))
-        p++;
-    if (end - p == 5 && bo_ieq(p, 5, "empty", 5)) {
-        *lon = *lat = __builtin_nan("");
-        return 0;
-    }
-    if (p == end || *p != '(')
-        return -1;
-    p++;
-    while (p < end && bo_is_space(*p))
-        p++;
-    const char *a = p;
-    while (p < end && !bo_is_space(*p) && *p != ')')
-        p++;
-    if (p == a || bo_parse_double_trimmed(a, (size_t)(p - a), lon))
-        return -1;
-    if (p == end || !bo_is_space(*p))
-        return -1;
-    while (p < end && bo_is_space(*p))
-        p++;
-    const char *b = p;
-    while (p < end && !bo_is_space(*p) && *p != ')')
-        p++;
-    if (p == b || bo_parse_double_trimmed(b, (size_t)(p - b), lat))
-        return -1;
-    while (p < end && bo_is_space(*p))
-        p++;
-    if (p == end || *p != ')')
-        return -1;
-    p++;
-    return p == end ? 0 : -1;
-}
-
 typedef struct {
     int64_t row;  /* -1: none */
     int col;
@@ -278,8 +238,10 @@ static void convert_rows(const char *buf, const bo_csv_index *ix, const bo_csv_c
         case BO_CSV_WKT_POINT: {
             double lon = __builtin_nan(""), lat = __builtin_nan("");
             if (!na)
-                rc = parse_wkt(s, len, &lon, &lat);
-            if (rc)
+                rc = bo_parse_wkt_point(s, len, &lon, &lat);
+            if (rc == 1) /* POINT EMPTY: NaN coordinates, not a bad value */
+                rc = 0;
+            else if (rc)
                 lon = lat = __builtin_nan("");
             ((double *)c->out)[r] = lon;
             ((double *)c->out2)[r] = lat;

@@ -263,3 +263,45 @@ int bo_parse_hex64(const char *s, size_t len, uint64_t *out)
     *out = v;
     return 0;
 }
+
+/* WKT "POINT (lon lat)": moved here from convert.c so that the CSV reader and the v2x string
+ * converters accept exactly the same text. */
+int bo_parse_wkt_point(const char *s, size_t len, double *lon, double *lat)
+{
+    bo_trim(&s, &len);
+    const char *p = s, *end = s + len;
+    if (end - p < 5 || !bo_ieq(p, 5, "point", 5))
+        return -1;
+    p += 5;
+    while (p < end && bo_is_space(*p))
+        p++;
+    if (end - p == 5 && bo_ieq(p, 5, "empty", 5)) {
+        *lon = *lat = __builtin_nan("");
+        return 1;
+    }
+    if (p == end || *p != '(')
+        return -1;
+    p++;
+    while (p < end && bo_is_space(*p))
+        p++;
+    const char *a = p;
+    while (p < end && !bo_is_space(*p) && *p != ')')
+        p++;
+    if (p == a || bo_parse_double_trimmed(a, (size_t)(p - a), lon))
+        return -1;
+    if (p == end || !bo_is_space(*p))
+        return -1;
+    while (p < end && bo_is_space(*p))
+        p++;
+    const char *b = p;
+    while (p < end && !bo_is_space(*p) && *p != ')')
+        p++;
+    if (p == b || bo_parse_double_trimmed(b, (size_t)(p - b), lat))
+        return -1;
+    while (p < end && bo_is_space(*p))
+        p++;
+    if (p == end || *p != ')')
+        return -1;
+    p++;
+    return p == end ? 0 : -1;
+}

@@ -13,4 +13,8 @@ int bo_parse_hex64(const char *s, size_t len, uint64_t *out);
 struct bo_csv_dtfmt;
 int bo_parse_datetime_fmt(const char *s, size_t len, const struct bo_csv_dtfmt *f, int64_t *ns);
 int bo_parse_datetime_iso(const char *s, size_t len, int64_t *ns);
+/* WKT point: "POINT (lon lat)" (case-insensitive keyword, spaces/tabs around the value, between
+ * the keyword and "(" optional, one or more between the coordinates, numbers as
+ * bo_parse_double_trimmed). 0 ok, 1 for "POINT EMPTY" (lon = lat = NaN), -1 malformed. */
+int bo_parse_wkt_point(const char *s, size_t len, double *lon, double *lat);
 #endif

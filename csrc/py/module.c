@@ -481,6 +481,14 @@ PyObject *bo_py_csv_scan_new(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_scan_finish(PyObject *self, PyObject *args);
 PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args);   /* label_py.c */
+/* v2x_py.c */
+PyObject *bo_py_rng_u64(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_rng_uniform(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_parse_hex(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_parse_wkt(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_parse_datetime(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kwargs);
+#define BO_KW(f) ((PyCFunction)(void (*)(void))(f))
 
 static PyMethodDef methods[] = {
     {"haversine", py_haversine, METH_VARARGS,
@@ -544,6 +552,30 @@ static PyMethodDef methods[] = {
      "ref_month, ts_per_second, n_threads, /)\n--\n\n"
      "Barrier labels and weights into preallocated (modes, n) outputs -> (roll events, bars "
      "affected, max change, summed change) (internal; see blockops.labels)."},
+    {"rng_u64", BO_KW(bo_py_rng_u64), METH_VARARGS | METH_KEYWORDS,
+     "rng_u64($module, keys, *, seed, stream, counter=0, n_threads=1)\n--\n\n"
+     "Keyed Philox4x32-10 draws: out[i] = u64(seed, stream, keys[i], counter) as uint64, same "
+     "shape as keys (signed keys are reinterpreted bitwise; see bo_rng.h) (internal)."},
+    {"rng_uniform", BO_KW(bo_py_rng_uniform), METH_VARARGS | METH_KEYWORDS,
+     "rng_uniform($module, keys, *, seed, stream, counter=0, low=0.0, high=1.0, n_threads=1)\n"
+     "--\n\nKeyed uniforms low + (high - low) * ((u64 >> 11) * 2**-53) as float64 (internal)."},
+    {"v2x_parse_hex", BO_KW(bo_py_v2x_parse_hex), METH_VARARGS | METH_KEYWORDS,
+     "v2x_parse_hex($module, offsets, data, valid_bits, bit_offset, *, n_threads=1)\n--\n\n"
+     "Hex IDs of an Arrow large_string column -> (int64 values, uint8 status: 0 ok, 1 null, "
+     "2 invalid) (internal)."},
+    {"v2x_parse_wkt", BO_KW(bo_py_v2x_parse_wkt), METH_VARARGS | METH_KEYWORDS,
+     "v2x_parse_wkt($module, offsets, data, valid_bits, bit_offset, *, n_threads=1)\n--\n\n"
+     "WKT POINT (lon lat) of an Arrow large_string column -> (lon, lat, uint8 status) "
+     "(internal)."},
+    {"v2x_parse_datetime", BO_KW(bo_py_v2x_parse_datetime), METH_VARARGS | METH_KEYWORDS,
+     "v2x_parse_datetime($module, offsets, data, valid_bits, bit_offset, fmt=None, *, "
+     "n_threads=1)\n--\n\n"
+     "Datetimes (strptime-style fmt, None = ISO 8601) of an Arrow large_string column -> "
+     "(int64 ns, uint8 status) (internal)."},
+    {"v2x_timestamp_parts", BO_KW(bo_py_v2x_timestamp_parts), METH_VARARGS | METH_KEYWORDS,
+     "v2x_timestamp_parts($module, ns, *, n_threads=1)\n--\n\n"
+     "Civil parts of int64 / datetime64[ns] values -> dict of month, day, year, hour, minute, "
+     "second, pm, status arrays (internal)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_core",

@@ -36,3 +36,27 @@ def barrier_labels(timestamp: npt.NDArray[np.int64], open: npt.NDArray[np.float6
                    tick_size: float, horizon: int, decay_rate: float, roll_threshold: float,
                    ref_month: int, ts_per_second: int, n_threads: int, /
                    ) -> tuple[int, int, float, float]: ...
+
+# keyed Philox4x32-10 random numbers (csrc/include/blockops/bo_rng.h)
+def rng_u64(keys: npt.ArrayLike, *, seed: int, stream: int, counter: int = 0,
+            n_threads: int = 1) -> npt.NDArray[np.uint64]: ...
+def rng_uniform(keys: npt.ArrayLike, *, seed: int, stream: int, counter: int = 0,
+                low: float = 0.0, high: float = 1.0,
+                n_threads: int = 1) -> npt.NDArray[np.float64]: ...
+
+# v2x string-column converters (csrc/include/blockops/bo_v2x.h); status: 0 ok, 1 null, 2 invalid
+def v2x_parse_hex(offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8],
+                  valid_bits: npt.NDArray[np.uint8] | None, bit_offset: int, *,
+                  n_threads: int = 1
+                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]: ...
+def v2x_parse_wkt(offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8],
+                  valid_bits: npt.NDArray[np.uint8] | None, bit_offset: int, *,
+                  n_threads: int = 1
+                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+                             npt.NDArray[np.uint8]]: ...
+def v2x_parse_datetime(offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8],
+                       valid_bits: npt.NDArray[np.uint8] | None, bit_offset: int,
+                       fmt: str | None = None, *, n_threads: int = 1
+                       ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]: ...
+def v2x_timestamp_parts(ns: npt.NDArray[np.int64] | npt.NDArray[np.datetime64], *,
+                        n_threads: int = 1) -> dict[str, npt.NDArray[Any]]: ...

@@ -1,0 +1,593 @@
+/* blockops._core keyed random numbers and v2x converters: the binding of csrc/rng/ and
+ * csrc/v2x/.
+ *
+ * Inputs are normalized here (dtype allow-list, PyArray_FROM_OTF(..., NPY_ARRAY_IN_ARRAY):
+ * a contiguous aligned native copy only when needed, never written to), string-column buffers
+ * are validated with bo_v2x_check_strings while the GIL is held, and the C kernels then run
+ * with the GIL released, in blocks so that Ctrl-C is noticed between blocks. Status codes go
+ * through blockops._errors.from_status, the one status -> exception mapping. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NO_IMPORT_ARRAY
+#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
+#include <numpy/arrayobject.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "blockops/bo_common.h"
+#include "blockops/bo_csv.h"
+#include "blockops/bo_rng.h"
+#include "blockops/bo_v2x.h"
+
+PyObject *bo_py_rng_u64(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_rng_uniform(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_parse_hex(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_parse_wkt(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_parse_datetime(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kwargs);
+
+/* Elements per GIL-released call: ~10-50 ms of work, so Ctrl-C answers promptly and the
+ * re-acquire costs nothing measurable. Results do not depend on it (rows are independent). */
+#define RNG_BLOCK ((npy_intp)1 << 22)
+#define V2X_BLOCK ((npy_intp)1 << 20)
+
+static PyObject *raise_v2x_status(bo_status st, const bo_error *e, const char *func,
+                                  const char *argname)
+{
+    PyObject *mod = PyImport_ImportModule("blockops._errors");
+    if (!mod)
+        return NULL;
+    PyObject *exc = PyObject_CallMethod(
+        mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
+        (e && e->message[0]) ? e->message : bo_status_str(st), func, argname,
+        (long long)(e ? e->index : -1), (long long)(e ? e->line : -1),
+        (long long)(e ? e->column : -1), (long long)(e ? e->byte_offset : -1),
+        e ? e->value : 0.0);
+    Py_DECREF(mod);
+    if (!exc)
+        return NULL;
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ argument helpers */
+
+static int check_threads(int n_threads, const char *func)
+{
+    if (n_threads < 1) {
+        PyErr_Format(PyExc_ValueError, "%s: n_threads must be >= 1 (got %d)", func, n_threads);
+        return -1;
+    }
+    return 0;
+}
+
+static int need_kw(PyObject *o, const char *func, const char *name)
+{
+    if (!o) {
+        PyErr_Format(PyExc_TypeError, "%s() missing required keyword-only argument: '%s'", func,
+                     name);
+        return -1;
+    }
+    return 0;
+}
+
+/* A Python integer in [0, 2**32). */
+static int get_u32(PyObject *o, const char *func, const char *name, uint32_t *out)
+{
+    PyObject *ix = PyNumber_Index(o);
+    if (!ix)
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(ix, &overflow);
+    Py_DECREF(ix);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow || v < 0 || v > (long long)UINT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s: %s must be in [0, 2**32) (got %R)", func, name, o);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* A Python integer in [-2**63, 2**64), reduced to uint64 bitwise (two's complement). */
+static int get_seed(PyObject *o, const char *func, uint64_t *out)
+{
+    PyObject *ix = PyNumber_Index(o);
+    if (!ix)
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(ix, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        Py_DECREF(ix);
+        return -1;
+    }
+    if (!overflow) {
+        *out = (uint64_t)v;
+        Py_DECREF(ix);
+        return 0;
+    }
+    if (overflow > 0) {
+        unsigned long long u = PyLong_AsUnsignedLongLong(ix);
+        if (!(u == (unsigned long long)-1 && PyErr_Occurred())) {
+            *out = (uint64_t)u;
+            Py_DECREF(ix);
+            return 0;
+        }
+        PyErr_Clear();
+    }
+    Py_DECREF(ix);
+    PyErr_Format(PyExc_ValueError, "%s: seed must be in [-2**63, 2**64) (got %R)", func, o);
+    return -1;
+}
+
+/* Integer keys of any shape as a contiguous uint64 array: signed integers are widened to int64
+ * and reinterpreted (so -1 is 2**64 - 1), unsigned ones widened to uint64. */
+static PyArrayObject *get_keys(PyObject *o, const char *func)
+{
+    PyArrayObject *a = (PyArrayObject *)PyArray_FROM_O(o);
+    if (!a)
+        return NULL;
+    int tn = PyArray_TYPE(a);
+    if (!PyTypeNum_ISINTEGER(tn)) {
+        PyErr_Format(PyExc_TypeError, "%s: keys must be an integer array (got dtype %R)", func,
+                     (PyObject *)PyArray_DESCR(a));
+        Py_DECREF(a);
+        return NULL;
+    }
+    PyArrayObject *c = (PyArrayObject *)PyArray_FROM_OTF(
+        (PyObject *)a, PyTypeNum_ISUNSIGNED(tn) ? NPY_UINT64 : NPY_INT64, NPY_ARRAY_IN_ARRAY);
+    Py_DECREF(a);
+    return c;
+}
+
+static PyObject *new_like(PyArrayObject *shape_of, int typenum)
+{
+    return PyArray_SimpleNew(PyArray_NDIM(shape_of), PyArray_DIMS(shape_of), typenum);
+}
+
+/* Run the GIL-released loop body over [0, n) in blocks; on Ctrl-C between blocks return -1
+ * with the exception set. BODY uses the block bounds `b0` and `bn` (length). */
+#define BLOCKED(n, block, BODY)                                        \
+    do {                                                               \
+        for (npy_intp b0 = 0; b0 < (n); b0 += (block)) {               \
+            const npy_intp bn = (n) - b0 < (block) ? (n) - b0 : (block); \
+            Py_BEGIN_ALLOW_THREADS BODY; Py_END_ALLOW_THREADS          \
+            if (st != BO_OK)                                           \
+                break;                                                 \
+            if (b0 + bn < (n) && PyErr_CheckSignals() < 0)             \
+                goto interrupted;                                      \
+        }                                                              \
+    } while (0)
+
+/* ------------------------------------------------------------------ rng */
+
+static char *rng_u64_kw[] = {"keys", "seed", "stream", "counter", "n_threads", NULL};
+
+PyObject *bo_py_rng_u64(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static const char *func = "rng_u64";
+    PyObject *keys_o, *seed_o = NULL, *stream_o = NULL, *counter_o = NULL;
+    int n_threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOOi:rng_u64", rng_u64_kw, &keys_o,
+                                     &seed_o, &stream_o, &counter_o, &n_threads))
+        return NULL;
+    uint64_t seed;
+    uint32_t stream, counter = 0;
+    if (need_kw(seed_o, func, "seed") || need_kw(stream_o, func, "stream") ||
+        get_seed(seed_o, func, &seed) || get_u32(stream_o, func, "stream", &stream) ||
+        (counter_o && get_u32(counter_o, func, "counter", &counter)) ||
+        check_threads(n_threads, func))
+        return NULL;
+    PyArrayObject *keys = get_keys(keys_o, func);
+    if (!keys)
+        return NULL;
+    PyObject *out = new_like(keys, NPY_UINT64);
+    if (!out) {
+        Py_DECREF(keys);
+        return NULL;
+    }
+    const uint64_t *k = (const uint64_t *)PyArray_DATA(keys);
+    uint64_t *o = (uint64_t *)PyArray_DATA((PyArrayObject *)out);
+    const npy_intp n = PyArray_SIZE(keys);
+    bo_status st = BO_OK;
+    BLOCKED(n, RNG_BLOCK,
+            st = bo_rng_u64_array(k + b0, (size_t)bn, seed, stream, counter, o + b0, n_threads));
+    Py_DECREF(keys);
+    if (st != BO_OK) {
+        Py_DECREF(out);
+        return raise_v2x_status(st, NULL, func, NULL);
+    }
+    return out;
+interrupted:
+    Py_DECREF(keys);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static char *rng_uniform_kw[] = {"keys", "seed", "stream", "counter", "low", "high",
+                                 "n_threads", NULL};
+
+PyObject *bo_py_rng_uniform(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static const char *func = "rng_uniform";
+    PyObject *keys_o, *seed_o = NULL, *stream_o = NULL, *counter_o = NULL;
+    double low = 0.0, high = 1.0;
+    int n_threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOOddi:rng_uniform", rng_uniform_kw,
+                                     &keys_o, &seed_o, &stream_o, &counter_o, &low, &high,
+                                     &n_threads))
+        return NULL;
+    uint64_t seed;
+    uint32_t stream, counter = 0;
+    if (need_kw(seed_o, func, "seed") || need_kw(stream_o, func, "stream") ||
+        get_seed(seed_o, func, &seed) || get_u32(stream_o, func, "stream", &stream) ||
+        (counter_o && get_u32(counter_o, func, "counter", &counter)) ||
+        check_threads(n_threads, func))
+        return NULL;
+    if (!isfinite(low) || !isfinite(high) || !isfinite(high - low)) {
+        PyObject *lo = PyFloat_FromDouble(low), *hi = PyFloat_FromDouble(high);
+        if (lo && hi)
+            PyErr_Format(PyExc_ValueError, "%s: low and high must be finite with a finite "
+                         "high - low (got low=%R, high=%R)", func, lo, hi);
+        Py_XDECREF(lo);
+        Py_XDECREF(hi);
+        return NULL;
+    }
+    PyArrayObject *keys = get_keys(keys_o, func);
+    if (!keys)
+        return NULL;
+    PyObject *out = new_like(keys, NPY_FLOAT64);
+    if (!out) {
+        Py_DECREF(keys);
+        return NULL;
+    }
+    const uint64_t *k = (const uint64_t *)PyArray_DATA(keys);
+    double *o = (double *)PyArray_DATA((PyArrayObject *)out);
+    const npy_intp n = PyArray_SIZE(keys);
+    bo_status st = BO_OK;
+    BLOCKED(n, RNG_BLOCK,
+            st = bo_rng_uniform_array(k + b0, (size_t)bn, seed, stream, counter, low, high,
+                                      o + b0, n_threads));
+    Py_DECREF(keys);
+    if (st != BO_OK) {
+        Py_DECREF(out);
+        return raise_v2x_status(st, NULL, func, NULL);
+    }
+    return out;
+interrupted:
+    Py_DECREF(keys);
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ v2x string columns */
+
+/* A 1-D array of typenum (safe casts only; a copy only when needed). */
+static PyArrayObject *get_1d(PyObject *o, int typenum, const char *func, const char *name,
+                             const char *what)
+{
+    if (PyArray_Check(o) && PyArray_TYPE((PyArrayObject *)o) == NPY_BOOL && typenum == NPY_UINT8) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be a %s array, not bool", func, name, what);
+        return NULL;
+    }
+    PyArrayObject *a = (PyArrayObject *)PyArray_FROM_OTF(o, typenum, NPY_ARRAY_IN_ARRAY);
+    if (!a) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "%s: %s must be a 1-D %s array (got %.100s)", func,
+                         name, what, Py_TYPE(o)->tp_name);
+        }
+        return NULL;
+    }
+    if (PyArray_NDIM(a) != 1) {
+        PyErr_Format(PyExc_ValueError, "%s: %s must be 1-D (got %d dimensions)", func, name,
+                     PyArray_NDIM(a));
+        Py_DECREF(a);
+        return NULL;
+    }
+    return a;
+}
+
+typedef struct {
+    PyArrayObject *offsets, *data, *valid;
+    npy_intp n;
+    int64_t bit_offset;
+} strcol_t;
+
+static void strcol_free(strcol_t *c)
+{
+    Py_CLEAR(c->offsets);
+    Py_CLEAR(c->data);
+    Py_CLEAR(c->valid);
+}
+
+/* Normalize and validate (offsets, data, valid_bits, bit_offset); never reads out of bounds
+ * afterwards: every offset is checked against the data length and the bitmap against n. */
+static int strcol_get(strcol_t *c, PyObject *off_o, PyObject *data_o, PyObject *valid_o,
+                      long long bit_offset, const char *func)
+{
+    memset(c, 0, sizeof *c);
+    if (!(c->offsets = get_1d(off_o, NPY_INT64, func, "offsets", "int64")) ||
+        !(c->data = get_1d(data_o, NPY_UINT8, func, "data", "uint8")) ||
+        (valid_o != Py_None &&
+         !(c->valid = get_1d(valid_o, NPY_UINT8, func, "valid_bits", "uint8 (Arrow bitmap)"))))
+        goto fail;
+    if (PyArray_DIM(c->offsets, 0) < 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: offsets must have n + 1 entries for n strings (got an empty array)",
+                     func);
+        goto fail;
+    }
+    if (bit_offset < 0) {
+        PyErr_Format(PyExc_ValueError, "%s: bit_offset must be >= 0 (got %lld)", func,
+                     bit_offset);
+        goto fail;
+    }
+    c->n = PyArray_DIM(c->offsets, 0) - 1;
+    c->bit_offset = (int64_t)bit_offset;
+    bo_error err;
+    bo_status st = bo_v2x_check_strings(
+        (const int64_t *)PyArray_DATA(c->offsets), (size_t)c->n, (size_t)PyArray_DIM(c->data, 0),
+        c->valid ? (const uint8_t *)PyArray_DATA(c->valid) : NULL,
+        c->valid ? (size_t)PyArray_DIM(c->valid, 0) : 0, c->bit_offset, &err);
+    if (st != BO_OK) {
+        raise_v2x_status(st, &err, func, c->valid && err.index < 0 ? "valid_bits" : "offsets");
+        goto fail;
+    }
+    return 0;
+fail:
+    strcol_free(c);
+    return -1;
+}
+
+#define COL_OFF(c) ((const int64_t *)PyArray_DATA((c).offsets) + b0)
+#define COL_DATA(c) ((const uint8_t *)PyArray_DATA((c).data))
+#define COL_VALID(c) ((c).valid ? (const uint8_t *)PyArray_DATA((c).valid) : NULL)
+#define COL_BIT(c) ((c).bit_offset + (int64_t)b0)
+
+static PyObject *new_1d(npy_intp n, int typenum)
+{
+    npy_intp dims[1] = {n};
+    return PyArray_SimpleNew(1, dims, typenum);
+}
+
+#define A_(o, T) ((T *)PyArray_DATA((PyArrayObject *)(o)))
+
+static char *v2x_kw[] = {"offsets", "data", "valid_bits", "bit_offset", "n_threads", NULL};
+
+PyObject *bo_py_v2x_parse_hex(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static const char *func = "v2x_parse_hex";
+    PyObject *off_o, *data_o, *valid_o;
+    long long bit_offset;
+    int n_threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOL|$i:v2x_parse_hex", v2x_kw, &off_o,
+                                     &data_o, &valid_o, &bit_offset, &n_threads) ||
+        check_threads(n_threads, func))
+        return NULL;
+    strcol_t c;
+    if (strcol_get(&c, off_o, data_o, valid_o, bit_offset, func))
+        return NULL;
+    PyObject *vals = new_1d(c.n, NPY_INT64), *stat = new_1d(c.n, NPY_UINT8);
+    if (!vals || !stat)
+        goto interrupted;
+    bo_status st = BO_OK;
+    BLOCKED(c.n, V2X_BLOCK,
+            st = bo_v2x_parse_hex(COL_OFF(c), COL_DATA(c), COL_VALID(c), COL_BIT(c), (size_t)bn,
+                                  A_(vals, int64_t) + b0, A_(stat, uint8_t) + b0, n_threads));
+    strcol_free(&c);
+    if (st != BO_OK) {
+        Py_DECREF(vals);
+        Py_DECREF(stat);
+        return raise_v2x_status(st, NULL, func, NULL);
+    }
+    return Py_BuildValue("(NN)", vals, stat);
+interrupted:
+    strcol_free(&c);
+    Py_XDECREF(vals);
+    Py_XDECREF(stat);
+    return NULL;
+}
+
+PyObject *bo_py_v2x_parse_wkt(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static const char *func = "v2x_parse_wkt";
+    PyObject *off_o, *data_o, *valid_o;
+    long long bit_offset;
+    int n_threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOL|$i:v2x_parse_wkt", v2x_kw, &off_o,
+                                     &data_o, &valid_o, &bit_offset, &n_threads) ||
+        check_threads(n_threads, func))
+        return NULL;
+    strcol_t c;
+    if (strcol_get(&c, off_o, data_o, valid_o, bit_offset, func))
+        return NULL;
+    PyObject *lon = new_1d(c.n, NPY_FLOAT64), *lat = new_1d(c.n, NPY_FLOAT64),
+             *stat = new_1d(c.n, NPY_UINT8);
+    if (!lon || !lat || !stat)
+        goto interrupted;
+    bo_status st = BO_OK;
+    BLOCKED(c.n, V2X_BLOCK,
+            st = bo_v2x_parse_wkt(COL_OFF(c), COL_DATA(c), COL_VALID(c), COL_BIT(c), (size_t)bn,
+                                  A_(lon, double) + b0, A_(lat, double) + b0,
+                                  A_(stat, uint8_t) + b0, n_threads));
+    strcol_free(&c);
+    if (st != BO_OK) {
+        Py_DECREF(lon);
+        Py_DECREF(lat);
+        Py_DECREF(stat);
+        return raise_v2x_status(st, NULL, func, NULL);
+    }
+    return Py_BuildValue("(NNN)", lon, lat, stat);
+interrupted:
+    strcol_free(&c);
+    Py_XDECREF(lon);
+    Py_XDECREF(lat);
+    Py_XDECREF(stat);
+    return NULL;
+}
+
+static char *v2x_dt_kw[] = {"offsets", "data", "valid_bits", "bit_offset", "fmt", "n_threads",
+                            NULL};
+
+PyObject *bo_py_v2x_parse_datetime(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static const char *func = "v2x_parse_datetime";
+    PyObject *off_o, *data_o, *valid_o, *fmt_o = Py_None;
+    long long bit_offset;
+    int n_threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOL|O$i:v2x_parse_datetime", v2x_dt_kw,
+                                     &off_o, &data_o, &valid_o, &bit_offset, &fmt_o, &n_threads) ||
+        check_threads(n_threads, func))
+        return NULL;
+    bo_csv_dtfmt fmt, *fp = NULL;
+    if (fmt_o != Py_None) {
+        if (!PyUnicode_Check(fmt_o)) {
+            PyErr_Format(PyExc_TypeError, "%s: fmt must be a str or None (got %.100s)", func,
+                         Py_TYPE(fmt_o)->tp_name);
+            return NULL;
+        }
+        Py_ssize_t flen;
+        const char *f = PyUnicode_AsUTF8AndSize(fmt_o, &flen);
+        if (!f)
+            return NULL;
+        if ((size_t)flen != strlen(f)) {
+            PyErr_Format(PyExc_ValueError, "%s: fmt contains a NUL character", func);
+            return NULL;
+        }
+        bo_error err;
+        bo_error_clear(&err);
+        bo_status st = bo_csv_dtfmt_compile(f, &fmt, &err);
+        if (st != BO_OK)
+            return raise_v2x_status(st, &err, func, "fmt");
+        fp = &fmt;
+    }
+    strcol_t c;
+    if (strcol_get(&c, off_o, data_o, valid_o, bit_offset, func))
+        return NULL;
+    PyObject *vals = new_1d(c.n, NPY_INT64), *stat = new_1d(c.n, NPY_UINT8);
+    if (!vals || !stat)
+        goto interrupted;
+    bo_status st = BO_OK;
+    BLOCKED(c.n, V2X_BLOCK,
+            st = bo_v2x_parse_datetime(COL_OFF(c), COL_DATA(c), COL_VALID(c), COL_BIT(c),
+                                       (size_t)bn, fp, A_(vals, int64_t) + b0,
+                                       A_(stat, uint8_t) + b0, n_threads));
+    strcol_free(&c);
+    if (st != BO_OK) {
+        Py_DECREF(vals);
+        Py_DECREF(stat);
+        return raise_v2x_status(st, NULL, func, NULL);
+    }
+    return Py_BuildValue("(NN)", vals, stat);
+interrupted:
+    strcol_free(&c);
+    Py_XDECREF(vals);
+    Py_XDECREF(stat);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ timestamp parts */
+
+/* int64 (or a narrower signed/unsigned integer that fits) or datetime64[ns], any shape, as a
+ * contiguous native int64 array (a view when possible). */
+static PyArrayObject *get_ns(PyObject *o, const char *func)
+{
+    PyArrayObject *a = (PyArrayObject *)PyArray_FROM_O(o);
+    if (!a)
+        return NULL;
+    PyArrayObject *res = NULL;
+    if (PyArray_TYPE(a) == NPY_DATETIME) {
+        PyArray_Descr *want = NULL, *native = NULL;
+        PyObject *spec = PyUnicode_FromString("M8[ns]");
+        if (!spec || !PyArray_DescrConverter(spec, &want)) {
+            Py_XDECREF(spec);
+            goto done;
+        }
+        Py_DECREF(spec);
+        native = PyArray_DescrNewByteorder(PyArray_DESCR(a), NPY_NATIVE);
+        if (!native) {
+            Py_DECREF(want);
+            goto done;
+        }
+        int ok = PyArray_EquivTypes(native, want);
+        Py_DECREF(native);
+        if (!ok) {
+            PyErr_Format(PyExc_TypeError,
+                         "%s: ns must be int64 or datetime64[ns] (got %R; convert with "
+                         ".astype('datetime64[ns]'))", func, (PyObject *)PyArray_DESCR(a));
+            Py_DECREF(want);
+            goto done;
+        }
+        /* native-order contiguous M8[ns] (steals `want`), then reinterpret as int64 */
+        PyArrayObject *c = (PyArrayObject *)PyArray_FromAny((PyObject *)a, want, 0, 0,
+                                                            NPY_ARRAY_IN_ARRAY, NULL);
+        if (!c)
+            goto done;
+        res = (PyArrayObject *)PyArray_View(c, PyArray_DescrFromType(NPY_INT64), NULL);
+        Py_DECREF(c);
+    } else if (PyTypeNum_ISINTEGER(PyArray_TYPE(a)) && PyArray_TYPE(a) != NPY_UINT64 &&
+               PyArray_TYPE(a) != NPY_ULONGLONG) {
+        res = (PyArrayObject *)PyArray_FROM_OTF((PyObject *)a, NPY_INT64, NPY_ARRAY_IN_ARRAY);
+    } else {
+        PyErr_Format(PyExc_TypeError, "%s: ns must be an int64 or datetime64[ns] array (got %R)",
+                     func, (PyObject *)PyArray_DESCR(a));
+    }
+done:
+    Py_DECREF(a);
+    return res;
+}
+
+static char *parts_kw[] = {"ns", "n_threads", NULL};
+
+PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static const char *func = "v2x_timestamp_parts";
+    static const char *const names[8] = {"month", "day", "year", "hour", "minute", "second",
+                                         "pm", "status"};
+    static const int types[8] = {NPY_INT8, NPY_INT8, NPY_INT16, NPY_INT8,
+                                 NPY_INT8, NPY_INT8, NPY_INT8, NPY_UINT8};
+    PyObject *ns_o;
+    int n_threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$i:v2x_timestamp_parts", parts_kw, &ns_o,
+                                     &n_threads) ||
+        check_threads(n_threads, func))
+        return NULL;
+    PyArrayObject *ns = get_ns(ns_o, func);
+    if (!ns)
+        return NULL;
+    PyObject *out[8] = {NULL};
+    PyObject *res = NULL;
+    for (int k = 0; k < 8; k++)
+        if (!(out[k] = new_like(ns, types[k])))
+            goto interrupted;
+    const int64_t *t = (const int64_t *)PyArray_DATA(ns);
+    const npy_intp n = PyArray_SIZE(ns);
+    bo_status st = BO_OK;
+    BLOCKED(n, RNG_BLOCK,
+            st = bo_v2x_timestamp_parts(t + b0, (size_t)bn, A_(out[0], int8_t) + b0,
+                                        A_(out[1], int8_t) + b0, A_(out[2], int16_t) + b0,
+                                        A_(out[3], int8_t) + b0, A_(out[4], int8_t) + b0,
+                                        A_(out[5], int8_t) + b0, A_(out[6], int8_t) + b0,
+                                        A_(out[7], uint8_t) + b0, n_threads));
+    if (st != BO_OK) {
+        raise_v2x_status(st, NULL, func, NULL);
+        goto interrupted;
+    }
+    res = PyDict_New();
+    if (!res)
+        goto interrupted;
+    for (int k = 0; k < 8; k++)
+        if (PyDict_SetItemString(res, names[k], out[k]) < 0) {
+            Py_CLEAR(res);
+            break;
+        }
+interrupted:
+    for (int k = 0; k < 8; k++)
+        Py_XDECREF(out[k]);
+    Py_DECREF(ns);
+    return res;
+}

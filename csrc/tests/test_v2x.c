@@ -1,0 +1,340 @@
+/* v2x converters on Arrow-layout string columns (sliced offsets, validity bitmaps with a bit
+ * offset, blanks, hostile text), thread-count invariance, buffer validation, and timestamp
+ * parts checked by round trip through days_from_civil over the whole datetime64[ns] range. */
+#include "blockops/bo_v2x.h"
+#include "bo_test.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An Arrow-like column built from C strings: a junk prefix so offsets[0] != 0, data sized
+ * exactly (ASan sees any over-read), and a bitmap whose row 0 sits at bit BIT_OFF. NULL
+ * strings are invalid rows. */
+#define BIT_OFF 5
+typedef struct {
+    size_t n;
+    int64_t *offsets;
+    uint8_t *data;
+    size_t data_len;
+    uint8_t *valid;
+    size_t valid_len;
+} col_t;
+
+static col_t col_make(const char *const *v, size_t n)
+{
+    col_t c = {n, NULL, NULL, 0, NULL, 0};
+    size_t total = 3;
+    for (size_t i = 0; i < n; i++)
+        total += v[i] ? strlen(v[i]) : 0;
+    c.offsets = malloc((n + 1) * sizeof *c.offsets);
+    c.data = malloc(total ? total : 1);
+    c.valid_len = (BIT_OFF + n + 7) / 8;
+    c.valid = calloc(c.valid_len ? c.valid_len : 1, 1);
+    if (!c.offsets || !c.data || !c.valid) {
+        CHECK(0);
+        exit(1);
+    }
+    memcpy(c.data, "###", 3);
+    int64_t at = 3;
+    for (size_t i = 0; i < n; i++) {
+        c.offsets[i] = at;
+        if (v[i]) {
+            size_t l = strlen(v[i]);
+            memcpy(c.data + at, v[i], l);
+            at += (int64_t)l;
+            size_t b = BIT_OFF + i;
+            c.valid[b / 8] |= (uint8_t)(1u << (b % 8));
+        }
+    }
+    c.offsets[n] = at;
+    c.data_len = (size_t)at;
+    return c;
+}
+
+static void col_free(col_t *c)
+{
+    free(c->offsets);
+    free(c->data);
+    free(c->valid);
+}
+
+static void test_hex(void)
+{
+    static const char *const v[] = {
+        "1f", " 0x1F ", "ABC.0", "\t7fffffffffffffff", "8000000000000000", "10000000000000000",
+        "0x", "", "  ", NULL, "g", "1f.00", "-1", "0", "00000000000000000000000001",
+        "ffffffffffffffff", "deadBEEF", "1f .0", "0x.0", ".0", "1 2", "+1"};
+    static const int64_t want[] = {31, 31, 2748, INT64_MAX, 0, 0, 0, 0, 0, 0, 0,
+                                   0, 0, 0, 1, 0, 0xdeadbeef, 0, 0, 0, 0, 0};
+    static const uint8_t wst[] = {0, 0, 0, 0, 2, 2, 2, 1, 1, 1, 2, 2, 2, 0, 0, 2, 0, 2, 2, 2, 2, 2};
+    const size_t n = sizeof v / sizeof *v;
+    col_t c = col_make(v, n);
+    int64_t out[32];
+    uint8_t st[32];
+    CHECK(bo_v2x_check_strings(c.offsets, n, c.data_len, c.valid, c.valid_len, BIT_OFF, NULL) ==
+          BO_OK);
+    CHECK(bo_v2x_parse_hex(c.offsets, c.data, c.valid, BIT_OFF, n, out, st, 2) == BO_OK);
+    for (size_t i = 0; i < n; i++)
+        CHECKF(out[i] == want[i] && st[i] == wst[i], "hex row %zu \"%s\": %lld/%d", i,
+               v[i] ? v[i] : "(null)", (long long)out[i], st[i]);
+    /* without a bitmap the NULL row is an empty string: still status 1 */
+    CHECK(bo_v2x_parse_hex(c.offsets, c.data, NULL, 0, n, out, st, 1) == BO_OK);
+    CHECK(st[9] == 1 && out[9] == 0 && st[0] == 0);
+    /* a slice: rows 2.. with bit offset BIT_OFF + 2 */
+    CHECK(bo_v2x_parse_hex(c.offsets + 2, c.data, c.valid, BIT_OFF + 2, n - 2, out, st, 1) ==
+          BO_OK);
+    CHECK(out[0] == 2748 && st[7] == 1);
+    CHECK(bo_v2x_parse_hex(c.offsets, c.data, NULL, 0, 0, NULL, NULL, 1) == BO_OK);
+    CHECK(bo_v2x_parse_hex(c.offsets, c.data, NULL, 0, 2, NULL, st, 1) == BO_ERR_ARG);
+    col_free(&c);
+}
+
+static void test_wkt(void)
+{
+    static const char *const v[] = {
+        "POINT (1.5 -2.25)", "POINT(1 2)", " point ( 3\t4 ) ", "POINT EMPTY", "POINT (1)",
+        "POINT (1 2) x", "POINT (1 2 3)", "", NULL, "POINT (-83.1e0 4.25E1)", "LINESTRING (1 2)",
+        "POINT (1,2)", "POINT (nan 1)", "POINT (1 2", "POINT"};
+    static const uint8_t wst[] = {0, 0, 0, 1, 2, 2, 2, 1, 1, 0, 2, 2, 0, 2, 2};
+    const size_t n = sizeof v / sizeof *v;
+    col_t c = col_make(v, n);
+    double lon[32], lat[32];
+    uint8_t st[32];
+    CHECK(bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, n, lon, lat, st, 3) == BO_OK);
+    for (size_t i = 0; i < n; i++) {
+        CHECKF(st[i] == wst[i], "wkt row %zu: status %d", i, st[i]);
+        if (st[i])
+            CHECKF(isnan(lon[i]) && isnan(lat[i]), "wkt row %zu: not NaN", i);
+    }
+    CHECK(lon[0] == 1.5 && lat[0] == -2.25);
+    CHECK(lon[1] == 1 && lat[1] == 2);
+    CHECK(lon[2] == 3 && lat[2] == 4);
+    CHECK(lon[9] == -83.1 && lat[9] == 42.5);
+    CHECK(isnan(lon[12]) && lat[12] == 1);
+    col_free(&c);
+}
+
+static void test_datetime(void)
+{
+    static const char *const v[] = {"01/02/2020 01:02:03 PM", "01/02/2020 12:02:03 AM",
+                                    " 1/2/2020 1:02:03 pm ", "13/02/2020 01:02:03 PM",
+                                    "01/02/2020 01:02:03", "", NULL, "02/29/2021 01:00:00 AM",
+                                    "01/01/2300 01:00:00 AM", "xx"};
+    static const int64_t want[] = {1577970123000000000LL, 1577923323000000000LL,
+                                   1577970123000000000LL};
+    static const uint8_t wst[] = {0, 0, 0, 2, 2, 1, 1, 2, 2, 2};
+    const size_t n = sizeof v / sizeof *v;
+    col_t c = col_make(v, n);
+    bo_csv_dtfmt f;
+    CHECK(bo_csv_dtfmt_compile("%m/%d/%Y %I:%M:%S %p", &f, NULL) == BO_OK);
+    int64_t ns[16];
+    uint8_t st[16];
+    CHECK(bo_v2x_parse_datetime(c.offsets, c.data, c.valid, BIT_OFF, n, &f, ns, st, 2) == BO_OK);
+    for (size_t i = 0; i < n; i++) {
+        CHECKF(st[i] == wst[i], "datetime row %zu: status %d", i, st[i]);
+        if (i < 3)
+            CHECKF(ns[i] == want[i], "datetime row %zu: %lld", i, (long long)ns[i]);
+        if (st[i])
+            CHECK(ns[i] == BO_V2X_NAT);
+    }
+    col_free(&c);
+
+    static const char *const iso[] = {"2017-07-04T12:00:00.123456", "2017-07-04 12:00:00.123456Z",
+                                      "2017-07-04T14:00:00.123456+02:00", "2017-07-04",
+                                      "2017-7-4", "1677-01-01T00:00:00", " "};
+    static const uint8_t ist[] = {0, 0, 0, 0, 2, 2, 1};
+    c = col_make(iso, 7);
+    CHECK(bo_v2x_parse_datetime(c.offsets, c.data, NULL, 0, 7, NULL, ns, st, 1) == BO_OK);
+    for (size_t i = 0; i < 7; i++)
+        CHECKF(st[i] == ist[i], "iso row %zu: status %d", i, st[i]);
+    CHECK(ns[0] == 1499169600123456000LL && ns[1] == ns[0] && ns[2] == ns[0]);
+    CHECK(ns[3] == 1499126400000000000LL);
+    col_free(&c);
+}
+
+static void test_check(void)
+{
+    int64_t off[4] = {0, 2, 1, 3};
+    uint8_t bits[1] = {0xff};
+    bo_error e;
+    CHECK(bo_v2x_check_strings(off, 3, 3, NULL, 0, 0, &e) == BO_ERR_ARG && e.index == 2);
+    off[2] = 2;
+    CHECK(bo_v2x_check_strings(off, 3, 3, NULL, 0, 0, &e) == BO_OK);
+    CHECK(bo_v2x_check_strings(off, 3, 2, NULL, 0, 0, &e) == BO_ERR_ARG && e.index == 3);
+    off[0] = -1;
+    CHECK(bo_v2x_check_strings(off, 3, 3, NULL, 0, 0, &e) == BO_ERR_ARG && e.index == 0);
+    off[0] = 0;
+    CHECK(bo_v2x_check_strings(off, 3, 3, bits, 1, 5, &e) == BO_OK);
+    CHECK(bo_v2x_check_strings(off, 3, 3, bits, 1, 6, &e) == BO_ERR_ARG);
+    CHECK(bo_v2x_check_strings(off, 3, 3, bits, 1, -1, &e) == BO_ERR_ARG);
+    CHECK(bo_v2x_check_strings(off, 3, 3, bits, 1, INT64_MAX, &e) == BO_ERR_ARG);
+    CHECK(bo_v2x_check_strings(off, 0, 0, bits, 0, 0, &e) == BO_OK);
+    CHECK(bo_v2x_check_strings(off, 0, 0, bits, 0, 1, &e) == BO_ERR_ARG);
+    CHECK(bo_v2x_check_strings(off, 3, 3, bits, 0, 9, &e) == BO_ERR_ARG);
+}
+
+/* Many random rows: every converter gives the same bytes on 1..4 threads. */
+static void test_threads(void)
+{
+    enum { N = 40000 };
+    static const char *const pool[] = {"1f", "0xABCDEF", "POINT (1 2)", "POINT(-83.5 42.25)",
+                                       "2017-07-04T12:00:00", "07/04/2017 01:00:00 PM", "",
+                                       "zz", "ffffffffffffffff.0", "POINT EMPTY", NULL};
+    const char **v = malloc(N * sizeof *v);
+    if (!v) {
+        CHECK(0);
+        return;
+    }
+    for (size_t i = 0; i < N; i++)
+        v[i] = pool[(size_t)urand(0, sizeof pool / sizeof *pool) % (sizeof pool / sizeof *pool)];
+    col_t c = col_make(v, N);
+    bo_csv_dtfmt f;
+    CHECK(bo_csv_dtfmt_compile("%m/%d/%Y %I:%M:%S %p", &f, NULL) == BO_OK);
+    int64_t *a = malloc(N * 8), *b = malloc(N * 8);
+    double *x = malloc(N * 8), *y = malloc(N * 8), *x2 = malloc(N * 8), *y2 = malloc(N * 8);
+    uint8_t *s1 = malloc(N), *s2 = malloc(N);
+    if (!a || !b || !x || !y || !x2 || !y2 || !s1 || !s2) {
+        CHECK(0);
+        goto done;
+    }
+    for (int t = 2; t <= 4; t++) {
+        bo_v2x_parse_hex(c.offsets, c.data, c.valid, BIT_OFF, N, a, s1, 1);
+        bo_v2x_parse_hex(c.offsets, c.data, c.valid, BIT_OFF, N, b, s2, t);
+        CHECKF(!memcmp(a, b, N * 8) && !memcmp(s1, s2, N), "hex, %d threads", t);
+        bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, N, x, y, s1, 1);
+        bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, N, x2, y2, s2, t);
+        CHECKF(!memcmp(x, x2, N * 8) && !memcmp(y, y2, N * 8) && !memcmp(s1, s2, N),
+               "wkt, %d threads", t);
+        for (int k = 0; k < 2; k++) {
+            const bo_csv_dtfmt *fp = k ? &f : NULL;
+            bo_v2x_parse_datetime(c.offsets, c.data, c.valid, BIT_OFF, N, fp, a, s1, 1);
+            bo_v2x_parse_datetime(c.offsets, c.data, c.valid, BIT_OFF, N, fp, b, s2, t);
+            CHECKF(!memcmp(a, b, N * 8) && !memcmp(s1, s2, N), "datetime, %d threads", t);
+        }
+    }
+    size_t ok = 0;
+    for (size_t i = 0; i < N; i++)
+        ok += s1[i] == 0;
+    CHECK(ok > N / 20); /* the format rows parsed */
+done:
+    free(a);
+    free(b);
+    free(x);
+    free(y);
+    free(x2);
+    free(y2);
+    free(s1);
+    free(s2);
+    free(v);
+    col_free(&c);
+}
+
+/* The forward direction (H. Hinnant's days_from_civil), as a reference for the inverse. */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : dm[m - 1];
+}
+
+static void test_parts(void)
+{
+    enum { N = 50000 };
+    int64_t *t = malloc(N * 8);
+    int8_t *mo = malloc(N), *d = malloc(N), *h = malloc(N), *mi = malloc(N), *s = malloc(N),
+           *pm = malloc(N);
+    int16_t *y = malloc(N * 2);
+    uint8_t *st = malloc(N);
+    int8_t *mo2 = malloc(N);
+    uint8_t *st2 = malloc(N);
+    if (!t || !mo || !d || !h || !mi || !s || !pm || !y || !st || !mo2 || !st2) {
+        CHECK(0);
+        goto done;
+    }
+    static const int64_t fixed[] = {0, -1, 1, INT64_MIN, INT64_MIN + 1, INT64_MAX,
+                                    86400000000000LL, -86400000000000LL, -86400000000001LL,
+                                    951782400000000000LL /* 2000-02-29 */,
+                                    -2208988800000000000LL /* 1900-01-01 */};
+    const size_t nf = sizeof fixed / sizeof *fixed;
+    for (size_t i = 0; i < N; i++) {
+        if (i < nf)
+            t[i] = fixed[i];
+        else if (i % 3 == 0) /* whole seconds near day boundaries */
+            t[i] = ((int64_t)urand(-106751, 106751) * 86400 + (int64_t)urand(-2, 2)) * 1000000000LL;
+        else
+            t[i] = (int64_t)urand(-9.2e18, 9.2e18);
+    }
+    CHECK(bo_v2x_timestamp_parts(t, N, mo, d, y, h, mi, s, pm, st, 1) == BO_OK);
+    for (size_t i = 0; i < N; i++) {
+        if (t[i] == INT64_MIN) {
+            CHECK(st[i] == 1 && !mo[i] && !d[i] && !y[i] && !h[i] && !mi[i] && !s[i] && !pm[i]);
+            continue;
+        }
+        int ok = st[i] == 0 && mo[i] >= 1 && mo[i] <= 12 && d[i] >= 1 &&
+                 d[i] <= days_in_month(y[i], mo[i]) && h[i] >= 0 && h[i] < 24 && mi[i] >= 0 &&
+                 mi[i] < 60 && s[i] >= 0 && s[i] < 60 && pm[i] == (h[i] >= 12) &&
+                 y[i] >= 1677 && y[i] <= 2262;
+        if (ok) {
+            /* t - civil seconds must be the sub-second part, in [0, 1e9) (floor semantics) */
+            __int128 secs = (__int128)days_from_civil(y[i], mo[i], d[i]) * 86400 + h[i] * 3600 +
+                            mi[i] * 60 + s[i];
+            __int128 sub = (__int128)t[i] - secs * 1000000000;
+            ok = sub >= 0 && sub < 1000000000;
+        }
+        if (!ok) {
+            CHECKF(0, "parts of %lld: %d-%d-%d %d:%d:%d pm %d st %d", (long long)t[i], y[i],
+                   mo[i], d[i], h[i], mi[i], s[i], pm[i], st[i]);
+            break;
+        }
+    }
+    /* fixed points */
+    CHECK(y[0] == 1970 && mo[0] == 1 && d[0] == 1 && h[0] == 0 && pm[0] == 0);
+    CHECK(y[1] == 1969 && mo[1] == 12 && d[1] == 31 && h[1] == 23 && mi[1] == 59 && s[1] == 59 &&
+          pm[1] == 1);
+    CHECK(y[4] == 1677 && mo[4] == 9 && d[4] == 21 && h[4] == 0 && mi[4] == 12 && s[4] == 43);
+    CHECK(y[5] == 2262 && mo[5] == 4 && d[5] == 11 && h[5] == 23 && mi[5] == 47 && s[5] == 16);
+    CHECK(y[8] == 1969 && mo[8] == 12 && d[8] == 30 && h[8] == 23);
+    CHECK(y[9] == 2000 && mo[9] == 2 && d[9] == 29);
+    CHECK(y[10] == 1900 && mo[10] == 1 && d[10] == 1);
+    for (int th = 2; th <= 4; th++) {
+        CHECK(bo_v2x_timestamp_parts(t, N, mo2, d, y, h, mi, s, pm, st2, th) == BO_OK);
+        CHECKF(!memcmp(mo, mo2, N) && !memcmp(st, st2, N), "parts, %d threads", th);
+    }
+    CHECK(bo_v2x_timestamp_parts(t, 3, mo, d, y, NULL, mi, s, pm, st, 1) == BO_ERR_ARG);
+    CHECK(bo_v2x_timestamp_parts(NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1) ==
+          BO_OK);
+done:
+    free(t);
+    free(mo);
+    free(d);
+    free(h);
+    free(mi);
+    free(s);
+    free(pm);
+    free(y);
+    free(st);
+    free(mo2);
+    free(st2);
+}
+
+int main(void)
+{
+    test_hex();
+    test_wkt();
+    test_datetime();
+    test_check();
+    test_threads();
+    test_parts();
+    TEST_MAIN_END();
+}

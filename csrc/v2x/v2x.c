@@ -1,0 +1,238 @@
+/* v2x string-column converters and timestamp parts (see bo_v2x.h for the contract).
+ *
+ * The converters reuse the CSV reader's field parsers (numparse.h, datetime.c) so a column
+ * read by blockops.io.csv and the same column converted from an Arrow string array accept
+ * exactly the same text. Rows are independent: each output element is written by exactly one
+ * iteration, so any thread count gives the same bytes. */
+#include <math.h>
+#include <string.h>
+
+#include "blockops/bo_v2x.h"
+#include "bo_omp.h"
+#include "csv_internal.h"
+#include "numparse.h"
+
+/* Below this many rows a parallel region costs more than it saves (a row is 10-50 ns, a
+ * fork/join a few microseconds). */
+#define V2X_PAR_MIN 8192
+/* Rows per dynamically scheduled work item: string lengths vary, so static splits can be
+ * uneven; 4096 rows keep the scheduling overhead under 1%. */
+#define V2X_CHUNK 4096
+
+static inline int v2x_threads(size_t n, int n_threads)
+{
+    return (n_threads < 1 || n < V2X_PAR_MIN) ? 1 : n_threads;
+}
+
+bo_status bo_v2x_check_strings(const int64_t *offsets, size_t n, size_t data_len,
+                               const uint8_t *valid_bits, size_t valid_len, int64_t bit_offset,
+                               bo_error *err)
+{
+    bo_error_clear(err);
+    if (!offsets)
+        return bo_error_set(err, BO_ERR_ARG, "offsets is NULL");
+    if (offsets[0] < 0 || (uint64_t)offsets[0] > data_len) {
+        if (err)
+            err->index = 0;
+        return bo_error_set(err, BO_ERR_ARG, "offsets[0] = %lld is outside the %zu data bytes",
+                            (long long)offsets[0], data_len);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const int64_t a = offsets[i], b = offsets[i + 1];
+        if (b >= a && (uint64_t)b <= data_len)
+            continue;
+        if (err)
+            err->index = (int64_t)(i + 1);
+        if (b < a)
+            return bo_error_set(err, BO_ERR_ARG, "offsets[%zu] = %lld is smaller than "
+                                "offsets[%zu] = %lld", i + 1, (long long)b, i, (long long)a);
+        return bo_error_set(err, BO_ERR_ARG, "offsets[%zu] = %lld is past the end of the %zu "
+                            "data bytes", i + 1, (long long)b, data_len);
+    }
+    if (valid_bits) {
+        if (bit_offset < 0)
+            return bo_error_set(err, BO_ERR_ARG, "bit_offset = %lld is negative",
+                                (long long)bit_offset);
+        /* bit_offset + n <= 8 * valid_len, without overflow */
+        const uint64_t bits = (uint64_t)valid_len > UINT64_MAX / 8 ? UINT64_MAX
+                                                                     : 8 * (uint64_t)valid_len;
+        if ((uint64_t)bit_offset > bits || (uint64_t)n > bits - (uint64_t)bit_offset)
+            return bo_error_set(err, BO_ERR_ARG,
+                                "validity bitmap of %zu bytes is too short for bit_offset %lld "
+                                "+ %zu rows",
+                                valid_len, (long long)bit_offset, n);
+    }
+    return BO_OK;
+}
+
+/* The trimmed text of row i; 1 when the row is missing (invalid bit or blank text). */
+static inline int row_text(const int64_t *offsets, const uint8_t *data, const uint8_t *valid,
+                           int64_t bit_offset, size_t i, const char **s, size_t *len)
+{
+    if (valid) {
+        const uint64_t b = (uint64_t)bit_offset + i;
+        if (!((valid[b >> 3] >> (b & 7)) & 1))
+            return 1;
+    }
+    const char *p = (const char *)data + offsets[i];
+    size_t n = (size_t)(offsets[i + 1] - offsets[i]);
+    bo_trim(&p, &n);
+    *s = p;
+    *len = n;
+    return n == 0;
+}
+
+bo_status bo_v2x_parse_hex(const int64_t *offsets, const uint8_t *data, const uint8_t *valid_bits,
+                           int64_t bit_offset, size_t n, int64_t *restrict out,
+                           uint8_t *restrict status, int n_threads)
+{
+    if (n && (!offsets || !data || !out || !status))
+        return BO_ERR_ARG;
+    const int T = v2x_threads(n, n_threads);
+    const int64_t m = (int64_t)n;
+    (void)T;
+    BO_OMP(parallel for num_threads(T) schedule(dynamic, V2X_CHUNK) if(T > 1))
+    for (int64_t i = 0; i < m; i++) {
+        const char *s = NULL;
+        size_t len = 0;
+        uint8_t st = BO_V2X_NULL;
+        int64_t v = 0;
+        if (!row_text(offsets, data, valid_bits, bit_offset, (size_t)i, &s, &len)) {
+            uint64_t u;
+            if (bo_parse_hex64(s, len, &u) == 0 && u <= (uint64_t)INT64_MAX) {
+                v = (int64_t)u;
+                st = BO_V2X_OK;
+            } else {
+                st = BO_V2X_INVALID;
+            }
+        }
+        out[i] = v;
+        status[i] = st;
+    }
+    return BO_OK;
+}
+
+bo_status bo_v2x_parse_wkt(const int64_t *offsets, const uint8_t *data, const uint8_t *valid_bits,
+                           int64_t bit_offset, size_t n, double *restrict lon,
+                           double *restrict lat, uint8_t *restrict status, int n_threads)
+{
+    if (n && (!offsets || !data || !lon || !lat || !status))
+        return BO_ERR_ARG;
+    const int T = v2x_threads(n, n_threads);
+    const int64_t m = (int64_t)n;
+    (void)T;
+    BO_OMP(parallel for num_threads(T) schedule(dynamic, V2X_CHUNK) if(T > 1))
+    for (int64_t i = 0; i < m; i++) {
+        const char *s = NULL;
+        size_t len = 0;
+        uint8_t st = BO_V2X_NULL;
+        double x = NAN, y = NAN;
+        if (!row_text(offsets, data, valid_bits, bit_offset, (size_t)i, &s, &len)) {
+            double a, b;
+            int rc = bo_parse_wkt_point(s, len, &a, &b);
+            if (rc == 0) {
+                x = a;
+                y = b;
+                st = BO_V2X_OK;
+            } else {
+                /* POINT EMPTY is a missing point, not a point with NaN coordinates */
+                st = rc == 1 ? BO_V2X_NULL : BO_V2X_INVALID;
+            }
+        }
+        lon[i] = x;
+        lat[i] = y;
+        status[i] = st;
+    }
+    return BO_OK;
+}
+
+bo_status bo_v2x_parse_datetime(const int64_t *offsets, const uint8_t *data,
+                                const uint8_t *valid_bits, int64_t bit_offset, size_t n,
+                                const bo_csv_dtfmt *fmt, int64_t *restrict ns,
+                                uint8_t *restrict status, int n_threads)
+{
+    if (n && (!offsets || !data || !ns || !status))
+        return BO_ERR_ARG;
+    const int T = v2x_threads(n, n_threads);
+    const int64_t m = (int64_t)n;
+    (void)T;
+    BO_OMP(parallel for num_threads(T) schedule(dynamic, V2X_CHUNK) if(T > 1))
+    for (int64_t i = 0; i < m; i++) {
+        const char *s = NULL;
+        size_t len = 0;
+        uint8_t st = BO_V2X_NULL;
+        int64_t v = BO_V2X_NAT;
+        if (!row_text(offsets, data, valid_bits, bit_offset, (size_t)i, &s, &len)) {
+            int64_t t;
+            int rc = fmt ? bo_parse_datetime_fmt(s, len, fmt, &t) : bo_parse_datetime_iso(s, len, &t);
+            /* t == NaT cannot come out of the parsers (civil_to_ns keeps to the ns range);
+             * the check keeps "status 0 implies not NaT" true whatever they do */
+            if (rc == 0 && t != BO_V2X_NAT) {
+                v = t;
+                st = BO_V2X_OK;
+            } else {
+                st = BO_V2X_INVALID;
+            }
+        }
+        ns[i] = v;
+        status[i] = st;
+    }
+    return BO_OK;
+}
+
+/* ------------------------------------------------------------------ timestamp parts */
+
+#define NS_PER_DAY 86400000000000LL
+#define NS_PER_S 1000000000ULL
+
+bo_status bo_v2x_timestamp_parts(const int64_t *ns, size_t n, int8_t *month, int8_t *day,
+                                 int16_t *year, int8_t *hour, int8_t *minute, int8_t *second,
+                                 int8_t *pm, uint8_t *status, int n_threads)
+{
+    if (n && (!ns || !month || !day || !year || !hour || !minute || !second || !pm || !status))
+        return BO_ERR_ARG;
+    /* this kernel is ~5 ns a row: threads pay off later than for the parsers */
+    const int T = (n_threads < 1 || n < 4 * V2X_PAR_MIN) ? 1 : n_threads;
+    const int64_t m = (int64_t)n;
+    (void)T;
+    BO_OMP(parallel for num_threads(T) schedule(static) if(T > 1))
+    for (int64_t i = 0; i < m; i++) {
+        const int64_t t = ns[i];
+        if (t == BO_V2X_NAT) {
+            month[i] = day[i] = hour[i] = minute[i] = second[i] = pm[i] = 0;
+            year[i] = 0;
+            status[i] = BO_V2X_NULL;
+            continue;
+        }
+        /* floor division by a constant: the compiler turns both into multiplies */
+        int64_t days = t / NS_PER_DAY, rem = t % NS_PER_DAY;
+        if (rem < 0) {
+            rem += NS_PER_DAY;
+            days--;
+        }
+        const uint32_t sod = (uint32_t)((uint64_t)rem / NS_PER_S);
+        /* H. Hinnant's civil_from_days ("chrono-Compatible Low-Level Date Algorithms"). Any
+         * int64 ns is within [-106752, 106751] days, so z = days + 719468 is always positive
+         * and the era arithmetic fits in unsigned 32 bits: no negative-division fix-up. */
+        const uint32_t z = (uint32_t)(days + 719468);
+        const uint32_t era = z / 146097;
+        const uint32_t doe = z - era * 146097;                                  /* [0, 146096] */
+        const uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+        const uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);           /* [0, 365] */
+        const uint32_t mp = (5 * doy + 2) / 153;                                 /* [0, 11] */
+        const uint32_t d = doy - (153 * mp + 2) / 5 + 1;                         /* [1, 31] */
+        const uint32_t mo = mp < 10 ? mp + 3 : mp - 9;                           /* [1, 12] */
+        const uint32_t y = yoe + era * 400 + (mo <= 2);
+        const uint32_t h = sod / 3600, rs = sod - h * 3600;
+        const uint32_t mi = rs / 60;
+        month[i] = (int8_t)mo;
+        day[i] = (int8_t)d;
+        year[i] = (int16_t)y;
+        hour[i] = (int8_t)h;
+        minute[i] = (int8_t)mi;
+        second[i] = (int8_t)(rs - mi * 60);
+        pm[i] = (int8_t)(h >= 12);
+        status[i] = BO_V2X_OK;
+    }
+    return BO_OK;
+}
