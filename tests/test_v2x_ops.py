@@ -74,8 +74,9 @@ def test_clean_uses_reader_converted_position(sample, cleaned):
     out = v2x.clean(df)
     assert list(out.columns) == list(cleaned.columns)
     np.testing.assert_array_equal(out["x_pos"].to_numpy(), cleaned["x_pos"].to_numpy())
-    df2 = read_csv(BSM_SAMPLE, dtypes={"coreData_position": "wkt_point"})
-    np.testing.assert_array_equal(v2x.clean(df2)["y_pos"].to_numpy(),
+    cols = [c for c in v2x.DEFAULT_COLUMNS if c != "coreData_position_lat"]
+    df2 = read_csv(BSM_SAMPLE, columns=cols, dtypes={"coreData_position": "wkt_point"})
+    np.testing.assert_array_equal(v2x.clean(df2, columns=cols)["y_pos"].to_numpy(),
                                   cleaned["y_pos"].to_numpy())
 
 
@@ -286,12 +287,13 @@ def test_attacks_match_reference(kind, coords):
     assert out.index.equals(df.index)
     assert list(out.columns) == list(df.columns)
     if kind == "positional_offset_const_per_id_with_random_direction":
-        d = (out - df)[att]
+        d = (out[["x_pos", "y_pos"]] - df[["x_pos", "y_pos"]])[att]
         d["id"] = df["coreData_id"][att]
-        assert (d.groupby("id")[["x_pos", "y_pos"]].nunique().max() == 1).all() if \
-            coords == "xy" else True
-        dist = np.hypot(d["x_pos"], d["y_pos"]) if coords == "xy" else None
-        if dist is not None:
+        if coords == "xy":  # one offset per vehicle (up to rounding of x + dx - x)
+            spread = d.groupby("id")[["x_pos", "y_pos"]].agg(lambda v: v.max() - v.min())
+            assert (spread.to_numpy() < 1e-9).all()
+            assert d.groupby("id")["x_pos"].first().nunique() == d["id"].nunique()
+            dist = np.hypot(d["x_pos"], d["y_pos"])
             assert ((dist >= 10 - 1e-9) & (dist <= 20 + 1e-9)).all()
 
 

@@ -85,7 +85,7 @@ def _assert_same(got: pd.DataFrame, exp: pd.DataFrame):
 def test_pipeline_sample_matches_operators_on_whole_file(tmp_path, kind):
     kw = {"kind": kind}
     if kind == "positional_swap_rand":
-        kw = {"kind": kind, "pool": 500}
+        kw.update(pool=500, min_dist=None, max_dist=None)
     elif kind in ("positional_offset_const", "positional_override_const"):
         kw.update(min_dist=None, max_dist=None)
     cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, attack=kw))

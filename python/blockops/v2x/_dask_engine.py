@@ -73,7 +73,7 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
                 res.n_ids = len(ids)
             if cfg["attack"]["kind"] == "positional_swap_rand":
                 pool = bdask.donor_pool(cleaned, size=cfg["attack"]["pool"],
-                                        seed=cfg["attack"]["seed"])
+                                        seed=cfg.attack_seed)
                 res.pool_bytes = pool.nbytes
         res.stage_seconds["global pass"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -266,7 +266,7 @@ def clean(df: pd.DataFrame, *, columns: Iterable[str] | None = None, dropna: boo
         out = out.rename(columns={conv[0]: "x_pos", conv[1]: "y_pos"})
         cols_now = [c for c in out.columns if c not in ("x_pos", "y_pos")] + ["x_pos", "y_pos"]
         out = out[cols_now]
-        return out.astype({"x_pos": np.float64, "y_pos": np.float64}, copy=False)
+        return out.astype({"x_pos": np.float64, "y_pos": np.float64})
     out = out.copy(deep=False)
     if POSITION in keep:
         lon, lat = parse_point(out[POSITION], n_threads=n_threads)

@@ -40,7 +40,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
                "max_dist": None, "start": None, "end": None},
     "project": {"origin_lat": None, "origin_lon": None},
     "attackers": {"ratio": 0.3, "seed": 42, "method": "exact"},
-    "attack": {"kind": "none", "coords": "xy", "seed": 42, "min_dist": None, "max_dist": None,
+    "attack": {"kind": "none", "coords": "xy", "seed": None, "min_dist": None, "max_dist": None,
                "direction_deg": None, "distance_m": None, "origin": None, "pool": None},
     "output": {"dir": None, "overwrite": True},
     "classifier": {"feature_set": "xy_elev", "test_size": 0.2, "seed": 42,
@@ -179,6 +179,12 @@ class PipelineConfig:
             if f["center_lat"] is not None:  # default origin: the filter's centre
                 kw["origin"] = (f["center_lat"], f["center_lon"])
         return kw
+
+    @property
+    def attack_seed(self) -> int:
+        """[attack] seed, else the attack functions' default (42)."""
+        s = self["attack"]["seed"]
+        return 42 if s is None else int(s)
 
     def blocksize(self) -> int:
         """[input] blocksize, else the block size :func:`blockops.resources.plan` gives for
@@ -431,7 +437,7 @@ class Pipeline:
         pool = None
         if cfg["attack"]["kind"] == "positional_swap_rand":
             size = cfg["attack"]["pool"] or ops.DEFAULT_POOL_SIZE
-            pool = ops.DonorPool.empty(size, cfg["attack"]["seed"])
+            pool = ops.DonorPool.empty(size, cfg.attack_seed)
         counts: dict = {}
         k = 0
         try:
