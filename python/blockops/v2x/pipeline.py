@@ -362,6 +362,22 @@ def _write_part(df: pd.DataFrame, path: str) -> None:
     df.to_parquet(path, engine="pyarrow", index=True)
 
 
+def _write_stage(df: pd.DataFrame, path: str) -> None:
+    """Staging between the passes: uncompressed Arrow IPC, the cheapest format to write and
+    read back (measured: about 5x faster than Parquet for this frame); deleted after use."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    feather.write_feather(pa.Table.from_pandas(df, preserve_index=True), path,
+                          compression="uncompressed")
+
+
+def _read_stage(path: str) -> pd.DataFrame:
+    import pyarrow.feather as feather
+
+    return feather.read_table(path, memory_map=False).to_pandas()
+
+
 def _prepare_dir(d: str, overwrite: bool) -> None:
     if os.path.exists(d):
         if not os.path.isdir(d):
@@ -461,8 +477,8 @@ class Pipeline:
                             if pool is not None and len(df):
                                 pool = pool.merge(ops.DonorPool.from_frame(
                                     df, size=pool.size, seed=pool.seed, n_threads=nt))
-                        with timer("write"):
-                            _write_part(df, os.path.join(stage_dir, f"part-{k:05d}.parquet"))
+                        with timer("stage"):
+                            _write_stage(df, os.path.join(stage_dir, f"part-{k:05d}.arrow"))
                     else:
                         with timer("attack"):
                             df = stage_attack(df, cfg, n_threads=nt)
@@ -487,10 +503,9 @@ class Pipeline:
                 if pool is not None:
                     res.pool_bytes = pool.nbytes
                 for j in range(k):
-                    p = os.path.join(stage_dir, f"part-{j:05d}.parquet")
-                    with timer("read"):
-                        df = pd.read_parquet(p)
-                        df.index.name = None
+                    p = os.path.join(stage_dir, f"part-{j:05d}.arrow")
+                    with timer("stage"):
+                        df = _read_stage(p)
                     with timer("attack"):
                         df = stage_attack(df, cfg, attackers=attackers, pool=pool, n_threads=nt)
                     self._count_out(res, df)
