@@ -74,6 +74,13 @@ def main(*, rows: int = 2_000_000, out: str = "blockops-demo", seed: int = 42,
     from ..synth import write_bsm_csv
     from .pipeline import Pipeline, PipelineConfig
 
+    if classifier:
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            print("scikit-learn is not installed (pip install 'blockops[bench]'): "
+                  "skipping the classifier stage")
+            classifier = False
     os.makedirs(out, exist_ok=True)
     csv = os.path.join(out, f"bsm_{rows}_{seed}.csv")
     t0 = time.perf_counter()
