@@ -239,3 +239,33 @@ def test_cli_v2x_run_and_demo(tmp_path, capsys):
     cfg = tmp_path / "demo" / "pipeline.toml"
     assert main(["v2x", "run", str(cfg), "--no-progress"]) == 0
     assert "rows out" in capsys.readouterr().out
+
+
+def test_dask_wrappers_match_pandas():
+    pytest.importorskip("dask")
+    import dask
+
+    from blockops import dask as bdask
+
+    ddf = bdask.read_csv(BSM_SAMPLE, blocksize="200KB")
+    assert ddf.npartitions > 3
+    c = bdask.clean(ddf)
+    c = c.assign(coreData_id=bdask.hex_to_int(c["coreData_id"]))
+    c = bdask.filter_radius(c, center_lat=CENTER[0], center_lon=CENTER[1], radius_m=3000.0)
+    c = bdask.project_xy(c, origin_lat=CENTER[0], origin_lon=CENTER[1])
+    c = bdask.timestamp_parts(c)
+    c = bdask.add_attackers(c)              # exact: IDs collected over all partitions
+    sw = bdask.positional_swap_rand(c, pool=200)
+    off = bdask.positional_offset_rand(c)
+    with dask.config.set(scheduler="synchronous"):
+        got_sw, got_off = dask.compute(sw, off)
+    raw = pd.read_csv(BSM_SAMPLE)
+    e = v2x.clean(raw)
+    e["coreData_id"] = v2x.hex_to_int(e["coreData_id"])
+    e = v2x.filter_radius(e, center_lat=CENTER[0], center_lon=CENTER[1], radius_m=3000.0)
+    e = v2x.project_xy(e, origin_lat=CENTER[0], origin_lon=CENTER[1])
+    e = v2x.add_attackers(v2x.timestamp_parts(e))
+    _assert_same(got_sw.sort_index(), v2x.positional_swap_rand(e, pool=200))
+    _assert_same(got_off.sort_index(), v2x.positional_offset_rand(e))
+    assert (sw._meta.dtypes == got_sw.dtypes).all()
+    np.testing.assert_array_equal(bdask.unique_ids(c), np.unique(e["coreData_id"]))
