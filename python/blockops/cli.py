@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     pl.add_argument("--row-bytes", type=int, default=None)
     pl.add_argument("--expansion", type=float, default=None)
     bench = sub.add_parser("bench", help="run a side-by-side benchmark", add_help=False)
-    bench.add_argument("name", choices=["geo", "reports", "csv", "labels"], help="which benchmark")
+    bench.add_argument("name", choices=["geo", "reports", "csv", "labels", "v2x"], help="which benchmark")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
     syn = sub.add_parser("synth", help="write a synthetic data set (BSM CSV)")
     syn.add_argument("kind", choices=["bsm"], help="which data set")
@@ -69,5 +69,9 @@ def main(argv: list[str] | None = None) -> int:
             from ._bench import labels
 
             return int(labels.main(args.rest) or 0)
+        if args.name == "v2x":
+            from ._bench import v2x
+
+            return int(v2x.main(args.rest) or 0)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     return 2
