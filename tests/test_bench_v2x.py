@@ -142,16 +142,25 @@ def test_killed_and_failed_children_are_reported(tmp_path):
     assert oc.status == "failed" and "missing.csv" in oc.error
 
     # the report renders killed and unavailable sides instead of raising
-    meta = {"rows": 1000, "nbytes": 300_000, "vehicles": 20, "generated": True}
+    metas = [{"rows": n, "nbytes": 300 * n, "vehicles": 20, "generated": True}
+             for n in (1000, 2000)]
+    ok_data = {"wall_s": 2.0, "cpu_s": 2.0, "peak_rss": 1 << 30, "stages": {"all": 2.0}}
     runs = [bench.SideRun(1000, "original", bench.Outcome("memory", 12.0, error="killed: x",
                                                           rss_at_kill=5 << 30)),
-            bench.SideRun(1000, "blockops", bench.Outcome("not available", 1.0,
+            bench.SideRun(1000, "blockops", bench.Outcome("ok", 3.0, data=ok_data),
+                          labels=_labels([1, 2, 3], [0, 1, 1], 1)),
+            bench.SideRun(2000, "original", bench.Outcome("timeout", 60.0, error="killed: t",
+                                                          rss_at_kill=1 << 30)),
+            bench.SideRun(2000, "blockops", bench.Outcome("not available", 1.0,
                                                           error="ImportError: no Pipeline"))]
     args = argparse.Namespace(memory_limit_bytes=4 << 30, timeout=60.0, seed=1,
                               null_fraction=0.0, radius_m=8000.0, blocksize=None)
-    text = bench.render_report(runs, {1000: (True, "not compared")}, None, [meta], args,
-                               "cmd", "now", 0.0, 0.0)
+    text = bench.render_report(runs, {1000: (True, "not compared"), 2000: (True, "x")}, None,
+                               metas, args, "cmd", "now", 0.0, 0.0)
     assert "| 1,000 | original | memory: killed: x | 12.0 | 5.0 GiB |" in text
+    assert ("| 1,000 | blockops | ok | 2.000 | 1.0 GiB | 3 | 2 | 1 | n/a (original killed "
+            "after 12 s) | > 5.0x |") in text
+    assert "| 2,000 | original | timeout: killed: t | 60.0 | 1.0 GiB |" in text
     assert "not available: ImportError: no Pipeline" in text
 
 

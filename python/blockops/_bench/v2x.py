@@ -996,9 +996,15 @@ def render_report(runs: list[SideRun], checks: dict, micro: Optional[Outcome], f
             d = oc.data
             lab = r.labels
             speed = rss_ratio = ""
+            killed = next((x for x in group if x.side == "original" and
+                           x.outcome.status in ("memory", "timeout")), None)
             if base is not None and r is not base:
                 speed = f"{base.outcome.data['wall_s'] / d['wall_s']:.1f}x"
                 rss_ratio = f"{_peak(base.outcome) / max(1, _peak(oc)):.1f}x"
+            elif killed is not None and r.side != "original":
+                # lower bounds: the original had used this much when it was killed
+                speed = f"n/a (original killed after {killed.outcome.wall_s:.0f} s)"
+                rss_ratio = f"> {killed.outcome.rss_at_kill / max(1, _peak(oc)):.1f}x"
             check = checks.get(n, (True, ""))[1] if r.side == "blockops" or base is None else ""
             table.append([
                 f"{n:,}", r.side, "ok", _fmt_s(d["wall_s"]), _t.format_bytes(_peak(oc)),
