@@ -260,7 +260,7 @@ def test_train_classifiers_single_class_and_errors(tmp_path):
     with pytest.raises(KeyError, match="isAttacker"):
         train_classifiers(df.drop(columns=["isAttacker"]), feature_set="xy_elev",
                           test_mask=mask)
-    with pytest.raises(KeyError, match="coreData_heading"):
+    with pytest.raises(KeyError, match="'xy_elev_heading_speed'.*coreData_heading"):
         train_classifiers(df, feature_set="xy_elev_heading_speed", test_mask=mask)
     nan = df.copy()
     nan.iloc[3, nan.columns.get_loc("y_pos")] = np.nan

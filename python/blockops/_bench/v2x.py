@@ -56,9 +56,11 @@ import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from . import timing as _t
+from .csv import _warm  # read a file once so that every side finds it in the page cache
+from ..synth import BSM_COLUMNS
 
 # --------------------------------------------------------------------------- parameters
 
@@ -81,14 +83,8 @@ POINT_RE = r"^POINT \((\S+) (\S+)\)$"
 ROW_ID = "metadata_serialId_serialNumber"
 ATTACK_KIND = "positional_offset_const_per_id_with_random_direction"
 
-COLUMNS = [
-    "metadata_generatedAt", "metadata_recordType", "metadata_serialId_streamId",
-    "metadata_serialId_bundleSize", "metadata_serialId_bundleId", "metadata_serialId_recordId",
-    "metadata_serialId_serialNumber", "metadata_receivedAt", "coreData_id", "coreData_secMark",
-    "coreData_position_lat", "coreData_position_long", "coreData_accuracy_semiMajor",
-    "coreData_accuracy_semiMinor", "coreData_elevation", "coreData_accelset_accelYaw",
-    "coreData_speed", "coreData_heading", "coreData_position",
-]
+#: The 19 columns the original keeps: all of the export's, in file order.
+COLUMNS = list(BSM_COLUMNS)
 STR_COLUMNS = ["metadata_generatedAt", "metadata_recordType", "metadata_serialId_streamId",
                "metadata_receivedAt", "coreData_id", "coreData_position"]
 SIDES = ("original", "blockops")
@@ -402,21 +398,6 @@ def run_micro(spec: dict, stages: dict) -> dict:
 
 # --------------------------------------------------------------------------- child side
 
-def _proc_status_kib(field_name: str, pid: str = "self") -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _peak_rss_bytes() -> int:
-    try:
-        return _proc_status_kib("VmHWM") * 1024
-    except OSError:  # not Linux
-        return _t.peak_rss_bytes()
-
-
 #: Imported before a side's clock starts, so that its wall time is the work's alone.
 _IMPORTS = {
     "original": ("numpy", "pandas", "pyarrow.parquet", "dask.dataframe",
@@ -431,6 +412,7 @@ def _child(spec: dict) -> dict:
     import importlib
 
     from blockops._monitor import MemoryMonitor
+    from blockops.resources import peak_rss  # VmHWM
 
     out: dict[str, Any] = {"side": spec["side"], "pid": os.getpid()}
     t0 = time.perf_counter()
@@ -457,7 +439,7 @@ def _child(spec: dict) -> dict:
         mon.stop()
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     out.update(wall_s=wall, cpu_s=(r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
-               peak_rss=_peak_rss_bytes(), stages=stages, monitor_peak=mon.peak or 0,
+               peak_rss=peak_rss(), stages=stages, monitor_peak=mon.peak or 0,
                rss_start=mon.start_rss or 0)
     tl = mon.timeline
     step = max(1, len(tl) // 200)
@@ -738,14 +720,10 @@ def parse_memory(text: str) -> Optional[int]:
 
 
 def _mem_total_bytes() -> int:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    """RAM this process may use: MemTotal, or a smaller cgroup limit."""
+    from blockops.resources import system_memory
+
+    return int(system_memory().effective_limit)
 
 
 def ensure_file(out_dir: str, rows: int, seed: int, null_fraction: float, log) -> dict:
@@ -775,13 +753,6 @@ def ensure_file(out_dir: str, rows: int, seed: int, null_fraction: float, log) -
     meta["generated"] = True
     log(f"  {r.nbytes / 1e6:,.0f} MB in {r.seconds:.1f} s")
     return meta
-
-
-def _warm(path: str) -> None:
-    buf = bytearray(16 << 20)
-    with open(path, "rb", buffering=0) as f:
-        while f.readinto(buf):
-            pass
 
 
 @dataclass

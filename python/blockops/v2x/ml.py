@@ -338,7 +338,7 @@ def train_classifiers(df: pd.DataFrame, *, feature_set: Union[str, Sequence[str]
         raise ValueError(f"train_classifiers: the test split is empty (test_mask is False on all "
                          f"{len(df)} rows)")
     y = _binary(df[label], label)
-    X = features(df, cols, dtype=dtype)
+    X = features(df, feature_set, dtype=dtype)
     finite = np.isfinite(X)
     if not finite.all():
         bad = {c: int(k) for c, k in zip(cols, (~finite).sum(axis=0)) if k}
