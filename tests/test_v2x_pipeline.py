@@ -205,7 +205,7 @@ def test_classifier_stage(tmp_path):
         classifier={"feature_set": "xy_elev", "models": ["DecisionTree", "KNeighbors"]}))
     res = pl.Pipeline(cfg).run()
     m = pd.read_csv(res.results_path)
-    assert m["Model"].tolist() == ["DecisionTree", "KNeighbors"]
+    assert m["Model"].tolist() == ["DecisionTreeClassifier", "KNeighborsClassifier"]
     assert {"train_accuracy", "test_f1", "test_specificity"} <= set(m.columns)
     # every attacker sits on one point: a tree separates them perfectly
     assert m.loc[0, "test_accuracy"] > 0.95

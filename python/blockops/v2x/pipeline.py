@@ -553,7 +553,9 @@ class Pipeline:
         parts = sorted(glob.glob(os.path.join(res.output_dir, "part-*.parquet")))
         cols = list(dict.fromkeys(["row", *feats, "isAttacker"]))
         t = ds.dataset(parts, format="parquet").to_table(columns=cols)
-        df = t.to_pandas().set_index("row")
+        df = t.to_pandas()  # pandas metadata restores the "row" index
+        if "row" in df.columns:
+            df = df.set_index("row")
         cap = c["max_train_rows"]
         if cap and len(df) > cap:  # deterministic sample: the rows with the smallest hash
             pr = _core.rng_u64(df.index.to_numpy(np.int64).view(np.uint64), seed=c["seed"],
