@@ -362,6 +362,35 @@ def _write_part(df: pd.DataFrame, path: str) -> None:
     df.to_parquet(path, engine="pyarrow", index=True)
 
 
+class _BackgroundWriter:
+    """Writes output parts on one background thread, overlapping the next block's work.
+
+    At most one write is pending (``submit`` waits for the previous one first), so memory
+    holds at most one extra output block; a write error is raised at the next submit or at
+    ``close``."""
+
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="blockops-v2x-writer")
+        self._pending = None
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            f, self._pending = self._pending, None
+            f.result()
+
+    def submit(self, df: pd.DataFrame, path: str, write=None) -> None:
+        self.wait()
+        self._pending = self._pool.submit(write or _write_part, df, path)
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
 def _write_stage(df: pd.DataFrame, path: str) -> None:
     """Staging between the passes: uncompressed Arrow IPC, the cheapest format to write and
     read back (measured: about 5x faster than Parquet for this frame); deleted after use."""
@@ -456,6 +485,7 @@ class Pipeline:
             pool = ops.DonorPool.empty(size, cfg.attack_seed)
         counts: dict = {}
         k = 0
+        writer = _BackgroundWriter()
         try:
             reader = self._reader(cfg["input"]["path"], progress, **reader_options(cfg))
             with reader:
@@ -477,14 +507,15 @@ class Pipeline:
                             if pool is not None and len(df):
                                 pool = pool.merge(ops.DonorPool.from_frame(
                                     df, size=pool.size, seed=pool.seed, n_threads=nt))
-                        with timer("stage"):
-                            _write_stage(df, os.path.join(stage_dir, f"part-{k:05d}.arrow"))
+                        with timer("stage (wait)"):
+                            writer.submit(df, os.path.join(stage_dir, f"part-{k:05d}.arrow"),
+                                          _write_stage)
                     else:
                         with timer("attack"):
                             df = stage_attack(df, cfg, n_threads=nt)
                         self._count_out(res, df)
-                        with timer("write"):
-                            _write_part(df, os.path.join(out_dir, f"part-{k:05d}.parquet"))
+                        with timer("write (wait)"):
+                            writer.submit(df, os.path.join(out_dir, f"part-{k:05d}.parquet"))
                     k += 1
             st = reader.stats
             res.rows_in, res.rows_skipped, res.bytes_in = st.rows_in, st.rows_skipped, \
@@ -492,6 +523,8 @@ class Pipeline:
             res.rows_dropped_na = counts.get("dropped_na", 0)
             res.rows_filtered_out = counts.get("filtered_out", 0)
             if two:
+                with timer("stage (wait)"):
+                    writer.wait()  # pass 2 reads what pass 1 staged
                 attackers = None
                 if cfg["attackers"]["method"] == "exact":
                     with timer("ids+pool"):
@@ -509,10 +542,13 @@ class Pipeline:
                     with timer("attack"):
                         df = stage_attack(df, cfg, attackers=attackers, pool=pool, n_threads=nt)
                     self._count_out(res, df)
-                    with timer("write"):
-                        _write_part(df, os.path.join(out_dir, f"part-{j:05d}.parquet"))
+                    with timer("write (wait)"):
+                        writer.submit(df, os.path.join(out_dir, f"part-{j:05d}.parquet"))
                     os.remove(p)
+            with timer("write (wait)"):
+                writer.wait()
         finally:
+            writer.close()
             if stage_dir:
                 shutil.rmtree(stage_dir, ignore_errors=True)
         res.parts = k
