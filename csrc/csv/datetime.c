@@ -6,6 +6,7 @@
 #include "blockops/bo_csv.h"
 #include "csv_internal.h"
 #include "numparse.h"
+#include "numparse_fast.h"
 
 bo_status bo_csv_dtfmt_compile(const char *fmt, bo_csv_dtfmt *out, bo_error *err)
 {
@@ -231,92 +232,17 @@ int bo_parse_datetime_fmt_ref(const char *s, size_t len, const bo_csv_dtfmt *f, 
  * else) the interpreter decides, so the accepted text and the status codes cannot differ: for
  * text of that shape the interpreter reads every field at the same position (each numeric
  * directive reads at most 2 digits, %Y exactly 4, and a blank directive one blank when the next
- * byte is not blank), then applies the checks reproduced in bsm_fast in the same precedence:
+ * byte is not blank), then applies the checks reproduced in bo_datetime_bsm_fast in the same precedence:
  * any malformed field (-1) before a year out of range (-2). */
-
-#define ONES8 0x0101010101010101ULL
-#define HIGH8 0x8080808080808080ULL
-
-static inline uint64_t load8(const char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, sizeof x);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    x = __builtin_bswap64(x);
-#endif
-    return x;
-}
-
-/* d = bytes XOR '0': bit 7 of every byte that was not an ASCII digit (see numparse.c) */
-static inline uint64_t nondigit_bits(uint64_t d)
-{
-    return (((d & ~HIGH8) + 0x76 * ONES8) | d) & HIGH8;
-}
-
-static int is_bsm_format(const bo_csv_dtfmt *f)
-{
-    return f->n == 13 && memcmp(f->op, "mLdLY ILMLS p", 13) == 0 && f->lit[1] == '/' &&
-           f->lit[3] == '/' && f->lit[7] == ':' && f->lit[9] == ':';
-}
-
-/* Days from 1970-01-01 for a year in [1677, 2262]: days_from_civil in unsigned 32-bit
- * arithmetic (no negative eras), where the divisions by constants become multiplies. */
-static inline int64_t days_from_civil_u32(uint32_t y, uint32_t m, uint32_t d)
-{
-    y -= m <= 2;
-    const uint32_t era = y / 400, yoe = y - era * 400;
-    const uint32_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const uint32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + (int64_t)doe - 719468;
-}
-
-/* s: 22 bytes, already trimmed. 0 / -1 / -2 as bo_parse_datetime_fmt_ref, or 1 when the text is
- * not of the fixed shape (the caller falls back). */
-static int bsm_fast(const char *s, int64_t *ns)
-{
-    const uint64_t a = load8(s) ^ (0x30 * ONES8);      /* bytes 0..7   MM/DD/YY */
-    const uint64_t b = load8(s + 8) ^ (0x30 * ONES8);  /* bytes 8..15  YY hh:mm */
-    const uint64_t c = load8(s + 14) ^ (0x30 * ONES8); /* bytes 14..21 mm:ss AM */
-    /* digits: bytes 0,1,3,4,6,7 of a and b, 3,4 of c (0,1 of c are b's 6,7) */
-    const uint64_t nd = (nondigit_bits(a) & 0x8080008080008080ULL) |
-                        (nondigit_bits(b) & 0x8080008080008080ULL) |
-                        (nondigit_bits(c) & 0x0000008080000000ULL);
-    const unsigned ap = (unsigned char)s[20] | 0x20;
-    const int shape = !nd & (s[2] == '/') & (s[5] == '/') & (s[13] == ':') & (s[16] == ':') &
-                      bo_is_space(s[10]) & bo_is_space(s[19]) & ((s[21] | 0x20) == 'm') &
-                      ((ap == 'a') | (ap == 'p'));
-    if (!shape)
-        return 1;
-#define DIG(w, i) ((uint32_t)((w) >> (8 * (i))) & 0xFF)
-    const uint32_t mo = DIG(a, 0) * 10 + DIG(a, 1), d = DIG(a, 3) * 10 + DIG(a, 4);
-    const uint32_t y = DIG(a, 6) * 1000 + DIG(a, 7) * 100 + DIG(b, 0) * 10 + DIG(b, 1);
-    const uint32_t h12 = DIG(b, 3) * 10 + DIG(b, 4), mi = DIG(b, 6) * 10 + DIG(b, 7);
-    const uint32_t sec = DIG(c, 3) * 10 + DIG(c, 4);
-#undef DIG
-    if (h12 - 1 > 11u || mo - 1 > 11u || mi > 59 || sec > 59 || d == 0)
-        return -1;
-    static const uint8_t dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const uint32_t leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > (uint32_t)dm[mo - 1] + (mo == 2 && leap))
-        return -1;
-    if (y < 1677 || y > 2262)
-        return -2;
-    const uint32_t h = h12 % 12 + (ap == 'p' ? 12 : 0);
-    const int64_t secs = days_from_civil_u32(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-    if (secs < -9223372036LL + 1 || secs > 9223372036LL - 1)
-        return -2;
-    *ns = secs * 1000000000LL;
-    return 0;
-}
 
 int bo_parse_datetime_fmt(const char *s, size_t len, const bo_csv_dtfmt *f, int64_t *ns)
 {
-    if (is_bsm_format(f)) {
+    if (bo_dtfmt_is_bsm(f)) {
         const char *t = s;
         size_t n = len;
         bo_trim(&t, &n);
         if (n == 22) {
-            const int rc = bsm_fast(t, ns);
+            const int rc = bo_datetime_bsm_fast(t, ns);
             if (rc <= 0)
                 return rc;
         }

@@ -14,6 +14,7 @@
 #include "blockops/bo_csv.h"
 #include "csv_internal.h"
 #include "numparse.h"
+#include "numparse_fast.h"
 #include "pow5_table.h"
 
 typedef struct { uint64_t hi, lo; } u128;
@@ -73,12 +74,9 @@ static inline uint64_t el_compute(int64_t q, uint64_t w)
     return ((uint64_t)power2 << mbits) | mantissa;
 }
 
-static double bits_to_double(uint64_t bits, int neg)
+uint64_t bo_eisel_lemire(int64_t q, uint64_t w)
 {
-    bits |= (uint64_t)(neg != 0) << 63;
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return d;
+    return el_compute(q, w);
 }
 
 static int slow_strtod(const char *s, size_t len, double *out)
@@ -202,60 +200,8 @@ int bo_parse_double_ref(const char *s, size_t len, double *out)
     uint64_t bits = el_compute(exponent, w);
     if (truncated && bits != el_compute(exponent, w + 1))
         return slow_strtod(s, len, out);
-    *out = bits_to_double(bits, neg);
+    *out = bo_bits_to_double(bits, neg);
     return 0;
-}
-
-/* ---- SWAR digit scanning (8 bytes in a uint64_t; byte 0 of the text in the low byte) ----
- * The general parser above takes one dependent multiply-add and two branches per digit; a
- * BSM coordinate has 17 digits, so that loop was most of bo_parse_wkt_point's time. */
-#define ONES8 0x0101010101010101ULL
-#define HIGH8 0x8080808080808080ULL
-
-static inline uint64_t load8(const char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, sizeof x);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    x = __builtin_bswap64(x);
-#endif
-    return x;
-}
-
-/* d holds bytes XOR '0' (so the digits are the bytes 0..9): the high bit of every byte that was
- * not an ASCII digit. (d & 0x7F) + 0x76 sets bit 7 exactly when d & 0x7F >= 10 and never
- * carries into the next byte; OR-ing d itself catches bytes >= 0x80. */
-static inline uint64_t nondigit_bits(uint64_t d)
-{
-    return (((d & ~HIGH8) + 0x76 * ONES8) | d) & HIGH8;
-}
-
-/* The value of 8 digits (byte values 0..9, most significant in the low byte); fast_float's
- * parse_eight_digits_unrolled. Zero bytes at the low end act as leading zeros. */
-static inline uint64_t eight_digits(uint64_t d)
-{
-    d = d * 10 + (d >> 8);
-    return (((d & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
-            (((d >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
-}
-
-/* w * 10^-nf (w < 10^19, 0 <= nf <= 19) correctly rounded, with the sign. For w <= 2^53 both
- * w and 10^nf (nf <= 22) are exact doubles, so one IEEE division is the correctly rounded
- * quotient (Clinger 1990), the same double Eisel-Lemire finds, in a third of the instructions
- * (BSM latitudes have 15-16 digits: this path). Needs double arithmetic without extended
- * precision (FLT_EVAL_METHOD 0: SSE2 on x86-64, any AArch64). */
-static inline double decimal_to_double(uint64_t w, int nf, int neg)
-{
-#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
-    static const double p10d[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    if (w <= (uint64_t)1 << 53) {
-        const double r = (double)w / p10d[nf];
-        return neg ? -r : r;
-    }
-#endif
-    return bits_to_double(el_compute(-(int64_t)nf, w), neg);
 }
 
 static const uint64_t pow10_u64[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
@@ -270,11 +216,11 @@ static inline const char *scan_digits(const char *lo, const char *p, const char 
     int64_t n = *nd;
     uint64_t d, m;
     while (end - p >= 8) {
-        d = load8(p) ^ (0x30 * ONES8);
-        m = nondigit_bits(d);
+        d = bo_load8(p) ^ (0x30 * BO_ONES8);
+        m = bo_nondigit_bits(d);
         if (m)
             goto partial;
-        v = v * 100000000 + eight_digits(d);
+        v = v * 100000000 + bo_eight_digits(d);
         p += 8;
         n += 8;
     }
@@ -286,12 +232,12 @@ static inline const char *scan_digits(const char *lo, const char *p, const char 
         goto done;
     }
     /* 1..7 bytes left: the top bytes shifted in are 0 ^ '0' = 0x30, non-digits, so m != 0 */
-    d = (load8(end - 8) >> (8 * (8 - (end - p)))) ^ (0x30 * ONES8);
-    m = nondigit_bits(d);
+    d = (bo_load8(end - 8) >> (8 * (8 - (end - p)))) ^ (0x30 * BO_ONES8);
+    m = bo_nondigit_bits(d);
 partial: {
     const int k = __builtin_ctzll(m) >> 3; /* digits before the first non-digit, 0..7 */
     if (k) {
-        v = v * pow10_u64[k] + eight_digits(d << (64 - 8 * k));
+        v = v * pow10_u64[k] + bo_eight_digits(d << (64 - 8 * k));
         p += k;
         n += k;
     }
@@ -319,28 +265,28 @@ static inline const char *parse_decimal_fast(const char *lo, const char *p, cons
      * sequence of loads, masks and multiplies with no data-dependent branch, so consecutive
      * numbers overlap in the pipeline (the loop below mispredicts on every length change). */
     if (end - p >= 10 && end - lo >= 16) {
-        const uint64_t x = load8(p) ^ (0x30 * ONES8), mx = nondigit_bits(x);
+        const uint64_t x = bo_load8(p) ^ (0x30 * BO_ONES8), mx = bo_nondigit_bits(x);
         const int ki = mx ? __builtin_ctzll(mx) >> 3 : 0;
         if (ki && ((x >> (8 * ki)) & 0xFF) == ('.' ^ 0x30)) {
             const char *f = p + ki + 1;
             /* 16 bytes from f; near the end, the 16 bytes before end shifted down (the bytes
              * shifted in are 0, non-digits once XOR-ed with '0') */
             const char *b = end - f >= 16 ? f : end - 16;
-            unsigned __int128 wd = ((unsigned __int128)load8(b + 8) << 64 | load8(b)) >> (8 * (f - b));
-            wd ^= (unsigned __int128)(0x30 * ONES8) << 64 | (0x30 * ONES8);
-            const uint64_t m0 = nondigit_bits((uint64_t)wd), m1 = nondigit_bits((uint64_t)(wd >> 64));
+            unsigned __int128 wd = ((unsigned __int128)bo_load8(b + 8) << 64 | bo_load8(b)) >> (8 * (f - b));
+            wd ^= (unsigned __int128)(0x30 * BO_ONES8) << 64 | (0x30 * BO_ONES8);
+            const uint64_t m0 = bo_nondigit_bits((uint64_t)wd), m1 = bo_nondigit_bits((uint64_t)(wd >> 64));
             const int kf = m0 ? __builtin_ctzll(m0) >> 3 : m1 ? 8 + (__builtin_ctzll(m1) >> 3) : 16;
             if (kf && kf < 16 && ki + kf <= 19) {
                 wd <<= 8 * (16 - kf); /* the kf digits to the top, zeros (leading) below */
-                const uint64_t frac = eight_digits((uint64_t)wd) * 100000000 +
-                                      eight_digits((uint64_t)(wd >> 64));
+                const uint64_t frac = bo_eight_digits((uint64_t)wd) * 100000000 +
+                                      bo_eight_digits((uint64_t)(wd >> 64));
                 static const uint64_t p10[16] = {1, 10, 100, 1000, 10000, 100000, 1000000,
                                                  10000000, 100000000, 1000000000, 10000000000ULL,
                                                  100000000000ULL, 1000000000000ULL,
                                                  10000000000000ULL, 100000000000000ULL,
                                                  1000000000000000ULL};
-                const uint64_t w = eight_digits(x << (64 - 8 * ki)) * p10[kf] + frac;
-                *out = decimal_to_double(w, kf, neg);
+                const uint64_t w = bo_eight_digits(x << (64 - 8 * ki)) * p10[kf] + frac;
+                *out = bo_decimal_to_double(w, kf, neg);
                 return f + kf;
             }
         }
@@ -353,7 +299,7 @@ static inline const char *parse_decimal_fast(const char *lo, const char *p, cons
         p = scan_digits(lo, p + 1, end, &w, &nd);
     if (nd == 0 || nd > 19)
         return NULL;
-    *out = decimal_to_double(w, (int)(nd - nint), neg);
+    *out = bo_decimal_to_double(w, (int)(nd - nint), neg);
     return p;
 }
 
@@ -407,29 +353,10 @@ static const uint8_t hexval[256] = {
     HX('C', 12), HX('D', 13), HX('E', 14), HX('F', 15)};
 #undef HX
 
-/* Exactly 8 hex digits (the BSM vehicle ID): one load, SWAR validation and conversion. Returns
- * 0 and the value, or -1 when some byte is not a hex digit (nothing written). */
-static inline int hex8(const char *s, uint64_t *out)
-{
-    const uint64_t x = load8(s), l = x & ~HIGH8, lc = l | 0x20 * ONES8;
-    /* per byte, bit 7: l in ['0', '9']; lc in ['a', 'f'] (lc = l | 0x20 also takes 'A'-'F').
-     * Every sum stays below 0x100 (l, lc < 0x80), so no carry crosses a byte. */
-    const uint64_t digit = (l + 0x50 * ONES8) & ~(l + 0x46 * ONES8);
-    const uint64_t alpha = (lc + 0x1F * ONES8) & ~(lc + 0x19 * ONES8);
-    if ((((digit | alpha) & HIGH8) ^ HIGH8) | (x & HIGH8))
-        return -1;
-    /* nibbles: the low 4 bits, + 9 for letters ('A' = 0x41, 'a' = 0x61) */
-    uint64_t v = (x & 0x0F * ONES8) + ((alpha & HIGH8) >> 7) * 9;
-    v = ((v << 4) | (v >> 8)) & 0x00FF00FF00FF00FFULL;  /* byte pairs, first byte high */
-    v = ((v << 8) | (v >> 16)) & 0x0000FFFF0000FFFFULL; /* 4-digit groups */
-    *out = ((v << 16) | (v >> 32)) & 0xFFFFFFFFULL;
-    return 0;
-}
-
 int bo_parse_hex64(const char *s, size_t len, uint64_t *out)
 {
     /* 8 hex digits: nothing to trim or strip ('.', 'x' and blanks are not hex digits) */
-    if (len == 8 && hex8(s, out) == 0)
+    if (len == 8 && bo_hex8(s, out) == 0)
         return 0;
     bo_trim(&s, &len);
     /* a trailing ".0" (IDs that went through a float column) is accepted */
@@ -442,7 +369,7 @@ int bo_parse_hex64(const char *s, size_t len, uint64_t *out)
     if (len == 0)
         return -1;
     if (len == 8)
-        return hex8(s, out);
+        return bo_hex8(s, out);
     uint64_t v = 0;
     if (len <= 16) { /* cannot overflow */
         unsigned ok = 0x10;
@@ -486,100 +413,14 @@ static inline const char *wkt_number(const char *lo, const char *p, const char *
     return q;
 }
 
-/* Bit i set when s[i] is an ASCII digit, for i < len (8 <= len <= 64): 8 bytes at a time, the
- * last load ending at s + len (overlapping bytes give the same bits). The multiply gathers the
- * high bit of byte j into bit 56 + j (no two partial products meet, so no carries). */
-static inline uint64_t digit_bits64(const char *s, size_t len)
-{
-    uint64_t m = 0;
-    size_t o = 0;
-    for (; o + 8 <= len; o += 8)
-        m |= ((((~nondigit_bits(load8(s + o) ^ (0x30 * ONES8))) & HIGH8) >> 7) *
-              0x0102040810204080ULL >> 56) << o;
-    if (o < len)
-        m |= ((((~nondigit_bits(load8(s + len - 8) ^ (0x30 * ONES8))) & HIGH8) >> 7) *
-              0x0102040810204080ULL >> 56) << (len - 8);
-    return m;
-}
-
-/* The value of the k digits (1..16) ending at e; the 16 bytes before e (8 when k <= 8) must be
- * readable. Bytes before the run are masked off, acting as leading zeros. */
-static inline uint64_t digit_run(const char *e, int k)
-{
-    const uint64_t lo = (load8(e - 8) ^ (0x30 * ONES8)) & (~0ULL << (k >= 8 ? 0 : 8 * (8 - k)));
-    uint64_t v = eight_digits(lo);
-    if (k > 8)
-        v += eight_digits((load8(e - 16) ^ (0x30 * ONES8)) & (~0ULL << (8 * (16 - k)))) *
-             100000000;
-    return v;
-}
-
-static const uint64_t pow10_17[17] = {1,
-                                      10,
-                                      100,
-                                      1000,
-                                      10000,
-                                      100000,
-                                      1000000,
-                                      10000000,
-                                      100000000,
-                                      1000000000,
-                                      10000000000ULL,
-                                      100000000000ULL,
-                                      1000000000000ULL,
-                                      10000000000000ULL,
-                                      100000000000000ULL,
-                                      1000000000000000ULL,
-                                      10000000000000000ULL};
-
-/* One coordinate of the fixed shape at s + a: [+-] 1..8 digits '.' 1..16 digits (19 in all),
- * D the digit bits of the row. Returns the index of the byte after it, or 0 when the text
- * differs. The row ends with ')', so every run of digits stops inside it. */
-static inline size_t wkt_coord_fast(const char *s, uint64_t D, size_t a, double *v)
-{
-    const int neg = s[a] == '-';
-    a += (s[a] == '-') | (s[a] == '+');
-    const size_t i = a + (size_t)__builtin_ctzll(~D >> a); /* ~D >> a != 0: bit len-1 is ')' */
-    const int ki = (int)(i - a);
-    if (ki == 0 || ki > 8 || s[i] != '.')
-        return 0;
-    const size_t f = i + 1, e = f + (size_t)__builtin_ctzll(~D >> f);
-    const int kf = (int)(e - f);
-    if (kf == 0 || kf > 16 || ki + kf > 19)
-        return 0;
-    /* i >= 8 and, when kf > 8, e >= 18: the loads of digit_run stay inside the row */
-    *v = decimal_to_double(digit_run(s + i, ki) * pow10_17[kf] + digit_run(s + e, kf), kf, neg);
-    return e;
-}
-
-/* "POINT (<lon> <lat>)" exactly so (one blank, each number [+-]int.frac), 16 to 63 bytes: the
- * shape of every BSM position. Digit bits for the whole row are computed once (a few
- * instructions per 8 bytes) and each run of digits is found with one count of trailing zeros,
- * instead of a loop and a branch per byte. 0 when parsed; 1 when the text has another shape
- * (then the general code decides: for this shape it takes the same two tokens and computes
- * the same w and exponent, so the results are the same bits). */
-static inline int wkt_point_fast(const char *s, size_t len, double *lon, double *lat)
-{
-    /* "point (" with the letters in any case: | 0x20 maps only 'P' and 'p' to 'p', etc. */
-    if ((((load8(s) | 0x2020202020ULL) & 0x00FFFFFFFFFFFFFFULL) != 0x002820746E696F70ULL) ||
-        s[len - 1] != ')')
-        return 1;
-    const uint64_t D = digit_bits64(s, len);
-    const size_t e1 = wkt_coord_fast(s, D, 7, lon);
-    if (!e1 || s[e1] != ' ')
-        return 1;
-    const size_t e2 = wkt_coord_fast(s, D, e1 + 1, lat);
-    return e2 == len - 1 ? 0 : 1;
-}
-
 /* WKT "POINT (lon lat)": moved here from convert.c so that the CSV reader and the v2x string
  * converters accept exactly the same text. Same rules as bo_parse_wkt_point_ref; the common
- * shape goes through wkt_point_fast, the rest in one pass (the numbers are parsed where they
+ * shape goes through bo_wkt_point_fast, the rest in one pass (the numbers are parsed where they
  * start instead of after a scan for their end). */
 int bo_parse_wkt_point(const char *s, size_t len, double *lon, double *lat)
 {
     bo_trim(&s, &len);
-    if (len >= 16 && len <= 63 && wkt_point_fast(s, len, lon, lat) == 0)
+    if (len >= 16 && len <= 63 && bo_wkt_point_fast(s, len, lon, lat) == 0)
         return 0;
     const char *p = s, *end = s + len;
     /* c | 0x20 equals a lower-case letter only for that letter and its upper case */
