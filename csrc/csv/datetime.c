@@ -224,17 +224,9 @@ int bo_parse_datetime_fmt_ref(const char *s, size_t len, const bo_csv_dtfmt *f, 
     return civil_to_ns(&c, ns);
 }
 
-/* ---- fast path: "%m/%d/%Y %I:%M:%S %p" with every field at full width ----
- * The BSM timestamp ("07/31/2019 12:41:59 PM") is always this: 22 bytes, each digit, separator
- * and the AM/PM at a fixed position. The interpreter above spends most of its time in the
- * per-directive switch and the digit loops; here three 8-byte loads validate all 14 digits at
- * once. Whenever the text is not exactly of that shape (1-digit fields, extra blanks, anything
- * else) the interpreter decides, so the accepted text and the status codes cannot differ: for
- * text of that shape the interpreter reads every field at the same position (each numeric
- * directive reads at most 2 digits, %Y exactly 4, and a blank directive one blank when the next
- * byte is not blank), then applies the checks reproduced in bo_datetime_bsm_fast in the same precedence:
- * any malformed field (-1) before a year out of range (-2). */
-
+/* The BSM timestamp format at full width goes through bo_datetime_bsm_fast (numparse_fast.h),
+ * every other text and format through the interpreter above, which decides the same way for
+ * the text the fast path takes. */
 int bo_parse_datetime_fmt(const char *s, size_t len, const bo_csv_dtfmt *f, int64_t *ns)
 {
     if (bo_dtfmt_is_bsm(f)) {

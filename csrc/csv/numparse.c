@@ -272,9 +272,11 @@ static inline const char *parse_decimal_fast(const char *lo, const char *p, cons
             /* 16 bytes from f; near the end, the 16 bytes before end shifted down (the bytes
              * shifted in are 0, non-digits once XOR-ed with '0') */
             const char *b = end - f >= 16 ? f : end - 16;
-            unsigned __int128 wd = ((unsigned __int128)bo_load8(b + 8) << 64 | bo_load8(b)) >> (8 * (f - b));
+            unsigned __int128 wd = ((unsigned __int128)bo_load8(b + 8) << 64 | bo_load8(b)) >>
+                                   (8 * (f - b));
             wd ^= (unsigned __int128)(0x30 * BO_ONES8) << 64 | (0x30 * BO_ONES8);
-            const uint64_t m0 = bo_nondigit_bits((uint64_t)wd), m1 = bo_nondigit_bits((uint64_t)(wd >> 64));
+            const uint64_t m0 = bo_nondigit_bits((uint64_t)wd);
+            const uint64_t m1 = bo_nondigit_bits((uint64_t)(wd >> 64));
             const int kf = m0 ? __builtin_ctzll(m0) >> 3 : m1 ? 8 + (__builtin_ctzll(m1) >> 3) : 16;
             if (kf && kf < 16 && ki + kf <= 19) {
                 wd <<= 8 * (16 - kf); /* the kf digits to the top, zeros (leading) below */

@@ -131,7 +131,8 @@ static inline uint64_t bo_digit_bits64(const char *s, size_t len)
  * readable. Bytes before the run are masked off, acting as leading zeros. */
 static inline uint64_t bo_digit_run(const char *e, int k)
 {
-    const uint64_t lo = (bo_load8(e - 8) ^ (0x30 * BO_ONES8)) & (~0ULL << (k >= 8 ? 0 : 8 * (8 - k)));
+    const uint64_t lo =
+        (bo_load8(e - 8) ^ (0x30 * BO_ONES8)) & (~0ULL << (k >= 8 ? 0 : 8 * (8 - k)));
     uint64_t v = bo_eight_digits(lo);
     if (k > 8)
         v += bo_eight_digits((bo_load8(e - 16) ^ (0x30 * BO_ONES8)) & (~0ULL << (8 * (16 - k)))) *
@@ -163,28 +164,29 @@ static inline uint64_t bo_digit_run16(const char *e, int k)
 }
 #endif
 
-static const uint64_t bo_pow10_17[17] = {1,
-                                      10,
-                                      100,
-                                      1000,
-                                      10000,
-                                      100000,
-                                      1000000,
-                                      10000000,
-                                      100000000,
-                                      1000000000,
-                                      10000000000ULL,
-                                      100000000000ULL,
-                                      1000000000000ULL,
-                                      10000000000000ULL,
-                                      100000000000000ULL,
-                                      1000000000000000ULL,
-                                      10000000000000000ULL};
+static const uint64_t bo_pow10_17[17] = {1ULL,
+                                         10ULL,
+                                         100ULL,
+                                         1000ULL,
+                                         10000ULL,
+                                         100000ULL,
+                                         1000000ULL,
+                                         10000000ULL,
+                                         100000000ULL,
+                                         1000000000ULL,
+                                         10000000000ULL,
+                                         100000000000ULL,
+                                         1000000000000ULL,
+                                         10000000000000ULL,
+                                         100000000000000ULL,
+                                         1000000000000000ULL,
+                                         10000000000000000ULL};
 
 /* One coordinate of the fixed shape at s + a: [+-] 1..8 digits '.' 1..16 digits (19 in all),
  * D the digit bits of the row. Returns the index of the byte after it, or 0 when the text
  * differs. The row ends with ')', so every run of digits stops inside it. */
-static inline __attribute__((always_inline)) size_t bo_wkt_coord_fast(const char *s, uint64_t D, size_t a, double *v)
+static inline __attribute__((always_inline)) size_t bo_wkt_coord_fast(const char *s, uint64_t D,
+                                                                      size_t a, double *v)
 {
     const int neg = s[a] == '-';
     a += (s[a] == '-') | (s[a] == '+');
@@ -212,7 +214,8 @@ static inline __attribute__((always_inline)) size_t bo_wkt_coord_fast(const char
  * instead of a loop and a branch per byte. 0 when parsed; 1 when the text has another shape
  * (then the general code decides: for this shape it takes the same two tokens and computes
  * the same w and exponent, so the results are the same bits). */
-static inline __attribute__((always_inline)) int bo_wkt_point_fast(const char *s, size_t len, double *lon, double *lat)
+static inline __attribute__((always_inline)) int bo_wkt_point_fast(const char *s, size_t len,
+                                                                   double *lon, double *lat)
 {
     /* "point (" with the letters in any case: | 0x20 maps only 'P' and 'p' to 'p', etc. */
     if ((((bo_load8(s) | 0x2020202020ULL) & 0x00FFFFFFFFFFFFFFULL) != 0x002820746E696F70ULL) ||

@@ -539,7 +539,8 @@ static void test_fast_datetime(void)
         size_t len = mutate(s, (size_t)n, 10);
         char *b = exact_copy(s, len);
         int64_t x = 1, y = 2;
-        int rx = bo_parse_datetime_fmt(b, len, &f, &x), ry = bo_parse_datetime_fmt_ref(b, len, &f, &y);
+        int rx = bo_parse_datetime_fmt(b, len, &f, &x);
+        int ry = bo_parse_datetime_fmt_ref(b, len, &f, &y);
         if (rx != ry || (rx == 0 && x != y)) {
             CHECKF(0, "'%.*s': %d %lld vs reference %d %lld", (int)len, s, rx, (long long)x, ry,
                    (long long)y);

@@ -174,7 +174,8 @@ bo_status bo_v2x_parse_datetime(const int64_t *offsets, const uint8_t *data,
             if (bsm && len == 22) /* "%m/%d/%Y %I:%M:%S %p" at full width: 0, -1, -2 or 1 */
                 rc = bo_datetime_bsm_fast(s, &t);
             if (rc > 0)
-                rc = fmt ? bo_parse_datetime_fmt(s, len, fmt, &t) : bo_parse_datetime_iso(s, len, &t);
+                rc = fmt ? bo_parse_datetime_fmt(s, len, fmt, &t)
+                         : bo_parse_datetime_iso(s, len, &t);
             /* t == NaT cannot come out of the parsers (civil_to_ns keeps to the ns range);
              * the check keeps "status 0 implies not NaT" true whatever they do */
             if (rc == 0 && t != BO_V2X_NAT) {
