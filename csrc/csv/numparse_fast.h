@@ -20,8 +20,10 @@
 #include "blockops/bo_csv.h"
 #include "csv_internal.h"
 
-/* Eisel-Lemire: the IEEE bits (no sign) of w * 10^q, for w < 2^64 (numparse.c). */
+/* Eisel-Lemire: the IEEE bits (no sign) of w * 10^q, for w < 2^64 (numparse.c); the _small
+ * one for 1 <= w < 10^19 and -19 <= q <= 0 only. */
 uint64_t bo_eisel_lemire(int64_t q, uint64_t w);
+uint64_t bo_eisel_lemire_small(int q, uint64_t w);
 
 /* ---- SWAR: 8 bytes in a uint64_t, byte 0 of the text in the low byte ---- */
 #define BO_ONES8 0x0101010101010101ULL
@@ -68,7 +70,7 @@ static inline double bo_bits_to_double(uint64_t bits, int neg)
  * (+4.5 ns a WKT row) than the division saved. */
 static inline double bo_decimal_to_double(uint64_t w, int nf, int neg)
 {
-    return bo_bits_to_double(bo_eisel_lemire(-(int64_t)nf, w), neg);
+    return bo_bits_to_double(w ? bo_eisel_lemire_small(-nf, w) : 0, neg);
 }
 
 /* ---- hexadecimal IDs ---- */
@@ -109,6 +111,8 @@ static inline uint64_t bo_digit_bits64(const char *s, size_t len)
         _mm_cmpgt_epi8(_mm_loadu_si128((const __m128i *)(p)), lo),                         \
         _mm_cmplt_epi8(_mm_loadu_si128((const __m128i *)(p)), hi))))
     /* signed compares: bytes >= 0x80 are negative, below '0' */
+    if (len > 32 && len <= 48) /* BSM rows: no loop */
+        return DIGITS16(s) | DIGITS16(s + 16) << 16 | DIGITS16(s + len - 16) << (len - 16);
     for (; o + 16 <= len; o += 16)
         m |= DIGITS16(s + o) << o;
     if (o < len)
@@ -138,6 +142,23 @@ static inline uint64_t bo_digit_run(const char *e, int k)
         v += bo_eight_digits((bo_load8(e - 16) ^ (0x30 * BO_ONES8)) & (~0ULL << (8 * (16 - k)))) *
              100000000;
     return v;
+}
+
+/* bo_digit_run for the integer part of a coordinate, 1..8 digits ending at e (e - 8 readable):
+ * up to 4 digits (almost always) in a uint32_t with two multiplies, about half of
+ * bo_eight_digits' instructions (callgrind: 27 -> 12 a number). */
+static inline uint64_t bo_int_run(const char *e, int k)
+{
+    if (k > 4)
+        return bo_digit_run(e, k);
+    uint32_t x;
+    memcpy(&x, e - 4, sizeof x);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap32(x);
+#endif
+    x = (x ^ 0x30303030u) & (0xFFFFFFFFu << (32 - 8 * k)); /* the k digits at the top */
+    x = x * 10 + (x >> 8); /* bytes 0 and 2: 10 * first + second of each pair */
+    return (((x & 0x00FF00FFu) * (1 + (100u << 16))) >> 16) & 0xFFFF;
 }
 
 #if defined(__SSE2__)
@@ -204,7 +225,7 @@ static inline __attribute__((always_inline)) size_t bo_wkt_coord_fast(const char
 #else
     const uint64_t frac = bo_digit_run(s + e, kf);
 #endif
-    *v = bo_decimal_to_double(bo_digit_run(s + i, ki) * bo_pow10_17[kf] + frac, kf, neg);
+    *v = bo_decimal_to_double(bo_int_run(s + i, ki) * bo_pow10_17[kf] + frac, kf, neg);
     return e;
 }
 
