@@ -6,6 +6,7 @@
 #include "blockops/bo_csv.h"
 #include "csv_internal.h"
 #include "numparse.h"
+#include "numparse_fast.h"
 
 bo_status bo_csv_dtfmt_compile(const char *fmt, bo_csv_dtfmt *out, bo_error *err)
 {
@@ -120,7 +121,8 @@ static int64_t frac_to_ns(const char **p, const char *end, int *ok)
     return v;
 }
 
-int bo_parse_datetime_fmt(const char *s, size_t len, const bo_csv_dtfmt *f, int64_t *ns)
+/* The general strptime interpreter (the reference for the fast path below). */
+int bo_parse_datetime_fmt_ref(const char *s, size_t len, const bo_csv_dtfmt *f, int64_t *ns)
 {
     bo_trim(&s, &len);
     const char *p = s, *end = s + len;
@@ -220,6 +222,24 @@ int bo_parse_datetime_fmt(const char *s, size_t len, const bo_csv_dtfmt *f, int6
     if (hour12 >= 0) /* %I with %p: 12 AM is 0h, 12 PM is 12h; %I without %p is taken as AM */
         c.h = hour12 % 12 + (pm == 1 ? 12 : 0);
     return civil_to_ns(&c, ns);
+}
+
+/* The BSM timestamp format at full width goes through bo_datetime_bsm_fast (numparse_fast.h),
+ * every other text and format through the interpreter above, which decides the same way for
+ * the text the fast path takes. */
+int bo_parse_datetime_fmt(const char *s, size_t len, const bo_csv_dtfmt *f, int64_t *ns)
+{
+    if (bo_dtfmt_is_bsm(f)) {
+        const char *t = s;
+        size_t n = len;
+        bo_trim(&t, &n);
+        if (n == 22) {
+            const int rc = bo_datetime_bsm_fast(t, ns);
+            if (rc <= 0)
+                return rc;
+        }
+    }
+    return bo_parse_datetime_fmt_ref(s, len, f, ns);
 }
 
 int bo_parse_datetime_iso(const char *s, size_t len, int64_t *ns)

@@ -17,4 +17,14 @@ int bo_parse_datetime_iso(const char *s, size_t len, int64_t *ns);
  * the keyword and "(" optional, one or more between the coordinates, numbers as
  * bo_parse_double_trimmed). 0 ok, 1 for "POINT EMPTY" (lon = lat = NaN), -1 malformed. */
 int bo_parse_wkt_point(const char *s, size_t len, double *lon, double *lat);
+
+/* References: the general byte-at-a-time parsers (bo_parse_double_ref is also the fallback of
+ * bo_parse_double_trimmed's fast path, bo_parse_datetime_fmt_ref the general strptime
+ * interpreter). The functions above give the same status and the same bits for every input;
+ * the C tests and fuzz_v2x check that. Not for other callers: they are slower. */
+int bo_parse_double_ref(const char *s, size_t len, double *out);
+int bo_parse_hex64_ref(const char *s, size_t len, uint64_t *out);
+int bo_parse_wkt_point_ref(const char *s, size_t len, double *lon, double *lat);
+int bo_parse_datetime_fmt_ref(const char *s, size_t len, const struct bo_csv_dtfmt *f,
+                              int64_t *ns);
 #endif

@@ -12,13 +12,17 @@
  *   - statuses are 0/1/2 and the value of a non-ok row is its sentinel (0, NaN, NaT);
  *   - a blank or invalid row is status 1; hex ok values are >= 0;
  *   - timestamp parts are in range for every parsed value and for raw int64 input;
- *   - offsets accepted by bo_v2x_check_strings (read raw from the input) are safe to convert. */
+ *   - offsets accepted by bo_v2x_check_strings (read raw from the input) are safe to convert;
+ *   - every row, copied alone into an exact-size buffer, gets the same status and the same bits
+ *     from the fast parsers (bo_parse_hex64, bo_parse_wkt_point, bo_parse_datetime_fmt) as from
+ *     the reference ones (numparse.h). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blockops/bo_v2x.h"
+#include "numparse.h"
 
 #define REQUIRE(c)            \
     do {                      \
@@ -32,6 +36,33 @@ static int is_blank(const uint8_t *p, size_t n)
         if (p[i] != ' ' && p[i] != '\t')
             return 0;
     return 1;
+}
+
+/* fast path == reference on one row, in its own buffer (ASan sees any read past it) */
+static void check_fast_vs_ref(const uint8_t *row, size_t n, const bo_csv_dtfmt *fmt)
+{
+    char *b = malloc(n ? n : 1);
+    if (!b)
+        return;
+    memcpy(b, row, n);
+    uint64_t h1 = 1, h2 = 2;
+    const int r1 = bo_parse_hex64(b, n, &h1), r2 = bo_parse_hex64_ref(b, n, &h2);
+    REQUIRE(r1 == r2 && (r1 || h1 == h2));
+    double x1 = 1, y1 = 2, x2 = 3, y2 = 4;
+    const int w1 = bo_parse_wkt_point(b, n, &x1, &y1), w2 = bo_parse_wkt_point_ref(b, n, &x2, &y2);
+    REQUIRE(w1 == w2);
+    if (w1 == 0)
+        REQUIRE(!memcmp(&x1, &x2, sizeof x1) && !memcmp(&y1, &y2, sizeof y1));
+    double d1 = 1, d2 = 2;
+    const int q1 = bo_parse_double_trimmed(b, n, &d1), q2 = bo_parse_double_ref(b, n, &d2);
+    REQUIRE(q1 == q2 && (q1 || !memcmp(&d1, &d2, sizeof d1)));
+    if (fmt) {
+        int64_t t1 = 1, t2 = 2;
+        const int c1 = bo_parse_datetime_fmt(b, n, fmt, &t1);
+        const int c2 = bo_parse_datetime_fmt_ref(b, n, fmt, &t2);
+        REQUIRE(c1 == c2 && (c1 || t1 == t2));
+    }
+    free(b);
 }
 
 static void check_parts(const int64_t *ns, size_t n, int threads)
@@ -168,6 +199,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         for (size_t i = 0; i < vlen; i++)
             valid[i] = (uint8_t)(pattern ^ (uint8_t)(i * 37u));
     REQUIRE(bo_v2x_check_strings(off, n, len, valid, vlen, bit_off, NULL) == BO_OK);
+    for (size_t i = 0; i < n; i++)
+        check_fast_vs_ref(copy + off[i], (size_t)(off[i + 1] - off[i]), fmt);
     run_all(off, copy, len, valid, bit_off, n, fmt, threads, 1);
 
     /* raw offsets from the input: whatever check_strings accepts must be safe to convert */

@@ -349,6 +349,218 @@ static void test_convert(void)
     bo_csv_index_free(&ix);
 }
 
+/* ---- fast paths against the reference parsers (numparse.h) ----
+ * Every string is copied into a heap buffer of exactly its length, so ASan reports any read
+ * past it (the fast paths load 8 bytes at a time). */
+static char *exact_copy(const char *s, size_t n)
+{
+    char *b = malloc(n ? n : 1);
+    if (!b) {
+        CHECK(0);
+        exit(1);
+    }
+    memcpy(b, s, n);
+    return b;
+}
+
+static const char hostile[] = " \t.)(-+eExX0g/:@`\x80\xb0\xff";
+
+/* one random byte replaced by a hostile one, sometimes */
+static size_t mutate(char *s, size_t n, unsigned pct)
+{
+    if (n && rnd() % 100 < pct)
+        s[rnd() % n] = hostile[rnd() % (sizeof hostile - 1)];
+    return n;
+}
+
+static int gen_digits(char *o, int n)
+{
+    for (int i = 0; i < n; i++)
+        o[i] = (char)('0' + rnd() % 10);
+    return n;
+}
+
+static int gen_number(char *o)
+{
+    int k = 0;
+    unsigned r = (unsigned)(rnd() % 10);
+    if (r < 4)
+        o[k++] = '-';
+    else if (r == 4)
+        o[k++] = '+';
+    int ni = rnd() % 4 ? (int)(rnd() % 4) : (int)(rnd() % 22);
+    if (rnd() % 8 == 0)
+        for (int z = (int)(rnd() % 4); z > 0; z--)
+            o[k++] = '0';
+    k += gen_digits(o + k, ni);
+    if (rnd() % 10) {
+        o[k++] = '.';
+        int nf = rnd() % 3 ? 10 + (int)(rnd() % 8) : (int)(rnd() % 22);
+        k += gen_digits(o + k, nf);
+    }
+    if (rnd() % 10 == 0)
+        k += sprintf(o + k, "e%d", (int)(rnd() % 40) - 20);
+    return k;
+}
+
+static void test_fast_double(void)
+{
+    char s[96];
+    int bad = 0;
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        size_t n = (size_t)gen_number(s);
+        n = mutate(s, n, 5);
+        char *b = exact_copy(s, n);
+        double x = 1, y = 2;
+        int rx = bo_parse_double_trimmed(b, n, &x), ry = bo_parse_double_ref(b, n, &y);
+        if (rx != ry || (rx == 0 && memcmp(&x, &y, sizeof x))) {
+            CHECKF(0, "double '%.*s': %d %.17g vs reference %d %.17g", (int)n, s, rx, x, ry, y);
+            bad++;
+        }
+        free(b);
+    }
+}
+
+static void test_fast_hex(void)
+{
+    static const char alpha[] = "0123456789abcdefABCDEF0123456789";
+    char s[64];
+    int bad = 0;
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        size_t n = 0;
+        if (rnd() % 8 == 0)
+            s[n++] = ' ';
+        if (rnd() % 6 == 0) {
+            s[n++] = '0';
+            s[n++] = rnd() % 2 ? 'x' : 'X';
+        }
+        size_t nd = rnd() % 3 ? 8 : rnd() % 24;
+        for (size_t j = 0; j < nd; j++)
+            s[n++] = alpha[rnd() % (sizeof alpha - 1)];
+        if (rnd() % 6 == 0) {
+            s[n++] = '.';
+            s[n++] = '0';
+        }
+        if (rnd() % 8 == 0)
+            s[n++] = '\t';
+        n = mutate(s, n, 15);
+        char *b = exact_copy(s, n);
+        uint64_t x = 1, y = 2;
+        int rx = bo_parse_hex64(b, n, &x), ry = bo_parse_hex64_ref(b, n, &y);
+        if (rx != ry || (rx == 0 && x != y)) {
+            CHECKF(0, "hex '%.*s': %d %llx vs reference %d %llx", (int)n, s, rx,
+                   (unsigned long long)x, ry, (unsigned long long)y);
+            bad++;
+        }
+        free(b);
+    }
+    uint64_t h;
+    CHECK(bo_parse_hex64("00000000", 8, &h) == 0 && h == 0);
+    CHECK(bo_parse_hex64("fFfFfFfF", 8, &h) == 0 && h == 0xFFFFFFFFULL);
+    CHECK(bo_parse_hex64("0x123456", 8, &h) == 0 && h == 0x123456);
+    CHECK(bo_parse_hex64("123456.0", 8, &h) == 0 && h == 0x123456);
+    CHECK(bo_parse_hex64("1234567\xb0", 8, &h) == -1); /* 0xB0 & 0x7F is '0' */
+    CHECK(bo_parse_hex64("1234567G", 8, &h) == -1);
+    CHECK(bo_parse_hex64("0000000000000000000000001", 25, &h) == 0 && h == 1);
+    /* the first offending byte decides: the 17th digit overflows before the G is seen */
+    CHECK(bo_parse_hex64("1FFFFFFFFFFFFFFFFG", 18, &h) == -2);
+    CHECK(bo_parse_hex64_ref("1FFFFFFFFFFFFFFFFG", 18, &h) == -2);
+    CHECK(bo_parse_hex64("1FFFFFFFFFFFFFFFG", 17, &h) == -1);
+    CHECK(bo_parse_hex64("G1FFFFFFFFFFFFFFF", 17, &h) == -1);
+}
+
+static void test_fast_wkt(void)
+{
+    static const char *const pre[] = {"POINT (", "point (", "PoInT (", "POINT(", "POINT  (",
+                                      "POINT\t(", "POINT ( ", "POINX (", "POINT [", " POINT (",
+                                      "POINT (\t"};
+    static const char *const sep[] = {" ", " ", " ", "  ", "\t", "", ",", " ) "};
+    static const char *const post[] = {")", ")", ")", " )", "", "))", ") ", ")x", "\t)"};
+    char s[160];
+    int bad = 0;
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        int k = 0;
+        const int common = rnd() % 2;
+        k += sprintf(s + k, "%s", common ? "POINT (" : pre[rnd() % (sizeof pre / sizeof *pre)]);
+        k += gen_number(s + k);
+        k += sprintf(s + k, "%s", common ? " " : sep[rnd() % (sizeof sep / sizeof *sep)]);
+        k += gen_number(s + k);
+        k += sprintf(s + k, "%s", common ? ")" : post[rnd() % (sizeof post / sizeof *post)]);
+        size_t n = mutate(s, (size_t)k, common ? 5 : 20);
+        char *b = exact_copy(s, n);
+        double x1 = 1, y1 = 2, x2 = 3, y2 = 4;
+        int rx = bo_parse_wkt_point(b, n, &x1, &y1), ry = bo_parse_wkt_point_ref(b, n, &x2, &y2);
+        if (rx != ry || (rx == 0 && (memcmp(&x1, &x2, 8) || memcmp(&y1, &y2, 8)))) {
+            CHECKF(0, "wkt '%.*s': %d (%.17g %.17g) vs reference %d (%.17g %.17g)", (int)n, s,
+                   rx, x1, y1, ry, x2, y2);
+            bad++;
+        }
+        free(b);
+    }
+    double x, y;
+    CHECK(bo_parse_wkt_point("POINT (-105.93000172903601 41.2499985590967)", 44, &x, &y) == 0 &&
+          x == -105.93000172903601 && y == 41.2499985590967);
+    CHECK(bo_parse_wkt_point("POINT (1.5 2.5) ", 16, &x, &y) == 0 && x == 1.5 && y == 2.5);
+}
+
+/* "%m/%d/%Y %I:%M:%S %p": the fixed-width fast path against the general interpreter */
+static void test_fast_datetime(void)
+{
+    bo_csv_dtfmt f;
+    CHECK(bo_csv_dtfmt_compile("%m/%d/%Y %I:%M:%S %p", &f, NULL) == BO_OK);
+    static const char *const ampm[] = {"AM", "PM", "am", "pm", "Am", "pM", "XM", "AX", "A", "PMM"};
+    char s[64];
+    int bad = 0;
+    /* every day of the datetime64[ns] years, at the edges of the day */
+    for (int y = 1676; y <= 2263 && bad < 5; y++)
+        for (int m = 1; m <= 12; m++)
+            for (int d = 1; d <= 31; d++) {
+                int n = snprintf(s, sizeof s, "%02d/%02d/%04d %02d:%02d:%02d %s", m, d, y,
+                                 (d % 12) + 1, (int)(rnd() % 60), (int)(rnd() % 60),
+                                 d % 2 ? "PM" : "AM");
+                int64_t a = 1, b = 2;
+                int ra = bo_parse_datetime_fmt(s, (size_t)n, &f, &a);
+                int rb = bo_parse_datetime_fmt_ref(s, (size_t)n, &f, &b);
+                if (ra != rb || (ra == 0 && a != b)) {
+                    CHECKF(0, "'%s': %d %lld vs reference %d %lld", s, ra, (long long)a, rb,
+                           (long long)b);
+                    bad++;
+                }
+            }
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        int yr = rnd() % 4 ? 1677 + (int)(rnd() % 586) : (int)(rnd() % 10000);
+        int w = rnd() % 10 ? 2 : 1; /* 1-digit fields: the general interpreter */
+        int n = snprintf(s, sizeof s, "%s%0*d/%0*d/%04d%s%0*d:%02d:%02d%s%s%s",
+                         rnd() % 10 ? "" : " ", w, (int)(rnd() % 14), w, (int)(rnd() % 33), yr,
+                         rnd() % 10 ? " " : (rnd() % 2 ? "\t" : "  "), w, (int)(rnd() % 14),
+                         (int)(rnd() % 62), (int)(rnd() % 62), rnd() % 10 ? " " : "\t",
+                         rnd() % 4 ? ampm[rnd() % 2] : ampm[rnd() % (sizeof ampm / sizeof *ampm)],
+                         rnd() % 10 ? "" : " ");
+        size_t len = mutate(s, (size_t)n, 10);
+        char *b = exact_copy(s, len);
+        int64_t x = 1, y = 2;
+        int rx = bo_parse_datetime_fmt(b, len, &f, &x);
+        int ry = bo_parse_datetime_fmt_ref(b, len, &f, &y);
+        if (rx != ry || (rx == 0 && x != y)) {
+            CHECKF(0, "'%.*s': %d %lld vs reference %d %lld", (int)len, s, rx, (long long)x, ry,
+                   (long long)y);
+            bad++;
+        }
+        free(b);
+    }
+    int64_t ns;
+    /* civil_to_ns keeps one second inside the datetime64[ns] range at both ends (so that a
+     * fraction of a second cannot overflow): the last whole seconds are -2 */
+    CHECK(bo_parse_datetime_fmt("09/21/1677 12:12:45 AM", 22, &f, &ns) == 0);
+    CHECK(bo_parse_datetime_fmt("09/21/1677 12:12:44 AM", 22, &f, &ns) == -2);
+    CHECK(bo_parse_datetime_fmt("04/11/2262 11:47:15 PM", 22, &f, &ns) == 0);
+    CHECK(bo_parse_datetime_fmt("04/11/2262 11:47:16 PM", 22, &f, &ns) == -2);
+    CHECK(bo_parse_datetime_fmt("02/29/2000 01:00:00 AM", 22, &f, &ns) == 0);
+    CHECK(bo_parse_datetime_fmt("02/29/1900 01:00:00 AM", 22, &f, &ns) == -1);
+    CHECK(bo_parse_datetime_fmt("02/30/3000 01:00:00 AM", 22, &f, &ns) == -1); /* -1 before -2 */
+    CHECK(bo_parse_datetime_fmt("12/31/3000 00:00:00 AM", 22, &f, &ns) == -1); /* %I 00 */
+}
+
 int main(void)
 {
     test_tokenize_basic();
@@ -356,5 +568,9 @@ int main(void)
     test_doubles();
     test_ints_hex_dates();
     test_convert();
+    test_fast_double();
+    test_fast_hex();
+    test_fast_wkt();
+    test_fast_datetime();
     TEST_MAIN_END();
 }

@@ -3,6 +3,7 @@
  * parts checked by round trip through days_from_civil over the whole datetime64[ns] range. */
 #include "blockops/bo_v2x.h"
 #include "bo_test.h"
+#include "numparse.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -328,6 +329,91 @@ done:
     free(st2);
 }
 
+/* BSM-shaped columns (the fast paths of numparse_fast.h, inlined in the v2x loops) against the
+ * reference parsers row by row. Four rotations of each column put four different rows last,
+ * where ASan sees any read past the data buffer (test_csv and fuzz_v2x check single rows in
+ * exact-size buffers). Rows are the common shapes plus mutated ones. */
+static void test_bsm_vs_reference(void)
+{
+    enum { N = 3000 };
+    char (*txt)[3][64] = malloc(sizeof *txt * N);
+    if (!txt) {
+        CHECK(0);
+        return;
+    }
+    static const char hostile[] = " \t.)(-+eExX0g/:@\x80\xb0\xff";
+    for (size_t i = 0; i < N; i++) {
+        const unsigned long long id = (unsigned long long)urand(0, 4294967296.0);
+        snprintf(txt[i][0], 64, i % 7 ? "%08llX" : "%llx", id);
+        snprintf(txt[i][1], 64, "POINT (%.*f %.*f)", (int)urand(1, 16), urand(-180, 180),
+                 (int)urand(1, 16), urand(-90, 90));
+        snprintf(txt[i][2], 64, "%02d/%02d/%04d %02d:%02d:%02d %s", (int)urand(0, 14),
+                 (int)urand(0, 33), (int)urand(1600, 2300), (int)urand(0, 14), (int)urand(0, 61),
+                 (int)urand(0, 61), urand(0, 1) < 0.5 ? "AM" : "pm");
+        for (int k = 0; k < 3; k++)
+            if (urand(0, 1) < 0.2) {
+                size_t l = strlen(txt[i][k]);
+                txt[i][k][(size_t)urand(0, (double)l) % l] =
+                    hostile[(size_t)urand(0, sizeof hostile - 1) % (sizeof hostile - 1)];
+            }
+    }
+    bo_csv_dtfmt f;
+    CHECK(bo_csv_dtfmt_compile("%m/%d/%Y %I:%M:%S %p", &f, NULL) == BO_OK);
+    int bad = 0;
+    for (int k = 0; k < 3; k++) {
+        /* the column: rows r..N-1 then 0..r-1 */
+        for (size_t rot = 0; rot < 4; rot++) {
+            const size_t r = rot * (N / 4) + 1;
+            const char **v = malloc(N * sizeof *v);
+            if (!v) {
+                CHECK(0);
+                break;
+            }
+            for (size_t j = 0; j < N; j++)
+                v[j] = txt[(j + r) % N][k];
+            col_t c = col_make(v, N);
+            int64_t iv[N];
+            double lon[N], lat[N];
+            uint8_t st[N];
+            if (k == 0)
+                CHECK(bo_v2x_parse_hex(c.offsets, c.data, c.valid, BIT_OFF, N, iv, st, 1) == BO_OK);
+            else if (k == 1)
+                CHECK(bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, N, lon, lat, st, 1) ==
+                      BO_OK);
+            else
+                CHECK(bo_v2x_parse_datetime(c.offsets, c.data, c.valid, BIT_OFF, N, &f, iv, st,
+                                            1) == BO_OK);
+            for (size_t j = 0; j < N && bad < 5; j++) {
+                const char *t = v[j];
+                const size_t l = strlen(t);
+                int ok;
+                if (k == 0) {
+                    uint64_t u = 0;
+                    const int rc = bo_parse_hex64_ref(t, l, &u);
+                    ok = rc == 0 && u <= INT64_MAX ? st[j] == 0 && iv[j] == (int64_t)u
+                                                   : st[j] == 2 && iv[j] == 0;
+                } else if (k == 1) {
+                    double a, b;
+                    const int rc = bo_parse_wkt_point_ref(t, l, &a, &b);
+                    ok = rc == 0 ? st[j] == 0 && !memcmp(&a, &lon[j], 8) && !memcmp(&b, &lat[j], 8)
+                                 : st[j] == (rc == 1 ? 1 : 2) && isnan(lon[j]) && isnan(lat[j]);
+                } else {
+                    int64_t ns = 0;
+                    const int rc = bo_parse_datetime_fmt_ref(t, l, &f, &ns);
+                    ok = rc == 0 ? st[j] == 0 && iv[j] == ns : st[j] == 2 && iv[j] == BO_V2X_NAT;
+                }
+                if (!ok) {
+                    CHECKF(0, "column %d row \"%s\": status %d", k, t, st[j]);
+                    bad++;
+                }
+            }
+            col_free(&c);
+            free(v);
+        }
+    }
+    free(txt);
+}
+
 int main(void)
 {
     test_hex();
@@ -336,5 +422,6 @@ int main(void)
     test_check();
     test_threads();
     test_parts();
+    test_bsm_vs_reference();
     TEST_MAIN_END();
 }

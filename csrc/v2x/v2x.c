@@ -11,6 +11,7 @@
 #include "bo_omp.h"
 #include "csv_internal.h"
 #include "numparse.h"
+#include "numparse_fast.h"
 
 /* Below this many rows a parallel region costs more than it saves (a row is 10-50 ns, a
  * fork/join a few microseconds). */
@@ -99,7 +100,9 @@ bo_status bo_v2x_parse_hex(const int64_t *offsets, const uint8_t *data, const ui
         int64_t v = 0;
         if (!row_text(offsets, data, valid_bits, bit_offset, (size_t)i, &s, &len)) {
             uint64_t u;
-            if (bo_parse_hex64(s, len, &u) == 0 && u <= (uint64_t)INT64_MAX) {
+            /* the fast paths (numparse_fast.h) first, inlined; the full parser otherwise */
+            const int rc = (len == 8 && bo_hex8(s, &u) == 0) ? 0 : bo_parse_hex64(s, len, &u);
+            if (rc == 0 && u <= (uint64_t)INT64_MAX) {
                 v = (int64_t)u;
                 st = BO_V2X_OK;
             } else {
@@ -129,7 +132,9 @@ bo_status bo_v2x_parse_wkt(const int64_t *offsets, const uint8_t *data, const ui
         double x = NAN, y = NAN;
         if (!row_text(offsets, data, valid_bits, bit_offset, (size_t)i, &s, &len)) {
             double a, b;
-            int rc = bo_parse_wkt_point(s, len, &a, &b);
+            const int rc = (len >= 16 && len <= 63 && bo_wkt_point_fast(s, len, &a, &b) == 0)
+                               ? 0
+                               : bo_parse_wkt_point(s, len, &a, &b);
             if (rc == 0) {
                 x = a;
                 y = b;
@@ -155,6 +160,7 @@ bo_status bo_v2x_parse_datetime(const int64_t *offsets, const uint8_t *data,
         return BO_ERR_ARG;
     const int T = v2x_threads(n, n_threads);
     const int64_t m = (int64_t)n;
+    const int bsm = fmt && bo_dtfmt_is_bsm(fmt);
     (void)T;
     BO_OMP(parallel for num_threads(T) schedule(dynamic, V2X_CHUNK) if(T > 1))
     for (int64_t i = 0; i < m; i++) {
@@ -164,7 +170,12 @@ bo_status bo_v2x_parse_datetime(const int64_t *offsets, const uint8_t *data,
         int64_t v = BO_V2X_NAT;
         if (!row_text(offsets, data, valid_bits, bit_offset, (size_t)i, &s, &len)) {
             int64_t t;
-            int rc = fmt ? bo_parse_datetime_fmt(s, len, fmt, &t) : bo_parse_datetime_iso(s, len, &t);
+            int rc = 1;
+            if (bsm && len == 22) /* "%m/%d/%Y %I:%M:%S %p" at full width: 0, -1, -2 or 1 */
+                rc = bo_datetime_bsm_fast(s, &t);
+            if (rc > 0)
+                rc = fmt ? bo_parse_datetime_fmt(s, len, fmt, &t)
+                         : bo_parse_datetime_iso(s, len, &t);
             /* t == NaT cannot come out of the parsers (civil_to_ns keeps to the ns range);
              * the check keeps "status 0 implies not NaT" true whatever they do */
             if (rc == 0 && t != BO_V2X_NAT) {

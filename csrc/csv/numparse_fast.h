@@ -1,0 +1,322 @@
+/* Fast paths of the field parsers for the shapes of the connected-vehicle columns (internal).
+ *
+ * Static inline so that the v2x column loops inline them: the call, the register saves and the
+ * constant loads of an out-of-line parser were ~3 ns of a 25 ns WKT row. Each one either
+ * parses its shape or says "not this shape" (nonzero), and then the general parser in
+ * numparse.h decides. For text of the shape the general parser gives the same status and the
+ * same bits (each function says why); test_csv and fuzz_v2x compare them with the references.
+ *
+ * Measured through blockops._core.v2x_parse_* (one thread, 2 M rows of pandas str columns, AMD
+ * EPYC VM shared with other work, best of 15), before -> after: hex ID 31 -> ~195 M rows/s,
+ * WKT point 14 -> ~42, "%m/%d/%Y %I:%M:%S %p" 32 -> ~62. A WKT row is ~380 instructions
+ * (callgrind), two Eisel-Lemire conversions 80 of them, at ~5 instructions a cycle. */
+#ifndef BO_CSV_NUMPARSE_FAST_H
+#define BO_CSV_NUMPARSE_FAST_H
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "blockops/bo_csv.h"
+#include "csv_internal.h"
+
+/* Eisel-Lemire: the IEEE bits (no sign) of w * 10^q, for w < 2^64 (numparse.c); the _small
+ * one for 1 <= w < 10^19 and -19 <= q <= 0 only. */
+uint64_t bo_eisel_lemire(int64_t q, uint64_t w);
+uint64_t bo_eisel_lemire_small(int q, uint64_t w);
+
+/* ---- SWAR: 8 bytes in a uint64_t, byte 0 of the text in the low byte ---- */
+#define BO_ONES8 0x0101010101010101ULL
+#define BO_HIGH8 0x8080808080808080ULL
+
+static inline uint64_t bo_load8(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+
+/* d holds bytes XOR '0' (so the digits are the bytes 0..9): the high bit of every byte that was
+ * not an ASCII digit. (d & 0x7F) + 0x76 sets bit 7 exactly when d & 0x7F >= 10 and never
+ * carries into the next byte; OR-ing d itself catches bytes >= 0x80. */
+static inline uint64_t bo_nondigit_bits(uint64_t d)
+{
+    return (((d & ~BO_HIGH8) + 0x76 * BO_ONES8) | d) & BO_HIGH8;
+}
+
+/* The value of 8 digits (byte values 0..9, most significant in the low byte); fast_float's
+ * parse_eight_digits_unrolled. Zero bytes at the low end act as leading zeros. */
+static inline uint64_t bo_eight_digits(uint64_t d)
+{
+    d = d * 10 + (d >> 8);
+    return (((d & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+            (((d >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
+}
+
+static inline double bo_bits_to_double(uint64_t bits, int neg)
+{
+    bits |= (uint64_t)(neg != 0) << 63;
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+/* w * 10^-nf (w < 10^19, 0 <= nf <= 19) correctly rounded, with the sign: Eisel-Lemire for
+ * every w. Clinger's exact division for w <= 2^53 was tried and is slower on real columns:
+ * coordinates straddle 2^53 (16 vs 17 digits) at random, and the mispredicted branch cost more
+ * (+4.5 ns a WKT row) than the division saved. Eisel-Lemire stays out of line: inlined it
+ * saved 15 instructions a row but measured ~5% slower (more live registers in the row loop). */
+static inline double bo_decimal_to_double(uint64_t w, int nf, int neg)
+{
+    return bo_bits_to_double(w ? bo_eisel_lemire_small(-nf, w) : 0, neg);
+}
+
+/* ---- hexadecimal IDs ---- */
+
+/* Exactly 8 hex digits (the BSM vehicle ID): one load, SWAR validation and conversion. Returns
+ * 0 and the value, or -1 when some byte is not a hex digit (nothing written). */
+static inline int bo_hex8(const char *s, uint64_t *out)
+{
+    const uint64_t x = bo_load8(s), l = x & ~BO_HIGH8, lc = l | 0x20 * BO_ONES8;
+    /* per byte, bit 7: l in ['0', '9']; lc in ['a', 'f'] (lc = l | 0x20 also takes 'A'-'F').
+     * Every sum stays below 0x100 (l, lc < 0x80), so no carry crosses a byte. */
+    const uint64_t digit = (l + 0x50 * BO_ONES8) & ~(l + 0x46 * BO_ONES8);
+    const uint64_t alpha = (lc + 0x1F * BO_ONES8) & ~(lc + 0x19 * BO_ONES8);
+    if ((((digit | alpha) & BO_HIGH8) ^ BO_HIGH8) | (x & BO_HIGH8))
+        return -1;
+    /* nibbles: the low 4 bits, + 9 for letters ('A' = 0x41, 'a' = 0x61) */
+    uint64_t v = (x & 0x0F * BO_ONES8) + ((alpha & BO_HIGH8) >> 7) * 9;
+    v = ((v << 4) | (v >> 8)) & 0x00FF00FF00FF00FFULL;  /* byte pairs, first byte high */
+    v = ((v << 8) | (v >> 16)) & 0x0000FFFF0000FFFFULL; /* 4-digit groups */
+    *out = ((v << 16) | (v >> 32)) & 0xFFFFFFFFULL;
+    return 0;
+}
+
+/* ---- WKT points ---- */
+
+/* Bit i set when s[i] is an ASCII digit, for i < len (16 <= len <= 64); the last load ends at
+ * s + len (overlapping bytes give the same bits). SSE2 (the x86-64 baseline, as in tokenize.c)
+ * takes 5 instructions per 16 bytes; the SWAR version about 16 per 8 (callgrind: 100 of the 430
+ * instructions of a BSM row), and is the portable fallback. */
+static inline uint64_t bo_digit_bits64(const char *s, size_t len)
+{
+    uint64_t m = 0;
+    size_t o = 0;
+#if defined(__SSE2__)
+    const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+#define DIGITS16(p)                                                                        \
+    ((uint64_t)(unsigned)_mm_movemask_epi8(_mm_and_si128(                                  \
+        _mm_cmpgt_epi8(_mm_loadu_si128((const __m128i *)(p)), lo),                         \
+        _mm_cmplt_epi8(_mm_loadu_si128((const __m128i *)(p)), hi))))
+    /* signed compares: bytes >= 0x80 are negative, below '0' */
+    if (len > 32 && len <= 48) /* BSM rows: no loop */
+        return DIGITS16(s) | DIGITS16(s + 16) << 16 | DIGITS16(s + len - 16) << (len - 16);
+    for (; o + 16 <= len; o += 16)
+        m |= DIGITS16(s + o) << o;
+    if (o < len)
+        m |= DIGITS16(s + len - 16) << (len - 16);
+#undef DIGITS16
+#else
+    /* the multiply gathers the high bit of byte j into bit 56 + j (no two partial products
+     * meet, so no carries) */
+    for (; o + 8 <= len; o += 8)
+        m |= ((((~bo_nondigit_bits(bo_load8(s + o) ^ (0x30 * BO_ONES8))) & BO_HIGH8) >> 7) *
+              0x0102040810204080ULL >> 56) << o;
+    if (o < len)
+        m |= ((((~bo_nondigit_bits(bo_load8(s + len - 8) ^ (0x30 * BO_ONES8))) & BO_HIGH8) >> 7) *
+              0x0102040810204080ULL >> 56) << (len - 8);
+#endif
+    return m;
+}
+
+/* The value of the k digits (1..16) ending at e; the 16 bytes before e (8 when k <= 8) must be
+ * readable. Bytes before the run are masked off, acting as leading zeros. */
+static inline uint64_t bo_digit_run(const char *e, int k)
+{
+    const uint64_t lo =
+        (bo_load8(e - 8) ^ (0x30 * BO_ONES8)) & (~0ULL << (k >= 8 ? 0 : 8 * (8 - k)));
+    uint64_t v = bo_eight_digits(lo);
+    if (k > 8)
+        v += bo_eight_digits((bo_load8(e - 16) ^ (0x30 * BO_ONES8)) & (~0ULL << (8 * (16 - k)))) *
+             100000000;
+    return v;
+}
+
+/* bo_digit_run for the integer part of a coordinate, 1..8 digits ending at e (e - 8 readable):
+ * up to 4 digits (almost always) in a uint32_t with two multiplies, about half of
+ * bo_eight_digits' instructions (callgrind: 27 -> 12 a number). */
+static inline uint64_t bo_int_run(const char *e, int k)
+{
+    if (k > 4)
+        return bo_digit_run(e, k);
+    uint32_t x;
+    memcpy(&x, e - 4, sizeof x);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap32(x);
+#endif
+    x = (x ^ 0x30303030u) & (0xFFFFFFFFu << (32 - 8 * k)); /* the k digits at the top */
+    x = x * 10 + (x >> 8); /* bytes 0 and 2: 10 * first + second of each pair */
+    return (((x & 0x00FF00FFu) * (1 + (100u << 16))) >> 16) & 0xFFFF;
+}
+
+#if defined(__SSE2__)
+/* The same for k <= 16 digits ending at e, with the 16 bytes before e readable: the bytes
+ * before the run are masked to 0 and the 16 digits combined pairwise in SSE2 lanes (2, 4, then
+ * 8 digits: pmullw, pmaddwd twice), about half the instructions of two bo_eight_digits. */
+static inline uint64_t bo_digit_run16(const char *e, int k)
+{
+    static const uint8_t keep[32] = {0,    0,    0,    0,    0,    0,    0,    0,
+                                     0,    0,    0,    0,    0,    0,    0,    0,
+                                     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    __m128i v = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(e - 16)), _mm_set1_epi8('0'));
+    v = _mm_and_si128(v, _mm_loadu_si128((const __m128i *)(keep + k)));
+    /* 16-bit lanes: first digit (low byte) * 10 + second */
+    v = _mm_add_epi16(_mm_mullo_epi16(_mm_and_si128(v, _mm_set1_epi16(0xFF)), _mm_set1_epi16(10)),
+                      _mm_srli_epi16(v, 8));
+    v = _mm_madd_epi16(v, _mm_set_epi16(1, 100, 1, 100, 1, 100, 1, 100)); /* 4 digits, i32 */
+    v = _mm_packs_epi32(v, v);                                              /* <= 9999: i16 */
+    v = _mm_madd_epi16(v, _mm_set_epi16(1, 10000, 1, 10000, 1, 10000, 1, 10000)); /* 8 */
+    const uint64_t hi = (uint32_t)_mm_cvtsi128_si32(v);
+    const uint64_t lo = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(v, 4));
+    return hi * 100000000 + lo;
+}
+#endif
+
+static const uint64_t bo_pow10_17[17] = {1ULL,
+                                         10ULL,
+                                         100ULL,
+                                         1000ULL,
+                                         10000ULL,
+                                         100000ULL,
+                                         1000000ULL,
+                                         10000000ULL,
+                                         100000000ULL,
+                                         1000000000ULL,
+                                         10000000000ULL,
+                                         100000000000ULL,
+                                         1000000000000ULL,
+                                         10000000000000ULL,
+                                         100000000000000ULL,
+                                         1000000000000000ULL,
+                                         10000000000000000ULL};
+
+/* One coordinate of the fixed shape at s + a: [+-] 1..8 digits '.' 1..16 digits (19 in all),
+ * D the digit bits of the row. Returns the index of the byte after it, or 0 when the text
+ * differs. The row ends with ')', so every run of digits stops inside it. */
+static inline __attribute__((always_inline)) size_t bo_wkt_coord_fast(const char *s, uint64_t D,
+                                                                      size_t a, double *v)
+{
+    const int neg = s[a] == '-';
+    a += (s[a] == '-') | (s[a] == '+');
+    const size_t i = a + (size_t)__builtin_ctzll(~D >> a); /* ~D >> a != 0: bit len-1 is ')' */
+    const int ki = (int)(i - a);
+    if (ki == 0 || ki > 8 || s[i] != '.')
+        return 0;
+    const size_t f = i + 1, e = f + (size_t)__builtin_ctzll(~D >> f);
+    const int kf = (int)(e - f);
+    if (kf == 0 || kf > 16 || ki + kf > 19)
+        return 0;
+    /* i >= 8 and, when kf > 8, e >= 18: the loads of bo_digit_run stay inside the row */
+#if defined(__SSE2__)
+    const uint64_t frac = e >= 16 ? bo_digit_run16(s + e, kf) : bo_digit_run(s + e, kf);
+#else
+    const uint64_t frac = bo_digit_run(s + e, kf);
+#endif
+    *v = bo_decimal_to_double(bo_int_run(s + i, ki) * bo_pow10_17[kf] + frac, kf, neg);
+    return e;
+}
+
+/* "POINT (<lon> <lat>)" exactly so (one blank, each number [+-]int.frac), 16 to 63 bytes: the
+ * shape of every BSM position. Digit bits for the whole row are computed once (a few
+ * instructions per 8 bytes) and each run of digits is found with one count of trailing zeros,
+ * instead of a loop and a branch per byte. 0 when parsed; 1 when the text has another shape
+ * (then the general code decides: for this shape it takes the same two tokens and computes
+ * the same w and exponent, so the results are the same bits). */
+static inline __attribute__((always_inline)) int bo_wkt_point_fast(const char *s, size_t len,
+                                                                   double *lon, double *lat)
+{
+    /* "point (" with the letters in any case: | 0x20 maps only 'P' and 'p' to 'p', etc. */
+    if ((((bo_load8(s) | 0x2020202020ULL) & 0x00FFFFFFFFFFFFFFULL) != 0x002820746E696F70ULL) ||
+        s[len - 1] != ')')
+        return 1;
+    const uint64_t D = bo_digit_bits64(s, len);
+    const size_t e1 = bo_wkt_coord_fast(s, D, 7, lon);
+    if (!e1 || s[e1] != ' ')
+        return 1;
+    const size_t e2 = bo_wkt_coord_fast(s, D, e1 + 1, lat);
+    return e2 == len - 1 ? 0 : 1;
+}
+
+/* ---- "%m/%d/%Y %I:%M:%S %p" with every field at full width ----
+ * The BSM timestamp ("07/31/2019 12:41:59 PM") is always this: 22 bytes, each digit, separator
+ * and the AM/PM at a fixed position. The general interpreter (bo_parse_datetime_fmt_ref)
+ * spends most of its time in the per-directive switch and the digit loops; here three 8-byte
+ * loads validate all 14 digits at once. For text of that shape the interpreter reads every
+ * field at the same position (each numeric directive reads at most 2 digits, %Y exactly 4, and
+ * a blank directive one blank when the next byte is not blank), then applies the checks
+ * reproduced below in the same precedence: any malformed field (-1) before a year out of range
+ * (-2). */
+
+static inline int bo_dtfmt_is_bsm(const bo_csv_dtfmt *f)
+{
+    return f->n == 13 && memcmp(f->op, "mLdLY ILMLS p", 13) == 0 && f->lit[1] == '/' &&
+           f->lit[3] == '/' && f->lit[7] == ':' && f->lit[9] == ':';
+}
+
+/* Days from 1970-01-01 for a year in [1677, 2262]: days_from_civil in unsigned 32-bit
+ * arithmetic (no negative eras), where the divisions by constants become multiplies. */
+static inline int64_t bo_days_from_civil_u32(uint32_t y, uint32_t m, uint32_t d)
+{
+    y -= m <= 2;
+    const uint32_t era = y / 400, yoe = y - era * 400;
+    const uint32_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const uint32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
+/* s: 22 bytes, already trimmed. 0 / -1 / -2 as bo_parse_datetime_fmt_ref, or 1 when the text is
+ * not of the fixed shape (the caller falls back). */
+static inline int bo_datetime_bsm_fast(const char *s, int64_t *ns)
+{
+    const uint64_t a = bo_load8(s) ^ (0x30 * BO_ONES8);      /* bytes 0..7   MM/DD/YY */
+    const uint64_t b = bo_load8(s + 8) ^ (0x30 * BO_ONES8);  /* bytes 8..15  YY hh:mm */
+    const uint64_t c = bo_load8(s + 14) ^ (0x30 * BO_ONES8); /* bytes 14..21 mm:ss AM */
+    /* digits: bytes 0,1,3,4,6,7 of a and b, 3,4 of c (0,1 of c are b's 6,7) */
+    const uint64_t nd = (bo_nondigit_bits(a) & 0x8080008080008080ULL) |
+                        (bo_nondigit_bits(b) & 0x8080008080008080ULL) |
+                        (bo_nondigit_bits(c) & 0x0000008080000000ULL);
+    const unsigned ap = (unsigned char)s[20] | 0x20;
+    const int shape = !nd & (s[2] == '/') & (s[5] == '/') & (s[13] == ':') & (s[16] == ':') &
+                      bo_is_space(s[10]) & bo_is_space(s[19]) & ((s[21] | 0x20) == 'm') &
+                      ((ap == 'a') | (ap == 'p'));
+    if (!shape)
+        return 1;
+#define DIG(w, i) ((uint32_t)((w) >> (8 * (i))) & 0xFF)
+    const uint32_t mo = DIG(a, 0) * 10 + DIG(a, 1), d = DIG(a, 3) * 10 + DIG(a, 4);
+    const uint32_t y = DIG(a, 6) * 1000 + DIG(a, 7) * 100 + DIG(b, 0) * 10 + DIG(b, 1);
+    const uint32_t h12 = DIG(b, 3) * 10 + DIG(b, 4), mi = DIG(b, 6) * 10 + DIG(b, 7);
+    const uint32_t sec = DIG(c, 3) * 10 + DIG(c, 4);
+#undef DIG
+    if (h12 - 1 > 11u || mo - 1 > 11u || mi > 59 || sec > 59 || d == 0)
+        return -1;
+    static const uint8_t dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const uint32_t leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > (uint32_t)dm[mo - 1] + (mo == 2 && leap))
+        return -1;
+    if (y < 1677 || y > 2262)
+        return -2;
+    const uint32_t h = h12 % 12 + (ap == 'p' ? 12 : 0);
+    const int64_t secs = bo_days_from_civil_u32(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    if (secs < -9223372036LL + 1 || secs > 9223372036LL - 1)
+        return -2;
+    *ns = secs * 1000000000LL;
+    return 0;
+}
+
+#endif
