@@ -207,18 +207,32 @@ class PipelineConfig:
 
 # ----------------------------------------------------------------------------- stages
 
+#: Column types of the export (DOMAIN.md): nullable ints for the ids and secMark, float64 for
+#: the numeric coreData fields. Fixed rather than inferred, so a missing value in a later block
+#: is a dropped row (dropna), as in the original, not a bad line of an inferred int column.
+BSM_DTYPES: dict[str, str] = {
+    "metadata_serialId_bundleSize": "Int64", "metadata_serialId_bundleId": "Int64",
+    "metadata_serialId_recordId": "Int64", "metadata_serialId_serialNumber": "Int64",
+    "coreData_secMark": "Int64",
+    **{c: "float64" for c in (
+        "coreData_position_lat", "coreData_position_long", "coreData_accuracy_semiMajor",
+        "coreData_accuracy_semiMinor", "coreData_elevation", "coreData_accelset_accelYaw",
+        "coreData_speed", "coreData_heading")},
+    **{c: "str" for c in (
+        "metadata_generatedAt", "metadata_recordType", "metadata_serialId_streamId",
+        "metadata_receivedAt", "coreData_id")},
+}
+
+
 def reader_options(cfg: PipelineConfig) -> dict[str, Any]:
     """Columns and dtypes handed to the CSV reader: POINT parsed while reading (a malformed one
-    is a bad line with file and line), IDs and timestamps kept as text for the operators (a
-    missing ID must be a dropped row, as in the original, not a bad line)."""
+    is a bad line with file and line), the export's known types (:data:`BSM_DTYPES`), IDs and
+    timestamps kept as text for the operators (a missing ID must be a dropped row, as in the
+    original, not a bad line)."""
     cols = list(cfg["clean"]["columns"] or ops.DEFAULT_COLUMNS)
-    dtypes: dict[str, str] = {}
+    dtypes: dict[str, str] = {c: BSM_DTYPES[c] for c in cols if c in BSM_DTYPES}
     if ops.POSITION in cols:
         dtypes[ops.POSITION] = "wkt_point:x_pos,y_pos"
-    for c in (ops.ID, "metadata_generatedAt", "metadata_receivedAt",
-              "metadata_serialId_streamId", "metadata_recordType"):
-        if c in cols:
-            dtypes[c] = "str"
     return {"columns": cols, "dtypes": dtypes}
 
 
