@@ -13,28 +13,10 @@
 #include <numpy/arrayobject.h>
 
 #include "blockops/bo_common.h"
+#include "bo_py.h"
 #include "blockops/bo_label.h"
 
 PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args);
-
-static PyObject *raise_label_status(bo_status st, const bo_error *e)
-{
-    PyObject *mod = PyImport_ImportModule("blockops._errors");
-    if (!mod)
-        return NULL;
-    /* argname None: the Python layer turns (index, column) into "row N, column" text */
-    PyObject *exc = PyObject_CallMethod(
-        mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
-        e->message[0] ? e->message : bo_status_str(st), "barrier_labels", NULL,
-        (long long)e->index, (long long)e->line, (long long)e->column, (long long)e->byte_offset,
-        e->value);
-    Py_DECREF(mod);
-    if (!exc)
-        return NULL;
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-    Py_DECREF(exc);
-    return NULL;
-}
 
 /* A 1-D input as a contiguous, aligned array of typenum of length n (n < 0: any length). */
 static PyArrayObject *get_input(PyObject *obj, int typenum, const char *name, npy_intp n)
@@ -158,7 +140,7 @@ PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args)
                            (size_t)(out_begin + n_out), at_end, md, (size_t)m, &o, &out, &rs, &err);
     Py_END_ALLOW_THREADS
     if (st != BO_OK) {
-        raise_label_status(st, &err);
+        bo_py_raise_status(st, &err, "barrier_labels", NULL);
         goto done;
     }
     result = Py_BuildValue("(LLdd)", (long long)rs.events, (long long)rs.bars_affected,

@@ -11,20 +11,18 @@
 #include <numpy/arrayobject.h>
 
 #include "blockops/bo_common.h"
+#include "bo_py.h"
 #include "blockops/bo_geo.h"
 #include "blockops/bo_res.h"
 
 /* ------------------------------------------------------------------ errors */
 
-static PyObject *raise_status(bo_status st, const bo_error *e, const char *func,
-                              const char *const *argnames, int nargnames)
+PyObject *bo_py_raise_status(bo_status st, const bo_error *e, const char *func,
+                             const char *argname)
 {
     PyObject *mod = PyImport_ImportModule("blockops._errors");
     if (!mod)
         return NULL;
-    const char *argname = NULL;
-    if (e && e->column >= 0 && e->column < nargnames && argnames)
-        argname = argnames[e->column];
     PyObject *exc = PyObject_CallMethod(
         mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
         (e && e->message[0]) ? e->message : bo_status_str(st), func, argname,
@@ -37,6 +35,15 @@ static PyObject *raise_status(bo_status st, const bo_error *e, const char *func,
     PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
     Py_DECREF(exc);
     return NULL;
+}
+
+static PyObject *raise_status(bo_status st, const bo_error *e, const char *func,
+                              const char *const *argnames, int nargnames)
+{
+    const char *argname = NULL;
+    if (e && e->column >= 0 && e->column < nargnames && argnames)
+        argname = argnames[e->column];
+    return bo_py_raise_status(st, e, func, argname);
 }
 
 /* ------------------------------------------------------------------ inputs */

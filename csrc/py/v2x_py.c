@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "blockops/bo_common.h"
+#include "bo_py.h"
 #include "blockops/bo_csv.h"
 #include "blockops/bo_rng.h"
 #include "blockops/bo_v2x.h"
@@ -31,26 +32,6 @@ PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kw
  * re-acquire costs nothing measurable. Results do not depend on it (rows are independent). */
 #define RNG_BLOCK ((npy_intp)1 << 22)
 #define V2X_BLOCK ((npy_intp)1 << 20)
-
-static PyObject *raise_v2x_status(bo_status st, const bo_error *e, const char *func,
-                                  const char *argname)
-{
-    PyObject *mod = PyImport_ImportModule("blockops._errors");
-    if (!mod)
-        return NULL;
-    PyObject *exc = PyObject_CallMethod(
-        mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
-        (e && e->message[0]) ? e->message : bo_status_str(st), func, argname,
-        (long long)(e ? e->index : -1), (long long)(e ? e->line : -1),
-        (long long)(e ? e->column : -1), (long long)(e ? e->byte_offset : -1),
-        e ? e->value : 0.0);
-    Py_DECREF(mod);
-    if (!exc)
-        return NULL;
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-    Py_DECREF(exc);
-    return NULL;
-}
 
 /* ------------------------------------------------------------------ argument helpers */
 
@@ -198,7 +179,7 @@ PyObject *bo_py_rng_u64(PyObject *self, PyObject *args, PyObject *kwargs)
     Py_DECREF(keys);
     if (st != BO_OK) {
         Py_DECREF(out);
-        return raise_v2x_status(st, NULL, func, NULL);
+        return bo_py_raise_status(st, NULL, func, NULL);
     }
     return out;
 interrupted:
@@ -254,7 +235,7 @@ PyObject *bo_py_rng_uniform(PyObject *self, PyObject *args, PyObject *kwargs)
     Py_DECREF(keys);
     if (st != BO_OK) {
         Py_DECREF(out);
-        return raise_v2x_status(st, NULL, func, NULL);
+        return bo_py_raise_status(st, NULL, func, NULL);
     }
     return out;
 interrupted:
@@ -334,7 +315,7 @@ static int strcol_get(strcol_t *c, PyObject *off_o, PyObject *data_o, PyObject *
         c->valid ? (const uint8_t *)PyArray_DATA(c->valid) : NULL,
         c->valid ? (size_t)PyArray_DIM(c->valid, 0) : 0, c->bit_offset, &err);
     if (st != BO_OK) {
-        raise_v2x_status(st, &err, func, c->valid && err.index < 0 ? "valid_bits" : "offsets");
+        bo_py_raise_status(st, &err, func, c->valid && err.index < 0 ? "valid_bits" : "offsets");
         goto fail;
     }
     return 0;
@@ -382,7 +363,7 @@ PyObject *bo_py_v2x_parse_hex(PyObject *self, PyObject *args, PyObject *kwargs)
     if (st != BO_OK) {
         Py_DECREF(vals);
         Py_DECREF(stat);
-        return raise_v2x_status(st, NULL, func, NULL);
+        return bo_py_raise_status(st, NULL, func, NULL);
     }
     return Py_BuildValue("(NN)", vals, stat);
 interrupted:
@@ -419,7 +400,7 @@ PyObject *bo_py_v2x_parse_wkt(PyObject *self, PyObject *args, PyObject *kwargs)
         Py_DECREF(lon);
         Py_DECREF(lat);
         Py_DECREF(stat);
-        return raise_v2x_status(st, NULL, func, NULL);
+        return bo_py_raise_status(st, NULL, func, NULL);
     }
     return Py_BuildValue("(NNN)", lon, lat, stat);
 interrupted:
@@ -462,7 +443,7 @@ PyObject *bo_py_v2x_parse_datetime(PyObject *self, PyObject *args, PyObject *kwa
         bo_error_clear(&err);
         bo_status st = bo_csv_dtfmt_compile(f, &fmt, &err);
         if (st != BO_OK)
-            return raise_v2x_status(st, &err, func, "fmt");
+            return bo_py_raise_status(st, &err, func, "fmt");
         fp = &fmt;
     }
     strcol_t c;
@@ -480,7 +461,7 @@ PyObject *bo_py_v2x_parse_datetime(PyObject *self, PyObject *args, PyObject *kwa
     if (st != BO_OK) {
         Py_DECREF(vals);
         Py_DECREF(stat);
-        return raise_v2x_status(st, NULL, func, NULL);
+        return bo_py_raise_status(st, NULL, func, NULL);
     }
     return Py_BuildValue("(NN)", vals, stat);
 interrupted:
@@ -574,7 +555,7 @@ PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kw
                                         A_(out[5], int8_t) + b0, A_(out[6], int8_t) + b0,
                                         A_(out[7], uint8_t) + b0, n_threads));
     if (st != BO_OK) {
-        raise_v2x_status(st, NULL, func, NULL);
+        bo_py_raise_status(st, NULL, func, NULL);
         goto interrupted;
     }
     res = PyDict_New();
