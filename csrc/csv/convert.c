@@ -33,7 +33,12 @@ void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens
     na->lens = lens;
     na->len_mask = 0;
     na->has_long = 0;
+    memset(na->last_byte, 0, sizeof na->last_byte);
     for (int i = 0; i < n; i++) {
+        if (lens[i]) {
+            unsigned char b = (unsigned char)values[i][lens[i] - 1];
+            na->last_byte[b >> 6] |= (uint64_t)1 << (b & 63);
+        }
         if (lens[i] < 64)
             na->len_mask |= (uint64_t)1 << lens[i];
         else
@@ -47,6 +52,11 @@ static inline int na_match(const bo_csv_na *na, const char *s, size_t len)
         return 0;
     if (len < 64 ? !((na->len_mask >> len) & 1) : !na->has_long)
         return 0;
+    if (len) {
+        unsigned char b = (unsigned char)s[len - 1];
+        if (!((na->last_byte[b >> 6] >> (b & 63)) & 1))
+            return 0;
+    }
     for (int i = 0; i < na->n; i++)
         if (na->lens[i] == len && memcmp(na->values[i], s, len) == 0)
             return 1;

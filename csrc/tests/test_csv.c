@@ -180,7 +180,8 @@ static void test_parallel_equals_sequential(void)
         /* scanner agrees with the tokenizer on row count and row starts */
         bo_csv_scan sc;
         bo_csv_scan_init(&sc, ',', '"');
-        uint64_t targets[3] = {len / 4, len / 2, len - 10};
+        /* the last target is the last row's own start: always found, whatever that row's length */
+        uint64_t targets[3] = {len / 4, len / 2, bo_csv_row_start(&s, s.n_rows - 1)};
         int64_t found[3] = {-1, -1, -1}, before[3], lines[3];
         for (size_t at = 0; at < len; at += 4093) {
             size_t n = len - at < 4093 ? len - at : 4093;
@@ -561,9 +562,46 @@ static void test_fast_datetime(void)
     CHECK(bo_parse_datetime_fmt("12/31/3000 00:00:00 AM", 22, &f, &ns) == -1); /* %I 00 */
 }
 
+/* Line counter (64-byte SIMD chunks + tail) against a byte-by-byte reference, on buffers dense in
+ * CR/LF so that CRLF pairs straddle every chunk boundary, at every length and start offset. */
+static void test_count_lines(void)
+{
+    static const char alphabet[] = "\r\n\r\nx,\"";
+    char b[300];
+    for (int trial = 0; trial < 400; trial++) {
+        for (size_t i = 0; i < sizeof b; i++)
+            b[i] = alphabet[rnd() % (sizeof alphabet - 1)];
+        size_t start = (size_t)(rnd() % 8), n = (size_t)(rnd() % (sizeof b - start + 1));
+        int64_t ref = 0;
+        for (size_t i = start; i < start + n; i++)
+            ref += b[i] == '\n' ? !(i > start && b[i - 1] == '\r') : b[i] == '\r';
+        CHECKF(bo_csv_count_lines(b + start, n) == ref, "trial %d n %zu", trial, n);
+    }
+    /* a CR at byte 63 and an LF at byte 64: one line */
+    memset(b, 'x', sizeof b);
+    b[63] = '\r';
+    b[64] = '\n';
+    CHECK(bo_csv_count_lines(b, 128) == 1);
+    CHECK(bo_csv_count_lines(b, 64) == 1);
+    CHECK(bo_csv_count_lines(b + 1, 64) == 1);
+    /* long buffers: the per-lane counters are flushed before they wrap (all LF = worst case) */
+    size_t big = 100003;
+    char *lf = malloc(big);
+    memset(lf, '\n', big);
+    CHECK(bo_csv_count_lines(lf, big) == (int64_t)big);
+    for (size_t i = 0; i < big; i++)
+        lf[i] = alphabet[rnd() % (sizeof alphabet - 1)];
+    int64_t ref = 0;
+    for (size_t i = 0; i < big; i++)
+        ref += lf[i] == '\n' ? !(i && lf[i - 1] == '\r') : lf[i] == '\r';
+    CHECK(bo_csv_count_lines(lf, big) == ref);
+    free(lf);
+}
+
 int main(void)
 {
     test_tokenize_basic();
+    test_count_lines();
     test_parallel_equals_sequential();
     test_doubles();
     test_ints_hex_dates();

@@ -144,6 +144,9 @@ typedef struct bo_csv_na {
     const size_t *lens;
     uint64_t len_mask;          /* bit L set when some value has length L (L < 64) */
     int has_long;               /* some value is 64 bytes or longer */
+    uint64_t last_byte[4];      /* bit b set when a non-empty value ends with byte b: a field
+                                   ending in any other byte (every number, unless a number is
+                                   itself a missing-value string) is rejected in two tests */
 } bo_csv_na;
 void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens, int n);
 
