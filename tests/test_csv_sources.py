@@ -199,3 +199,23 @@ def test_progress_bar_in_bytes(tmp_path, capsys):
     assert "100%" in capsys.readouterr().err
     bio.read_csv(path)  # off by default
     assert capsys.readouterr().err == ""
+
+
+def test_tails_longer_and_shorter_than_the_read_ahead_headroom(tmp_path):
+    """Rows of very different lengths, so the partial row carried to the next block sometimes
+    fits the read-ahead buffer's headroom (copied in place) and sometimes does not (joined into a
+    new buffer), and some rows are longer than a block (grown); over two files sharing the
+    reader's buffers, from paths and from a stream without ``readinto``."""
+    bio = csv_api()
+    rng = np.random.default_rng(7)
+    lengths = rng.choice([3, 900, 70_000, 150_000, 300_000], size=60)
+    text = "".join(f"{i},{'x' * int(n)},{i * 0.5}\n" for i, n in enumerate(lengths))
+    data = ("a,b,c\n" + text).encode()
+    paths = [write(tmp_path, data, "one.csv"), write(tmp_path, data, "two.csv")]
+    want = pd.read_csv(io.BytesIO(data), dtype={"b": "str"})
+    want = pd.concat([want, want], ignore_index=True)
+    for bs in ("256KB", "600KB"):
+        got = bio.read_csv(paths, blocksize=bs, dtypes={"b": "str"})
+        assert_frames_identical(got, want, msg=f"paths bs={bs}")
+        got = bio.read_csv(ReadOnlyStream(data), blocksize=bs, dtypes={"b": "str"})
+        assert_frames_identical(got, want.iloc[:len(lengths)], msg=f"stream bs={bs}")

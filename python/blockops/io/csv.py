@@ -226,6 +226,17 @@ class _RangeFile:
             self._left -= len(b)
         return b
 
+    def readinto(self, mv) -> int:
+        mv = memoryview(mv).cast("B")
+        if self._left is not None:
+            if self._left <= 0:
+                return 0
+            mv = mv[:self._left]
+        k = self._f.readinto(mv) or 0
+        if self._left is not None:
+            self._left -= k
+        return k
+
     def close(self):
         self._f.close()
 
@@ -370,6 +381,7 @@ class CsvBlockReader:
         self._closed = False
         self._warned = 0
         self._pool: ThreadPoolExecutor | None = None
+        self._ring: _ReadAhead | None = None
         self._bar = None
         self._row_base = 0  # global row number of the first data row (set for file ranges)
         self._line_base0 = 1  # file line number of the first byte (set for file ranges)
@@ -585,20 +597,23 @@ class CsvBlockReader:
         try:
             yield from self._file_blocks_open(src, f, row0)
         finally:
+            if self._ring is not None:
+                self._ring.cancel()  # no read may still be running when the file closes
             if owned:
                 f.close()
 
     def _file_blocks_open(self, src: _Source, f, row0: int):
         bs = self.blocksize
-        read = f.read
         first = max(bs, INFER_BYTES) if self._specs is None and self._needs_inference() else bs
         first = max(first, len(_BOM))  # a BOM is never split
-        data = self._pool.submit(_read_full_from, read, first).result()
-        eof = len(data) < first
-        pending = None if eof else self._pool.submit(_read_full_from, read, bs)
+        if self._ring is None:
+            self._ring = _ReadAhead(self._pool, bs, first)
+        ra = self._ring
+        data = ra.start(f, first)
         self.stats.bytes_read += len(data)
+        eof = ra.eof
         base_off = src.start  # file offset of data[0], for error messages
-        if data.startswith(_BOM) and not src.start:
+        if not src.start and bytes(data[:len(_BOM)]) == _BOM:
             data = data[len(_BOM):]
             base_off += len(_BOM)
         # Line numbers: counts are additive except for a CRLF split between two counted pieces;
@@ -616,11 +631,10 @@ class CsvBlockReader:
                                     byte_offset=base_off + max(err[2], 0))
                 if n_rows or eof:
                     break
-                more = pending.result()
-                self.stats.bytes_read += len(more)
-                eof = len(more) < bs
-                pending = None if eof else self._pool.submit(_read_full_from, read, bs)
-                data = data + more
+                before = len(data)
+                data = ra.grow(data)
+                self.stats.bytes_read += len(data) - before
+                eof = ra.eof
             names, consumed, lines = self._header(src, data, line_base)
             pos = consumed
             line_base += lines
@@ -635,7 +649,7 @@ class CsvBlockReader:
         base_off += pos
         nf = len(self._names) if self._names else 0
         while True:
-            view = memoryview(data)[pos:] if pos else data
+            view = data[pos:] if pos else data
             n = len(data) - pos
             if n:
                 if prev_cr and view[0] == 10:  # the LF of a CRLF whose CR was counted before
@@ -658,15 +672,9 @@ class CsvBlockReader:
             if n_rows == 0 and not eof and consumed < n:
                 # a row longer than what we have: read as much again (geometric growth, so a
                 # long row costs O(row) and not O(row^2 / blocksize); bounded by max_row_bytes)
-                more = pending.result()
-                eof = len(more) < bs
-                if not eof and n > bs:
-                    extra = _read_full_from(read, n - bs)
-                    eof = len(extra) < n - bs
-                    more += extra
-                self.stats.bytes_read += len(more)
-                pending = None if eof else self._pool.submit(_read_full_from, read, bs)
-                data = bytes(view) + more
+                data = ra.grow(view)
+                self.stats.bytes_read += len(data) - n
+                eof = ra.eof
                 pos = 0
                 continue
             if self._specs is None and self._names and (n_rows or eof):
@@ -684,18 +692,17 @@ class CsvBlockReader:
             if self._bar is not None:
                 self._bar.update(consumed)
             yield block, row0
-            del ix, view
+            del ix
             rest = n - consumed
             if eof:
                 if rest:  # only blank space can be left over at the end
                     raise self._bad(src, line_base, None, "internal error: unconsumed bytes at end")
                 return
-            more = pending.result()
-            self.stats.bytes_read += len(more)
-            eof = len(more) < bs
-            pending = None if eof else self._pool.submit(_read_full_from, read, bs)
-            tail = data[len(data) - rest:] if rest else b""
-            data = tail + more if tail else more
+            # the unconsumed tail (a partial row) goes in front of the next block
+            data = ra.next(view[consumed:])
+            self.stats.bytes_read += len(data) - rest
+            eof = ra.eof
+            del view
             pos = 0
 
     def _convert(self, src, view, ix, n_rows, n_bad, row0, line_base, base_off):
@@ -770,6 +777,115 @@ def ix_nf(reader) -> int:
 def _field_value(message: str):
     m = re.search(r'value "(.*)" (cannot|is out)', message, re.S)
     return m.group(1) if m else None
+
+
+class _ReadAhead:
+    """Double-buffered reading of one reader's files, one block ahead, without copying blocks.
+
+    Two buffers of ``headroom + blocksize`` bytes are allocated once per reader (NumPy, so pages
+    are only touched when read into) and reused for every block of every file: while the
+    caller parses the block in one buffer, the pool's thread reads the next one into the
+    other, at offset ``headroom``. The caller's unconsumed tail (the partial row at the end of
+    a block) is copied into the headroom just in front of the new bytes, so a block is one
+    contiguous view and nothing is concatenated. A tail longer than the headroom (a row longer
+    than ``headroom``), and the geometric growth for rows longer than a block, fall back to
+    building a ``bytes`` object. At most ``MAX_BLOCKS_IN_FLIGHT`` raw blocks exist at once.
+    """
+
+    def __init__(self, pool, blocksize: int, first: int):
+        self.blocksize = blocksize
+        self.headroom = min(max(blocksize // 8, 1 << 16), 8 << 20)
+        cap = self.headroom + max(blocksize, first)
+        self._bufs = [np.empty(cap, np.uint8), None]  # the second one when a file needs it
+        self._pool = pool
+        self._f = None
+        self._pending = None  # (buffer index, future of the byte count, bytes asked for)
+        self.eof = True
+
+    def _buf(self, k: int) -> memoryview:
+        if self._bufs[k] is None:
+            self._bufs[k] = np.empty(len(self._bufs[0]), np.uint8)
+        return memoryview(self._bufs[k])
+
+    def _submit(self, k: int) -> None:
+        dst = self._buf(k)[self.headroom:self.headroom + self.blocksize]
+        self._pending = (k, self._pool.submit(_fill_from, self._f, dst), self.blocksize)
+
+    def start(self, f, first: int) -> memoryview:
+        """Read the first ``first`` bytes of file ``f`` (synchronously) and start reading ahead."""
+        self.cancel()
+        self._f = f
+        mv = self._buf(0)
+        if first > len(mv) - self.headroom:
+            raise ValueError("first read larger than the buffers")
+        got = _fill_from(f, mv[self.headroom:self.headroom + first])
+        self.eof = got < first
+        if not self.eof:
+            self._submit(1)
+        return mv[self.headroom:self.headroom + got]
+
+    def next(self, tail) -> "memoryview | bytes":
+        """The next block: ``tail`` (bytes the caller did not consume) + the bytes read ahead."""
+        k, fut, asked = self._pending
+        self._pending = None
+        got = fut.result()
+        self.eof = got < asked
+        h = self.headroom
+        mv = self._buf(k)
+        rest = len(tail)
+        if rest <= h:
+            if rest:
+                mv[h - rest:h] = tail  # tail lives in the other buffer (or is bytes): no overlap
+            data = mv[h - rest:h + got]
+        else:
+            data = bytes(tail) + bytes(mv[h:h + got])
+        if not self.eof:
+            self._submit(1 - k)
+        return data
+
+    def grow(self, data) -> bytes:
+        """``data`` followed by (at least) as many more bytes again: for rows (or a header)
+        longer than what is buffered; the caller's max_row_bytes bounds how far this goes."""
+        k, fut, asked = self._pending
+        self._pending = None
+        got = fut.result()
+        self.eof = got < asked
+        parts = [bytes(data), bytes(self._buf(k)[self.headroom:self.headroom + got])]
+        want = len(data) - self.blocksize
+        if not self.eof and want > 0:
+            extra = _read_full_from(self._f.read, want)
+            self.eof = len(extra) < want
+            parts.append(extra)
+        if not self.eof:
+            self._submit(1 - k)
+        return b"".join(parts)
+
+    def cancel(self) -> None:
+        """Wait for (and drop) a read still in flight, e.g. before its file is closed."""
+        if self._pending is not None:
+            try:
+                self._pending[1].result()
+            except Exception:  # the error belongs to a read nobody wants any more
+                pass
+            self._pending = None
+
+
+def _fill_from(f, mv: memoryview) -> int:
+    """Read from ``f`` into ``mv`` until it is full or the file ends; returns the byte count."""
+    readinto = getattr(f, "readinto", None)
+    n = len(mv)
+    got = 0
+    while got < n:
+        if readinto is not None:
+            k = readinto(mv[got:]) or 0
+        else:
+            b = f.read(n - got)
+            k = len(b)
+            mv[got:got + k] = b
+        if not k:
+            break
+        got += k
+    return got
 
 
 def _read_full_from(read, n):
