@@ -11,20 +11,13 @@
 #include "csv_internal.h"
 #include "numparse.h"
 
-/* Rows per work item: small enough that a chunk's bytes (about 300 KB of typical rows) stay in
- * L2 while every selected column is converted from them. */
+/* Rows per work item (a unit of the thread split; chunks are fixed, so results do not depend on
+ * the thread count). */
 #define CHUNK_ROWS 1024
-/* Prefetch distance in rows. Rows sit at irregular strides, which the hardware prefetcher does
- * not follow: without this, converting a column of a 64 MB block cost ~80 ns per field in
- * cache misses (perf: 87% on the first byte load of each field). */
+/* Prefetch distance in rows, for the row walk of convert_chunk and the string copy. An earlier
+ * column-at-a-time walk jumped from row to row at irregular strides and spent ~80 ns per field
+ * in cache misses without it; the row walk is sequential, this only keeps ahead of it. */
 #define PREFETCH_ROWS 32
-
-static inline void prefetch_field(const char *buf, const bo_csv_index *ix, int64_t r, int64_t end,
-                                  int f)
-{
-    if (r + PREFETCH_ROWS < end)
-        __builtin_prefetch(buf + bo_csv_field_start(ix, r + PREFETCH_ROWS, f));
-}
 
 void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens, int n)
 {
@@ -171,146 +164,151 @@ static void note_bad(first_bad *fb, int64_t r, int c, uint32_t off, const char *
     memcpy(fb->text, s, (size_t)fb->len);
 }
 
-/* Convert rows [r0, r1) of one non-string column. */
-static void convert_rows(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, int ci,
-                         char quote, int64_t r0, int64_t r1, uint8_t *bad, scratch_t *sc,
-                         first_bad *fb)
+/* Convert one field (text s[0, len), missing-value matching done: na) of row r into the
+ * non-string column c. Returns 0, or the bad-value code of note_bad. */
+static inline int convert_field(const bo_csv_col *c, int64_t r, const char *s, size_t len, int na)
 {
-    const int f = c->field;
+    int rc = 0;
+    switch (c->type) {
+    case BO_CSV_FLOAT64: {
+        double v = __builtin_nan("");
+        if (!na)
+            rc = parse_double_field(s, len, &v);
+        ((double *)c->out)[r] = v;
+        break;
+    }
+    case BO_CSV_FLOAT32: {
+        double v = __builtin_nan("");
+        if (!na)
+            rc = parse_double_field(s, len, &v);
+        ((float *)c->out)[r] = (float)v;
+        break;
+    }
+    case BO_CSV_INT8:
+    case BO_CSV_INT16:
+    case BO_CSV_INT32:
+    case BO_CSV_INT64: {
+        int64_t v = 0;
+        if (na) {
+            rc = c->nullable ? 0 : -3;
+        } else {
+            rc = bo_parse_int64(s, len, &v);
+            if (!rc && c->type == BO_CSV_INT8 && (v < INT8_MIN || v > INT8_MAX))
+                rc = -2;
+            if (!rc && c->type == BO_CSV_INT16 && (v < INT16_MIN || v > INT16_MAX))
+                rc = -2;
+            if (!rc && c->type == BO_CSV_INT32 && (v < INT32_MIN || v > INT32_MAX))
+                rc = -2;
+        }
+        if (rc)
+            v = 0;
+        switch (c->type) {
+        case BO_CSV_INT8: ((int8_t *)c->out)[r] = (int8_t)v; break;
+        case BO_CSV_INT16: ((int16_t *)c->out)[r] = (int16_t)v; break;
+        case BO_CSV_INT32: ((int32_t *)c->out)[r] = (int32_t)v; break;
+        default: ((int64_t *)c->out)[r] = v; break;
+        }
+        break;
+    }
+    case BO_CSV_BOOL: {
+        uint8_t v = 0;
+        rc = na ? (c->nullable ? 0 : -3) : parse_bool(s, len, &v);
+        ((uint8_t *)c->out)[r] = rc ? 0 : v;
+        break;
+    }
+    case BO_CSV_HEX: {
+        uint64_t v = 0;
+        rc = na ? (c->nullable ? 0 : -3) : bo_parse_hex64(s, len, &v);
+        ((uint64_t *)c->out)[r] = rc ? 0 : v;
+        break;
+    }
+    case BO_CSV_WKT_POINT: {
+        double lon = __builtin_nan(""), lat = __builtin_nan("");
+        if (!na)
+            rc = bo_parse_wkt_point(s, len, &lon, &lat);
+        if (rc == 1) /* POINT EMPTY: NaN coordinates, not a bad value */
+            rc = 0;
+        else if (rc)
+            lon = lat = __builtin_nan("");
+        ((double *)c->out)[r] = lon;
+        ((double *)c->out2)[r] = lat;
+        break;
+    }
+    case BO_CSV_DATETIME:
+    case BO_CSV_DATETIME_ISO: {
+        int64_t v = INT64_MIN; /* NaT */
+        if (!na)
+            rc = c->type == BO_CSV_DATETIME ? bo_parse_datetime_fmt(s, len, c->fmt, &v)
+                                            : bo_parse_datetime_iso(s, len, &v);
+        ((int64_t *)c->out)[r] = rc ? INT64_MIN : v;
+        break;
+    }
+    default:
+        return -1;
+    }
+    if (c->mask)
+        c->mask[r] = (uint8_t)na;
+    return rc;
+}
+
+/* Convert rows [r0, r1) of every column, one row at a time: a row's fields are read together,
+ * front to back, so the block is walked once, in order (the hardware prefetcher follows), and
+ * not once per column. String bytes are copied while the row is in cache, to str_cur[ci] (this
+ * chunk's region of the column's buffer; advanced past what was written); str_offsets[r + 1]
+ * gets the value's length (prefix-summed later). A row flagged by the tokenizer is bad and not
+ * converted (its strings count as missing, with length 0). */
+static void convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
+                          int n_cols, char quote, int64_t r0, int64_t r1, uint8_t *bad,
+                          char **str_cur, scratch_t *sc, first_bad *fb)
+{
     for (int64_t r = r0; r < r1; r++) {
-        prefetch_field(buf, ix, r, r1, f);
+        if (r + PREFETCH_ROWS < r1)
+            __builtin_prefetch(buf + bo_csv_row_start(ix, r + PREFETCH_ROWS));
         if (ix->flags[r] != BO_CSV_ROW_OK) {
             if (bad)
                 bad[r] = 1;
+            for (int ci = 0; ci < n_cols; ci++)
+                if (cols[ci].type == BO_CSV_STR) {
+                    cols[ci].mask[r] = 1;
+                    cols[ci].str_offsets[r + 1] = 0;
+                }
             continue;
         }
-        const char *s;
-        size_t len;
-        if (field_text(buf, ix, r, f, quote, sc, &s, &len) < 0)
-            return;
-        int na = na_match(c->na, s, len);
-        if (c->mask)
-            c->mask[r] = (uint8_t)na;
-        int rc = 0;
-        switch (c->type) {
-        case BO_CSV_FLOAT64: {
-            double v = __builtin_nan("");
-            if (!na)
-                rc = parse_double_field(s, len, &v);
-            ((double *)c->out)[r] = v;
-            break;
-        }
-        case BO_CSV_FLOAT32: {
-            double v = __builtin_nan("");
-            if (!na)
-                rc = parse_double_field(s, len, &v);
-            ((float *)c->out)[r] = (float)v;
-            break;
-        }
-        case BO_CSV_INT8:
-        case BO_CSV_INT16:
-        case BO_CSV_INT32:
-        case BO_CSV_INT64: {
-            int64_t v = 0;
-            if (na) {
-                rc = c->nullable ? 0 : -3;
-            } else {
-                rc = bo_parse_int64(s, len, &v);
-                if (!rc && c->type == BO_CSV_INT8 && (v < INT8_MIN || v > INT8_MAX))
-                    rc = -2;
-                if (!rc && c->type == BO_CSV_INT16 && (v < INT16_MIN || v > INT16_MAX))
-                    rc = -2;
-                if (!rc && c->type == BO_CSV_INT32 && (v < INT32_MIN || v > INT32_MAX))
-                    rc = -2;
-            }
-            if (rc)
-                v = 0;
-            switch (c->type) {
-            case BO_CSV_INT8: ((int8_t *)c->out)[r] = (int8_t)v; break;
-            case BO_CSV_INT16: ((int16_t *)c->out)[r] = (int16_t)v; break;
-            case BO_CSV_INT32: ((int32_t *)c->out)[r] = (int32_t)v; break;
-            default: ((int64_t *)c->out)[r] = v; break;
-            }
-            break;
-        }
-        case BO_CSV_BOOL: {
-            uint8_t v = 0;
-            rc = na ? (c->nullable ? 0 : -3) : parse_bool(s, len, &v);
-            ((uint8_t *)c->out)[r] = rc ? 0 : v;
-            break;
-        }
-        case BO_CSV_HEX: {
-            uint64_t v = 0;
-            rc = na ? (c->nullable ? 0 : -3) : bo_parse_hex64(s, len, &v);
-            ((uint64_t *)c->out)[r] = rc ? 0 : v;
-            break;
-        }
-        case BO_CSV_WKT_POINT: {
-            double lon = __builtin_nan(""), lat = __builtin_nan("");
-            if (!na)
-                rc = bo_parse_wkt_point(s, len, &lon, &lat);
-            if (rc == 1) /* POINT EMPTY: NaN coordinates, not a bad value */
-                rc = 0;
-            else if (rc)
-                lon = lat = __builtin_nan("");
-            ((double *)c->out)[r] = lon;
-            ((double *)c->out2)[r] = lat;
-            break;
-        }
-        case BO_CSV_DATETIME:
-        case BO_CSV_DATETIME_ISO: {
-            int64_t v = INT64_MIN; /* NaT */
-            if (!na)
-                rc = c->type == BO_CSV_DATETIME ? bo_parse_datetime_fmt(s, len, c->fmt, &v)
-                                                : bo_parse_datetime_iso(s, len, &v);
-            ((int64_t *)c->out)[r] = rc ? INT64_MIN : v;
-            break;
-        }
-        default:
-            rc = -1;
-        }
-        if (rc) {
-            if (bad)
-                bad[r] = 1;
-            note_bad(fb, r, ci, bo_csv_field_start(ix, r, f), s, len, rc);
-        }
-    }
-}
-
-/* String column pass 1: unquoted lengths into offsets[r + 1], NA into mask. */
-static void str_sizes(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, char quote,
-                      int64_t r0, int64_t r1, scratch_t *sc)
-{
-    for (int64_t r = r0; r < r1; r++) {
-        prefetch_field(buf, ix, r, r1, c->field);
-        int64_t len = 0;
-        uint8_t na = 1;
-        if (ix->flags[r] == BO_CSV_ROW_OK) {
+        for (int ci = 0; ci < n_cols; ci++) {
+            const bo_csv_col *c = &cols[ci];
             const char *s;
-            size_t n;
-            if (field_text(buf, ix, r, c->field, quote, sc, &s, &n) < 0)
+            size_t len;
+            if (field_text(buf, ix, r, c->field, quote, sc, &s, &len) < 0)
                 return;
-            na = (uint8_t)na_match(c->na, s, n);
-            len = na ? 0 : (int64_t)n;
+            int na = na_match(c->na, s, len);
+            if (c->type == BO_CSV_STR) {
+                c->mask[r] = (uint8_t)na;
+                if (na)
+                    len = 0;
+                memcpy(str_cur[ci], s, len);
+                str_cur[ci] += len;
+                c->str_offsets[r + 1] = (int64_t)len;
+                continue;
+            }
+            int rc = convert_field(c, r, s, len, na);
+            if (rc) {
+                if (bad)
+                    bad[r] = 1;
+                note_bad(fb, r, ci, bo_csv_field_start(ix, r, c->field), s, len, rc);
+            }
         }
-        c->mask[r] = na;
-        c->str_offsets[r + 1] = len;
     }
 }
 
-static void str_fill(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, char quote,
-                     int64_t r0, int64_t r1)
+/* Raw bytes of string field f over rows [r0, r1) (quotes included, flagged rows excluded): an
+ * upper bound of what convert_chunk writes for them (unquoting and missing values only shrink). */
+static int64_t raw_field_bytes(const bo_csv_index *ix, int f, int64_t r0, int64_t r1)
 {
-    for (int64_t r = r0; r < r1; r++) {
-        int64_t at = c->str_offsets[r], n = c->str_offsets[r + 1] - at;
-        if (!n)
-            continue;
-        uint32_t a = bo_csv_field_start(ix, r, c->field), b = bo_csv_field_end(ix, r, c->field);
-        if (quote && buf[a] == quote)
-            bo_csv_unquote(buf + a, b - a, quote, c->str_data + at);
-        else
-            memcpy(c->str_data + at, buf + a, (size_t)n);
-    }
+    int64_t sum = 0;
+    for (int64_t r = r0; r < r1; r++)
+        if (ix->flags[r] == BO_CSV_ROW_OK)
+            sum += bo_csv_field_end(ix, r, f) - bo_csv_field_start(ix, r, f);
+    return sum;
 }
 
 bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *cols, int n_cols,
@@ -341,59 +339,89 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         fbs[k].row = -1;
     int nomem = 0;
 
-    /* numeric / fixed-width columns, and string sizing */
-    for (int ci = 0; ci < n_cols; ci++) {
+    /* String columns: each chunk writes its values into its own region of the column's buffer,
+     * sized by the raw field bytes (an upper bound); regions are made contiguous afterwards,
+     * which moves nothing when no value was quoted or missing. base[ci * (n_chunks + 1) + k]
+     * is where chunk k's region of column ci starts, used[...] how much it wrote. */
+    const size_t stride = (size_t)n_chunks + 1;
+    int64_t *base = calloc((size_t)n_cols * stride, sizeof *base);
+    int64_t *used = calloc((size_t)n_cols * stride, sizeof *used);
+    if (!base || !used)
+        nomem = 1;
+    for (int ci = 0; ci < n_cols && !nomem; ci++) {
         bo_csv_col *c = &cols[ci];
-        if (c->type == BO_CSV_STR) {
-            c->str_offsets = malloc(sizeof *c->str_offsets * (size_t)(n + 1));
-            if (!c->str_offsets) {
-                nomem = 1;
-                break;
-            }
-            c->str_offsets[0] = 0;
+        if (c->type != BO_CSV_STR)
+            continue;
+        c->str_offsets = malloc(sizeof *c->str_offsets * (size_t)(n + 1));
+        if (!c->str_offsets) {
+            nomem = 1;
+            break;
+        }
+        c->str_offsets[0] = 0;
+        int64_t *b = base + (size_t)ci * stride;
+        BO_OMP(parallel for num_threads(T) schedule(static))
+        for (int64_t k = 0; k < n_chunks; k++) {
+            int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
+            b[k + 1] = raw_field_bytes(ix, c->field, r0, r1);
+        }
+        for (int64_t k = 0; k < n_chunks; k++)
+            b[k + 1] += b[k];
+        c->str_data = malloc(b[n_chunks] ? (size_t)b[n_chunks] : 1);
+        if (!c->str_data) {
+            nomem = 1;
+            break;
         }
     }
     if (!nomem) {
         BO_OMP(parallel num_threads(T) reduction(| : nomem))
         {
             scratch_t sc = {0};
+            char **cur = malloc(sizeof *cur * (size_t)n_cols);
+            if (!cur)
+                nomem = 1;
             BO_OMP(for schedule(dynamic, 1))
             for (int64_t k = 0; k < n_chunks; k++) {
+                if (!cur)
+                    continue;
                 int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
-                for (int ci = 0; ci < n_cols; ci++) {
-                    if (cols[ci].type == BO_CSV_STR)
-                        str_sizes(buf, ix, &cols[ci], quote, r0, r1, &sc);
-                    else
-                        convert_rows(buf, ix, &cols[ci], ci, quote, r0, r1, bad, &sc, &fbs[k]);
-                }
-                if (bad)
-                    for (int64_t r = r0; r < r1; r++)
-                        if (ix->flags[r] != BO_CSV_ROW_OK)
-                            bad[r] = 1;
+                for (int ci = 0; ci < n_cols; ci++)
+                    cur[ci] = cols[ci].type == BO_CSV_STR
+                                  ? cols[ci].str_data + base[(size_t)ci * stride + (size_t)k]
+                                  : NULL;
+                convert_chunk(buf, ix, cols, n_cols, quote, r0, r1, bad, cur, &sc, &fbs[k]);
+                for (int ci = 0; ci < n_cols; ci++)
+                    if (cur[ci])
+                        used[(size_t)ci * stride + (size_t)k] =
+                            cur[ci] - (cols[ci].str_data + base[(size_t)ci * stride + (size_t)k]);
             }
             nomem |= sc.nomem;
             free(sc.buf);
+            free(cur);
         }
     }
-    /* strings: prefix sums, then copy */
+    /* strings: close the gaps between chunk regions, lengths -> offsets */
     for (int ci = 0; ci < n_cols && !nomem; ci++) {
         bo_csv_col *c = &cols[ci];
         if (c->type != BO_CSV_STR)
             continue;
+        const int64_t *b = base + (size_t)ci * stride, *u = used + (size_t)ci * stride;
+        int64_t at = 0;
+        for (int64_t k = 0; k < n_chunks; k++) {
+            if (at != b[k] && u[k]) /* at <= b[k]: moving down, in order, never overwrites */
+                memmove(c->str_data + at, c->str_data + b[k], (size_t)u[k]);
+            at += u[k];
+        }
+        c->str_bytes = (size_t)at;
+        if (at < b[n_chunks] / 2) { /* many missing values: give the slack back */
+            char *shrunk = realloc(c->str_data, at ? (size_t)at : 1);
+            if (shrunk)
+                c->str_data = shrunk;
+        }
         for (int64_t r = 0; r < n; r++)
             c->str_offsets[r + 1] += c->str_offsets[r];
-        c->str_bytes = (size_t)c->str_offsets[n];
-        c->str_data = malloc(c->str_bytes ? c->str_bytes : 1);
-        if (!c->str_data) {
-            nomem = 1;
-            break;
-        }
-        BO_OMP(parallel for num_threads(T) schedule(dynamic, 1))
-        for (int64_t k = 0; k < n_chunks; k++) {
-            int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
-            str_fill(buf, ix, c, quote, r0, r1);
-        }
     }
+    free(base);
+    free(used);
     if (nomem) {
         for (int ci = 0; ci < n_cols; ci++) {
             free(cols[ci].str_offsets);

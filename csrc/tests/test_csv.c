@@ -598,8 +598,72 @@ static void test_count_lines(void)
     free(lf);
 }
 
+/* String columns over many chunks, with quoted (doubled-quote) and missing values, so chunk
+ * regions shrink and are compacted: every value and mask equals a per-row unquote, for 1 and 3
+ * threads; flagged rows (stray quotes give some) are missing. */
+static void test_convert_strings(void)
+{
+    size_t len;
+    char *b = random_csv(30000, 5, &len, 1);
+    bo_csv_index ix;
+    bo_error err;
+    bo_csv_tok_opts o = topts(5, 1, 1);
+    CHECK(bo_csv_tokenize(b, len, &o, &ix, &err) == BO_OK);
+    const char *nav[] = {"", "7"};
+    size_t nal[] = {0, 1};
+    bo_csv_na na;
+    bo_csv_na_init(&na, nav, nal, 2);
+    int64_t n = ix.n_rows;
+    char *ref = malloc(len + 1);
+    for (int T = 1; T <= 3; T += 2) {
+        uint8_t *m0 = malloc((size_t)n), *m3 = malloc((size_t)n), *bad = calloc((size_t)n, 1);
+        bo_csv_col cols[2] = {{.field = 0, .type = BO_CSV_STR, .na = &na, .mask = m0},
+                              {.field = 3, .type = BO_CSV_STR, .na = &na, .mask = m3}};
+        bo_csv_conv_opts co = {'"', T};
+        CHECK(bo_csv_convert(b, &ix, cols, 2, &co, bad, &err) == BO_OK);
+        int64_t mismatches = 0;
+        for (int k = 0; k < 2; k++) {
+            const bo_csv_col *c = &cols[k];
+            CHECK(c->str_offsets[n] == (int64_t)c->str_bytes);
+            for (int64_t r = 0; r < n; r++) {
+                const char *got = c->str_data + c->str_offsets[r];
+                size_t got_len = (size_t)(c->str_offsets[r + 1] - c->str_offsets[r]);
+                uint32_t a = bo_csv_field_start(&ix, r, c->field), e = bo_csv_field_end(&ix, r, c->field);
+                size_t want_len;
+                const char *want = ref;
+                if (ix.flags[r] != BO_CSV_ROW_OK) {
+                    mismatches += !c->mask[r] || got_len;
+                    continue;
+                }
+                if (e > a && b[a] == '"')
+                    want_len = bo_csv_unquote(b + a, e - a, '"', ref);
+                else {
+                    want = b + a;
+                    want_len = e - a;
+                }
+                int is_na = want_len == 0 || (want_len == 1 && want[0] == '7');
+                mismatches += c->mask[r] != is_na;
+                if (is_na)
+                    mismatches += got_len != 0;
+                else
+                    mismatches += got_len != want_len || memcmp(got, want, want_len);
+            }
+            free(c->str_offsets);
+            free(c->str_data);
+        }
+        CHECKF(mismatches == 0, "T=%d: %lld mismatches", T, (long long)mismatches);
+        free(m0);
+        free(m3);
+        free(bad);
+    }
+    free(ref);
+    bo_csv_index_free(&ix);
+    free(b);
+}
+
 int main(void)
 {
+    test_convert_strings();
     test_tokenize_basic();
     test_count_lines();
     test_parallel_equals_sequential();
