@@ -195,3 +195,33 @@ def test_ctrl_c_stops_a_long_read_promptly(tmp_path, mode):
     caught = float(words[2])
     assert caught - sent < 2.0, f"KeyboardInterrupt {caught - sent:.2f} s after SIGINT"
     assert p.returncode == 0, err[-2000:]
+
+
+def test_default_blocksize_comes_from_the_planner(monkeypatch, tmp_path):
+    """Without ``blocksize`` the reader asks ``resources.plan`` (its threads as slots, the
+    reader's EXPANSION): 64 MiB when memory is plentiful, smaller in a tight container, and
+    1 MiB when even the planner's smallest block does not fit."""
+    import dataclasses
+
+    import blockops.resources as res
+    from blockops.io import csv as bcsv
+
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"a\n1\n")
+    real = res.system_memory()
+
+    def with_available(nbytes):
+        monkeypatch.setattr(res, "system_memory",
+                            lambda **kw: dataclasses.replace(real, effective_available=nbytes))
+
+    with_available(64 << 30)
+    assert bcsv.CsvBlockReader(str(path), n_threads=2).blocksize == bcsv.DEFAULT_BLOCKSIZE
+    # 1 GiB available: budget 0.75 GiB x 0.6 (Dask target) / (2 slots x 4) = 57.6 -> 57 MiB
+    with_available(1 << 30)
+    assert bcsv.CsvBlockReader(str(path), n_threads=2).blocksize == 57 << 20
+    assert bcsv.CsvBlockReader(str(path), n_threads=1).blocksize == bcsv.DEFAULT_BLOCKSIZE
+    with_available(4 << 20)
+    r = bcsv.CsvBlockReader(str(path), n_threads=2)
+    assert r.blocksize == 1 << 20
+    assert [b.a.tolist() for b in r] == [[1]]
+    assert bcsv.CsvBlockReader(str(path), blocksize="2MB", n_threads=2).blocksize == 2_000_000

@@ -36,6 +36,8 @@ __all__ = [
     "CsvBadLineWarning",
     "CsvBlockReader",
     "CsvStats",
+    "DEFAULT_BLOCKSIZE",
+    "default_blocksize",
     "parse_size",
     "read_csv",
 ]
@@ -45,6 +47,8 @@ log = logging.getLogger("blockops")
 #: Documented bound on memory per block: raw bytes + row index (4 bytes per field) + converted
 #: columns + the read-ahead buffer stay below ``EXPANSION * blocksize`` per thread slot.
 EXPANSION = 4
+#: Largest default block size; :func:`default_blocksize` plans one at most this big.
+DEFAULT_BLOCKSIZE = 64 * 2**20
 #: Raw blocks alive at once: the one being parsed and the one being read ahead.
 MAX_BLOCKS_IN_FLIGHT = 2
 #: Column types are inferred from the complete rows in the first INFER_BYTES of the data (not
@@ -77,6 +81,20 @@ _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECA
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
           "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
           "tib": 2**40, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+
+
+def default_blocksize(n_threads: int) -> int:
+    """The reader's default block size: :func:`blockops.resources.plan` for ``n_threads``
+    slots at the reader's ``EXPANSION`` (75% of the effective available memory, cgroup limits
+    included), capped at ``DEFAULT_BLOCKSIZE``; 1 MiB when even that does not fit."""
+    from ..resources import plan
+    from .._errors import BlockopsError
+
+    try:
+        return plan(n_cpus=max(1, n_threads), expansion=EXPANSION,
+                    max_block=DEFAULT_BLOCKSIZE).block_size
+    except BlockopsError:
+        return 1 << 20
 
 
 def parse_size(value, name: str = "size") -> int:
@@ -299,9 +317,13 @@ class CsvBlockReader:
     source : str, os.PathLike, list of paths, glob pattern or binary file object
         A glob (``"data/*.csv"``) is expanded and sorted. With several files, the first row of
         every file is its header (``header=True``) and all headers must be equal.
-    blocksize : int or str, default "64MB"
+    blocksize : int or str, optional
         Bytes read per block (``"64MB"`` = 64e6, ``"64MiB"`` = 2**26). A row longer than the
-        block makes the block grow, up to ``max_row_bytes``.
+        block makes the block grow, up to ``max_row_bytes``. By default the block size comes
+        from :func:`blockops.resources.plan` for this reader (its ``n_threads`` slots and
+        ``EXPANSION``, within 75% of the memory this process may use, containers included),
+        capped at ``DEFAULT_BLOCKSIZE`` (64 MiB): 64 MiB on any machine with a few GiB free,
+        smaller in a tight container.
     columns : list of str or int, optional
         Columns to keep, by name or 0-based position, in the order given. Only these are
         converted.
@@ -345,12 +367,14 @@ class CsvBlockReader:
     on it. :attr:`stats` counts bytes, rows in/out/skipped and blocks.
     """
 
-    def __init__(self, source, *, blocksize="64MB", columns=None, dtypes=None, header=True,
+    def __init__(self, source, *, blocksize=None, columns=None, dtypes=None, header=True,
                  delimiter=",", quotechar='"', na_values=None, keep_default_na=True,
                  on_bad_lines="error", max_row_bytes="16MB", rename=None, n_threads=None,
                  progress=False, as_arrays=False):
         self._sources = _resolve_sources(source)
-        self.blocksize = parse_size(blocksize, "blocksize")
+        self.n_threads = _config.resolve_threads(n_threads)
+        self.blocksize = (default_blocksize(self.n_threads) if blocksize is None
+                          else parse_size(blocksize, "blocksize"))
         self.max_row_bytes = parse_size(max_row_bytes, "max_row_bytes")
         if on_bad_lines not in ("error", "skip", "warn"):
             raise ValueError(f"on_bad_lines must be 'error', 'skip' or 'warn', not {on_bad_lines!r}")
@@ -370,7 +394,6 @@ class CsvBlockReader:
         self.keep_default_na = bool(keep_default_na)
         self.on_bad_lines = on_bad_lines
         self.rename = dict(rename or {})
-        self.n_threads = _config.resolve_threads(n_threads)
         self.progress = bool(progress)
         self.as_arrays = bool(as_arrays)
         self.stats = CsvStats()
