@@ -109,6 +109,19 @@ def test_pipeline_is_blocksize_invariant(tmp_path, blocksize):
     _assert_same(_read_out(res.output_dir), exp)
 
 
+def test_output_parts_use_dictionaries_only_on_low_cardinality_columns(tmp_path):
+    import pyarrow.parquet as pq
+
+    res = pl.Pipeline(pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE))).run()
+    part = sorted(glob.glob(os.path.join(res.output_dir, "part-*.parquet")))[0]
+    meta = pq.ParquetFile(part).metadata
+    rg = meta.row_group(0)
+    dict_cols = {rg.column(i).path_in_schema for i in range(rg.num_columns)
+                 if any("DICTIONARY" in e for e in rg.column(i).encodings)}
+    assert {"metadata_generatedAt", "coreData_id", "month", "isAttacker"} <= dict_cols
+    assert not dict_cols & {"x_pos", "y_pos", "coreData_speed", "row"}
+
+
 def test_pipeline_hash_latlon_single_pass(tmp_path):
     cfg = pl.PipelineConfig.from_dict(_cfg(
         tmp_path, BSM_SAMPLE, project=None, attackers={"method": "hash"},

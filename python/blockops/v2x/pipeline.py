@@ -371,9 +371,26 @@ class _Timer:
         return _T()
 
 
+def _dictionary_columns(table) -> list[str]:
+    """Columns worth dictionary-encoding in Parquet: text, booleans, integers of 16 bits or
+    less and the vehicle ID (few distinct values). Float and row-number columns have nearly as
+    many distinct values as rows: trying a dictionary on them made writing an output part 4-5x
+    slower (0.35 s vs 0.07 s CPU for 138 K rows) and the file larger (16.7 vs 13.9 MB)."""
+    import pyarrow as pa
+
+    def small(t):
+        return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t)
+                or pa.types.is_dictionary(t) or (pa.types.is_integer(t) and t.bit_width <= 16))
+
+    return [f.name for f in table.schema if small(f.type) or f.name == ops.ID]
+
+
 def _write_part(df: pd.DataFrame, path: str) -> None:
-    df = df.rename_axis("row")
-    df.to_parquet(path, engine="pyarrow", index=True)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df.rename_axis("row"), preserve_index=True)
+    pq.write_table(table, path, use_dictionary=_dictionary_columns(table))
 
 
 class _BackgroundWriter:
