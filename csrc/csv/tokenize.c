@@ -242,6 +242,26 @@ static bo_status tokenize_sequential(const char *buf, size_t n, const bo_csv_tok
     return BO_OK;
 }
 
+/* Occurrences of byte c in buf[0, n) (SSE2: one byte counter per lane, summed before it wraps). */
+static int64_t count_byte(const char *buf, size_t n, char c)
+{
+    int64_t count = 0;
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i vc = _mm_set1_epi8(c), zero = _mm_setzero_si128();
+    while (i + 16 <= n) {
+        __m128i acc = zero;
+        for (int k = 0; k < 255 && i + 16 <= n; k++, i += 16)
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(buf + i)), vc));
+        __m128i sums = _mm_sad_epu8(acc, zero);
+        count += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_unpackhi_epi64(sums, sums));
+    }
+#endif
+    for (; i < n; i++)
+        count += buf[i] == c;
+    return count;
+}
+
 static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_opts *o, int nf,
                                    int T, bo_csv_index *out, bo_error *err, int *fallback)
 {
@@ -260,11 +280,7 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
     BO_OMP(parallel for num_threads(T) schedule(static, 1))
     for (int t = 0; t < T; t++) {
         size_t a = n / (size_t)T * (size_t)t, b = t + 1 == T ? n : n / (size_t)T * (size_t)(t + 1);
-        int64_t k = 0;
-        if (o->quote)
-            for (size_t i = a; i < b; i++)
-                k += buf[i] == o->quote;
-        quotes[t] = k;
+        quotes[t] = o->quote ? count_byte(buf + a, b - a, o->quote) : 0;
     }
     /* 2. speculative row starts */
     start[0] = 0;
@@ -337,22 +353,26 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
         goto done;
     }
     consumed = pos[last_active];
-    /* 5. concatenate */
+    /* 5. concatenate: the first range's rows stay where they are, the others are appended */
     {
         int64_t total = 0, bad = 0;
         for (int t = 0; t < T; t++) {
             total += rb[t].n;
             bad += rb[t].n_bad;
         }
-        rowbuf all = {0};
+        int first = 0;
+        while (first < T - 1 && !rb[first].n)
+            first++;
+        rowbuf all = rb[first];
+        memset(&rb[first], 0, sizeof rb[first]);
         if (rowbuf_reserve(&all, total > 0 ? total : 1, nf) < 0) {
             rowbuf_free(&all);
             st = bo_error_set(err, BO_ERR_NOMEM, "out of memory indexing %zu bytes", n);
             goto done;
         }
         size_t stride = (size_t)nf + 1;
-        int64_t at = 0;
-        for (int t = 0; t < T; t++) {
+        int64_t at = all.n;
+        for (int t = first + 1; t < T; t++) {
             if (!rb[t].n)
                 continue;
             memcpy(all.offs + (size_t)at * stride, rb[t].offs,
