@@ -222,3 +222,19 @@ def test_domain_error_is_raised_by_kernels():
     with pytest.raises(blockops.BlockopsDomainError) as ei:
         geo.haversine(lat1=lat, lon1=a, lat2=a, lon2=a)
     assert ei.value.index == 1 and ei.value.value == 95.0
+
+
+def test_openmp_spin_default_respects_the_users_environment(tmp_path):
+    """blockops shortens libgomp's idle spinning unless the user chose a wait policy."""
+    code = ("import os, blockops; print(os.environ.get('GOMP_SPINCOUNT'), '|', "
+            "blockops.config_info()['openmp_wait'])")
+    base = {k: v for k, v in _env().items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = _run(code, tmp_path, env=base)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("|")[0].strip() == "10000" and "set by blockops" in out.stdout
+    for k, v in (("OMP_WAIT_POLICY", "PASSIVE"), ("GOMP_SPINCOUNT", "7")):
+        out = _run(code, tmp_path, env={**base, k: v})
+        assert out.returncode == 0, out.stderr
+        spin, wait = out.stdout.split("|")
+        assert spin.strip() == ("7" if k == "GOMP_SPINCOUNT" else "None")
+        assert f"{k}={v}" in wait and "from the environment" in wait
