@@ -89,6 +89,25 @@ def _after_header(f, bom, delimiter, quotechar):
             return bom + consumed, 0, _core.csv_count_lines(data, bom, bom + consumed)
 
 
+def _plan_read(source, blocksize: int, columns, dtypes, opts: dict):
+    """What a distributed read needs before any task runs: the output ``meta``, the column
+    names and specs fixed for every range (given, or inferred from the first MiB of the first
+    file, as the embedded reader does), and the row-aligned ranges with the total row count.
+    Bad rows are left to the tasks (the probe that fixes the types skips them), so planning
+    reads only the first MiB of the first file besides the C scan."""
+    head = _csv.CsvBlockReader(source, columns=columns, dtypes=dtypes, **opts)
+    paths = [s.path for s in head._sources]
+    probe_opts = {**opts, "on_bad_lines": "skip", "blocksize": _csv.INFER_BYTES}
+    probe = _csv.CsvBlockReader(paths[0], columns=columns, dtypes=dtypes, **probe_opts)
+    with probe:
+        next(iter(probe), None)
+        names, specs = probe._names or [], probe._specs or []
+        meta = _csv._empty_frame(specs, opts.get("rename") or {})
+    parts, total = plan_csv_partitions(paths, blocksize=blocksize, header=head.header,
+                                       delimiter=head.delimiter, quotechar=head.quotechar)
+    return meta, names, specs, parts, total
+
+
 class _CsvPartition:
     """Callable handed to ``dask.dataframe.from_map``: parses one byte range. Pickles.
 
@@ -161,16 +180,7 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
         raise TypeError("blockops.dask.read_csv needs paths (workers re-open the files)")
     bs = _csv.parse_size(blocksize, "blocksize")
     opts = {k: v for k, v in options.items() if k not in ("progress", "as_arrays")}
-    head = _csv.CsvBlockReader(source, columns=columns, dtypes=dtypes, **opts)
-    paths = [s.path for s in head._sources]
-    meta = head.meta()
-    # the first reader's specs (names, types) are fixed for every partition
-    probe = _csv.CsvBlockReader(paths[0], columns=columns, dtypes=dtypes, **opts)
-    with probe:
-        next(iter(probe), None)
-        names, specs = probe._names or [], probe._specs or []
-    parts, total = plan_csv_partitions(paths, blocksize=bs, header=head.header,
-                                       delimiter=head.delimiter, quotechar=head.quotechar)
+    meta, names, specs, parts, total = _plan_read(source, bs, columns, dtypes, opts)
     if not parts:
         return dd.from_pandas(meta, npartitions=1)
     divisions = [p[3] for p in parts] + [max(total - 1, parts[-1][3])]

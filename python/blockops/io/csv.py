@@ -443,14 +443,16 @@ class CsvBlockReader:
     def meta(self):
         """An empty frame with the output columns and dtypes.
 
-        Known after the first block; before that, a second reader parses the first block of
-        the first file (file objects cannot be re-read: iterate first).
+        Known after the first block; before that, a second reader parses the first MiB of
+        the first file, which is where types are inferred from, skipping bad rows (they are
+        the real read's business). File objects cannot be re-read: iterate first.
         """
         if self._specs is None:
             first = self._sources[0]
             if first.fileobj is not None:
                 raise ValueError("meta() of a file-object source is known after the first block")
-            with CsvBlockReader(first.path, **self._options()) as r:
+            opts = {**self._options(), "blocksize": INFER_BYTES, "on_bad_lines": "skip"}
+            with CsvBlockReader(first.path, **opts) as r:
                 next(iter(r), None)
                 return _empty_frame(r._specs or [], self.rename)
         return _empty_frame(self._specs, self.rename)
