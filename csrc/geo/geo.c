@@ -81,9 +81,27 @@ static double sind(double a)
     return copysign(r, a);
 }
 
+/* Exact reduction of a longitude to [-180, 180] (the identity there; NaN for infinities).
+ * fmod is exact for every finite double, so 1e17 or 1e300 degrees give the point those exact
+ * values name rather than a silently wrong one (the old floor-based wrap lost everything
+ * above ~1e15). */
+static double reduce_lon(double x)
+{
+    if (!(fabs(x) > 180.0))
+        return x;
+    double r = fmod(x, 360.0);
+    if (r > 180.0)
+        r -= 360.0; /* exact: r and 360 are within a factor 2 */
+    else if (r < -180.0)
+        r += 360.0;
+    return r;
+}
+
 /* lon - lon0 in [-180, 180), exact across the antimeridian (see geo_kernels.inc). */
 static double wrap_dlon(double lon, double lon0)
 {
+    lon = reduce_lon(lon);
+    lon0 = reduce_lon(lon0);
     double k = floor((lon - lon0 + 180.0) / 360.0);
     double d = (lon - k * 360.0) - lon0;
     if (d >= 180.0)
@@ -198,6 +216,7 @@ bo_status bo_radius_bbox(double center_lat, double center_lon, double radius_m,
         box[3] = 180.0;
         return BO_OK;
     }
+    center_lon = reduce_lon(center_lon);
     box[2] = wrap_lon(center_lon - dlon);
     box[3] = wrap_lon(center_lon + dlon);
     if (box[3] == -180.0 && box[2] > 0)
@@ -217,7 +236,7 @@ static bo_status within_params(double clat, double clon, double radius_m, double
     double half = radius_m / (2.0 * earth_r);
     double s = sin(half);
     params[0] = clat;
-    params[1] = clon;
+    params[1] = reduce_lon(clon); /* the kernels' dlon is exact for |lon| <= 180 */
     params[2] = cosd(clat);
     /* h <= sin^2(r / 2R) is d <= r without an asin per point; past half the globe every
      * finite point qualifies (h never exceeds 1). */
@@ -425,7 +444,7 @@ static void destination1(double lat, double lon, double brg, double dist, double
     double py = sd * sb;
     double pz = cd * sp + sd * cb * cp;
     *lat2 = atan2(pz, hypot(px, py)) / BO_D2R;
-    *lon2 = wrap_lon(lon + atan2(py, px) / BO_D2R);
+    *lon2 = wrap_lon(reduce_lon(lon) + atan2(py, px) / BO_D2R);
 }
 
 #define DEFINE_DESTINATION(SUF, TT)                                                            \
