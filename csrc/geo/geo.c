@@ -2,6 +2,7 @@
  * (bounding box, local projection, destination). The SIMD bodies live in geo_kernels.inc. */
 #include "blockops/bo_geo.h"
 #include "bo_omp.h"
+#include "geo_ext.h"
 
 #include <float.h>
 #include <math.h>
@@ -24,6 +25,28 @@ const bo_geo_kernels *bo_geo_kernels_for(bo_simd_level lvl)
 #endif
 #ifdef BO_HAVE_AVX512
     case BO_SIMD_AVX512: return &bo_geo_kernels_avx512;
+#endif
+    default: return NULL;
+    }
+}
+
+extern const bo_geo_kernels_ext bo_geo_kernels_ext_scalar;
+#ifdef BO_HAVE_AVX2
+extern const bo_geo_kernels_ext bo_geo_kernels_ext_avx2;
+#endif
+#ifdef BO_HAVE_AVX512
+extern const bo_geo_kernels_ext bo_geo_kernels_ext_avx512;
+#endif
+
+const bo_geo_kernels_ext *bo_geo_kernels_ext_for(bo_simd_level lvl)
+{
+    switch (lvl) {
+    case BO_SIMD_SCALAR: return &bo_geo_kernels_ext_scalar;
+#ifdef BO_HAVE_AVX2
+    case BO_SIMD_AVX2: return &bo_geo_kernels_ext_avx2;
+#endif
+#ifdef BO_HAVE_AVX512
+    case BO_SIMD_AVX512: return &bo_geo_kernels_ext_avx512;
 #endif
     default: return NULL;
     }
@@ -290,10 +313,11 @@ bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, dou
                                uint8_t *out, const bo_geo_opts *opts, bo_error *err)
 {
     bo_status st;
-    const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
+    (void)kernels_for_opts(opts, err, &st); /* level checks */
     double params[10];
     if (st != BO_OK)
         return st;
+    const bo_geo_kernels_ext *k = bo_geo_kernels_ext_for(opts ? opts->simd : BO_SIMD_SCALAR);
     if ((st = within_params(center_lat, center_lon, radius_m, earth_radius_m, params, err)))
         return st;
     if (n == 0)
@@ -303,19 +327,12 @@ bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, dou
     long long c;
     BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))
     for (c = 0; c < (long long)nch; c++) {
-        /* widen in L1-sized tiles: the boundary decision needs float64 */
-        enum { TILE = 512 };
-        double tl[TILE], to[TILE];
+        /* float points widened in registers: the boundary decision needs float64 (issue 2:
+         * exact except within 1e-9 x radius), and the widening is exact, so the answer is the
+         * float64 kernel's on the same values, at half the bytes read */
         size_t b = (size_t)c * BO_GEO_CHUNK;
         size_t e = chunk_end((size_t)c, n);
-        for (size_t t = b; t < e; t += TILE) {
-            size_t m = e - t < TILE ? e - t : TILE;
-            for (size_t j = 0; j < m; j++) {
-                tl[j] = lat[t + j];
-                to[j] = lon[t + j];
-            }
-            bad |= k->within_radius_f64(tl, to, m, params, out + t);
-        }
+        bad |= k->within_radius_f32(lat + b, lon + b, e - b, params, out + b);
     }
     if (bad && opts && opts->validate)
         return locate_bad_f32(lat, 0, 0, NULL, 0, 0, n, err);
