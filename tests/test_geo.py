@@ -332,8 +332,113 @@ def test_haversine_longitudes_outside_pm180(simd_level):
     lon2 = lon2 + r.choice([360.0, 0.0, -360.0], 200)
     exact = ref.haversine_mp(lat1, lon1, lat2, lon2)
     got = geo.haversine(lat1=lat1, lon1=lon1, lat2=lat2, lon2=lon2)
-    # inputs of magnitude ~900 deg carry ~1.1e-13 deg of their own: 1e-12 rel + 1e-7 m
-    assert_distances(got, exact, np.float64, tol=_dist_tol(exact, np.float64) + 1e-7)
+    # the reduction to [-180, 180] is exact, so the strict tiers hold for the exact inputs
+    assert_distances(got, exact, np.float64)
+
+
+def _reduce_lon_exact(lon):
+    """Exact reduction to [-180, 180] (math.fmod is exact for every finite double)."""
+    out = []
+    for x in np.asarray(lon, dtype=np.float64).ravel():
+        if not math.isfinite(x):
+            out.append(math.nan)
+            continue
+        r = math.fmod(x, 360.0)
+        out.append(r - 360.0 if r > 180.0 else (r + 360.0 if r < -180.0 else r))
+    return np.array(out)
+
+
+HUGE_LONS = (1e300, -1e300, 1.7976931348623157e308, -2.5e200, 1e17, -1e17, 3.3e15, 2.0**44 + 0.5,
+             -(2.0**44) - 0.25, 2.0**44 - 1.5, 1e13 + 0.125, 6e9 + 0.5, 3.1e9, 2.0**24 + 2, 2.0**24 - 1,
+             1e7 + 0.25, 720.0001, -540.00002, 359.99999, 180.00000001, -180.0000001, math.inf,
+             -math.inf)
+
+
+def _huge_lon_case(dtype, n=1000, seed=5):
+    """n pairs, about 1 m .. 20,000 km apart, in which lon1 of every 7th pair is one of
+    HUGE_LONS (the rest normal): chunks and vectors mix both kinds. lon2 sits near lon1's
+    exact reduction, so the exact distance is known from the reduced longitudes."""
+    r = H.rng(seed)
+    lat1, lon1 = H.uniform_sphere(r, n)
+    lat2 = np.clip(lat1 + r.choice([1e-5, 0.01, 1.0, 60.0], n) * r.uniform(-1, 1, n), -90, 90)
+    huge = np.resize(np.array(HUGE_LONS), n)
+    sel = np.arange(n) % 7 == 3
+    with np.errstate(over="ignore"):  # 1e300 etc. become inf in float32
+        lon1 = np.where(sel, huge, lon1).astype(dtype)
+    with np.errstate(invalid="ignore"):
+        base = _reduce_lon_exact(lon1)
+        lon2 = (base + r.choice([1e-5, 0.01, 1.0, 120.0], n) * r.uniform(-1, 1, n)).astype(dtype)
+    return (np.ascontiguousarray(lat1, dtype=dtype), lon1, np.ascontiguousarray(lat2, dtype=dtype),
+            np.where(np.isfinite(lon2), lon2, 0).astype(dtype), sel)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_huge_longitudes_are_reduced_exactly(simd_level, dtype):
+    """Documented rule (docs/geo.md): a longitude of any finite magnitude names the angle its
+    exact value names (reduced exactly modulo 360), an infinite one gives NaN / False. No
+    silent loss: 1e17 or 1e300 degrees give the distance of the exactly reduced angle."""
+    lat1, lon1, lat2, lon2, sel = _huge_lon_case(dtype)
+    red1 = _reduce_lon_exact(lon1).astype(dtype)  # exact in float32 too (a multiple of its ulp)
+    exact = ref.haversine_mp(lat1, red1, lat2, lon2)
+    got = geo.haversine(lat1=lat1, lon1=lon1, lat2=lat2, lon2=lon2)
+    assert np.isnan(got[np.isinf(lon1)]).all()
+    fin = np.isfinite(lon1)
+    assert_distances(got[fin], exact[fin], dtype, lat1=lat1[fin], lon1=lon1[fin], lat2=lat2[fin],
+                     lon2=lon2[fin])
+    # the same with the huge longitude second, and broadcast
+    got2 = geo.haversine(lat1=lat2, lon1=lon2, lat2=lat1, lon2=lon1)
+    assert_distances(got2[fin], exact[fin], dtype)
+    c = int(np.flatnonzero(sel & np.isfinite(lon1) & (np.abs(lon1) > 1e9))[0])
+    one = geo.haversine(lat1=lat2[:40], lon1=lon2[:40], lat2=lat1[c], lon2=lon1[c])
+    assert_distances(one, ref.haversine_mp(lat2[:40], lon2[:40], lat1[c], red1[c]), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_huge_longitudes_filters_and_projections(simd_level, dtype):
+    lat1, lon1, _, _, sel = _huge_lon_case(dtype)
+    red1 = _reduce_lon_exact(lon1).astype(dtype)
+    fin = np.isfinite(lon1)
+    c = int(np.flatnonzero(sel & fin & (np.abs(lon1) > 1e9))[0])  # a finite huge longitude
+    m = geo.within_bbox(lat=lat1, lon=lon1, min_lat=-30, max_lat=60, min_lon=100, max_lon=-120)
+    m_red = geo.within_bbox(lat=lat1, lon=red1, min_lat=-30, max_lat=60, min_lon=100, max_lon=-120)
+    assert np.array_equal(m[fin], m_red[fin]) and not m[~fin].any()
+    for clon in (float(lon1[c]), float(red1[c]), 1e17, -179.5):
+        w = geo.within_radius(lat=lat1, lon=lon1, center_lat=float(lat1[c]), center_lon=clon,
+                              radius_m=3e6)
+        w_red = geo.within_radius(lat=lat1, lon=red1, center_lat=float(lat1[c]),
+                                  center_lon=float(_reduce_lon_exact([clon])[0]), radius_m=3e6)
+        assert np.array_equal(w[fin], w_red[fin]) and not w[~fin].any()
+        assert w_red.sum() > 10
+    x, y = geo.to_local_xy(lat=lat1, lon=lon1, origin_lat=10.0, origin_lon=1e17)
+    xr, yr = geo.to_local_xy(lat=lat1, lon=red1, origin_lat=10.0,
+                             origin_lon=float(_reduce_lon_exact([1e17])[0]))
+    # +-180 may come out as either end; both are the same angle (x differs by 360 deg there)
+    ok = fin & (np.abs(np.abs(red1) - 180) > 1e-6)
+    assert np.array_equal(x[ok], xr[ok]) and np.array_equal(y[fin], yr[fin])
+    assert np.isnan(x[~fin]).all()
+    la, lo = geo.destination(lat=lat1, lon=lon1, bearing_deg=77.0, distance_m=1234.5)
+    la_r, lo_r = geo.destination(lat=lat1, lon=red1, bearing_deg=77.0, distance_m=1234.5)
+    assert np.array_equal(la[fin], la_r[fin]) and np.array_equal(lo[ok], lo_r[ok])
+    assert np.isnan(lo[~fin]).all()
+    box = geo.radius_bbox(center_lat=10.0, center_lon=1e17, radius_m=1000.0)
+    assert box == geo.radius_bbox(center_lat=10.0, center_lon=float(_reduce_lon_exact([1e17])[0]),
+                                  radius_m=1000.0)
+
+
+def test_mixed_longitude_conventions_one_metre_apart(simd_level):
+    """0..360 against -180..180 data: 359.99999 and -0.00001 are 1.1 m apart; the distance
+    keeps 1e-12 relative (the old wrap shifted the smaller longitude and lost ~1e-9)."""
+    r = H.rng(12)
+    n = 300
+    lat = r.uniform(-80, 80, n)
+    lon_a = r.uniform(-0.001, 0.001, n)
+    lon_b = lon_a + r.uniform(-2e-5, 2e-5, n)
+    lon1 = np.where(lon_a < 0, lon_a + 360.0, lon_a)        # 0..360 convention
+    lon2 = lon_b + r.choice([0.0, 360.0, -360.0, 720.0], n)
+    lat2 = lat + r.uniform(-1e-5, 1e-5, n)
+    exact = ref.haversine_mp(lat, lon1, lat2, lon2)
+    got = geo.haversine(lat1=lat, lon1=lon1, lat2=lat2, lon2=lon2)
+    assert_distances(got, exact, np.float64, lat1=lat, lon1=lon1, lat2=lat2, lon2=lon2)
 
 
 def test_haversine_known_values():

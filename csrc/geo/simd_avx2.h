@@ -10,6 +10,8 @@ typedef __m256d VD_T;
 typedef __m256d VD_M;
 static inline VD_T VD_set1(double x) { return _mm256_set1_pd(x); }
 static inline VD_T VD_loadu(const double *p) { return _mm256_loadu_pd(p); }
+/* VD_W floats widened (exactly) to doubles */
+static inline VD_T VD_loadf(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
 static inline void VD_storeu(double *p, VD_T v) { _mm256_storeu_pd(p, v); }
 static inline VD_T VD_add(VD_T a, VD_T b) { return _mm256_add_pd(a, b); }
 static inline VD_T VD_sub(VD_T a, VD_T b) { return _mm256_sub_pd(a, b); }

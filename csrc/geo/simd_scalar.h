@@ -12,6 +12,8 @@ typedef double VD_T;
 typedef int VD_M;
 static inline VD_T VD_set1(double x) { return x; }
 static inline VD_T VD_loadu(const double *p) { return *p; }
+/* VD_W floats widened (exactly) to doubles */
+static inline VD_T VD_loadf(const float *p) { return (double)*p; }
 static inline void VD_storeu(double *p, VD_T v) { *p = v; }
 static inline VD_T VD_add(VD_T a, VD_T b) { return a + b; }
 static inline VD_T VD_sub(VD_T a, VD_T b) { return a - b; }

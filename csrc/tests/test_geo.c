@@ -101,6 +101,19 @@ static void test_level(bo_simd_level lvl)
                 if (fabs(r - radius) > 1e-9 * radius)
                     CHECKF(mask[i] == (r <= radius), "within c=%zu i=%zu d=%.17g r=%g", c, i, r, radius);
             }
+            /* float32 points: the float64 decision on their exact (widened) values */
+            static uint8_t mask32[NMAX + 1];
+            for (size_t i = 0; i < n; i++) {
+                flat2[i] = (float)lat2[i];
+                flon2[i] = (float)lon2[i];
+                lat2[i] = flat2[i];
+                lon2[i] = flon2[i];
+            }
+            mask32[n] = 7;
+            CHECK(bo_within_radius_f32(flat2, flon2, n, clat, clon, radius, R_EARTH, mask32, &o, &err) == BO_OK);
+            CHECK(bo_within_radius_f64(lat2, lon2, n, clat, clon, radius, R_EARTH, mask, &o, &err) == BO_OK);
+            CHECK(mask32[n] == 7);
+            CHECK(memcmp(mask, mask32, n) == 0);
         }
         fill(n);
         double box[4] = {30, 50, 170, -170}; /* wraps */
@@ -153,6 +166,35 @@ static void test_level(bo_simd_level lvl)
     free(r3);
 }
 
+/* Longitudes of any magnitude name the angle of their exact value modulo 360 (fmod is exact);
+ * infinities give NaN. Every 5th pair has a huge lon1, so chunks mix both kinds. */
+static void test_huge_longitudes(bo_simd_level lvl)
+{
+    static const double huge[] = {1e300, -1e300, 1.7976931348623157e308, 1e17, -3.3e15,
+                                  17592186044416.5, 1e13 + 0.125, 720.0001, 359.99999, INFINITY};
+    bo_geo_opts o = {lvl, 1, 1};
+    bo_error err;
+    enum { N = 200 };
+    static double l1[N], o1[N], l2[N], o2[N], red[N], d[N], dr[N];
+    for (size_t i = 0; i < N; i++) {
+        l1[i] = urand(-80, 80);
+        o1[i] = i % 5 == 2 ? huge[(i / 5) % (sizeof huge / sizeof huge[0])] : urand(-180, 180);
+        double r = isinf(o1[i]) ? NAN : fmod(o1[i], 360.0);
+        red[i] = r > 180 ? r - 360 : (r < -180 ? r + 360 : r);
+        l2[i] = l1[i] + urand(-1e-4, 1e-4);
+        o2[i] = isnan(red[i]) ? 0 : red[i] + urand(-1e-4, 1e-4);
+    }
+    CHECK(bo_haversine_f64(l1, o1, l2, o2, 0, d, N, R_EARTH, &o, &err) == BO_OK);
+    CHECK(bo_haversine_f64(l1, red, l2, o2, 0, dr, N, R_EARTH, &o, &err) == BO_OK);
+    for (size_t i = 0; i < N; i++) {
+        if (isnan(red[i]))
+            CHECKF(isnan(d[i]), "inf lon i=%zu gives %g", i, d[i]);
+        else
+            CHECKF(fabs(d[i] - dr[i]) <= 1e-12 * dr[i] + 1e-9, "huge lon i=%zu lon=%.17g d=%.17g exact-red %.17g",
+                   i, o1[i], d[i], dr[i]);
+    }
+}
+
 static void test_bbox_and_destination(void)
 {
     bo_geo_opts o = {BO_SIMD_SCALAR, 1, 1};
@@ -190,8 +232,10 @@ static void test_bbox_and_destination(void)
 int main(void)
 {
     for (int l = 0; l < BO_SIMD_NLEVELS; l++) {
-        if (bo_simd_compiled((bo_simd_level)l) && bo_simd_cpu_supports((bo_simd_level)l))
+        if (bo_simd_compiled((bo_simd_level)l) && bo_simd_cpu_supports((bo_simd_level)l)) {
             test_level((bo_simd_level)l);
+            test_huge_longitudes((bo_simd_level)l);
+        }
         else
             printf("level %s not available here: skipped\n", bo_simd_name((bo_simd_level)l));
     }

@@ -10,7 +10,10 @@ one index: blockops matches by position and does not align). float32 inputs give
 results; anything else (ints, float64, mixes) is computed in float64. Inputs are never written
 to, so read-only arrays (pandas 3, Ray) work, and strided views are copied once.
 
-NaN gives NaN distances and ``False`` in masks. A latitude outside [-90, 90] raises
+NaN gives NaN distances and ``False`` in masks. Longitudes may have any finite magnitude: the
+angle is the input's exact value reduced modulo 360 (exactly, so 0..360 data, unwrapped tracks
+and even 1e17 degrees give the distance of the angle the value names); an infinite longitude
+gives NaN (``False`` in masks). A latitude outside [-90, 90] raises
 :class:`blockops.BlockopsDomainError` (a ``ValueError``) naming the first offending index and
 value; ``validate=False`` skips the check and computes whatever the formula gives.
 """

@@ -14,7 +14,8 @@ float64 and float32):
 
 Reports ns/point, ns/point/core, speedup vs NumPy, time relative to the copy
 floor and how far each result is from blockops' (so the same computation is
-compared), then the machine, date, command line and peak RSS.
+compared), then the machine, date and command line. Peak RSS comes from
+blockops' MemoryMonitor: per row while it was timed, and for the whole run.
 Peers that are not installed are reported as such, never replaced.
 """
 
@@ -32,6 +33,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from .._monitor import MemoryMonitor
 from . import timing as _t
 
 # Centre of the radius / box filters (degrees), from issue 2.
@@ -39,6 +41,7 @@ CENTER_LAT = 41.5430216
 CENTER_LON = -106.0831353
 RADII_M = (2000.0, 100_000.0)
 DEFAULT_N = 10_000_000
+MEM_INTERVAL_S = 0.02  # MemoryMonitor sampling interval (the sampler thread sleeps between)
 
 # A realistic region (Wyoming, around the centre) with a few dense hubs.
 REGION = dict(lat_min=40.5, lat_max=45.0, lon_min=-111.0, lon_max=-104.0)
@@ -69,6 +72,7 @@ class Row:
     floor_key: str = ""               # which copy floor this op is compared to
     is_numpy: bool = False
     is_floor: bool = False
+    peak_rss: Optional[int] = None    # bytes: MemoryMonitor peak while this row was timed
 
     @property
     def ns_per_point(self) -> Optional[float]:
@@ -298,6 +302,8 @@ class Bench:
         self.extra: list[str] = []  # extra lines (data facts) for the report
         self.command = ""
         self.load_start = _load1()
+        self.last_peak: Optional[int] = None
+        self.run_monitor: Optional[MemoryMonitor] = None  # whole run, started by main()
 
     # -- helpers -----------------------------------------------------------
     def log(self, msg: str) -> None:
@@ -305,9 +311,16 @@ class Bench:
             print(msg, file=sys.stderr, flush=True)
 
     def time(self, fn: Callable[[], Any]) -> float:
-        return _t.best_of(fn, k=self.k, warmup=self.warmup).best
+        # peak RSS while this row's calls (warm-up and timed) ran: blockops' RSS sampler plus
+        # the kernel's high-water mark if it rose meanwhile (catches spikes between samples)
+        with MemoryMonitor(interval=MEM_INTERVAL_S) as mon:
+            best = _t.best_of(fn, k=self.k, warmup=self.warmup).best
+        self.last_peak = mon.peak
+        return best
 
     def add(self, row: Row) -> Row:
+        if row.seconds is not None and row.peak_rss is None:
+            row.peak_rss = self.last_peak
         self.rows.append(row)
         ns = row.ns_per_point
         what = f"{ns:8.3f} ns/point" if ns is not None else row.status
@@ -407,6 +420,8 @@ class Bench:
             out = np.empty_like(lat1)
             note_out = self.notes.ref(
                 "out= a preallocated array: no fresh allocation (and page faults) per call.")
+            self.run_timed(Row(op, "blockops out=", dtype, 1, floor_key=key, notes=[note_out]),
+                           bo_call(1, out=out), n)
             self.run_timed(Row(op, "blockops out=", dtype, T, floor_key=key, notes=[note_out]),
                            bo_call(T, out=out), n)
             note_nv = self.notes.ref("validate=False skips the latitude range check.")
@@ -661,8 +676,9 @@ class Bench:
 
     # -- report -------------------------------------------------------------------
     HEADER = ("operation", "implementation", "dtype", "threads", "ns/point", "ns/point/core",
-              "speedup vs NumPy", "x copy floor", "max rel diff vs blockops", "notes")
-    ALIGN = ("<", "<", "<", ">", ">", ">", ">", ">", "<", "<")
+              "speedup vs NumPy", "x copy floor", "max rel diff vs blockops", "peak RSS MiB",
+              "notes")
+    ALIGN = ("<", "<", "<", ">", ">", ">", ">", ">", "<", ">", "<")
 
     def table_rows(self) -> list[list[str]]:
         numpy_t: dict[tuple[str, str], float] = {}
@@ -678,7 +694,7 @@ class Bench:
             ns = r.ns_per_point
             if ns is None:
                 cells = [r.op, r.impl, r.dtype, "" if r.threads is None else str(r.threads),
-                         r.status or "n/a", "", "", "", r.agree, " ".join(r.notes)]
+                         r.status or "n/a", "", "", "", r.agree, "", " ".join(r.notes)]
             else:
                 th = r.threads or 1
                 npt = numpy_t.get((r.op, r.dtype))
@@ -686,7 +702,9 @@ class Bench:
                 cells = [r.op, r.impl, r.dtype, str(th), _fmt(ns), _fmt(ns * th),
                          "" if (npt is None or r.is_floor) else f"{npt / ns:.2f}",
                          "" if fl is None else f"{ns / fl:.2f}",
-                         r.agree, " ".join(r.notes)]
+                         r.agree,
+                         "" if r.peak_rss is None else f"{r.peak_rss / 2**20:,.0f}",
+                         " ".join(r.notes)]
             out.append(cells)
         return out
 
@@ -729,7 +747,14 @@ class Bench:
 
     def report(self, markdown_path: Optional[str]) -> None:
         rows = self.table_rows()
-        rss = _t.peak_rss_bytes()
+        rss = None
+        if self.run_monitor is not None:
+            self.run_monitor.stop()
+            rss = self.run_monitor.peak
+        rss_line = ("peak RSS during the run (data generation to report; blockops MemoryMonitor, "
+                    f"sampled every {MEM_INTERVAL_S * 1000:.0f} ms plus the kernel's high-water "
+                    "mark when it rose during the run): "
+                    + ("n/a" if rss is None else _t.format_bytes(rss)))
         print()
         print("blockops bench geo")
         print("=" * 18)
@@ -742,14 +767,14 @@ class Bench:
             print(line)
         for line in self.extra:
             print(line)
-        print(f"peak RSS: {_t.format_bytes(rss)}")
+        print(rss_line)
         if markdown_path:
             md = [f"### geo benchmark, {_t.utc_now()}", ""]
             md += [f"- {_md_inline(line)}" for line in self.machine_lines()]
             md += ["", _t.markdown_table(self.HEADER, rows, self.ALIGN), ""]
             md += [f"{line}  " for line in self.notes.lines()]
             md += [""] + [f"- {line}" for line in self.extra]
-            md += [f"- peak RSS: {_t.format_bytes(rss)}", ""]
+            md += [f"- {rss_line}", ""]
             existed = os.path.exists(markdown_path)
             with open(markdown_path, "a", encoding="utf-8") as f:
                 if existed and os.path.getsize(markdown_path) > 0:
@@ -834,6 +859,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
 
     bench = Bench(args, blockops)
+    bench.run_monitor = MemoryMonitor(interval=MEM_INTERVAL_S).start()
     bench.command = _t.command_line(argv, "python -m blockops bench geo")
     bench.log(f"generating {args.n:,} points ...")
     data = make_data(args.n, args.seed, args.global_share)
