@@ -2,7 +2,6 @@
  * (bounding box, local projection, destination). The SIMD bodies live in geo_kernels.inc. */
 #include "blockops/bo_geo.h"
 #include "bo_omp.h"
-#include "geo_ext.h"
 
 #include <float.h>
 #include <math.h>
@@ -25,28 +24,6 @@ const bo_geo_kernels *bo_geo_kernels_for(bo_simd_level lvl)
 #endif
 #ifdef BO_HAVE_AVX512
     case BO_SIMD_AVX512: return &bo_geo_kernels_avx512;
-#endif
-    default: return NULL;
-    }
-}
-
-extern const bo_geo_kernels_ext bo_geo_kernels_ext_scalar;
-#ifdef BO_HAVE_AVX2
-extern const bo_geo_kernels_ext bo_geo_kernels_ext_avx2;
-#endif
-#ifdef BO_HAVE_AVX512
-extern const bo_geo_kernels_ext bo_geo_kernels_ext_avx512;
-#endif
-
-const bo_geo_kernels_ext *bo_geo_kernels_ext_for(bo_simd_level lvl)
-{
-    switch (lvl) {
-    case BO_SIMD_SCALAR: return &bo_geo_kernels_ext_scalar;
-#ifdef BO_HAVE_AVX2
-    case BO_SIMD_AVX2: return &bo_geo_kernels_ext_avx2;
-#endif
-#ifdef BO_HAVE_AVX512
-    case BO_SIMD_AVX512: return &bo_geo_kernels_ext_avx512;
 #endif
     default: return NULL;
     }
@@ -313,11 +290,10 @@ bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, dou
                                uint8_t *out, const bo_geo_opts *opts, bo_error *err)
 {
     bo_status st;
-    (void)kernels_for_opts(opts, err, &st); /* level checks */
+    const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
     double params[10];
     if (st != BO_OK)
         return st;
-    const bo_geo_kernels_ext *k = bo_geo_kernels_ext_for(opts ? opts->simd : BO_SIMD_SCALAR);
     if ((st = within_params(center_lat, center_lon, radius_m, earth_radius_m, params, err)))
         return st;
     if (n == 0)

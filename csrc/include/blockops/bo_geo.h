@@ -30,6 +30,9 @@ typedef struct bo_geo_kernels {
     /* within: 1 where hav(center, p) <= hav_max and p inside box, computed in float64. */
     int (*within_radius_f64)(const double *lat, const double *lon, size_t n,
                              const double *params, uint8_t *out);
+    /* the same on float32 points, widened in registers: the decision stays float64 */
+    int (*within_radius_f32)(const float *lat, const float *lon, size_t n, const double *params,
+                             uint8_t *out);
     void (*within_bbox_f64)(const double *lat, const double *lon, size_t n,
                             const double *box, uint8_t *out);
     void (*within_bbox_f32)(const float *lat, const float *lon, size_t n, const float *box,
