@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = (const char *)data + 1;
     size_t n = size - 1;
     bo_error err;
-    bo_csv_tok_opts o = {',', '"', 0, 1, 0, 1 << 16, 1};
+    bo_csv_tok_opts o = {',', '"', 0, 1, 0, 1 << 16, 1, 0};
 
     bo_csv_index seq;
     bo_status st = bo_csv_tokenize(s, n, &o, &seq, &err);
@@ -119,6 +119,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_index(&seq, n);
     REQUIRE(seq.consumed == n || seq.n_rows == 0); /* final: everything is consumed */
     int nf = seq.n_fields;
+
+    /* the mask-based fast path for plain rows gives the byte-at-a-time path's index */
+    bo_csv_tok_opts ob = o;
+    ob.byte_path_only = 1;
+    bo_csv_index byte;
+    REQUIRE(bo_csv_tokenize(s, n, &ob, &byte, &err) == BO_OK);
+    REQUIRE(same_index(&seq, &byte));
+    bo_csv_index_free(&byte);
 
     /* parallel split (forced small by the fuzzer's inputs: the split needs 1 MiB per thread,
      * so this mostly checks the fallback; the C unit tests cover large inputs) */

@@ -20,7 +20,7 @@ static uint64_t rnd(void)
 
 static bo_csv_tok_opts topts(int nf, int final, int threads)
 {
-    bo_csv_tok_opts o = {',', '"', nf, final, 0, 0, threads};
+    bo_csv_tok_opts o = {',', '"', nf, final, 0, 0, threads, 0};
     return o;
 }
 
@@ -661,8 +661,56 @@ static void test_convert_strings(void)
     free(b);
 }
 
+/* The fast path for plain rows against the byte-at-a-time path, on random CSV with quotes,
+ * CRLF, blank lines and stray quotes (so rows switch between the paths), with rows of every
+ * field count around n_fields, at every end position and with a row-length limit. */
+static void test_plain_row_fast_path(void)
+{
+    for (int stray = 0; stray < 2; stray++) {
+        size_t len;
+        char *b = random_csv(20000, 5, &len, stray);
+        for (int k = 0; k < 40; k++) { /* a few rows with a field too many or too few */
+            size_t at = (size_t)(rnd() % len);
+            if (b[at] == ',' && rnd() % 2)
+                b[at] = 'x';
+            else if (b[at] >= 'a' && b[at] <= 'z')
+                b[at] = ',';
+        }
+        for (int final = 0; final < 2; final++)
+            for (size_t max_row = 0; max_row < 100; max_row += 33) {
+                size_t n = final ? len : len - (size_t)(rnd() % 200);
+                bo_csv_tok_opts o = topts(5, final, 1);
+                o.max_row_bytes = max_row;
+                bo_csv_index fast, slow;
+                bo_error e1, e2;
+                bo_status s1 = bo_csv_tokenize(b, n, &o, &fast, &e1);
+                o.byte_path_only = 1;
+                bo_status s2 = bo_csv_tokenize(b, n, &o, &slow, &e2);
+                CHECKF(s1 == s2, "status %d vs %d", (int)s1, (int)s2);
+                if (s1 == BO_OK && s2 == BO_OK) {
+                    CHECK(fast.n_rows == slow.n_rows && fast.consumed == slow.consumed);
+                    if (fast.n_rows == slow.n_rows) {
+                        CHECK(!memcmp(fast.offs, slow.offs, (size_t)fast.n_rows * 6 * sizeof *fast.offs));
+                        CHECK(!memcmp(fast.flags, slow.flags, (size_t)fast.n_rows));
+                        CHECK(!memcmp(fast.counts, slow.counts, (size_t)fast.n_rows * sizeof *fast.counts));
+                    }
+                    bo_csv_index_free(&fast);
+                    bo_csv_index_free(&slow);
+                } else {
+                    CHECK(e1.byte_offset == e2.byte_offset);
+                    if (s1 == BO_OK)
+                        bo_csv_index_free(&fast);
+                    if (s2 == BO_OK)
+                        bo_csv_index_free(&slow);
+                }
+            }
+        free(b);
+    }
+}
+
 int main(void)
 {
+    test_plain_row_fast_path();
     test_convert_strings();
     test_tokenize_basic();
     test_count_lines();
