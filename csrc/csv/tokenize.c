@@ -167,11 +167,13 @@ incomplete:
 
 #if defined(__SSE2__)
 /* Fast path for a plain row: one that starts with neither a blank nor a line break and holds
- * no quote character and no CR before its LF. Field boundaries come from byte masks, 32 bytes
- * at a time, one count-trailing-zeros per delimiter, instead of a search per field. Returns 1
- * with the row tokenized exactly as tok_row would (slot, *next, *count, *flag), or 0 when the
- * row is not plain, would pass max_row, or its LF is not within the 32-byte windows that fit
- * before n: then tok_row decides (blank lines, quotes, CR, limits, the end of the buffer). */
+ * no quote character before its line break (LF or CR, which ends the row as in tok_row; the LF
+ * of a CRLF is then a blank line for the caller). Field boundaries come from byte masks, 32
+ * bytes at a time, one count-trailing-zeros per delimiter, instead of a search per field.
+ * Returns 1 with the row tokenized exactly as tok_row would (slot, *next, *count, *flag), or 0
+ * when the row is not plain, would pass max_row, or its line break is not within the 32-byte
+ * windows that fit before n: then tok_row decides (blank lines, quotes, limits, the end of
+ * the buffer). */
 static inline int tok_row_plain(const char *buf, size_t p, size_t n, char delim, char quote,
                                 size_t max_row, int nf, uint32_t *slot, size_t *next,
                                 int32_t *count, uint8_t *flag)
@@ -190,15 +192,15 @@ static inline int tok_row_plain(const char *buf, size_t p, size_t n, char delim,
         const __m128i b = _mm_loadu_si128((const __m128i *)(buf + q + 16));
 #define BO_MASK32(x, y) ((uint32_t)_mm_movemask_epi8(x) | (uint32_t)_mm_movemask_epi8(y) << 16)
         uint32_t d = BO_MASK32(_mm_cmpeq_epi8(a, vd), _mm_cmpeq_epi8(b, vd));
-        const uint32_t lf = BO_MASK32(_mm_cmpeq_epi8(a, vn), _mm_cmpeq_epi8(b, vn));
-        const uint32_t odd = BO_MASK32(_mm_or_si128(_mm_cmpeq_epi8(a, vq), _mm_cmpeq_epi8(a, vr)),
-                                       _mm_or_si128(_mm_cmpeq_epi8(b, vq), _mm_cmpeq_epi8(b, vr)));
+        const uint32_t brk = BO_MASK32(_mm_or_si128(_mm_cmpeq_epi8(a, vn), _mm_cmpeq_epi8(a, vr)),
+                                       _mm_or_si128(_mm_cmpeq_epi8(b, vn), _mm_cmpeq_epi8(b, vr)));
+        const uint32_t odd = BO_MASK32(_mm_cmpeq_epi8(a, vq), _mm_cmpeq_epi8(b, vq));
 #undef BO_MASK32
-        const uint32_t stop = lf | odd;
+        const uint32_t stop = brk | odd;
         if (stop) {
             const int k = __builtin_ctz(stop);
             if ((odd >> k) & 1)
-                return 0; /* a quote or CR before the end of the row */
+                return 0; /* a quote before the end of the row */
             d &= (1u << k) - 1;
         }
         for (; d; d &= d - 1, f++)
@@ -243,6 +245,10 @@ static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
         uint8_t fl;
         int r;
 #if defined(__SSE2__)
+        if (!o->byte_path_only && buf[p] == '\n') {
+            p++; /* a blank line (as the LF of a CRLF is): tok_row's ROW_BLANK, next = p + 1 */
+            continue;
+        }
         if (!o->byte_path_only && tok_row_plain(buf, p, n, o->delimiter, o->quote,
                                                 o->max_row_bytes, nf, slot, &next, &cnt, &fl))
             r = ROW_DONE;
