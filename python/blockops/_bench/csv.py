@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import os
 import platform
 import resource
@@ -40,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -330,7 +328,6 @@ def _build(key: str, path: str, cols: dict[str, str], threads: Optional[int],
         return batches
 
     if key in ("dask", "dask-reduce"):
-        import dask
         import dask.dataframe as dd
 
         dtypes = {c: k for c, k in cols.items()}
@@ -594,14 +591,9 @@ def _sample_positions(rows: int, k: int, seed: int) -> list[int]:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--child"]:
-        try:
-            print(json.dumps(_child(json.loads(argv[1]))), flush=True)
-            return 0
-        except Exception as exc:  # reported by the parent, with the traceback on stderr
-            traceback.print_exc()
-            print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+    rc = _t.child_main(argv, _child)
+    if rc is not None:
+        return rc
 
     ap = argparse.ArgumentParser(prog="python -m blockops bench csv", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -762,7 +754,7 @@ def _report(results, stream_results, meta, files, projections, args, cmd, starte
         out.append("")
         sizes = sorted({r.nbytes for r in stream_results})
         sh = ["reader"] + [f"peak RSS, {_fmt_size(s)} file" for s in sizes] + \
-             [f"base RSS (after import)", "check"]
+             ["base RSS (after import)", "check"]
         srows = []
         for key in dict.fromkeys(r.reader.key for r in stream_results):
             cells = [READERS[key].label]
@@ -816,10 +808,10 @@ def _report(results, stream_results, meta, files, projections, args, cmd, starte
         "file MB / CPU seconds. 'vs blockops' = time / blockops time (read_csv for whole-file "
         "readers, CsvBlockReader for streaming ones); > 1 means slower than blockops.",
         "- peak RSS: VmHWM of the reader's process over all its calls (imports included).",
-        f"- streaming readers keep nothing but a row count and the sampled rows; block size "
-        f"64 MB (blockops blocksize, pyarrow block_size, dask blocksize) or the rows of 64 MB "
-        f"(pandas chunksize, polars collect_batches chunk_size). dask uses its threaded scheduler"
-        f"; the streaming variant computes one small result per partition.",
+        "- streaming readers keep nothing but a row count and the sampled rows; block size "
+        "64 MB (blockops blocksize, pyarrow block_size, dask blocksize) or the rows of 64 MB "
+        "(pandas chunksize, polars collect_batches chunk_size). dask uses its threaded scheduler"
+        "; the streaming variant computes one small result per partition.",
         f"- check: every reader's row count on every call equals the generated count; the column "
         f"names, order and types are the requested ones (any string dtype counts as str); and "
         f"{args.samples} random rows plus the first and last have exactly the values that "

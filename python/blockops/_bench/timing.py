@@ -29,6 +29,7 @@ __all__ = [
     "format_bytes",
     "format_table",
     "markdown_table",
+    "child_main",
 ]
 
 
@@ -175,3 +176,25 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]],
            "|" + "|".join(("---:" if a == ">" else ":---") for a in align) + "|"]
     out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def child_main(argv: Sequence[str], run: Callable[[dict], dict]) -> int | None:
+    """The child side of a benchmark that runs each contender in a fresh interpreter.
+
+    When ``argv`` is ``["--child", <json spec>, ...]``, runs ``run(spec)``, prints its result
+    as one JSON line on stdout and returns the exit code (1 with the traceback and a one-line
+    reason on stderr when it raised); otherwise returns None and the caller parses its own
+    arguments.
+    """
+    import json
+    import traceback
+
+    if list(argv[:1]) != ["--child"]:
+        return None
+    try:
+        print(json.dumps(run(json.loads(argv[1]))), flush=True)
+        return 0
+    except Exception as exc:  # reported by the parent, with the traceback on stderr
+        traceback.print_exc()
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

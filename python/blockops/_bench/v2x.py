@@ -54,7 +54,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -287,7 +286,6 @@ def _pd_parts(ts_text):
 def _micro_cases(frame):
     """(conversion, implementation, call, result -> comparable dict of arrays) per case."""
     import numpy as np
-    import pandas as pd
 
     ids, pos, ts = frame["coreData_id"], frame["coreData_position"], frame["metadata_generatedAt"]
     pos_frame = frame[["coreData_position"]]
@@ -799,14 +797,9 @@ def _peak(oc: Outcome) -> int:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--child"]:
-        try:
-            print(json.dumps(_child(json.loads(argv[1]))), flush=True)
-            return 0
-        except Exception as exc:  # reported by the parent, with the traceback on stderr
-            traceback.print_exc()
-            print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+    rc = _t.child_main(argv, _child)
+    if rc is not None:
+        return rc
 
     ap = argparse.ArgumentParser(prog="python -m blockops bench v2x", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

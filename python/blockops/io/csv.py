@@ -18,7 +18,6 @@ import io
 import logging
 import os
 import re
-import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import glob
-import math
 import os
 import shutil
 import time
