@@ -282,3 +282,37 @@ def test_dask_wrappers_match_pandas():
     _assert_same(got_off.sort_index(), v2x.positional_offset_rand(e))
     assert (sw._meta.dtypes == got_sw.dtypes).all()
     np.testing.assert_array_equal(bdask.unique_ids(c), np.unique(e["coreData_id"]))
+
+
+def test_clean_filter_one_take_equals_the_operators_in_sequence(tmp_path):
+    """The pipeline's combined clean + hex_to_int + radius step gives the operators' frame and
+    counts, and raises for a bad ID exactly where hex_to_int after dropna would."""
+    import blockops.io as bio
+
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE))
+    block = bio.read_csv(BSM_SAMPLE, **pl.reader_options(cfg))
+    block.loc[block.index[3], "coreData_speed"] = np.nan          # dropped for NA
+    block.loc[block.index[3], "coreData_id"] = "not-hex"          # ... so its bad ID is fine
+    f = cfg["filter"]
+
+    def sequence(b):
+        e = v2x.clean(b)
+        e["coreData_id"] = v2x.hex_to_int(e["coreData_id"])
+        return v2x.filter_radius(e, center_lat=f["center_lat"], center_lon=f["center_lon"],
+                                 radius_m=f["radius_m"]), len(e)
+
+    want, n1 = sequence(block)
+    counts: dict = {}
+    got = pl.stage_clean_filter(block, cfg, counts=counts)
+    cfg_seq = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, project=None,
+                                               attack={"kind": "none"}))
+    cfg_seq["clean"]["timestamps"] = False
+    bare = pl.stage_clean_filter(block, cfg_seq)
+    pd.testing.assert_frame_equal(bare, want)
+    assert counts == {"dropped_na": len(block) - n1, "filtered_out": n1 - len(want)}
+    assert len(got) == len(want) and got.index.equals(want.index)
+    # a bad ID in a kept row outside the radius still raises, naming that row
+    far = block.index[np.flatnonzero(~block.index.isin(want.index))[-1]]
+    block.loc[far, "coreData_id"] = "zz"
+    with pytest.raises(ValueError, match=f"row {far}.*'zz'"):
+        pl.stage_clean_filter(block, cfg)

@@ -73,7 +73,12 @@ def _require(df: pd.DataFrame, cols: Iterable[str], func: str) -> None:
 
 
 def _row_label(index: pd.Index, pos: int) -> str:
-    return f"row {index[pos]!r}" if len(index) > pos else f"position {pos}"
+    if len(index) <= pos:
+        return f"position {pos}"
+    label = index[pos]
+    if isinstance(label, np.generic):  # "row 9999", not "row np.int64(9999)"
+        label = label.item()
+    return f"row {label!r}"
 
 
 def _raise_bad(func: str, column: str, index: pd.Index, values, status: np.ndarray,

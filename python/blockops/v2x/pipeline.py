@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
+from .. import geo as _geo
 from . import ops
 
 # ----------------------------------------------------------------------------- config
@@ -235,20 +236,53 @@ def reader_options(cfg: PipelineConfig) -> dict[str, Any]:
     return {"columns": cols, "dtypes": dtypes}
 
 
+def _clean_radius_one_take(df: pd.DataFrame, cfg: PipelineConfig, n_threads):
+    """clean + hex_to_int + filter_radius with one row selection instead of two.
+
+    The operators in sequence copy the block twice (dropna keeps ~99% of it, then the radius
+    filter ~half of that). Here the missing-value mask and the radius mask (positions already
+    converted by the reader, NaN outside) are combined and the rows are taken once. The IDs are
+    converted on exactly the rows that ``hex_to_int`` saw in the sequence (all rows without a
+    missing value), so a bad ID raises the same error. Returns (frame, rows after dropna)."""
+    c, f = cfg["clean"], cfg["filter"]
+    out = ops.clean(df, columns=c["columns"], dropna=False, n_threads=n_threads)
+    n = len(out)
+    keep = out.notna().all(axis=1).to_numpy() if c["dropna"] and n else np.ones(n, bool)
+    all_kept = bool(keep.all())
+    ids = None
+    if ops.ID in out.columns and out[ops.ID].dtype.kind not in "iu":
+        col = out[ops.ID] if all_kept else out[ops.ID][keep]
+        ids = ops.hex_to_int(col, n_threads=n_threads).to_numpy()
+    inside = _geo.within_radius(lat=out["y_pos"].to_numpy(np.float64),
+                                lon=out["x_pos"].to_numpy(np.float64),
+                                center_lat=f["center_lat"], center_lon=f["center_lon"],
+                                radius_m=f["radius_m"], n_threads=n_threads)
+    rows = inside if all_kept else keep & inside
+    out = out[rows]
+    if ids is not None:
+        out[ops.ID] = ids[inside if all_kept else inside[keep]]
+    return out, int(keep.sum())
+
+
 def stage_clean_filter(df: pd.DataFrame, cfg: PipelineConfig, n_threads=None,
                        counts: dict | None = None) -> pd.DataFrame:
     """Clean, convert IDs, timestamp parts, filters and projection for one block."""
     c, f = cfg["clean"], cfg["filter"]
     n0 = len(df)
-    out = ops.clean(df, columns=c["columns"], dropna=c["dropna"], n_threads=n_threads)
-    n1 = len(out)
-    if ops.ID in out.columns and out[ops.ID].dtype.kind not in "iu":
-        out[ops.ID] = ops.hex_to_int(out[ops.ID], n_threads=n_threads)
-    if f["start"] is not None or f["end"] is not None:
-        out = ops.filter_date_range(out, start=f["start"], end=f["end"], n_threads=n_threads)
-    if f["kind"] == "radius":
-        out = ops.filter_radius(out, center_lat=f["center_lat"], center_lon=f["center_lon"],
-                                radius_m=f["radius_m"], n_threads=n_threads)
+    if (f["kind"] == "radius" and f["start"] is None and f["end"] is None
+            and "x_pos" in df.columns and "y_pos" in df.columns):
+        out, n1 = _clean_radius_one_take(df, cfg, n_threads)
+    else:
+        out = ops.clean(df, columns=c["columns"], dropna=c["dropna"], n_threads=n_threads)
+        n1 = len(out)
+        if ops.ID in out.columns and out[ops.ID].dtype.kind not in "iu":
+            out[ops.ID] = ops.hex_to_int(out[ops.ID], n_threads=n_threads)
+        if f["start"] is not None or f["end"] is not None:
+            out = ops.filter_date_range(out, start=f["start"], end=f["end"],
+                                        n_threads=n_threads)
+        if f["kind"] == "radius":
+            out = ops.filter_radius(out, center_lat=f["center_lat"], center_lon=f["center_lon"],
+                                    radius_m=f["radius_m"], n_threads=n_threads)
     if cfg.has_project:
         p = cfg["project"]
         out = ops.project_xy(out, origin_lat=p["origin_lat"], origin_lon=p["origin_lon"],
