@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import blockops
 from blockops import _core
+from blockops.io import reports
 from blockops.io import (
     ReportParseError,
     ReportWarning,
@@ -326,7 +327,14 @@ def test_default_workers_come_from_the_resource_manager(tmp_path, monkeypatch):
         return 2
 
     monkeypatch.setattr(resources.ResourceManager, "optimal_workers", fake)
-    df = read_one_reports(good, chunk_size=1)
+    # the batch engine counts every file at max_file_bytes (the most a thread holds at once)
+    # instead of stat'ing each file first
+    df = read_one_reports(good, chunk_size=1, max_file_bytes=4096)
+    assert len(df) == 3
+    assert calls == [([4096] * 3, 3)]
+    # the per-file engine uses the real sizes and the number of chunks
+    calls.clear()
+    df = reports._read_one_reports(good, chunk_size=1, engine="files")
     assert len(df) == 3
     assert calls == [(sorted(os.path.getsize(p) for p in good), 3)]
 
