@@ -508,6 +508,28 @@ def test_default_workers_come_from_the_resource_manager(tmp_path, monkeypatch):
     assert calls == [(sorted(os.path.getsize(p) for p in good), 3)]
 
 
+_NAME_PARTS = st.sampled_from(["_", "M", ".txt", "1", "09", "\u00b2", "\u0661", "\n", "\r", "a",
+                               "Router", "TEST", ".", "/", " ", "M_", "_1", "\u00e9"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(
+    st.lists(_NAME_PARTS, max_size=14).map("".join),
+    st.tuples(st.sampled_from(["TEST", "a_b", "", "x\ny", "s\r"]),
+              st.sampled_from(["EpidemicRouter", "", "R\n", "a.b", "M"]),
+              st.sampled_from(["1", "007", "", "\u00b2", "1a", "\u0661"]),
+              st.sampled_from(["60", "", "9" * 30]),
+              st.sampled_from(["5M", "M", "5", "5MM", "\u00b2M", "12M"]),
+              st.sampled_from(["MessageStatsReport", "", "R.v2", "x\n"]),
+              st.sampled_from([".txt", ".txt\n", ".TXT", "txt", ".txt.txt"]))
+    .map(lambda t: "_".join(t[:6]) + t[6])), min_size=1, max_size=8))
+def test_name_shortcut_agrees_with_the_pattern(names):
+    paths = [os.path.join("/d", n) for n in names]
+    want = [m.groups() if (m := reports.REPORT_NAME_RE.match(os.path.basename(p))) else None
+            for p in paths]
+    assert reports._name_groups(paths) == want
+
+
 def test_parse_report_name():
     assert parse_report_name("/x/TEST_EpidemicRouter_10_104_100M_MessageStatsReport.txt") == {
         "scenario": "TEST", "router": "EpidemicRouter", "seed": 10, "ttl": 104, "buffer": 100,
