@@ -197,7 +197,8 @@ def test_c_parser_matches_reference_on_every_real_file():
 
 
 @needs_data
-@pytest.mark.parametrize("n_workers,chunk_size", [(1, None), (2, 7), (4, 1), (3, 1000), (8, 3)])
+@pytest.mark.parametrize("n_workers,chunk_size", [(1, None), (2, 7), (4, 1), (3, 1000), (8, 3),
+                                                (5000, None)])
 def test_workers_and_chunks_do_not_change_the_frame(real_frame, n_workers, chunk_size):
     df = read_one_reports(DATA, n_workers=n_workers, chunk_size=chunk_size)
     pd.testing.assert_frame_equal(df, real_frame)

@@ -205,8 +205,9 @@ def read_one_reports(paths_or_dir, *, n_workers: int | None = None, on_error: st
     n_workers : int, optional
         Threads reading files. Default: ``blockops.resources.ResourceManager().optimal_workers``
         with every file counted at ``max_file_bytes`` (the most a thread holds at once; the
-        files are not stat'ed first, which would cost about as much as reading them), so in
-        practice the effective CPUs unless memory is tight. The frame does not depend on it.
+        files are not stat'ed first: a stat costs about half as much as reading and parsing a
+        report), so in practice the effective CPUs unless memory is tight. At most one thread
+        per file. The frame does not depend on it.
     on_error : {"raise", "skip", "warn"}
         What to do with a malformed file (missing ``:``, non-numeric value, bad file name, a
         key named like a file-name column, larger than ``max_file_bytes``) or one that cannot be
@@ -310,7 +311,8 @@ def _read_batch(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklev
         # the batch rule with every file at the bound a thread may hold (see the docstring)
         workers = _default_workers([max_file_bytes] * min(len(todo), 64), len(todo)) if todo else 1
     else:
-        workers = int(n_workers)
+        # more threads than files would only wait; the binding caps threads at 4096
+        workers = max(1, min(int(n_workers), len(todo), 4096))
     log.debug("read_one_reports: %d files, %d threads, files_per_task=%s", len(todo), workers,
               chunk_size or "auto")
     enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode's
