@@ -126,7 +126,7 @@ void bo_report_batch_free(bo_report_batch *batch);
  * batch->errors and the call goes on: that is not a failure of the call.
  *
  * Returns BO_OK; BO_ERR_ARG (NULL pointers, bad options); BO_ERR_NOMEM; BO_ERR_LIMIT (more than
- * UINT32_MAX distinct keys). After a failure err says why and the batch may only be freed.
+ * 2^32 - 2 distinct keys). After a failure err says why and the batch may only be freed.
  * Thread-safe for distinct batches; opens files read-only and writes nothing but the batch. */
 bo_status bo_report_read_files(const char *const *paths, size_t n,
                                const bo_report_read_opts *opts, bo_report_batch *batch,
