@@ -6,13 +6,17 @@
   generated ones (hypothesis), errors included (same kind, line, column, byte offset);
 * hostile files (missing colon, non-numeric, empty, bad name, CRLF, no final newline) under
   on_error="raise" / "skip" / "warn";
-* worker count and chunking never change the frame.
+* worker count and chunking never change the frame;
+* the batch engine (C opens, reads and parses: bo_report_read_files) gives the same frame,
+  attrs and errors as the per-file engine (Python reads, C parses) and as the pure-Python
+  reference, on the real files and on hostile ones.
 """
 from __future__ import annotations
 
 import math
 import os
 import struct
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,7 @@ from hypothesis import strategies as st
 
 import blockops
 from blockops import _core
+from blockops.io import reports
 from blockops.io import (
     ReportParseError,
     ReportWarning,
@@ -192,7 +197,8 @@ def test_c_parser_matches_reference_on_every_real_file():
 
 
 @needs_data
-@pytest.mark.parametrize("n_workers,chunk_size", [(1, None), (2, 7), (4, 1), (3, 1000)])
+@pytest.mark.parametrize("n_workers,chunk_size", [(1, None), (2, 7), (4, 1), (3, 1000), (8, 3),
+                                                (5000, None)])
 def test_workers_and_chunks_do_not_change_the_frame(real_frame, n_workers, chunk_size):
     df = read_one_reports(DATA, n_workers=n_workers, chunk_size=chunk_size)
     pd.testing.assert_frame_equal(df, real_frame)
@@ -214,6 +220,171 @@ def test_glob_and_list_inputs(real_frame, tmp_path):
     with pytest.raises(ReportParseError, match="unexpected file name") as ei:
         read_one_reports([os.path.join(DATA, "MessageStatsReport_EpidemicRouter_104_ttl_average.txt")])
     assert ei.value.line is None
+
+
+# ---------------------------------------------------------------------------- batch engine
+
+
+def _same_attrs(a, b):
+    for k in ("paths", "skipped", "ignored", "metrics"):
+        assert a.attrs[k] == b.attrs[k], k
+
+
+def _both_engines(paths_or_dir, **kw):
+    """The frame of the batch engine after checking it against the per-file engine: same
+    frame and attrs, or the same exception (type, message, location)."""
+    outcomes = []
+    for engine in ("batch", "files"):
+        try:
+            with warnings.catch_warnings(record=True) as rec:
+                warnings.simplefilter("always")
+                df = reports._read_one_reports(paths_or_dir, engine=engine, **kw)
+            outcomes.append((df, None, [str(w.message) for w in rec]))
+        except Exception as e:  # noqa: BLE001 - compared below
+            outcomes.append((None, e, None))
+    (df, err, warned), (df2, err2, warned2) = outcomes
+    if err is not None or err2 is not None:
+        assert type(err) is type(err2), (err, err2)
+        assert str(err) == str(err2)
+        for a in ("path", "line", "column", "byte_offset", "errno", "filename"):
+            assert getattr(err, a, None) == getattr(err2, a, None), a
+        raise err
+    pd.testing.assert_frame_equal(df, df2)
+    _same_attrs(df, df2)
+    assert warned == warned2
+    return df
+
+
+@needs_data
+def test_batch_matches_per_file_engine_and_reference_on_real_data(real_frame):
+    df = _both_engines(DATA)
+    pd.testing.assert_frame_equal(df, real_frame)
+    # every row against the pure-Python reference parser, bit for bit (last repeated key wins)
+    metric_cols = list(df.columns[6:])
+    mat = df[metric_cols].to_numpy()
+    for i, path in enumerate(df.attrs["paths"]):
+        with open(path, "rb") as f:
+            _, keys, values = ref.parse(f.read())
+        want = dict(zip(keys, values))
+        assert set(want) <= set(metric_cols)
+        for j, c in enumerate(metric_cols):
+            if c in want:
+                assert _same_float(mat[i, j], want[c]), (path, c)
+            else:
+                assert math.isnan(mat[i, j]), (path, c)
+        meta = parse_report_name(path)
+        assert [df[c].iloc[i] for c in ("router", "seed", "ttl", "buffer")] == [
+            meta["router"], meta["seed"], meta["ttl"], meta["buffer"]]
+
+
+@needs_data
+def test_batch_binding_on_real_files_against_the_single_file_parser():
+    names = sorted(os.listdir(DATA))
+    paths = [os.path.join(DATA, n) for n in names]
+    res = _core.parse_one_report([os.fsencode(p) for p in paths], 2, 1 << 20, 0)
+    assert res["pair_start"].dtype == np.uintp and res["key_id"].dtype == np.uint32
+    assert res["value"].dtype == np.float64 and res["errors"] == [] and res["n_dup_pairs"] == 0
+    assert len(res["pair_start"]) == len(paths) + 1
+    for i, p in enumerate(paths):
+        with open(p, "rb") as f:
+            _, keys, values = _core.parse_one_report(f.read(), p)
+        a, b = int(res["pair_start"][i]), int(res["pair_start"][i + 1])
+        assert [res["keys"][k] for k in res["key_id"][a:b]] == keys
+        assert all(_same_float(x, y) for x, y in zip(res["value"][a:b].tolist(), values))
+    # thread count and task size change nothing
+    for n_threads, per_task in ((1, 0), (3, 1), (8, 1000)):
+        other = _core.parse_one_report([os.fsencode(p) for p in paths], n_threads, 1 << 20, per_task)
+        assert other["keys"] == res["keys"]
+        for k in ("pair_start", "key_id", "value"):
+            assert np.array_equal(other[k], res[k], equal_nan=True), k
+
+
+def test_batch_engine_on_hostile_files(tmp_path):
+    d, good, bad = _fixture_dir(tmp_path)
+    # a directory named like a report (reading fails with EISDIR) and a missing file
+    dirlike = os.path.join(d, _name(seed=9))
+    os.mkdir(dirlike)
+    missing = os.path.join(d, _name(seed=10))
+    listed = good + list(bad) + [dirlike, missing, os.path.join(d, "report.txt")]
+    for on_error in ("skip", "warn"):
+        df = _both_engines(listed, on_error=on_error, n_workers=3, chunk_size=1)
+        assert len(df) == len(good)
+        skipped = {p: (line, msg) for p, line, msg in df.attrs["skipped"]}
+        assert set(skipped) == set(bad) | {dirlike, missing, os.path.join(d, "report.txt")}
+        assert "Is a directory" in skipped[dirlike][1] and skipped[dirlike][0] is None
+        assert "No such file" in skipped[missing][1]
+        # the key of the clashing file is not a column
+        assert "router" in df.columns and df.columns.tolist().count("router") == 1
+    # "raise": the first bad file in path order (here the missing one, "_10_" sorts first)
+    assert sorted(listed)[0] == missing
+    with pytest.raises(FileNotFoundError):
+        _both_engines(listed)
+    with pytest.raises(ReportParseError, match="missing ':'"):
+        _both_engines([p for p in listed if p != missing])
+    with pytest.raises(IsADirectoryError):
+        _both_engines([dirlike])
+    with pytest.raises(FileNotFoundError) as ei:
+        _both_engines([missing])
+    assert ei.value.filename == missing and ei.value.errno == 2
+
+
+def test_max_file_bytes_is_an_error_not_a_bigger_buffer(tmp_path):
+    body = "t\n" + "".join(f"k{i}: {i}\n" for i in range(100))
+    size = len(body.encode())
+    p = _write(tmp_path, _name(seed=1), body)
+    q = _write(tmp_path, _name(seed=2), "t\na: 1\n")
+    df = _both_engines(tmp_path, max_file_bytes=size)  # exactly the limit: read
+    assert len(df) == 2
+    df = _both_engines(tmp_path, max_file_bytes=size - 1, on_error="skip")
+    assert df.attrs["paths"] == [q]
+    assert df.attrs["skipped"] == [
+        (p, None, f"{p}: file is larger than max_file_bytes ({size - 1} bytes)")]
+    with pytest.raises(ReportParseError, match="larger than max_file_bytes") as ei:
+        _both_engines([p, q], max_file_bytes=size - 1)
+    assert ei.value.path == p and ei.value.line is None
+    with pytest.raises(ValueError, match="max_file_bytes"):
+        read_one_reports(tmp_path, max_file_bytes=0)
+
+
+def test_batch_duplicates_report_types_and_first_appearance(tmp_path):
+    files = {
+        _name(seed=1, rt="B"): "t\nz: 1\ny: 2\nz: 3\n",
+        _name(seed=2, rt="A"): "t\nx: 5\nz: NaN\n",
+        _name(seed=3, rt="B"): "t\ny: 7\nw: 8\ny: 9\ny: 10\n",
+        _name(seed=4, rt="A"): "t\nx: 1\nrouter: 2\nonly_in_clash: 3\n",
+    }
+    for name, text in files.items():
+        _write(tmp_path, name, text)
+    df = _both_engines(tmp_path, on_error="skip")
+    assert list(df.columns[6:]) == ["z", "y", "x", "w"]
+    assert df["z"].tolist()[0] == 3.0 and df["y"].tolist()[2] == 10.0
+    assert df.attrs["metrics"] == {"B": ["z", "y", "w"], "A": ["x", "z"]}
+    assert len(df.attrs["skipped"]) == 1 and "clashes" in df.attrs["skipped"][0][2]
+
+
+def test_batch_binding_arguments(tmp_path):
+    p = _write(tmp_path, _name(), "t\na: 1\n")
+    bp = os.fsencode(p)
+    with pytest.raises(TypeError, match=r"paths\[1\] must be bytes"):
+        _core.parse_one_report([bp, p], 1, 100, 0)
+    with pytest.raises(ValueError, match="NUL"):
+        _core.parse_one_report([bp + b"\0x"], 1, 100, 0)
+    with pytest.raises(ValueError, match="n_threads"):
+        _core.parse_one_report([bp], 0, 100, 0)
+    with pytest.raises(ValueError, match="max_file_bytes"):
+        _core.parse_one_report([bp], 1, 0, 0)
+    with pytest.raises(ValueError, match="files_per_task"):
+        _core.parse_one_report([bp], 1, 100, -1)
+    res = _core.parse_one_report([], 1, 100, 0)
+    assert res["keys"] == [] and res["pair_start"].tolist() == [0] and len(res["value"]) == 0
+    res = _core.parse_one_report([bp, bp + b".missing"], 2, 100, 0)
+    assert res["keys"] == ["a"] and res["pair_start"].tolist() == [0, 1, 1]
+    (err,) = res["errors"]
+    assert err[:6] == (1, "BO_ERR_IO", 2, -1, -1, -1) and "cannot open" in err[6]
+    # the arrays own their memory and outlive the call's other results
+    v = res["value"]
+    del res
+    assert v.tolist() == [1.0] and v.base is not None
 
 
 # ---------------------------------------------------------------------------- hostile files
@@ -326,9 +497,38 @@ def test_default_workers_come_from_the_resource_manager(tmp_path, monkeypatch):
         return 2
 
     monkeypatch.setattr(resources.ResourceManager, "optimal_workers", fake)
-    df = read_one_reports(good, chunk_size=1)
+    # the batch engine counts every file at max_file_bytes (the most a thread holds at once)
+    # instead of stat'ing each file first
+    df = read_one_reports(good, chunk_size=1, max_file_bytes=4096)
+    assert len(df) == 3
+    assert calls == [([4096] * 3, 3)]
+    # the per-file engine uses the real sizes and the number of chunks
+    calls.clear()
+    df = reports._read_one_reports(good, chunk_size=1, engine="files")
     assert len(df) == 3
     assert calls == [(sorted(os.path.getsize(p) for p in good), 3)]
+
+
+_NAME_PARTS = st.sampled_from(["_", "M", ".txt", "1", "09", "\u00b2", "\u0661", "\n", "\r", "a",
+                               "Router", "TEST", ".", "/", " ", "M_", "_1", "\u00e9"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(
+    st.lists(_NAME_PARTS, max_size=14).map("".join),
+    st.tuples(st.sampled_from(["TEST", "a_b", "", "x\ny", "s\r"]),
+              st.sampled_from(["EpidemicRouter", "", "R\n", "a.b", "M"]),
+              st.sampled_from(["1", "007", "", "\u00b2", "1a", "\u0661"]),
+              st.sampled_from(["60", "", "9" * 30]),
+              st.sampled_from(["5M", "M", "5", "5MM", "\u00b2M", "12M"]),
+              st.sampled_from(["MessageStatsReport", "", "R.v2", "x\n"]),
+              st.sampled_from([".txt", ".txt\n", ".TXT", "txt", ".txt.txt"]))
+    .map(lambda t: "_".join(t[:6]) + t[6])), min_size=1, max_size=8))
+def test_name_shortcut_agrees_with_the_pattern(names):
+    paths = [os.path.join("/d", n) for n in names]
+    want = [m.groups() if (m := reports.REPORT_NAME_RE.match(os.path.basename(p))) else None
+            for p in paths]
+    assert reports._name_groups(paths) == want
 
 
 def test_parse_report_name():

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -142,6 +143,67 @@ def test_optimal_workers_is_largest_fitting_batch(sizes, avail, cpus, eta):
     # the closed form (every file as big as the largest, no base) never exceeds the batch rule
     cf = R.closed_form_workers(memory=avail, base=0, max_size=max(sizes), eta=eta)
     assert min(cf, len(sizes)) <= brute_force(sizes, int(eta * avail), m.estimator)
+
+
+def full_sort_workers(m, sizes, n_tasks=None):
+    """optimal_workers as it was before the partial selection: sort everything."""
+    cpus, budget = m.cpus(), m.budget()
+    ordered = sorted((int(s) for s in sizes), reverse=True)
+    p, total = 0, 0
+    for s in ordered:
+        total += m.estimator.estimate_file(s)
+        if total > budget:
+            break
+        p += 1
+    n = len(ordered) if n_tasks is None else min(n_tasks, len(ordered))
+    p = min(p, cpus, m.max_workers)
+    p = min(p, max(1, int(n)))
+    return max(p, m.min_workers)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(sizes=st.lists(st.one_of(st.integers(0, 2 * GiB), st.integers(0, 40).map(lambda k: k * 50 * MiB)),
+                     min_size=1, max_size=300),
+       # budgets of the order of a few files, so that the batch rule (not a clamp) decides
+       avail=st.one_of(st.integers(0, 64 * GiB), st.integers(0, 40).map(lambda k: k * 200 * MiB)),
+       cpus=st.integers(1, 64), max_workers=st.integers(1, 40),
+       min_workers=st.integers(1, 4), n_tasks=st.one_of(st.none(), st.integers(-2, 400)),
+       kind=st.sampled_from(["list", "tuple", "int64", "uint32", "float64", "floats",
+                             "numpy scalars"]))
+def test_partial_selection_gives_what_the_full_sort_gave(sizes, avail, cpus, max_workers,
+                                                         min_workers, n_tasks, kind):
+    max_workers = max(max_workers, min_workers)
+    m = R.ResourceManager(memory=fake_mem(avail), cpus=cpus, max_workers=max_workers,
+                          min_workers=min_workers)
+    if kind == "uint32":
+        sizes = [s % 2**32 for s in sizes]
+    given_sizes = {
+        "list": sizes, "tuple": tuple(sizes), "int64": np.array(sizes, dtype=np.int64),
+        "uint32": np.array(sizes, dtype=np.uint32), "float64": np.array(sizes, dtype=float) + 0.75,
+        "floats": [s + 0.5 for s in sizes], "numpy scalars": [np.int64(s) for s in sizes],
+    }[kind]
+    assert m.optimal_workers(sizes=given_sizes, n_tasks=n_tasks) == \
+        full_sort_workers(m, given_sizes, n_tasks)
+
+
+def test_partial_selection_on_many_sizes_and_odd_inputs():
+    rng = np.random.default_rng(6)
+    sizes = rng.integers(0, 50 * MiB, 214_500).tolist()
+    for avail in (0, 300 * MiB, 2 * GiB, 64 * GiB):
+        m = R.ResourceManager(memory=fake_mem(avail), cpus=64, max_workers=16)
+        assert m.optimal_workers(sizes=sizes) == full_sort_workers(m, sizes)
+        assert m.optimal_workers(sizes=np.asarray(sizes)) == full_sort_workers(m, sizes)
+    # descending order matters: the 2 GiB file (6 GiB + 50 MiB estimated) does not fit a 6 GiB
+    # budget, so no batch fits (-> min_workers); the two 512 MiB files alone would have fit
+    m = R.ResourceManager(memory=fake_mem(8 * GiB), cpus=64, max_workers=16)
+    for given_sizes in ([512 * MiB, 2 * GiB, 512 * MiB], np.array([512 * MiB, 2 * GiB, 512 * MiB])):
+        assert m.optimal_workers(sizes=given_sizes) == full_sort_workers(m, given_sizes) == 1
+    m = R.ResourceManager(memory=fake_mem(64 * GiB), cpus=64, max_workers=16)
+    # strings: int() reads them but they compare as text, so they take the full-sort path
+    text = ["9", "10", "200000000", "3"]
+    assert m.optimal_workers(sizes=text) == full_sort_workers(m, text)
+    with pytest.raises(ValueError, match="size_bytes"):
+        m.optimal_workers(sizes=[-1, -2])
 
 
 def test_optimal_workers_defaults_and_clamps(tmp_path):

@@ -337,6 +337,114 @@ def test_fluctuating_memory_no_deadlock_and_bounded_by_max():
 
 
 # --------------------------------------------------------------------------------------------
+# probe cache (probe_interval), with a fake clock: no sleeps, no timing assertions
+# --------------------------------------------------------------------------------------------
+class FakeClock:
+    def __init__(self, now=100.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_acquire_reuses_a_probe_younger_than_probe_interval():
+    probe, clock = FakeMemory(1000, 1000), FakeClock()
+    sem = DynamicSemaphore(4, probe_interval=0.02, memory_probe=probe, clock=clock)
+    assert sem.probe_interval == 0.02
+    assert sem.acquire()
+    assert probe.calls == 1  # the first acquire always probes
+    for _ in range(5):
+        sem.release()
+        assert sem.acquire()
+    assert probe.calls == 1
+    # memory runs out: acquires go by the cached limit (4) until it is probe_interval old
+    probe.set(0)
+    clock.now += 0.019
+    assert sem.acquire(blocking=False) and sem.in_use == 2
+    assert probe.calls == 1
+    clock.now += 0.001  # exactly probe_interval old: probe again
+    assert sem.acquire(blocking=False) is False
+    assert probe.calls == 2 and sem.last_limit == 1
+    assert sem.in_use == 2  # holders keep their permits
+    # memory comes back: seen by the first acquire after the next interval
+    probe.set(1000)
+    assert sem.acquire(blocking=False) is False and probe.calls == 2
+    clock.now += 0.05
+    assert sem.acquire(blocking=False) is True and probe.calls == 3
+    assert sem.in_use == 3
+
+
+def test_probe_interval_zero_probes_every_attempt():
+    probe, clock = FakeMemory(), FakeClock()
+    sem = DynamicSemaphore(4, probe_interval=0, memory_probe=probe, clock=clock)
+    for k in range(1, 6):
+        assert sem.acquire()
+        sem.release()
+        assert probe.calls == k
+
+
+def test_current_limit_always_probes_and_refreshes_the_cache():
+    probe, clock = FakeMemory(1000, 1000), FakeClock()
+    sem = DynamicSemaphore(9, probe_interval=60.0, memory_probe=probe, clock=clock)
+    assert sem.acquire() and probe.calls == 1
+    probe.set(125)
+    assert sem.current_limit() == 5 and probe.calls == 2
+    probe.set(1000)  # not probed: acquires keep using the limit current_limit() found
+    for _ in range(4):
+        assert sem.acquire(blocking=False)
+    assert sem.acquire(blocking=False) is False
+    assert probe.calls == 2 and sem.in_use == 5
+
+
+def test_waiter_reprobes_when_recheck_runs_out_even_if_the_cache_is_fresh():
+    # the fake clock never moves, so only the re-check rule can make the waiter probe again
+    probe, clock = FakeMemory(0, 1000), FakeClock()
+    sem = DynamicSemaphore(2, recheck_interval=0.01, probe_interval=60.0, memory_probe=probe,
+                           clock=clock)
+    assert sem.acquire()
+    t, acquired, result = start_waiter(sem)
+    assert wait_until(lambda: sem.waiting == 1)
+    probe.set(1000)
+    assert acquired.wait(GENEROUS), "waiter did not re-probe after its re-check interval"
+    t.join(GENEROUS)
+    assert result == [True] and sem.in_use == 2
+
+
+def test_one_thread_probes_while_the_others_reuse_the_last_limit():
+    entered, release_probe = threading.Event(), threading.Event()
+    calls = []
+
+    def probe():
+        calls.append(threading.current_thread().name)
+        if threading.current_thread().name == "slow":
+            entered.set()
+            assert release_probe.wait(GENEROUS)
+            return 0, 1000  # limit 1, read before the main thread's reading below
+        return 1000, 1000
+
+    clock = FakeClock()
+    sem = DynamicSemaphore(3, probe_interval=0.02, memory_probe=probe, clock=clock)
+    assert sem.current_limit() == 3
+    clock.now += 1.0  # the cache is stale: the next acquire probes
+    out = []
+    slow = threading.Thread(target=lambda: out.append(sem.acquire(blocking=False)), name="slow",
+                            daemon=True)
+    slow.start()
+    assert entered.wait(GENEROUS)
+    # while "slow" probes, acquires here use the last limit (3) and do not probe
+    assert sem.acquire(blocking=False) and sem.acquire(blocking=False)
+    assert calls == ["MainThread", "slow"]
+    # a newer reading recorded meanwhile is not overwritten by the slow, older one
+    clock.now += 1.0
+    assert sem.current_limit() == 3
+    release_probe.set()
+    slow.join(GENEROUS)
+    assert out == [False]  # its own reading (limit 1, two permits held) decides for it
+    assert sem.in_use == 2
+    assert sem.last_limit == 3  # ... but the shared limit keeps the newer reading
+
+
+# --------------------------------------------------------------------------------------------
 # validation, repr, probe errors, default probe
 # --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [0, -3])
@@ -366,6 +474,14 @@ def test_other_argument_errors():
         DynamicSemaphore(2, recheck_interval=float("inf"))
     with pytest.raises(TypeError, match="memory_probe"):
         DynamicSemaphore(2, memory_probe=(1, 2))
+    for bad in (-0.001, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="probe_interval"):
+            DynamicSemaphore(2, probe_interval=bad)
+    for bad in (True, "0.02", None):
+        with pytest.raises(TypeError, match="probe_interval"):
+            DynamicSemaphore(2, probe_interval=bad)
+    with pytest.raises(TypeError, match="clock"):
+        DynamicSemaphore(2, clock=1.0)
     sem = DynamicSemaphore(2, memory_probe=FakeMemory())
     with pytest.raises(ValueError, match="non-blocking"):
         sem.acquire(blocking=False, timeout=1)
@@ -399,7 +515,7 @@ def test_repr_is_readable_and_does_not_probe():
     assert r.startswith("<DynamicSemaphore ")
     assert "in_use=1" in r
     assert "limit=5/9" in r
-    assert "eta=0.75" in r
+    assert "eta=0.75" in r and "probe_interval=0.02s" in r
     assert sem.max_permits == 9 and sem.eta == 0.75
 
 

@@ -2,6 +2,7 @@
  * Grammar and guarantees are in blockops/bo_report.h; tests/reference/one_report_ref.py is the
  * executable specification the Python tests hold this file to. */
 #include "blockops/bo_report.h"
+#include "report_internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -303,12 +304,14 @@ void bo_report_free(bo_report *rep)
     bo_report_init(rep);
 }
 
-bo_status bo_report_parse(const char *data, size_t len, bo_report *rep, bo_error *err)
+/* The parser proper. rep's arrays are reused (only rep->n is reset), so a caller parsing many
+ * files in a row allocates once; on failure rep->n is 0 and the arrays stay. */
+static bo_status parse_into(const char *data, size_t len, bo_report *rep, bo_error *err)
 {
-    if (!rep || (!data && len))
-        return bo_error_set(err, BO_ERR_ARG, "NULL argument");
-    bo_report_free(rep);
     bo_status st = BO_OK;
+    rep->n = 0;
+    rep->n_lines = 0;
+    rep->title.off = rep->title.len = 0;
     char shown[160];
 
     size_t p = 0;
@@ -409,6 +412,24 @@ bo_status bo_report_parse(const char *data, size_t len, bo_report *rep, bo_error
     rep->n_lines = (size_t)line;
     return BO_OK;
 fail:
-    bo_report_free(rep);
+    rep->n = 0;
     return st;
+}
+
+bo_status bo_report_parse(const char *data, size_t len, bo_report *rep, bo_error *err)
+{
+    if (!rep || (!data && len))
+        return bo_error_set(err, BO_ERR_ARG, "NULL argument");
+    bo_report_free(rep);
+    bo_status st = parse_into(data, len, rep, err);
+    if (st != BO_OK)
+        bo_report_free(rep);
+    return st;
+}
+
+bo_status bo_report_parse_reuse(const char *data, size_t len, bo_report *rep, bo_error *err)
+{
+    if (!rep || (!data && len))
+        return bo_error_set(err, BO_ERR_ARG, "NULL argument");
+    return parse_into(data, len, rep, err);
 }

@@ -2,10 +2,14 @@
 #include "blockops/bo_report.h"
 #include "bo_test.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
@@ -259,6 +263,289 @@ static void test_locale_independent(void)
         fprintf(stderr, "note: no comma locale installed; locale test ran in the C locale\n");
 }
 
+
+/* ------------------------------------------------------------------ bo_report_read_files */
+
+/* The files of one test set: written to a temporary directory; what is on disk is kept here
+ * too, so every file of a batch can be checked against bo_report_parse on the same bytes. */
+#define NF 400
+#define MAXB 4096 /* max_file_bytes of these tests */
+static char tmpdir[64];
+static char *paths[NF + 2];
+static char *contents[NF];
+static size_t lens[NF];
+static int missing[NF]; /* never written */
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = (char *)malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(fwrite(data, 1, len, f) == len);
+    fclose(f);
+}
+
+/* Keys drawn from a small pool in mostly the same order (like real reports), with some files
+ * reordering, adding, repeating or misspelling lines, some empty, too large, or missing. */
+static void make_files(void)
+{
+    static const char *pool[] = {"sim_time", "created", "started", "relayed", "aborted",
+                                 "dropped", "delivered", "delivery_prob", "rtt_avg",
+                                 "latency med", "\xc3\xa9t\xc3\xa9"};
+    const size_t npool = sizeof pool / sizeof pool[0];
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/bo_test_report_XXXXXX");
+    CHECK(mkdtemp(tmpdir) != NULL);
+    for (size_t i = 0; i < NF; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "f%03zu.txt", i);
+        paths[i] = join(tmpdir, name);
+        char *buf = (char *)malloc(MAXB + 64);
+        size_t o = 0;
+        int kind = (int)urand(0, 20);
+        if (i == 7 || i == 8)
+            kind = 100 + (int)i; /* fixed special files below */
+        switch (kind) {
+        case 0: /* empty */
+            break;
+        case 1: /* missing */
+            missing[i] = 1;
+            break;
+        case 2: /* a bad line somewhere */
+            o += (size_t)snprintf(buf + o, 200, "title %zu\n", i);
+            for (int k = 0; k < 6; k++)
+                o += (size_t)snprintf(buf + o, 200, k == 3 ? "%s %d\n" : "%s: %d\n", pool[k], k);
+            break;
+        case 107: /* larger than the limit by one byte */
+        case 108: /* exactly the limit */
+            o = (size_t)snprintf(buf, 200, "big\n");
+            while (o < MAXB - 20)
+                o += (size_t)snprintf(buf + o, 200, "k%zu: 1\n", o);
+            while (o < (size_t)(kind == 107 ? MAXB + 1 : MAXB))
+                buf[o++] = '\n';
+            break;
+        default: {
+            o += (size_t)snprintf(buf + o, 200, "Message stats for scenario S_%zu\n", i);
+            size_t nk = kind == 3 ? npool : 9;
+            size_t rot = kind == 4 ? (size_t)urand(0, (double)npool) : 0;
+            for (size_t k = 0; k < nk; k++) {
+                const char *key = pool[(k + rot) % npool];
+                o += (size_t)snprintf(buf + o, 200, "%s: %.6f\n", key, urand(-1e6, 1e6));
+                if (kind == 5 && k == 2) /* a repeated key: both pairs are kept */
+                    o += (size_t)snprintf(buf + o, 200, "%s: NaN\r\n", key);
+            }
+            if (kind == 6)
+                o += (size_t)snprintf(buf + o, 200, "only_in_%zu: 1", i); /* no final newline */
+        }
+        }
+        contents[i] = buf;
+        lens[i] = o;
+        if (!missing[i])
+            write_file(paths[i], buf, o);
+    }
+    paths[NF] = join(tmpdir, "a_directory"); /* opening works, reading fails: EISDIR */
+    CHECK(paths[NF] && mkdir(paths[NF], 0700) == 0);
+}
+
+static void remove_files(void)
+{
+    for (size_t i = 0; i < NF; i++) {
+        if (!missing[i])
+            unlink(paths[i]);
+        free(paths[i]);
+        free(contents[i]);
+    }
+    rmdir(paths[NF]);
+    free(paths[NF]);
+    rmdir(tmpdir);
+}
+
+static int same_key(const bo_report_batch *b, uint32_t id, const char *s, size_t len)
+{
+    return id < b->n_keys && b->key_start[id + 1] - b->key_start[id] == len &&
+           memcmp(b->key_text + b->key_start[id], s, len) == 0;
+}
+
+/* Every file of b (paths[0..n)) against bo_report_parse of its bytes, the errors against what
+ * each file is, and the key table against "first appearance in input order". */
+static void check_batch_against_reference(const bo_report_batch *b, size_t n)
+{
+    CHECK(b->n_files == n);
+    size_t e = 0, dup = 0, nkeys = 0;
+    CHECK(b->pair_start[0] == 0);
+    for (size_t i = 0; i < n; i++) {
+        const bo_report_file_error *fe = e < b->n_errors && b->errors[e].file == i ? &b->errors[e++] : NULL;
+        size_t p0 = b->pair_start[i], p1 = b->pair_start[i + 1];
+        CHECKF(p0 <= p1 && p1 <= b->n_pairs, "file %zu: pairs [%zu, %zu)", i, p0, p1);
+        if (i == NF) { /* the directory */
+            CHECKF(fe && fe->status == BO_ERR_IO && fe->sys_errno == EISDIR && fe->err.line == -1,
+                   "directory: %s", fe ? fe->err.message : "no error");
+            continue;
+        }
+        if (missing[i]) {
+            CHECKF(fe && fe->status == BO_ERR_IO && fe->sys_errno == ENOENT, "file %zu", i);
+            CHECK(fe && strstr(fe->err.message, "cannot open") != NULL);
+            CHECK(p0 == p1);
+            continue;
+        }
+        if (lens[i] > MAXB) {
+            CHECKF(fe && fe->status == BO_ERR_LIMIT && fe->err.line == -1, "file %zu", i);
+            CHECK(fe && strstr(fe->err.message, "max_file_bytes (4096 bytes)") != NULL);
+            CHECK(p0 == p1);
+            continue;
+        }
+        bo_report r;
+        bo_report_init(&r);
+        bo_error re;
+        bo_error_clear(&re);
+        bo_status st = bo_report_parse(contents[i], lens[i], &r, &re);
+        if (st != BO_OK) {
+            CHECKF(fe && fe->status == st && fe->sys_errno == 0, "file %zu: want an error", i);
+            if (fe) {
+                CHECK(fe->err.line == re.line && fe->err.column == re.column &&
+                      fe->err.byte_offset == re.byte_offset);
+                CHECKF(strcmp(fe->err.message, re.message) == 0, "'%s' vs '%s'", fe->err.message,
+                       re.message);
+            }
+            CHECK(p0 == p1);
+            continue;
+        }
+        CHECKF(fe == NULL, "file %zu: unexpected error %s", i, fe ? fe->err.message : "");
+        CHECKF(p1 - p0 == r.n, "file %zu: %zu pairs, want %zu", i, p1 - p0, r.n);
+        for (size_t k = 0; k < r.n && k < p1 - p0; k++) {
+            uint32_t id = b->key_id[p0 + k];
+            CHECKF(same_key(b, id, contents[i] + r.keys[k].off, r.keys[k].len), "file %zu pair %zu", i, k);
+            CHECK(same_bits(b->value[p0 + k], r.values[k]));
+            /* first appearance: a key's id is new exactly when it is the next unused id */
+            if (id == nkeys)
+                nkeys++;
+            CHECKF(id < nkeys, "file %zu: key id %u before its first appearance", i, id);
+            for (size_t q = 0; q < k; q++)
+                if (b->key_id[p0 + q] == id) {
+                    dup++;
+                    break;
+                }
+        }
+        bo_report_free(&r);
+    }
+    CHECK(e == b->n_errors);
+    CHECK(nkeys == b->n_keys);
+    CHECKF(dup == b->n_dup_pairs, "%zu duplicate pairs, batch says %zu", dup, b->n_dup_pairs);
+}
+
+static int batches_equal(const bo_report_batch *a, const bo_report_batch *b)
+{
+    if (a->n_files != b->n_files || a->n_pairs != b->n_pairs || a->n_keys != b->n_keys ||
+        a->n_errors != b->n_errors || a->n_dup_pairs != b->n_dup_pairs)
+        return 0;
+    if (memcmp(a->pair_start, b->pair_start, (a->n_files + 1) * sizeof(size_t)) ||
+        (a->n_pairs && (memcmp(a->key_id, b->key_id, a->n_pairs * sizeof(uint32_t)) ||
+                        memcmp(a->value, b->value, a->n_pairs * sizeof(double)))) ||
+        (a->n_keys && (memcmp(a->key_start, b->key_start, (a->n_keys + 1) * sizeof(size_t)) ||
+                       memcmp(a->key_text, b->key_text, a->key_start[a->n_keys]))))
+        return 0;
+    for (size_t e = 0; e < a->n_errors; e++) {
+        const bo_report_file_error *x = &a->errors[e], *y = &b->errors[e];
+        if (x->file != y->file || x->status != y->status || x->sys_errno != y->sys_errno ||
+            x->err.line != y->err.line || x->err.column != y->err.column ||
+            x->err.byte_offset != y->err.byte_offset || strcmp(x->err.message, y->err.message))
+            return 0;
+    }
+    return 1;
+}
+
+static void test_read_files(void)
+{
+    make_files();
+    const size_t n = NF + 1;
+    bo_error err;
+    bo_report_batch ref;
+    bo_report_batch_init(&ref);
+    bo_report_read_opts o1 = {1, MAXB, 0};
+    bo_error_clear(&err);
+    CHECK(bo_report_read_files((const char *const *)paths, n, &o1, &ref, &err) == BO_OK);
+    check_batch_against_reference(&ref, n);
+    CHECK(ref.n_errors > 0 && ref.n_dup_pairs > 0 && ref.n_keys > 12);
+
+    /* thread count, task size and splitting into calls change nothing */
+    static const struct {
+        int threads;
+        size_t per_task;
+        size_t split;
+    } runs[] = {{2, 0, 0}, {3, 1, 0}, {4, 7, 0}, {8, 1000, 0}, {2, 0, 1}, {3, 5, 97}, {1, 0, 200}};
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        bo_report_batch b;
+        bo_report_batch_init(&b);
+        bo_report_read_opts o = {runs[r].threads, MAXB, runs[r].per_task};
+        size_t step = runs[r].split ? runs[r].split : n;
+        for (size_t s = 0; s < n; s += step) {
+            size_t m = n - s < step ? n - s : step;
+            bo_error_clear(&err);
+            CHECK(bo_report_read_files((const char *const *)paths + s, m, &o, &b, &err) == BO_OK);
+        }
+        CHECKF(batches_equal(&ref, &b), "run %zu (threads %d, per task %zu, split %zu) differs", r,
+               runs[r].threads, runs[r].per_task, runs[r].split);
+        bo_report_batch_free(&b);
+    }
+
+    /* ordering: the files reversed give the reversed rows, with the keys renumbered */
+    char *rev[NF];
+    for (size_t i = 0; i < NF; i++)
+        rev[i] = paths[NF - 1 - i];
+    bo_report_batch b;
+    bo_report_batch_init(&b);
+    bo_report_read_opts o2 = {2, MAXB, 3};
+    CHECK(bo_report_read_files((const char *const *)rev, NF, &o2, &b, &err) == BO_OK);
+    CHECK(b.n_files == NF && b.n_pairs == ref.n_pairs && b.n_keys == ref.n_keys);
+    for (size_t i = 0; i < NF && b.n_files == NF; i++) {
+        size_t j = NF - 1 - i;
+        size_t a0 = ref.pair_start[j], a1 = ref.pair_start[j + 1], b0 = b.pair_start[i];
+        CHECK(b.pair_start[i + 1] - b0 == a1 - a0);
+        for (size_t k = 0; k < a1 - a0 && b0 + k < b.n_pairs; k++) {
+            uint32_t ka = ref.key_id[a0 + k], kb = b.key_id[b0 + k];
+            CHECK(same_key(&b, kb, ref.key_text + ref.key_start[ka], ref.key_start[ka + 1] - ref.key_start[ka]));
+            CHECK(same_bits(ref.value[a0 + k], b.value[b0 + k]));
+        }
+    }
+    CHECK(b.n_errors + 1 == ref.n_errors); /* the directory is not in this list */
+    for (size_t e = 0; e + 1 < b.n_errors; e++)
+        CHECK(b.errors[e].file < b.errors[e + 1].file);
+    bo_report_batch_free(&b);
+    bo_report_batch_free(&ref);
+    bo_report_batch_free(&ref); /* twice is safe */
+    CHECK(ref.n_files == 0 && ref.pair_start == NULL && ref.key_index == NULL);
+
+    /* no files; default options; a NULL path; NULL arguments */
+    bo_report_batch_init(&b);
+    CHECK(bo_report_read_files(NULL, 0, NULL, &b, &err) == BO_OK);
+    CHECK(b.n_files == 0 && b.pair_start && b.pair_start[0] == 0 && b.n_keys == 0);
+    CHECK(bo_report_read_files((const char *const *)paths, 3, NULL, &b, &err) == BO_OK);
+    CHECK(b.n_files == 3);
+    const char *withnull[2] = {paths[0], NULL};
+    bo_error_clear(&err);
+    CHECK(bo_report_read_files(withnull, 2, NULL, &b, &err) == BO_ERR_ARG);
+    CHECK(strstr(err.message, "paths[1]") != NULL);
+    CHECK(bo_report_read_files(NULL, 2, NULL, &b, &err) == BO_ERR_ARG);
+    CHECK(bo_report_read_files((const char *const *)paths, 1, NULL, NULL, &err) == BO_ERR_ARG);
+    bo_report_batch_free(&b);
+
+    /* the default limit reads a file far above MAXB */
+    bo_report_batch_init(&b);
+    CHECK(bo_report_read_files((const char *const *)paths + 7, 1, NULL, &b, &err) == BO_OK);
+    CHECK(b.n_errors == 0 && b.pair_start[1] > 0);
+    bo_report_batch_free(&b);
+    remove_files();
+}
+
 int main(void)
 {
     test_real_report();
@@ -267,5 +554,6 @@ int main(void)
     test_numbers();
     test_random_roundtrip();
     test_locale_independent();
+    test_read_files();
     TEST_MAIN_END();
 }

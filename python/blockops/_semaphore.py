@@ -15,6 +15,12 @@ Holders are never pre-empted: when the limit drops below the number of permits i
 holders keep theirs and only new acquires wait. Waiters sleep on a condition variable and are
 woken by :meth:`DynamicSemaphore.release`, by any probe that sees the limit grow, and at the
 latest every ``recheck_interval`` seconds, when they probe memory again.
+
+Probing costs ~70 us with the default probe (it reads ``/proc/meminfo`` and the cgroup files),
+~30 times an uncontended acquire + release, so an acquire reuses the limit of a probe at most
+``probe_interval`` seconds old (default 20 ms; memory pressure builds over seconds, not
+milliseconds). A waiter whose re-check interval ran out always probes afresh, and
+:meth:`DynamicSemaphore.current_limit` always probes.
 """
 from __future__ import annotations
 
@@ -113,17 +119,27 @@ class DynamicSemaphore:
         linearly to 1 as free memory falls to 0 (see :func:`permit_limit`).
     recheck_interval : float, default 0.05
         Longest time (seconds) a blocked :meth:`acquire` waits before probing memory again.
+    probe_interval : float, default 0.02
+        Longest time (seconds) an :meth:`acquire` attempt reuses the limit of an earlier probe
+        instead of probing again; 0 probes on every attempt. While one thread probes, others
+        use the previous limit rather than probing too.
     memory_probe : callable, optional
         ``memory_probe() -> (available, total)``. The default reads
         ``effective_available`` and ``effective_limit`` of
         :func:`blockops.resources.system_memory`. Inject one to make behaviour deterministic.
+    clock : callable, optional
+        Monotonic clock in seconds for the age of a probe, default :func:`time.monotonic`;
+        injectable for tests.
 
     Notes
     -----
-    Memory is probed on every :meth:`acquire` attempt (outside the lock) and by
-    :meth:`current_limit`. Running holders are never pre-empted; a smaller limit only makes new
-    acquires wait. There is no ownership: any thread may release a permit, but releasing more
-    permits than were acquired raises :class:`ValueError`. Waiters are not served in FIFO order.
+    Memory is probed (outside the lock) by an :meth:`acquire` attempt when the last probe is
+    older than ``probe_interval``, by a waiter whose ``recheck_interval`` ran out, and by
+    :meth:`current_limit`; so a change of memory is seen by new acquires within
+    ``probe_interval`` and by waiters within ``recheck_interval``. Running holders are never
+    pre-empted; a smaller limit only makes new acquires wait. There is no ownership: any thread
+    may release a permit, but releasing more permits than were acquired raises
+    :class:`ValueError`. Waiters are not served in FIFO order.
 
     Examples
     --------
@@ -138,7 +154,9 @@ class DynamicSemaphore:
         *,
         eta: float = 0.75,
         recheck_interval: float = 0.05,
+        probe_interval: float = 0.02,
         memory_probe: Optional[MemoryProbe] = None,
+        clock: Optional[Callable[[], float]] = None,
     ) -> None:
         self._max_permits = _check_max_permits(max_permits)
         self._eta = _check_eta(eta)
@@ -154,6 +172,20 @@ class DynamicSemaphore:
                 f"got {recheck_interval!r}"
             )
         self._recheck_interval = recheck_interval
+        if isinstance(probe_interval, bool) or not isinstance(probe_interval, numbers.Real):
+            raise TypeError(
+                f"probe_interval must be a number of seconds >= 0, got "
+                f"{type(probe_interval).__name__} {probe_interval!r}"
+            )
+        probe_interval = float(probe_interval)
+        if not (0.0 <= probe_interval < math.inf):
+            raise ValueError(
+                f"probe_interval must be a finite number of seconds >= 0, got {probe_interval!r}"
+            )
+        self._probe_interval = probe_interval
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be callable, got {type(clock).__name__}")
+        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
         if memory_probe is not None and not callable(memory_probe):
             raise TypeError(
                 f"memory_probe must be a callable returning (available, total), "
@@ -164,6 +196,8 @@ class DynamicSemaphore:
         self._in_use = 0
         self._waiting = 0
         self._limit = self._max_permits  # last probed limit (repr and waiters' bookkeeping)
+        self._probed_at: Optional[float] = None  # clock() when _limit was probed; None: never
+        self._probing = False  # a thread is probing for an acquire (the others reuse _limit)
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -180,6 +214,11 @@ class DynamicSemaphore:
     def recheck_interval(self) -> float:
         """Longest wait (seconds) of a blocked acquire between two memory probes."""
         return self._recheck_interval
+
+    @property
+    def probe_interval(self) -> float:
+        """Longest age (seconds) of a probe an acquire reuses."""
+        return self._probe_interval
 
     @property
     def in_use(self) -> int:
@@ -211,21 +250,45 @@ class DynamicSemaphore:
             ) from None
         return permit_limit(available, total, max_permits=self._max_permits, eta=self._eta)
 
-    def _record_limit_locked(self, limit: int) -> None:
+    def _record_limit_locked(self, limit: int, probed_at: float) -> None:
+        if self._probed_at is not None and probed_at < self._probed_at:
+            return  # a slow probe that started before the last recorded one: already stale
         grew = limit > self._limit
         self._limit = limit
+        self._probed_at = probed_at
         if grew and self._waiting:
             self._cond.notify_all()
+
+    def _probe_and_record(self) -> int:
+        probed_at = self._clock()
+        limit = self._probe_limit()
+        with self._cond:
+            self._record_limit_locked(limit, probed_at)
+        return limit
+
+    def _limit_for_acquire(self, force: bool) -> int:
+        """The limit an acquire attempt goes by: the last probe's while it is younger than
+        probe_interval (or while another thread is probing), else a new probe."""
+        if not force:
+            with self._cond:
+                if self._probed_at is not None and (
+                    self._probing or self._clock() - self._probed_at < self._probe_interval
+                ):
+                    return self._limit
+                self._probing = True
+        try:
+            return self._probe_and_record()
+        finally:
+            if not force:
+                with self._cond:
+                    self._probing = False
 
     def current_limit(self) -> int:
         """Probe memory now and return the permit limit.
 
         Blocked waiters are woken at once if the limit grew.
         """
-        limit = self._probe_limit()
-        with self._cond:
-            self._record_limit_locked(limit)
-        return limit
+        return self._probe_and_record()
 
     # -- acquire / release --------------------------------------------------------------------
     def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
@@ -252,12 +315,12 @@ class DynamicSemaphore:
             if math.isnan(timeout) or timeout < 0:
                 raise ValueError(f"timeout must be >= 0 or None, got {timeout!r}")
             deadline = time.monotonic() + timeout
+        force = False
         while True:
             # Probing can read files; never hold the lock for it. State changes that happen
             # meanwhile are seen below, under the lock, so no wake-up is lost.
-            limit = self._probe_limit()
+            limit = self._limit_for_acquire(force)
             with self._cond:
-                self._record_limit_locked(limit)
                 if self._in_use < limit:
                     self._in_use += 1
                     return True
@@ -271,9 +334,11 @@ class DynamicSemaphore:
                     wait = min(wait, remaining)
                 self._waiting += 1
                 try:
-                    self._cond.wait(wait)
+                    notified = self._cond.wait(wait)
                 finally:
                     self._waiting -= 1
+                # the re-check interval ran out: look at memory again, whatever the cache says
+                force = not notified
 
     def release(self) -> None:
         """Return a permit; wakes one waiter.
@@ -302,5 +367,6 @@ class DynamicSemaphore:
             in_use, limit, waiting = self._in_use, self._limit, self._waiting
         return (
             f"<DynamicSemaphore in_use={in_use} limit={limit}/{self._max_permits} "
-            f"waiting={waiting} eta={self._eta:g} recheck_interval={self._recheck_interval:g}s>"
+            f"waiting={waiting} eta={self._eta:g} recheck_interval={self._recheck_interval:g}s "
+            f"probe_interval={self._probe_interval:g}s>"
         )

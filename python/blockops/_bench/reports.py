@@ -3,22 +3,27 @@
 The original pattern (what the ONE averaging script did) is a ``multiprocessing.Pool`` that
 parses each report file in pure Python (open, split each line on ``:``, ``float()``, one dict
 per file) followed by ``pandas.DataFrame`` of the dicts. It is timed with the pool size that
-``ResourceManager().optimal_workers(sizes=...)`` picks and with 1 process; blockops' reader
-is timed with its default thread count and with 1 thread.
+``ResourceManager().optimal_workers(sizes=...)`` picks and with 1 process. blockops' reader
+(C opens, reads and parses: ``bo_report_read_files``) is timed with its default thread count
+and with 1 thread, and so is its previous per-file engine (Python threads open and read each
+file, C parses the bytes; ``engine="files"``).
 
-Two data sets: the real report files (``/work/shared/data/one-reports``, else
-``tests/data/one-reports.tar.gz`` extracted to a temporary directory, or ``--data DIR``) and
-``--scale`` times as many synthesized files (copies of the real ones under new seeds, with
-every numeric value perturbed, written to a temporary directory that is removed afterwards).
+Data sets: the real report files (``/work/shared/data/one-reports``, else
+``tests/data/one-reports.tar.gz`` extracted to a temporary directory, or ``--data DIR``) and,
+for each ``--scale`` value, that many times as many synthesized files (copies of the real ones
+under new seeds, with every numeric value perturbed, written to a temporary directory that is
+removed afterwards).
 
 Also timed: ``ResourceManager.optimal_workers(sizes=...)`` for the real count of sizes and
-``--scale`` times that, and ``DynamicSemaphore`` acquire+release with the default memory probe
-and with a fake one.
+100 times that, and ``DynamicSemaphore`` acquire+release with the default memory probe (cached
+for ``probe_interval``, and with ``probe_interval=0``, probing every time) and with a fake one.
 
 Best-of-k wall time (``timing.best_of``; one untimed warm-up, so the files are in the page
 cache: this measures parsing from a warm cache; dropping the cache needs root and is not
-attempted). Peak RSS is this process's, from ``MemoryMonitor`` around the timed calls; the
-pool's worker processes are not included (their largest peak RSS is shown separately).
+attempted), and the CPU time of that same run (this process plus reaped children, i.e. the
+pool's workers, from ``os.times``). Peak RSS is this process's, from ``MemoryMonitor`` around
+the timed calls; the pool's worker processes are not included (their largest peak RSS is
+shown separately).
 """
 
 from __future__ import annotations
@@ -142,13 +147,33 @@ def synthesize(paths: list[str], scale: int, out: str, seed: int) -> list[str]:
 
 # --------------------------------------------------------------------------- timing
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its reaped children (getrusage: microseconds,
+    where os.times counts 10 ms ticks)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        r = resource.getrusage(who)
+        total += r.ru_utime + r.ru_stime
+    return total
+
+
 def timed(fn: Callable, k: int, warmup: int = 1):
+    """(Timing, peak RSS, CPU seconds of the fastest run)."""
     from blockops.resources import MemoryMonitor
+
+    cpu: list[tuple[float, float]] = []  # (wall, cpu) per call
+
+    def measured():
+        w0, c0 = time.perf_counter(), _cpu_seconds()
+        r = fn()
+        cpu.append((time.perf_counter() - w0, _cpu_seconds() - c0))
+        return r
 
     mon = MemoryMonitor(interval=0.01)
     with mon:
-        tm = _t.best_of(fn, k=k, warmup=warmup)
-    return tm, mon.peak
+        tm = _t.best_of(measured, k=k, warmup=warmup)
+    timed_runs = cpu[warmup:]
+    return tm, mon.peak, min(timed_runs)[1]
 
 
 def per_call_us(fn: Callable, min_time: float = 0.2, k: int = 5) -> float:
@@ -181,38 +206,43 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m blockops bench reports", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help=f"directory of real report files (default {DEFAULT_DATA})")
-    ap.add_argument("--scale", type=int, default=100,
-                    help="synthesized set = scale x the real files (default 100; 0 skips)")
+    ap.add_argument("--scale", type=int, nargs="+", default=[100],
+                    help="synthesized sets = scale x the real files, one set per value "
+                         "(default 100; 0 skips)")
     ap.add_argument("--k", type=int, default=3, help="best of k timed runs (default 3)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the perturbation")
     ap.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     ap.add_argument("--tmp", help="where to write the synthesized files (default: $TMPDIR)")
     args = ap.parse_args(list(sys.argv[1:] if argv is None else argv))
-    if args.k < 1 or args.scale < 0:
+    if args.k < 1 or any(sc < 0 for sc in args.scale):
         ap.error("--k must be >= 1 and --scale >= 0")
+    scales = sorted({sc for sc in args.scale if sc > 0})
 
     import blockops
     from blockops.io import read_one_reports
+    from blockops.io.reports import _read_one_reports
     from blockops.resources import DynamicSemaphore, ResourceManager
 
     cmd = _t.command_line(list(sys.argv[1:] if argv is None else argv),
                           "python -m blockops bench reports")
     tmp = tempfile.mkdtemp(prefix="blockops-bench-reports-", dir=args.tmp)
-    header = ["data set", "files", "MB", "implementation", "workers", "best s", "files/s",
-              "MB/s", "vs blockops", "peak RSS", "rows x cols"]
-    align = ["<", ">", ">", "<", ">", ">", ">", ">", ">", ">", ">"]
+    header = ["data set", "files", "MB", "implementation", "workers", "best s", "CPU s",
+              "files/s", "MB/s", "vs blockops", "peak RSS", "rows x cols"]
+    align = ["<", ">", ">", "<", ">", ">", ">", ">", ">", ">", ">", ">"]
     rows: list[list[str]] = []
     rm = ResourceManager()
     try:
         real_dir, real_src = find_real(args.data, tmp)
         real = report_paths(real_dir)
-        sets = [("real", real)]
-        if args.scale:
-            t0 = time.perf_counter()
-            synth = synthesize(real, args.scale, os.path.join(tmp, "synth"), args.seed)
-            gen_s = time.perf_counter() - t0
-            sets.append((f"synthetic x{args.scale}", synth))
-        for label, paths in sets:
+        sets = [("real", real, None)]
+        gen_s = {}
+        for sc in scales:
+            sets.append((f"synthetic x{sc}", None, sc))
+        for label, paths, sc in sets:
+            if sc is not None:  # written just before use and removed right after
+                t0 = time.perf_counter()
+                paths = synthesize(real, sc, os.path.join(tmp, f"synth{sc}"), args.seed)
+                gen_s[sc] = time.perf_counter() - t0
             sizes = [os.path.getsize(p) for p in paths]
             mb = sum(sizes) / 1e6
             pool_n = rm.optimal_workers(sizes=sizes)
@@ -221,6 +251,10 @@ def main(argv=None) -> int:
                  lambda p=paths: read_one_reports(p)),
                 ("blockops.io.read_one_reports", "1",
                  lambda p=paths: read_one_reports(p, n_workers=1)),
+                ("read_one_reports, per-file engine (before)", "default",
+                 lambda p=paths: _read_one_reports(p, engine="files")),
+                ("read_one_reports, per-file engine (before)", "1",
+                 lambda p=paths: _read_one_reports(p, engine="files", n_workers=1)),
                 ("Pool + Python parse + DataFrame", str(pool_n),
                  lambda p=paths, n=pool_n: original_read(p, n)),
                 ("Python parse + DataFrame (1 process)", "1",
@@ -232,14 +266,16 @@ def main(argv=None) -> int:
                 df = fn()
                 shapes[name + workers] = f"{df.shape[0]} x {df.shape[1]}"
                 del df
-                tm, peak = timed(fn, args.k, warmup=0)
+                tm, peak, cpu_s = timed(fn, args.k, warmup=0)
                 if base is None:
                     base = tm.best
                 rows.append([label, str(len(paths)), f"{mb:.2f}", name, workers,
-                             f"{tm.best:.4f}", f"{len(paths) / tm.best:,.0f}",
+                             f"{tm.best:.4f}", f"{cpu_s:.3f}", f"{len(paths) / tm.best:,.0f}",
                              f"{mb / tm.best:.1f}", f"{tm.best / base:.2f}x",
                              _t.format_bytes(peak) if peak else "?",
                              shapes[name + workers]])
+            if sc is not None:
+                shutil.rmtree(os.path.join(tmp, f"synth{sc}"), ignore_errors=True)
         # overheads
         n_real = len(real)
         ov_header = ["operation", "µs per call"]
@@ -254,8 +290,12 @@ def main(argv=None) -> int:
         def ar(sem=sem):
             sem.acquire()
             sem.release()
-        ov_rows.append(["DynamicSemaphore acquire+release, default probe",
-                        f"{per_call_us(ar):.2f}"])
+        ov_rows.append([f"DynamicSemaphore acquire+release, default probe "
+                        f"(probe_interval={sem.probe_interval:g} s)", f"{per_call_us(ar):.2f}"])
+        every = DynamicSemaphore(8, probe_interval=0)
+        ov_rows.append(["DynamicSemaphore acquire+release, default probe, probe_interval=0 "
+                        "(probes every time: the previous behaviour)",
+                        f"{per_call_us(lambda s=every: ar(s)):.2f}"])
         fake = DynamicSemaphore(8, memory_probe=lambda: (8 << 30, 16 << 30))
         ov_rows.append(["DynamicSemaphore acquire+release, fake probe",
                         f"{per_call_us(lambda s=fake: ar(s)):.2f}"])
@@ -272,18 +312,24 @@ def main(argv=None) -> int:
     ctx = mp.get_start_method()
     notes = [
         f"Real files: {real_src} ({n_real} files).",
-        (f"Synthetic: {args.scale} copies of each real file under new seeds, numeric values "
-         f"x U[0.9, 1.1]; generated in {gen_s:.1f} s, deleted afterwards.") if args.scale else "",
+        (f"Synthetic x N: N copies of each real file under new seeds, numeric values "
+         f"x U[0.9, 1.1]; generated in "
+         + ", ".join(f"{v:.1f} s (x{k})" for k, v in gen_s.items())
+         + ", deleted afterwards.") if gen_s else "",
         f"Best of {args.k} wall-clock runs after one untimed run (warm page cache; dropping the "
         "cache needs root, so cold-cache reads are not measured).",
         "'vs blockops' = time / time of read_one_reports with default workers (higher is slower).",
+        "CPU s: user + system CPU seconds of the fastest run, this process plus the pool's "
+        "reaped worker processes.",
         "Pool time includes starting and joining the pool (the original created one per call); "
         f"start method {ctx!r}.",
         "Peak RSS: this process, MemoryMonitor around the timed runs (RSS high-water mark is "
         "monotonic, so a run after a larger one can show the earlier peak). Pool workers are "
         f"separate processes: their largest peak RSS was {_t.format_bytes(children_peak_rss())}.",
-        "Workers 'default' = ResourceManager().optimal_workers for the file sizes (threads, C "
-        "parser releases the GIL); the Pool uses the same call's answer as its process count.",
+        "Workers 'default': read_one_reports asks ResourceManager().optimal_workers with every "
+        "file counted at max_file_bytes (C threads, GIL released); the per-file engine asks it "
+        "with the real sizes (Python threads); the Pool uses optimal_workers(sizes=real sizes) "
+        "as its process count.",
     ]
     notes = [n for n in notes if n]
     machine = [

@@ -10,8 +10,10 @@ A report file is named ``<scenario>_<router>_<seed>_<ttl>_<buffer>M_<ReportType>
     created: 20503
     rtt_avg: NaN
 
-Files are parsed in C (``blockops._core.parse_one_report``, which releases the GIL) by a thread
-pool whose size comes from :class:`blockops.resources.ResourceManager`. The grammar is in
+Files are opened, read and parsed in C with the GIL released (``bo_report_read_files`` in
+``csrc/report/report_files.c``: OpenMP threads, one bounded reusable read buffer per thread, a
+batch-wide key table), with the thread count from :class:`blockops.resources.ResourceManager`;
+Python checks the file names and builds the frame from the C arrays. The grammar is in
 ``csrc/include/blockops/bo_report.h``; ``tests/reference/one_report_ref.py`` is its executable
 specification.
 """
@@ -22,6 +24,7 @@ import logging
 import math
 import os
 import re
+import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Sequence
@@ -81,6 +84,9 @@ def parse_report_name(path) -> dict | None:
 
 # ---------------------------------------------------------------------------- reading
 
+#: Default of ``max_file_bytes``: a real report is ~420 bytes; this is 150,000 times that.
+DEFAULT_MAX_FILE_BYTES = 64 << 20
+
 
 def _resolve(paths_or_dir) -> tuple[list[str], list[str]]:
     """(candidate paths, ignored paths). Directories and globs keep only names that
@@ -99,7 +105,7 @@ def _resolve(paths_or_dir) -> tuple[list[str], list[str]]:
         ignored = sorted(set(found) - set(keep))
         return sorted(keep), ignored
     if isinstance(paths_or_dir, Iterable):
-        paths = [os.fsdecode(os.fspath(p)) for p in paths_or_dir]
+        paths = [p if type(p) is str else os.fsdecode(os.fspath(p)) for p in paths_or_dir]
         return sorted(paths), []
     raise TypeError(
         "paths_or_dir must be a directory, a glob pattern, a path or a list of paths, "
@@ -107,46 +113,28 @@ def _resolve(paths_or_dir) -> tuple[list[str], list[str]]:
     )
 
 
-def _default_workers(paths: Sequence[str], n_chunks: int) -> int:
+def _default_workers(sizes: Sequence[int], n_tasks: int) -> int:
     try:
         from ..resources import ResourceManager
     except ImportError:  # pragma: no cover - resources ships with the package
         return max(1, min(4, os.cpu_count() or 1))
-    sizes = []
-    for p in paths:
-        try:
-            sizes.append(os.path.getsize(p))
-        except OSError:
-            sizes.append(0)  # reading it reports the error
-    return ResourceManager().optimal_workers(sizes=sizes, n_tasks=n_chunks)
+    return ResourceManager().optimal_workers(sizes=sizes, n_tasks=n_tasks)
 
 
-def _parse_one(path: str):
-    """(path, meta, keys, values, None) or (path, None, None, None, error-or-exception)."""
-    meta = parse_report_name(path)
-    if meta is None:
-        return path, None, None, None, ReportParseError(
-            f"{path}: unexpected file name (expected {_NAME_HINT})", path=path, line=None,
-            column=None, byte_offset=None)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        _title, keys, values = _core.parse_one_report(data, path)
-    except CsvParseError as e:  # the status -> exception mapping names it after the CSV reader
-        return path, None, None, None, ReportParseError(
-            str(e), path=path, line=e.line, column=e.column, byte_offset=e.byte_offset)
-    except OSError as e:
-        return path, None, None, None, e
-    clash = sorted(set(keys) & _RESERVED)
-    if clash:
-        return path, None, None, None, ReportParseError(
-            f"{path}: key {clash[0]!r} clashes with a column blockops adds",
-            path=path, line=None, column=None, byte_offset=None)
-    return path, meta, keys, values, None
+def _name_error(path: str) -> ReportParseError:
+    return ReportParseError(f"{path}: unexpected file name (expected {_NAME_HINT})", path=path,
+                            line=None, column=None, byte_offset=None)
 
 
-def _parse_chunk(paths: Sequence[str]):
-    return [_parse_one(p) for p in paths]
+def _clash_error(path: str, key: str) -> ReportParseError:
+    return ReportParseError(f"{path}: key {key!r} clashes with a column blockops adds",
+                            path=path, line=None, column=None, byte_offset=None)
+
+
+def _too_large_error(path: str, max_file_bytes: int) -> ReportParseError:
+    # the C reader's message, so that both engines say the same
+    return ReportParseError(f"{path}: file is larger than max_file_bytes ({max_file_bytes} bytes)",
+                            path=path, line=None, column=None, byte_offset=None)
 
 
 def _empty_frame():
@@ -156,9 +144,55 @@ def _empty_frame():
     return pd.DataFrame(cols)
 
 
+def _check_args(on_error, n_workers, chunk_size, max_file_bytes):
+    if on_error not in _ON_ERROR:
+        raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
+    if n_workers is not None and (isinstance(n_workers, bool) or int(n_workers) != n_workers
+                                  or n_workers < 1):
+        raise ValueError(f"n_workers must be a positive integer or None, got {n_workers!r}")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) != chunk_size
+                                   or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    if (isinstance(max_file_bytes, bool) or int(max_file_bytes) != max_file_bytes
+            or max_file_bytes < 1):
+        raise ValueError(f"max_file_bytes must be a positive integer, got {max_file_bytes!r}")
+
+
+class _Failures:
+    """Bad files in path order, handled by the on_error policy once all are known (so that
+    "raise" names the first bad file in path order, whichever thread met it first)."""
+
+    def __init__(self, on_error: str):
+        self.on_error = on_error
+        self.items: list[tuple[int, BaseException]] = []
+
+    def add(self, index: int, exc: BaseException) -> None:
+        self.items.append((index, exc))
+
+    def settle(self, paths: Sequence[str], stacklevel: int) -> list:
+        """Raise (policy "raise") or return the ``attrs["skipped"]`` list."""
+        self.items.sort(key=lambda t: t[0])
+        if self.items and self.on_error == "raise":
+            raise self.items[0][1]
+        skipped = []
+        for i, exc in self.items:
+            msg = str(exc)
+            skipped.append((paths[i], getattr(exc, "line", None), msg))
+            if self.on_error == "warn":
+                warnings.warn(f"skipped report file: {msg}", ReportWarning, stacklevel=stacklevel + 1)
+        if skipped:
+            log.info("read_one_reports: skipped %d of %d files", len(skipped), len(paths))
+        return skipped
+
+
 def read_one_reports(paths_or_dir, *, n_workers: int | None = None, on_error: str = "raise",
-                     chunk_size: int | None = None):
+                     chunk_size: int | None = None,
+                     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES):
     """Read ONE simulator report files into one DataFrame, one row per file.
+
+    Opening, reading and parsing run in C with the GIL released
+    (``bo_report_read_files``), on ``n_workers`` threads; Python only checks the file names
+    and assembles the frame from the C arrays.
 
     Parameters
     ----------
@@ -169,18 +203,26 @@ def read_one_reports(paths_or_dir, *, n_workers: int | None = None, on_error: st
         pattern (filtered the same way), or one path / a list of paths (every one must match the
         pattern; a name that does not is a malformed file).
     n_workers : int, optional
-        Threads parsing files. Default: ``blockops.resources.ResourceManager().optimal_workers``
-        for these file sizes (the C parser releases the GIL, so threads run in parallel).
+        Threads reading files. Default: ``blockops.resources.ResourceManager().optimal_workers``
+        with every file counted at ``max_file_bytes`` (the most a thread holds at once; the
+        files are not stat'ed first: a stat costs about half as much as reading and parsing a
+        report), so in practice the effective CPUs unless memory is tight. At most one thread
+        per file. The frame does not depend on it.
     on_error : {"raise", "skip", "warn"}
         What to do with a malformed file (missing ``:``, non-numeric value, bad file name, a
-        key named like a file-name column) or one that cannot be read. ``"raise"`` raises
-        :class:`ReportParseError` (or the ``OSError``) for the first one in path order;
-        ``"skip"`` leaves it out; ``"warn"`` leaves it out and emits a :class:`ReportWarning`.
-        Skipped files are listed in ``df.attrs["skipped"]`` as ``(path, line, message)``
-        (``line`` is None when the problem is not on one line), so that files in = rows +
-        skipped.
+        key named like a file-name column, larger than ``max_file_bytes``) or one that cannot be
+        read. ``"raise"`` raises :class:`ReportParseError` (or the ``OSError``, e.g.
+        ``FileNotFoundError``) for the first one in path order; ``"skip"`` leaves it out;
+        ``"warn"`` leaves it out and emits a :class:`ReportWarning`. Skipped files are listed in
+        ``df.attrs["skipped"]`` as ``(path, line, message)`` (``line`` is None when the problem
+        is not on one line), so that files in = rows + skipped. Every file is read before the
+        policy is applied.
     chunk_size : int, optional
-        Files per task (default: enough for ~4 tasks per worker, at most 256).
+        Files a thread takes at a time (default: ~4 tasks per thread, at most 64 files). Load
+        balance only; the frame does not depend on it.
+    max_file_bytes : int, default 64 MiB
+        A larger file is a malformed file (``ReportParseError``), not a larger buffer: each
+        thread reads into one reusable buffer of at most ``max_file_bytes + 1`` bytes.
 
     Returns
     -------
@@ -193,17 +235,228 @@ def read_one_reports(paths_or_dir, *, n_workers: int | None = None, on_error: st
         ``"metrics"`` (``{report_type: [keys seen in files of that type]}``, used by
         :func:`average_reports` to tell "no such key" from "NaN").
     """
+    return _read_one_reports(paths_or_dir, n_workers=n_workers, on_error=on_error,
+                             chunk_size=chunk_size, max_file_bytes=max_file_bytes,
+                             engine="batch", _stacklevel=3)
+
+
+def _read_one_reports(paths_or_dir, *, n_workers=None, on_error="raise", chunk_size=None,
+                      max_file_bytes=DEFAULT_MAX_FILE_BYTES, engine="batch", _stacklevel=2):
+    """read_one_reports with a choice of engine: ``"batch"`` (C opens, reads and parses,
+    the default) or ``"files"`` (the earlier path: Python threads open and read each file and
+    call the C parser on its bytes). Both give the same frame; tests and the benchmark compare
+    them."""
+    _check_args(on_error, n_workers, chunk_size, max_file_bytes)
+    paths, ignored = _resolve(paths_or_dir)
+    if engine == "batch":
+        df = _read_batch(paths, n_workers, on_error, chunk_size, int(max_file_bytes),
+                         _stacklevel + 1)
+    elif engine == "files":
+        df = _read_files(paths, n_workers, on_error, chunk_size, int(max_file_bytes),
+                         _stacklevel + 1)
+    else:
+        raise ValueError(f"engine must be 'batch' or 'files', got {engine!r}")
+    df.attrs["ignored"] = ignored
+    return df
+
+
+# -- the batch engine: everything per file in C ------------------------------------------------
+
+
+def _split_name(base: str):
+    """REPORT_NAME_RE.match(base).groups() without the regex, or None when this shortcut
+    cannot tell (the caller then asks the regex). The five fields after the scenario cannot
+    contain "_", so they are the last five "_"-separated parts: rsplit finds them, and the
+    checks below are the pattern's ("." in the scenario excludes a newline; [0-9] is ASCII)."""
+    if not base.endswith(".txt"):
+        return None
+    parts = base[:-4].rsplit("_", 5)
+    if len(parts) != 6:
+        return None
+    scenario, router, seed, ttl, buffer, report_type = parts
+    if not (scenario and router and report_type and "\n" not in scenario
+            and seed.isdigit() and ttl.isdigit() and buffer[:-1].isdigit()
+            and buffer[-1:] == "M" and seed.isascii() and ttl.isascii() and buffer.isascii()):
+        return None
+    return scenario, router, seed, ttl, buffer[:-1], report_type
+
+
+def _name_groups(paths: Sequence[str]) -> list:
+    """REPORT_NAME_RE's groups for each path's base name (None where it does not match).
+    _split_name answers for ordinary names in a third of the regex's time; the regex decides
+    the rest (so the answer is always the regex's: tests/test_reports.py checks the shortcut
+    against it)."""
+    if os.sep == "/" and not os.altsep:
+        base = [p[p.rfind("/") + 1:] for p in paths]
+    else:
+        base = [os.path.basename(p) for p in paths]
+    match = REPORT_NAME_RE.match
+    return [g if (g := _split_name(b)) is not None else
+            (m.groups() if (m := match(b)) else None) for b in base]
+
+
+def _read_batch(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklevel):
+    fails = _Failures(on_error)
+    groups = _name_groups(paths)
+    bad_names = [i for i, g in enumerate(groups) if g is None]
+    for i in bad_names:
+        fails.add(i, _name_error(paths[i]))
+    if bad_names:
+        index = [i for i, g in enumerate(groups) if g is not None]  # index in paths
+        groups = [groups[i] for i in index]
+        todo = [paths[i] for i in index]
+    else:
+        index, todo = None, paths
+    if n_workers is None:
+        # the batch rule with every file at the bound a thread may hold (see the docstring)
+        workers = _default_workers([max_file_bytes] * min(len(todo), 64), len(todo)) if todo else 1
+    else:
+        # more threads than files would only wait; the binding caps threads at 4096
+        workers = max(1, min(int(n_workers), len(todo), 4096))
+    log.debug("read_one_reports: %d files, %d threads, files_per_task=%s", len(todo), workers,
+              chunk_size or "auto")
+    enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode's
+    res = _core.parse_one_report([p.encode(enc, errors) for p in todo], workers, max_file_bytes,
+                                 int(chunk_size or 0))
+    keys: list = res["keys"]
+    pair_start = res["pair_start"].astype(np.int64)
+    key_id = res["key_id"]
+    value = res["value"]
+    n_dup_pairs = res["n_dup_pairs"]
+    errors = res["errors"]
+    del res  # the arrays go as soon as the frame has them
+
+    ok = np.ones(len(todo), dtype=bool)
+    for j, status, errno, line, column, byte_offset, msg in errors:
+        p = todo[j]
+        if status == "BO_ERR_IO":
+            exc = OSError(errno, os.strerror(errno), p)  # FileNotFoundError etc., as open() says
+        elif status == "BO_ERR_LIMIT":
+            exc = _too_large_error(p, max_file_bytes)
+        else:
+            exc = ReportParseError(f"{p}, line {line}, column {column + 1} (byte {byte_offset}): "
+                                   f"{msg}", path=p, line=line, column=column,
+                                   byte_offset=byte_offset)
+        ok[j] = False
+        fails.add(j if index is None else index[j], exc)
+    reserved = [k for k, name in enumerate(keys) if name in _RESERVED]
+    if reserved:
+        hit = np.flatnonzero(np.isin(key_id, reserved))
+        files = np.unique(np.searchsorted(pair_start, hit, side="right") - 1)
+        for j in files.tolist():
+            ids = key_id[pair_start[j]:pair_start[j + 1]].tolist()
+            clash = sorted({keys[k] for k in ids} & _RESERVED)
+            ok[j] = False
+            fails.add(j if index is None else index[j], _clash_error(todo[j], clash[0]))
+    skipped = fails.settle(paths, stacklevel)
+
+    rows = np.flatnonzero(ok)
+    if len(rows) == 0:
+        df = _empty_frame()
+        df.attrs["metrics"] = {}
+        df.attrs["paths"] = []
+        df.attrs["skipped"] = skipped
+        return df
+    counts = np.diff(pair_start)
+    if len(rows) == len(todo):
+        kid, val, cnt = key_id, value, counts
+    else:
+        keep = np.repeat(ok, counts)
+        kid, val, cnt = key_id[keep], value[keep], counts[ok]
+    # columns: keys in order of first appearance among the rows kept. Files with an error have
+    # no pairs, so the C table is in that order unless a file was dropped after parsing (a
+    # clash with a reserved name); then recompute it (a sort, but only in that case).
+    if reserved:
+        uniq, first = np.unique(kid, return_index=True)
+        col_keys = uniq[np.argsort(first, kind="stable")]
+    else:
+        col_keys = np.arange(len(keys))
+    col_of = np.full(len(keys), -1, dtype=np.intp)
+    col_of[col_keys] = np.arange(len(col_keys))
+    n_rows, n_cols = len(rows), len(col_keys)
+    cols = col_of[kid]  # column of each pair
+    # column-major (one contiguous row per metric): pandas keeps float columns as rows of one
+    # 2-D block, so building the frame copies contiguous memory
+    mat = np.full((n_cols, n_rows), np.nan)
+    lin = cols * n_rows
+    lin += np.repeat(np.arange(n_rows, dtype=np.intp), cnt)
+    if n_dup_pairs:
+        # a key repeated within a file: the last value wins (the original's dict). Fancy
+        # assignment does not promise an order for repeated indices, so keep the last ourselves.
+        _, last_rev = np.unique(lin[::-1], return_index=True)
+        pick = len(lin) - 1 - last_rev
+        lin, val = lin[pick], val[pick]
+    mat.reshape(-1)[lin] = val
+    del lin, val, kid, key_id, value
+
+    if len(rows) != len(todo):
+        groups = [groups[j] for j in rows.tolist()]
+    data = dict(zip(ID_COLUMNS, (list(col) for col in zip(*groups))))
+    del groups
+    for c in _INT_COLUMNS:  # [0-9]+ by the name pattern; numpy parses the digits
+        data[c] = np.array(data[c], dtype=np.int64)
+    col_names = [keys[k] for k in col_keys.tolist()]
+    for j, k in enumerate(col_names):
+        data[k] = mat[j]
     import pandas as pd
 
-    if on_error not in _ON_ERROR:
-        raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
-    if n_workers is not None and (isinstance(n_workers, bool) or int(n_workers) != n_workers
-                                  or n_workers < 1):
-        raise ValueError(f"n_workers must be a positive integer or None, got {n_workers!r}")
-    if chunk_size is not None and (int(chunk_size) != chunk_size or chunk_size < 1):
-        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    df = pd.DataFrame(data)
+    del mat
+    df.attrs["metrics"] = _metrics_by_type(data["report_type"], cnt, cols, col_names)
+    df.attrs["paths"] = list(todo) if len(rows) == len(todo) else [todo[j] for j in rows.tolist()]
+    df.attrs["skipped"] = skipped
+    return df
 
-    paths, ignored = _resolve(paths_or_dir)
+
+def _metrics_by_type(report_types, counts, cols, col_names) -> dict:
+    """{report type: column names seen in files of that type, in order of first appearance}."""
+    types = list(dict.fromkeys(report_types))
+    if len(types) == 1:  # every column was seen in a file of the one type, in column order
+        return {types[0]: list(col_names)}
+    rt = np.asarray(report_types, dtype=object)
+    out = {}
+    for t in types:
+        c = cols[np.repeat(rt == t, counts)]
+        uniq, first = np.unique(c, return_index=True)
+        out[t] = [col_names[k] for k in uniq[np.argsort(first, kind="stable")].tolist()]
+    return out
+
+
+# -- the per-file engine: Python threads open and read, C parses --------------------------------
+
+
+def _parse_one(path: str, max_file_bytes: int):
+    """(path, meta, keys, values, None) or (path, None, None, None, error-or-exception)."""
+    meta = parse_report_name(path)
+    if meta is None:
+        return path, None, None, None, _name_error(path)
+    try:
+        # read() whole, as this engine always did (f.read(max_file_bytes + 1) would allocate
+        # that much for every file); the limit gives the same error as the batch engine but
+        # does not bound memory here
+        with open(path, "rb") as f:
+            data = f.read()
+        if len(data) > max_file_bytes:
+            return path, None, None, None, _too_large_error(path, max_file_bytes)
+        _title, keys, values = _core.parse_one_report(data, path)
+    except CsvParseError as e:  # the status -> exception mapping names it after the CSV reader
+        return path, None, None, None, ReportParseError(
+            str(e), path=path, line=e.line, column=e.column, byte_offset=e.byte_offset)
+    except OSError as e:
+        return path, None, None, None, e
+    clash = sorted(set(keys) & _RESERVED)
+    if clash:
+        return path, None, None, None, _clash_error(path, clash[0])
+    return path, meta, keys, values, None
+
+
+def _parse_chunk(paths: Sequence[str], max_file_bytes: int):
+    return [_parse_one(p, max_file_bytes) for p in paths]
+
+
+def _read_files(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklevel):
+    import pandas as pd
+
     n = len(paths)
     workers = int(n_workers) if n_workers is not None else None
     if chunk_size is None:
@@ -211,41 +464,31 @@ def read_one_reports(paths_or_dir, *, n_workers: int | None = None, on_error: st
         chunk_size = max(1, min(256, math.ceil(n / (4 * guess)))) if n else 1
     chunks = [paths[i:i + chunk_size] for i in range(0, n, chunk_size)]
     if workers is None:
-        workers = _default_workers(paths, len(chunks)) if n else 1
+        sizes = []
+        for p in paths:
+            try:
+                sizes.append(os.path.getsize(p))
+            except OSError:
+                sizes.append(0)  # reading it reports the error
+        workers = _default_workers(sizes, len(chunks)) if n else 1
     workers = max(1, min(workers, len(chunks) or 1))
-    log.debug("read_one_reports: %d files, %d chunks of <= %d, %d workers", n, len(chunks),
-              chunk_size, workers)
-
-    rows, skipped = [], []
-
-    def consume(results):
-        for path, meta, keys, values, err in results:
-            if err is None:
-                rows.append((path, meta, keys, values))
-                continue
-            if on_error == "raise":
-                raise err
-            line = getattr(err, "line", None)
-            msg = str(err)
-            skipped.append((path, line, msg))
-            if on_error == "warn":
-                warnings.warn(f"skipped report file: {msg}", ReportWarning, stacklevel=3)
+    log.debug("read_one_reports (files): %d files, %d chunks of <= %d, %d workers", n,
+              len(chunks), chunk_size, workers)
 
     if workers == 1 or len(chunks) <= 1:
-        for c in chunks:
-            consume(_parse_chunk(c))
+        results = [r for c in chunks for r in _parse_chunk(c, max_file_bytes)]
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blockops-reports") as ex:
-            futures = [ex.submit(_parse_chunk, c) for c in chunks]
-            try:
-                for fut in futures:  # in path order, so "raise" always names the first bad file
-                    consume(fut.result())
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
-    if skipped:
-        log.info("read_one_reports: skipped %d of %d files", len(skipped), n)
+            results = [r for rs in ex.map(_parse_chunk, chunks, [max_file_bytes] * len(chunks))
+                       for r in rs]
+    fails = _Failures(on_error)
+    rows = []
+    for i, (path, meta, keys, values, err) in enumerate(results):
+        if err is None:
+            rows.append((path, meta, keys, values))
+        else:
+            fails.add(i, err)
+    skipped = fails.settle(paths, stacklevel)
 
     if not rows:
         df = _empty_frame()
@@ -271,7 +514,6 @@ def read_one_reports(paths_or_dir, *, n_workers: int | None = None, on_error: st
     df.attrs.setdefault("metrics", {})
     df.attrs["paths"] = [r[0] for r in rows]
     df.attrs["skipped"] = skipped
-    df.attrs["ignored"] = ignored
     return df
 
 
