@@ -281,7 +281,7 @@ def test_batch_matches_per_file_engine_and_reference_on_real_data(real_frame):
 def test_batch_binding_on_real_files_against_the_single_file_parser():
     names = sorted(os.listdir(DATA))
     paths = [os.path.join(DATA, n) for n in names]
-    res = _core.parse_one_report([os.fsencode(p) for p in paths], 2, 1 << 20, 0)
+    res = _core.read_one_reports([os.fsencode(p) for p in paths], 2, 1 << 20, 0)
     assert res["pair_start"].dtype == np.uintp and res["key_id"].dtype == np.uint32
     assert res["value"].dtype == np.float64 and res["errors"] == [] and res["n_dup_pairs"] == 0
     assert len(res["pair_start"]) == len(paths) + 1
@@ -293,7 +293,7 @@ def test_batch_binding_on_real_files_against_the_single_file_parser():
         assert all(_same_float(x, y) for x, y in zip(res["value"][a:b].tolist(), values))
     # thread count and task size change nothing
     for n_threads, per_task in ((1, 0), (3, 1), (8, 1000)):
-        other = _core.parse_one_report([os.fsencode(p) for p in paths], n_threads, 1 << 20, per_task)
+        other = _core.read_one_reports([os.fsencode(p) for p in paths], n_threads, 1 << 20, per_task)
         assert other["keys"] == res["keys"]
         for k in ("pair_start", "key_id", "value"):
             assert np.array_equal(other[k], res[k], equal_nan=True), k
@@ -366,18 +366,18 @@ def test_batch_binding_arguments(tmp_path):
     p = _write(tmp_path, _name(), "t\na: 1\n")
     bp = os.fsencode(p)
     with pytest.raises(TypeError, match=r"paths\[1\] must be bytes"):
-        _core.parse_one_report([bp, p], 1, 100, 0)
+        _core.read_one_reports([bp, p], 1, 100, 0)
     with pytest.raises(ValueError, match="NUL"):
-        _core.parse_one_report([bp + b"\0x"], 1, 100, 0)
+        _core.read_one_reports([bp + b"\0x"], 1, 100, 0)
     with pytest.raises(ValueError, match="n_threads"):
-        _core.parse_one_report([bp], 0, 100, 0)
+        _core.read_one_reports([bp], 0, 100, 0)
     with pytest.raises(ValueError, match="max_file_bytes"):
-        _core.parse_one_report([bp], 1, 0, 0)
+        _core.read_one_reports([bp], 1, 0, 0)
     with pytest.raises(ValueError, match="files_per_task"):
-        _core.parse_one_report([bp], 1, 100, -1)
-    res = _core.parse_one_report([], 1, 100, 0)
+        _core.read_one_reports([bp], 1, 100, -1)
+    res = _core.read_one_reports([], 1, 100, 0)
     assert res["keys"] == [] and res["pair_start"].tolist() == [0] and len(res["value"]) == 0
-    res = _core.parse_one_report([bp, bp + b".missing"], 2, 100, 0)
+    res = _core.read_one_reports([bp, bp + b".missing"], 2, 100, 0)
     assert res["keys"] == ["a"] and res["pair_start"].tolist() == [0, 1, 1]
     (err,) = res["errors"]
     assert err[:6] == (1, "BO_ERR_IO", 2, -1, -1, -1) and "cannot open" in err[6]

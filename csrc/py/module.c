@@ -478,6 +478,7 @@ static PyObject *py_status_codes(PyObject *self, PyObject *noargs)
 }
 
 PyObject *bo_py_parse_one_report(PyObject *self, PyObject *args); /* report_py.c */
+PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args); /* report_py.c */
 /* csv_py.c */
 PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_convert(PyObject *self, PyObject *args);
@@ -531,6 +532,10 @@ static PyMethodDef methods[] = {
     {"parse_one_report", bo_py_parse_one_report, METH_VARARGS,
      "parse_one_report($module, data, path, /)\n--\n\n"
      "Parse one ONE report's bytes -> (title, keys, values) (internal; see blockops.io)."},
+    {"read_one_reports", bo_py_read_one_reports, METH_VARARGS,
+     "read_one_reports($module, paths, n_threads, max_file_bytes, files_per_task, /)\n--\n\n"
+     "Read and parse many ONE report files in C, GIL released -> dict of arrays, keys and "
+     "per-file errors (internal; see blockops.io.read_one_reports)."},
     {"csv_tokenize", bo_py_csv_tokenize, METH_VARARGS,
      "csv_tokenize($module, buf, length, delimiter, quotechar, n_fields, final, max_rows, "
      "max_row_bytes, n_threads, /)\n--\n\n"

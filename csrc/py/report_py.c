@@ -6,11 +6,8 @@
  * blockops._errors.from_status, the one status -> exception mapping, like module.c's
  * raise_status.
  *
- * parse_one_report(paths, n_threads, max_file_bytes, files_per_task): the batch reader
- * (bo_report_read_files), see bo_py_read_one_reports below. It is reached through
- * parse_one_report because the method table lives in module.c, which this change does not
- * touch; registering bo_py_read_one_reports there under its own name is a one-line change and
- * the dispatch below can then go. */
+ * read_one_reports(paths, n_threads, max_file_bytes, files_per_task): the batch reader
+ * (bo_report_read_files), see bo_py_read_one_reports below. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define NO_IMPORT_ARRAY
@@ -68,9 +65,6 @@ done:
 
 PyObject *bo_py_parse_one_report(PyObject *self, PyObject *args)
 {
-    /* a list first: the batch form (see the comment at the top) */
-    if (PyTuple_GET_SIZE(args) >= 1 && PyList_Check(PyTuple_GET_ITEM(args, 0)))
-        return bo_py_read_one_reports(self, args);
     PyObject *data, *path;
     if (!PyArg_ParseTuple(args, "O!O:parse_one_report", &PyBytes_Type, &data, &path))
         return NULL;

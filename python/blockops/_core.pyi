@@ -1,5 +1,5 @@
 # Type stubs of the internal C extension. Public API: blockops.geo.
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,14 +22,12 @@ def destination(lat: npt.NDArray[Any], lon: npt.NDArray[Any], bearing_deg: npt.N
                 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]: ...
 def build_info() -> dict[str, Any]: ...
 def status_codes() -> dict[str, int]: ...
-@overload
 def parse_one_report(data: bytes, path: str, /) -> tuple[str, list[str], list[float]]: ...
-@overload
-def parse_one_report(paths: list[bytes], n_threads: int, max_file_bytes: int,
+def read_one_reports(paths: list[bytes], n_threads: int, max_file_bytes: int,
                      files_per_task: int, /) -> dict[str, Any]:
-    """The batch reader (bo_report_read_files), reached by passing a list: keys "pair_start"
-    (uintp, files + 1), "key_id" (uint32), "value" (float64), "keys" (list[str]), "errors"
-    (list of (file, status name, errno, line, column, byte offset, message)), "n_dup_pairs"."""
+    """The batch reader (bo_report_read_files): keys "pair_start" (uintp, files + 1),
+    "key_id" (uint32), "value" (float64), "keys" (list[str]), "errors" (list of (file, status
+    name, errno, line, column, byte offset, message)), "n_dup_pairs"."""
     ...
 def system_memory(proc_root: str | None = None, cgroup_root: str | None = None, /) -> dict[str, Any]: ...
 def cpu_info(proc_root: str | None = None, cgroup_root: str | None = None, online: int = -1,

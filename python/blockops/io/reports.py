@@ -316,7 +316,7 @@ def _read_batch(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklev
     log.debug("read_one_reports: %d files, %d threads, files_per_task=%s", len(todo), workers,
               chunk_size or "auto")
     enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode's
-    res = _core.parse_one_report([p.encode(enc, errors) for p in todo], workers, max_file_bytes,
+    res = _core.read_one_reports([p.encode(enc, errors) for p in todo], workers, max_file_bytes,
                                  int(chunk_size or 0))
     keys: list = res["keys"]
     pair_start = res["pair_start"].astype(np.int64)
