@@ -109,7 +109,9 @@ static int self_cgroup(const char *proc_root, const char *controller, char *path
 static int is_dir_with(const char *dir, const char *file)
 {
     char fn[PATH_CAP];
-    snprintf(fn, sizeof fn, "%s/%s", dir, file);
+    int len = snprintf(fn, sizeof fn, "%s/%s", dir, file);
+    if (len < 0 || (size_t)len >= sizeof fn) /* a truncated path would name another file */
+        return 0;
     FILE *f = fopen(fn, "r");
     if (!f)
         return 0;
