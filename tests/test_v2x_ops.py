@@ -178,6 +178,31 @@ def test_timestamp_parts_errors(sample):
     assert len(out) == 0 and out["year"].dtype == np.int16
 
 
+def test_timestamp_parts_strings_equal_the_datetime_path():
+    """Strings go straight to parts in C; mixed BSM and ISO text, the last BSM year inside the
+    datetime64[ns] range and the edges of it give what parsing to datetime64 first gives."""
+    text = ["07/31/2019 12:41:59 PM", "2019-07-31T00:00:01", "12/31/2261 11:59:59 PM",
+            "04/11/2262 11:47:15 PM", "09/21/1677 12:12:45 AM", "02/29/2000 12:00:00 AM",
+            "01/01/1970 12:00:00 PM", "1999-12-31 23:59:59"]
+    df = pd.DataFrame({"metadata_generatedAt": pd.Series(text, dtype="str")})
+    got = v2x.timestamp_parts(df)
+    as_dt = pd.DataFrame({"metadata_generatedAt": pd.Series(
+        [pd.Timestamp(v2x.ops._parse_times("t", df["metadata_generatedAt"], 1)[i])
+         for i in range(len(text))], dtype="datetime64[ns]")})
+    want = v2x.timestamp_parts(as_dt)
+    for k in v2x.TIMESTAMP_PARTS:
+        assert got[k].tolist() == want[k].tolist(), k
+    assert got["year"].tolist()[2:5] == [2261, 2262, 1677]
+    bad = df.copy()
+    bad.loc[4, "metadata_generatedAt"] = "09/21/1677 12:12:42 AM"  # before the ns range
+    with pytest.raises(ValueError, match=r"row 4.*1677"):
+        v2x.timestamp_parts(bad)
+    bad = df.copy()
+    bad.loc[1, "metadata_generatedAt"] = None
+    with pytest.raises(ValueError, match=r"row 1 is missing"):
+        v2x.timestamp_parts(bad)
+
+
 def test_project_xy_matches_reference(cleaned):
     o = (41.25, -105.93)
     out = v2x.project_xy(cleaned, origin_lat=o[0], origin_lon=o[1])

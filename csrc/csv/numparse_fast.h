@@ -280,9 +280,15 @@ static inline int64_t bo_days_from_civil_u32(uint32_t y, uint32_t m, uint32_t d)
     return (int64_t)era * 146097 + (int64_t)doe - 719468;
 }
 
-/* s: 22 bytes, already trimmed. 0 / -1 / -2 as bo_parse_datetime_fmt_ref, or 1 when the text is
- * not of the fixed shape (the caller falls back). */
-static inline int bo_datetime_bsm_fast(const char *s, int64_t *ns)
+/* The fields of a full-width BSM timestamp. */
+typedef struct bo_bsm_fields {
+    uint32_t month, day, year, hour, minute, second; /* hour 0..23 */
+} bo_bsm_fields;
+
+/* s: 22 bytes, already trimmed. 1 when the text is not of the fixed shape (the caller falls
+ * back), -1 for a malformed field (bo_parse_datetime_fmt_ref's -1, same checks), else 0 with
+ * the fields; the year is not range-checked here. */
+static inline int bo_bsm_fields_parse(const char *s, bo_bsm_fields *f)
 {
     const uint64_t a = bo_load8(s) ^ (0x30 * BO_ONES8);      /* bytes 0..7   MM/DD/YY */
     const uint64_t b = bo_load8(s + 8) ^ (0x30 * BO_ONES8);  /* bytes 8..15  YY hh:mm */
@@ -309,10 +315,27 @@ static inline int bo_datetime_bsm_fast(const char *s, int64_t *ns)
     const uint32_t leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (d > (uint32_t)dm[mo - 1] + (mo == 2 && leap))
         return -1;
-    if (y < 1677 || y > 2262)
+    f->month = mo;
+    f->day = d;
+    f->year = y;
+    f->hour = h12 % 12 + (ap == 'p' ? 12 : 0);
+    f->minute = mi;
+    f->second = sec;
+    return 0;
+}
+
+/* s: 22 bytes, already trimmed. 0 / -1 / -2 as bo_parse_datetime_fmt_ref, or 1 when the text is
+ * not of the fixed shape (the caller falls back). */
+static inline int bo_datetime_bsm_fast(const char *s, int64_t *ns)
+{
+    bo_bsm_fields f;
+    const int rc = bo_bsm_fields_parse(s, &f);
+    if (rc)
+        return rc;
+    if (f.year < 1677 || f.year > 2262)
         return -2;
-    const uint32_t h = h12 % 12 + (ap == 'p' ? 12 : 0);
-    const int64_t secs = bo_days_from_civil_u32(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    const int64_t secs = bo_days_from_civil_u32(f.year, f.month, f.day) * 86400 +
+                         f.hour * 3600 + f.minute * 60 + f.second;
     if (secs < -9223372036LL + 1 || secs > 9223372036LL - 1)
         return -2;
     *ns = secs * 1000000000LL;

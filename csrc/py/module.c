@@ -496,6 +496,7 @@ PyObject *bo_py_v2x_parse_hex(PyObject *self, PyObject *args, PyObject *kwargs);
 PyObject *bo_py_v2x_parse_wkt(PyObject *self, PyObject *args, PyObject *kwargs);
 PyObject *bo_py_v2x_parse_datetime(PyObject *self, PyObject *args, PyObject *kwargs);
 PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_datetime_parts(PyObject *self, PyObject *args, PyObject *kwargs);
 #define BO_KW(f) ((PyCFunction)(void (*)(void))(f))
 
 static PyMethodDef methods[] = {
@@ -584,6 +585,11 @@ static PyMethodDef methods[] = {
      "n_threads=1)\n--\n\n"
      "Datetimes (strptime-style fmt, None = ISO 8601) of an Arrow large_string column -> "
      "(int64 ns, uint8 status) (internal)."},
+    {"v2x_datetime_parts", BO_KW(bo_py_v2x_datetime_parts), METH_VARARGS | METH_KEYWORDS,
+     "v2x_datetime_parts($module, offsets, data, valid_bits, bit_offset, fmt=None, *, "
+     "n_threads=1)\n--\n\n"
+     "Timestamp strings straight to {month, day, year, hour, minute, second, pm, status} "
+     "(status 0 ok, 1 null, 2 invalid; internal, see blockops.v2x.timestamp_parts)."},
     {"v2x_timestamp_parts", BO_KW(bo_py_v2x_timestamp_parts), METH_VARARGS | METH_KEYWORDS,
      "v2x_timestamp_parts($module, ns, *, n_threads=1)\n--\n\n"
      "Civil parts of int64 / datetime64[ns] values -> dict of month, day, year, hour, minute, "

@@ -27,6 +27,7 @@ PyObject *bo_py_v2x_parse_hex(PyObject *self, PyObject *args, PyObject *kwargs);
 PyObject *bo_py_v2x_parse_wkt(PyObject *self, PyObject *args, PyObject *kwargs);
 PyObject *bo_py_v2x_parse_datetime(PyObject *self, PyObject *args, PyObject *kwargs);
 PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *bo_py_v2x_datetime_parts(PyObject *self, PyObject *args, PyObject *kwargs);
 
 /* Elements per GIL-released call: ~10-50 ms of work, so Ctrl-C answers promptly and the
  * re-acquire costs nothing measurable. Results do not depend on it (rows are independent). */
@@ -411,6 +412,37 @@ interrupted:
     return NULL;
 }
 
+/* fmt: None (ISO 8601, *fp = NULL) or a strptime-style str compiled into *fmt. -1 with an
+ * exception set on a bad argument. */
+static int get_fmt(PyObject *fmt_o, const char *func, bo_csv_dtfmt *fmt, bo_csv_dtfmt **fp)
+{
+    *fp = NULL;
+    if (fmt_o == Py_None)
+        return 0;
+    if (!PyUnicode_Check(fmt_o)) {
+        PyErr_Format(PyExc_TypeError, "%s: fmt must be a str or None (got %.100s)", func,
+                     Py_TYPE(fmt_o)->tp_name);
+        return -1;
+    }
+    Py_ssize_t flen;
+    const char *f = PyUnicode_AsUTF8AndSize(fmt_o, &flen);
+    if (!f)
+        return -1;
+    if ((size_t)flen != strlen(f)) {
+        PyErr_Format(PyExc_ValueError, "%s: fmt contains a NUL character", func);
+        return -1;
+    }
+    bo_error err;
+    bo_error_clear(&err);
+    bo_status st = bo_csv_dtfmt_compile(f, fmt, &err);
+    if (st != BO_OK) {
+        bo_py_raise_status(st, &err, func, "fmt");
+        return -1;
+    }
+    *fp = fmt;
+    return 0;
+}
+
 static char *v2x_dt_kw[] = {"offsets", "data", "valid_bits", "bit_offset", "fmt", "n_threads",
                             NULL};
 
@@ -425,27 +457,8 @@ PyObject *bo_py_v2x_parse_datetime(PyObject *self, PyObject *args, PyObject *kwa
         check_threads(n_threads, func))
         return NULL;
     bo_csv_dtfmt fmt, *fp = NULL;
-    if (fmt_o != Py_None) {
-        if (!PyUnicode_Check(fmt_o)) {
-            PyErr_Format(PyExc_TypeError, "%s: fmt must be a str or None (got %.100s)", func,
-                         Py_TYPE(fmt_o)->tp_name);
-            return NULL;
-        }
-        Py_ssize_t flen;
-        const char *f = PyUnicode_AsUTF8AndSize(fmt_o, &flen);
-        if (!f)
-            return NULL;
-        if ((size_t)flen != strlen(f)) {
-            PyErr_Format(PyExc_ValueError, "%s: fmt contains a NUL character", func);
-            return NULL;
-        }
-        bo_error err;
-        bo_error_clear(&err);
-        bo_status st = bo_csv_dtfmt_compile(f, &fmt, &err);
-        if (st != BO_OK)
-            return bo_py_raise_status(st, &err, func, "fmt");
-        fp = &fmt;
-    }
+    if (get_fmt(fmt_o, func, &fmt, &fp))
+        return NULL;
     strcol_t c;
     if (strcol_get(&c, off_o, data_o, valid_o, bit_offset, func))
         return NULL;
@@ -524,13 +537,43 @@ done:
 
 static char *parts_kw[] = {"ns", "n_threads", NULL};
 
+static const char *const parts_names[8] = {"month", "day", "year", "hour", "minute", "second",
+                                           "pm", "status"};
+static const int parts_types[8] = {NPY_INT8, NPY_INT8, NPY_INT16, NPY_INT8,
+                                   NPY_INT8, NPY_INT8, NPY_INT8, NPY_UINT8};
+
+/* The 8 output arrays: shaped like shape_of, or 1-D of n rows when it is NULL (new references;
+ * all NULL and an exception set on failure). */
+static int parts_new(PyObject *out[8], PyArrayObject *shape_of, npy_intp n)
+{
+    for (int k = 0; k < 8; k++) {
+        out[k] = shape_of ? new_like(shape_of, parts_types[k]) : new_1d(n, parts_types[k]);
+        if (!out[k]) {
+            for (int j = 0; j < k; j++)
+                Py_CLEAR(out[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* {name: array} of the 8 outputs (the caller keeps its references). */
+static PyObject *parts_dict(PyObject *out[8])
+{
+    PyObject *res = PyDict_New();
+    if (!res)
+        return NULL;
+    for (int k = 0; k < 8; k++)
+        if (PyDict_SetItemString(res, parts_names[k], out[k]) < 0) {
+            Py_DECREF(res);
+            return NULL;
+        }
+    return res;
+}
+
 PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static const char *func = "v2x_timestamp_parts";
-    static const char *const names[8] = {"month", "day", "year", "hour", "minute", "second",
-                                         "pm", "status"};
-    static const int types[8] = {NPY_INT8, NPY_INT8, NPY_INT16, NPY_INT8,
-                                 NPY_INT8, NPY_INT8, NPY_INT8, NPY_UINT8};
     PyObject *ns_o;
     int n_threads = 1;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$i:v2x_timestamp_parts", parts_kw, &ns_o,
@@ -542,9 +585,10 @@ PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kw
         return NULL;
     PyObject *out[8] = {NULL};
     PyObject *res = NULL;
-    for (int k = 0; k < 8; k++)
-        if (!(out[k] = new_like(ns, types[k])))
-            goto interrupted;
+    if (parts_new(out, ns, 0)) {
+        Py_DECREF(ns);
+        return NULL;
+    }
     const int64_t *t = (const int64_t *)PyArray_DATA(ns);
     const npy_intp n = PyArray_SIZE(ns);
     bo_status st = BO_OK;
@@ -554,21 +598,54 @@ PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kw
                                         A_(out[3], int8_t) + b0, A_(out[4], int8_t) + b0,
                                         A_(out[5], int8_t) + b0, A_(out[6], int8_t) + b0,
                                         A_(out[7], uint8_t) + b0, n_threads));
-    if (st != BO_OK) {
+    if (st != BO_OK)
         bo_py_raise_status(st, NULL, func, NULL);
-        goto interrupted;
-    }
-    res = PyDict_New();
-    if (!res)
-        goto interrupted;
-    for (int k = 0; k < 8; k++)
-        if (PyDict_SetItemString(res, names[k], out[k]) < 0) {
-            Py_CLEAR(res);
-            break;
-        }
+    else
+        res = parts_dict(out);
 interrupted:
     for (int k = 0; k < 8; k++)
         Py_XDECREF(out[k]);
     Py_DECREF(ns);
+    return res;
+}
+
+PyObject *bo_py_v2x_datetime_parts(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static const char *func = "v2x_datetime_parts";
+    PyObject *off_o, *data_o, *valid_o, *fmt_o = Py_None;
+    long long bit_offset;
+    int n_threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOL|O$i:v2x_datetime_parts", v2x_dt_kw,
+                                     &off_o, &data_o, &valid_o, &bit_offset, &fmt_o, &n_threads) ||
+        check_threads(n_threads, func))
+        return NULL;
+    bo_csv_dtfmt fmt, *fp = NULL;
+    if (get_fmt(fmt_o, func, &fmt, &fp))
+        return NULL;
+    strcol_t c;
+    if (strcol_get(&c, off_o, data_o, valid_o, bit_offset, func))
+        return NULL;
+    PyObject *out[8] = {NULL};
+    PyObject *res = NULL;
+    if (parts_new(out, NULL, (npy_intp)c.n)) {
+        strcol_free(&c);
+        return NULL;
+    }
+    bo_status st = BO_OK;
+    BLOCKED(c.n, V2X_BLOCK,
+            st = bo_v2x_datetime_parts(COL_OFF(c), COL_DATA(c), COL_VALID(c), COL_BIT(c),
+                                       (size_t)bn, fp, A_(out[0], int8_t) + b0,
+                                       A_(out[1], int8_t) + b0, A_(out[2], int16_t) + b0,
+                                       A_(out[3], int8_t) + b0, A_(out[4], int8_t) + b0,
+                                       A_(out[5], int8_t) + b0, A_(out[6], int8_t) + b0,
+                                       A_(out[7], uint8_t) + b0, n_threads));
+    if (st != BO_OK)
+        bo_py_raise_status(st, NULL, func, NULL);
+    else
+        res = parts_dict(out);
+interrupted:
+    strcol_free(&c);
+    for (int k = 0; k < 8; k++)
+        Py_XDECREF(out[k]);
     return res;
 }

@@ -414,8 +414,72 @@ static void test_bsm_vs_reference(void)
     free(txt);
 }
 
+/* bo_v2x_datetime_parts == bo_v2x_parse_datetime then bo_v2x_timestamp_parts, row for row:
+ * random BSM text (valid, malformed, hostile bytes, the edge years 1677/2262 and beyond), ISO
+ * text, NULLs; with the BSM format and with ISO (fmt NULL); 1 and 3 threads. */
+static void test_datetime_parts_fused(void)
+{
+    enum { N = 4000 };
+    static char txt[N][64];
+    const char *v[N];
+    static const char hostile[] = " \t.:/-+TZ0x\x80\xff";
+    for (size_t i = 0; i < N; i++) {
+        const int kind = (int)urand(0, 10);
+        if (kind == 0)
+            snprintf(txt[i], 64, "%04d-%02d-%02dT%02d:%02d:%02d", (int)urand(1670, 2270),
+                     (int)urand(1, 13), (int)urand(1, 29), (int)urand(0, 24), (int)urand(0, 60),
+                     (int)urand(0, 60));
+        else
+            snprintf(txt[i], 64, "%02d/%02d/%04d %02d:%02d:%02d %s", (int)urand(0, 14),
+                     (int)urand(0, 33),
+                     kind == 1 ? (urand(0, 1) < 0.5 ? 1677 : 2262) : (int)urand(1600, 2300),
+                     (int)urand(0, 14), (int)urand(0, 61), (int)urand(0, 61),
+                     urand(0, 1) < 0.5 ? "AM" : "pm");
+        if (urand(0, 1) < 0.1) {
+            size_t l = strlen(txt[i]);
+            txt[i][(size_t)urand(0, (double)l) % l] =
+                hostile[(size_t)urand(0, sizeof hostile - 1) % (sizeof hostile - 1)];
+        }
+        v[i] = urand(0, 1) < 0.03 ? NULL : txt[i];
+    }
+    col_t c = col_make(v, N);
+    bo_csv_dtfmt f;
+    CHECK(bo_csv_dtfmt_compile("%m/%d/%Y %I:%M:%S %p", &f, NULL) == BO_OK);
+    static int64_t ns[N];
+    static int8_t a[7][N], b[7][N];
+    static int16_t ya[N], yb[N];
+    static uint8_t sa[N], sb[N], sp[N];
+    int bad = 0, n_ok = 0;
+    for (int use_fmt = 0; use_fmt < 2; use_fmt++)
+        for (int T = 1; T <= 3; T += 2) {
+            const bo_csv_dtfmt *fp = use_fmt ? &f : NULL;
+            CHECK(bo_v2x_parse_datetime(c.offsets, c.data, c.valid, BIT_OFF, N, fp, ns, sp, T) ==
+                  BO_OK);
+            CHECK(bo_v2x_timestamp_parts(ns, N, a[0], a[1], ya, a[3], a[4], a[5], a[6], sa, T) ==
+                  BO_OK);
+            CHECK(bo_v2x_datetime_parts(c.offsets, c.data, c.valid, BIT_OFF, N, fp, b[0], b[1],
+                                        yb, b[3], b[4], b[5], b[6], sb, T) == BO_OK);
+            for (size_t i = 0; i < N && bad < 5; i++) {
+                const int want_st = sp[i]; /* 0 ok, 1 null, 2 invalid */
+                int same = sb[i] == want_st && yb[i] == (want_st ? 0 : ya[i]);
+                for (int k = 0; k < 7; k++)
+                    if (k != 2)
+                        same &= b[k][i] == (want_st ? 0 : a[k][i]);
+                n_ok += want_st == 0;
+                if (!same) {
+                    CHECKF(0, "fmt %d T %d row \"%s\": status %d vs %d", use_fmt, T,
+                           v[i] ? v[i] : "(null)", sb[i], want_st);
+                    bad++;
+                }
+            }
+        }
+    CHECKF(n_ok > N / 2, "%d rows parsed", n_ok); /* the comparison saw many good rows */
+    col_free(&c);
+}
+
 int main(void)
 {
+    test_datetime_parts_fused();
     test_hex();
     test_wkt();
     test_datetime();

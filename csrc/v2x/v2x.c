@@ -196,6 +196,47 @@ bo_status bo_v2x_parse_datetime(const int64_t *offsets, const uint8_t *data,
 #define NS_PER_DAY 86400000000000LL
 #define NS_PER_S 1000000000ULL
 
+/* The parts of one datetime64[ns] value t (not NaT) into row i of the outputs. */
+static inline void parts_of_ns(int64_t t, size_t i, int8_t *month, int8_t *day, int16_t *year,
+                               int8_t *hour, int8_t *minute, int8_t *second, int8_t *pm)
+{
+    /* floor division by a constant: the compiler turns both into multiplies */
+    int64_t days = t / NS_PER_DAY, rem = t % NS_PER_DAY;
+    if (rem < 0) {
+        rem += NS_PER_DAY;
+        days--;
+    }
+    const uint32_t sod = (uint32_t)((uint64_t)rem / NS_PER_S);
+    /* H. Hinnant's civil_from_days ("chrono-Compatible Low-Level Date Algorithms"). Any
+     * int64 ns is within [-106752, 106751] days, so z = days + 719468 is always positive
+     * and the era arithmetic fits in unsigned 32 bits: no negative-division fix-up. */
+    const uint32_t z = (uint32_t)(days + 719468);
+    const uint32_t era = z / 146097;
+    const uint32_t doe = z - era * 146097;                                  /* [0, 146096] */
+    const uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    const uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);           /* [0, 365] */
+    const uint32_t mp = (5 * doy + 2) / 153;                                 /* [0, 11] */
+    const uint32_t d = doy - (153 * mp + 2) / 5 + 1;                         /* [1, 31] */
+    const uint32_t mo = mp < 10 ? mp + 3 : mp - 9;                           /* [1, 12] */
+    const uint32_t y = yoe + era * 400 + (mo <= 2);
+    const uint32_t h = sod / 3600, rs = sod - h * 3600;
+    const uint32_t mi = rs / 60;
+    month[i] = (int8_t)mo;
+    day[i] = (int8_t)d;
+    year[i] = (int16_t)y;
+    hour[i] = (int8_t)h;
+    minute[i] = (int8_t)mi;
+    second[i] = (int8_t)(rs - mi * 60);
+    pm[i] = (int8_t)(h >= 12);
+}
+
+static inline void parts_zero(size_t i, int8_t *month, int8_t *day, int16_t *year,
+                              int8_t *hour, int8_t *minute, int8_t *second, int8_t *pm)
+{
+    month[i] = day[i] = hour[i] = minute[i] = second[i] = pm[i] = 0;
+    year[i] = 0;
+}
+
 bo_status bo_v2x_timestamp_parts(const int64_t *ns, size_t n, int8_t *month, int8_t *day,
                                  int16_t *year, int8_t *hour, int8_t *minute, int8_t *second,
                                  int8_t *pm, uint8_t *status, int n_threads)
@@ -210,40 +251,67 @@ bo_status bo_v2x_timestamp_parts(const int64_t *ns, size_t n, int8_t *month, int
     for (int64_t i = 0; i < m; i++) {
         const int64_t t = ns[i];
         if (t == BO_V2X_NAT) {
-            month[i] = day[i] = hour[i] = minute[i] = second[i] = pm[i] = 0;
-            year[i] = 0;
+            parts_zero((size_t)i, month, day, year, hour, minute, second, pm);
+            status[i] = BO_V2X_NULL;
+        } else {
+            parts_of_ns(t, (size_t)i, month, day, year, hour, minute, second, pm);
+            status[i] = BO_V2X_OK;
+        }
+    }
+    return BO_OK;
+}
+
+bo_status bo_v2x_datetime_parts(const int64_t *offsets, const uint8_t *data,
+                                const uint8_t *valid_bits, int64_t bit_offset, size_t n,
+                                const bo_csv_dtfmt *fmt, int8_t *month, int8_t *day,
+                                int16_t *year, int8_t *hour, int8_t *minute, int8_t *second,
+                                int8_t *pm, uint8_t *status, int n_threads)
+{
+    if (n && (!offsets || !data || !month || !day || !year || !hour || !minute || !second ||
+              !pm || !status))
+        return BO_ERR_ARG;
+    const int T = v2x_threads(n, n_threads);
+    const int64_t m = (int64_t)n;
+    const int bsm = fmt && bo_dtfmt_is_bsm(fmt);
+    (void)T;
+    BO_OMP(parallel for num_threads(T) schedule(dynamic, V2X_CHUNK) if(T > 1))
+    for (int64_t i = 0; i < m; i++) {
+        const size_t r = (size_t)i;
+        const char *s = NULL;
+        size_t len = 0;
+        if (row_text(offsets, data, valid_bits, bit_offset, r, &s, &len)) {
+            parts_zero(r, month, day, year, hour, minute, second, pm);
             status[i] = BO_V2X_NULL;
             continue;
         }
-        /* floor division by a constant: the compiler turns both into multiplies */
-        int64_t days = t / NS_PER_DAY, rem = t % NS_PER_DAY;
-        if (rem < 0) {
-            rem += NS_PER_DAY;
-            days--;
+        bo_bsm_fields f;
+        /* the full-width BSM text in years wholly inside the datetime64[ns] range: the parts
+         * are the text's own fields (what the round trip through ns gives back) */
+        if (bsm && len == 22 && bo_bsm_fields_parse(s, &f) == 0 && f.year > 1677 &&
+            f.year < 2262) {
+            month[i] = (int8_t)f.month;
+            day[i] = (int8_t)f.day;
+            year[i] = (int16_t)f.year;
+            hour[i] = (int8_t)f.hour;
+            minute[i] = (int8_t)f.minute;
+            second[i] = (int8_t)f.second;
+            pm[i] = (int8_t)(f.hour >= 12);
+            status[i] = BO_V2X_OK;
+            continue;
         }
-        const uint32_t sod = (uint32_t)((uint64_t)rem / NS_PER_S);
-        /* H. Hinnant's civil_from_days ("chrono-Compatible Low-Level Date Algorithms"). Any
-         * int64 ns is within [-106752, 106751] days, so z = days + 719468 is always positive
-         * and the era arithmetic fits in unsigned 32 bits: no negative-division fix-up. */
-        const uint32_t z = (uint32_t)(days + 719468);
-        const uint32_t era = z / 146097;
-        const uint32_t doe = z - era * 146097;                                  /* [0, 146096] */
-        const uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-        const uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);           /* [0, 365] */
-        const uint32_t mp = (5 * doy + 2) / 153;                                 /* [0, 11] */
-        const uint32_t d = doy - (153 * mp + 2) / 5 + 1;                         /* [1, 31] */
-        const uint32_t mo = mp < 10 ? mp + 3 : mp - 9;                           /* [1, 12] */
-        const uint32_t y = yoe + era * 400 + (mo <= 2);
-        const uint32_t h = sod / 3600, rs = sod - h * 3600;
-        const uint32_t mi = rs / 60;
-        month[i] = (int8_t)mo;
-        day[i] = (int8_t)d;
-        year[i] = (int16_t)y;
-        hour[i] = (int8_t)h;
-        minute[i] = (int8_t)mi;
-        second[i] = (int8_t)(rs - mi * 60);
-        pm[i] = (int8_t)(h >= 12);
-        status[i] = BO_V2X_OK;
+        int64_t t;
+        int rc = 1;
+        if (bsm && len == 22)
+            rc = bo_datetime_bsm_fast(s, &t);
+        if (rc > 0)
+            rc = fmt ? bo_parse_datetime_fmt(s, len, fmt, &t) : bo_parse_datetime_iso(s, len, &t);
+        if (rc == 0 && t != BO_V2X_NAT) {
+            parts_of_ns(t, r, month, day, year, hour, minute, second, pm);
+            status[i] = BO_V2X_OK;
+        } else {
+            parts_zero(r, month, day, year, hour, minute, second, pm);
+            status[i] = BO_V2X_INVALID;
+        }
     }
     return BO_OK;
 }

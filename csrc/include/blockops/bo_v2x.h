@@ -82,6 +82,16 @@ bo_status bo_v2x_timestamp_parts(const int64_t *ns, size_t n, int8_t *month, int
                                  int16_t *year, int8_t *hour, int8_t *minute, int8_t *second,
                                  int8_t *pm, uint8_t *status, int n_threads);
 
+/* Strings straight to the parts of bo_v2x_timestamp_parts (what bo_v2x_parse_datetime then
+ * bo_v2x_timestamp_parts give, without the ns array): status 0 ok, 1 null, 2 invalid (zeros in
+ * every part for 1 and 2). Full-width BSM text ("%m/%d/%Y %I:%M:%S %p") takes its fields from
+ * the text itself. */
+bo_status bo_v2x_datetime_parts(const int64_t *offsets, const uint8_t *data,
+                                const uint8_t *valid_bits, int64_t bit_offset, size_t n,
+                                const bo_csv_dtfmt *fmt, int8_t *month, int8_t *day,
+                                int16_t *year, int8_t *hour, int8_t *minute, int8_t *second,
+                                int8_t *pm, uint8_t *status, int n_threads);
+
 #ifdef __cplusplus
 }
 #endif

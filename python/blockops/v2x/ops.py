@@ -201,8 +201,12 @@ def timestamp_parts(df: pd.DataFrame, *, column: str = "metadata_generatedAt", d
     an unparseable one raises naming the row and the value. ``drop=True`` removes ``column``.
     """
     _require(df, [column], "timestamp_parts")
-    ns = _parse_times("timestamp_parts", df[column], n_threads)
-    parts = _core.v2x_timestamp_parts(ns, n_threads=_threads(n_threads))
+    s = df[column]
+    if isinstance(s.dtype, pd.DatetimeTZDtype) or s.dtype.kind == "M":
+        ns = _parse_times("timestamp_parts", s, n_threads)
+        parts = _core.v2x_timestamp_parts(ns, n_threads=_threads(n_threads))
+    else:
+        parts = _string_parts(s, n_threads)
     if parts["status"].any():
         p = int(np.flatnonzero(parts["status"])[0])
         raise ValueError(f"timestamp_parts: {column} at {_row_label(df.index, p)} is missing "
@@ -211,6 +215,24 @@ def timestamp_parts(df: pd.DataFrame, *, column: str = "metadata_generatedAt", d
     for k in TIMESTAMP_PARTS:
         out[k] = parts[k]
     return out
+
+
+def _string_parts(s: pd.Series, n_threads) -> dict:
+    """Timestamp strings straight to their parts in C (no datetime64 column in between): the
+    BSM format first, ISO 8601 for the rows it rejects, as :func:`_parse_times` does; an
+    unparseable value raises naming the row; missing ones have status 1."""
+    func, name, nt = "timestamp_parts", str(s.name), _threads(n_threads)
+    offs, data, valid, bit0 = _strings(func, name, s)
+    parts = _core.v2x_datetime_parts(offs, data, valid, bit0, BSM_TIME_FORMAT, n_threads=nt)
+    retry = np.flatnonzero(parts["status"] == _STATUS_BAD)
+    if retry.size:  # ISO-8601 rows (later exports)
+        o2, d2, v2, b2 = _strings(func, name, s.iloc[retry])
+        iso = _core.v2x_datetime_parts(o2, d2, v2, b2, None, n_threads=nt)
+        for k, v in iso.items():
+            parts[k][retry] = v
+    _raise_bad(func, name, s.index, s, parts["status"],
+               f"a timestamp ({BSM_TIME_FORMAT!r} or ISO 8601)")
+    return parts
 
 
 def parse_point(values, *, n_threads: int | None = None, errors: str = "raise"):
