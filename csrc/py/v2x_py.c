@@ -446,21 +446,28 @@ static int get_fmt(PyObject *fmt_o, const char *func, bo_csv_dtfmt *fmt, bo_csv_
 static char *v2x_dt_kw[] = {"offsets", "data", "valid_bits", "bit_offset", "fmt", "n_threads",
                             NULL};
 
+/* The arguments of v2x_parse_datetime and v2x_datetime_parts (format: their PyArg format with
+ * the function name): the string column (strcol_free it), the compiled format (*fp NULL for
+ * ISO 8601) and n_threads. -1 with an exception set. */
+static int dt_args(PyObject *args, PyObject *kwargs, const char *format, const char *func,
+                   strcol_t *c, bo_csv_dtfmt *fmt, bo_csv_dtfmt **fp, int *n_threads)
+{
+    PyObject *off_o, *data_o, *valid_o, *fmt_o = Py_None;
+    long long bit_offset;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, format, v2x_dt_kw, &off_o, &data_o, &valid_o,
+                                     &bit_offset, &fmt_o, n_threads) ||
+        check_threads(*n_threads, func) || get_fmt(fmt_o, func, fmt, fp))
+        return -1;
+    return strcol_get(c, off_o, data_o, valid_o, bit_offset, func) ? -1 : 0;
+}
+
 PyObject *bo_py_v2x_parse_datetime(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static const char *func = "v2x_parse_datetime";
-    PyObject *off_o, *data_o, *valid_o, *fmt_o = Py_None;
-    long long bit_offset;
     int n_threads = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOL|O$i:v2x_parse_datetime", v2x_dt_kw,
-                                     &off_o, &data_o, &valid_o, &bit_offset, &fmt_o, &n_threads) ||
-        check_threads(n_threads, func))
-        return NULL;
     bo_csv_dtfmt fmt, *fp = NULL;
-    if (get_fmt(fmt_o, func, &fmt, &fp))
-        return NULL;
     strcol_t c;
-    if (strcol_get(&c, off_o, data_o, valid_o, bit_offset, func))
+    if (dt_args(args, kwargs, "OOOL|O$i:v2x_parse_datetime", func, &c, &fmt, &fp, &n_threads))
         return NULL;
     PyObject *vals = new_1d(c.n, NPY_INT64), *stat = new_1d(c.n, NPY_UINT8);
     if (!vals || !stat)
@@ -612,18 +619,10 @@ interrupted:
 PyObject *bo_py_v2x_datetime_parts(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static const char *func = "v2x_datetime_parts";
-    PyObject *off_o, *data_o, *valid_o, *fmt_o = Py_None;
-    long long bit_offset;
     int n_threads = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOL|O$i:v2x_datetime_parts", v2x_dt_kw,
-                                     &off_o, &data_o, &valid_o, &bit_offset, &fmt_o, &n_threads) ||
-        check_threads(n_threads, func))
-        return NULL;
     bo_csv_dtfmt fmt, *fp = NULL;
-    if (get_fmt(fmt_o, func, &fmt, &fp))
-        return NULL;
     strcol_t c;
-    if (strcol_get(&c, off_o, data_o, valid_o, bit_offset, func))
+    if (dt_args(args, kwargs, "OOOL|O$i:v2x_datetime_parts", func, &c, &fmt, &fp, &n_threads))
         return NULL;
     PyObject *out[8] = {NULL};
     PyObject *res = NULL;

@@ -151,6 +151,21 @@ bo_status bo_v2x_parse_wkt(const int64_t *offsets, const uint8_t *data, const ui
     return BO_OK;
 }
 
+/* One datetime text to ns: the full-width BSM fast path when bsm, else the format's parser
+ * (fmt NULL: ISO 8601). 1 when parsed to a value other than NaT. t == NaT cannot come out of
+ * the parsers (civil_to_ns keeps to the ns range); the check keeps "status 0 implies not NaT"
+ * true whatever they do. */
+static inline int parse_one(const char *s, size_t len, const bo_csv_dtfmt *fmt, int bsm,
+                            int64_t *t)
+{
+    int rc = 1;
+    if (bsm && len == 22) /* "%m/%d/%Y %I:%M:%S %p" at full width: 0, -1, -2 or 1 */
+        rc = bo_datetime_bsm_fast(s, t);
+    if (rc > 0)
+        rc = fmt ? bo_parse_datetime_fmt(s, len, fmt, t) : bo_parse_datetime_iso(s, len, t);
+    return rc == 0 && *t != BO_V2X_NAT;
+}
+
 bo_status bo_v2x_parse_datetime(const int64_t *offsets, const uint8_t *data,
                                 const uint8_t *valid_bits, int64_t bit_offset, size_t n,
                                 const bo_csv_dtfmt *fmt, int64_t *restrict ns,
@@ -170,15 +185,7 @@ bo_status bo_v2x_parse_datetime(const int64_t *offsets, const uint8_t *data,
         int64_t v = BO_V2X_NAT;
         if (!row_text(offsets, data, valid_bits, bit_offset, (size_t)i, &s, &len)) {
             int64_t t;
-            int rc = 1;
-            if (bsm && len == 22) /* "%m/%d/%Y %I:%M:%S %p" at full width: 0, -1, -2 or 1 */
-                rc = bo_datetime_bsm_fast(s, &t);
-            if (rc > 0)
-                rc = fmt ? bo_parse_datetime_fmt(s, len, fmt, &t)
-                         : bo_parse_datetime_iso(s, len, &t);
-            /* t == NaT cannot come out of the parsers (civil_to_ns keeps to the ns range);
-             * the check keeps "status 0 implies not NaT" true whatever they do */
-            if (rc == 0 && t != BO_V2X_NAT) {
+            if (parse_one(s, len, fmt, bsm, &t)) {
                 v = t;
                 st = BO_V2X_OK;
             } else {
@@ -300,12 +307,7 @@ bo_status bo_v2x_datetime_parts(const int64_t *offsets, const uint8_t *data,
             continue;
         }
         int64_t t;
-        int rc = 1;
-        if (bsm && len == 22)
-            rc = bo_datetime_bsm_fast(s, &t);
-        if (rc > 0)
-            rc = fmt ? bo_parse_datetime_fmt(s, len, fmt, &t) : bo_parse_datetime_iso(s, len, &t);
-        if (rc == 0 && t != BO_V2X_NAT) {
+        if (parse_one(s, len, fmt, bsm, &t)) {
             parts_of_ns(t, r, month, day, year, hour, minute, second, pm);
             status[i] = BO_V2X_OK;
         } else {
