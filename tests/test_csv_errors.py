@@ -111,6 +111,12 @@ def test_warn_is_capped_at_20_plus_summary(tmp_path):
             st = r.stats
     ws = [x for x in w if issubclass(x.category, bio.CsvBadLineWarning)]
     assert len(ws) == 21, [str(x.message) for x in ws]
+    # they point at the user's loop, not into blockops
+    assert {x.filename for x in ws} == {__file__}, {x.filename for x in ws}
+    with warnings.catch_warnings(record=True) as w2:
+        warnings.simplefilter("always")
+        bio.read_csv(path, on_bad_lines="warn", blocksize=16)
+    assert {x.filename for x in w2 if issubclass(x.category, bio.CsvBadLineWarning)} == {__file__}
     # the first 20 name lines 2, 4, ..., 40 in file order; the summary gives the total count
     for k, x in enumerate(ws[:20]):
         assert str(2 + 2 * k) in str(x.message)

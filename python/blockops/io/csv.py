@@ -18,6 +18,7 @@ import io
 import logging
 import os
 import re
+import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
@@ -764,11 +765,11 @@ class CsvBlockReader:
                            f"expected {ix_nf(self)} fields, saw {counts[i]}" if flags[i] == 1 else
                            "a value does not fit its column's type")
                     warnings.warn(f"{src.name}, line {ln}: skipped bad row ({why})",
-                                  CsvBadLineWarning, stacklevel=4)
+                                  CsvBadLineWarning, stacklevel=_caller_stacklevel())
                 if self._warned == _MAX_WARNINGS:
                     self._warned += 1
                     warnings.warn("more bad rows skipped; see reader.stats for the count",
-                                  CsvBadLineWarning, stacklevel=4)
+                                  CsvBadLineWarning, stacklevel=_caller_stacklevel())
             keep = ~bad
             rows = row0 + np.flatnonzero(keep)
         self.stats.rows_out += n_rows - n_bad_total
@@ -792,6 +793,19 @@ class CsvBlockReader:
                     f"dtypes={{{spec.name!r}: ...}} to choose it)")
         return self._bad(src, line, spec.name, message + hint, value=value,
                          byte_offset=base_off + byte_offset)
+
+
+def _caller_stacklevel() -> int:
+    """``warnings.warn`` stacklevel of the first frame outside blockops, so a warning points at
+    the user's line (``for block in reader:`` or the ``read_csv(...)`` call), whatever path
+    through the reader (generator, read_csv, Dask task) raised it."""
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    f = sys._getframe(1)
+    level = 1
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(pkg + os.sep):
+        f = f.f_back
+        level += 1
+    return level
 
 
 def ix_nf(reader) -> int:
