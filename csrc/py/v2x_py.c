@@ -146,6 +146,19 @@ static PyObject *new_like(PyArrayObject *shape_of, int typenum)
 
 /* ------------------------------------------------------------------ rng */
 
+/* The keyword arguments shared by rng_u64 and rng_uniform: seed and stream required, counter
+ * optional (0), n_threads checked. -1 with an exception set. */
+static int rng_args(const char *func, PyObject *seed_o, PyObject *stream_o, PyObject *counter_o,
+                    int n_threads, uint64_t *seed, uint32_t *stream, uint32_t *counter)
+{
+    if (need_kw(seed_o, func, "seed") || need_kw(stream_o, func, "stream") ||
+        get_seed(seed_o, func, seed) || get_u32(stream_o, func, "stream", stream) ||
+        (counter_o && get_u32(counter_o, func, "counter", counter)) ||
+        check_threads(n_threads, func))
+        return -1;
+    return 0;
+}
+
 static char *rng_u64_kw[] = {"keys", "seed", "stream", "counter", "n_threads", NULL};
 
 PyObject *bo_py_rng_u64(PyObject *self, PyObject *args, PyObject *kwargs)
@@ -158,10 +171,7 @@ PyObject *bo_py_rng_u64(PyObject *self, PyObject *args, PyObject *kwargs)
         return NULL;
     uint64_t seed;
     uint32_t stream, counter = 0;
-    if (need_kw(seed_o, func, "seed") || need_kw(stream_o, func, "stream") ||
-        get_seed(seed_o, func, &seed) || get_u32(stream_o, func, "stream", &stream) ||
-        (counter_o && get_u32(counter_o, func, "counter", &counter)) ||
-        check_threads(n_threads, func))
+    if (rng_args(func, seed_o, stream_o, counter_o, n_threads, &seed, &stream, &counter))
         return NULL;
     PyArrayObject *keys = get_keys(keys_o, func);
     if (!keys)
@@ -204,10 +214,7 @@ PyObject *bo_py_rng_uniform(PyObject *self, PyObject *args, PyObject *kwargs)
         return NULL;
     uint64_t seed;
     uint32_t stream, counter = 0;
-    if (need_kw(seed_o, func, "seed") || need_kw(stream_o, func, "stream") ||
-        get_seed(seed_o, func, &seed) || get_u32(stream_o, func, "stream", &stream) ||
-        (counter_o && get_u32(counter_o, func, "counter", &counter)) ||
-        check_threads(n_threads, func))
+    if (rng_args(func, seed_o, stream_o, counter_o, n_threads, &seed, &stream, &counter))
         return NULL;
     if (!isfinite(low) || !isfinite(high) || !isfinite(high - low)) {
         PyObject *lo = PyFloat_FromDouble(low), *hi = PyFloat_FromDouble(high);

@@ -7,6 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* restrict for the public prototypes (C only; C++ has no restrict keyword). */
+#ifndef BO_RESTRICT
+#ifdef __cplusplus
+#define BO_RESTRICT
+#else
+#define BO_RESTRICT restrict
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -23,14 +23,6 @@
 
 #include "blockops/bo_common.h"
 
-#ifndef BO_RESTRICT
-#ifdef __cplusplus
-#define BO_RESTRICT
-#else
-#define BO_RESTRICT restrict
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif

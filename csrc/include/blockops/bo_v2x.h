@@ -26,14 +26,6 @@
 #include "blockops/bo_common.h"
 #include "blockops/bo_csv.h"
 
-#ifndef BO_RESTRICT
-#ifdef __cplusplus
-#define BO_RESTRICT
-#else
-#define BO_RESTRICT restrict
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
