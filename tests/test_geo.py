@@ -655,6 +655,83 @@ def test_within_radius_earth_radius_parameter(simd_level):
     assert mask.any() and (~mask).any()
 
 
+# float32 small circles are decided in float32 outside a rounding band and in float64 inside
+# it (geo_kernels.inc, within_radius_fast): the answer must be bitwise the float64 decision on
+# the same (widened) points, everywhere, including points a few float32 ulps from the circle.
+F32_FAST_CASES = [
+    (41.5430216, -106.0831353, 100_000.0),  # the benchmark's circle
+    (41.5430216, -106.0831353, 2_000.0),
+    (0.0, 179.99, 30_000.0),                # crosses the antimeridian
+    (-0.01, -179.999, 300_000.0),           # crosses the equator and the antimeridian
+    (-60.0, 20.0, 80_000.0),
+    (84.0, -45.0, 30_000.0),                # cos(lat) small: wide band
+    (88.9, 10.0, 5_000.0),                  # cos(lat) < 1/64 in the box: float64 path
+    (12.5, 45.25, 1.0),                     # 1 m
+    (33.0, 0.001, 318_000.0),               # the largest small circle (0.05 rad of arc)
+    (33.0, 0.001, 319_000.0),               # just above: the general float64 path
+]
+
+
+def _f32_fast_points(clat, clon, rad, seed, n=12000):
+    r = H.rng(seed)
+    k = n // 4
+    # three quarters within 1e-3 (relative) of the circle, half of all within a few float32
+    # ulps: only those can expose a band narrower than the float32 error (a band of 0 fails
+    # each case here)
+    frac = np.concatenate([r.uniform(0.0, 1.6, n - 3 * k),
+                           1.0 + r.choice([-1, 1], k) * H.log_uniform(r, k, 1e-8, 1e-3),
+                           1.0 + r.normal(0.0, 2e-6, 2 * k)])
+    lat, lon = ref.destination_np(np.full(n, clat), np.full(n, clon), r.uniform(0, 360, n),
+                                  np.minimum(frac * rad, HALF_CIRC))
+    lat = np.clip(lat, -90.0, 90.0)
+    return lat.astype(np.float32), lon.astype(np.float32)
+
+
+@pytest.mark.parametrize("case", range(len(F32_FAST_CASES)),
+                         ids=[f"{c[0]},{c[1]},r={c[2]:.6g}" for c in F32_FAST_CASES])
+def test_within_radius_float32_is_the_float64_decision(simd_level, case):
+    clat, clon, rad = F32_FAST_CASES[case]
+    lat, lon = _f32_fast_points(clat, clon, rad, seed=500 + case)
+    lat[7], lon[11] = np.nan, np.nan
+    huge = lon.copy()
+    huge[13], huge[-1] = np.inf, np.float32(3e30)  # the float64 kernel redoes such chunks
+    variants = {"lon": lon,
+                "lon 0..360": np.where(lon < 0, lon + np.float32(360), lon).astype(np.float32),
+                "lon +720 every 5th": np.where(np.arange(lon.size) % 5 == 0, lon + np.float32(720),
+                                               lon).astype(np.float32),
+                "huge and infinite lon": huge}
+    for name, lo in variants.items():
+        for n_threads in (1, 2):
+            got = geo.within_radius(lat=lat, lon=lo, center_lat=clat, center_lon=clon,
+                                    radius_m=rad, n_threads=n_threads)
+            want = geo.within_radius(lat=lat.astype(np.float64), lon=lo.astype(np.float64),
+                                     center_lat=clat, center_lon=clon, radius_m=rad)
+            bad = got != want
+            assert not bad.any(), (name, n_threads, _detail(bad, got=got, want=want, lat=lat, lon=lo))
+        assert want.any() and (~want).any()
+    # and the float64 decision is the exact one away from the 1e-9 boundary band
+    got = geo.within_radius(lat=lat[:600], lon=lon[:600], center_lat=clat, center_lon=clon,
+                            radius_m=rad)
+    mask, dist = ref.within_radius_mp(lat[:600].astype(np.float64), lon[:600].astype(np.float64),
+                                      clat, clon, rad)
+    bad = (got != mask) & ~ref.boundary_band(dist, rad)
+    assert not bad.any(), _detail(bad, got=got, exact=mask)
+
+
+def test_within_radius_float32_beyond_latitude_range(simd_level):
+    """validate=False lets |lat| > 90 through: float32 still gives the float64 kernel's answer."""
+    lat, lon = _f32_fast_points(89.5, 0.0, 30_000.0, seed=9)
+    lat = np.concatenate([lat, np.float32([90.25, 91.0, -95.0])])
+    lon = np.concatenate([lon, np.float32([0.0, 0.0, 0.0])])
+    for clat in (89.5, 41.0):
+        got = geo.within_radius(lat=lat, lon=lon, center_lat=clat, center_lon=0.0,
+                                radius_m=30_000.0, validate=False)
+        want = geo.within_radius(lat=lat.astype(np.float64), lon=lon.astype(np.float64),
+                                 center_lat=clat, center_lon=0.0, radius_m=30_000.0,
+                                 validate=False)
+        np.testing.assert_array_equal(got, want)
+
+
 # ======================================================================================
 # radius_bbox
 # ======================================================================================
@@ -1213,3 +1290,22 @@ def test_property_destination_round_trip(start, bearing, dist):
     assert -180.0 <= lon2 < 180.0 and -90.0 <= lat2 <= 90.0
     back = ref.haversine_mp(start[0], start[1], lat2, lon2)[0]
     assert abs(back - dist) <= 1e-9 * dist + 1e-6, (back, dist)
+
+
+@HYP
+@given(center=point_st, log_r=st.floats(0.0, math.log10(4e5)),
+       pts=st.lists(st.tuples(st.floats(0, 360), st.floats(0.0, 2.0)), min_size=1, max_size=40),
+       near=st.lists(st.tuples(st.floats(0, 360), st.floats(-1e-5, 1e-5)), max_size=40))
+def test_property_within_radius_float32_is_the_float64_decision(center, log_r, pts, near):
+    rad = 10.0 ** log_r
+    bear = np.array([p[0] for p in pts] + [q[0] for q in near])
+    frac = np.array([p[1] for p in pts] + [1.0 + q[1] for q in near])
+    lat, lon = ref.destination_np(np.full(bear.size, center[0]), np.full(bear.size, center[1]),
+                                  bear, np.minimum(frac * rad, HALF_CIRC))
+    lat = np.clip(lat, -90, 90).astype(np.float32)
+    lon = lon.astype(np.float32)
+    got = geo.within_radius(lat=lat, lon=lon, center_lat=center[0], center_lon=center[1],
+                            radius_m=rad)
+    want = geo.within_radius(lat=lat.astype(np.float64), lon=lon.astype(np.float64),
+                             center_lat=center[0], center_lon=center[1], radius_m=rad)
+    np.testing.assert_array_equal(got, want)

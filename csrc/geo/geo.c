@@ -285,6 +285,47 @@ bo_status bo_within_radius_f64(const double *lat, const double *lon, size_t n, d
     return BO_OK;
 }
 
+/* float rounded down / up (outwards), for the float32 band and box */
+static float f32_down(double x)
+{
+    float f = (float)x;
+    return (double)f > x ? nextafterf(f, -INFINITY) : f;
+}
+
+static float f32_up(double x)
+{
+    float f = (float)x;
+    return (double)f < x ? nextafterf(f, INFINITY) : f;
+}
+
+/* Parameters of the float32 small-circle kernel (within_radius_fast in geo_kernels.inc, which
+ * derives the band); returns 0 when that path must not be used. */
+static int within_params_f32(const double p[10], float q[12])
+{
+    if (p[9] == 0.0)
+        return 0; /* not a small circle: the float64 kernel's general path */
+    double cmin = cosd(fmax(fabs(p[4]), fabs(p[5]))); /* smallest cos(lat) in the box */
+    /* the band grows as 1/cmin; below 1/64 it would catch too many points to pay off, and
+     * the threshold must stay far above float32 underflow (squares of ~1e-19) */
+    if (!(cmin >= 1.0 / 64.0) || !(p[3] >= 1e-20))
+        return 0;
+    double band = 64.0 * 0x1p-24 / cmin;
+    float chi = (float)p[0], lhi = (float)p[1];
+    q[0] = chi;
+    q[1] = (float)(p[0] - (double)chi); /* exact difference, then rounded: 48 bits in all */
+    q[2] = lhi;
+    q[3] = (float)(p[1] - (double)lhi);
+    q[4] = (float)p[2];
+    q[5] = (float)p[8];
+    q[6] = f32_down(p[3] * (1.0 - band));
+    q[7] = f32_up(p[3] * (1.0 + band));
+    q[8] = f32_down(p[4]);
+    q[9] = f32_up(p[5]);
+    q[10] = f32_down(p[6]);
+    q[11] = f32_up(p[7]);
+    return 1;
+}
+
 bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, double center_lat,
                                double center_lon, double radius_m, double earth_radius_m,
                                uint8_t *out, const bo_geo_opts *opts, bo_error *err)
@@ -292,23 +333,30 @@ bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, dou
     bo_status st;
     const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
     double params[10];
+    float p32[12];
     if (st != BO_OK)
         return st;
     if ((st = within_params(center_lat, center_lon, radius_m, earth_radius_m, params, err)))
         return st;
     if (n == 0)
         return BO_OK;
+    const int fast = within_params_f32(params, p32);
     size_t nch = n_chunks(n);
     int nt = threads_for(n, opts), bad = 0;
     long long c;
     BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))
     for (c = 0; c < (long long)nch; c++) {
-        /* float points widened in registers: the boundary decision needs float64 (issue 2:
-         * exact except within 1e-9 x radius), and the widening is exact, so the answer is the
-         * float64 kernel's on the same values, at half the bytes read */
+        /* Small circles: float32 lanes, float64 only inside the rounding band. Otherwise float
+         * points widened in registers: the boundary decision needs float64 (issue 2: exact
+         * except within 1e-9 x radius), and the widening is exact, so the answer is the
+         * float64 kernel's on the same values, at half the bytes read. Both give that answer. */
         size_t b = (size_t)c * BO_GEO_CHUNK;
         size_t e = chunk_end((size_t)c, n);
-        bad |= k->within_radius_f32(lat + b, lon + b, e - b, params, out + b);
+        int r = fast ? k->within_radius_f32_fast(lat + b, lon + b, e - b, p32, params, out + b)
+                     : 2;
+        if (r & 2)
+            r = k->within_radius_f32(lat + b, lon + b, e - b, params, out + b);
+        bad |= r & 1;
     }
     if (bad && opts && opts->validate)
         return locate_bad_f32(lat, 0, 0, NULL, 0, 0, n, err);

@@ -33,6 +33,12 @@ typedef struct bo_geo_kernels {
     /* the same on float32 points, widened in registers: the decision stays float64 */
     int (*within_radius_f32)(const float *lat, const float *lon, size_t n, const double *params,
                              uint8_t *out);
+    /* float32 points on small circles, decided in float32 outside a rounding band around the
+     * threshold and by within_radius_f32 inside it (bitwise its answer). Returns bit 0: a
+     * latitude outside [-90, 90]; bit 1: a longitude too large to reduce in float (the caller
+     * reruns the chunk with within_radius_f32). */
+    int (*within_radius_f32_fast)(const float *lat, const float *lon, size_t n,
+                                  const float *params32, const double *params, uint8_t *out);
     void (*within_bbox_f64)(const double *lat, const double *lon, size_t n,
                             const double *box, uint8_t *out);
     void (*within_bbox_f32)(const float *lat, const float *lon, size_t n, const float *box,
