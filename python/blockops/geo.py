@@ -66,7 +66,23 @@ def _is_series(x) -> bool:
     return type(x).__name__ == "Series" and hasattr(x, "index") and hasattr(x, "to_numpy")
 
 
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
 def _prepare(func: str, named: list[tuple[str, Any]], *, allow_bcast=True) -> _Prepared:
+    # Fast path, the common call: contiguous 1-D float arrays of one dtype and length. The
+    # general path below costs ~12 us per call (dtype checks, broadcasting), which was 1.6
+    # ns/point on 8,192-point calls of a ~2.7 ns/point kernel.
+    first = named[0][1]
+    if type(first) is np.ndarray and first.ndim == 1 and first.dtype in _FLOATS:
+        dt, n = first.dtype, first.shape[0]
+        if all(type(x) is np.ndarray and x.dtype == dt and x.ndim == 1 and x.shape[0] == n
+               and x.flags.c_contiguous for _, x in named):
+            return _Prepared([x for _, x in named], (n,), dt.type, None)
+    return _prepare_general(func, named, allow_bcast=allow_bcast)
+
+
+def _prepare_general(func: str, named: list[tuple[str, Any]], *, allow_bcast=True) -> _Prepared:
     index = None
     index_owner = None
     values = []
