@@ -258,33 +258,6 @@ static bo_status within_params(double clat, double clon, double radius_m, double
     return BO_OK;
 }
 
-bo_status bo_within_radius_f64(const double *lat, const double *lon, size_t n, double center_lat,
-                               double center_lon, double radius_m, double earth_radius_m,
-                               uint8_t *out, const bo_geo_opts *opts, bo_error *err)
-{
-    bo_status st;
-    const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
-    double params[10];
-    if (st != BO_OK)
-        return st;
-    if ((st = within_params(center_lat, center_lon, radius_m, earth_radius_m, params, err)))
-        return st;
-    if (n == 0)
-        return BO_OK;
-    size_t nch = n_chunks(n);
-    int nt = threads_for(n, opts), bad = 0;
-    long long c;
-    BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))
-    for (c = 0; c < (long long)nch; c++) {
-        size_t b = (size_t)c * BO_GEO_CHUNK;
-        size_t e = chunk_end((size_t)c, n);
-        bad |= k->within_radius_f64(lat + b, lon + b, e - b, params, out + b);
-    }
-    if (bad && opts && opts->validate)
-        return locate_bad_f64(lat, 0, 0, NULL, 0, 0, n, err);
-    return BO_OK;
-}
-
 /* float rounded down / up (outwards), for the float32 band and box */
 static float f32_down(double x)
 {
@@ -326,9 +299,11 @@ static int within_params_f32(const double p[10], float q[12])
     return 1;
 }
 
-bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, double center_lat,
-                               double center_lon, double radius_m, double earth_radius_m,
-                               uint8_t *out, const bo_geo_opts *opts, bo_error *err)
+/* within_radius on float64 points, or float32 ones (f32 = 1); the two public functions below. */
+static bo_status within_radius_any(const void *lat_, const void *lon_, int f32, size_t n,
+                                   double center_lat, double center_lon, double radius_m,
+                                   double earth_radius_m, uint8_t *out, const bo_geo_opts *opts,
+                                   bo_error *err)
 {
     bo_status st;
     const bo_geo_kernels *k = kernels_for_opts(opts, err, &st);
@@ -340,27 +315,51 @@ bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, dou
         return st;
     if (n == 0)
         return BO_OK;
-    const int fast = within_params_f32(params, p32);
+    const double *lat = (const double *)lat_, *lon = (const double *)lon_;
+    const float *latf = (const float *)lat_, *lonf = (const float *)lon_;
+    const int fast = f32 && within_params_f32(params, p32);
     size_t nch = n_chunks(n);
     int nt = threads_for(n, opts), bad = 0;
     long long c;
     BO_OMP(parallel for num_threads(nt) schedule(static) reduction(| : bad) if (nt > 1))
     for (c = 0; c < (long long)nch; c++) {
-        /* Small circles: float32 lanes, float64 only inside the rounding band. Otherwise float
-         * points widened in registers: the boundary decision needs float64 (issue 2: exact
-         * except within 1e-9 x radius), and the widening is exact, so the answer is the
-         * float64 kernel's on the same values, at half the bytes read. Both give that answer. */
         size_t b = (size_t)c * BO_GEO_CHUNK;
         size_t e = chunk_end((size_t)c, n);
-        int r = fast ? k->within_radius_f32_fast(lat + b, lon + b, e - b, p32, params, out + b)
+        if (!f32) {
+            bad |= k->within_radius_f64(lat + b, lon + b, e - b, params, out + b);
+            continue;
+        }
+        /* float32, small circles: float32 lanes, float64 only inside the rounding band.
+         * Otherwise float points widened in registers: the boundary decision needs float64
+         * (issue 2: exact except within 1e-9 x radius), and the widening is exact, so the
+         * answer is the float64 kernel's on the same values, at half the bytes read. Both
+         * paths give that answer. */
+        int r = fast ? k->within_radius_f32_fast(latf + b, lonf + b, e - b, p32, params, out + b)
                      : 2;
         if (r & 2)
-            r = k->within_radius_f32(lat + b, lon + b, e - b, params, out + b);
+            r = k->within_radius_f32(latf + b, lonf + b, e - b, params, out + b);
         bad |= r & 1;
     }
     if (bad && opts && opts->validate)
-        return locate_bad_f32(lat, 0, 0, NULL, 0, 0, n, err);
+        return f32 ? locate_bad_f32(latf, 0, 0, NULL, 0, 0, n, err)
+                   : locate_bad_f64(lat, 0, 0, NULL, 0, 0, n, err);
     return BO_OK;
+}
+
+bo_status bo_within_radius_f64(const double *lat, const double *lon, size_t n, double center_lat,
+                               double center_lon, double radius_m, double earth_radius_m,
+                               uint8_t *out, const bo_geo_opts *opts, bo_error *err)
+{
+    return within_radius_any(lat, lon, 0, n, center_lat, center_lon, radius_m, earth_radius_m,
+                             out, opts, err);
+}
+
+bo_status bo_within_radius_f32(const float *lat, const float *lon, size_t n, double center_lat,
+                               double center_lon, double radius_m, double earth_radius_m,
+                               uint8_t *out, const bo_geo_opts *opts, bo_error *err)
+{
+    return within_radius_any(lat, lon, 1, n, center_lat, center_lon, radius_m, earth_radius_m,
+                             out, opts, err);
 }
 
 static bo_status check_box(const double box[4], bo_error *err)
