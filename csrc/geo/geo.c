@@ -258,17 +258,18 @@ static bo_status within_params(double clat, double clon, double radius_m, double
     return BO_OK;
 }
 
-/* float rounded down / up (outwards), for the float32 band and box */
-static float f32_down(double x)
-{
-    float f = (float)x;
-    return (double)f > x ? nextafterf(f, -INFINITY) : f;
-}
-
-static float f32_up(double x)
+/* Smallest float >= x (up) or largest float <= x (down): comparing a float against these is
+ * the same as comparing its exact value against x. */
+static float float_up(double x)
 {
     float f = (float)x;
     return (double)f < x ? nextafterf(f, INFINITY) : f;
+}
+
+static float float_down(double x)
+{
+    float f = (float)x;
+    return (double)f > x ? nextafterf(f, -INFINITY) : f;
 }
 
 /* Parameters of the float32 small-circle kernel (within_radius_fast in geo_kernels.inc, which
@@ -290,12 +291,12 @@ static int within_params_f32(const double p[10], float q[12])
     q[3] = (float)(p[1] - (double)lhi);
     q[4] = (float)p[2];
     q[5] = (float)p[8];
-    q[6] = f32_down(p[3] * (1.0 - band));
-    q[7] = f32_up(p[3] * (1.0 + band));
-    q[8] = f32_down(p[4]);
-    q[9] = f32_up(p[5]);
-    q[10] = f32_down(p[6]);
-    q[11] = f32_up(p[7]);
+    q[6] = float_down(p[3] * (1.0 - band));
+    q[7] = float_up(p[3] * (1.0 + band));
+    q[8] = float_down(p[4]);
+    q[9] = float_up(p[5]);
+    q[10] = float_down(p[6]);
+    q[11] = float_up(p[7]);
     return 1;
 }
 
@@ -388,20 +389,6 @@ bo_status bo_within_bbox_f64(const double *lat, const double *lon, size_t n, con
         k->within_bbox_f64(lat + b, lon + b, e - b, box, out + b);
     }
     return BO_OK;
-}
-
-/* Smallest float >= x (up) or largest float <= x (down): comparing a float against these is
- * the same as comparing its exact value against x. */
-static float float_up(double x)
-{
-    float f = (float)x;
-    return (double)f < x ? nextafterf(f, INFINITY) : f;
-}
-
-static float float_down(double x)
-{
-    float f = (float)x;
-    return (double)f > x ? nextafterf(f, -INFINITY) : f;
 }
 
 bo_status bo_within_bbox_f32(const float *lat, const float *lon, size_t n, const double box[4],
