@@ -27,6 +27,9 @@
  * one for 1 <= w < 10^19 and -19 <= q <= 0 only. */
 uint64_t bo_eisel_lemire(int64_t q, uint64_t w);
 uint64_t bo_eisel_lemire_small(int q, uint64_t w);
+/* For vector versions of bo_eisel_lemire_small with q = -k, k = 0..15: the high word of the
+ * 128-bit 5^q and the exponent term (((152170 + 65536) q) >> 16) + 63 + 1023. */
+void bo_eisel_lemire_consts16(uint64_t pow5_hi[16], int64_t pow2_base[16]);
 
 /* ---- SWAR: 8 bytes in a uint64_t, byte 0 of the text in the low byte ---- */
 #define BO_ONES8 0x0101010101010101ULL

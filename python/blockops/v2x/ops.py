@@ -245,7 +245,8 @@ def parse_point(values, *, n_threads: int | None = None, errors: str = "raise"):
         raise ValueError(f"parse_point: errors must be 'raise' or 'coerce', not {errors!r}")
     name = values.name if isinstance(values, pd.Series) else POSITION
     offs, data, valid, bit0 = _strings("parse_point", str(name), values)
-    lon, lat, status = _core.v2x_parse_wkt(offs, data, valid, bit0, n_threads=_threads(n_threads))
+    lon, lat, status = _core.v2x_parse_wkt(offs, data, valid, bit0, n_threads=_threads(n_threads),
+                                           simd=_config.simd())
     if errors == "raise":
         index = values.index if isinstance(values, pd.Series) else pd.RangeIndex(len(lon))
         _raise_bad("parse_point", str(name), index, values, status, "a 'POINT (lon lat)'")
