@@ -192,6 +192,40 @@ static void test_check(void)
     CHECK(bo_v2x_check_strings(off, 0, 0, bits, 0, 0, &e) == BO_OK);
     CHECK(bo_v2x_check_strings(off, 0, 0, bits, 0, 1, &e) == BO_ERR_ARG);
     CHECK(bo_v2x_check_strings(off, 3, 3, bits, 0, 9, &e) == BO_ERR_ARG);
+    /* the branch-free pass: values whose differences wrap past the sign bit */
+    int64_t big[4] = {0, INT64_C(1) << 62, -(INT64_C(1) << 62) - 1, 5};
+    CHECK(bo_v2x_check_strings(big, 3, SIZE_MAX / 2, NULL, 0, 0, &e) == BO_ERR_ARG && e.index == 2);
+    int64_t ext[4] = {0, INT64_MAX, INT64_MIN, 1};
+    CHECK(bo_v2x_check_strings(ext, 3, 10, NULL, 0, 0, &e) == BO_ERR_ARG && e.index == 1);
+    int64_t neg[4] = {0, 1, 2, INT64_MIN};
+    CHECK(bo_v2x_check_strings(neg, 3, 10, NULL, 0, 0, &e) == BO_ERR_ARG && e.index == 3);
+    /* random columns with one entry disturbed, against the rule itself: the first i with
+     * offsets[i] < offsets[i - 1] or offsets[i] > data_len is the one named */
+    int64_t r[40];
+    for (int it = 0; it < 20000; it++) {
+        const size_t n = (size_t)urand(0, 39);
+        r[0] = (int64_t)urand(0, 4);
+        for (size_t i = 1; i <= n; i++)
+            r[i] = r[i - 1] + (int64_t)urand(0, 4);
+        const size_t dl = (size_t)r[n] + (size_t)urand(0, 3);
+        if (n && urand(0, 1) < 0.7) {
+            static const int64_t odd[] = {-1, INT64_MIN, INT64_MAX, INT64_C(1) << 62,
+                                          -(INT64_C(1) << 62), 0, 1000};
+            const size_t k = 1 + (size_t)urand(0, (double)n);
+            r[k] = urand(0, 1) < 0.5 ? odd[(int)urand(0, 7) % 7] : r[k] + (int64_t)urand(-6, 6);
+        }
+        int64_t want = -1;
+        for (size_t i = 1; i <= n && want < 0; i++)
+            if (r[i] < r[i - 1] || (uint64_t)r[i] > dl)
+                want = (int64_t)i;
+        e.index = -7;
+        const bo_status st = bo_v2x_check_strings(r, n, dl, NULL, 0, 0, &e);
+        CHECKF(want < 0 ? st == BO_OK : st == BO_ERR_ARG && e.index == want,
+               "check_strings n %zu: status %d index %lld, want %lld", n, st,
+               (long long)e.index, (long long)want);
+        if (want >= 0 && st != BO_ERR_ARG)
+            break;
+    }
 }
 
 /* Many random rows: every converter gives the same bytes on 1..4 threads. */

