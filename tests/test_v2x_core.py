@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blockops import _core
+from blockops import _config, _core
 from blockops._arrow_strings import string_buffers
 from reference import v2x_core_ref as ref
 
@@ -111,9 +111,20 @@ def test_hex_hostile():
     assert vals[values.index("7fffffffffffffff")] == 2**63 - 1
 
 
-def test_wkt_hostile():
+# every WKT kernel this CPU runs (BLOCKOPS_SIMD levels; a level without its own kernel runs the
+# baseline one, which is then tested twice)
+LEVELS = _config.supported_simd_levels()
+
+
+def _wkt(values, level="scalar", n_threads=1):
+    return _core.v2x_parse_wkt(*_buffers(values), n_threads=n_threads,
+                               simd=_config.LEVELS.index(level))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_wkt_hostile(level):
     values = WKT_CASES + [None]
-    lon, lat, status = _core.v2x_parse_wkt(*_buffers(values))
+    lon, lat, status = _wkt(values, level)
     assert lon.dtype == lat.dtype == np.float64
     _check_wkt(values, lon, lat, status)
     assert (lon[0], lat[0]) == (1.0, 2.0) and (lon[1], lat[1]) == (1.0, 2.0)
@@ -216,9 +227,111 @@ def test_hex_hypothesis(values):
     st.tuples(st.floats(allow_nan=False), st.floats(allow_nan=False)).map(
         lambda p: f"POINT ({p[0]!r} {p[1]!r})"))))
 @settings(max_examples=300, deadline=None)
-def test_wkt_hypothesis(values):
-    lon, lat, status = _core.v2x_parse_wkt(*_buffers(values))
+@pytest.mark.parametrize("level", LEVELS)
+def test_wkt_hypothesis(level, values):
+    lon, lat, status = _wkt(values, level)
     _check_wkt(values, lon, lat, status)
+
+
+# ---- POINT strings aimed at each path of the WKT kernels, checked against float()
+
+def _digits(n, first_nonzero=False):
+    return st.text("0123456789", min_size=n, max_size=n).filter(
+        lambda d: not first_nonzero or d[0] != "0")
+
+
+@st.composite
+def _coord_text(draw):
+    """One coordinate: the kernels' fast shape ([-]int.frac, 1-19 digits in all), its edges
+    (20+ digits, exact half-way values, leading zeros, zeros) and what only the general parser
+    takes (exponents, '+', inf/nan, '.5', '5.')."""
+    sign = draw(st.sampled_from(["", "", "-", "+"]))
+    kind = draw(st.integers(0, 7))
+    if kind == 0:  # repr of a double: the synthetic BSM files (16-17 digits)
+        x = draw(st.floats(-180, 180, allow_nan=False))
+        return repr(abs(x)) if sign != "-" else repr(-abs(x))
+    if kind == 1:  # BSM exports: 7 decimals
+        return sign + f"{draw(st.floats(0, 180)):.7f}"
+    if kind == 2:  # any split of 1-21 digits
+        ki = draw(st.integers(1, 20))
+        kf = draw(st.integers(1, 21 - ki))
+        return sign + draw(_digits(ki)) + "." + draw(_digits(kf))
+    if kind == 3:  # exactly half-way between two doubles, or one unit in the last digit off:
+        # (2K + 1) / 2^s with 2^52 <= K < 2^53 has 54 significant bits, the last one set
+        k = draw(st.integers(2**52, 2**53 - 1))
+        sh = draw(st.integers(0, 4))
+        num = (2 * k + 1) * 5**sh  # = value * 10^sh
+        num += draw(st.sampled_from([0, 0, 0, -1, 1]))
+        txt = str(num).rjust(sh + 1, "0")
+        txt = txt[:len(txt) - sh] + "." + (txt[len(txt) - sh:] or "0")
+        return sign + txt + "0" * draw(st.integers(0, 2))
+    if kind == 4:  # m + 0.5, 0.25, ... near 2^52 and 2^53
+        m = draw(st.integers(2**52 - 4, 2**53 + 4))
+        return sign + str(m) + draw(st.sampled_from([".5", ".50", ".25", ".75", ".4999",
+                                                     ".5001", ".0"]))
+    if kind == 5:  # the largest and smallest w, leading zeros, zeros
+        return sign + draw(st.sampled_from([
+            "9999999999999999999.9", "999999999999999999.9", "0.0000000000000000001",
+            "0.00000000000000000001", "00000000000000000001.5", "0.0", "0.000", "000.000",
+            "1.0000000000000000000", "123456789012345678.9", "1234567890123456789.0",
+            "0.1", "0.2", "0.3", "1.7976931348623157", "4.9406564584124654",
+            "2.2250738585072014", "9007199254740992.5", "9007199254740993.5"]))
+    if kind == 6:  # 1-3 integer digits, 1-19 fraction digits (the cache's usual layouts)
+        return sign + draw(_digits(draw(st.integers(1, 3)), True)) + "." + draw(
+            _digits(draw(st.integers(1, 19))))
+    return draw(st.sampled_from(["1e5", "-2.5E-3", "inf", "nan", ".5", "5.", "1", "-0",
+                                 "1.5e+300", "1e-320"]))
+
+
+@st.composite
+def _point_text(draw):
+    lon, lat = draw(_coord_text()), draw(_coord_text())
+    if draw(st.integers(0, 3)):  # mostly the exact shape
+        return f"POINT ({lon} {lat})"
+    pre = draw(st.sampled_from(["POINT (", "point (", "Point(", " POINT (", "POINT\t(",
+                                "POINT ( ", "POINT  ("]))
+    mid = draw(st.sampled_from([" ", "  ", "\t", " \t "]))
+    post = draw(st.sampled_from([")", " )", ")  ", "\t)", ")0", ")12", ") 5"]))
+    return pre + lon + mid + lat + post
+
+
+@given(values=st.lists(st.one_of(_point_text(), st.none(), st.just(""), st.just("POINT EMPTY")),
+                       max_size=70))
+@settings(max_examples=400, deadline=None)
+@pytest.mark.parametrize("level", LEVELS)
+def test_wkt_paths_vs_float(level, values):
+    """Every parsed coordinate is float() of its text, at every level; the 4-row conversion
+    groups and 16-row passes of the AVX-512 kernel see every column length up to 70."""
+    lon, lat, status = _wkt(values, level)
+    _check_wkt(values, lon, lat, status)
+
+
+@given(rows=st.lists(_point_text(), min_size=1, max_size=12), n=st.integers(1, 40_000),
+       seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=25, deadline=None)
+def test_wkt_levels_threads_agree(rows, n, seed):
+    """A long column of repeated layouts (the layout cache's hits and misses, several chunks
+    and threads): every level and thread count gives the same bits."""
+    rng = np.random.default_rng(seed)
+    values = [rows[i] for i in rng.integers(0, len(rows), n)]
+    base = _wkt(values, "scalar", 1)
+    for level in LEVELS:
+        for nt in (1, 2, 3):
+            got = _wkt(values, level, nt)
+            for a, b in zip(base, got):
+                assert a.tobytes() == b.tobytes(), (level, nt)
+    _check_wkt(rows, *_wkt(rows, LEVELS[-1]))
+
+
+def test_wkt_bad_level():
+    with pytest.raises(ValueError, match="simd"):
+        _core.v2x_parse_wkt(*_buffers(["POINT (1 2)"]), simd=3)
+    with pytest.raises(ValueError, match="simd"):
+        _core.v2x_parse_wkt(*_buffers(["POINT (1 2)"]), simd=-1)
+    for i, name in enumerate(_config.LEVELS):
+        if name not in LEVELS:
+            with pytest.raises(ValueError, match="not available"):
+                _core.v2x_parse_wkt(*_buffers(["POINT (1 2)"]), simd=i)
 
 
 @given(values=_column(st.one_of(
@@ -564,10 +677,13 @@ def test_parsed_datetimes_feed_parts():
 
 
 def test_signatures():
-    for name in ("v2x_parse_hex", "v2x_parse_wkt"):
+    for name, extra in (("v2x_parse_hex", []), ("v2x_parse_wkt", ["simd"])):
         s = inspect.signature(getattr(_core, name))
-        assert list(s.parameters) == ["offsets", "data", "valid_bits", "bit_offset", "n_threads"]
+        assert list(s.parameters) == ["offsets", "data", "valid_bits", "bit_offset",
+                                      "n_threads"] + extra
         assert s.parameters["n_threads"].kind is inspect.Parameter.KEYWORD_ONLY
+        for k in extra:
+            assert s.parameters[k].kind is inspect.Parameter.KEYWORD_ONLY
     s = inspect.signature(_core.v2x_parse_datetime)
     assert list(s.parameters) == ["offsets", "data", "valid_bits", "bit_offset", "fmt",
                                   "n_threads"]

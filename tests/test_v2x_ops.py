@@ -113,6 +113,38 @@ def test_clean_empty_and_subset(sample):
     assert list(sub.columns) == ["coreData_id", "x_pos", "y_pos"]
 
 
+def test_clean_assembly_cases(sample):
+    """The one-constructor assembly gives what drop + __setitem__ gave: every column in order,
+    x_pos replaced where it already was, dtypes, index and attrs kept, the input untouched, and
+    a frame with duplicate column names still handled."""
+    df = sample.iloc[:30].copy()
+    df.attrs["source"] = "bsm"
+    before = df.copy()
+    exp = ref.clean(df, v2x.DEFAULT_COLUMNS)
+    # every column selected, in the frame's own order (no df[keep])
+    whole = df[v2x.DEFAULT_COLUMNS]
+    out = v2x.clean(whole)
+    pd.testing.assert_frame_equal(whole, before[v2x.DEFAULT_COLUMNS])
+    assert out is not whole and list(out.columns) == list(exp.columns)
+    assert out.attrs == {"source": "bsm"}
+    for c in exp.columns:
+        if c not in ("x_pos", "y_pos"):
+            assert out[c].dtype == whole[c].dtype, c
+            pd.testing.assert_series_equal(out[c], whole[c])
+    np.testing.assert_array_equal(out["x_pos"].to_numpy(), exp["x_pos"].to_numpy())
+    # an x_pos column among the kept ones is replaced in place, as before
+    df2 = df[["coreData_id", "coreData_position"]].assign(x_pos="old")
+    df2 = df2[["x_pos", "coreData_id", "coreData_position"]]
+    out2 = v2x.clean(df2, columns=["x_pos", "coreData_id", "coreData_position"])
+    assert list(out2.columns) == ["x_pos", "coreData_id", "y_pos"]
+    np.testing.assert_array_equal(out2["x_pos"].to_numpy(), exp["x_pos"].to_numpy())
+    # duplicate column names: the drop + __setitem__ path
+    dup = pd.concat([df[["coreData_id"]], df[["coreData_id", "coreData_position"]]], axis=1)
+    out3 = v2x.clean(dup, columns=["coreData_id", "coreData_position"])
+    assert list(out3.columns) == ["coreData_id", "coreData_id", "x_pos", "y_pos"]
+    np.testing.assert_array_equal(out3["y_pos"].to_numpy(), exp["y_pos"].to_numpy())
+
+
 # ----------------------------------------------------------------------------- conversions
 
 def test_hex_to_int_strings_numbers_and_errors():

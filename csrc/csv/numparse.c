@@ -112,6 +112,14 @@ uint64_t bo_eisel_lemire_small(int q, uint64_t w)
     return ((uint64_t)power2 << mbits) | mantissa;
 }
 
+void bo_eisel_lemire_consts16(uint64_t pow5_hi[16], int64_t pow2_base[16])
+{
+    for (int k = 0; k < 16; k++) {
+        pow5_hi[k] = bo_pow5_128[-k - BO_POW5_SMALLEST][0];
+        pow2_base[k] = (((152170 + 65536) * -k) >> 16) + 63 + 1023; /* as in el_compute */
+    }
+}
+
 static int slow_strtod(const char *s, size_t len, double *out)
 {
     char small[128];

@@ -15,7 +15,10 @@
  *   - offsets accepted by bo_v2x_check_strings (read raw from the input) are safe to convert;
  *   - every row, copied alone into an exact-size buffer, gets the same status and the same bits
  *     from the fast parsers (bo_parse_hex64, bo_parse_wkt_point, bo_parse_datetime_fmt) as from
- *     the reference ones (numparse.h). */
+ *     the reference ones (numparse.h);
+ *   - every WKT kernel this CPU runs (one per SIMD level, bo_v2x_wkt_kernel_name) gives the
+ *     same statuses and bits as the scalar one, and a row of the scalar kernel those of
+ *     bo_parse_wkt_point_ref. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,7 +102,8 @@ static void run_all(const int64_t *off, const uint8_t *data, size_t data_len, co
 {
     int64_t *iv = malloc(8 * n + 8);
     double *lon = malloc(8 * n + 8), *lat = malloc(8 * n + 8);
-    uint8_t *st = malloc(n + 1);
+    double *lon2 = malloc(8 * n + 8), *lat2 = malloc(8 * n + 8);
+    uint8_t *st = malloc(n + 1), *st2 = malloc(n + 1);
     if (!iv || !lon || !lat || !st)
         goto done;
     /* strict: the rows are our own split, so the blank/invalid rule can be checked */
@@ -113,7 +117,8 @@ static void run_all(const int64_t *off, const uint8_t *data, size_t data_len, co
         if (strict)
             REQUIRE((st[i] == 1) == ROW_NULL(i));
     }
-    REQUIRE(bo_v2x_parse_wkt(off, data, valid, bit_off, n, lon, lat, st, threads) == BO_OK);
+    REQUIRE(bo_v2x_parse_wkt(off, data, valid, bit_off, n, lon, lat, st, threads,
+                             BO_SIMD_SCALAR) == BO_OK);
     for (size_t i = 0; i < n; i++) {
         REQUIRE(st[i] <= 2);
         if (st[i])
@@ -121,6 +126,15 @@ static void run_all(const int64_t *off, const uint8_t *data, size_t data_len, co
         if (strict && ROW_NULL(i))
             REQUIRE(st[i] == 1);
     }
+    if (lon2 && lat2 && st2)
+        for (int lvl = 1; lvl < BO_SIMD_NLEVELS; lvl++) {
+            if (!bo_v2x_wkt_kernel_name((bo_simd_level)lvl))
+                continue;
+            REQUIRE(bo_v2x_parse_wkt(off, data, valid, bit_off, n, lon2, lat2, st2, threads,
+                                     (bo_simd_level)lvl) == BO_OK);
+            REQUIRE(!memcmp(st, st2, n) && !memcmp(lon, lon2, 8 * n) &&
+                    !memcmp(lat, lat2, 8 * n));
+        }
     REQUIRE(bo_v2x_parse_datetime(off, data, valid, bit_off, n, fmt, iv, st, threads) == BO_OK);
     for (size_t i = 0; i < n; i++) {
         REQUIRE(st[i] <= 2);
@@ -135,6 +149,9 @@ done:
     free(lon);
     free(lat);
     free(st);
+    free(lon2);
+    free(lat2);
+    free(st2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)

@@ -14,6 +14,7 @@
 #include "bo_py.h"
 #include "blockops/bo_geo.h"
 #include "blockops/bo_res.h"
+#include "blockops/bo_v2x.h"
 
 /* ------------------------------------------------------------------ errors */
 
@@ -431,8 +432,8 @@ static PyObject *py_rss(PyObject *self, PyObject *args)
 
 static PyObject *py_build_info(PyObject *self, PyObject *noargs)
 {
-    PyObject *compiled = PyList_New(0), *supported = PyList_New(0);
-    if (!compiled || !supported)
+    PyObject *compiled = PyList_New(0), *supported = PyList_New(0), *wkt = PyDict_New();
+    if (!compiled || !supported || !wkt)
         goto fail;
     for (int i = 0; i < BO_SIMD_NLEVELS; i++) {
         PyObject *name = PyUnicode_FromString(bo_simd_name((bo_simd_level)i));
@@ -447,16 +448,27 @@ static PyObject *py_build_info(PyObject *self, PyObject *noargs)
             Py_DECREF(name);
             goto fail;
         }
+        /* the WKT point kernel each available level runs (a level may share the baseline) */
+        const char *k = bo_v2x_wkt_kernel_name((bo_simd_level)i);
+        PyObject *kn = k ? PyUnicode_FromString(k) : NULL;
+        if (k && (!kn || PyDict_SetItem(wkt, name, kn) < 0)) {
+            Py_XDECREF(kn);
+            Py_DECREF(name);
+            goto fail;
+        }
+        Py_XDECREF(kn);
         Py_DECREF(name);
     }
-    return Py_BuildValue("{s:s,s:s,s:O,s:N,s:N,s:s,s:i}", "compiler", bo_build_compiler(),
+    return Py_BuildValue("{s:s,s:s,s:O,s:N,s:N,s:s,s:i,s:N}", "compiler", bo_build_compiler(),
                          "c_flags", bo_build_flags(), "openmp",
                          bo_build_openmp() ? Py_True : Py_False, "simd_compiled", compiled,
                          "simd_supported", supported, "simd_best",
-                         bo_simd_name(bo_simd_best()), "omp_max_threads", bo_omp_max_threads());
+                         bo_simd_name(bo_simd_best()), "omp_max_threads", bo_omp_max_threads(),
+                         "v2x_wkt_kernels", wkt);
 fail:
     Py_XDECREF(compiled);
     Py_XDECREF(supported);
+    Py_XDECREF(wkt);
     return NULL;
 }
 
@@ -577,9 +589,10 @@ static PyMethodDef methods[] = {
      "Hex IDs of an Arrow large_string column -> (int64 values, uint8 status: 0 ok, 1 null, "
      "2 invalid) (internal)."},
     {"v2x_parse_wkt", BO_KW(bo_py_v2x_parse_wkt), METH_VARARGS | METH_KEYWORDS,
-     "v2x_parse_wkt($module, offsets, data, valid_bits, bit_offset, *, n_threads=1)\n--\n\n"
-     "WKT POINT (lon lat) of an Arrow large_string column -> (lon, lat, uint8 status) "
-     "(internal)."},
+     "v2x_parse_wkt($module, offsets, data, valid_bits, bit_offset, *, n_threads=1, simd=0)\n"
+     "--\n\n"
+     "WKT POINT (lon lat) of an Arrow large_string column -> (lon, lat, uint8 status); simd is "
+     "the SIMD level index (internal)."},
     {"v2x_parse_datetime", BO_KW(bo_py_v2x_parse_datetime), METH_VARARGS | METH_KEYWORDS,
      "v2x_parse_datetime($module, offsets, data, valid_bits, bit_offset, fmt=None, *, "
      "n_threads=1)\n--\n\n"

@@ -381,16 +381,29 @@ interrupted:
     return NULL;
 }
 
+static char *v2x_wkt_kw[] = {"offsets", "data", "valid_bits", "bit_offset", "n_threads", "simd",
+                             NULL};
+
 PyObject *bo_py_v2x_parse_wkt(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static const char *func = "v2x_parse_wkt";
     PyObject *off_o, *data_o, *valid_o;
     long long bit_offset;
-    int n_threads = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOL|$i:v2x_parse_wkt", v2x_kw, &off_o,
-                                     &data_o, &valid_o, &bit_offset, &n_threads) ||
+    int n_threads = 1, simd = BO_SIMD_SCALAR;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOL|$ii:v2x_parse_wkt", v2x_wkt_kw, &off_o,
+                                     &data_o, &valid_o, &bit_offset, &n_threads, &simd) ||
         check_threads(n_threads, func))
         return NULL;
+    if (simd < 0 || simd >= BO_SIMD_NLEVELS) {
+        PyErr_Format(PyExc_ValueError, "%s: simd must be a SIMD level index in [0, %d) (got %d)",
+                     func, (int)BO_SIMD_NLEVELS, simd);
+        return NULL;
+    }
+    if (!bo_v2x_wkt_kernel_name((bo_simd_level)simd)) {
+        PyErr_Format(PyExc_ValueError, "%s: SIMD level '%s' is not available here", func,
+                     bo_simd_name((bo_simd_level)simd));
+        return NULL;
+    }
     strcol_t c;
     if (strcol_get(&c, off_o, data_o, valid_o, bit_offset, func))
         return NULL;
@@ -402,7 +415,7 @@ PyObject *bo_py_v2x_parse_wkt(PyObject *self, PyObject *args, PyObject *kwargs)
     BLOCKED(c.n, V2X_BLOCK,
             st = bo_v2x_parse_wkt(COL_OFF(c), COL_DATA(c), COL_VALID(c), COL_BIT(c), (size_t)bn,
                                   A_(lon, double) + b0, A_(lat, double) + b0,
-                                  A_(stat, uint8_t) + b0, n_threads));
+                                  A_(stat, uint8_t) + b0, n_threads, (bo_simd_level)simd));
     strcol_free(&c);
     if (st != BO_OK) {
         Py_DECREF(lon);

@@ -4,6 +4,8 @@
 #include "blockops/bo_v2x.h"
 #include "bo_test.h"
 #include "numparse.h"
+#include "numparse_fast.h"
+#include "v2x_internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -101,19 +103,35 @@ static void test_wkt(void)
     static const uint8_t wst[] = {0, 0, 0, 1, 2, 2, 2, 1, 1, 0, 2, 2, 0, 2, 2};
     const size_t n = sizeof v / sizeof *v;
     col_t c = col_make(v, n);
-    double lon[32], lat[32];
-    uint8_t st[32];
-    CHECK(bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, n, lon, lat, st, 3) == BO_OK);
-    for (size_t i = 0; i < n; i++) {
-        CHECKF(st[i] == wst[i], "wkt row %zu: status %d", i, st[i]);
-        if (st[i])
-            CHECKF(isnan(lon[i]) && isnan(lat[i]), "wkt row %zu: not NaN", i);
+    for (int lvl = 0; lvl < BO_SIMD_NLEVELS; lvl++) {
+        if (!bo_v2x_wkt_kernel_name((bo_simd_level)lvl))
+            continue;
+        double lon[32], lat[32];
+        uint8_t st[32];
+        CHECK(bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, n, lon, lat, st, 3,
+                               (bo_simd_level)lvl) == BO_OK);
+        for (size_t i = 0; i < n; i++) {
+            CHECKF(st[i] == wst[i], "wkt level %d row %zu: status %d", lvl, i, st[i]);
+            if (st[i])
+                CHECKF(isnan(lon[i]) && isnan(lat[i]), "wkt row %zu: not NaN", i);
+        }
+        CHECK(lon[0] == 1.5 && lat[0] == -2.25);
+        CHECK(lon[1] == 1 && lat[1] == 2);
+        CHECK(lon[2] == 3 && lat[2] == 4);
+        CHECK(lon[9] == -83.1 && lat[9] == 42.5);
+        CHECK(isnan(lon[12]) && lat[12] == 1);
     }
-    CHECK(lon[0] == 1.5 && lat[0] == -2.25);
-    CHECK(lon[1] == 1 && lat[1] == 2);
-    CHECK(lon[2] == 3 && lat[2] == 4);
-    CHECK(lon[9] == -83.1 && lat[9] == 42.5);
-    CHECK(isnan(lon[12]) && lat[12] == 1);
+    /* a level that is not available here is an error, not a silent fallback */
+    for (int lvl = 0; lvl < BO_SIMD_NLEVELS; lvl++)
+        if (!bo_v2x_wkt_kernel_name((bo_simd_level)lvl)) {
+            double x, y;
+            uint8_t st;
+            CHECK(bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, 1, &x, &y, &st, 1,
+                                   (bo_simd_level)lvl) == BO_ERR_UNSUPPORTED);
+        }
+    CHECK(bo_v2x_wkt_kernel_name(BO_SIMD_SCALAR) != NULL);
+    CHECK(bo_v2x_wkt_kernel_name((bo_simd_level)-1) == NULL);
+    CHECK(bo_v2x_wkt_kernel_name(BO_SIMD_NLEVELS) == NULL);
     col_free(&c);
 }
 
@@ -174,6 +192,40 @@ static void test_check(void)
     CHECK(bo_v2x_check_strings(off, 0, 0, bits, 0, 0, &e) == BO_OK);
     CHECK(bo_v2x_check_strings(off, 0, 0, bits, 0, 1, &e) == BO_ERR_ARG);
     CHECK(bo_v2x_check_strings(off, 3, 3, bits, 0, 9, &e) == BO_ERR_ARG);
+    /* the branch-free pass: values whose differences wrap past the sign bit */
+    int64_t big[4] = {0, INT64_C(1) << 62, -(INT64_C(1) << 62) - 1, 5};
+    CHECK(bo_v2x_check_strings(big, 3, SIZE_MAX / 2, NULL, 0, 0, &e) == BO_ERR_ARG && e.index == 2);
+    int64_t ext[4] = {0, INT64_MAX, INT64_MIN, 1};
+    CHECK(bo_v2x_check_strings(ext, 3, 10, NULL, 0, 0, &e) == BO_ERR_ARG && e.index == 1);
+    int64_t neg[4] = {0, 1, 2, INT64_MIN};
+    CHECK(bo_v2x_check_strings(neg, 3, 10, NULL, 0, 0, &e) == BO_ERR_ARG && e.index == 3);
+    /* random columns with one entry disturbed, against the rule itself: the first i with
+     * offsets[i] < offsets[i - 1] or offsets[i] > data_len is the one named */
+    int64_t r[40];
+    for (int it = 0; it < 20000; it++) {
+        const size_t n = (size_t)urand(0, 39);
+        r[0] = (int64_t)urand(0, 4);
+        for (size_t i = 1; i <= n; i++)
+            r[i] = r[i - 1] + (int64_t)urand(0, 4);
+        const size_t dl = (size_t)r[n] + (size_t)urand(0, 3);
+        if (n && urand(0, 1) < 0.7) {
+            static const int64_t odd[] = {-1, INT64_MIN, INT64_MAX, INT64_C(1) << 62,
+                                          -(INT64_C(1) << 62), 0, 1000};
+            const size_t k = 1 + (size_t)urand(0, (double)n);
+            r[k] = urand(0, 1) < 0.5 ? odd[(int)urand(0, 7) % 7] : r[k] + (int64_t)urand(-6, 6);
+        }
+        int64_t want = -1;
+        for (size_t i = 1; i <= n && want < 0; i++)
+            if (r[i] < r[i - 1] || (uint64_t)r[i] > dl)
+                want = (int64_t)i;
+        e.index = -7;
+        const bo_status st = bo_v2x_check_strings(r, n, dl, NULL, 0, 0, &e);
+        CHECKF(want < 0 ? st == BO_OK : st == BO_ERR_ARG && e.index == want,
+               "check_strings n %zu: status %d index %lld, want %lld", n, st,
+               (long long)e.index, (long long)want);
+        if (want >= 0 && st != BO_ERR_ARG)
+            break;
+    }
 }
 
 /* Many random rows: every converter gives the same bytes on 1..4 threads. */
@@ -204,10 +256,15 @@ static void test_threads(void)
         bo_v2x_parse_hex(c.offsets, c.data, c.valid, BIT_OFF, N, a, s1, 1);
         bo_v2x_parse_hex(c.offsets, c.data, c.valid, BIT_OFF, N, b, s2, t);
         CHECKF(!memcmp(a, b, N * 8) && !memcmp(s1, s2, N), "hex, %d threads", t);
-        bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, N, x, y, s1, 1);
-        bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, N, x2, y2, s2, t);
-        CHECKF(!memcmp(x, x2, N * 8) && !memcmp(y, y2, N * 8) && !memcmp(s1, s2, N),
-               "wkt, %d threads", t);
+        for (int lvl = 0; lvl < BO_SIMD_NLEVELS; lvl++) {
+            if (!bo_v2x_wkt_kernel_name((bo_simd_level)lvl))
+                continue;
+            bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, N, x, y, s1, 1, BO_SIMD_SCALAR);
+            bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, N, x2, y2, s2, t,
+                             (bo_simd_level)lvl);
+            CHECKF(!memcmp(x, x2, N * 8) && !memcmp(y, y2, N * 8) && !memcmp(s1, s2, N),
+                   "wkt, level %d, %d threads", lvl, t);
+        }
         for (int k = 0; k < 2; k++) {
             const bo_csv_dtfmt *fp = k ? &f : NULL;
             bo_v2x_parse_datetime(c.offsets, c.data, c.valid, BIT_OFF, N, fp, a, s1, 1);
@@ -377,9 +434,9 @@ static void test_bsm_vs_reference(void)
             uint8_t st[N];
             if (k == 0)
                 CHECK(bo_v2x_parse_hex(c.offsets, c.data, c.valid, BIT_OFF, N, iv, st, 1) == BO_OK);
-            else if (k == 1)
-                CHECK(bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, N, lon, lat, st, 1) ==
-                      BO_OK);
+            else if (k == 1) /* the best level here; test_wkt_kernels compares the levels */
+                CHECK(bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, N, lon, lat, st, 1,
+                                       bo_simd_best()) == BO_OK);
             else
                 CHECK(bo_v2x_parse_datetime(c.offsets, c.data, c.valid, BIT_OFF, N, &f, iv, st,
                                             1) == BO_OK);
@@ -477,6 +534,238 @@ static void test_datetime_parts_fused(void)
     col_free(&c);
 }
 
+
+/* ---- the WKT kernels of every level against the reference parser and strtod ---- */
+
+static unsigned long long u64rand(void)
+{
+    return ((unsigned long long)urand(0, 4294967296.0) << 32) ^
+           (unsigned long long)urand(0, 4294967296.0);
+}
+
+/* n random decimal digits (the first one not 0 when nz) */
+static int digits(char *o, int n, int nz)
+{
+    for (int i = 0; i < n; i++)
+        o[i] = (char)('0' + (i == 0 && nz ? 1 + (int)urand(0, 9) % 9 : (int)urand(0, 10) % 10));
+    return n;
+}
+
+/* One coordinate's text: mostly the shapes of the kernels' fast paths (sign, 1-19 integer and
+ * 1-19 fraction digits, leading zeros, zeros, exact half-way values), some only the general
+ * parser takes (20+ digits, exponents, inf/nan, '+', ".5", "5."). *plain: a decimal that
+ * strtod must agree with. */
+static int gen_coord(char *o, int *plain)
+{
+    int k = 0;
+    const double u = urand(0, 1);
+    *plain = 1;
+    if (urand(0, 1) < 0.5)
+        o[k++] = '-';
+    if (u < 0.55) { /* coordinates: 1-3 integer digits, 1-17 fraction digits */
+        k += digits(o + k, 1 + (int)urand(0, 3), urand(0, 1) < 0.9);
+        o[k++] = '.';
+        k += digits(o + k, 1 + (int)urand(0, 17), 0);
+    } else if (u < 0.75) { /* any split of up to 21 digits, leading zeros allowed */
+        const int nd = 2 + (int)urand(0, 20), ki = 1 + (int)urand(0, nd - 1);
+        k += digits(o + k, ki, urand(0, 1) < 0.5);
+        o[k++] = '.';
+        k += digits(o + k, nd - ki, 0);
+    } else if (u < 0.85) { /* exactly half-way between two doubles (q >= -4), or near it */
+        const unsigned long long m = (1ULL << 52) + (u64rand() & ((1ULL << 52) - 1));
+        static const char *const tail[] = {".5", ".50", ".500", ".25", ".75", ".4999", ".5001"};
+        const int big = urand(0, 1) < 0.5; /* 2^53 + odd: half-way at .0 */
+        k += sprintf(o + k, "%llu", big ? 2 * m + 1 : m);
+        k += sprintf(o + k, "%s", big ? (urand(0, 1) < 0.5 ? ".0" : ".000")
+                                      : tail[(int)urand(0, 7) % 7]);
+    } else if (u < 0.9) { /* zeros */
+        static const char *const z[] = {"0.0", "0.000000", "00.0", "0.0000000000000000001",
+                                        "1.0000000000000000000", "9.999999999999999999"};
+        k += sprintf(o + k, "%s", z[(int)urand(0, 6) % 6]);
+    } else {
+        static const char *const g[] = {"1e5", "2.5E-3", "inf", "nan", "+1.5", ".5", "5.",
+                                        "1", "-", "1.2.3", "0x10", "1,5", "12345678901234567890.5"};
+        const int i = (int)urand(0, 13) % 13;
+        k += sprintf(o + k, "%s", g[i]);
+        *plain = i >= 4 && i != 8 && i != 9 && i != 10 && i != 11;
+    }
+    o[k] = '\0';
+    return k;
+}
+
+static void test_wkt_kernels(void)
+{
+    enum { N = 30000 };
+    char (*txt)[96] = malloc(sizeof *txt * N), (*co)[2][48] = malloc(sizeof *co * N);
+    int *plain = malloc(sizeof *plain * N * 2);
+    const char **v = malloc(sizeof *v * N);
+    double *lon = malloc(8 * N), *lat = malloc(8 * N), *lon0 = malloc(8 * N), *lat0 = malloc(8 * N);
+    uint8_t *st = malloc(N), *st0 = malloc(N);
+    if (!txt || !co || !plain || !v || !lon || !lat || !lon0 || !lat0 || !st || !st0) {
+        CHECK(0);
+        goto done;
+    }
+    static const char *const pre[] = {"POINT (", "POINT (", "POINT (", "POINT (", "point (",
+                                      "POINT(", " POINT (", "POINT  (", "POINT ( ", "Point ("};
+    static const char *const mid[] = {" ", " ", " ", " ", " ", "  ", "\t", "", ","};
+    static const char *const post[] = {")", ")", ")", ")", ")", ")  ", " )", "", "))", ")x",
+                                       ")0", ")12", ")\t7"};
+    static const char hostile[] = " \t.)(-+eE0/\x80\xff";
+    for (size_t i = 0; i < N; i++) {
+        const int common = urand(0, 1) < 0.7;
+        gen_coord(co[i][0], &plain[2 * i]);
+        gen_coord(co[i][1], &plain[2 * i + 1]);
+        snprintf(txt[i], sizeof txt[i], "%s%s%s%s%s",
+                 common ? "POINT (" : pre[(int)urand(0, 10) % 10], co[i][0],
+                 common ? " " : mid[(int)urand(0, 9) % 9], co[i][1],
+                 common ? ")" : post[(int)urand(0, 13) % 13]);
+        if (urand(0, 1) < 0.05) {
+            const size_t l = strlen(txt[i]);
+            txt[i][(size_t)urand(0, (double)l) % l] =
+                hostile[(size_t)urand(0, sizeof hostile - 1) % (sizeof hostile - 1)];
+        }
+        const double r = urand(0, 1);
+        v[i] = r < 0.02 ? NULL : r < 0.03 ? "" : r < 0.035 ? "POINT EMPTY" : txt[i];
+    }
+    /* a run of one layout (what BSM exports look like) and a run of rows that all differ */
+    for (size_t i = 1000; i < 3000; i++) {
+        snprintf(txt[i], sizeof txt[i], "POINT (-1%02d.%07d 4%d.%07d)", (int)urand(0, 100),
+                 (int)urand(0, 1e7), (int)urand(0, 10), (int)urand(0, 1e7));
+        v[i] = txt[i];
+    }
+    col_t c = col_make(v, N);
+    /* the reference, row by row */
+    int bad = 0, n_fast_shape = 0;
+    for (size_t i = 0; i < N; i++) {
+        const char *t = v[i] ? v[i] : "";
+        double a = NAN, b = NAN;
+        const int rc = v[i] ? bo_parse_wkt_point_ref(t, strlen(t), &a, &b) : 1;
+        st0[i] = rc == 0 ? 0 : (rc == 1 || !v[i] || !*t) ? 1 : 2;
+        if (rc == -1) {
+            const char *q = t;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (!*q)
+                st0[i] = 1; /* blank: missing */
+        }
+        lon0[i] = rc == 0 ? a : NAN;
+        lat0[i] = rc == 0 ? b : NAN;
+        n_fast_shape += rc == 0 && v[i] == txt[i] && !strncmp(t, "POINT (", 7);
+        /* the reference itself against strtod, on the rows made of two plain decimals */
+        if (rc == 0 && v[i] == txt[i] && i >= 3000 && plain[2 * i] && plain[2 * i + 1] &&
+            strstr(t, co[i][0]) && strstr(t, co[i][1])) {
+            const double x = strtod(co[i][0], NULL), y = strtod(co[i][1], NULL);
+            if ((memcmp(&x, &a, 8) || memcmp(&y, &b, 8)) && bad < 5) {
+                CHECKF(0, "reference '%s': %.17g %.17g, strtod %.17g %.17g", t, a, b, x, y);
+                bad++;
+            }
+        }
+    }
+    CHECKF(n_fast_shape > N / 2, "%d rows of the common shape", n_fast_shape);
+    for (int lvl = 0; lvl < BO_SIMD_NLEVELS; lvl++) {
+        if (!bo_v2x_wkt_kernel_name((bo_simd_level)lvl))
+            continue;
+        /* whole column with 1 and 3 threads; prefixes of every length to 40 (the tails of the
+         * 4-row conversions and 16-row passes) */
+        for (size_t n = 1; n <= N; n = n < 40 ? n + 1 : n == 40 ? N - 1 : N + 1) {
+            for (int T = 1; T <= (n >= N - 1 ? 3 : 1); T += 2) {
+                memset(st, 0xEE, n);
+                CHECK(bo_v2x_parse_wkt(c.offsets, c.data, c.valid, BIT_OFF, n, lon, lat, st, T,
+                                       (bo_simd_level)lvl) == BO_OK);
+                for (size_t i = 0; i < n && bad < 10; i++) {
+                    const int ok = st[i] == st0[i] && !memcmp(&lon[i], &lon0[i], 8) &&
+                                   !memcmp(&lat[i], &lat0[i], 8);
+                    if (!ok && (st0[i] == 0 || !(isnan(lon[i]) && isnan(lat[i])) ||
+                                st[i] != st0[i])) {
+                        CHECKF(0, "level %s (%s), n %zu, T %d, row %zu '%s': %d %.17g %.17g vs "
+                               "reference %d %.17g %.17g", bo_simd_name((bo_simd_level)lvl),
+                               bo_v2x_wkt_kernel_name((bo_simd_level)lvl), n, T, i,
+                               v[i] ? v[i] : "(null)", st[i], lon[i], lat[i], st0[i], lon0[i],
+                               lat0[i]);
+                        bad++;
+                    }
+                }
+            }
+        }
+    }
+    col_free(&c);
+done:
+    free(txt);
+    free(co);
+    free(plain);
+    free(v);
+    free(lon);
+    free(lat);
+    free(lon0);
+    free(lat0);
+    free(st);
+    free(st0);
+}
+
+#ifdef BO_HAVE_WKT_AVX512
+/* The 8-lane Eisel-Lemire of the AVX-512 kernel against the scalar one. */
+static void test_el8(void)
+{
+    if (!bo_v2x_wkt_kernel_name(BO_SIMD_AVX512) ||
+        strcmp(bo_v2x_wkt_kernel_name(BO_SIMD_AVX512), "avx512") != 0) {
+        printf("test_el8: skipped (no AVX-512 WKT kernel on this CPU)\n");
+        return;
+    }
+    int bad = 0;
+    long n_half = 0;
+    for (long it = 0; it < 400000 && bad < 5; it++) {
+        uint64_t w[8], bits[8];
+        uint8_t kf[8], neg[8];
+        for (int j = 0; j < 8; j++) {
+            const int kind = (int)urand(0, 8);
+            uint64_t x = u64rand();
+            kf[j] = (uint8_t)urand(0, 20);
+            neg[j] = urand(0, 1) < 0.5;
+            if (kind == 0) /* any magnitude below 10^19 */
+                x = x % 10000000000000000000ULL >> (int)urand(0, 64);
+            else if (kind == 1) /* powers of two and their neighbours */
+                x = (1ULL << (int)urand(0, 63)) + (uint64_t)(int)urand(-2, 3);
+            else if (kind == 2 || kind == 3) {
+                /* exactly half-way between two doubles: (2K + 1) 2^-s with 2^52 <= K < 2^53
+                 * has 54 significant bits, the last one set; in decimal s fraction digits
+                 * (kind 3: trailing zeros up to kf = 4) */
+                const int sh = (int)urand(1, 5), kf2 = kind == 2 ? sh : (int)urand(sh, 5);
+                const uint64_t K = (1ULL << 52) + (x & ((1ULL << 52) - 1));
+                unsigned __int128 W = (unsigned __int128)(2 * K + 1);
+                for (int q = 0; q < sh; q++)
+                    W *= 5;
+                for (int q = sh; q < kf2; q++)
+                    W *= 10;
+                if (W >= 10000000000000000000ULL)
+                    W /= 10; /* no longer half-way: still a valid case */
+                x = (uint64_t)W;
+                kf[j] = (uint8_t)kf2;
+                n_half++;
+            }
+            else if (kind == 4)
+                x = 0;
+            else /* BSM coordinates: 15-19 digits */
+                x = x % 10000000000000000000ULL / (uint64_t)(1 + (int)urand(0, 10000));
+            if (x >= 10000000000000000000ULL)
+                x %= 10000000000000000000ULL;
+            w[j] = x;
+        }
+        bo_v2x_el8_avx512(w, kf, neg, bits);
+        for (int j = 0; j < 8; j++) {
+            const uint64_t want = (w[j] ? bo_eisel_lemire_small(-(int)kf[j], w[j]) : 0) |
+                                  ((uint64_t)(neg[j] != 0) << 63);
+            if (bits[j] != want) {
+                CHECKF(0, "el8: w %llu kf %d neg %d: %016llx, scalar %016llx",
+                       (unsigned long long)w[j], kf[j], neg[j], (unsigned long long)bits[j],
+                       (unsigned long long)want);
+                bad++;
+            }
+        }
+    }
+    CHECK(n_half > 1000);
+}
+#endif
+
 int main(void)
 {
     test_datetime_parts_fused();
@@ -487,5 +776,9 @@ int main(void)
     test_threads();
     test_parts();
     test_bsm_vs_reference();
+    test_wkt_kernels();
+#ifdef BO_HAVE_WKT_AVX512
+    test_el8();
+#endif
     TEST_MAIN_END();
 }

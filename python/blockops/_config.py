@@ -176,6 +176,7 @@ def config_info() -> dict:
         "simd_supported": supported_simd_levels(),
         "simd_selected": _level,
         "simd_reason": _reason,
+        "wkt_kernel": _INFO["v2x_wkt_kernels"][_level],
         "default_threads": threads,
         "default_threads_source": source,
         "effective_cpus": effective_cpus(),
@@ -194,6 +195,7 @@ def show_config(file=None) -> None:
         f"  SIMD compiled   : {', '.join(info['simd_compiled'])}",
         f"  SIMD supported  : {', '.join(info['simd_supported'])}",
         f"  SIMD selected   : {info['simd_selected']} ({info['simd_reason']})",
+        f"  WKT point kernel: {info['wkt_kernel']}",
         f"  default threads : {info['default_threads']} (from {info['default_threads_source']})",
         f"  effective CPUs  : {info['effective_cpus']}",
     ]

@@ -57,7 +57,7 @@ def v2x_parse_hex(offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8],
                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]: ...
 def v2x_parse_wkt(offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8],
                   valid_bits: npt.NDArray[np.uint8] | None, bit_offset: int, *,
-                  n_threads: int = 1
+                  n_threads: int = 1, simd: int = 0
                   ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
                              npt.NDArray[np.uint8]]: ...
 def v2x_parse_datetime(offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8],

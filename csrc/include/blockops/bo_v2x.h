@@ -52,10 +52,18 @@ bo_status bo_v2x_parse_hex(const int64_t *offsets, const uint8_t *data, const ui
 
 /* WKT "POINT (lon lat)" -> lon[], lat[] with the CSV reader's parser (bo_parse_wkt_point):
  * case-insensitive keyword, "(" may follow it directly, spaces/tabs between the numbers.
- * Coordinates are not range-checked ("POINT (nan 1)" is status 0 with lon NaN). */
+ * Coordinates are not range-checked ("POINT (nan 1)" is status 0 with lon NaN). simd picks the
+ * kernel (bo_v2x_wkt_kernel_name); every kernel gives the same bits. BO_ERR_UNSUPPORTED when
+ * that level is not compiled in or not supported by this CPU. */
 bo_status bo_v2x_parse_wkt(const int64_t *offsets, const uint8_t *data, const uint8_t *valid_bits,
                            int64_t bit_offset, size_t n, double *BO_RESTRICT lon,
-                           double *BO_RESTRICT lat, uint8_t *BO_RESTRICT status, int n_threads);
+                           double *BO_RESTRICT lat, uint8_t *BO_RESTRICT status, int n_threads,
+                           bo_simd_level simd);
+
+/* The WKT kernel a SIMD level runs: "avx512" (the avx512 level on a CPU with AVX-512
+ * BW/DQ/CD/VL/VBMI and BMI2) or "scalar" (the baseline: SSE2 on x86-64); NULL when the level is
+ * not available here. */
+const char *bo_v2x_wkt_kernel_name(bo_simd_level simd);
 
 /* Datetimes -> ns since the epoch (naive; ISO offsets converted to UTC) with the CSV reader's
  * parsers: fmt compiled by bo_csv_dtfmt_compile (e.g. "%m/%d/%Y %I:%M:%S %p"), or NULL for
