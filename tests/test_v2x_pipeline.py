@@ -96,6 +96,7 @@ def test_pipeline_sample_matches_operators_on_whole_file(tmp_path, kind):
     assert res.rows_in == 10_000 and res.rows_out == len(exp) > 0
     assert res.attacker_rows == int(exp["isAttacker"].sum()) > 0
     assert res.n_attackers == exp.loc[exp.isAttacker == 1, "coreData_id"].nunique()
+    assert res.n_ids == exp["coreData_id"].nunique() > res.n_attackers
     assert res.rows_filtered_out == 10_000 - len(exp)  # the sample has no nulls or bad lines
     assert not os.path.exists(os.path.join(res.output_dir, "_stage"))
 
