@@ -484,10 +484,13 @@ def _dictionary_columns(table) -> list[str]:
 
 
 def _write_part(df: pd.DataFrame, path: str) -> None:
+    """One output part. ``nthreads=1``: this runs on a writer thread already, and by default
+    pyarrow starts a thread pool for the conversion on every call (104 K rows, busy 2-CPU
+    machine, median of 15: 9-10 ms by default, 4.4-7 ms with one thread)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(df.rename_axis("row"), preserve_index=True)
+    table = pa.Table.from_pandas(df.rename_axis("row"), preserve_index=True, nthreads=1)
     pq.write_table(table, path, use_dictionary=_dictionary_columns(table))
 
 
@@ -532,7 +535,7 @@ def _write_stage(df: pd.DataFrame, path: str) -> None:
     import pyarrow as pa
     import pyarrow.feather as feather
 
-    feather.write_feather(pa.Table.from_pandas(df, preserve_index=True), path,
+    feather.write_feather(pa.Table.from_pandas(df, preserve_index=True, nthreads=1), path,
                           compression="uncompressed")
 
 
