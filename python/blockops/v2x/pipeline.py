@@ -5,9 +5,10 @@ Local engine ("local", the default): blocks of :class:`blockops.io.CsvBlockReade
 the operators one at a time. When a step needs the whole data set first (the "exact" attacker
 split needs every vehicle ID that survives cleaning and filtering; the swap attack needs a donor
 pool drawn over all rows) the run has two passes: pass 1 cleans and filters each block into a
-staging Parquet part and keeps only the IDs (and the bounded donor pool); pass 2 streams the
-staged parts through the attack. The CSV is parsed once and memory stays at a few blocks plus
-the IDs.
+staged part and keeps only the IDs (and the bounded donor pool); pass 2 streams the staged
+parts through the attack. Staged parts stay in memory up to ``[input] stage_memory`` and spill
+to disk (Arrow IPC) beyond it; the blocks are planned in the rest of ``memory_budget``. The CSV
+is parsed once and memory stays at a few blocks plus the staging budget plus the IDs.
 
 Dask engine ("dask"): the same operators through :mod:`blockops.dask`, on a scheduler address
 or a ``LocalCluster`` built from :func:`blockops.resources.plan`. Both engines give the same
@@ -61,7 +62,8 @@ _FILTERS = ("none", "radius", "xy_range")
 class PipelineConfig:
     """A validated pipeline configuration (see ``docs/v2x.md`` for every key).
 
-    Sections: ``input`` (path/glob/list, blocksize, on_bad_lines), ``clean``, ``filter``,
+    Sections: ``input`` (path/glob/list, blocksize, memory_budget, stage_memory,
+    on_bad_lines, n_threads), ``clean``, ``filter``,
     ``project``, ``attackers``, ``attack``, ``output`` (Parquet directory), optional
     ``classifier`` and ``engine``. Unknown sections or keys are errors (typos must not be
     silently ignored).
