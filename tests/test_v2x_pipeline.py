@@ -405,3 +405,32 @@ def test_staging_in_memory_spilled_or_mixed_gives_the_same_output(tmp_path, monk
             assert g.schema.equals(w.schema) and g.equals(w)
         for f in ("rows_out", "attacker_rows", "n_ids", "n_attackers", "rows_filtered_out"):
             assert getattr(res, f) == getattr(mem, f), f
+
+
+def test_background_writer_bounds_pending_writes_and_raises_their_errors(tmp_path):
+    import threading
+
+    gate = threading.Event()
+    done: list[str] = []
+
+    def slow(df, path):
+        gate.wait(5)
+        if path == "bad":
+            raise OSError("disk full at bad")
+        done.append(path)
+
+    w = pl._BackgroundWriter(2)
+    try:
+        w.submit(None, "a", slow, max_pending=2)
+        w.submit(None, "b", slow, max_pending=2)
+        assert len(w._pending) == 2  # both running, nothing waited for
+        threading.Timer(0.2, gate.set).start()
+        w.submit(None, "c", slow, max_pending=2)  # waits for "a" first
+        assert "a" in done and len(w._pending) <= 2
+        w.submit(None, "bad", slow)  # max_pending=1: waits until nothing is pending
+        assert {"a", "b", "c"} <= set(done)
+        with pytest.raises(OSError, match="disk full at bad"):
+            w.wait()
+    finally:
+        gate.set()
+        w.close()
