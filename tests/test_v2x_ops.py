@@ -313,6 +313,25 @@ def test_add_attackers(cleaned):
     assert given_["isAttacker"].sum() == (cleaned["coreData_id"] == list(att)[0]).sum()
 
 
+@pytest.mark.parametrize("dtype", ["int64", "uint64", "Int64"])
+def test_add_attackers_given_integer_ids(dtype):
+    """Membership of integer IDs (the pipeline's) against a Python set: unsorted and duplicate
+    attackers, IDs absent from the frame, values beyond 2**32, 0-row and 1-row frames."""
+    rng = np.random.default_rng(5)
+    pool = rng.choice(np.arange(1, 2**40, 2**20, dtype=np.int64), 60, replace=False)
+    ids = rng.choice(pool, 1000)
+    attackers = np.concatenate([pool[:20][::-1], pool[:3], [2**41 + 1]])  # unsorted, dups, absent
+    want = set(attackers.tolist())
+    for n in (1000, 1, 0):
+        df = pd.DataFrame({"coreData_id": pd.array(ids[:n], dtype=dtype)},
+                          index=np.arange(n) + 7)
+        out = v2x.add_attackers(df, attackers)
+        assert out["isAttacker"].dtype == np.int8 and out.index.equals(df.index)
+        assert out["isAttacker"].tolist() == [int(i in want) for i in ids[:n].tolist()]
+    assert 0 < int(v2x.add_attackers(pd.DataFrame({"coreData_id": ids}),
+                                     attackers)["isAttacker"].sum()) < 1000
+
+
 # ----------------------------------------------------------------------------- attacks
 
 ATTACK_KW = {

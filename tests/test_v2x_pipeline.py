@@ -96,6 +96,7 @@ def test_pipeline_sample_matches_operators_on_whole_file(tmp_path, kind):
     assert res.rows_in == 10_000 and res.rows_out == len(exp) > 0
     assert res.attacker_rows == int(exp["isAttacker"].sum()) > 0
     assert res.n_attackers == exp.loc[exp.isAttacker == 1, "coreData_id"].nunique()
+    assert res.n_ids == exp["coreData_id"].nunique() > res.n_attackers
     assert res.rows_filtered_out == 10_000 - len(exp)  # the sample has no nulls or bad lines
     assert not os.path.exists(os.path.join(res.output_dir, "_stage"))
 
@@ -177,6 +178,9 @@ def test_pipeline_accounts_for_every_row(tmp_path):
     ({"extras": {"a": 1}}, "unknown section"),
     ({"project": None}, "project"),
     ({"output": {"dir": ""}}, "dir is required"),
+    ({"input": {"stage_memory": "lots"}}, r"stage_memory='lots' is not a size"),
+    ({"input": {"stage_memory": -1}}, "stage_memory must be at least 1 byte"),
+    ({"input": {"stage_memory": "1GiB"}}, "stage_memory='1GiB'.*must be below memory_budget"),
 ])
 def test_config_errors(tmp_path, over, msg):
     with pytest.raises(ValueError, match=msg):
@@ -205,9 +209,25 @@ def test_default_blocksize_comes_from_plan(tmp_path):
     from blockops.resources import plan
     from blockops.synth import bsm_row_bytes_estimate
 
+    def block(budget):
+        return plan(memory_budget=budget, row_bytes=bsm_row_bytes_estimate()).block_size
+
+    # two passes on the local engine: staged parts held in memory (default stage_memory =
+    # memory_budget / 4) come out of the budget the blocks are planned in
     cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, input={"blocksize": None}))
-    assert cfg.blocksize() == plan(memory_budget=2**30,
-                                   row_bytes=bsm_row_bytes_estimate()).block_size
+    assert cfg.needs_two_passes and cfg.stage_memory() == 2**28
+    assert cfg.blocksize() == block(2**30 - 2**28) < block(2**30)
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, input={
+        "blocksize": None, "memory_budget": "2GiB", "stage_memory": "100MiB"}))
+    assert cfg.stage_memory() == 100 * 2**20
+    assert cfg.blocksize() == block(2 * 2**30 - 100 * 2**20)
+    # nothing held in memory: always spill, the one-pass hash run, the Dask engine
+    for over in ({"input": {"blocksize": None, "stage_memory": 0}},
+                 {"input": {"blocksize": None}, "attackers": {"method": "hash"}},
+                 {"input": {"blocksize": None}, "engine": {"kind": "dask"}}):
+        cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, **over))
+        assert cfg.stage_memory() == 0
+        assert cfg.blocksize() == block(2**30)
 
 
 def test_classifier_stage(tmp_path):
@@ -316,3 +336,101 @@ def test_clean_filter_one_take_equals_the_operators_in_sequence(tmp_path):
     block.loc[far, "coreData_id"] = "zz"
     with pytest.raises(ValueError, match=f"row {far}.*'zz'"):
         pl.stage_clean_filter(block, cfg)
+
+
+def _parts(d) -> list:
+    import pyarrow.parquet as pq
+
+    return [pq.read_table(p) for p in sorted(glob.glob(os.path.join(d, "part-*.parquet")))]
+
+
+@pytest.mark.parametrize("attack", [
+    {"kind": "positional_offset_const_per_id_with_random_direction"},
+    {"kind": "positional_swap_rand", "pool": 500, "min_dist": None, "max_dist": None},
+])
+def test_staging_in_memory_spilled_or_mixed_gives_the_same_output(tmp_path, monkeypatch,
+                                                                    attack):
+    """Pass 1 -> pass 2 staging: every part in memory, every part spilled to disk, or a mix
+    (a budget of about 1.5 parts) write the same parts, bit for bit, and the result says
+    which happened. The spill path is watched: it must write (and delete) files when it
+    spills and never run when everything fits."""
+    written: dict[str, int] = {}  # path -> bytes
+    real = pl._write_stage
+
+    def spy(df, path):
+        real(df, path)
+        written[path] = os.path.getsize(path)
+
+    monkeypatch.setattr(pl, "_write_stage", spy)
+
+    def run(name, stage_memory):
+        written.clear()
+        cfg = pl.PipelineConfig.from_dict(_cfg(
+            tmp_path / name, BSM_SAMPLE, attack=attack,
+            input={"stage_memory": stage_memory, "blocksize": "128KB"}))
+        res = pl.Pipeline(cfg).run()
+        assert not os.path.exists(os.path.join(res.output_dir, "_stage"))
+        assert not any(os.path.exists(p) for p in written)  # deleted after pass 2 read them
+        return res, dict(written)
+
+    mem, mem_files = run("mem", "1GB")
+    assert mem.parts >= 4 and mem.stage_parts == mem.parts
+    assert mem_files == {} and mem.spilled_parts == mem.spilled_bytes == 0
+    assert mem.stage_memory == 10**9
+    # the bytes held: the frames' deep memory usage, about 230 bytes a row (27 columns)
+    assert 150 * mem.rows_out < mem.stage_bytes < 400 * mem.rows_out
+    assert f"staging           {mem.parts} parts in memory" in mem.summary()
+
+    disk, disk_files = run("disk", 0)
+    assert disk.stage_parts == disk.stage_bytes == 0 and disk.stage_memory == 0
+    assert disk.spilled_parts == disk.parts == len(disk_files)
+    assert disk.spilled_bytes == sum(disk_files.values()) > 0
+    assert f"0 parts in memory (0.0 MiB of 0 MiB), {disk.parts} spilled" in disk.summary()
+
+    budget = int(1.5 * mem.stage_bytes / mem.parts)
+    mix, mix_files = run("mix", budget)
+    assert 0 < mix.stage_parts < mix.parts and mix.spilled_parts == len(mix_files) > 0
+    assert mix.stage_parts + mix.spilled_parts == mix.parts
+    assert 0 < mix.stage_bytes <= budget
+    assert mix.spilled_bytes == sum(mix_files.values())
+
+    want = _parts(mem.output_dir)
+    exp = _expected(BSM_SAMPLE, pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE,
+                                                                 attack=attack)))
+    _assert_same(_read_out(mem.output_dir), exp)
+    for res in (disk, mix):
+        got = _parts(res.output_dir)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.schema.equals(w.schema) and g.equals(w)
+        for f in ("rows_out", "attacker_rows", "n_ids", "n_attackers", "rows_filtered_out"):
+            assert getattr(res, f) == getattr(mem, f), f
+
+
+def test_background_writer_bounds_pending_writes_and_raises_their_errors(tmp_path):
+    import threading
+
+    gate = threading.Event()
+    done: list[str] = []
+
+    def slow(df, path):
+        gate.wait(5)
+        if path == "bad":
+            raise OSError("disk full at bad")
+        done.append(path)
+
+    w = pl._BackgroundWriter(2)
+    try:
+        w.submit(None, "a", slow, max_pending=2)
+        w.submit(None, "b", slow, max_pending=2)
+        assert len(w._pending) == 2  # both running, nothing waited for
+        threading.Timer(0.2, gate.set).start()
+        w.submit(None, "c", slow, max_pending=2)  # waits for "a" first
+        assert "a" in done and len(w._pending) <= 2
+        w.submit(None, "bad", slow)  # max_pending=1: waits until nothing is pending
+        assert {"a", "b", "c"} <= set(done)
+        with pytest.raises(OSError, match="disk full at bad"):
+            w.wait()
+    finally:
+        gate.set()
+        w.close()

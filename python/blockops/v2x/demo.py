@@ -14,6 +14,7 @@ DEMO_TOML = """\
 path = "{csv}"
 on_bad_lines = "skip"
 memory_budget = "1GiB"      # block size from blockops.resources.plan()
+stage_memory = "auto"       # between the two passes: in memory up to budget/4, then on disk
 
 [clean]
 dropna = true

@@ -473,11 +473,9 @@ def add_attackers(df: pd.DataFrame, attackers=None, *, ratio: float = 0.3, seed:
     else:
         if attackers is None:
             attackers = select_attackers(ids.to_numpy(), ratio=ratio, seed=seed, method=method)
-        attackers = np.asarray(attackers)
-        if len(attackers) and ids.dtype.kind in "iu" and attackers.dtype.kind in "iu":
-            flag = np.isin(ids.to_numpy(), attackers).astype(np.int8)
-        else:
-            flag = ids.isin(attackers).to_numpy().astype(np.int8)
+        # pandas' hash lookup, also for integer IDs: np.isin sorts the IDs with the attackers
+        # (6 ms vs 1.4 ms for 104 K rows and 300 attackers, per block of the pipeline)
+        flag = ids.isin(np.asarray(attackers)).to_numpy().astype(np.int8)
     out["isAttacker"] = flag
     return out
 

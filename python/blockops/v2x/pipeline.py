@@ -5,9 +5,10 @@ Local engine ("local", the default): blocks of :class:`blockops.io.CsvBlockReade
 the operators one at a time. When a step needs the whole data set first (the "exact" attacker
 split needs every vehicle ID that survives cleaning and filtering; the swap attack needs a donor
 pool drawn over all rows) the run has two passes: pass 1 cleans and filters each block into a
-staging Parquet part and keeps only the IDs (and the bounded donor pool); pass 2 streams the
-staged parts through the attack. The CSV is parsed once and memory stays at a few blocks plus
-the IDs.
+staged part and keeps only the IDs (and the bounded donor pool); pass 2 streams the staged
+parts through the attack. Staged parts stay in memory up to ``[input] stage_memory`` and spill
+to disk (Arrow IPC) beyond it; the blocks are planned in the rest of ``memory_budget``. The CSV
+is parsed once and memory stays at a few blocks plus the staging budget plus the IDs.
 
 Dask engine ("dask"): the same operators through :mod:`blockops.dask`, on a scheduler address
 or a ``LocalCluster`` built from :func:`blockops.resources.plan`. Both engines give the same
@@ -26,15 +27,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import _core
+from .. import _config, _core
 from .. import geo as _geo
 from . import ops
 
 # ----------------------------------------------------------------------------- config
 
 _SCHEMA: dict[str, dict[str, Any]] = {
-    "input": {"path": None, "blocksize": None, "memory_budget": "1GiB", "on_bad_lines": "skip",
-              "n_threads": None},
+    "input": {"path": None, "blocksize": None, "memory_budget": "1GiB", "stage_memory": "auto",
+              "on_bad_lines": "skip", "n_threads": None},
     "clean": {"columns": None, "dropna": True, "timestamps": True},
     "filter": {"kind": "none", "center_lat": None, "center_lon": None, "radius_m": None,
                "max_dist": None, "start": None, "end": None},
@@ -49,6 +50,11 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "engine": {"kind": "local", "address": None, "n_workers": None},
 }
 _REQUIRED = {"input": ["path"], "output": ["dir"]}
+#: [input] stage_memory = "auto" keeps staged parts in memory up to memory_budget / 4 (256 MiB
+#: of the default 1 GiB): at 1 M BSM rows the staged frames take ~110 MiB (~230 bytes a row
+#: after the radius filter), so a run of that size never touches the disk between its passes,
+#: while the blocks keep 3/4 of the budget (57 instead of 76 MiB blocks on 2 CPUs).
+STAGE_MEMORY_AUTO_DIVISOR = 4
 _FILTERS = ("none", "radius", "xy_range")
 
 
@@ -56,7 +62,8 @@ _FILTERS = ("none", "radius", "xy_range")
 class PipelineConfig:
     """A validated pipeline configuration (see ``docs/v2x.md`` for every key).
 
-    Sections: ``input`` (path/glob/list, blocksize, on_bad_lines), ``clean``, ``filter``,
+    Sections: ``input`` (path/glob/list, blocksize, memory_budget, stage_memory,
+    on_bad_lines, n_threads), ``clean``, ``filter``,
     ``project``, ``attackers``, ``attack``, ``output`` (Parquet directory), optional
     ``classifier`` and ``engine``. Unknown sections or keys are errors (typos must not be
     silently ignored).
@@ -155,6 +162,7 @@ class PipelineConfig:
             raise ValueError(f"{src}: [engine] kind must be 'local' or 'dask'")
         if self["input"]["on_bad_lines"] not in ("error", "skip", "warn"):
             raise ValueError(f"{src}: [input] on_bad_lines must be error, skip or warn")
+        self._stage_memory_setting()  # checks the size and that it leaves room for the blocks
         c = self["classifier"]
         if self.has_classifier and not (0 < float(c["test_size"]) < 1):
             raise ValueError(f"{src}: [classifier] test_size must be in (0, 1)")
@@ -186,18 +194,61 @@ class PipelineConfig:
         s = self["attack"]["seed"]
         return 42 if s is None else int(s)
 
+    def _memory_budget(self) -> int:
+        from ..io.csv import parse_size
+
+        return parse_size(self["input"]["memory_budget"], "[input] memory_budget")
+
+    def _stage_memory_setting(self) -> int:
+        """[input] stage_memory in bytes as configured ("auto": a quarter of memory_budget;
+        0: always spill), whether or not this run stages."""
+        from ..io.csv import parse_size
+
+        v = self["input"]["stage_memory"]
+        budget = self._memory_budget()
+        if v is None or (isinstance(v, str) and v.strip().lower() == "auto"):
+            return budget // STAGE_MEMORY_AUTO_DIVISOR
+        if (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v == 0) or \
+                (isinstance(v, str) and v.strip() == "0"):
+            return 0
+        n = parse_size(v, f"{self.source}: [input] stage_memory")
+        if n >= budget:
+            raise ValueError(f"{self.source}: [input] stage_memory={v!r} ({n:,} bytes) must be "
+                             f"below memory_budget ({budget:,} bytes): the blocks are planned "
+                             "in what staging leaves of the budget")
+        return n
+
+    def stage_memory(self) -> int:
+        """Bytes of staged parts the local engine keeps in memory between its two passes
+        (beyond them parts spill to disk): [input] stage_memory when the run stages (two
+        passes on the local engine), else 0."""
+        if not self.needs_two_passes or self["engine"]["kind"] != "local":
+            return 0
+        return self._stage_memory_setting()
+
     def blocksize(self) -> int:
         """[input] blocksize, else the block size :func:`blockops.resources.plan` gives for
-        [input] memory_budget (default 1 GiB: slots x block x expansion fits in it)."""
+        [input] memory_budget (default 1 GiB: slots x block x expansion fits in it) minus
+        :meth:`stage_memory`: staged parts held in memory come out of the same budget, so
+        planned block heap + staged bytes still fit in memory_budget."""
         from ..io.csv import parse_size
         from ..resources import plan
         from ..synth import bsm_row_bytes_estimate
+        from .._errors import BlockopsError
 
         inp = self["input"]
         if inp["blocksize"] is not None:
             return parse_size(inp["blocksize"], "[input] blocksize")
-        budget = parse_size(inp["memory_budget"], "[input] memory_budget")
-        return plan(memory_budget=budget, row_bytes=bsm_row_bytes_estimate()).block_size
+        budget, stage = self._memory_budget(), self.stage_memory()
+        try:
+            return plan(memory_budget=budget - stage,
+                        row_bytes=bsm_row_bytes_estimate()).block_size
+        except BlockopsError as e:
+            if not stage:
+                raise
+            raise BlockopsError(f"{self.source}: [input] memory_budget {budget:,} bytes minus "
+                                f"stage_memory {stage:,} bytes leaves too little for the "
+                                f"blocks (lower stage_memory or raise the budget): {e}") from None
 
     @property
     def needs_two_passes(self) -> bool:
@@ -325,7 +376,13 @@ def test_mask(row_keys: np.ndarray, *, test_size: float, seed: int) -> np.ndarra
 @dataclass
 class PipelineResult:
     """What a run did: row counts (rows_in = rows_out + skipped + dropped + filtered), attackers,
-    per-stage seconds, throughput and peak RSS."""
+    per-stage seconds, throughput and peak RSS.
+
+    Staging between the two passes of the local engine: ``stage_memory`` is the budget,
+    ``stage_bytes`` the most bytes of staged parts held in memory at once (pandas
+    ``memory_usage(deep=True)`` of the frames), ``stage_parts`` how many parts stayed in
+    memory, ``spilled_parts`` / ``spilled_bytes`` how many went to disk and their file bytes.
+    """
 
     rows_in: int = 0
     rows_skipped: int = 0
@@ -342,6 +399,11 @@ class PipelineResult:
     output_dir: str = ""
     parts: int = 0
     pool_bytes: int = 0
+    stage_memory: int = 0
+    stage_bytes: int = 0
+    stage_parts: int = 0
+    spilled_parts: int = 0
+    spilled_bytes: int = 0
     engine: str = "local"
     metrics: Any = None
     results_path: str | None = None
@@ -377,6 +439,11 @@ class PipelineResult:
         ]
         if self.pool_bytes:
             lines.append(f"donor pool        {self.pool_bytes / 2**20:.1f} MiB")
+        if self.stage_parts or self.spilled_parts:
+            lines.append(f"staging           {self.stage_parts} parts in memory "
+                         f"({self.stage_bytes / 2**20:,.1f} MiB of {self.stage_memory / 2**20:,.0f}"
+                         f" MiB), {self.spilled_parts} spilled to disk "
+                         f"({self.spilled_bytes / 2**20:,.1f} MiB)")
         if self.results_path:
             lines.append(f"classifiers       {self.results_path}")
         return "\n".join(lines)
@@ -419,34 +486,43 @@ def _dictionary_columns(table) -> list[str]:
 
 
 def _write_part(df: pd.DataFrame, path: str) -> None:
+    """One output part. ``nthreads=1``: this runs on a writer thread already, and by default
+    pyarrow starts a thread pool for the conversion on every call (104 K rows, busy 2-CPU
+    machine, median of 15: 9-10 ms by default, 4.4-7 ms with one thread)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(df.rename_axis("row"), preserve_index=True)
+    table = pa.Table.from_pandas(df.rename_axis("row"), preserve_index=True, nthreads=1)
     pq.write_table(table, path, use_dictionary=_dictionary_columns(table))
 
 
 class _BackgroundWriter:
-    """Writes output parts on one background thread, overlapping the next block's work.
+    """Writes parts on background threads, overlapping the main thread's work.
 
-    At most one write is pending (``submit`` waits for the previous one first), so memory
-    holds at most one extra output block; a write error is raised at the next submit or at
-    ``close``."""
+    ``submit`` first waits (oldest first) until fewer than ``max_pending`` writes are pending,
+    so memory holds at most ``max_pending`` extra blocks; a write error is raised at the next
+    submit that waits for it, or at ``wait`` / ``close``. Parts are separate files, so the
+    output does not depend on how many threads write them."""
 
-    def __init__(self):
+    def __init__(self, n_threads: int = 1):
+        from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="blockops-v2x-writer")
-        self._pending = None
+        self.n_threads = max(1, int(n_threads))
+        self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="blockops-v2x-writer")
+        self._pending = deque()
+
+    def _wait_oldest(self) -> None:
+        self._pending.popleft().result()
 
     def wait(self) -> None:
-        if self._pending is not None:
-            f, self._pending = self._pending, None
-            f.result()
+        while self._pending:
+            self._wait_oldest()
 
-    def submit(self, df: pd.DataFrame, path: str, write=None) -> None:
-        self.wait()
-        self._pending = self._pool.submit(write or _write_part, df, path)
+    def submit(self, df: pd.DataFrame, path: str, write=None, *, max_pending: int = 1) -> None:
+        while len(self._pending) >= max(1, min(max_pending, self.n_threads)):
+            self._wait_oldest()
+        self._pending.append(self._pool.submit(write or _write_part, df, path))
 
     def close(self) -> None:
         try:
@@ -461,7 +537,7 @@ def _write_stage(df: pd.DataFrame, path: str) -> None:
     import pyarrow as pa
     import pyarrow.feather as feather
 
-    feather.write_feather(pa.Table.from_pandas(df, preserve_index=True), path,
+    feather.write_feather(pa.Table.from_pandas(df, preserve_index=True, nthreads=1), path,
                           compression="uncompressed")
 
 
@@ -469,6 +545,67 @@ def _read_stage(path: str) -> pd.DataFrame:
     import pyarrow.feather as feather
 
     return feather.read_table(path, memory_map=False).to_pandas()
+
+
+def _frame_bytes(df: pd.DataFrame) -> int:
+    """Bytes a staged frame holds: pandas' deep memory usage (Arrow buffers of the text
+    columns, values and masks of the nullable ints, the index). Staged frames come out of a
+    row selection, so they own their buffers rather than pinning the reader's block."""
+    return int(df.memory_usage(index=True, deep=True).sum())
+
+
+class _Stage:
+    """Parts of pass 1 kept for pass 2: in memory as they are (no serialization) while the
+    bytes held stay within ``budget``, beyond it spilled to ``directory`` as uncompressed Arrow
+    IPC (:func:`_write_stage`) by the background writer.
+
+    The decision is per part, first come first kept: a part that does not fit spills, a later
+    smaller one may still stay. Pass 2 takes every part once, in order; taking an in-memory
+    part drops the stage's reference (memory falls as pass 2 goes), taking a spilled one reads
+    and deletes its file. The output does not depend on which parts spilled."""
+
+    def __init__(self, budget: int, directory: str, writer: _BackgroundWriter):
+        self.budget, self.directory, self.writer = int(budget), directory, writer
+        self._parts: list = []  # (frame, bytes) in memory, (path, 0) spilled, None taken
+        self.held = 0           # bytes of in-memory parts not taken yet
+        self.peak = 0           # most bytes held at once
+        self.kept = 0
+        self.spilled = 0
+        self.spilled_bytes = 0  # file bytes, counted when pass 2 reads them
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def put(self, df: pd.DataFrame) -> None:
+        n = _frame_bytes(df)
+        if self.held + n <= self.budget:
+            self._parts.append((df, n))
+            self.held += n
+            self.peak = max(self.peak, self.held)
+            self.kept += 1
+            return
+        if not self.spilled:
+            os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, f"part-{len(self._parts):05d}.arrow")
+        self.writer.submit(df, path, _write_stage)
+        self._parts.append((path, 0))
+        self.spilled += 1
+
+    def spilled_at(self, j: int) -> bool:
+        """Whether part j is still to be read back from disk (False past the last part)."""
+        return j < len(self._parts) and self._parts[j] is not None and \
+            isinstance(self._parts[j][0], str)
+
+    def take(self, j: int) -> pd.DataFrame:
+        item, n = self._parts[j]
+        self._parts[j] = None
+        if isinstance(item, str):  # the writer must have finished it (wait before pass 2)
+            self.spilled_bytes += os.path.getsize(item)
+            df = _read_stage(item)
+            os.remove(item)
+            return df
+        self.held -= n
+        return item
 
 
 def _prepare_dir(d: str, overwrite: bool) -> None:
@@ -482,6 +619,44 @@ def _prepare_dir(d: str, overwrite: bool) -> None:
         for p in old:
             os.remove(p)
     os.makedirs(d, exist_ok=True)
+
+
+class _OutputIds:
+    """Distinct vehicle IDs and attacker IDs of the written rows, gathered part by part with
+    the Arrow kernels ``_id_counts`` uses (a missing ID counts as one value there and here).
+    The run used to read the two columns back from the Parquet output after writing it.
+    Keeps at most 64 arrays of distinct IDs before merging them, like the pass-1 ID list."""
+
+    def __init__(self):
+        self._ids: list = []
+        self._att: list = []
+
+    @staticmethod
+    def _push(lst: list, values) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lst.append(pc.unique(values))
+        if len(lst) > 64:
+            lst[:] = [pc.unique(pa.chunked_array(lst))]
+
+    def add(self, ids: pd.Series, attacker: np.ndarray) -> None:
+        import pyarrow as pa
+
+        if len(ids):
+            a = pa.array(ids)
+            self._push(self._ids, a)
+            self._push(self._att, a.filter(pa.array(attacker)))
+
+    def counts(self) -> tuple[int, int]:
+        """(vehicles, attacker vehicles)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        def n(lst):
+            return len(pc.unique(pa.chunked_array(lst))) if lst else 0
+
+        return n(self._ids), n(self._att)
 
 
 class Pipeline:
@@ -539,17 +714,25 @@ class Pipeline:
         res.output_dir = out_dir
         two = cfg.needs_two_passes
         stage_dir = os.path.join(out_dir, "_stage") if two else None
-        if stage_dir:
+        if stage_dir:  # a crashed run's leftovers; created again only when a part spills
             shutil.rmtree(stage_dir, ignore_errors=True)
-            os.makedirs(stage_dir)
         ids_seen: list[np.ndarray] = []
         pool = None
         if cfg["attack"]["kind"] == "positional_swap_rand":
             size = cfg["attack"]["pool"] or ops.DEFAULT_POOL_SIZE
             pool = ops.DonorPool.empty(size, cfg.attack_seed)
         counts: dict = {}
+        out_ids = _OutputIds()
         k = 0
-        writer = _BackgroundWriter()
+        # Pass 2 with a part in memory has nothing to overlap the previous part's Parquet write
+        # with but the (cheap) attack: one writer left it waiting on the writes (~0.05-0.1 s a
+        # part, one core), two use both cores. Before a spilled part, one pending write as
+        # before: reading it back is the overlap, and two writers beside the read made pass 2
+        # slower (5 M rows, 21 of 24 parts spilled, 3 runs: 2.4-4.1 s vs 2.3-3.0 s). Pass 1 and
+        # one-pass runs keep one pending write, as parsing already uses every core.
+        writer = _BackgroundWriter(2 if _config.resolve_threads(nt) >= 2 else 1)
+        stage = _Stage(cfg.stage_memory(), stage_dir, writer) if two else None
+        res.stage_memory = stage.budget if stage is not None else 0
         try:
             reader = self._reader(cfg["input"]["path"], progress, **reader_options(cfg))
             with reader:
@@ -572,14 +755,14 @@ class Pipeline:
                                 pool = pool.merge(ops.DonorPool.from_frame(
                                     df, size=pool.size, seed=pool.seed, n_threads=nt))
                         with timer("stage (wait)"):
-                            writer.submit(df, os.path.join(stage_dir, f"part-{k:05d}.arrow"),
-                                          _write_stage)
+                            stage.put(df)
                     else:
                         with timer("attack"):
                             df = stage_attack(df, cfg, n_threads=nt)
-                        self._count_out(res, df)
+                            self._count_out(res, df, out_ids)
                         with timer("write (wait)"):
                             writer.submit(df, os.path.join(out_dir, f"part-{k:05d}.parquet"))
+                    del df  # the stage or the writer holds it now; not alive across next read
                     k += 1
             st = reader.stats
             res.rows_in, res.rows_skipped, res.bytes_in = st.rows_in, st.rows_skipped, \
@@ -588,7 +771,7 @@ class Pipeline:
             res.rows_filtered_out = counts.get("filtered_out", 0)
             if two:
                 with timer("stage (wait)"):
-                    writer.wait()  # pass 2 reads what pass 1 staged
+                    writer.wait()  # pass 2 reads what pass 1 spilled
                 attackers = None
                 if cfg["attackers"]["method"] == "exact":
                     with timer("ids+pool"):
@@ -600,15 +783,17 @@ class Pipeline:
                 if pool is not None:
                     res.pool_bytes = pool.nbytes
                 for j in range(k):
-                    p = os.path.join(stage_dir, f"part-{j:05d}.arrow")
                     with timer("stage"):
-                        df = _read_stage(p)
+                        df = stage.take(j)
                     with timer("attack"):
                         df = stage_attack(df, cfg, attackers=attackers, pool=pool, n_threads=nt)
-                    self._count_out(res, df)
+                        self._count_out(res, df, out_ids)
                     with timer("write (wait)"):
-                        writer.submit(df, os.path.join(out_dir, f"part-{j:05d}.parquet"))
-                    os.remove(p)
+                        writer.submit(df, os.path.join(out_dir, f"part-{j:05d}.parquet"),
+                                      max_pending=1 if stage.spilled_at(j + 1) else 2)
+                    del df
+                res.stage_bytes, res.stage_parts = stage.peak, stage.kept
+                res.spilled_parts, res.spilled_bytes = stage.spilled, stage.spilled_bytes
             with timer("write (wait)"):
                 writer.wait()
         finally:
@@ -616,18 +801,22 @@ class Pipeline:
             if stage_dir:
                 shutil.rmtree(stage_dir, ignore_errors=True)
         res.parts = k
-        res.n_ids, res.n_attackers = self._id_counts(out_dir)
+        res.n_ids, res.n_attackers = out_ids.counts()
         return res
 
     @staticmethod
-    def _count_out(res: PipelineResult, df: pd.DataFrame) -> None:
+    def _count_out(res: PipelineResult, df: pd.DataFrame, out_ids: _OutputIds) -> None:
         res.rows_out += len(df)
         if "isAttacker" in df.columns:
-            res.attacker_rows += int(df["isAttacker"].sum())
+            att = df["isAttacker"].to_numpy() == 1
+            res.attacker_rows += int(att.sum())
+            if ops.ID in df.columns:
+                out_ids.add(df[ops.ID], att)
 
     @staticmethod
     def _id_counts(out_dir: str) -> tuple[int, int]:
-        """(vehicles, attacker vehicles) in the output, reading the two columns only."""
+        """(vehicles, attacker vehicles) in the output, reading the two columns only (the Dask
+        engine's count; the local engine counts the frames it writes)."""
         import pyarrow.compute as pc
         import pyarrow.dataset as ds
 
