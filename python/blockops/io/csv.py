@@ -5,10 +5,12 @@ dicts of NumPy arrays), one per block of about ``blocksize`` bytes; :func:`read_
 everything into one frame. See ``docs/csv.md`` for the dialect, the type rules, where they
 differ from :func:`pandas.read_csv`, and the memory bound.
 
-Memory: at most two raw blocks are held at once (the block being parsed and the next one being
-read by a background thread), plus the current block's row index and converted columns. Peak
-RSS while iterating stays below ``base + (n_threads + 2) * blocksize * EXPANSION`` and does not
-grow with the size of the file.
+Memory: a regular file is memory-mapped one block at a time, and the window is unmapped before
+its block is handed out, so one raw block is in memory at once; other sources (file objects,
+pipes, ``memory_map=False``) hold two (the block being parsed and the next one being read by a
+background thread). Add the current block's row index and converted columns. Peak RSS while
+iterating stays below ``base + (n_threads + k) * blocksize * EXPANSION`` (``k`` the raw blocks:
+1 mapped, ``MAX_BLOCKS_IN_FLIGHT`` = 2 read) and does not grow with the size of the file.
 """
 from __future__ import annotations
 
@@ -47,11 +49,13 @@ __all__ = [
 log = logging.getLogger("blockops")
 
 #: Documented bound on memory per block: raw bytes + row index (4 bytes per field) + converted
-#: columns + the read-ahead buffer stay below ``EXPANSION * blocksize`` per thread slot.
+#: columns (+ the read-ahead buffer when the source is read, not mapped) stay below
+#: ``EXPANSION * blocksize`` per thread slot.
 EXPANSION = 4
 #: Largest default block size; :func:`default_blocksize` plans one at most this big.
 DEFAULT_BLOCKSIZE = 64 * 2**20
-#: Raw blocks alive at once: the one being parsed and the one being read ahead.
+#: Raw blocks alive at once when a source is read (file objects, pipes, ``memory_map=False``):
+#: the one being parsed and the one being read ahead. A mapped file has one.
 MAX_BLOCKS_IN_FLIGHT = 2
 #: Column types are inferred from the complete rows in the first INFER_BYTES of the data (not
 #: from the first block), so inferred types do not depend on the block size.
@@ -469,6 +473,14 @@ class CsvBlockReader:
     as_arrays : bool, default False
         Yield ``dict[str, numpy.ndarray]`` instead of DataFrames; nullable columns become
         ``numpy.ma.MaskedArray``, strings object arrays; key ``"__row__"`` holds row numbers.
+    memory_map : bool or None, default None
+        ``None``: memory-map regular files given by path, one window per block (no read
+        buffer, no copy; the window is unmapped before its block is handed out, and the kernel
+        reads ahead), and read everything else (file objects, pipes, devices). ``True``: map,
+        and raise ``ValueError`` for a source that cannot be mapped. ``False``: read every
+        source with a read-ahead thread into two reused buffers. Results are the same either
+        way. Truncating or rewriting a mapped file while it is read is undefined (the process
+        may get ``SIGBUS``), as with pandas' and pyarrow's ``memory_map``.
 
     Notes
     -----
