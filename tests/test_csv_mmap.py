@@ -326,3 +326,37 @@ def test_error_mid_block_releases_the_window(tmp_path):
         pytest.fail("no CsvParseError")
     gc.collect()
     assert _mappings_of(path) == 0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/version"), reason="needs Linux procfs")
+@pytest.mark.parametrize("memory_map", [None, True])
+def test_zero_size_regular_file_with_content_is_read(memory_map):
+    """procfs and sysfs files are regular files of size 0 that have content: nothing to map,
+    so they are read."""
+    bio = csv_api()
+    with open("/proc/version", "rb") as fh:
+        want = fh.read().decode().strip()
+    got = bio.read_csv("/proc/version", header=False, delimiter="\x01", dtypes="str",
+                       memory_map=memory_map)
+    assert got[0].tolist() == [want]
+
+
+def test_file_system_that_cannot_map_is_read(tmp_path, monkeypatch):
+    """mmap failing (ENODEV: a file system without mmap) falls back to reading with
+    memory_map=None, and is the error with memory_map=True."""
+    import errno
+
+    from blockops.io import csv as bcsv
+
+    bio = csv_api()
+    data = _typed_file(300)
+    path = write(tmp_path, data)
+    want = bio.read_csv(path, dtypes=TYPED, blocksize=2000)
+
+    def no_mmap(*a, **k):
+        raise OSError(errno.ENODEV, "No such device")
+
+    monkeypatch.setattr(bcsv.mmap, "mmap", no_mmap)
+    assert_frames_identical(bio.read_csv(path, dtypes=TYPED, blocksize=2000), want)
+    with pytest.raises(OSError):
+        bio.read_csv(path, dtypes=TYPED, blocksize=2000, memory_map=True)

@@ -265,11 +265,12 @@ class _RangeFile:
         self._f.close()
 
 
-def _is_regular_file(path) -> bool:
+def _is_regular_file(path, nonempty: bool = False) -> bool:
     try:
-        return stat.S_ISREG(os.stat(path).st_mode)
+        st = os.stat(path)
     except OSError:
         return False
+    return stat.S_ISREG(st.st_mode) and (st.st_size > 0 or not nonempty)
 
 
 class _MappedFile:
@@ -300,8 +301,10 @@ class _MappedFile:
             size = os.fstat(fd).st_size
             self._end = size if end is None else min(end, size)
             self._start = min(start, self._end)
-            # the byte before a range ends a line with CR (line counting, as _RangeFile)
-            self.prev_cr = bool(start) and os.pread(fd, 1, start - 1) == b"\r"
+            self.prev_cr = False  # the byte before a range ends a line with CR (as _RangeFile)
+            if start:
+                self._f.seek(start - 1)
+                self.prev_cr = self._f.read(1) == b"\r"
             if hasattr(os, "posix_fadvise") and self._end > self._start:
                 os.posix_fadvise(fd, self._start, self._end - self._start,
                                  os.POSIX_FADV_SEQUENTIAL)
@@ -476,8 +479,9 @@ class CsvBlockReader:
     memory_map : bool or None, default None
         ``None``: memory-map regular files given by path, one window per block (no read
         buffer, no copy; the window is unmapped before its block is handed out, and the kernel
-        reads ahead), and read everything else (file objects, pipes, devices). ``True``: map,
-        and raise ``ValueError`` for a source that cannot be mapped. ``False``: read every
+        reads ahead), and read everything else (file objects, pipes, devices, files of size 0
+        such as procfs's, file systems without mmap). ``True``: map, and raise ``ValueError``
+        for a file object or a file that is not regular. ``False``: read every
         source with a read-ahead thread into two reused buffers. Results are the same either
         way. Truncating or rewriting a mapped file while it is read is undefined (the process
         may get ``SIGBUS``), as with pandas' and pyarrow's ``memory_map``.
@@ -751,10 +755,11 @@ class CsvBlockReader:
 
     def _maps(self, src: _Source) -> bool:
         """Whether src is read through memory-mapped windows: regular files given by path,
-        unless ``memory_map=False``."""
+        unless ``memory_map=False``. A regular file of size 0 is read (nothing to map, and
+        procfs/sysfs files say 0 but have content)."""
         if self.memory_map is False or src.fileobj is not None:
             return False
-        return _is_regular_file(src.path)
+        return _is_regular_file(src.path, nonempty=True)
 
     def _file_blocks(self, src: _Source, row0: int):
         bs = self.blocksize
@@ -763,10 +768,20 @@ class CsvBlockReader:
         if self._maps(src):
             blocks = _MappedFile(src.path, src.start, src.end, bs, bs + self.max_row_bytes)
             try:
-                yield from self._file_blocks_open(src, blocks, blocks.start(first), row0)
+                try:
+                    data = blocks.start(first)
+                except OSError as e:  # a file system that cannot map (ENODEV): read it instead
+                    if self.memory_map:
+                        raise
+                    log.debug("csv: %s cannot be memory-mapped (%s); reading it", src.name, e)
+                    data = None
+                if data is not None:
+                    gen = self._file_blocks_open(src, blocks, data, row0)
+                    del data  # the generator's view only: the window must be unmappable
+                    yield from gen
+                    return
             finally:
                 blocks.close()
-            return
         f, owned = src.open()
         try:
             if self._ring is None:
