@@ -38,8 +38,13 @@ def _page_aligned(size: int, last: bytes) -> bytes:
     return data
 
 
+def _bytes(path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
 CASES = dict(R.NASTY)
-CASES.update({"data/" + os.path.basename(p): open(p, "rb").read()
+CASES.update({"data/" + os.path.basename(p): _bytes(p)
               for p in sorted(glob.glob(os.path.join(DATA_DIR, "*.csv")))})
 CASES.update({
     "page_aligned_number": _page_aligned(PAGE, b"12345.678901234"),
@@ -203,7 +208,8 @@ def test_values_outlive_the_mapping(tmp_path):
         churn.append(m)
     for m in churn:
         m.close()
-    want = bio.read_csv(open(path, "rb"), dtypes=dtypes)  # a file object: the read path
+    with open(path, "rb") as fh:
+        want = bio.read_csv(fh, dtypes=dtypes)  # a file object: the read path
     got = pd.concat(blocks)
     got["s"] = got["s"].astype(str)
     want["s"] = want["s"].astype(str)
@@ -299,7 +305,6 @@ def test_named_pipe_is_read_not_mapped(tmp_path):
 
 
 def test_empty_and_header_only_files_mapped(tmp_path):
-    bio = csv_api()
     for data in (b"", b"a,b", b"a,b\r\n", R.BOM + b"a,b\n", b"\n\n"):
         path = write(tmp_path, data, "e.csv")
         for bs in (1, None):
