@@ -155,7 +155,8 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
     Parameters
     ----------
     source : path, list of paths or glob
-        Local files (ranges are read with ``seek``; every worker must see the same paths).
+        Local files (each task maps or reads its byte range; every worker must see the same
+        paths).
     blocksize : int or str
         Target bytes per partition.
     columns, dtypes, **options
