@@ -434,3 +434,18 @@ def test_background_writer_bounds_pending_writes_and_raises_their_errors(tmp_pat
     finally:
         gate.set()
         w.close()
+
+
+def test_summary_throughput_leaves_out_the_classifier():
+    """The classifier trains after the data has streamed through: rows/s and MB/s are those of
+    the streaming part, and the line says so."""
+    from blockops.v2x.pipeline import PipelineResult
+
+    r = PipelineResult(engine="local")
+    r.rows_in, r.bytes_in, r.seconds = 300_000, 82e6, 10.0
+    r.stage_seconds = {"read": 1.0, "classify": 8.0}
+    line = next(x for x in r.summary().splitlines() if x.startswith("time"))
+    assert "0.15 M rows/s" in line and "41 MB/s" in line and "classifier's 8.00 s" in line
+    r.stage_seconds = {"read": 1.0}
+    line = next(x for x in r.summary().splitlines() if x.startswith("time"))
+    assert "0.03 M rows/s" in line and "classifier" not in line
