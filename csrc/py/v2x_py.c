@@ -344,6 +344,12 @@ static PyObject *new_1d(npy_intp n, int typenum)
 }
 
 #define A_(o, T) ((T *)PyArray_DATA((PyArrayObject *)(o)))
+/* The eight output pointers of the timestamp-parts kernels (month, day, year, hour, minute,
+ * second, pm, status) at row b0, in the order parts_new makes them. */
+#define PARTS_OUT(out, b0)                                                                    \
+    A_((out)[0], int8_t) + (b0), A_((out)[1], int8_t) + (b0), A_((out)[2], int16_t) + (b0),   \
+        A_((out)[3], int8_t) + (b0), A_((out)[4], int8_t) + (b0), A_((out)[5], int8_t) + (b0), \
+        A_((out)[6], int8_t) + (b0), A_((out)[7], uint8_t) + (b0)
 
 static char *v2x_kw[] = {"offsets", "data", "valid_bits", "bit_offset", "n_threads", NULL};
 
@@ -620,11 +626,7 @@ PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kw
     const npy_intp n = PyArray_SIZE(ns);
     bo_status st = BO_OK;
     BLOCKED(n, RNG_BLOCK,
-            st = bo_v2x_timestamp_parts(t + b0, (size_t)bn, A_(out[0], int8_t) + b0,
-                                        A_(out[1], int8_t) + b0, A_(out[2], int16_t) + b0,
-                                        A_(out[3], int8_t) + b0, A_(out[4], int8_t) + b0,
-                                        A_(out[5], int8_t) + b0, A_(out[6], int8_t) + b0,
-                                        A_(out[7], uint8_t) + b0, n_threads));
+            st = bo_v2x_timestamp_parts(t + b0, (size_t)bn, PARTS_OUT(out, b0), n_threads));
     if (st != BO_OK)
         bo_py_raise_status(st, NULL, func, NULL);
     else
@@ -653,11 +655,7 @@ PyObject *bo_py_v2x_datetime_parts(PyObject *self, PyObject *args, PyObject *kwa
     bo_status st = BO_OK;
     BLOCKED(c.n, V2X_BLOCK,
             st = bo_v2x_datetime_parts(COL_OFF(c), COL_DATA(c), COL_VALID(c), COL_BIT(c),
-                                       (size_t)bn, fp, A_(out[0], int8_t) + b0,
-                                       A_(out[1], int8_t) + b0, A_(out[2], int16_t) + b0,
-                                       A_(out[3], int8_t) + b0, A_(out[4], int8_t) + b0,
-                                       A_(out[5], int8_t) + b0, A_(out[6], int8_t) + b0,
-                                       A_(out[7], uint8_t) + b0, n_threads));
+                                       (size_t)bn, fp, PARTS_OUT(out, b0), n_threads));
     if (st != BO_OK)
         bo_py_raise_status(st, NULL, func, NULL);
     else
