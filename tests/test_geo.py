@@ -336,6 +336,30 @@ def test_haversine_longitudes_outside_pm180(simd_level):
     assert_distances(got, exact, np.float64)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("where", [0, 5, 1023, 1024, 1500, 2047, 16383, 16384, 20000, 40000])
+def test_haversine_one_shifted_longitude_anywhere(simd_level, dtype, where):
+    """The kernel tracks the longitudes' range while it computes and redoes a run of 1,024
+    points (and the rest of its 16 Ki chunk) through the exact reduction when one is outside
+    [-180, 180]. Wherever that point sits (first run, a run's last or first element, a chunk
+    boundary, the last element), every result is bitwise the one of the in-range inputs:
+    lon + 360 is exact for these longitudes (multiples of 2^-14) and so is its reduction."""
+    r = H.rng(23)
+    n = 40001
+    lat1, lon1 = H.uniform_sphere(r, n)
+    lat2 = np.clip(lat1 + r.uniform(-1, 1, n), -90, 90)
+    lon1 = np.round(lon1 * 2.0**14) / 2.0**14  # +360 stays exact in float32 too (24 bits)
+    lon2 = np.clip(lon1 + r.uniform(-1, 1, n), -180, 180)
+    lat1, lon1, lat2, lon2 = _cast([lat1, lon1, lat2, lon2], dtype)
+    want = geo.haversine(lat1=lat1, lon1=lon1, lat2=lat2, lon2=lon2, n_threads=1)
+    shifted = lon1.copy()
+    shifted[where] += dtype(360.0)
+    assert shifted[where] - dtype(360.0) == lon1[where]
+    for nt in (1, 2):
+        got = geo.haversine(lat1=lat1, lon1=shifted, lat2=lat2, lon2=lon2, n_threads=nt)
+        assert_bitwise(got, want, f"shifted point at {where}, {nt} threads")
+
+
 def _reduce_lon_exact(lon):
     """Exact reduction to [-180, 180] (math.fmod is exact for every finite double)."""
     out = []
