@@ -708,8 +708,64 @@ static void test_plain_row_fast_path(void)
     }
 }
 
+/* UTF-8: the table-3-7 cases of bo_utf8_check at every offset to an 8-byte word, and a string
+ * column with ill-formed values spread over several chunks: exactly those rows are bad, the
+ * first one is the error, for 1 and 3 threads. */
+static void test_utf8(void)
+{
+    static const struct {
+        const char *s;
+        int64_t at; /* -1: well-formed */
+    } cases[] = {{"", -1}, {"abc", -1}, {"\xc2\x80", -1}, {"\xe2\x82\xac", -1},
+                 {"\xf0\x9f\x98\x80", -1}, {"\xf4\x8f\xbf\xbf", -1}, {"\xed\x9f\xbf", -1},
+                 {"\x80", 0}, {"\xc0\x80", 0}, {"\xc1\xbf", 0}, {"\xe0\x9f\xbf", 0},
+                 {"\xed\xa0\x80", 0}, {"\xf0\x8f\xbf\xbf", 0}, {"\xf4\x90\x80\x80", 0},
+                 {"\xf5\x80\x80\x80", 0}, {"\xff", 0}, {"a\xe2\x82", 1}, {"ab\xc2", 2},
+                 {"\xe2\x28\xa1", 0}, {"\xc3\xa9\xc3", 2}};
+    char buf[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int pad = 0; pad < 17; pad++) {
+            size_t n = strlen(cases[i].s);
+            memset(buf, 'x', (size_t)pad);
+            memcpy(buf + pad, cases[i].s, n);
+            int64_t got = bo_utf8_check(buf, (size_t)pad + n);
+            int64_t want = cases[i].at < 0 ? -1 : cases[i].at + pad;
+            CHECKF(got == want, "case %zu pad %d: %lld, want %lld", i, pad, (long long)got,
+                   (long long)want);
+        }
+    /* rows "i,<value>\n": value i % 500 == 7 is ill-formed (an overlong '/') */
+    const int64_t rows = 3000;
+    char *b = malloc((size_t)rows * 24), *p = b;
+    for (int64_t i = 0; i < rows; i++)
+        p += sprintf(p, i % 500 == 7 ? "%lld,ab\xc0\xaf\n" : "%lld,\xc3\xa9t\xc3\xa9\n",
+                     (long long)i);
+    bo_csv_index ix;
+    bo_error err;
+    bo_csv_tok_opts o = topts(2, 1, 1);
+    CHECK(bo_csv_tokenize(b, (size_t)(p - b), &o, &ix, &err) == BO_OK);
+    for (int T = 1; T <= 3; T += 2) {
+        uint8_t *m = malloc((size_t)rows), *bad = calloc((size_t)rows, 1);
+        bo_csv_col col = {.field = 1, .type = BO_CSV_STR, .mask = m};
+        bo_csv_conv_opts co = {'"', T};
+        CHECK(bo_csv_convert(b, &ix, &col, 1, &co, bad, &err) == BO_ERR_PARSE);
+        CHECK(err.index == 7 && err.column == 0);
+        CHECK(strstr(err.message, "not valid UTF-8") != NULL);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < rows; i++)
+            wrong += bad[i] != (i % 500 == 7);
+        CHECKF(wrong == 0, "T=%d: %lld rows flagged wrongly", T, (long long)wrong);
+        free(col.str_offsets);
+        free(col.str_data);
+        free(m);
+        free(bad);
+    }
+    bo_csv_index_free(&ix);
+    free(b);
+}
+
 int main(void)
 {
+    test_utf8();
     test_plain_row_fast_path();
     test_convert_strings();
     test_tokenize_basic();
