@@ -375,3 +375,27 @@ def test_empty_and_header_only_files_dtypes(tmp_path):
     assert [str(t) for t in got.dtypes] == ["int16", "Int64", "float64", "float64"]
     blocks = list(bio.CsvBlockReader(h, dtypes={"a": "int16"}))
     assert sum(len(b) for b in blocks) == 0
+
+
+def test_long_fractions_bitwise_equal_to_python_float(tmp_path, simd_level):
+    """The fast path for 16 to 19 digits in all (repr() of doubles in [0.1, 10) has 16 or 17
+    fraction digits): every shape around the 19-digit cut, against float()."""
+    r = np.random.default_rng(5)
+    texts = [repr(float(x)) for x in np.concatenate([r.uniform(0, 10, 3000), r.uniform(-10, 10, 1000),
+                                              r.uniform(0, 1e-3, 300), r.uniform(0, 999, 300)])]
+    for ki in range(1, 5):
+        for kf in range(14, 21):
+            for _ in range(20):
+                i = "".join(r.choice(list("0123456789"), ki))
+                f = "".join(r.choice(list("0123456789"), kf))
+                texts.append(f"{'-' if r.random() < 0.5 else ''}{i}.{f}")
+                texts.append(f"{i}.{f}e{int(r.integers(-5, 5))}")
+    texts += ["0.00000000000000001", "9.999999999999999999", "0.0000000000000000001",
+              "1.0000000000000000", "00.000000000000000001", "1.00000000000000000001"]
+    want = np.array([float(s) for s in texts])
+    for bs, nt in ((None, 1), (997, 3)):
+        got = _float_column(tmp_path, texts, dtypes={"x": "float64"}, n_threads=nt,
+                            **bs_kw(bs))
+        mism = [(t, g, w) for t, g, w in zip(texts, got, want)
+                if np.float64(g).view(np.uint64) != np.float64(w).view(np.uint64)]
+        assert not mism, mism[:5]

@@ -153,3 +153,39 @@ def test_category_and_as_arrays_keep_non_ascii(tmp_path):
     with bio.CsvBlockReader(path, dtypes={"s": "str"}, as_arrays=True) as rd:
         got = [x for b in rd for x in b["s"]]
     assert got == vals
+
+
+@pytest.mark.parametrize("nt", [1, 3])
+def test_string_lengths_around_the_vector_copy(tmp_path, simd_level, nt):
+    """Values of every length 0..70 (the converter copies up to 64 bytes 16 at a time), ASCII
+    and not, quoted or not, next to non-ASCII neighbours (whose bytes the wide copy reads past
+    the value: they must not make a valid value bad), the last one ending the file with no
+    newline: every value comes back exactly; one ill-formed value per column is the only
+    dropped row."""
+    bio = csv_api()
+    r = np.random.default_rng(nt)
+    pieces = ["a", "Z", "é", "€", "😀", " ", "_"]
+    a_vals, b_vals = [], []
+    for n in range(71):
+        for _ in range(3):
+            a_vals.append("".join(r.choice(pieces, n)).strip() or "x")
+            b_vals.append(("€" * (n % 5) + "q" * n) or "-")
+    rows = []
+    for a, b in zip(a_vals, b_vals):
+        qa = f'"{a}"' if r.random() < 0.3 else a
+        rows.append(f"{qa},{b},ü")
+    bad_at = len(rows) // 2
+    data = ("a,b,c\n" + "\n".join(rows)).encode()
+    data = data.replace(b"\n" + rows[bad_at].encode() + b"\n",
+                        b"\n" + rows[bad_at].encode()[:-2] + b"\xc3\n")  # c: "ü" cut short
+    path = write(tmp_path, data)
+    keep = [i for i in range(len(rows)) if i != bad_at]
+    want = pd.DataFrame({k: pd.array([v[i] for i in keep],
+                                     dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+                         for k, v in (("a", a_vals), ("b", b_vals))},
+                        index=pd.Index(keep, dtype=np.int64))
+    for bs in (None, 1000, 77):
+        kw = {} if bs is None else {"blocksize": bs}
+        df = bio.read_csv(path, dtypes="str", on_bad_lines="skip", n_threads=nt, **kw)
+        assert_frames_identical(df[["a", "b"]], want, msg=f"bs={bs}")
+        assert (df["c"] == "ü").all()

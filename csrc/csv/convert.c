@@ -5,6 +5,9 @@
  * first bad value is chosen by (row, column) order, not by which thread saw it first. */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "blockops/bo_csv.h"
 #include "bo_omp.h"
@@ -257,10 +260,49 @@ static inline int convert_field(const bo_csv_col *c, int64_t r, const char *s, s
  * chunk's region of the column's buffer; advanced past what was written); str_offsets[r + 1]
  * gets the value's length (prefix-summed later). A row flagged by the tokenizer is bad and not
  * converted (its strings count as missing, with length 0). */
-static void convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
-                          int n_cols, char quote, int64_t r0, int64_t r1, uint8_t *bad,
-                          char **str_cur, scratch_t *sc, first_bad *fb)
+#define HIGH8 0x8080808080808080ULL
+
+/* Copy a string value s[0, len) to d and tell whether it may hold a byte >= 0x80 (1: maybe,
+ * 0: certainly not). Values of up to 64 bytes are copied 16 bytes at a time when both sides
+ * have room for the rounded-up length (the bytes past len in d are overwritten by the next
+ * value or lie in the slack of the chunk's region; those past len in s are the rest of the row,
+ * inside the block), and the ASCII test ORs the vectors it copied: a libc memcpy call per
+ * value (~5 ns for these lengths) and a second pass over the bytes for the UTF-8 check cost
+ * more than the value's conversion. The extra bytes can only make the answer "maybe". */
+static inline int copy_str(char *d, const char *d_end, const char *s, size_t len,
+                           const char *s_lo, const char *s_end)
 {
+#if defined(__SSE2__)
+    const size_t up = (len + 15) & ~(size_t)15;
+    if (len <= 64 && s >= s_lo && (size_t)(s_end - s) >= up && (size_t)(d_end - d) >= up) {
+        __m128i acc = _mm_setzero_si128();
+        for (size_t o = 0; o < len; o += 16) {
+            const __m128i v = _mm_loadu_si128((const __m128i *)(s + o));
+            _mm_storeu_si128((__m128i *)(d + o), v);
+            acc = _mm_or_si128(acc, v);
+        }
+        return _mm_movemask_epi8(acc) != 0;
+    }
+#endif
+    memcpy(d, s, len);
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        acc |= w;
+    }
+    for (; i < len; i++)
+        acc |= (unsigned char)s[i];
+    return (acc & HIGH8) != 0;
+}
+
+static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
+                         int n_cols, char quote, int64_t r0, int64_t r1, uint8_t *bad,
+                         char **str_cur, char *const *str_end, scratch_t *sc, first_bad *fb)
+{
+    const char *const buf_end = buf + ix->consumed; /* every field lies before it */
+    int nonascii = 0;
     for (int64_t r = r0; r < r1; r++) {
         if (r + PREFETCH_ROWS < r1)
             __builtin_prefetch(buf + bo_csv_row_start(ix, r + PREFETCH_ROWS));
@@ -279,13 +321,15 @@ static void convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_
             const char *s;
             size_t len;
             if (field_text(buf, ix, r, c->field, quote, sc, &s, &len) < 0)
-                return;
+                return nonascii;
             int na = na_match(c->na, s, len);
             if (c->type == BO_CSV_STR) {
                 c->mask[r] = (uint8_t)na;
                 if (na)
                     len = 0;
-                memcpy(str_cur[ci], s, len);
+                /* s is in the block, or in the scratch buffer when the value was quoted (then
+                 * the bounds test below fails or holds for the block's memory only) */
+                nonascii |= copy_str(str_cur[ci], str_end[ci], s, len, buf, buf_end);
                 str_cur[ci] += len;
                 c->str_offsets[r + 1] = (int64_t)len;
                 continue;
@@ -298,9 +342,8 @@ static void convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_
             }
         }
     }
+    return nonascii;
 }
-
-#define HIGH8 0x8080808080808080ULL
 
 /* Whether s[0, n) is all ASCII: one OR over 8-byte words (the compiler vectorizes it), about
  * 16 bytes a cycle on data still in L1/L2. */
@@ -464,7 +507,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         BO_OMP(parallel num_threads(T) reduction(| : nomem))
         {
             scratch_t sc = {0};
-            char **cur = malloc(sizeof *cur * (size_t)n_cols);
+            char **cur = malloc(sizeof *cur * 2 * (size_t)n_cols), **cur_end = cur + n_cols;
             if (!cur)
                 nomem = 1;
             BO_OMP(for schedule(dynamic, 1))
@@ -472,18 +515,22 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
                 if (!cur)
                     continue;
                 int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
-                for (int ci = 0; ci < n_cols; ci++)
-                    cur[ci] = cols[ci].type == BO_CSV_STR
-                                  ? cols[ci].str_data + base[(size_t)ci * stride + (size_t)k]
-                                  : NULL;
-                convert_chunk(buf, ix, cols, n_cols, quote, r0, r1, bad, cur, &sc, &fbs[k]);
+                for (int ci = 0; ci < n_cols; ci++) {
+                    const int is_str = cols[ci].type == BO_CSV_STR;
+                    const size_t at = (size_t)ci * stride + (size_t)k;
+                    cur[ci] = is_str ? cols[ci].str_data + base[at] : NULL;
+                    cur_end[ci] = is_str ? cols[ci].str_data + base[at + 1] : NULL;
+                }
+                const int nonascii = convert_chunk(buf, ix, cols, n_cols, quote, r0, r1, bad,
+                                                   cur, cur_end, &sc, &fbs[k]);
                 if (sc.nomem)
                     continue;
                 for (int ci = 0; ci < n_cols; ci++)
                     if (cur[ci]) {
                         char *start = cols[ci].str_data + base[(size_t)ci * stride + (size_t)k];
-                        check_utf8_chunk(ix, &cols[ci], ci, start, cur[ci], r0, r1, bad,
-                                         &fbs[k]);
+                        if (nonascii)
+                            check_utf8_chunk(ix, &cols[ci], ci, start, cur[ci], r0, r1, bad,
+                                             &fbs[k]);
                         used[(size_t)ci * stride + (size_t)k] = cur[ci] - start;
                     }
             }
