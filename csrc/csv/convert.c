@@ -254,12 +254,6 @@ static inline int convert_field(const bo_csv_col *c, int64_t r, const char *s, s
     return rc;
 }
 
-/* Convert rows [r0, r1) of every column, one row at a time: a row's fields are read together,
- * front to back, so the block is walked once, in order (the hardware prefetcher follows), and
- * not once per column. String bytes are copied while the row is in cache, to str_cur[ci] (this
- * chunk's region of the column's buffer; advanced past what was written); str_offsets[r + 1]
- * gets the value's length (prefix-summed later). A row flagged by the tokenizer is bad and not
- * converted (its strings count as missing, with length 0). */
 #define HIGH8 0x8080808080808080ULL
 
 /* Copy a string value s[0, len) to d and tell whether it may hold a byte >= 0x80 (1: maybe,
@@ -297,6 +291,14 @@ static inline int copy_str(char *d, const char *d_end, const char *s, size_t len
     return (acc & HIGH8) != 0;
 }
 
+/* Convert rows [r0, r1) of every column, one row at a time: a row's fields are read together,
+ * front to back, so the block is walked once, in order (the hardware prefetcher follows), and
+ * not once per column. String bytes are copied while the row is in cache, to str_cur[ci] (this
+ * chunk's region of the column's buffer; advanced past what was written); str_offsets[r + 1]
+ * gets the value's end in the buffer as if no region had slack (corrected afterwards for the
+ * regions that move: none when no value was quoted or missing). A row flagged by the
+ * tokenizer is bad and not converted (its strings count as missing, with length 0). Returns
+ * whether a string value may hold a byte >= 0x80. */
 static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
                          int n_cols, char quote, int64_t r0, int64_t r1, uint8_t *bad,
                          char **str_cur, char *const *str_end, scratch_t *sc, first_bad *fb)
@@ -312,7 +314,7 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
             for (int ci = 0; ci < n_cols; ci++)
                 if (cols[ci].type == BO_CSV_STR) {
                     cols[ci].mask[r] = 1;
-                    cols[ci].str_offsets[r + 1] = 0;
+                    cols[ci].str_offsets[r + 1] = str_cur[ci] - cols[ci].str_data;
                 }
             continue;
         }
@@ -331,7 +333,7 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                  * the bounds test below fails or holds for the block's memory only) */
                 nonascii |= copy_str(str_cur[ci], str_end[ci], s, len, buf, buf_end);
                 str_cur[ci] += len;
-                c->str_offsets[r + 1] = (int64_t)len;
+                c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
                 continue;
             }
             int rc = convert_field(c, r, s, len, na);
@@ -409,7 +411,7 @@ int64_t bo_utf8_check(const char *s, size_t len)
 }
 
 /* UTF-8 check of the string values chunk [r0, r1) of column ci wrote, from its region start
- * (str_offsets[r + 1] still holds each value's length): one ASCII test over the whole region
+ * (str_offsets[r + 1] holds each value's end in the column's buffer): one ASCII test over the whole region
  * while it is in cache (the usual case: nothing else to do), else every value on its own (a
  * character split between two values would pass a test of their concatenation). An ill-formed
  * value makes its row bad, like a number that does not parse. */
@@ -419,15 +421,16 @@ static void check_utf8_chunk(const bo_csv_index *ix, const bo_csv_col *c, int ci
 {
     if (all_ascii(start, (size_t)(end - start)))
         return;
-    const char *p = start;
+    int64_t at = start - c->str_data; /* (str_offsets[r0] is another chunk's to write) */
     for (int64_t r = r0; r < r1; r++) {
-        const size_t len = (size_t)c->str_offsets[r + 1];
+        const char *p = c->str_data + at;
+        const size_t len = (size_t)(c->str_offsets[r + 1] - at);
         if (len && bo_utf8_check(p, len) >= 0) {
             if (bad)
                 bad[r] = 1;
             note_bad(fb, r, ci, bo_csv_field_start(ix, r, c->field), p, len, -4);
         }
-        p += len;
+        at = c->str_offsets[r + 1];
     }
 }
 
@@ -539,7 +542,9 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             free(cur);
         }
     }
-    /* strings: close the gaps between chunk regions, lengths -> offsets */
+    /* strings: close the gaps between chunk regions and move the offsets of the rows whose
+     * bytes moved (a serial prefix sum over every row of every string column, ~1 ms per 64 MB
+     * block with nothing to move, ran here while the other threads waited) */
     for (int ci = 0; ci < n_cols && !nomem; ci++) {
         bo_csv_col *c = &cols[ci];
         if (c->type != BO_CSV_STR)
@@ -547,8 +552,14 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         const int64_t *b = base + (size_t)ci * stride, *u = used + (size_t)ci * stride;
         int64_t at = 0;
         for (int64_t k = 0; k < n_chunks; k++) {
-            if (at != b[k] && u[k]) /* at <= b[k]: moving down, in order, never overwrites */
-                memmove(c->str_data + at, c->str_data + b[k], (size_t)u[k]);
+            if (at != b[k]) { /* at < b[k]: moving down, in order, never overwrites */
+                if (u[k])
+                    memmove(c->str_data + at, c->str_data + b[k], (size_t)u[k]);
+                const int64_t shift = b[k] - at;
+                const int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
+                for (int64_t r = r0; r < r1; r++)
+                    c->str_offsets[r + 1] -= shift;
+            }
             at += u[k];
         }
         c->str_bytes = (size_t)at;
@@ -557,8 +568,6 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             if (shrunk)
                 c->str_data = shrunk;
         }
-        for (int64_t r = 0; r < n; r++)
-            c->str_offsets[r + 1] += c->str_offsets[r];
     }
     free(base);
     free(used);
