@@ -399,3 +399,26 @@ def test_long_fractions_bitwise_equal_to_python_float(tmp_path, simd_level):
         mism = [(t, g, w) for t, g, w in zip(texts, got, want)
                 if np.float64(g).view(np.uint64) != np.float64(w).view(np.uint64)]
         assert not mism, mism[:5]
+
+
+def test_short_ints_bitwise_equal_to_python_int(tmp_path, simd_level):
+    """The 1..8-digit fast path of the int converter, next to other columns (it reads up to 8
+    bytes before the value) and first in the file, quoted and with blanks (the general path),
+    against int(); out-of-range for int8/int16 still a bad value."""
+    bio = csv_api()
+    r = np.random.default_rng(9)
+    vals = []
+    for n in range(1, 12):
+        for _ in range(40):
+            v = "".join(r.choice(list("0123456789"), n))
+            vals.append(("-" if r.random() < 0.3 else "+" if r.random() < 0.1 else "") + v)
+    vals += ["0", "-0", "+0", "00000000", "99999999", "-99999999", "100000000", " 7", "8 "]
+    texts = [f'"{v}"' if r.random() < 0.1 else v for v in vals]
+    data = "x,y\n" + "\n".join(f"{t},{'a' * int(r.integers(0, 9))}" for t in texts) + "\n"
+    path = write(tmp_path, data.encode())
+    for bs, nt in ((None, 1), (111, 3)):
+        df = bio.read_csv(path, dtypes={"x": "int64", "y": "str"}, n_threads=nt, **bs_kw(bs))
+        assert df["x"].tolist() == [int(v) for v in vals]
+    with pytest.raises(Exception) as ei:
+        bio.read_csv(write(tmp_path, b"x\n1\n128\n", "i8.csv"), dtypes={"x": "int8"})
+    assert "out of range" in str(ei.value)

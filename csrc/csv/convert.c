@@ -13,6 +13,7 @@
 #include "bo_omp.h"
 #include "csv_internal.h"
 #include "numparse.h"
+#include "numparse_fast.h"
 
 /* Rows per work item (a unit of the thread split; chunks are fixed, so results do not depend on
  * the thread count). */
@@ -137,6 +138,8 @@ static int parse_bool(const char *s, size_t len, uint8_t *v)
     return -1;
 }
 
+/* (Not bo_decimal_shape_fast inlined here, as bo_int_shape_fast is: that measured 7% slower
+ * on the BSM float columns, the header's register-pressure story again.) */
 static int parse_double_field(const char *s, size_t len, double *v)
 {
     /* fast path: no surrounding blanks */
@@ -169,7 +172,8 @@ static void note_bad(first_bad *fb, int64_t r, int c, uint32_t off, const char *
 
 /* Convert one field (text s[0, len), missing-value matching done: na) of row r into the
  * non-string column c. Returns 0, or the bad-value code of note_bad. */
-static inline int convert_field(const bo_csv_col *c, int64_t r, const char *s, size_t len, int na)
+static inline int convert_field(const bo_csv_col *c, int64_t r, const char *lo, const char *s,
+                                size_t len, int na)
 {
     int rc = 0;
     switch (c->type) {
@@ -195,7 +199,7 @@ static inline int convert_field(const bo_csv_col *c, int64_t r, const char *s, s
         if (na) {
             rc = c->nullable ? 0 : -3;
         } else {
-            rc = bo_parse_int64(s, len, &v);
+            rc = bo_int_shape_fast(lo, s, len, &v) ? bo_parse_int64(s, len, &v) : 0;
             if (!rc && c->type == BO_CSV_INT8 && (v < INT8_MIN || v > INT8_MAX))
                 rc = -2;
             if (!rc && c->type == BO_CSV_INT16 && (v < INT16_MIN || v > INT16_MAX))
@@ -336,7 +340,10 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                 c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
                 continue;
             }
-            int rc = convert_field(c, r, s, len, na);
+            /* s is in the block (whose bytes before s the fast parsers may read), or in the
+             * scratch buffer when the value was quoted */
+            const char *lo = s >= buf && s < buf_end ? buf : s;
+            int rc = convert_field(c, r, lo, s, len, na);
             if (rc) {
                 if (bad)
                     bad[r] = 1;

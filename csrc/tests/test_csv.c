@@ -8,6 +8,7 @@
 #include "blockops/bo_csv.h"
 #include "bo_test.h"
 #include "numparse.h"
+#include "numparse_fast.h"
 
 static uint64_t rng_state = 12345;
 static uint64_t rnd(void)
@@ -763,8 +764,44 @@ static void test_utf8(void)
     free(b);
 }
 
+/* bo_int_shape_fast against bo_parse_int64 on random short texts over digits, signs, blanks
+ * and other bytes, with 0..8 readable bytes before them: whenever the fast path answers, the
+ * general parser gives the same value; it answers for every plain [+-]1..8-digit text. */
+static void test_fast_int(void)
+{
+    static const char alpha[] = "0123456789012345678901234567890123456789+- \t.xe\x80";
+    char area[32];
+    int bad = 0, fast = 0;
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        const size_t pre = (size_t)(rnd() % 9), len = (size_t)(rnd() % 12);
+        for (size_t k = 0; k < sizeof area; k++)
+            area[k] = alpha[rnd() % (sizeof alpha - 1)];
+        const char *s = area + pre;
+        int64_t a = 12345, b = 67890;
+        const int rf = bo_int_shape_fast(area, s, len, &a);
+        const int rg = bo_parse_int64(s, len, &b);
+        if (rf == 0) {
+            fast++;
+            if (rg != 0 || a != b) {
+                CHECKF(0, "int '%.*s': fast %lld, general %d %lld", (int)len, s, (long long)a, rg,
+                       (long long)b);
+                bad++;
+            }
+        }
+        size_t sg = len && (s[0] == '-' || s[0] == '+'), plain = len > sg && len - sg <= 8;
+        for (size_t k = sg; k < len && plain; k++)
+            plain = s[k] >= '0' && s[k] <= '9';
+        if (plain && pre + len >= 8 && rf != 0) {
+            CHECKF(0, "int '%.*s': plain text not taken by the fast path", (int)len, s);
+            bad++;
+        }
+    }
+    CHECKF(fast > 10000, "fast path taken only %d times", fast);
+}
+
 int main(void)
 {
+    test_fast_int();
     test_utf8();
     test_plain_row_fast_path();
     test_convert_strings();
