@@ -422,3 +422,40 @@ def test_short_ints_bitwise_equal_to_python_int(tmp_path, simd_level):
     with pytest.raises(Exception) as ei:
         bio.read_csv(write(tmp_path, b"x\n1\n128\n", "i8.csv"), dtypes={"x": "int8"})
     assert "out of range" in str(ei.value)
+
+
+def test_float_fast_path_next_to_other_fields(tmp_path, simd_level):
+    """The float fast path reads the 32 bytes before a field: numbers of every plain shape
+    (1..9 integer and 1..18 fraction digits, signs) after text fields of every length (quoted,
+    non-ASCII, digits and dots that look like part of a number), and other shapes (exponents,
+    blanks, no fraction, quoted numbers) that must take the general path: same bits as float()."""
+    bio = csv_api()
+    r = np.random.default_rng(11)
+    digits = list("0123456789")
+    rows, want = [], []
+    for i in range(4000):
+        ki, kf = int(r.integers(1, 10)), int(r.integers(1, 19))
+        t = ("-" if r.random() < 0.4 else "+" if r.random() < 0.05 else "") + \
+            "".join(r.choice(digits, ki)) + "." + "".join(r.choice(digits, kf))
+        k = r.random()
+        if k < 0.05:
+            t += "e" + str(int(r.integers(-9, 9)))
+        elif k < 0.08:
+            t = " " + t
+        elif k < 0.10:
+            t = t.split(".")[0]
+        elif k < 0.12:
+            t = "." + t.split(".")[1]
+        want.append(float(t))
+        if r.random() < 0.05:
+            t = f'"{t}"'
+        pre = "".join(r.choice(list("0123456789.-é\"x"), int(r.integers(0, 40))))
+        pre = '"' + pre.replace('"', '""') + '"'
+        rows.append(f"{pre},{t}")
+    path = write(tmp_path, ("a,x\n" + "\n".join(rows) + "\n").encode())
+    for bs, nt in ((None, 1), (4093, 3)):
+        got = bio.read_csv(path, dtypes={"a": "str", "x": "float64"}, n_threads=nt,
+                           **bs_kw(bs))["x"].to_numpy()
+        mism = [(t, g, w) for t, g, w in zip(rows, got, want)
+                if np.float64(g).view(np.uint64) != np.float64(w).view(np.uint64)]
+        assert not mism, mism[:5]

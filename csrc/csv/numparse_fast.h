@@ -306,6 +306,46 @@ static const uint64_t bo_pow10_17[17] = {1ULL,
                                          1000000000000000ULL,
                                          10000000000000000ULL};
 
+#if defined(__SSE2__)
+/* A whole CSV float field s[0, len) of the shape [+-] 1..8 digits '.' 1..16 digits (19 digits in
+ * all, no blanks, no exponent), with the 32 bytes before s + len readable (s + len - 32 >= lo):
+ * 0 and the correctly rounded value, or 1 for any other text (then bo_parse_double_trimmed
+ * decides; for text of this shape it computes the same w and exponent, so the same bits). The
+ * WKT method on one field: digit bits of the 32 bytes ending at the field from two SSE2
+ * compares, the fraction length from one count of leading zeros, the digits combined in SSE2
+ * lanes (bo_digit_run16) and the integer part in a uint32_t (bo_int_run); no variable 128-bit
+ * shifts and no loop. */
+static inline int bo_float_field_fast(const char *lo, const char *s, size_t len, double *out)
+{
+    if (len < 3 || len > 26 || (size_t)(s + len - lo) < 32)
+        return 1;
+    const char *e = s + len;
+    const __m128i c0 = _mm_set1_epi8('0' - 1), c9 = _mm_set1_epi8('9' + 1);
+    const __m128i a = _mm_loadu_si128((const __m128i *)(e - 32));
+    const __m128i b = _mm_loadu_si128((const __m128i *)(e - 16));
+    /* bit j: byte e - 32 + j is a digit (signed compares: bytes >= 0x80 are below '0') */
+    const uint32_t m =
+        (uint32_t)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(a, c0), _mm_cmplt_epi8(a, c9))) |
+        (uint32_t)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(b, c0), _mm_cmplt_epi8(b, c9)))
+            << 16;
+    if (!(~m)) /* 32 digits: not this shape */
+        return 1;
+    const int kf = __builtin_clz(~m);                 /* digits at the end: the fraction */
+    const int sg = s[0] == '-' || s[0] == '+';
+    const int ki = (int)len - sg - kf - 1;             /* bytes between the sign and the '.' */
+    if (kf == 0 || kf > 16 || ki < 1 || ki > 8 || ki + kf > 19 || e[-kf - 1] != '.')
+        return 1;
+    const unsigned start = 32u - (unsigned)len + (unsigned)sg; /* bit of the first int digit */
+    const uint32_t im = ((1u << ki) - 1) << start;
+    if ((m & im) != im)
+        return 1;
+    const uint64_t frac = bo_digit_run16(e, kf);
+    *out = bo_decimal_to_double(bo_int_run(e - kf - 1, ki) * bo_pow10_17[kf] + frac, kf,
+                                s[0] == '-');
+    return 0;
+}
+#endif
+
 /* One coordinate of the fixed shape at s + a: [+-] 1..8 digits '.' 1..16 digits (19 in all),
  * D the digit bits of the row. Returns the index of the byte after it, or 0 when the text
  * differs. The row ends with ')', so every run of digits stops inside it. */

@@ -799,8 +799,54 @@ static void test_fast_int(void)
     CHECKF(fast > 10000, "fast path taken only %d times", fast);
 }
 
+/* bo_float_field_fast against the reference parser: random numbers (every digit count, signs,
+ * exponents, mutated bytes) placed after 0..40 random readable bytes; whenever the fast path
+ * answers, the reference gives the same status and bits, and it answers for the plain shapes. */
+static void test_float_field_fast(void)
+{
+#if defined(__SSE2__)
+    char area[160], num[96];
+    int bad = 0, fast = 0;
+    for (int i = 0; i < 400000 && bad < 5; i++) {
+        size_t n = (size_t)gen_number(num);
+        n = mutate(num, n, 5);
+        if (n > 100)
+            continue;
+        const size_t pre = (size_t)(rnd() % 41);
+        for (size_t k = 0; k < pre; k++)
+            area[k] = (char)(rnd() % 256);
+        memcpy(area + pre, num, n);
+        const char *s = area + pre;
+        double x = 1, y = 2;
+        const int rx = bo_float_field_fast(area, s, n, &x);
+        if (rx != 0)
+            continue;
+        fast++;
+        const int ry = bo_parse_double_ref(s, n, &y);
+        if (ry != 0 || memcmp(&x, &y, sizeof x)) {
+            CHECKF(0, "float '%.*s': fast %.17g, reference %d %.17g", (int)n, s, x, ry, y);
+            bad++;
+        }
+    }
+    CHECKF(fast > 50000, "fast path taken only %d times", fast);
+    /* every plain shape is taken when 32 bytes are readable */
+    const char *plain[] = {"0.5", "-1.25", "+12.5", "41.270993597745154", "-105.84292704295603",
+                           "0.1899524350410769", "12345678.12345678901", "1.0000000000000000"};
+    for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++) {
+        const size_t n = strlen(plain[k]);
+        memset(area, 'x', 40);
+        memcpy(area + 40, plain[k], n);
+        double x = 0, y = 1;
+        CHECKF(bo_float_field_fast(area, area + 40, n, &x) == 0 &&
+                   bo_parse_double_ref(plain[k], n, &y) == 0 && !memcmp(&x, &y, sizeof x),
+               "plain '%s'", plain[k]);
+    }
+#endif
+}
+
 int main(void)
 {
+    test_float_field_fast();
     test_fast_int();
     test_utf8();
     test_plain_row_fast_path();
