@@ -307,7 +307,7 @@ static const uint64_t bo_pow10_17[17] = {1ULL,
                                          10000000000000000ULL};
 
 #if defined(__SSE2__)
-/* A whole CSV float field s[0, len) of the shape [+-] 1..8 digits '.' 1..16 digits (19 digits in
+/* A whole CSV float field s[0, len) of the shape [+-] 1..8 digits '.' 1..18 digits (19 digits in
  * all, no blanks, no exponent), with the 32 bytes before s + len readable (s + len - 32 >= lo):
  * 0 and the correctly rounded value, or 1 for any other text (then bo_parse_double_trimmed
  * decides; for text of this shape it computes the same w and exponent, so the same bits). The
@@ -333,15 +333,23 @@ static inline int bo_float_field_fast(const char *lo, const char *s, size_t len,
     const int kf = __builtin_clz(~m);                 /* digits at the end: the fraction */
     const int sg = s[0] == '-' || s[0] == '+';
     const int ki = (int)len - sg - kf - 1;             /* bytes between the sign and the '.' */
-    if (kf == 0 || kf > 16 || ki < 1 || ki > 8 || ki + kf > 19 || e[-kf - 1] != '.')
+    if (kf == 0 || ki < 1 || ki > 8 || ki + kf > 19 || e[-kf - 1] != '.')
         return 1;
     const unsigned start = 32u - (unsigned)len + (unsigned)sg; /* bit of the first int digit */
     const uint32_t im = ((1u << ki) - 1) << start;
     if ((m & im) != im)
         return 1;
-    const uint64_t frac = bo_digit_run16(e, kf);
-    *out = bo_decimal_to_double(bo_int_run(e - kf - 1, ki) * bo_pow10_17[kf] + frac, kf,
-                                s[0] == '-');
+    static const uint64_t p10[19] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+        10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+        100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+        1000000000000000000ULL};
+    uint64_t frac;
+    if (kf <= 16)
+        frac = bo_digit_run16(e, kf);
+    else /* 17 or 18 (repr() of doubles below 0.1 or 1; then ki <= 2) */
+        frac = bo_digit_run16(e, 16) + bo_digit_run(e - 16, kf - 16) * p10[16];
+    *out = bo_decimal_to_double(bo_int_run(e - kf - 1, ki) * p10[kf] + frac, kf, s[0] == '-');
     return 0;
 }
 #endif

@@ -831,7 +831,8 @@ static void test_float_field_fast(void)
     CHECKF(fast > 50000, "fast path taken only %d times", fast);
     /* every plain shape is taken when 32 bytes are readable */
     const char *plain[] = {"0.5", "-1.25", "+12.5", "41.270993597745154", "-105.84292704295603",
-                           "0.1899524350410769", "12345678.12345678901", "1.0000000000000000"};
+                           "0.1899524350410769", "12345678.12345678901", "1.0000000000000000",
+                           "0.18995243504107695", "-9.99999999999999999", "12.12345678901234567"};
     for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++) {
         const size_t n = strlen(plain[k]);
         memset(area, 'x', 40);
