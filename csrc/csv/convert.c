@@ -275,7 +275,9 @@ static inline int copy_str(char *d, const char *d_end, const char *s, size_t len
 {
 #if defined(__SSE2__)
     const size_t up = (len + 15) & ~(size_t)15;
-    if (len <= 64 && s >= s_lo && (size_t)(s_end - s) >= up && (size_t)(d_end - d) >= up) {
+    const uintptr_t a = (uintptr_t)s; /* integers: s may point into another object */
+    if (len <= 64 && a >= (uintptr_t)s_lo && (uintptr_t)s_end - a >= up &&
+        (size_t)(d_end - d) >= up) {
         __m128i acc = _mm_setzero_si128();
         for (size_t o = 0; o < len; o += 16) {
             const __m128i v = _mm_loadu_si128((const __m128i *)(s + o));
@@ -336,8 +338,8 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                 c->mask[r] = (uint8_t)na;
                 if (na)
                     len = 0;
-                /* s is in the block, or in the scratch buffer when the value was quoted (then
-                 * the bounds test below fails or holds for the block's memory only) */
+                /* s is in the block, or in the scratch buffer when the value was quoted
+                 * (outside [buf, buf_end): copy_str's bounds test sends it to memcpy) */
                 nonascii |= copy_str(str_cur[ci], str_end[ci], s, len, buf, buf_end);
                 str_cur[ci] += len;
                 c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
@@ -345,7 +347,8 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
             }
             /* s is in the block (whose bytes before s the fast parsers may read), or in the
              * scratch buffer when the value was quoted */
-            const char *lo = s >= buf && s < buf_end ? buf : s;
+            const char *lo =
+                (uintptr_t)s - (uintptr_t)buf < (uintptr_t)(buf_end - buf) ? buf : s;
             int rc = convert_field(c, r, lo, s, len, na);
             if (rc) {
                 if (bad)
