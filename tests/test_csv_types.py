@@ -375,3 +375,87 @@ def test_empty_and_header_only_files_dtypes(tmp_path):
     assert [str(t) for t in got.dtypes] == ["int16", "Int64", "float64", "float64"]
     blocks = list(bio.CsvBlockReader(h, dtypes={"a": "int16"}))
     assert sum(len(b) for b in blocks) == 0
+
+
+def test_long_fractions_bitwise_equal_to_python_float(tmp_path, simd_level):
+    """The fast path for 16 to 19 digits in all (repr() of doubles in [0.1, 10) has 16 or 17
+    fraction digits): every shape around the 19-digit cut, against float()."""
+    r = np.random.default_rng(5)
+    texts = [repr(float(x)) for x in np.concatenate([r.uniform(0, 10, 3000), r.uniform(-10, 10, 1000),
+                                              r.uniform(0, 1e-3, 300), r.uniform(0, 999, 300)])]
+    for ki in range(1, 5):
+        for kf in range(14, 21):
+            for _ in range(20):
+                i = "".join(r.choice(list("0123456789"), ki))
+                f = "".join(r.choice(list("0123456789"), kf))
+                texts.append(f"{'-' if r.random() < 0.5 else ''}{i}.{f}")
+                texts.append(f"{i}.{f}e{int(r.integers(-5, 5))}")
+    texts += ["0.00000000000000001", "9.999999999999999999", "0.0000000000000000001",
+              "1.0000000000000000", "00.000000000000000001", "1.00000000000000000001"]
+    want = np.array([float(s) for s in texts])
+    for bs, nt in ((None, 1), (997, 3)):
+        got = _float_column(tmp_path, texts, dtypes={"x": "float64"}, n_threads=nt,
+                            **bs_kw(bs))
+        mism = [(t, g, w) for t, g, w in zip(texts, got, want)
+                if np.float64(g).view(np.uint64) != np.float64(w).view(np.uint64)]
+        assert not mism, mism[:5]
+
+
+def test_short_ints_bitwise_equal_to_python_int(tmp_path, simd_level):
+    """The 1..8-digit fast path of the int converter, next to other columns (it reads up to 8
+    bytes before the value) and first in the file, quoted and with blanks (the general path),
+    against int(); out-of-range for int8/int16 still a bad value."""
+    bio = csv_api()
+    r = np.random.default_rng(9)
+    vals = []
+    for n in range(1, 12):
+        for _ in range(40):
+            v = "".join(r.choice(list("0123456789"), n))
+            vals.append(("-" if r.random() < 0.3 else "+" if r.random() < 0.1 else "") + v)
+    vals += ["0", "-0", "+0", "00000000", "99999999", "-99999999", "100000000", " 7", "8 "]
+    texts = [f'"{v}"' if r.random() < 0.1 else v for v in vals]
+    data = "x,y\n" + "\n".join(f"{t},{'a' * int(r.integers(0, 9))}" for t in texts) + "\n"
+    path = write(tmp_path, data.encode())
+    for bs, nt in ((None, 1), (111, 3)):
+        df = bio.read_csv(path, dtypes={"x": "int64", "y": "str"}, n_threads=nt, **bs_kw(bs))
+        assert df["x"].tolist() == [int(v) for v in vals]
+    with pytest.raises(Exception) as ei:
+        bio.read_csv(write(tmp_path, b"x\n1\n128\n", "i8.csv"), dtypes={"x": "int8"})
+    assert "out of range" in str(ei.value)
+
+
+def test_float_fast_path_next_to_other_fields(tmp_path, simd_level):
+    """The float fast path reads the 32 bytes before a field: numbers of every plain shape
+    (1..9 integer and 1..18 fraction digits, signs) after text fields of every length (quoted,
+    non-ASCII, digits and dots that look like part of a number), and other shapes (exponents,
+    blanks, no fraction, quoted numbers) that must take the general path: same bits as float()."""
+    bio = csv_api()
+    r = np.random.default_rng(11)
+    digits = list("0123456789")
+    rows, want = [], []
+    for i in range(4000):
+        ki, kf = int(r.integers(1, 10)), int(r.integers(1, 19))
+        t = ("-" if r.random() < 0.4 else "+" if r.random() < 0.05 else "") + \
+            "".join(r.choice(digits, ki)) + "." + "".join(r.choice(digits, kf))
+        k = r.random()
+        if k < 0.05:
+            t += "e" + str(int(r.integers(-9, 9)))
+        elif k < 0.08:
+            t = " " + t
+        elif k < 0.10:
+            t = t.split(".")[0]
+        elif k < 0.12:
+            t = "." + t.split(".")[1]
+        want.append(float(t))
+        if r.random() < 0.05:
+            t = f'"{t}"'
+        pre = "".join(r.choice(list("0123456789.-é\"x"), int(r.integers(0, 40))))
+        pre = '"' + pre.replace('"', '""') + '"'
+        rows.append(f"{pre},{t}")
+    path = write(tmp_path, ("a,x\n" + "\n".join(rows) + "\n").encode())
+    for bs, nt in ((None, 1), (4093, 3)):
+        got = bio.read_csv(path, dtypes={"a": "str", "x": "float64"}, n_threads=nt,
+                           **bs_kw(bs))["x"].to_numpy()
+        mism = [(t, g, w) for t, g, w in zip(rows, got, want)
+                if np.float64(g).view(np.uint64) != np.float64(w).view(np.uint64)]
+        assert not mism, mism[:5]

@@ -302,38 +302,9 @@ static inline const char *parse_decimal_fast(const char *lo, const char *p, cons
         neg = *p == '-';
         p++;
     }
-    /* I.F with 1..7 integer and 1..15 fraction digits (coordinates, most CSV floats): a fixed
-     * sequence of loads, masks and multiplies with no data-dependent branch, so consecutive
-     * numbers overlap in the pipeline (the loop below mispredicts on every length change). */
-    if (end - p >= 10 && end - lo >= 16) {
-        const uint64_t x = bo_load8(p) ^ (0x30 * BO_ONES8), mx = bo_nondigit_bits(x);
-        const int ki = mx ? __builtin_ctzll(mx) >> 3 : 0;
-        if (ki && ((x >> (8 * ki)) & 0xFF) == ('.' ^ 0x30)) {
-            const char *f = p + ki + 1;
-            /* 16 bytes from f; near the end, the 16 bytes before end shifted down (the bytes
-             * shifted in are 0, non-digits once XOR-ed with '0') */
-            const char *b = end - f >= 16 ? f : end - 16;
-            unsigned __int128 wd = ((unsigned __int128)bo_load8(b + 8) << 64 | bo_load8(b)) >>
-                                   (8 * (f - b));
-            wd ^= (unsigned __int128)(0x30 * BO_ONES8) << 64 | (0x30 * BO_ONES8);
-            const uint64_t m0 = bo_nondigit_bits((uint64_t)wd);
-            const uint64_t m1 = bo_nondigit_bits((uint64_t)(wd >> 64));
-            const int kf = m0 ? __builtin_ctzll(m0) >> 3 : m1 ? 8 + (__builtin_ctzll(m1) >> 3) : 16;
-            if (kf && kf < 16 && ki + kf <= 19) {
-                wd <<= 8 * (16 - kf); /* the kf digits to the top, zeros (leading) below */
-                const uint64_t frac = bo_eight_digits((uint64_t)wd) * 100000000 +
-                                      bo_eight_digits((uint64_t)(wd >> 64));
-                static const uint64_t p10[16] = {1, 10, 100, 1000, 10000, 100000, 1000000,
-                                                 10000000, 100000000, 1000000000, 10000000000ULL,
-                                                 100000000000ULL, 1000000000000ULL,
-                                                 10000000000000ULL, 100000000000000ULL,
-                                                 1000000000000000ULL};
-                const uint64_t w = bo_eight_digits(x << (64 - 8 * ki)) * p10[kf] + frac;
-                *out = bo_decimal_to_double(w, kf, neg);
-                return f + kf;
-            }
-        }
-    }
+    const char *e = bo_decimal_shape_fast(lo, p, end, neg, out);
+    if (e)
+        return e;
     uint64_t w = 0;
     int64_t nd = 0, nint;
     p = scan_digits(lo, p, end, &w, &nd);

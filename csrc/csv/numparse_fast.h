@@ -25,7 +25,13 @@
 
 /* Eisel-Lemire: the IEEE bits (no sign) of w * 10^q, for w < 2^64 (numparse.c); the _small
  * one for 1 <= w < 10^19 and -19 <= q <= 0 only. */
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
 uint64_t bo_eisel_lemire(int64_t q, uint64_t w);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
 uint64_t bo_eisel_lemire_small(int q, uint64_t w);
 /* For vector versions of bo_eisel_lemire_small with q = -k, k = 0..15: the high word of the
  * 128-bit 5^q and the exponent term (((152170 + 65536) q) >> 16) + 63 + 1023. */
@@ -100,6 +106,74 @@ static inline double bo_decimal_to_double(uint64_t w, int nf, int neg)
     }
 #endif
     return bo_bits_to_double(w ? bo_eisel_lemire_small(-nf, w) : 0, neg);
+}
+
+/* ---- decimals ---- */
+
+/* The digits after an optional sign of the commonest CSV float, p[0..]: I.F with 1..7 integer
+ * and 1..15 fraction digits, 19 in all, no exponent. Returns the end of the number (the caller
+ * checks what follows) with *out = the correctly rounded value with the sign neg, or NULL for
+ * any other text (the general parser decides). Reads only [lo, end). Static inline so that the
+ * CSV column loop inlines it: through bo_parse_double_trimmed it cost a call through the PLT,
+ * six register saves and restores and the sign and trim tests again, per value. */
+static inline const char *bo_decimal_shape_fast(const char *lo, const char *p, const char *end,
+                                                int neg, double *out)
+{
+    /* a fixed sequence of loads, masks and multiplies with no data-dependent branch, so
+     * consecutive numbers overlap in the pipeline (a digit loop mispredicts on every length
+     * change) */
+    if (end - p >= 10 && end - lo >= 16) {
+        const uint64_t x = bo_load8(p) ^ (0x30 * BO_ONES8), mx = bo_nondigit_bits(x);
+        const int ki = mx ? __builtin_ctzll(mx) >> 3 : 0;
+        if (ki && ((x >> (8 * ki)) & 0xFF) == ('.' ^ 0x30)) {
+            const char *f = p + ki + 1;
+            /* 16 bytes from f; near the end, the 16 bytes before end shifted down (the bytes
+             * shifted in are 0, non-digits once XOR-ed with '0') */
+            const char *b = end - f >= 16 ? f : end - 16;
+            unsigned __int128 wd = ((unsigned __int128)bo_load8(b + 8) << 64 | bo_load8(b)) >>
+                                   (8 * (f - b));
+            wd ^= (unsigned __int128)(0x30 * BO_ONES8) << 64 | (0x30 * BO_ONES8);
+            const uint64_t m0 = bo_nondigit_bits((uint64_t)wd);
+            const uint64_t m1 = bo_nondigit_bits((uint64_t)(wd >> 64));
+            const int kf = m0 ? __builtin_ctzll(m0) >> 3 : m1 ? 8 + (__builtin_ctzll(m1) >> 3) : 16;
+            if (kf && kf < 16 && ki + kf <= 19) {
+                wd <<= 8 * (16 - kf); /* the kf digits to the top, zeros (leading) below */
+                const uint64_t frac = bo_eight_digits((uint64_t)wd) * 100000000 +
+                                      bo_eight_digits((uint64_t)(wd >> 64));
+                static const uint64_t p10[16] = {1, 10, 100, 1000, 10000, 100000, 1000000,
+                                                 10000000, 100000000, 1000000000, 10000000000ULL,
+                                                 100000000000ULL, 1000000000000ULL,
+                                                 10000000000000ULL, 100000000000000ULL,
+                                                 1000000000000000ULL};
+                const uint64_t w = bo_eight_digits(x << (64 - 8 * ki)) * p10[kf] + frac;
+                *out = bo_decimal_to_double(w, kf, neg);
+                return f + kf;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- integers ---- */
+
+/* [+-] and 1..8 digits, exactly s[0, len) (no blanks), with the 8 bytes before s + len readable
+ * (s + len - 8 >= lo): 0 and the value, or 1 for any other text (then bo_parse_int64 decides;
+ * for this shape it computes the same value). One load, a SWAR digit test and conversion
+ * instead of a loop with an overflow test per digit; BSM counters and headings are 1..6 digits.
+ * Static inline for the CSV column loop, as bo_decimal_shape_fast. */
+static inline int bo_int_shape_fast(const char *lo, const char *s, size_t len, int64_t *out)
+{
+    const size_t sg = len && (s[0] == '-' || s[0] == '+');
+    const size_t nd = len - sg;
+    if (nd - 1 >= 8 || (size_t)(s + len - lo) < 8) /* nd in 1..8 */
+        return 1;
+    const uint64_t x = bo_load8(s + len - 8) ^ (0x30 * BO_ONES8);
+    const uint64_t keep = ~0ULL << (8 * (8 - nd)); /* the nd digits: the top bytes */
+    if (bo_nondigit_bits(x) & keep)
+        return 1;
+    const int64_t v = (int64_t)bo_eight_digits(x & keep); /* bytes before: leading zeros */
+    *out = sg && s[0] == '-' ? -v : v;
+    return 0;
 }
 
 /* ---- hexadecimal IDs ---- */
@@ -231,6 +305,54 @@ static const uint64_t bo_pow10_17[17] = {1ULL,
                                          100000000000000ULL,
                                          1000000000000000ULL,
                                          10000000000000000ULL};
+
+#if defined(__SSE2__)
+/* A whole CSV float field s[0, len) of the shape [+-] 1..8 digits '.' 1..18 digits (19 digits in
+ * all, no blanks, no exponent), with the 32 bytes before s + len readable (s + len - 32 >= lo):
+ * 0 and the correctly rounded value, or 1 for any other text (then bo_parse_double_trimmed
+ * decides; for text of this shape it computes the same w and exponent, so the same bits). The
+ * WKT method on one field: digit bits of the 32 bytes ending at the field from two SSE2
+ * compares, the fraction length from one count of leading zeros, the digits combined in SSE2
+ * lanes (bo_digit_run16) and the integer part in a uint32_t (bo_int_run); no variable 128-bit
+ * shifts and no loop. */
+static inline int bo_float_field_fast(const char *lo, const char *s, size_t len, double *out)
+{
+    if (len < 3 || len > 26 || (size_t)(s + len - lo) < 32)
+        return 1;
+    const char *e = s + len;
+    const __m128i c0 = _mm_set1_epi8('0' - 1), c9 = _mm_set1_epi8('9' + 1);
+    const __m128i a = _mm_loadu_si128((const __m128i *)(e - 32));
+    const __m128i b = _mm_loadu_si128((const __m128i *)(e - 16));
+    /* bit j: byte e - 32 + j is a digit (signed compares: bytes >= 0x80 are below '0') */
+    const uint32_t m =
+        (uint32_t)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(a, c0), _mm_cmplt_epi8(a, c9))) |
+        (uint32_t)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(b, c0), _mm_cmplt_epi8(b, c9)))
+            << 16;
+    if (!(~m)) /* 32 digits: not this shape */
+        return 1;
+    const int kf = __builtin_clz(~m);                 /* digits at the end: the fraction */
+    const int sg = s[0] == '-' || s[0] == '+';
+    const int ki = (int)len - sg - kf - 1;             /* bytes between the sign and the '.' */
+    if (kf == 0 || ki < 1 || ki > 8 || ki + kf > 19 || e[-kf - 1] != '.')
+        return 1;
+    const unsigned start = 32u - (unsigned)len + (unsigned)sg; /* bit of the first int digit */
+    const uint32_t im = ((1u << ki) - 1) << start;
+    if ((m & im) != im)
+        return 1;
+    static const uint64_t p10[19] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+        10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+        100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+        1000000000000000000ULL};
+    uint64_t frac;
+    if (kf <= 16)
+        frac = bo_digit_run16(e, kf);
+    else /* 17 or 18 (repr() of doubles below 0.1 or 1; then ki <= 2) */
+        frac = bo_digit_run16(e, 16) + bo_digit_run(e - 16, kf - 16) * p10[16];
+    *out = bo_decimal_to_double(bo_int_run(e - kf - 1, ki) * p10[kf] + frac, kf, s[0] == '-');
+    return 0;
+}
+#endif
 
 /* One coordinate of the fixed shape at s + a: [+-] 1..8 digits '.' 1..16 digits (19 in all),
  * D the digit bits of the row. Returns the index of the byte after it, or 0 when the text

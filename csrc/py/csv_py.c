@@ -31,8 +31,14 @@ static void index_capsule_free(PyObject *cap)
 
 static PyObject *error_tuple(bo_status st, const bo_error *e)
 {
-    return Py_BuildValue("(ssLLL)", bo_status_name(st), e->message[0] ? e->message : bo_status_str(st),
-                         (long long)e->byte_offset, (long long)e->index, (long long)e->column);
+    /* The message quotes the bad value's bytes, which need not be UTF-8 (or may be cut inside
+     * a character): "s" would raise UnicodeDecodeError instead of the parse error. */
+    const char *m = e->message[0] ? e->message : bo_status_str(st);
+    PyObject *msg = PyUnicode_DecodeUTF8(m, (Py_ssize_t)strlen(m), "backslashreplace");
+    if (!msg)
+        return NULL;
+    return Py_BuildValue("(sNLLL)", bo_status_name(st), msg, (long long)e->byte_offset,
+                         (long long)e->index, (long long)e->column);
 }
 
 static int get_char(PyObject *o, const char *name, char *out)
@@ -458,6 +464,21 @@ PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
     int64_t k;
     Py_BEGIN_ALLOW_THREADS
     k = bo_csv_count_lines((const char *)view.buf + a, (size_t)(b - a));
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromLongLong(k);
+}
+
+/* csv_utf8_check(buf) -> offset of the first ill-formed UTF-8 sequence, or -1 (the kernel the
+ * string converter runs on every value; exposed for the reference tests). */
+PyObject *bo_py_csv_utf8_check(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*:csv_utf8_check", &view))
+        return NULL;
+    int64_t k;
+    Py_BEGIN_ALLOW_THREADS
+    k = bo_utf8_check(view.buf, (size_t)view.len);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     return PyLong_FromLongLong(k);

@@ -497,6 +497,7 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_infer(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_rows(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_utf8_check(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_scan_new(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_scan_finish(PyObject *self, PyObject *args);
@@ -564,6 +565,9 @@ static PyMethodDef methods[] = {
      "csv_rows($module, index, rows, /)\n--\n\n(row starts, flags, field counts) (internal)."},
     {"csv_count_lines", bo_py_csv_count_lines, METH_VARARGS,
      "csv_count_lines($module, buf, start, end, /)\n--\n\nLine breaks in buf[start:end] (internal)."},
+    {"csv_utf8_check", bo_py_csv_utf8_check, METH_VARARGS,
+     "csv_utf8_check($module, buf, /)\n--\n\nOffset of the first ill-formed UTF-8 sequence in "
+     "buf, or -1 (internal)."},
     {"csv_scan_new", bo_py_csv_scan_new, METH_VARARGS,
      "csv_scan_new($module, delimiter, quotechar, /)\n--\n\nRow-boundary scanner (internal)."},
     {"csv_scan_feed", bo_py_csv_scan_feed, METH_VARARGS,

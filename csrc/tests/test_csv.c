@@ -8,6 +8,7 @@
 #include "blockops/bo_csv.h"
 #include "bo_test.h"
 #include "numparse.h"
+#include "numparse_fast.h"
 
 static uint64_t rng_state = 12345;
 static uint64_t rnd(void)
@@ -708,8 +709,147 @@ static void test_plain_row_fast_path(void)
     }
 }
 
+/* UTF-8: the table-3-7 cases of bo_utf8_check at every offset to an 8-byte word, and a string
+ * column with ill-formed values spread over several chunks: exactly those rows are bad, the
+ * first one is the error, for 1 and 3 threads. */
+static void test_utf8(void)
+{
+    static const struct {
+        const char *s;
+        int64_t at; /* -1: well-formed */
+    } cases[] = {{"", -1}, {"abc", -1}, {"\xc2\x80", -1}, {"\xe2\x82\xac", -1},
+                 {"\xf0\x9f\x98\x80", -1}, {"\xf4\x8f\xbf\xbf", -1}, {"\xed\x9f\xbf", -1},
+                 {"\x80", 0}, {"\xc0\x80", 0}, {"\xc1\xbf", 0}, {"\xe0\x9f\xbf", 0},
+                 {"\xed\xa0\x80", 0}, {"\xf0\x8f\xbf\xbf", 0}, {"\xf4\x90\x80\x80", 0},
+                 {"\xf5\x80\x80\x80", 0}, {"\xff", 0}, {"a\xe2\x82", 1}, {"ab\xc2", 2},
+                 {"\xe2\x28\xa1", 0}, {"\xc3\xa9\xc3", 2}};
+    char buf[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int pad = 0; pad < 17; pad++) {
+            size_t n = strlen(cases[i].s);
+            memset(buf, 'x', (size_t)pad);
+            memcpy(buf + pad, cases[i].s, n);
+            int64_t got = bo_utf8_check(buf, (size_t)pad + n);
+            int64_t want = cases[i].at < 0 ? -1 : cases[i].at + pad;
+            CHECKF(got == want, "case %zu pad %d: %lld, want %lld", i, pad, (long long)got,
+                   (long long)want);
+        }
+    /* rows "i,<value>\n": value i % 500 == 7 is ill-formed (an overlong '/') */
+    const int64_t rows = 3000;
+    char *b = malloc((size_t)rows * 24), *p = b;
+    for (int64_t i = 0; i < rows; i++)
+        p += sprintf(p, i % 500 == 7 ? "%lld,ab\xc0\xaf\n" : "%lld,\xc3\xa9t\xc3\xa9\n",
+                     (long long)i);
+    bo_csv_index ix;
+    bo_error err;
+    bo_csv_tok_opts o = topts(2, 1, 1);
+    CHECK(bo_csv_tokenize(b, (size_t)(p - b), &o, &ix, &err) == BO_OK);
+    for (int T = 1; T <= 3; T += 2) {
+        uint8_t *m = malloc((size_t)rows), *bad = calloc((size_t)rows, 1);
+        bo_csv_col col = {.field = 1, .type = BO_CSV_STR, .mask = m};
+        bo_csv_conv_opts co = {'"', T};
+        CHECK(bo_csv_convert(b, &ix, &col, 1, &co, bad, &err) == BO_ERR_PARSE);
+        CHECK(err.index == 7 && err.column == 0);
+        CHECK(strstr(err.message, "not valid UTF-8") != NULL);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < rows; i++)
+            wrong += bad[i] != (i % 500 == 7);
+        CHECKF(wrong == 0, "T=%d: %lld rows flagged wrongly", T, (long long)wrong);
+        free(col.str_offsets);
+        free(col.str_data);
+        free(m);
+        free(bad);
+    }
+    bo_csv_index_free(&ix);
+    free(b);
+}
+
+/* bo_int_shape_fast against bo_parse_int64 on random short texts over digits, signs, blanks
+ * and other bytes, with 0..8 readable bytes before them: whenever the fast path answers, the
+ * general parser gives the same value; it answers for every plain [+-]1..8-digit text. */
+static void test_fast_int(void)
+{
+    static const char alpha[] = "0123456789012345678901234567890123456789+- \t.xe\x80";
+    char area[32];
+    int bad = 0, fast = 0;
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        const size_t pre = (size_t)(rnd() % 9), len = (size_t)(rnd() % 12);
+        for (size_t k = 0; k < sizeof area; k++)
+            area[k] = alpha[rnd() % (sizeof alpha - 1)];
+        const char *s = area + pre;
+        int64_t a = 12345, b = 67890;
+        const int rf = bo_int_shape_fast(area, s, len, &a);
+        const int rg = bo_parse_int64(s, len, &b);
+        if (rf == 0) {
+            fast++;
+            if (rg != 0 || a != b) {
+                CHECKF(0, "int '%.*s': fast %lld, general %d %lld", (int)len, s, (long long)a, rg,
+                       (long long)b);
+                bad++;
+            }
+        }
+        size_t sg = len && (s[0] == '-' || s[0] == '+'), plain = len > sg && len - sg <= 8;
+        for (size_t k = sg; k < len && plain; k++)
+            plain = s[k] >= '0' && s[k] <= '9';
+        if (plain && pre + len >= 8 && rf != 0) {
+            CHECKF(0, "int '%.*s': plain text not taken by the fast path", (int)len, s);
+            bad++;
+        }
+    }
+    CHECKF(fast > 10000, "fast path taken only %d times", fast);
+}
+
+/* bo_float_field_fast against the reference parser: random numbers (every digit count, signs,
+ * exponents, mutated bytes) placed after 0..40 random readable bytes; whenever the fast path
+ * answers, the reference gives the same status and bits, and it answers for the plain shapes. */
+static void test_float_field_fast(void)
+{
+#if defined(__SSE2__)
+    char area[160], num[96];
+    int bad = 0, fast = 0;
+    for (int i = 0; i < 400000 && bad < 5; i++) {
+        size_t n = (size_t)gen_number(num);
+        n = mutate(num, n, 5);
+        if (n > 100)
+            continue;
+        const size_t pre = (size_t)(rnd() % 41);
+        for (size_t k = 0; k < pre; k++)
+            area[k] = (char)(rnd() % 256);
+        memcpy(area + pre, num, n);
+        const char *s = area + pre;
+        double x = 1, y = 2;
+        const int rx = bo_float_field_fast(area, s, n, &x);
+        if (rx != 0)
+            continue;
+        fast++;
+        const int ry = bo_parse_double_ref(s, n, &y);
+        if (ry != 0 || memcmp(&x, &y, sizeof x)) {
+            CHECKF(0, "float '%.*s': fast %.17g, reference %d %.17g", (int)n, s, x, ry, y);
+            bad++;
+        }
+    }
+    CHECKF(fast > 50000, "fast path taken only %d times", fast);
+    /* every plain shape is taken when 32 bytes are readable */
+    const char *plain[] = {"0.5", "-1.25", "+12.5", "41.270993597745154", "-105.84292704295603",
+                           "0.1899524350410769", "12345678.12345678901", "1.0000000000000000",
+                           "0.18995243504107695", "-9.99999999999999999", "12.12345678901234567"};
+    for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++) {
+        const size_t n = strlen(plain[k]);
+        memset(area, 'x', 40);
+        memcpy(area + 40, plain[k], n);
+        double x = 0, y = 1;
+        CHECKF(bo_float_field_fast(area, area + 40, n, &x) == 0 &&
+                   bo_parse_double_ref(plain[k], n, &y) == 0 && !memcmp(&x, &y, sizeof x),
+               "plain '%s'", plain[k]);
+    }
+#endif
+}
+
 int main(void)
 {
+    test_float_field_fast();
+    test_fast_int();
+    test_utf8();
     test_plain_row_fast_path();
     test_convert_strings();
     test_tokenize_basic();
