@@ -555,8 +555,10 @@ static PyMethodDef methods[] = {
      "Index the complete rows of buf[:length] -> (index, n_rows, n_fields, consumed, n_bad, "
      "error) (internal; see blockops.io.CsvBlockReader)."},
     {"csv_convert", bo_py_csv_convert, METH_VARARGS,
-     "csv_convert($module, buf, index, specs, quotechar, n_threads, want_bad, /)\n--\n\n"
-     "Typed columns from an index -> (outputs, bad, error) (internal)."},
+     "csv_convert($module, buf, index, specs, quotechar, n_threads, want_bad, dest=None, "
+     "row_offset=0, /)\n--\n\n"
+     "Typed columns from an index -> (outputs, bad, error), optionally written into the "
+     "caller's arrays at row_offset (internal)."},
     {"csv_infer", bo_py_csv_infer, METH_VARARGS,
      "csv_infer($module, buf, index, field, quotechar, na_values, /)\n--\n\n"
      "pandas-style type inference of one field -> (type, has_na) (internal)."},
