@@ -5,12 +5,14 @@ dicts of NumPy arrays), one per block of about ``blocksize`` bytes; :func:`read_
 everything into one frame. See ``docs/csv.md`` for the dialect, the type rules, where they
 differ from :func:`pandas.read_csv`, and the memory bound.
 
-Memory: a regular file is memory-mapped one block at a time, and the window is unmapped before
-its block is handed out, so one raw block is in memory at once; other sources (file objects,
-pipes, ``memory_map=False``) hold two (the block being parsed and the next one being read by a
-background thread). Add the current block's row index and converted columns. Peak RSS while
-iterating stays below ``base + (n_threads + k) * blocksize * EXPANSION`` (``k`` the raw blocks:
-1 mapped, ``MAX_BLOCKS_IN_FLIGHT`` = 2 read) and does not grow with the size of the file.
+Memory: a block is parsed in slices of ``SLICE_BYTES``. A regular file is memory-mapped one
+block at a time, the pages of each parsed slice leave RSS at once and the window is unmapped
+before its block is handed out, so about one slice of the file is resident; other sources
+(file objects, pipes, ``memory_map=False``) hold two raw blocks (the block being parsed and the
+next one being read by a background thread). Add one slice's row index and the block's
+converted columns. Peak RSS while iterating stays below ``base + (n_threads + k) * blocksize *
+EXPANSION`` (``k`` the raw blocks: 1 mapped, ``MAX_BLOCKS_IN_FLIGHT`` = 2 read) and does not
+grow with the size of the file; ``docs/csv.md`` gives the closer estimate.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ __all__ = [
     "EXPANSION",
     "INFER_BYTES",
     "MAX_BLOCKS_IN_FLIGHT",
+    "SLICE_BYTES",
     "CsvBadLineWarning",
     "CsvBlockReader",
     "CsvStats",
@@ -290,8 +293,9 @@ class _MappedFile:
     at that offset rounded down to ``mmap.ALLOCATIONGRANULARITY``), so the partial row at the
     end of a block is simply mapped again at the start of the next window, and a row longer
     than the block just gets a longer window. :meth:`release` unmaps the window as soon as its
-    block is converted: file pages are only in this process's RSS while their block is being
-    tokenized and converted, whatever the file size. Reading ahead is left to the kernel: when a
+    block is converted, and :meth:`drop` takes each parsed slice's pages out of RSS before: file
+    pages are only in this process's RSS while their slice is being tokenized and converted,
+    whatever the file size. Reading ahead is left to the kernel: when a
     window is mapped, the next block's bytes are requested with ``POSIX_FADV_WILLNEED`` (what
     ``MADV_WILLNEED`` does for a file mapping, without mapping the next window yet), so the disk
     reads them while this block is parsed (the first block's bytes are requested before its
@@ -574,6 +578,7 @@ class CsvBlockReader:
         self._ring: _ReadAhead | None = None
         self._bar = None
         self._slice_bytes = SLICE_BYTES  # (tests make it tiny)
+        self._cspecs = None  # (specs, csv_convert's form of them)
         self._row_base = 0  # global row number of the first data row (set for file ranges)
         self._line_base0 = 1  # file line number of the first byte (set for file ranges)
 
@@ -980,8 +985,11 @@ class CsvBlockReader:
         """Convert one slice's rows into the block's arrays (``acc``), and deal with its bad
         rows: raise the first one's error, or count, list and warn about them. ``line_base``
         and ``base_off`` are the file line and offset of ``piece[0]``."""
-        specs = self._specs
-        cspecs = [(s.field, s.code, s.nullable, self._na_for(s.name), s.fmt) for s in specs]
+        if self._cspecs is None or self._cspecs[0] is not self._specs:
+            # built once per reader, not once per slice (the missing-value tuples add up)
+            self._cspecs = (self._specs, [(s.field, s.code, s.nullable, self._na_for(s.name),
+                                           s.fmt) for s in self._specs])
+        cspecs = self._cspecs[1]
         r0 = acc.reserve(n_rows)
         outs, bad, err = _core.csv_convert(piece, ix, cspecs, self.quotechar, self.n_threads,
                                            True, acc.dest(), r0)
