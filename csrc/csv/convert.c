@@ -348,6 +348,22 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     int64_t *used = calloc((size_t)n_cols * stride, sizeof *used);
     if (!base || !used)
         nomem = 1;
+    /* Every string column's region sizes in one parallel pass (not one per column): the
+     * reader converts a block in slices, and each parallel region's end is a wait in which an
+     * idle thread spins (libgomp), so regions per slice cost CPU time. */
+    int any_str = 0;
+    for (int ci = 0; ci < n_cols; ci++)
+        any_str |= cols[ci].type == BO_CSV_STR;
+    if (any_str && !nomem) {
+        BO_OMP(parallel for num_threads(T) schedule(static))
+        for (int64_t k = 0; k < n_chunks; k++) {
+            int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
+            for (int ci = 0; ci < n_cols; ci++)
+                if (cols[ci].type == BO_CSV_STR)
+                    base[(size_t)ci * stride + (size_t)k + 1] =
+                        raw_field_bytes(ix, cols[ci].field, r0, r1);
+        }
+    }
     for (int ci = 0; ci < n_cols && !nomem; ci++) {
         bo_csv_col *c = &cols[ci];
         if (c->type != BO_CSV_STR)
@@ -359,11 +375,6 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         }
         c->str_offsets[0] = 0;
         int64_t *b = base + (size_t)ci * stride;
-        BO_OMP(parallel for num_threads(T) schedule(static))
-        for (int64_t k = 0; k < n_chunks; k++) {
-            int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
-            b[k + 1] = raw_field_bytes(ix, c->field, r0, r1);
-        }
         for (int64_t k = 0; k < n_chunks; k++)
             b[k + 1] += b[k];
         c->str_data = malloc(b[n_chunks] ? (size_t)b[n_chunks] : 1);

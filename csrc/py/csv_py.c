@@ -520,12 +520,15 @@ fail:
     return NULL;
 }
 
-/* csv_count_lines(buf, start, end) -> line breaks in buf[start:end] */
+/* csv_count_lines(buf, start, end, n_threads=1, drop_file_pages=False) -> line breaks in
+ * buf[start:end]; drop_file_pages only for a view of a read-only file mapping (see
+ * bo_csv_count_lines_par: on other memory it would zero the pages). */
 PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
 {
     Py_buffer view;
     Py_ssize_t a, b;
-    if (!PyArg_ParseTuple(args, "y*nn:csv_count_lines", &view, &a, &b))
+    int n_threads = 1, drop = 0;
+    if (!PyArg_ParseTuple(args, "y*nn|ip:csv_count_lines", &view, &a, &b, &n_threads, &drop))
         return NULL;
     if (a < 0 || b < a || b > view.len) {
         PyBuffer_Release(&view);
@@ -534,7 +537,7 @@ PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
     }
     int64_t k;
     Py_BEGIN_ALLOW_THREADS
-    k = bo_csv_count_lines((const char *)view.buf + a, (size_t)(b - a));
+    k = bo_csv_count_lines_par((const char *)view.buf + a, (size_t)(b - a), n_threads, drop);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     return PyLong_FromLongLong(k);

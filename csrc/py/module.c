@@ -565,7 +565,9 @@ static PyMethodDef methods[] = {
     {"csv_rows", bo_py_csv_rows, METH_VARARGS,
      "csv_rows($module, index, rows, /)\n--\n\n(row starts, flags, field counts) (internal)."},
     {"csv_count_lines", bo_py_csv_count_lines, METH_VARARGS,
-     "csv_count_lines($module, buf, start, end, /)\n--\n\nLine breaks in buf[start:end] (internal)."},
+     "csv_count_lines($module, buf, start, end, n_threads=1, drop_file_pages=False, /)\n--\n\n"
+     "Line breaks in buf[start:end]; drop_file_pages (a read-only file mapping only) also takes "
+     "those pages out of RSS (internal)."},
     {"csv_scan_new", bo_py_csv_scan_new, METH_VARARGS,
      "csv_scan_new($module, delimiter, quotechar, /)\n--\n\nRow-boundary scanner (internal)."},
     {"csv_scan_feed", bo_py_csv_scan_feed, METH_VARARGS,

@@ -84,7 +84,6 @@ _NP_OF = {_T_INT8: np.int8, _T_INT16: np.int16, _T_INT32: np.int32, _T_INT64: np
 #: 61 MiB of the streaming reader's 264 MiB peak; a slice still gives each of a few threads
 #: a few MB to tokenize and a few thousand rows to convert.
 SLICE_BYTES = 8 << 20
-_MADV_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
 _BOM = b"\xef\xbb\xbf"
 _MAX_SKIPPED_LINES = 100
@@ -293,10 +292,10 @@ class _MappedFile:
     at that offset rounded down to ``mmap.ALLOCATIONGRANULARITY``), so the partial row at the
     end of a block is simply mapped again at the start of the next window, and a row longer
     than the block just gets a longer window. :meth:`release` unmaps the window as soon as its
-    block is converted, and :meth:`drop` takes each parsed slice's pages out of RSS before: file
-    pages are only in this process's RSS while their slice is being tokenized and converted,
-    whatever the file size. Reading ahead is left to the kernel: when a
-    window is mapped, the next block's bytes are requested with ``POSIX_FADV_WILLNEED`` (what
+    block is converted, and the reader takes each parsed slice's pages out of RSS before (see
+    ``maps``): file pages are only in this process's RSS while their slice is being tokenized
+    and converted, whatever the file size. Reading ahead is left to the kernel: when a window
+    is mapped, the next block's bytes are requested with ``POSIX_FADV_WILLNEED`` (what
     ``MADV_WILLNEED`` does for a file mapping, without mapping the next window yet), so the disk
     reads them while this block is parsed (the first block's bytes are requested before its
     window is touched). Not ``MADV_SEQUENTIAL``: Linux does not mark pages accessed through such
@@ -311,6 +310,11 @@ class _MappedFile:
     get SIGBUS), as with pandas' and pyarrow's ``memory_map``; the size is taken when the file
     is opened, and bytes appended later are not read.
     """
+
+    #: Blocks are views of a read-only file mapping: once a slice is parsed, its pages can be
+    #: taken out of RSS (``MADV_DONTNEED``, see ``bo_csv_count_lines_par``) and come back from
+    #: the page cache if read again.
+    maps = True
 
     def __init__(self, path, start: int, end, blocksize: int, max_len: int):
         self._f = open(path, "rb", buffering=0)
@@ -346,7 +350,6 @@ class _MappedFile:
         base = off - off % mmap.ALLOCATIONGRANULARITY
         mm = mmap.mmap(fd, hi - base, access=mmap.ACCESS_READ, offset=base)
         self._mm = mm
-        self._base = self._dropped = base
         self._willneed(hi, self.blocksize)  # the next block's new bytes
         with memoryview(mm) as whole:
             return whole[off - base:]
@@ -379,21 +382,6 @@ class _MappedFile:
         rest = self._hi - off
         return self._map(off, min(self._hi + self.blocksize + max(0, rest - self.blocksize),
                                   off + self.max_len))
-
-    def drop(self, consumed: int) -> None:
-        """Take the window's pages before its ``consumed``-th byte out of this process's RSS
-        (``MADV_DONTNEED``: the page table entries go, the pages stay in the page cache, and a
-        later access would simply fault them in again). The reader calls this after each slice
-        of a block, so only about one slice of the file is resident at a time, while the block
-        stays one mapping (the carried-over partial row and the inference prefix are plain
-        views of it). Whole pages only: the page holding the next slice's first byte stays."""
-        if self._mm is None or _MADV_DONTNEED is None:
-            return
-        upto = self._off + consumed
-        upto -= (upto - self._base) % mmap.PAGESIZE
-        if upto > self._dropped:
-            self._mm.madvise(_MADV_DONTNEED, self._dropped - self._base, upto - self._dropped)
-            self._dropped = upto
 
     def release(self) -> None:
         """Unmap the current window. The caller has dropped its views of it; should one still
@@ -941,16 +929,18 @@ class CsvBlockReader:
                 if acc is None:
                     acc = _BlockColumns(self._specs, n_rows, consumed, n - at)
                 self._convert(src, piece, ix, n_rows, n_bad, acc, line_base, base_off)
-            line_base += _core.csv_count_lines(piece, 0, consumed)
             if consumed:
                 prev_cr = piece[consumed - 1] == 13
+            # Count the slice's lines and, for a mapped file, take its pages out of RSS, both
+            # on the reader's threads: as serial steps between the parallel ones they cost
+            # more than themselves (the idle OpenMP thread spins through every such gap).
+            line_base += _core.csv_count_lines(piece, 0, consumed, self.n_threads, ra.maps)
             del piece, ix
             at += consumed
             base_off += consumed
             if self._bar is not None:
                 self._bar.update(consumed)
             if not last:
-                ra.drop(pos + at)  # this slice's file pages leave RSS
                 want = max(1, self._slice_bytes)
                 continue
             # Nothing below needs the raw bytes: drop every view of the window and let the
@@ -1167,6 +1157,8 @@ class _ReadAhead:
     bytes of the last block the caller consumed.
     """
 
+    maps = False  # blocks live in our buffers: never drop their pages (that would zero them)
+
     def __init__(self, pool, blocksize: int, first: int, max_len: int):
         self.blocksize = blocksize
         self.max_len = max_len
@@ -1245,9 +1237,6 @@ class _ReadAhead:
             self._submit(1 - k)
         self._data = b"".join(parts)
         return self._data
-
-    def drop(self, consumed: int) -> None:
-        """Nothing to give back: the buffers are reused."""
 
     def release(self) -> None:
         """Nothing to give back: the buffers are reused (the tail stays where it is)."""
