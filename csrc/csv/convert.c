@@ -348,14 +348,17 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     int64_t *used = calloc((size_t)n_cols * stride, sizeof *used);
     if (!base || !used)
         nomem = 1;
-    /* Every string column's region sizes in one parallel pass (not one per column): the
-     * reader converts a block in slices, and each parallel region's end is a wait in which an
-     * idle thread spins (libgomp), so regions per slice cost CPU time. */
-    int any_str = 0;
+    /* Every string column's region sizes in one pass (not one per column), on one thread
+     * unless there are many rows: the pass reads two index entries per value (about 30 us for
+     * the two string columns of an 8 MB slice), while the end of a parallel region is a wait in
+     * which the other thread spins (libgomp) or, on a busy machine, sits descheduled: the
+     * reader converts a block in slices, and every region per slice cost CPU time. */
+    int n_str = 0;
     for (int ci = 0; ci < n_cols; ci++)
-        any_str |= cols[ci].type == BO_CSV_STR;
-    if (any_str && !nomem) {
-        BO_OMP(parallel for num_threads(T) schedule(static))
+        n_str += cols[ci].type == BO_CSV_STR;
+    const int T_size = (int64_t)n_str * n >= ((int64_t)1 << 20) ? T : 1;
+    if (n_str && !nomem) {
+        BO_OMP(parallel for num_threads(T_size) schedule(static))
         for (int64_t k = 0; k < n_chunks; k++) {
             int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
             for (int ci = 0; ci < n_cols; ci++)
