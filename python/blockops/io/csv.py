@@ -80,10 +80,13 @@ _NP_OF = {_T_INT8: np.int8, _T_INT16: np.int16, _T_INT32: np.int32, _T_INT64: np
 #: A block is tokenized and converted in slices of about this many bytes (each cut where the
 #: previous slice's complete rows end, as blocks are), so only one slice's row index and, for a
 #: mapped file, one slice's file pages are in memory at once, not the whole block's; the block
-#: handed out is the same. 8 MiB: the index of a 64 MB block was 18 MiB and its mapped pages
-#: 61 MiB of the streaming reader's 264 MiB peak; a slice still gives each of a few threads
-#: a few MB to tokenize and a few thousand rows to convert.
-SLICE_BYTES = 8 << 20
+#: handed out is the same. The index of a 64 MB block was 18 MiB and its mapped pages 61 MiB
+#: of the streaming reader's 264 MiB peak (1 GB BSM file, 11 columns). Measured there (VmHWM,
+#: imports included): 8 MiB slices 181 MiB, 6 MiB 177, 4 MiB 175, in about the same time on a
+#: quiet machine (each slice adds a few waits between parallel steps, which cost more when
+#: other processes take the CPUs). 4 MiB still gives each of two threads 2 MB to tokenize
+#: (the tokenizer splits from 1 MiB per thread) and about 15,000 rows to convert.
+SLICE_BYTES = 4 << 20
 
 _BOM = b"\xef\xbb\xbf"
 _MAX_SKIPPED_LINES = 100
