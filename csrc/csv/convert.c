@@ -508,8 +508,14 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     for (int ci = 0; ci < n_cols && !nomem; ci++)
         if (cols[ci].type == BO_CSV_STR)
             str_cols[n_str++] = ci;
+    /* Every string column's region sizes in one walk of the index, on one thread unless there
+     * are many rows: the walk reads two index entries per value (about 30 us for the two string
+     * columns of an 8 MB slice), while the end of a parallel region is a wait in which the
+     * other thread spins (libgomp) or, on a busy machine, sits descheduled: the reader
+     * converts a block in slices, and every region per slice cost CPU time. */
+    const int T_size = (int64_t)n_str * n >= ((int64_t)1 << 20) ? T : 1;
     if (n_str && !nomem) {
-        BO_OMP(parallel for num_threads(T) schedule(static))
+        BO_OMP(parallel for num_threads(T_size) schedule(static))
         for (int64_t k = 0; k < n_chunks; k++) {
             int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
             raw_str_bytes(ix, cols, str_cols, n_str, r0, r1, base + k + 1, stride);

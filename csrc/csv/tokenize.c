@@ -13,6 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define BO_HAVE_MADVISE 1
+#endif
+
 #include "bo_omp.h"
 #include "csv_internal.h"
 
@@ -345,11 +351,18 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
         st = bo_error_set(err, BO_ERR_NOMEM, "out of memory");
         goto done;
     }
-    /* 1. quote counts per range, in parallel */
-    BO_OMP(parallel for num_threads(T) schedule(static, 1))
-    for (int t = 0; t < T; t++) {
-        size_t a = n / (size_t)T * (size_t)t, b = t + 1 == T ? n : n / (size_t)T * (size_t)(t + 1);
-        quotes[t] = o->quote ? count_byte(buf + a, b - a, o->quote) : 0;
+    /* 1. quote counts of the ranges before each cut (the last range's count is never needed),
+     * in parallel; with two threads that is one range, counted here: a parallel region ends in
+     * a wait, which costs more than counting 1 MB (the reader tokenizes a block slice by
+     * slice, and on a busy machine each wait burns up to libgomp's spin time) */
+    if (T == 2) {
+        quotes[0] = o->quote ? count_byte(buf, n / 2, o->quote) : 0;
+    } else {
+        BO_OMP(parallel for num_threads(T - 1) schedule(static, 1))
+        for (int t = 0; t < T - 1; t++) {
+            size_t a = n / (size_t)T * (size_t)t, b = n / (size_t)T * (size_t)(t + 1);
+            quotes[t] = o->quote ? count_byte(buf + a, b - a, o->quote) : 0;
+        }
     }
     /* 2. speculative row starts */
     start[0] = 0;
@@ -581,6 +594,54 @@ int64_t bo_csv_count_lines(const char *buf, size_t n)
     for (; i < n; i++)
         lines += buf[i] == '\n' || (buf[i] == '\r' && !(i + 1 < n && buf[i + 1] == '\n'));
     return lines;
+}
+
+/* Below this many bytes per thread a parallel line count is not worth a thread. */
+#define BO_CSV_MIN_COUNT_BYTES_PER_THREAD ((size_t)4096)
+
+/* The whole pages in [lo, hi) rounded down to page boundaries leave the process's RSS. Only
+ * for a read-only file mapping (its pages stay in the page cache and are faulted in again if
+ * read); on anonymous memory MADV_DONTNEED would zero them. Advisory: if it fails, the pages
+ * simply stay resident. */
+static void drop_file_pages(const char *lo, const char *hi)
+{
+#ifdef BO_HAVE_MADVISE
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t a = (uintptr_t)lo & ~(page - 1), b = (uintptr_t)hi & ~(page - 1);
+    if (b > a)
+        (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+#else
+    (void)lo;
+    (void)hi;
+#endif
+}
+
+int64_t bo_csv_count_lines_par(const char *buf, size_t n, int n_threads, int drop)
+{
+    int T = n_threads > 0 ? n_threads : 1;
+    if ((size_t)T > n / BO_CSV_MIN_COUNT_BYTES_PER_THREAD)
+        T = n >= BO_CSV_MIN_COUNT_BYTES_PER_THREAD ? (int)(n / BO_CSV_MIN_COUNT_BYTES_PER_THREAD)
+                                                   : 1;
+#ifndef _OPENMP
+    T = 1;
+#endif
+    int64_t total = 0;
+    BO_OMP(parallel for num_threads(T) schedule(static, 1) reduction(+ : total))
+    for (int t = 0; t < T; t++) {
+        const size_t a = n / (size_t)T * (size_t)t;
+        const size_t b = t + 1 == T ? n : n / (size_t)T * (size_t)(t + 1);
+        int64_t k = bo_csv_count_lines(buf + a, b - a);
+        /* a CRLF cut between two ranges: range t counted its CR as a lone CR */
+        if (b < n && b > a && buf[b - 1] == '\r' && buf[b] == '\n')
+            k--;
+        total += k;
+        /* No barrier before dropping (one more wait): the page holding buf[a] may still be
+         * read by thread t - 1, which then faults it in again from the page cache (a file
+         * mapping: same bytes), at worst one page per thread staying resident. */
+        if (drop)
+            drop_file_pages(buf + a, buf + b);
+    }
+    return total;
 }
 
 /* ------------------------------------------------------------------ split planning scan */

@@ -208,21 +208,49 @@ static int type_typenum(int t)
     return -1;
 }
 
-/* csv_convert(buf, index, specs, quote, n_threads, want_bad)
+/* The element pointer of rows [off, off + n) of a caller's output array, which must be a
+ * writable contiguous 1-D array of the given type with at least off + n elements. */
+static int dest_rows(PyObject *a, int typenum, npy_intp off, npy_intp n, const char *what,
+                     Py_ssize_t i, void **ptr)
+{
+    PyArrayObject *arr = (PyArrayObject *)a;
+    if (!PyArray_Check(a) || PyArray_TYPE(arr) != typenum || PyArray_NDIM(arr) != 1 ||
+        !PyArray_IS_C_CONTIGUOUS(arr) || !PyArray_ISWRITEABLE(arr) ||
+        PyArray_DIM(arr, 0) < off + n) {
+        PyErr_Format(PyExc_ValueError,
+                     "csv_convert: dest %s of spec %zd must be a writable contiguous 1-D array "
+                     "of type %d with at least %zd elements",
+                     what, i, typenum, (Py_ssize_t)(off + n));
+        return -1;
+    }
+    *ptr = PyArray_BYTES(arr) + (size_t)off * (size_t)PyArray_ITEMSIZE(arr);
+    return 0;
+}
+
+/* csv_convert(buf, index, specs, quote, n_threads, want_bad, dest=None, row_offset=0)
  * specs: sequence of (field, type, nullable, na_tuple_or_None, datetime_format_or_None)
  * -> (outputs, bad_or_None, error_or_None); outputs[i] is
  *    (values, mask_or_None)            for fixed-width types,
  *    ((lon, lat), None)                for wkt_point,
- *    ((offsets, data), mask)           for str. */
+ *    ((offsets, data), mask)           for str.
+ * dest: None (new arrays of n_rows) or (cols, bad) with cols[i] = (values, lat_values, mask)
+ * (None where a type has no such output) and bad a bool array (used when want_bad): the
+ * fixed-width outputs, masks and bad flags are written into rows [row_offset, row_offset +
+ * n_rows) of those arrays, which are also what outputs and bad then return (whole). This lets
+ * the reader convert a block slice by slice into the block's arrays without a copy. Masks and
+ * bad must be zero where the caller wants zeros: only bad rows and missing values are set.
+ * Strings are always new buffers. */
 PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
 {
     Py_buffer view;
-    PyObject *cap, *specs, *qobj;
+    PyObject *cap, *specs, *qobj, *dest = Py_None;
     int n_threads, want_bad;
-    if (!PyArg_ParseTuple(args, "y*OOOip:csv_convert", &view, &cap, &specs, &qobj, &n_threads,
-                          &want_bad))
+    Py_ssize_t row_offset = 0;
+    if (!PyArg_ParseTuple(args, "y*OOOip|On:csv_convert", &view, &cap, &specs, &qobj, &n_threads,
+                          &want_bad, &dest, &row_offset))
         return NULL;
-    PyObject *res = NULL, *seq = NULL, *outs = NULL, *bad_arr = NULL;
+    PyObject *res = NULL, *seq = NULL, *outs = NULL, *bad_arr = NULL, *dcols = NULL;
+    PyObject *dbad = Py_None;
     PyObject **vals = NULL, **vals2 = NULL, **masks = NULL;
     bo_csv_col *cols = NULL;
     na_holder *nas = NULL;
@@ -237,6 +265,18 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
         goto done;
     k = PySequence_Fast_GET_SIZE(seq);
     npy_intp n = (npy_intp)ix->n_rows;
+    if (dest != Py_None) {
+        PyObject *dc;
+        if (!PyArg_ParseTuple(dest, "OO:csv_convert dest", &dc, &dbad))
+            goto done;
+        dcols = PySequence_Fast(dc, "dest columns must be a sequence");
+        if (!dcols)
+            goto done;
+        if (PySequence_Fast_GET_SIZE(dcols) != k || row_offset < 0) {
+            PyErr_SetString(PyExc_ValueError, "csv_convert: one dest per spec, row_offset >= 0");
+            goto done;
+        }
+    }
     cols = calloc((size_t)k + 1, sizeof *cols);
     nas = calloc((size_t)k + 1, sizeof *nas);
     fmts = calloc((size_t)k + 1, sizeof *fmts);
@@ -279,31 +319,67 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
             }
             c->fmt = &fmts[i];
         }
+        PyObject *d[3] = {NULL, NULL, NULL}; /* this spec's dest arrays */
+        if (dcols && !PyArg_ParseTuple(PySequence_Fast_GET_ITEM(dcols, i), "OOO:dest", &d[0],
+                                       &d[1], &d[2]))
+            goto done;
         if (type != BO_CSV_STR) {
-            vals[i] = PyArray_EMPTY(1, &n, type_typenum(type), 0);
-            if (!vals[i])
-                goto done;
-            c->out = PyArray_DATA((PyArrayObject *)vals[i]);
-            if (type == BO_CSV_WKT_POINT) {
-                vals2[i] = PyArray_EMPTY(1, &n, NPY_FLOAT64, 0);
-                if (!vals2[i])
+            if (d[0]) {
+                Py_INCREF(d[0]);
+                vals[i] = d[0];
+                if (dest_rows(d[0], type_typenum(type), row_offset, n, "values", i, &c->out) < 0)
                     goto done;
-                c->out2 = PyArray_DATA((PyArrayObject *)vals2[i]);
+            } else {
+                vals[i] = PyArray_EMPTY(1, &n, type_typenum(type), 0);
+                if (!vals[i])
+                    goto done;
+                c->out = PyArray_DATA((PyArrayObject *)vals[i]);
+            }
+            if (type == BO_CSV_WKT_POINT) {
+                if (d[1]) {
+                    Py_INCREF(d[1]);
+                    vals2[i] = d[1];
+                    if (dest_rows(d[1], NPY_FLOAT64, row_offset, n, "latitudes", i, &c->out2) < 0)
+                        goto done;
+                } else {
+                    vals2[i] = PyArray_EMPTY(1, &n, NPY_FLOAT64, 0);
+                    if (!vals2[i])
+                        goto done;
+                    c->out2 = PyArray_DATA((PyArrayObject *)vals2[i]);
+                }
             }
         }
         if (type == BO_CSV_STR || nullable) {
-            masks[i] = PyArray_ZEROS(1, &n, NPY_BOOL, 0);
-            if (!masks[i])
-                goto done;
-            c->mask = PyArray_DATA((PyArrayObject *)masks[i]);
+            if (d[2]) {
+                Py_INCREF(d[2]);
+                masks[i] = d[2];
+                void *p;
+                if (dest_rows(d[2], NPY_BOOL, row_offset, n, "mask", i, &p) < 0)
+                    goto done;
+                c->mask = p;
+            } else {
+                masks[i] = PyArray_ZEROS(1, &n, NPY_BOOL, 0);
+                if (!masks[i])
+                    goto done;
+                c->mask = PyArray_DATA((PyArrayObject *)masks[i]);
+            }
         }
     }
     uint8_t *bad = NULL;
     if (want_bad) {
-        bad_arr = PyArray_ZEROS(1, &n, NPY_BOOL, 0);
-        if (!bad_arr)
-            goto done;
-        bad = PyArray_DATA((PyArrayObject *)bad_arr);
+        if (dcols && dbad != Py_None) {
+            Py_INCREF(dbad);
+            bad_arr = dbad;
+            void *p;
+            if (dest_rows(dbad, NPY_BOOL, row_offset, n, "bad", -1, &p) < 0)
+                goto done;
+            bad = p;
+        } else {
+            bad_arr = PyArray_ZEROS(1, &n, NPY_BOOL, 0);
+            if (!bad_arr)
+                goto done;
+            bad = PyArray_DATA((PyArrayObject *)bad_arr);
+        }
     }
     bo_csv_conv_opts co = {quote, n_threads};
     bo_error err;
@@ -375,6 +451,7 @@ done:
     free(masks);
     Py_XDECREF(outs);
     Py_XDECREF(bad_arr);
+    Py_XDECREF(dcols);
     Py_XDECREF(seq);
     PyBuffer_Release(&view);
     return res;
@@ -449,12 +526,15 @@ fail:
     return NULL;
 }
 
-/* csv_count_lines(buf, start, end) -> line breaks in buf[start:end] */
+/* csv_count_lines(buf, start, end, n_threads=1, drop_file_pages=False) -> line breaks in
+ * buf[start:end]; drop_file_pages only for a view of a read-only file mapping (see
+ * bo_csv_count_lines_par: on other memory it would zero the pages). */
 PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
 {
     Py_buffer view;
     Py_ssize_t a, b;
-    if (!PyArg_ParseTuple(args, "y*nn:csv_count_lines", &view, &a, &b))
+    int n_threads = 1, drop = 0;
+    if (!PyArg_ParseTuple(args, "y*nn|ip:csv_count_lines", &view, &a, &b, &n_threads, &drop))
         return NULL;
     if (a < 0 || b < a || b > view.len) {
         PyBuffer_Release(&view);
@@ -463,7 +543,7 @@ PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
     }
     int64_t k;
     Py_BEGIN_ALLOW_THREADS
-    k = bo_csv_count_lines((const char *)view.buf + a, (size_t)(b - a));
+    k = bo_csv_count_lines_par((const char *)view.buf + a, (size_t)(b - a), n_threads, drop);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     return PyLong_FromLongLong(k);

@@ -556,15 +556,19 @@ static PyMethodDef methods[] = {
      "Index the complete rows of buf[:length] -> (index, n_rows, n_fields, consumed, n_bad, "
      "error) (internal; see blockops.io.CsvBlockReader)."},
     {"csv_convert", bo_py_csv_convert, METH_VARARGS,
-     "csv_convert($module, buf, index, specs, quotechar, n_threads, want_bad, /)\n--\n\n"
-     "Typed columns from an index -> (outputs, bad, error) (internal)."},
+     "csv_convert($module, buf, index, specs, quotechar, n_threads, want_bad, dest=None, "
+     "row_offset=0, /)\n--\n\n"
+     "Typed columns from an index -> (outputs, bad, error), optionally written into the "
+     "caller's arrays at row_offset (internal)."},
     {"csv_infer", bo_py_csv_infer, METH_VARARGS,
      "csv_infer($module, buf, index, field, quotechar, na_values, /)\n--\n\n"
      "pandas-style type inference of one field -> (type, has_na) (internal)."},
     {"csv_rows", bo_py_csv_rows, METH_VARARGS,
      "csv_rows($module, index, rows, /)\n--\n\n(row starts, flags, field counts) (internal)."},
     {"csv_count_lines", bo_py_csv_count_lines, METH_VARARGS,
-     "csv_count_lines($module, buf, start, end, /)\n--\n\nLine breaks in buf[start:end] (internal)."},
+     "csv_count_lines($module, buf, start, end, n_threads=1, drop_file_pages=False, /)\n--\n\n"
+     "Line breaks in buf[start:end]; drop_file_pages (a read-only file mapping only) also takes "
+     "those pages out of RSS (internal)."},
     {"csv_utf8_check", bo_py_csv_utf8_check, METH_VARARGS,
      "csv_utf8_check($module, buf, /)\n--\n\nOffset of the first ill-formed UTF-8 sequence in "
      "buf, or -1 (internal)."},

@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include "blockops/bo_csv.h"
 #include "bo_test.h"
 #include "numparse.h"
@@ -596,8 +601,56 @@ static void test_count_lines(void)
     for (size_t i = 0; i < big; i++)
         ref += lf[i] == '\n' ? !(i && lf[i - 1] == '\r') : lf[i] == '\r';
     CHECK(bo_csv_count_lines(lf, big) == ref);
+    /* the threaded count: the same at every thread count, CRLFs cut between two ranges too
+     * (dense CR/LF, so a pair straddles some range boundary in most trials) */
+    for (int trial = 0; trial < 60; trial++) {
+        size_t n = big - (size_t)(rnd() % 5000);
+        int64_t want = bo_csv_count_lines(lf, n);
+        for (int t = 1; t <= 9; t++)
+            CHECKF(bo_csv_count_lines_par(lf, n, t, 0) == want, "trial %d n %zu threads %d",
+                   trial, n, t);
+    }
+    /* a CRLF exactly on the boundary of a 2-way split */
+    memset(lf, 'x', big);
+    lf[big / 2 - 1] = '\r';
+    lf[big / 2] = '\n';
+    CHECK(bo_csv_count_lines_par(lf, big - big % 2, 2, 0) == 1);
     free(lf);
 }
+
+#if defined(__linux__)
+/* drop != 0 on a read-only file mapping: the count is the same, and the bytes read afterwards
+ * are still the file's (faulted in again from the page cache). That the pages leave RSS is
+ * checked from Python through /proc/self/smaps (tests/test_csv_slices.py). */
+static void test_count_lines_drop(void)
+{
+    char path[] = "/tmp/bo_test_csv_dropXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    unlink(path);
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 64 * page;
+    char *src = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        src[i] = "ab\r\n,\n"[rnd() % 6];
+    CHECK(write(fd, src, n) == (ssize_t)n);
+    const char *m = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(m != MAP_FAILED);
+    if (m != MAP_FAILED) {
+        int64_t want = bo_csv_count_lines(src, n);
+        CHECK(bo_csv_count_lines(m, n) == want); /* every page resident now */
+        size_t cut = 40 * page + 17;             /* drop [0, 40 pages): the 41st stays */
+        CHECK(bo_csv_count_lines_par(m, cut, 3, 1) == bo_csv_count_lines(src, cut));
+        CHECK(memcmp(m, src, n) == 0);
+        CHECK(bo_csv_count_lines_par(m, n, 2, 1) == want);
+        CHECK(memcmp(m, src, n) == 0);
+        munmap((void *)m, n);
+    }
+    free(src);
+    close(fd);
+}
+#endif
 
 /* String columns over many chunks, with quoted (doubled-quote) and missing values, so chunk
  * regions shrink and are compacted: every value and mask equals a per-row unquote, for 1 and 3
@@ -854,6 +907,9 @@ int main(void)
     test_convert_strings();
     test_tokenize_basic();
     test_count_lines();
+#if defined(__linux__)
+    test_count_lines_drop();
+#endif
     test_parallel_equals_sequential();
     test_doubles();
     test_ints_hex_dates();

@@ -5,12 +5,14 @@ dicts of NumPy arrays), one per block of about ``blocksize`` bytes; :func:`read_
 everything into one frame. See ``docs/csv.md`` for the dialect, the type rules, where they
 differ from :func:`pandas.read_csv`, and the memory bound.
 
-Memory: a regular file is memory-mapped one block at a time, and the window is unmapped before
-its block is handed out, so one raw block is in memory at once; other sources (file objects,
-pipes, ``memory_map=False``) hold two (the block being parsed and the next one being read by a
-background thread). Add the current block's row index and converted columns. Peak RSS while
-iterating stays below ``base + (n_threads + k) * blocksize * EXPANSION`` (``k`` the raw blocks:
-1 mapped, ``MAX_BLOCKS_IN_FLIGHT`` = 2 read) and does not grow with the size of the file.
+Memory: a block is parsed in slices of ``SLICE_BYTES``. A regular file is memory-mapped one
+block at a time, the pages of each parsed slice leave RSS at once and the window is unmapped
+before its block is handed out, so about one slice of the file is resident; other sources
+(file objects, pipes, ``memory_map=False``) hold two raw blocks (the block being parsed and the
+next one being read by a background thread). Add one slice's row index and the block's
+converted columns. Peak RSS while iterating stays below ``base + (n_threads + k) * blocksize *
+EXPANSION`` (``k`` the raw blocks: 1 mapped, ``MAX_BLOCKS_IN_FLIGHT`` = 2 read) and does not
+grow with the size of the file; ``docs/csv.md`` gives the closer estimate.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ __all__ = [
     "EXPANSION",
     "INFER_BYTES",
     "MAX_BLOCKS_IN_FLIGHT",
+    "SLICE_BYTES",
     "CsvBadLineWarning",
     "CsvBlockReader",
     "CsvStats",
@@ -73,6 +76,17 @@ _T_WKT, _T_HEX, _T_DT, _T_DT_ISO = 8, 9, 10, 11
 _INT_CODES = {"int8": _T_INT8, "int16": _T_INT16, "int32": _T_INT32, "int64": _T_INT64}
 _NP_OF = {_T_INT8: np.int8, _T_INT16: np.int16, _T_INT32: np.int32, _T_INT64: np.int64,
           _T_F32: np.float32, _T_F64: np.float64, _T_BOOL: np.bool_, _T_HEX: np.uint64}
+
+#: A block is tokenized and converted in slices of about this many bytes (each cut where the
+#: previous slice's complete rows end, as blocks are), so only one slice's row index and, for a
+#: mapped file, one slice's file pages are in memory at once, not the whole block's; the block
+#: handed out is the same. The index of a 64 MB block was 18 MiB and its mapped pages 61 MiB
+#: of the streaming reader's 264 MiB peak (1 GB BSM file, 11 columns). Measured there (VmHWM,
+#: imports included): 8 MiB slices 181 MiB, 6 MiB 177, 4 MiB 175, in about the same time on a
+#: quiet machine (each slice adds a few waits between parallel steps, which cost more when
+#: other processes take the CPUs). 4 MiB still gives each of two threads 2 MB to tokenize
+#: (the tokenizer splits from 1 MiB per thread) and about 15,000 rows to convert.
+SLICE_BYTES = 4 << 20
 
 _BOM = b"\xef\xbb\xbf"
 _MAX_SKIPPED_LINES = 100
@@ -281,9 +295,10 @@ class _MappedFile:
     at that offset rounded down to ``mmap.ALLOCATIONGRANULARITY``), so the partial row at the
     end of a block is simply mapped again at the start of the next window, and a row longer
     than the block just gets a longer window. :meth:`release` unmaps the window as soon as its
-    block is converted: file pages are only in this process's RSS while their block is being
-    tokenized and converted, whatever the file size. Reading ahead is left to the kernel: when a
-    window is mapped, the next block's bytes are requested with ``POSIX_FADV_WILLNEED`` (what
+    block is converted, and the reader takes each parsed slice's pages out of RSS before (see
+    ``maps``): file pages are only in this process's RSS while their slice is being tokenized
+    and converted, whatever the file size. Reading ahead is left to the kernel: when a window
+    is mapped, the next block's bytes are requested with ``POSIX_FADV_WILLNEED`` (what
     ``MADV_WILLNEED`` does for a file mapping, without mapping the next window yet), so the disk
     reads them while this block is parsed (the first block's bytes are requested before its
     window is touched). Not ``MADV_SEQUENTIAL``: Linux does not mark pages accessed through such
@@ -298,6 +313,11 @@ class _MappedFile:
     get SIGBUS), as with pandas' and pyarrow's ``memory_map``; the size is taken when the file
     is opened, and bytes appended later are not read.
     """
+
+    #: Blocks are views of a read-only file mapping: once a slice is parsed, its pages can be
+    #: taken out of RSS (``MADV_DONTNEED``, see ``bo_csv_count_lines_par``) and come back from
+    #: the page cache if read again.
+    maps = True
 
     def __init__(self, path, start: int, end, blocksize: int, max_len: int):
         self._f = open(path, "rb", buffering=0)
@@ -548,6 +568,8 @@ class CsvBlockReader:
         self._pool: ThreadPoolExecutor | None = None
         self._ring: _ReadAhead | None = None
         self._bar = None
+        self._slice_bytes = SLICE_BYTES  # (tests make it tiny)
+        self._cspecs = None  # (specs, csv_convert's form of them)
         self._row_base = 0  # global row number of the first data row (set for file ranges)
         self._line_base0 = 1  # file line number of the first byte (set for file ranges)
 
@@ -716,14 +738,20 @@ class CsvBlockReader:
             return False
         return self.columns is None or any(c not in d for c in self.columns)
 
-    def _infer_setup(self, view, n, ix, nf, eof) -> None:
-        """Choose column types from the complete rows in the first INFER_BYTES."""
-        if ix is not None and n > INFER_BYTES:
-            ix_inf, n_inf, _, _, _, err = _core.csv_tokenize(
-                view, INFER_BYTES, self.delimiter, self.quotechar, nf, False, 0,
-                self.max_row_bytes, 1)
-            if err is None and n_inf:
-                ix = ix_inf
+    def _infer_setup(self, view, n, nf, eof, has_rows) -> None:
+        """Choose column types from the complete rows in the first INFER_BYTES of the first
+        block ``view[:n]`` (all of its rows when not one ends in the first INFER_BYTES), so
+        the types depend on neither the slice size nor, unless a row is that long, the block
+        size. ``has_rows``: the block has complete rows (else every type is ``object``)."""
+        ix = None
+        if has_rows:
+            for m in dict.fromkeys((min(n, INFER_BYTES), n)):
+                ix, n_inf, _, _, _, err = _core.csv_tokenize(
+                    view, m, self.delimiter, self.quotechar, nf, eof and m == n, 0,
+                    self.max_row_bytes, 1)
+                if err is None and n_inf:
+                    break
+                ix = None  # (an error here is the slices' to report)
         self._setup(self._names, view, ix)
 
     def _blocks(self) -> Iterator:
@@ -848,19 +876,31 @@ class CsvBlockReader:
             if self._bar is not None:
                 self._bar.update(consumed)
         nf = len(self._names) if self._names else 0
+        # A block (the bytes ra hands out) is tokenized and converted slice by slice: each slice
+        # starts where the previous one's complete rows ended (as a block starts at the
+        # previous block's unconsumed tail), its rows are converted into the block's arrays
+        # (acc), then its index is freed and its file pages dropped. Tokenizing in pieces
+        # indexes the same rows as tokenizing the block at once, so the blocks handed out do
+        # not depend on SLICE_BYTES. line_base and base_off follow the start of the slice.
+        view = data[pos:] if pos else data
+        n = len(data) - pos
+        at = 0  # start of the current slice in view
+        want = max(1, self._slice_bytes)
+        acc = None
         while True:
-            view = data[pos:] if pos else data
-            n = len(data) - pos
-            if n:
-                if prev_cr and view[0] == 10:  # the LF of a CRLF whose CR was counted before
+            hi = min(n, at + want)
+            last = hi == n  # the block's last slice: final when the file ends there
+            piece = view[at:hi] if at or not last else view
+            if hi > at:
+                if prev_cr and piece[0] == 10:  # the LF of a CRLF whose CR was counted before
                     line_base -= 1
                 prev_cr = False
             ix, n_rows, nf_found, consumed, n_bad, err = _core.csv_tokenize(
-                view, n, self.delimiter, self.quotechar, nf, eof, 0, self.max_row_bytes,
-                self.n_threads)
+                piece, hi - at, self.delimiter, self.quotechar, nf, eof and last, 0,
+                self.max_row_bytes, self.n_threads)
             if err is not None:
                 bad_at = err[2] if err[2] >= 0 else 0
-                line = line_base + _core.csv_count_lines(view, 0, bad_at)
+                line = line_base + _core.csv_count_lines(piece, 0, bad_at)
                 raise self._bad(src, line, None, f"{err[1]} (a bigger max_row_bytes allows longer "
                                 "rows)" if err[0] == "BO_ERR_LIMIT" else err[1],
                                 exc=LimitError if err[0] == "BO_ERR_LIMIT" else CsvParseError,
@@ -869,60 +909,86 @@ class CsvBlockReader:
                 nf = nf_found
                 if self._names is None:
                     self._names = list(range(nf))
-            if n_rows == 0 and not eof and consumed < n:
-                # a row longer than what we have: read as much again (geometric growth, so a
-                # long row costs O(row) and not O(row^2 / blocksize); bounded by max_row_bytes)
-                del view, ix
-                data = ra.grow(pos)
-                self.stats.bytes_read += len(data) - n
-                eof = ra.eof
-                pos = 0
-                continue
-            if self._specs is None and self._names and (n_rows or eof):
-                self._infer_setup(view, n, ix if n_rows else None, nf, eof)
-            converted = None
+            if n_rows == 0 and consumed < hi - at and not (last and eof):
+                if not last:  # a row longer than the slice: a longer slice (up to the block)
+                    del piece, ix
+                    want *= 2
+                    continue
+                # a row longer than the whole block: read as much again (geometric growth, so
+                # a long row costs O(row) and not O(row^2 / blocksize); bounded by
+                # max_row_bytes). Only a block without rows grows: else the row is carried.
+                if acc is None:
+                    del piece, ix, view
+                    data = ra.grow(pos + at)
+                    self.stats.bytes_read += len(data) - (n - at)
+                    eof = ra.eof
+                    pos = at = 0
+                    view = data
+                    n = len(data)
+                    continue
+            if self._specs is None and self._names and (n_rows or (last and eof)):
+                self._infer_setup(view, n, nf, eof, n_rows > 0)
             if n_rows:
-                converted = self._convert(src, view, ix, n_rows, n_bad, row0, line_base,
-                                          base_off)
-            line_base += _core.csv_count_lines(view, 0, consumed)
+                if acc is None:
+                    acc = _BlockColumns(self._specs, n_rows, consumed, n - at)
+                self._convert(src, piece, ix, n_rows, n_bad, acc, line_base, base_off)
             if consumed:
-                prev_cr = view[consumed - 1] == 13
-            # Nothing below needs the raw bytes: drop every view of the window and let the
-            # source unmap it before the frame is built and handed out (file pages leave RSS).
-            del view, ix
-            data = None
-            ra.release()
-            block = None if converted is None else self._finish(*converted)
-            del converted
-            row0 += n_rows
-            self.stats.rows_in += n_rows
-            self.stats.blocks += 1 if n_rows else 0
+                prev_cr = piece[consumed - 1] == 13
+            # Count the slice's lines and, for a mapped file, take its pages out of RSS, both
+            # on the reader's threads: as serial steps between the parallel ones they cost
+            # more than themselves (the idle OpenMP thread spins through every such gap).
+            line_base += _core.csv_count_lines(piece, 0, consumed, self.n_threads, ra.maps)
+            del piece, ix
+            at += consumed
             base_off += consumed
             if self._bar is not None:
                 self._bar.update(consumed)
+            if not last:
+                want = max(1, self._slice_bytes)
+                continue
+            # Nothing below needs the raw bytes: drop every view of the window and let the
+            # source unmap it before the frame is built and handed out (file pages leave RSS).
+            del view
+            data = None
+            ra.release()
+            block = None
+            if acc is not None:
+                block = self._finish(src, acc, row0)
+                row0 += acc.n
+                self.stats.blocks += 1
+            del acc
             yield block, row0
             del block
-            rest = n - consumed
+            rest = n - at
             if eof:
                 if rest:  # only blank space can be left over at the end
                     raise self._bad(src, line_base, None, "internal error: unconsumed bytes at end")
                 return
             # the next block starts at the unconsumed tail (a partial row)
-            data = ra.next(pos + consumed)
+            data = ra.next(pos + at)
             self.stats.bytes_read += len(data) - rest
             eof = ra.eof
-            pos = 0
+            pos = at = 0
+            view = data
+            n = len(data)
+            acc = None
+            want = max(1, self._slice_bytes)
 
-    def _convert(self, src, view, ix, n_rows, n_bad, row0, line_base, base_off):
-        """Convert one block's rows (the part that reads the raw bytes): -> the arguments of
-        :meth:`_finish`, none of which refers to ``view``."""
-        specs = self._specs
-        q = self.quotechar
-        cspecs = [(s.field, s.code, s.nullable, self._na_for(s.name), s.fmt) for s in specs]
-        outs, bad, err = _core.csv_convert(view, ix, cspecs, q, self.n_threads, True)
+    def _convert(self, src, piece, ix, n_rows, n_bad, acc, line_base, base_off):
+        """Convert one slice's rows into the block's arrays (``acc``), and deal with its bad
+        rows: raise the first one's error, or count, list and warn about them. ``line_base``
+        and ``base_off`` are the file line and offset of ``piece[0]``."""
+        if self._cspecs is None or self._cspecs[0] is not self._specs:
+            # built once per reader, not once per slice (the missing-value tuples add up)
+            self._cspecs = (self._specs, [(s.field, s.code, s.nullable, self._na_for(s.name),
+                                           s.fmt) for s in self._specs])
+        cspecs = self._cspecs[1]
+        r0 = acc.reserve(n_rows)
+        outs, bad, err = _core.csv_convert(piece, ix, cspecs, self.quotechar, self.n_threads,
+                                           True, acc.dest(), r0)
+        acc.add(outs, n_rows)
+        bad = bad[r0:r0 + n_rows]
         n_bad_total = int(bad.sum()) if (n_bad or err is not None) else 0
-        keep = None
-        rows = None
         if n_bad_total:
             bad_rows = np.flatnonzero(bad)
             starts, flags, counts = _core.csv_rows(ix, bad_rows[:_MAX_SKIPPED_LINES + 1])
@@ -930,13 +996,14 @@ class CsvBlockReader:
             lines = []
             at, ln = 0, line_base
             for s in starts:
-                ln += _core.csv_count_lines(view, at, int(s))
+                ln += _core.csv_count_lines(piece, at, int(s))
                 at = int(s)
                 lines.append(ln)
             first = int(bad_rows[0])
             if self.on_bad_lines == "error":
                 raise self._first_error(src, first, lines[0], flags[0], counts[0], err,
                                         base_off + int(starts[0]), base_off)
+            acc.n_bad += n_bad_total
             self.stats.rows_skipped += n_bad_total
             room = _MAX_SKIPPED_LINES - len(self.stats.skipped_lines)
             if room > 0:
@@ -955,15 +1022,18 @@ class CsvBlockReader:
                     self._warned += 1
                     warnings.warn("more bad rows skipped; see reader.stats for the count",
                                   CsvBadLineWarning, stacklevel=_caller_stacklevel())
+        self.stats.rows_in += n_rows
+        self.stats.rows_out += n_rows - n_bad_total
+
+    def _finish(self, src, acc, row0):
+        """The block's frame (or dict of arrays) from its converted columns."""
+        outs, bad = acc.outputs()
+        keep = rows = None
+        if acc.n_bad:
             keep = ~bad
             rows = row0 + np.flatnonzero(keep)
-        self.stats.rows_out += n_rows - n_bad_total
-        return src, specs, outs, keep, rows, row0, n_rows
-
-    def _finish(self, src, specs, outs, keep, rows, row0, n_rows):
-        """The block's frame (or dict of arrays) from :meth:`_convert`'s outputs."""
-        cols = _assemble(specs, outs, keep, self.as_arrays, src, self)
-        return _finish_block(cols, rows, row0, n_rows, self.as_arrays, self.rename)
+        cols = _assemble(self._specs, outs, keep, self.as_arrays, src)
+        return _finish_block(cols, rows, row0, acc.n, self.as_arrays, self.rename)
 
     def _first_error(self, src, row, line, flag, count, err, row_offset, base_off):
         if flag == 1:
@@ -1006,6 +1076,73 @@ def _field_value(message: str):
     return m.group(1) if m else None
 
 
+class _BlockColumns:
+    """One block's converted columns, filled slice by slice (``csv_convert`` with ``dest`` and
+    ``row_offset``): values, masks and bad-row flags go straight into arrays sized for the
+    whole block, from the first slice's rows per byte + 10% (grown by 1.5x, a copy, when that
+    falls short), so a block's columns are never concatenated from per-slice parts (which
+    would hold them twice). Capacity left unused costs address space only: ``np.empty`` and
+    ``np.zeros`` pages nobody writes are not resident. Strings stay one Arrow chunk per
+    slice."""
+
+    def __init__(self, specs, rows: int, nbytes: int, block_bytes: int):
+        self.specs = specs
+        self.n = 0  # rows converted so far
+        self.n_bad = 0  # of which bad (dropped when the block is finished)
+        self.strings = [[] for _ in specs]  # per str column: (offsets, data) per slice
+        self.arrays = [[None, None, None] for _ in specs]  # values, latitudes, mask
+        self.bad = None
+        self.cap = 0
+        self._resize(max(rows, int(rows * block_bytes / max(nbytes, 1) * 1.1) + 16))
+
+    def _resize(self, cap: int) -> None:
+        def grown(old, dtype, zero):
+            new = (np.zeros if zero else np.empty)(cap, dtype)
+            if old is not None:
+                new[:self.n] = old[:self.n]
+            return new
+
+        for s, a in zip(self.specs, self.arrays):
+            if s.code != _T_STR:
+                a[0] = grown(a[0], np.float64 if s.code == _T_WKT else
+                             np.int64 if s.code in (_T_DT, _T_DT_ISO) else _NP_OF[s.code], False)
+            if s.code == _T_WKT:
+                a[1] = grown(a[1], np.float64, False)
+            if s.code == _T_STR or s.nullable:
+                a[2] = grown(a[2], np.bool_, True)
+        self.bad = grown(self.bad, np.bool_, True)
+        self.cap = cap
+
+    def reserve(self, rows: int) -> int:
+        """Room for ``rows`` more rows; returns the row offset they go to."""
+        if self.n + rows > self.cap:
+            self._resize(max(self.n + rows, int(self.cap * 1.5)))
+        return self.n
+
+    def dest(self) -> tuple:
+        return tuple(tuple(a) for a in self.arrays), self.bad
+
+    def add(self, outs, rows: int) -> None:
+        for s, chunks, (vals, _mask) in zip(self.specs, self.strings, outs):
+            if s.code == _T_STR:
+                chunks.append(vals)
+        self.n += rows
+
+    def outputs(self):
+        """``(outputs, bad)`` in :func:`_assemble`'s format, trimmed to the rows converted."""
+        n = self.n
+        outs = []
+        for s, (v, lat, m), chunks in zip(self.specs, self.arrays, self.strings):
+            m = None if m is None else m[:n]
+            if s.code == _T_STR:
+                outs.append((chunks, m))
+            elif s.code == _T_WKT:
+                outs.append(((v[:n], lat[:n]), None))
+            else:
+                outs.append((v[:n], m))
+        return outs, self.bad[:n]
+
+
 class _ReadAhead:
     """Double-buffered reading of one reader's files, one block ahead, without copying blocks:
     the source for file objects, pipes and other non-regular files (and ``memory_map=False``).
@@ -1022,6 +1159,8 @@ class _ReadAhead:
     Same interface as :class:`_MappedFile`: ``start``, then ``next``/``grow`` with the number of
     bytes of the last block the caller consumed.
     """
+
+    maps = False  # blocks live in our buffers: never drop their pages (that would zero them)
 
     def __init__(self, pool, blocksize: int, first: int, max_len: int):
         self.blocksize = blocksize
@@ -1148,32 +1287,40 @@ def _read_full_from(read, n):
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _str_array(offs: np.ndarray, data: np.ndarray, mask: np.ndarray, keep, src, reader):
+def _str_array(chunks, mask: np.ndarray, keep, src):
+    """A string column from its per-slice (offsets, data) chunks: one Arrow array, or a
+    chunked array of one per slice (pandas' Arrow strings hold it as is, no concatenation)."""
     import pyarrow as pa
 
-    n = len(offs) - 1
-    validity = None
-    if mask.any():
-        validity = pa.py_buffer(np.packbits(~mask, bitorder="little"))
-    # No arr.validate(full=True) (a third of the string path): csv_convert checked every
-    # value's UTF-8 while copying it, and a row with an ill-formed value is a bad row, which
-    # ``keep`` drops (or the reader raised for it already).
-    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offs), pa.py_buffer(data), validity,
-                                           int(mask.sum()) if validity is not None else 0)
-    if keep is not None:
-        arr = arr.filter(pa.array(keep))
-    return arr
+    arrays = []
+    r0 = 0
+    for offs, data in chunks:
+        n = len(offs) - 1
+        m = mask[r0:r0 + n]
+        validity = None
+        if m.any():
+            validity = pa.py_buffer(np.packbits(~m, bitorder="little"))
+        # No arr.validate(full=True) (a third of the string path): csv_convert checked every
+        # value's UTF-8 while copying it, and a row with an ill-formed value is a bad row, which
+        # ``keep`` drops (or the reader raised for it already).
+        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offs), pa.py_buffer(data),
+                                               validity,
+                                               int(m.sum()) if validity is not None else 0)
+        if keep is not None:
+            arr = arr.filter(pa.array(keep[r0:r0 + n]))
+        arrays.append(arr)
+        r0 += n
+    return arrays[0] if len(arrays) == 1 else pa.chunked_array(arrays, type=pa.large_string())
 
 
-def _assemble(specs, outs, keep, as_arrays, src, reader) -> list:
+def _assemble(specs, outs, keep, as_arrays, src) -> list:
     """C outputs -> list of (name, array) in output order."""
     import pandas as pd
 
     cols = []
     for s, (vals, mask) in zip(specs, outs):
         if s.code == _T_STR:
-            offs, data = vals
-            arr = _str_array(offs, data, mask, keep, src, reader)
+            arr = _str_array(vals, mask, keep, src)
             if as_arrays:
                 cols.append((s.name, np.asarray(arr.to_pylist(), dtype=object)))
             else:
@@ -1337,6 +1484,10 @@ class _Column:
         if isinstance(self.dtype, pd.StringDtype) and self.dtype.storage == "pyarrow":
             import pyarrow as pa
 
-            chunked = pa.chunked_array([pa.array(c) for c in self.chunks])
+            parts = []
+            for c in self.chunks:  # a block's strings may be chunked already (one per slice)
+                a = pa.array(c)
+                parts.extend(a.chunks if isinstance(a, pa.ChunkedArray) else [a])
+            chunked = pa.chunked_array(parts, type=parts[0].type)
             return pd.array(chunked, dtype=self.dtype)
         return pd.concat([pd.Series(c, copy=False) for c in self.chunks], ignore_index=True).array
