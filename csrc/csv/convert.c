@@ -263,6 +263,22 @@ static inline int convert_field(const bo_csv_col *c, int64_t r, const char *lo, 
 
 #define HIGH8 0x8080808080808080ULL
 
+/* Whether s[0, n) is all ASCII: one OR over 8-byte words (the compiler vectorizes it), about
+ * 16 bytes a cycle on data still in L1/L2. */
+static int all_ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= (unsigned char)s[i]; /* bit 7 of the low byte */
+    return !(acc & HIGH8);
+}
+
 /* Copy a string value s[0, len) to d and tell whether it may hold a byte >= 0x80 (1: maybe,
  * 0: certainly not). Values of up to 64 bytes are copied 16 bytes at a time when both sides
  * have room for the rounded-up length (the bytes past len in d are overwritten by the next
@@ -288,16 +304,7 @@ static inline int copy_str(char *d, const char *d_end, const char *s, size_t len
     }
 #endif
     memcpy(d, s, len);
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, sizeof w);
-        acc |= w;
-    }
-    for (; i < len; i++)
-        acc |= (unsigned char)s[i];
-    return (acc & HIGH8) != 0;
+    return !all_ascii(s, len);
 }
 
 /* Convert rows [r0, r1) of every column, one row at a time: a row's fields are read together,
@@ -358,69 +365,6 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
         }
     }
     return nonascii;
-}
-
-/* Whether s[0, n) is all ASCII: one OR over 8-byte words (the compiler vectorizes it), about
- * 16 bytes a cycle on data still in L1/L2. */
-static int all_ascii(const char *s, size_t n)
-{
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, sizeof w);
-        acc |= w;
-    }
-    for (; i < n; i++)
-        acc |= (unsigned char)s[i]; /* bit 7 of the low byte */
-    return !(acc & HIGH8);
-}
-
-int64_t bo_utf8_check(const char *s, size_t len)
-{
-    /* Table 3-7 of the Unicode standard (well-formed byte sequences): the second byte's range
-     * depends on the lead byte (E0: A0..BF excludes overlongs, ED: 80..9F excludes surrogates,
-     * F0: 90..BF overlongs, F4: 80..8F the code points above U+10FFFF); C0, C1 and F5..FF
-     * never start a sequence. */
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        while (i + 8 <= len) { /* ASCII runs a word at a time */
-            uint64_t w;
-            memcpy(&w, p + i, sizeof w);
-            if (w & HIGH8)
-                break;
-            i += 8;
-        }
-        if (i >= len)
-            break;
-        const unsigned c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        } else
-            return (int64_t)i;
-        if (len - i <= n || p[i + 1] < lo || p[i + 1] > hi)
-            return (int64_t)i;
-        for (size_t k = 2; k <= n; k++)
-            if ((p[i + k] & 0xC0) != 0x80)
-                return (int64_t)i;
-        i += n + 1;
-    }
-    return -1;
 }
 
 /* UTF-8 check of the string values chunk [r0, r1) of column ci wrote, from its region start

@@ -214,48 +214,6 @@ bo_status bo_report_parse_double(const char *s, size_t len, double *out, bo_erro
 
 /* ------------------------------------------------------------------ lines */
 
-/* Length of the valid UTF-8 prefix of s (== len when all of it is valid). Rejects overlong
- * forms, surrogates and code points above U+10FFFF, like Python's strict decoder. */
-static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0)
-                lo = 0xA0;
-            else if (c == 0xED)
-                hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0)
-                lo = 0x90;
-            else if (c == 0xF4)
-                hi = 0x8F;
-        } else {
-            return i;
-        }
-        if (len - i <= n)
-            return i;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= n; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-                return i;
-        i += n + 1;
-    }
-    return i;
-}
-
 static bo_status fail_at(bo_error *err, bo_status st, int64_t line, size_t line_start,
                          size_t pos)
 {
@@ -367,10 +325,10 @@ static bo_status parse_into(const char *data, size_t len, bo_report *rep, bo_err
                 goto fail;
             }
         }
-        size_t valid = utf8_valid_prefix((const unsigned char *)data + ks, ke - ks);
-        if (valid != ke - ks) {
+        int64_t bad_at = bo_utf8_check(data + ks, ke - ks);
+        if (bad_at >= 0) {
             st = bo_error_set(err, BO_ERR_PARSE, "key is not valid UTF-8");
-            st = fail_at(err, st, line, ls, ks + valid);
+            st = fail_at(err, st, line, ls, ks + (size_t)bad_at);
             goto fail;
         }
         size_t vs = cp + 1, ve = le;

@@ -56,6 +56,12 @@ bo_status bo_error_set(bo_error *err, bo_status st, const char *fmt, ...)
 #endif
     ;
 
+/* Offset of the first byte of the first ill-formed UTF-8 sequence in s[0, len) (overlong
+ * forms, surrogates, code points above U+10FFFF, stray continuation bytes, a sequence cut
+ * short by the end), or -1 when all of it is well-formed: the position Python's
+ * bytes.decode("utf-8") reports as UnicodeDecodeError.start. */
+int64_t bo_utf8_check(const char *s, size_t len);
+
 /* SIMD levels, lowest to highest. A level is usable when it was compiled in and
  * the CPU (and OS, for the wider register state) supports it. */
 typedef enum bo_simd_level {

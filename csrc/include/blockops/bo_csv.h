@@ -200,11 +200,6 @@ bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, cha
 /* Field helpers shared with the binding and the tests. */
 /* Unquote a raw field into dst (capacity >= len); returns the unquoted length. */
 size_t bo_csv_unquote(const char *src, size_t len, char quote, char *dst);
-/* Offset of the first byte of the first ill-formed UTF-8 sequence in s[0, len) (overlong
- * forms, surrogates, code points above U+10FFFF, stray continuation bytes, a sequence cut
- * short by the end), or -1 when all of it is well-formed: the position Python's
- * bytes.decode("utf-8") reports as UnicodeDecodeError.start. */
-int64_t bo_utf8_check(const char *s, size_t len);
 /* Parse a whole field as a double, correctly rounded (same result as Python's float()).
  * Leading/trailing spaces and tabs allowed. Returns 0 on success. */
 int bo_csv_parse_double(const char *s, size_t len, double *out);
