@@ -227,6 +227,24 @@ static int dest_rows(PyObject *a, int typenum, npy_intp off, npy_intp n, const c
     return 0;
 }
 
+/* One output of csv_convert for rows [off, off + n): the caller's dest array (checked by
+ * dest_rows) or, with dest NULL, a new array of n elements (zero-filled when zero). A new
+ * reference goes to *arr (also on a failed check, for the caller's cleanup). */
+static int out_rows(PyObject *dest, int typenum, int zero, npy_intp off, npy_intp n,
+                    const char *what, Py_ssize_t i, PyObject **arr, void **ptr)
+{
+    if (dest) {
+        Py_INCREF(dest);
+        *arr = dest;
+        return dest_rows(dest, typenum, off, n, what, i, ptr);
+    }
+    *arr = zero ? PyArray_ZEROS(1, &n, typenum, 0) : PyArray_EMPTY(1, &n, typenum, 0);
+    if (!*arr)
+        return -1;
+    *ptr = PyArray_DATA((PyArrayObject *)*arr);
+    return 0;
+}
+
 /* csv_convert(buf, index, specs, quote, n_threads, want_bad, dest=None, row_offset=0)
  * specs: sequence of (field, type, nullable, na_tuple_or_None, datetime_format_or_None)
  * -> (outputs, bad_or_None, error_or_None); outputs[i] is
@@ -324,62 +342,28 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
                                        &d[1], &d[2]))
             goto done;
         if (type != BO_CSV_STR) {
-            if (d[0]) {
-                Py_INCREF(d[0]);
-                vals[i] = d[0];
-                if (dest_rows(d[0], type_typenum(type), row_offset, n, "values", i, &c->out) < 0)
-                    goto done;
-            } else {
-                vals[i] = PyArray_EMPTY(1, &n, type_typenum(type), 0);
-                if (!vals[i])
-                    goto done;
-                c->out = PyArray_DATA((PyArrayObject *)vals[i]);
-            }
-            if (type == BO_CSV_WKT_POINT) {
-                if (d[1]) {
-                    Py_INCREF(d[1]);
-                    vals2[i] = d[1];
-                    if (dest_rows(d[1], NPY_FLOAT64, row_offset, n, "latitudes", i, &c->out2) < 0)
-                        goto done;
-                } else {
-                    vals2[i] = PyArray_EMPTY(1, &n, NPY_FLOAT64, 0);
-                    if (!vals2[i])
-                        goto done;
-                    c->out2 = PyArray_DATA((PyArrayObject *)vals2[i]);
-                }
-            }
+            if (out_rows(d[0], type_typenum(type), 0, row_offset, n, "values", i, &vals[i],
+                         &c->out) < 0)
+                goto done;
+            if (type == BO_CSV_WKT_POINT &&
+                out_rows(d[1], NPY_FLOAT64, 0, row_offset, n, "latitudes", i, &vals2[i],
+                         &c->out2) < 0)
+                goto done;
         }
         if (type == BO_CSV_STR || nullable) {
-            if (d[2]) {
-                Py_INCREF(d[2]);
-                masks[i] = d[2];
-                void *p;
-                if (dest_rows(d[2], NPY_BOOL, row_offset, n, "mask", i, &p) < 0)
-                    goto done;
-                c->mask = p;
-            } else {
-                masks[i] = PyArray_ZEROS(1, &n, NPY_BOOL, 0);
-                if (!masks[i])
-                    goto done;
-                c->mask = PyArray_DATA((PyArrayObject *)masks[i]);
-            }
+            void *p;
+            if (out_rows(d[2], NPY_BOOL, 1, row_offset, n, "mask", i, &masks[i], &p) < 0)
+                goto done;
+            c->mask = p;
         }
     }
     uint8_t *bad = NULL;
     if (want_bad) {
-        if (dcols && dbad != Py_None) {
-            Py_INCREF(dbad);
-            bad_arr = dbad;
-            void *p;
-            if (dest_rows(dbad, NPY_BOOL, row_offset, n, "bad", -1, &p) < 0)
-                goto done;
-            bad = p;
-        } else {
-            bad_arr = PyArray_ZEROS(1, &n, NPY_BOOL, 0);
-            if (!bad_arr)
-                goto done;
-            bad = PyArray_DATA((PyArrayObject *)bad_arr);
-        }
+        void *p;
+        if (out_rows(dcols && dbad != Py_None ? dbad : NULL, NPY_BOOL, 1, row_offset, n, "bad",
+                     -1, &bad_arr, &p) < 0)
+            goto done;
+        bad = p;
     }
     bo_csv_conv_opts co = {quote, n_threads};
     bo_error err;
