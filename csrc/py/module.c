@@ -512,106 +512,137 @@ PyObject *bo_py_v2x_timestamp_parts(PyObject *self, PyObject *args, PyObject *kw
 PyObject *bo_py_v2x_datetime_parts(PyObject *self, PyObject *args, PyObject *kwargs);
 #define BO_KW(f) ((PyCFunction)(void (*)(void))(f))
 
+/* Every method that takes arguments goes through the fork-safe call (fork_py.c): a kernel
+ * added later cannot forget it, and the cost is one thread-local read per call. */
+BO_PY_FORK_SAFE(py_haversine)
+BO_PY_FORK_SAFE(py_within_radius)
+BO_PY_FORK_SAFE(py_within_bbox)
+BO_PY_FORK_SAFE(py_radius_bbox)
+BO_PY_FORK_SAFE(py_to_local_xy)
+BO_PY_FORK_SAFE(py_destination)
+BO_PY_FORK_SAFE(py_system_memory)
+BO_PY_FORK_SAFE(py_cpu_info)
+BO_PY_FORK_SAFE(py_rss)
+BO_PY_FORK_SAFE(bo_py_parse_one_report)
+BO_PY_FORK_SAFE(bo_py_read_one_reports)
+BO_PY_FORK_SAFE(bo_py_csv_tokenize)
+BO_PY_FORK_SAFE(bo_py_csv_convert)
+BO_PY_FORK_SAFE(bo_py_csv_infer)
+BO_PY_FORK_SAFE(bo_py_csv_rows)
+BO_PY_FORK_SAFE(bo_py_csv_count_lines)
+BO_PY_FORK_SAFE(bo_py_csv_utf8_check)
+BO_PY_FORK_SAFE(bo_py_csv_scan_new)
+BO_PY_FORK_SAFE(bo_py_csv_scan_feed)
+BO_PY_FORK_SAFE(bo_py_csv_scan_finish)
+BO_PY_FORK_SAFE(bo_py_barrier_labels)
+BO_PY_FORK_SAFE_KW(bo_py_rng_u64)
+BO_PY_FORK_SAFE_KW(bo_py_rng_uniform)
+BO_PY_FORK_SAFE_KW(bo_py_v2x_parse_hex)
+BO_PY_FORK_SAFE_KW(bo_py_v2x_parse_wkt)
+BO_PY_FORK_SAFE_KW(bo_py_v2x_parse_datetime)
+BO_PY_FORK_SAFE_KW(bo_py_v2x_datetime_parts)
+BO_PY_FORK_SAFE_KW(bo_py_v2x_timestamp_parts)
+
 static PyMethodDef methods[] = {
-    {"haversine", py_haversine, METH_VARARGS,
+    {"haversine", py_haversine_fs, METH_VARARGS,
      "haversine($module, lat1, lon1, lat2, lon2, radius_m, out, simd, n_threads, validate, /)\n--\n\n"
      "Great-circle distance in metres (internal; use blockops.geo.haversine)."},
-    {"within_radius", py_within_radius, METH_VARARGS,
+    {"within_radius", py_within_radius_fs, METH_VARARGS,
      "within_radius($module, lat, lon, center_lat, center_lon, radius_m, earth_radius_m, simd, "
      "n_threads, validate, /)\n--\n\nBool mask of points within radius_m (internal)."},
-    {"within_bbox", py_within_bbox, METH_VARARGS,
+    {"within_bbox", py_within_bbox_fs, METH_VARARGS,
      "within_bbox($module, lat, lon, min_lat, max_lat, min_lon, max_lon, simd, n_threads, /)\n"
      "--\n\nBool mask of points inside the box (internal)."},
-    {"radius_bbox", py_radius_bbox, METH_VARARGS,
+    {"radius_bbox", py_radius_bbox_fs, METH_VARARGS,
      "radius_bbox($module, center_lat, center_lon, radius_m, earth_radius_m, /)\n--\n\n"
      "Conservative bounding box of a circle (internal)."},
-    {"to_local_xy", py_to_local_xy, METH_VARARGS,
+    {"to_local_xy", py_to_local_xy_fs, METH_VARARGS,
      "to_local_xy($module, lat, lon, origin_lat, origin_lon, radius_m, n_threads, validate, /)\n"
      "--\n\nEquirectangular metres (internal)."},
-    {"destination", py_destination, METH_VARARGS,
+    {"destination", py_destination_fs, METH_VARARGS,
      "destination($module, lat, lon, bearing_deg, distance_m, radius_m, n_threads, validate, /)\n"
      "--\n\nDestination point on the sphere (internal)."},
-    {"system_memory", py_system_memory, METH_VARARGS,
+    {"system_memory", py_system_memory_fs, METH_VARARGS,
      "system_memory($module, proc_root=None, cgroup_root=None, /)\n--\n\n"
      "Memory totals and cgroup limits in bytes (internal; use blockops.resources)."},
-    {"cpu_info", py_cpu_info, METH_VARARGS,
+    {"cpu_info", py_cpu_info_fs, METH_VARARGS,
      "cpu_info($module, proc_root=None, cgroup_root=None, online=-1, affinity=-1, /)\n--\n\n"
      "Online, affinity, cgroup quota and effective CPUs (internal)."},
-    {"rss", py_rss, METH_VARARGS,
+    {"rss", py_rss_fs, METH_VARARGS,
      "rss($module, proc_root=None, /)\n--\n\n(VmRSS, VmHWM) of this process in bytes (internal)."},
     {"build_info", py_build_info, METH_NOARGS,
      "build_info($module, /)\n--\n\nCompiler, flags, OpenMP and SIMD levels of this build."},
     {"status_codes", py_status_codes, METH_NOARGS,
      "status_codes($module, /)\n--\n\nMapping of C status names to codes."},
-    {"parse_one_report", bo_py_parse_one_report, METH_VARARGS,
+    {"parse_one_report", bo_py_parse_one_report_fs, METH_VARARGS,
      "parse_one_report($module, data, path, /)\n--\n\n"
      "Parse one ONE report's bytes -> (title, keys, values) (internal; see blockops.io)."},
-    {"read_one_reports", bo_py_read_one_reports, METH_VARARGS,
+    {"read_one_reports", bo_py_read_one_reports_fs, METH_VARARGS,
      "read_one_reports($module, paths, n_threads, max_file_bytes, files_per_task, /)\n--\n\n"
      "Read and parse many ONE report files in C, GIL released -> dict of arrays, keys and "
      "per-file errors (internal; see blockops.io.read_one_reports)."},
-    {"csv_tokenize", bo_py_csv_tokenize, METH_VARARGS,
+    {"csv_tokenize", bo_py_csv_tokenize_fs, METH_VARARGS,
      "csv_tokenize($module, buf, length, delimiter, quotechar, n_fields, final, max_rows, "
      "max_row_bytes, n_threads, /)\n--\n\n"
      "Index the complete rows of buf[:length] -> (index, n_rows, n_fields, consumed, n_bad, "
      "error) (internal; see blockops.io.CsvBlockReader)."},
-    {"csv_convert", bo_py_csv_convert, METH_VARARGS,
+    {"csv_convert", bo_py_csv_convert_fs, METH_VARARGS,
      "csv_convert($module, buf, index, specs, quotechar, n_threads, want_bad, dest=None, "
      "row_offset=0, /)\n--\n\n"
      "Typed columns from an index -> (outputs, bad, error), optionally written into the "
      "caller's arrays at row_offset (internal)."},
-    {"csv_infer", bo_py_csv_infer, METH_VARARGS,
+    {"csv_infer", bo_py_csv_infer_fs, METH_VARARGS,
      "csv_infer($module, buf, index, field, quotechar, na_values, /)\n--\n\n"
      "pandas-style type inference of one field -> (type, has_na) (internal)."},
-    {"csv_rows", bo_py_csv_rows, METH_VARARGS,
+    {"csv_rows", bo_py_csv_rows_fs, METH_VARARGS,
      "csv_rows($module, index, rows, /)\n--\n\n(row starts, flags, field counts) (internal)."},
-    {"csv_count_lines", bo_py_csv_count_lines, METH_VARARGS,
+    {"csv_count_lines", bo_py_csv_count_lines_fs, METH_VARARGS,
      "csv_count_lines($module, buf, start, end, n_threads=1, drop_file_pages=False, /)\n--\n\n"
      "Line breaks in buf[start:end]; drop_file_pages (a read-only file mapping only) also takes "
      "those pages out of RSS (internal)."},
-    {"csv_utf8_check", bo_py_csv_utf8_check, METH_VARARGS,
+    {"csv_utf8_check", bo_py_csv_utf8_check_fs, METH_VARARGS,
      "csv_utf8_check($module, buf, /)\n--\n\nOffset of the first ill-formed UTF-8 sequence in "
      "buf, or -1 (internal)."},
-    {"csv_scan_new", bo_py_csv_scan_new, METH_VARARGS,
+    {"csv_scan_new", bo_py_csv_scan_new_fs, METH_VARARGS,
      "csv_scan_new($module, delimiter, quotechar, /)\n--\n\nRow-boundary scanner (internal)."},
-    {"csv_scan_feed", bo_py_csv_scan_feed, METH_VARARGS,
+    {"csv_scan_feed", bo_py_csv_scan_feed_fs, METH_VARARGS,
      "csv_scan_feed($module, scanner, buf, length, targets, found, rows_before, lines_before, /)\n--\n\n"
      "Feed bytes; resolve split targets to row starts (internal)."},
-    {"csv_scan_finish", bo_py_csv_scan_finish, METH_VARARGS,
+    {"csv_scan_finish", bo_py_csv_scan_finish_fs, METH_VARARGS,
      "csv_scan_finish($module, scanner, /)\n--\n\n(rows, bytes) after the last feed (internal)."},
-    {"barrier_labels", bo_py_barrier_labels, METH_VARARGS,
+    {"barrier_labels", bo_py_barrier_labels_fs, METH_VARARGS,
      "barrier_labels($module, timestamp, open, high, low, close, volume, modes, labels, weights, "
      "mae_ticks, seconds, out_begin, at_end, tick_size, horizon, decay_rate, roll_threshold, "
      "ref_month, ts_per_second, n_threads, /)\n--\n\n"
      "Barrier labels and weights into preallocated (modes, n) outputs -> (roll events, bars "
      "affected, max change, summed change) (internal; see blockops.labels)."},
-    {"rng_u64", BO_KW(bo_py_rng_u64), METH_VARARGS | METH_KEYWORDS,
+    {"rng_u64", BO_KW(bo_py_rng_u64_fs), METH_VARARGS | METH_KEYWORDS,
      "rng_u64($module, keys, *, seed, stream, counter=0, n_threads=1)\n--\n\n"
      "Keyed Philox4x32-10 draws: out[i] = u64(seed, stream, keys[i], counter) as uint64, same "
      "shape as keys (signed keys are reinterpreted bitwise; see bo_rng.h) (internal)."},
-    {"rng_uniform", BO_KW(bo_py_rng_uniform), METH_VARARGS | METH_KEYWORDS,
+    {"rng_uniform", BO_KW(bo_py_rng_uniform_fs), METH_VARARGS | METH_KEYWORDS,
      "rng_uniform($module, keys, *, seed, stream, counter=0, low=0.0, high=1.0, n_threads=1)\n"
      "--\n\nKeyed uniforms low + (high - low) * ((u64 >> 11) * 2**-53) as float64 (internal)."},
-    {"v2x_parse_hex", BO_KW(bo_py_v2x_parse_hex), METH_VARARGS | METH_KEYWORDS,
+    {"v2x_parse_hex", BO_KW(bo_py_v2x_parse_hex_fs), METH_VARARGS | METH_KEYWORDS,
      "v2x_parse_hex($module, offsets, data, valid_bits, bit_offset, *, n_threads=1)\n--\n\n"
      "Hex IDs of an Arrow large_string column -> (int64 values, uint8 status: 0 ok, 1 null, "
      "2 invalid) (internal)."},
-    {"v2x_parse_wkt", BO_KW(bo_py_v2x_parse_wkt), METH_VARARGS | METH_KEYWORDS,
+    {"v2x_parse_wkt", BO_KW(bo_py_v2x_parse_wkt_fs), METH_VARARGS | METH_KEYWORDS,
      "v2x_parse_wkt($module, offsets, data, valid_bits, bit_offset, *, n_threads=1, simd=0)\n"
      "--\n\n"
      "WKT POINT (lon lat) of an Arrow large_string column -> (lon, lat, uint8 status); simd is "
      "the SIMD level index (internal)."},
-    {"v2x_parse_datetime", BO_KW(bo_py_v2x_parse_datetime), METH_VARARGS | METH_KEYWORDS,
+    {"v2x_parse_datetime", BO_KW(bo_py_v2x_parse_datetime_fs), METH_VARARGS | METH_KEYWORDS,
      "v2x_parse_datetime($module, offsets, data, valid_bits, bit_offset, fmt=None, *, "
      "n_threads=1)\n--\n\n"
      "Datetimes (strptime-style fmt, None = ISO 8601) of an Arrow large_string column -> "
      "(int64 ns, uint8 status) (internal)."},
-    {"v2x_datetime_parts", BO_KW(bo_py_v2x_datetime_parts), METH_VARARGS | METH_KEYWORDS,
+    {"v2x_datetime_parts", BO_KW(bo_py_v2x_datetime_parts_fs), METH_VARARGS | METH_KEYWORDS,
      "v2x_datetime_parts($module, offsets, data, valid_bits, bit_offset, fmt=None, *, "
      "n_threads=1)\n--\n\n"
      "Timestamp strings straight to {month, day, year, hour, minute, second, pm, status} "
      "(status 0 ok, 1 null, 2 invalid; internal, see blockops.v2x.timestamp_parts)."},
-    {"v2x_timestamp_parts", BO_KW(bo_py_v2x_timestamp_parts), METH_VARARGS | METH_KEYWORDS,
+    {"v2x_timestamp_parts", BO_KW(bo_py_v2x_timestamp_parts_fs), METH_VARARGS | METH_KEYWORDS,
      "v2x_timestamp_parts($module, ns, *, n_threads=1)\n--\n\n"
      "Civil parts of int64 / datetime64[ns] values -> dict of month, day, year, hour, minute, "
      "second, pm, status arrays (internal)."},
@@ -623,5 +654,6 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_core",
 PyMODINIT_FUNC PyInit__core(void)
 {
     import_array();
+    bo_fork_init();
     return PyModule_Create(&moduledef);
 }

@@ -86,6 +86,18 @@ int bo_build_openmp(void);
 /* Threads OpenMP would use by default (omp_get_max_threads), 1 without OpenMP. */
 int bo_omp_max_threads(void);
 
+/* Fork safety (fork.c). libgomp's thread pool does not survive fork(): the thread that forked
+ * hangs in its next parallel region in the child. bo_run_fork_safe(fn, ctx) runs fn(ctx) on
+ * the calling thread, or, when that thread is a fork child's forking thread that had run
+ * blockops work before the fork, on a runner thread created in the child (fresh pool, all
+ * threads). Call every entry point that may open a parallel region through it. Returns
+ * BO_ERR_NOMEM when the runner thread cannot be created (fn did not run). */
+bo_status bo_run_fork_safe(void (*fn)(void *), void *ctx);
+/* Registers the fork handler (idempotent, thread-safe); bo_run_fork_safe calls it too. */
+void bo_fork_init(void);
+/* 1 when calls from this thread go through the runner. */
+int bo_fork_stale_thread(void);
+
 #ifdef __cplusplus
 }
 #endif
