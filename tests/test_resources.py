@@ -276,3 +276,52 @@ def test_cli_plan():
     assert out.returncode == 0, out.stderr
     assert "workers x threads      : 2 x 2" in out.stdout
     assert "ResourceStatus" in out.stdout
+
+
+def test_plan_row_floor_never_takes_the_heap_past_the_budget():
+    # the reported case: 1 MiB rows on 8 CPUs planned 1000 MiB blocks, a 31 GiB heap for 8 GiB
+    with pytest.raises(BlockopsError, match="1000 rows"):
+        R.plan(memory_budget=8 * GiB, n_cpus=8, row_bytes=MiB)
+    # the same rows where the budget holds them: the row floor wins over max_block
+    p = R.plan(memory_budget=64 * GiB, n_cpus=2, row_bytes=MiB)
+    assert p.block_size == 1000 * MiB > 256 * MiB
+    assert p.planned_heap <= 64 * GiB * R.DASK_FRACTIONS["target"]
+
+
+def test_plan_argument_errors():
+    with pytest.raises(ValueError, match="row_bytes"):
+        R.plan(memory_budget=GiB, n_cpus=2, row_bytes=-1)
+    with pytest.raises(ValueError, match="min_block"):
+        R.plan(memory_budget=GiB, n_cpus=2, min_block=8 * MiB, max_block=4 * MiB)
+    with pytest.raises(ValueError, match="min_block"):
+        R.plan(memory_budget=GiB, n_cpus=2, min_block=0)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(budget=st.integers(1, 2**42), cpus=st.integers(1, 512),
+       row_bytes=st.one_of(st.none(), st.integers(0, 64 * MiB)),
+       expansion=st.floats(1.0, 16.0), min_mib=st.integers(1, 8),
+       max_mib=st.integers(8, 1024))
+def test_plan_property_heap_within_budget_or_raises(budget, cpus, row_bytes, expansion,
+                                                    min_mib, max_mib):
+    """Any budget, CPU count and row size: the planned heap fits the budget (and each worker's
+    heap its memory limit), or plan raises BlockopsError, and only when nothing fits."""
+    target = R.DASK_FRACTIONS["target"]
+    kw = dict(memory_budget=budget, n_cpus=cpus, row_bytes=row_bytes, expansion=expansion,
+              min_block=min_mib * MiB, max_block=max_mib * MiB)
+    rows_block = -(-1000 * (row_bytes or 0) // MiB) * MiB
+    smallest = max(min_mib * MiB, rows_block)  # the smallest block plan may choose
+    try:
+        p = R.plan(**kw)
+    except BlockopsError:
+        n_workers = cpus // 2 if cpus >= 4 else 1
+        slots = n_workers * (cpus // n_workers)
+        assert smallest * slots * expansion > budget * target
+        return
+    assert p.planned_heap <= budget * target <= budget
+    assert p.block_size % MiB == 0 and p.block_size >= smallest
+    assert p.block_size <= max(max_mib * MiB, rows_block)
+    assert p.n_workers * p.memory_limit_per_worker <= budget
+    assert p.threads_per_worker * p.block_size * p.expansion <= \
+        p.memory_limit_per_worker * target + 1  # per worker, within its own limit
+    assert p.slots <= cpus
