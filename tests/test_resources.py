@@ -263,6 +263,16 @@ def test_plan_heap_fits_budget(cpus):
     assert "block size" in str(p)
 
 
+def test_local_cluster_kwargs_split_the_budget_per_worker():
+    p = R.plan(memory_budget=8 * GiB, n_cpus=8)
+    assert p.local_cluster_kwargs() == {"n_workers": 4, "threads_per_worker": 2,
+                                        "memory_limit": 2 * GiB, "processes": True}
+    assert p.local_cluster_kwargs(n_workers=2, threads_per_worker=1) == {
+        "n_workers": 2, "threads_per_worker": 1, "memory_limit": 4 * GiB, "processes": True}
+    with pytest.raises(ValueError, match="n_workers"):
+        p.local_cluster_kwargs(n_workers=0)
+
+
 def test_plan_rejects_impossible_budget_and_respects_rows():
     with pytest.raises(BlockopsError, match="too small"):
         R.plan(memory_budget=4 * MiB, n_cpus=8)

@@ -449,3 +449,32 @@ def test_summary_throughput_leaves_out_the_classifier():
     r.stage_seconds = {"read": 1.0}
     line = next(x for x in r.summary().splitlines() if x.startswith("time"))
     assert "0.03 M rows/s" in line and "classifier" not in line
+
+
+@pytest.mark.parametrize("n_workers, want", [(None, (4, 2, 2 * 2**30)), (2, (2, 1, 4 * 2**30))])
+def test_dask_engine_memory_limit_is_per_worker(tmp_path, monkeypatch, n_workers, want):
+    """LocalCluster(memory_limit=) is per worker: with an 8 GiB budget on 8 CPUs the 4 planned
+    workers get 2 GiB each (the engine divided by the worker count a second time: 0.5 GiB), and
+    [engine] n_workers = 2 splits the same budget in two."""
+    distributed = pytest.importorskip("distributed")
+    from blockops import resources
+
+    real_plan = resources.plan
+    monkeypatch.setattr(resources, "plan", lambda **kw: real_plan(
+        **{**kw, "memory_budget": 8 * 2**30, "n_cpus": 8}))
+    seen = {}
+
+    class FakeCluster:
+        def __init__(self, **kw):
+            seen.update(kw)
+
+    monkeypatch.setattr(distributed, "LocalCluster", FakeCluster)
+    monkeypatch.setattr(distributed, "Client", lambda cluster: cluster)
+    from blockops.v2x import _dask_engine
+
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE,
+                                           engine={"kind": "dask", "n_workers": n_workers}))
+    client, cluster = _dask_engine._client(cfg)
+    assert isinstance(cluster, FakeCluster)
+    assert (seen["n_workers"], seen["threads_per_worker"], seen["memory_limit"]) == want
+    assert seen["n_workers"] * seen["memory_limit"] == 8 * 2**30

@@ -401,10 +401,20 @@ class Plan:
         """Settings for ``dask.config.set``."""
         return {f"distributed.worker.memory.{k}": v for k, v in DASK_FRACTIONS.items()}
 
-    def local_cluster_kwargs(self) -> dict:
-        """Arguments for ``distributed.LocalCluster``."""
-        return {"n_workers": self.n_workers, "threads_per_worker": self.threads_per_worker,
-                "memory_limit": self.memory_limit_per_worker, "processes": True}
+    def local_cluster_kwargs(self, *, n_workers: int | None = None,
+                             threads_per_worker: int | None = None) -> dict:
+        """Arguments for ``distributed.LocalCluster``.
+
+        ``memory_limit`` is per worker, as ``LocalCluster`` reads it: the budget split evenly
+        over the workers. ``n_workers`` / ``threads_per_worker`` override the plan's; the
+        budget is then split over that many workers (never divide the result again).
+        """
+        n = self.n_workers if n_workers is None else int(n_workers)
+        if n < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers!r}")
+        t = self.threads_per_worker if threads_per_worker is None else int(threads_per_worker)
+        return {"n_workers": n, "threads_per_worker": t,
+                "memory_limit": self.memory_budget // n, "processes": True}
 
     def ray_context(self) -> dict:
         """Attributes to set on ``ray.data.DataContext.get_current()``."""
