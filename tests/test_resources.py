@@ -335,3 +335,38 @@ def test_plan_property_heap_within_budget_or_raises(budget, cpus, row_bytes, exp
     assert p.threads_per_worker * p.block_size * p.expansion <= \
         p.memory_limit_per_worker * target + 1  # per worker, within its own limit
     assert p.slots <= cpus
+
+
+def oppnda_workers(sizes, available, cpus, eta, gamma=3.0, overhead_mb=50, max_workers=16):
+    """OppNDA's ResourceManager.get_optimal_workers, transcribed (memory and CPUs injected)."""
+    est = R.MemoryEstimator(gamma, overhead_mb)
+    budget = int(eta * available)
+    if not sizes:
+        by_memory = max(1, budget // est.estimate_file(10 * MiB))
+    else:
+        by_memory = 1
+        for p in range(1, max_workers + 1):
+            if est.estimate_batch(sizes, p) <= budget:
+                by_memory = p
+            else:
+                break
+    return max(1, min(by_memory, cpus, max_workers))
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(sizes=st.lists(st.integers(0, 2 * GiB), min_size=0, max_size=40),
+       avail=st.integers(0, 64 * GiB), cpus=st.integers(1, 64), eta=st.floats(0.05, 1.0))
+def test_optimal_workers_without_the_task_cap_is_the_original_count(sizes, avail, cpus, eta):
+    m = R.ResourceManager(eta=eta, memory=fake_mem(avail), cpus=cpus, max_workers=16)
+    want = oppnda_workers(sizes, avail, cpus, eta)
+    assert m.optimal_workers(sizes=sizes, cap_to_tasks=False) == want
+    assert m.optimal_workers(sizes=sizes, n_tasks=1, cap_to_tasks=False) == want
+    # the default differs only by the cap at the number of files
+    capped = m.optimal_workers(sizes=sizes)
+    assert capped == (min(want, len(sizes)) if sizes else want)
+
+
+def test_task_cap_example():
+    m = R.ResourceManager(memory=fake_mem(64 * GiB), cpus=8)
+    assert m.optimal_workers(sizes=[MiB] * 3) == 3
+    assert m.optimal_workers(sizes=[MiB] * 3, cap_to_tasks=False) == 8

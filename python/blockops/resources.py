@@ -302,11 +302,16 @@ class ResourceManager:
         return int(self.eta * mem.effective_available)
 
     def optimal_workers(self, file_paths: Sequence[str] | None = None, *,
-                        sizes: Sequence[int] | None = None, n_tasks: int | None = None) -> int:
+                        sizes: Sequence[int] | None = None, n_tasks: int | None = None,
+                        cap_to_tasks: bool = True) -> int:
         """The largest worker count whose batch estimate fits ``eta`` x available memory.
 
         With no files or sizes: ``budget // estimate_file(10 MiB)``. Always clamped to the
-        effective CPUs, ``min_workers``/``max_workers`` and ``n_tasks`` (or the number of files).
+        effective CPUs and ``min_workers``/``max_workers``; and to ``n_tasks`` (or the number
+        of files), unless ``cap_to_tasks=False``: the original tool did not cap there, so with
+        fewer files than CPUs it returned up to ``min(CPUs, max_workers)`` workers, the extra
+        ones idle (its batch of P > n files is the n files). ``cap_to_tasks=False`` gives that
+        count; blockops' readers never start more threads than files either way.
         """
         cpus = self.cpus()
         if not self.safety:
@@ -324,15 +329,18 @@ class ResourceManager:
             # The answer is clamped to `cap` below and the batch rule counts a prefix of the
             # sizes in descending order, so only the `cap` largest matter: select them (one
             # pass) rather than sorting all (214,500 sizes: 2.5 ms instead of 18 ms).
-            cap = min(cpus, self.max_workers, max(1, int(n)))
+            cap = min(cpus, self.max_workers, max(1, int(n)) if cap_to_tasks else len(sizes))
             p, total = 0, 0
-            for s in _largest(sizes, cap):
+            largest = _largest(sizes, cap)
+            for s in largest:
                 total += self.estimator.estimate_file(s)
                 if total > budget:
                     break
                 p += 1
+            if not cap_to_tasks and p == len(largest):
+                p = min(cpus, self.max_workers)  # more workers add no file to the batch
         p = min(p, cpus, self.max_workers)
-        if n is not None:
+        if n is not None and cap_to_tasks:
             p = min(p, max(1, int(n)))
         return max(p, self.min_workers)
 
