@@ -317,7 +317,7 @@ def test_haversine_identical_points_are_exactly_zero(simd_level, dtype):
 def test_haversine_radius_parameter(simd_level, radius):
     lat1, lon1, lat2, lon2, _ = category_case("log_uniform", "float64")
     exact = ref.haversine_mp(lat1, lon1, lat2, lon2, radius)
-    got = geo.haversine(lat1=lat1, lon1=lon1, lat2=lat2, lon2=lon2, radius_m=radius)
+    got = geo.haversine(lat1=lat1, lon1=lon1, lat2=lat2, lon2=lon2, earth_radius_m=radius)
     # same relative tiers, placed on the equivalent Earth distance
     tol = _dist_tol(exact * (R / radius), np.float64) * (radius / R)
     assert_distances(got, exact, np.float64, tol=tol)
@@ -934,7 +934,7 @@ def test_to_local_xy_signs_and_wrapping(simd_level):
 
 def test_to_local_xy_radius_parameter(simd_level):
     x, y = geo.to_local_xy(lat=np.array([1.0]), lon=np.array([1.0]), origin_lat=0.0,
-                           origin_lon=0.0, radius_m=1.0)
+                           origin_lon=0.0, earth_radius_m=1.0)
     np.testing.assert_allclose([x[0], y[0]], [math.pi / 180, math.pi / 180], rtol=1e-14)
 
 
@@ -1258,6 +1258,120 @@ def test_haversine_out_parameter(simd_level, dtype):
 
 def test_earth_radius_constant():
     assert geo.EARTH_RADIUS_M == 6371008.8
+
+
+# ======================================================================================
+# earth_radius_m: every function, every SIMD level, float32 and float64
+# ======================================================================================
+# 6,371,000 m (the original pipelines) is 1.4 ppm below the default: far above the float64
+# tolerances. WGS84's equatorial radius (1.1e-3) and the Moon's (x 0.27) are above float32's
+# too, so a kernel that used the default sphere instead of the argument fails each case.
+ALT_RADII = [6_371_000.0, 6_378_137.0, 1_737_400.0]
+ALT_IDS = ["original", "wgs84_a", "moon"]
+
+
+@pytest.mark.parametrize("er", ALT_RADII, ids=ALT_IDS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_haversine_earth_radius(simd_level, dtype, er):
+    lat1, lon1, lat2, lon2, _ = category_case("random", np.dtype(dtype).name)
+    exact = ref.haversine_mp(lat1, lon1, lat2, lon2, er)
+    got = geo.haversine(lat1=lat1, lon1=lon1, lat2=lat2, lon2=lon2, earth_radius_m=er)
+    on_earth = exact * (R / er)  # the same tiers, placed on the equivalent Earth distance
+    sel = (on_earth >= 100.0) & (on_earth <= STRICT_MAX) if dtype == np.float32 else \
+        np.ones(exact.shape, bool)
+    tol = _dist_tol(on_earth, dtype) * (er / R)
+    assert_distances(got[sel], exact[sel], dtype, tol=tol[sel])
+    # the NumPy textbook formula on that sphere agrees too
+    np.testing.assert_allclose(got.astype(np.float64), ref.haversine_np(lat1, lon1, lat2, lon2, er),
+                               rtol=1e-11 if dtype == np.float64 else 4e-6, atol=1e-3)
+
+
+WR_ALT_CASES = [(41.5430216, -106.0831353, 4_700.0),  # float32: the small-circle fast path
+                (0.0, 179.99, 50_000.0),               # crosses the antimeridian
+                (-60.0, 20.0, 400_000.0)]              # the general path
+
+
+def _points_near(clat, clon, rad, er, seed, n=1500):
+    """Points at distances (on the sphere of radius er) spread over 0..1.6 radius, a third
+    within 1e-8..1e-3 relative of the circle: on either side of where a 1.4 ppm change of R
+    moves it."""
+    r = H.rng(seed)
+    k = n // 3
+    frac = np.concatenate([r.uniform(0.0, 1.6, n - k),
+                           1.0 + r.choice([-1, 1], k) * H.log_uniform(r, k, 1e-8, 1e-3)])
+    lat, lon = ref.destination_np(np.full(n, clat), np.full(n, clon), r.uniform(0, 360, n),
+                                  frac * rad, er)
+    return np.clip(lat, -90.0, 90.0), lon
+
+
+@pytest.mark.parametrize("er", ALT_RADII, ids=ALT_IDS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("case", range(len(WR_ALT_CASES)))
+def test_within_radius_and_bbox_earth_radius(simd_level, dtype, er, case):
+    clat, clon, rad = WR_ALT_CASES[case]
+    lat, lon = _cast(_points_near(clat, clon, rad, er, seed=900 + case), dtype)
+    got = geo.within_radius(lat=lat, lon=lon, center_lat=clat, center_lon=clon, radius_m=rad,
+                            earth_radius_m=er)
+    mask, dist = ref.within_radius_mp(lat, lon, clat, clon, rad, er)
+    bad = (got != mask) & ~ref.boundary_band(dist, rad)
+    assert not bad.any(), _detail(bad, got=got, exact=mask, dist=dist)
+    assert mask.any() and (~mask).any()
+    # the sphere matters on these points: the default one decides some of them the other way
+    default = geo.within_radius(lat=lat, lon=lon, center_lat=clat, center_lon=clon, radius_m=rad)
+    assert (default != got).any()
+    # float32 is the float64 decision on the widened points, whatever the radius
+    if dtype == np.float32:
+        wide = geo.within_radius(lat=lat.astype(np.float64), lon=lon.astype(np.float64),
+                                 center_lat=clat, center_lon=clon, radius_m=rad,
+                                 earth_radius_m=er)
+        np.testing.assert_array_equal(got, wide)
+    # the box: holds the exact box on that sphere and every point inside the circle
+    box = geo.radius_bbox(center_lat=clat, center_lon=clon, radius_m=rad, earth_radius_m=er)
+    exact_box = ref.radius_bbox_mp(clat, clon, rad, er)
+    assert box[0] <= exact_box[0] and box[1] >= exact_box[1], (box, exact_box)
+    assert abs(box[0] - exact_box[0]) <= 1e-9 * (1 + abs(exact_box[0])), (box, exact_box)
+    inside = mask & ~ref.boundary_band(dist, rad)
+    assert ref.within_bbox_np(lat[inside], lon[inside], *box).all()
+
+
+@pytest.mark.parametrize("er", ALT_RADII[:2], ids=ALT_IDS[:2])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_to_local_xy_and_destination_earth_radius(simd_level, dtype, er):
+    r = H.rng(77)
+    n = 300
+    origin = (41.5430216, -106.0831353)
+    lat = np.clip(origin[0] + r.normal(0, 2.0, n), -90, 90)
+    lon = origin[1] + r.normal(0, 3.0, n)
+    lat, lon = _cast((lat, lon), dtype)
+    got = geo.to_local_xy(lat=lat, lon=lon, origin_lat=origin[0], origin_lon=origin[1],
+                          earth_radius_m=er)
+    check_local_xy(got, ref.to_local_xy_np(lat, lon, *origin, er), np.dtype(dtype), lat, lon)
+    if dtype == np.float64:  # 1.4 ppm: a float64 check that ignores the radius fails
+        default = geo.to_local_xy(lat=lat, lon=lon, origin_lat=origin[0], origin_lon=origin[1])
+        assert not np.allclose(default[1], got[1], rtol=1e-9, atol=0)
+
+    ins = _cast(H.destination_inputs(300, seed=78, nonfinite=True), dtype)
+    got = geo.destination(lat=ins[0], lon=ins[1], bearing_deg=ins[2], distance_m=ins[3],
+                          earth_radius_m=er)
+    check_destination(got, ref.destination_mp(*ins, er), np.dtype(dtype), *ins)
+
+
+def test_sphere_radius_old_name_still_works_with_a_warning():
+    kw = dict(lat1=np.array([0.0, 10.0]), lon1=np.array([0.0, 20.0]), lat2=1.0, lon2=1.0)
+    want = geo.haversine(**kw, earth_radius_m=6_371_000.0)
+    with pytest.warns(DeprecationWarning, match="earth_radius_m"):
+        assert_bitwise(geo.haversine(**kw, radius_m=6_371_000.0), want, "radius_m alias")
+    with pytest.raises(TypeError, match="earth_radius_m only"):
+        geo.haversine(**kw, radius_m=6_371_000.0, earth_radius_m=1.0)
+    with pytest.warns(DeprecationWarning):
+        x, _ = geo.to_local_xy(lat=1.0, lon=1.0, origin_lat=0.0, origin_lon=0.0, radius_m=2.0)
+    assert x == pytest.approx(2.0 * math.pi / 180 * math.cos(0.0) * 1.0, rel=1e-14)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="earth_radius_m"):
+            geo.haversine(**kw, earth_radius_m=bad)
+        with pytest.raises(ValueError, match="earth_radius_m"):
+            geo.destination(lat=0.0, lon=0.0, bearing_deg=0.0, distance_m=1.0,
+                            earth_radius_m=bad)
 
 
 # ======================================================================================

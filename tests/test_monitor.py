@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blockops._monitor import MemoryMonitor
 
@@ -278,3 +280,75 @@ def test_real_allocation_raises_peak():
     assert sampled_peak - before >= 150 * MB, mon.report()
     assert mon.peak - before >= 150 * MB
     assert mon.peak >= sampled_peak
+
+
+# -- bounded memory on long runs ----------------------------------------------------------------
+def _drive(values, max_points, check_every=None):
+    """Record ``values`` as the samples of one run, synchronously (start and stop take the
+    first and last, the middle ones go through the sampler's own _sample). The background
+    thread waits an hour, so it never samples. Returns the stopped monitor."""
+    feed = iter(values)
+    kw = {} if max_points is None else {"max_points": max_points}
+    mon = MemoryMonitor(3600.0, rss_probe=lambda: next(feed), clock=FakeClock(step=1.0), **kw)
+    mon.start()
+    for i in range(len(values) - 2):
+        mon._sample()
+        if check_every and i % check_every == 0:
+            assert len(mon.timeline) <= max_points
+    mon.stop()
+    return mon
+
+
+def test_long_run_stays_bounded_and_keeps_the_exact_peak():
+    rng = np.random.default_rng(7)
+    n = 200_000
+    values = (500 * MB + np.cumsum(rng.integers(-MB, MB + 1, n))).astype(np.int64)
+    spike = int(rng.integers(1000, n - 1000))
+    values[spike] = values.max() + 123  # one sample, never repeated: must survive the merges
+    mon = _drive(values.tolist(), 64, check_every=997)
+    tl = mon.timeline
+    assert len(tl) <= 64
+    assert mon.samples == n and mon.resolution > 1
+    assert mon.peak == int(values.max()) == max(r for _, r in tl)
+    assert (float(spike + 1), int(values[spike])) in tl  # the peak keeps its own time
+    assert mon.start_rss == values[0] and mon.end_rss == values[-1]
+    assert tl[0] == (1.0, int(values[0])) and tl[-1] == (float(n), int(values[-1]))
+    times = [t for t, _ in tl]
+    assert times == sorted(set(times))
+    # the growth rate is the least-squares slope over every sample, not over the kept points
+    exact = np.polyfit(np.arange(1, n + 1, dtype=np.float64), values.astype(np.float64), 1)[0]
+    assert mon.growth_rate == pytest.approx(exact, rel=1e-9)
+    assert f"{n} samples" in mon.report()
+    assert f"timeline {len(tl)} points, max of each {mon.resolution}" in mon.report()
+
+
+def test_default_bound_holds_on_a_long_run():
+    n = 3 * 4096
+    mon = _drive(list(range(n)), None)  # the default bound, 4096 points
+    assert mon.samples == n
+    assert len(mon.timeline) <= 4096
+    assert mon.peak == n - 1 == mon.end_rss
+    assert mon.max_points == 4096
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(values=st.lists(st.integers(0, 1 << 40), min_size=2, max_size=1500),
+       max_points=st.integers(8, 40))
+def test_property_timeline_bounded_peak_exact(values, max_points):
+    mon = _drive(values, max_points)
+    tl = mon.timeline
+    assert len(tl) <= max_points
+    assert len(tl) == len(values) or len(values) > max_points - 3
+    assert mon.samples == len(values)
+    assert mon.peak == max(values) == max(r for _, r in tl)
+    assert tl[0] == (1.0, values[0]) and tl[-1] == (float(len(values)), values[-1])
+    # every point is a real sample, in time order
+    assert all(values[int(t) - 1] == r for t, r in tl)
+    assert all(a[0] < b[0] for a, b in zip(tl, tl[1:]))
+
+
+def test_max_points_validation():
+    with pytest.raises(ValueError, match="max_points"):
+        MemoryMonitor(max_points=7)
+    with pytest.raises(TypeError, match="max_points"):
+        MemoryMonitor(max_points=100.0)

@@ -263,6 +263,16 @@ def test_plan_heap_fits_budget(cpus):
     assert "block size" in str(p)
 
 
+def test_local_cluster_kwargs_split_the_budget_per_worker():
+    p = R.plan(memory_budget=8 * GiB, n_cpus=8)
+    assert p.local_cluster_kwargs() == {"n_workers": 4, "threads_per_worker": 2,
+                                        "memory_limit": 2 * GiB, "processes": True}
+    assert p.local_cluster_kwargs(n_workers=2, threads_per_worker=1) == {
+        "n_workers": 2, "threads_per_worker": 1, "memory_limit": 4 * GiB, "processes": True}
+    with pytest.raises(ValueError, match="n_workers"):
+        p.local_cluster_kwargs(n_workers=0)
+
+
 def test_plan_rejects_impossible_budget_and_respects_rows():
     with pytest.raises(BlockopsError, match="too small"):
         R.plan(memory_budget=4 * MiB, n_cpus=8)
@@ -276,3 +286,87 @@ def test_cli_plan():
     assert out.returncode == 0, out.stderr
     assert "workers x threads      : 2 x 2" in out.stdout
     assert "ResourceStatus" in out.stdout
+
+
+def test_plan_row_floor_never_takes_the_heap_past_the_budget():
+    # the reported case: 1 MiB rows on 8 CPUs planned 1000 MiB blocks, a 31 GiB heap for 8 GiB
+    with pytest.raises(BlockopsError, match="1000 rows"):
+        R.plan(memory_budget=8 * GiB, n_cpus=8, row_bytes=MiB)
+    # the same rows where the budget holds them: the row floor wins over max_block
+    p = R.plan(memory_budget=64 * GiB, n_cpus=2, row_bytes=MiB)
+    assert p.block_size == 1000 * MiB > 256 * MiB
+    assert p.planned_heap <= 64 * GiB * R.DASK_FRACTIONS["target"]
+
+
+def test_plan_argument_errors():
+    with pytest.raises(ValueError, match="row_bytes"):
+        R.plan(memory_budget=GiB, n_cpus=2, row_bytes=-1)
+    with pytest.raises(ValueError, match="min_block"):
+        R.plan(memory_budget=GiB, n_cpus=2, min_block=8 * MiB, max_block=4 * MiB)
+    with pytest.raises(ValueError, match="min_block"):
+        R.plan(memory_budget=GiB, n_cpus=2, min_block=0)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(budget=st.integers(1, 2**42), cpus=st.integers(1, 512),
+       row_bytes=st.one_of(st.none(), st.integers(0, 64 * MiB)),
+       expansion=st.floats(1.0, 16.0), min_mib=st.integers(1, 8),
+       max_mib=st.integers(8, 1024))
+def test_plan_property_heap_within_budget_or_raises(budget, cpus, row_bytes, expansion,
+                                                    min_mib, max_mib):
+    """Any budget, CPU count and row size: the planned heap fits the budget (and each worker's
+    heap its memory limit), or plan raises BlockopsError, and only when nothing fits."""
+    target = R.DASK_FRACTIONS["target"]
+    kw = dict(memory_budget=budget, n_cpus=cpus, row_bytes=row_bytes, expansion=expansion,
+              min_block=min_mib * MiB, max_block=max_mib * MiB)
+    rows_block = -(-1000 * (row_bytes or 0) // MiB) * MiB
+    smallest = max(min_mib * MiB, rows_block)  # the smallest block plan may choose
+    try:
+        p = R.plan(**kw)
+    except BlockopsError:
+        n_workers = cpus // 2 if cpus >= 4 else 1
+        slots = n_workers * (cpus // n_workers)
+        assert smallest * slots * expansion > budget * target
+        return
+    assert p.planned_heap <= budget * target <= budget
+    assert p.block_size % MiB == 0 and p.block_size >= smallest
+    assert p.block_size <= max(max_mib * MiB, rows_block)
+    assert p.n_workers * p.memory_limit_per_worker <= budget
+    assert p.threads_per_worker * p.block_size * p.expansion <= \
+        p.memory_limit_per_worker * target + 1  # per worker, within its own limit
+    assert p.slots <= cpus
+
+
+def oppnda_workers(sizes, available, cpus, eta, gamma=3.0, overhead_mb=50, max_workers=16):
+    """OppNDA's ResourceManager.get_optimal_workers, transcribed (memory and CPUs injected)."""
+    est = R.MemoryEstimator(gamma, overhead_mb)
+    budget = int(eta * available)
+    if not sizes:
+        by_memory = max(1, budget // est.estimate_file(10 * MiB))
+    else:
+        by_memory = 1
+        for p in range(1, max_workers + 1):
+            if est.estimate_batch(sizes, p) <= budget:
+                by_memory = p
+            else:
+                break
+    return max(1, min(by_memory, cpus, max_workers))
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(sizes=st.lists(st.integers(0, 2 * GiB), min_size=0, max_size=40),
+       avail=st.integers(0, 64 * GiB), cpus=st.integers(1, 64), eta=st.floats(0.05, 1.0))
+def test_optimal_workers_without_the_task_cap_is_the_original_count(sizes, avail, cpus, eta):
+    m = R.ResourceManager(eta=eta, memory=fake_mem(avail), cpus=cpus, max_workers=16)
+    want = oppnda_workers(sizes, avail, cpus, eta)
+    assert m.optimal_workers(sizes=sizes, cap_to_tasks=False) == want
+    assert m.optimal_workers(sizes=sizes, n_tasks=1, cap_to_tasks=False) == want
+    # the default differs only by the cap at the number of files
+    capped = m.optimal_workers(sizes=sizes)
+    assert capped == (min(want, len(sizes)) if sizes else want)
+
+
+def test_task_cap_example():
+    m = R.ResourceManager(memory=fake_mem(64 * GiB), cpus=8)
+    assert m.optimal_workers(sizes=[MiB] * 3) == 3
+    assert m.optimal_workers(sizes=[MiB] * 3, cap_to_tasks=False) == 8

@@ -114,6 +114,53 @@ def test_eta_one_and_single_permit():
         assert permit_limit(avail, 1000, max_permits=1, eta=0.75) == 1
 
 
+def _oppnda(available, total, max_permits, eta):
+    """OppNDA's DynamicSemaphore._adjust_permits, transcribed (ratio of the probe's numbers)."""
+    available_ratio = available / total
+    if available_ratio < (1 - eta):
+        pressure = (1 - eta - available_ratio) / (1 - eta)
+        return max(1, int(max_permits * (1 - pressure)))
+    return max_permits
+
+
+def test_oppnda_formula_is_the_original():
+    for m in range(1, 17):
+        for eta in (0.5, 0.7, 0.75, 0.85, 0.9):
+            for k in range(0, 1001):
+                assert permit_limit(k, 1000, max_permits=m, eta=eta, formula="oppnda") == \
+                    _oppnda(k, 1000, m, eta), (m, eta, k)
+    # where the two differ (max 9, eta 0.75, threshold 0.25): the linear map of [0, 0.25] onto
+    # [1, 9] against the original's floor(9 f / 0.25) clamped to 1
+    for avail, linear, original in ((0, 1, 1), (10, 1, 1), (55, 2, 1), (60, 2, 2), (100, 4, 3),
+                                    (125, 5, 4), (249, 8, 8), (250, 9, 9)):
+        assert permit_limit(avail, 1000, max_permits=9) == linear
+        assert permit_limit(avail, 1000, max_permits=9, formula="oppnda") == original
+
+
+def test_linear_is_at_most_one_permit_above_oppnda():
+    for m in range(1, 33):
+        for k in range(0, 2001):
+            lin = permit_limit(k, 2000, max_permits=m, eta=0.75)
+            opp = permit_limit(k, 2000, max_permits=m, eta=0.75, formula="oppnda")
+            assert 0 <= lin - opp <= 1, (m, k, lin, opp)
+
+
+def test_semaphore_with_the_oppnda_formula():
+    probe = FakeMemory(100, 1000)
+    sem = DynamicSemaphore(9, eta=0.75, memory_probe=probe, formula="oppnda")
+    assert sem.formula == "oppnda" and "formula=oppnda" in repr(sem)
+    assert sem.current_limit() == 3
+    assert all(sem.acquire(blocking=False) for _ in range(3))
+    assert not sem.acquire(blocking=False)
+    for _ in range(3):
+        sem.release()
+    assert DynamicSemaphore(9, eta=0.75, memory_probe=probe).current_limit() == 4
+    with pytest.raises(ValueError, match="formula"):
+        DynamicSemaphore(9, formula="OppNDA")
+    with pytest.raises(ValueError, match="formula"):
+        permit_limit(1, 2, max_permits=3, formula="log")
+
+
 # --------------------------------------------------------------------------------------------
 # basic acquire / release
 # --------------------------------------------------------------------------------------------

@@ -449,3 +449,107 @@ def test_summary_throughput_leaves_out_the_classifier():
     r.stage_seconds = {"read": 1.0}
     line = next(x for x in r.summary().splitlines() if x.startswith("time"))
     assert "0.03 M rows/s" in line and "classifier" not in line
+
+
+@pytest.mark.parametrize("n_workers, want", [(None, (4, 2, 2 * 2**30)), (2, (2, 1, 4 * 2**30))])
+def test_dask_engine_memory_limit_is_per_worker(tmp_path, monkeypatch, n_workers, want):
+    """LocalCluster(memory_limit=) is per worker: with an 8 GiB budget on 8 CPUs the 4 planned
+    workers get 2 GiB each (the engine divided by the worker count a second time: 0.5 GiB), and
+    [engine] n_workers = 2 splits the same budget in two."""
+    distributed = pytest.importorskip("distributed")
+    from blockops import resources
+
+    real_plan = resources.plan
+    monkeypatch.setattr(resources, "plan", lambda **kw: real_plan(
+        **{**kw, "memory_budget": 8 * 2**30, "n_cpus": 8}))
+    seen = {}
+
+    class FakeCluster:
+        def __init__(self, **kw):
+            seen.update(kw)
+
+    monkeypatch.setattr(distributed, "LocalCluster", FakeCluster)
+    monkeypatch.setattr(distributed, "Client", lambda cluster: cluster)
+    from blockops.v2x import _dask_engine
+
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE,
+                                           engine={"kind": "dask", "n_workers": n_workers}))
+    client, cluster = _dask_engine._client(cfg)
+    assert isinstance(cluster, FakeCluster)
+    assert (seen["n_workers"], seen["threads_per_worker"], seen["memory_limit"]) == want
+    assert seen["n_workers"] * seen["memory_limit"] == 8 * 2**30
+
+
+ORIGINAL_R = 6_371_000.0  # the original pipeline's sphere
+
+
+def _boundary_file(tmp_path, center, radius, n=300):
+    """The sample's first n rows moved to points around a circle of ``radius`` metres: a third
+    decided differently by the two spheres (exact distance on the original's 6,371,000 m just
+    inside, so 6.5 mm outside on the mean sphere at 4.7 km), the rest clearly in or out.
+    Coordinates are written with 17 digits, so the reader gets these exact doubles."""
+    from reference.geo_ref import destination_mp
+
+    lines = open(BSM_SAMPLE, encoding="utf-8").read().splitlines()
+    head, rows = lines[0], lines[1:n + 1]
+    r = np.random.default_rng(17)
+    frac = np.where(np.arange(n) % 3 == 0, 1 - 0.7e-6, r.uniform(0.5, 1.5, n))
+    lat, lon = destination_mp(np.full(n, center[0]), np.full(n, center[1]),
+                              r.uniform(0, 360, n), frac * radius, ORIGINAL_R)
+    out = []
+    for row, la, lo in zip(rows, lat, lon):
+        f = row.split(",")
+        f[10], f[11] = repr(float(la)), repr(float(lo))
+        f[-1] = f"POINT ({float(lo)!r} {float(la)!r})"
+        out.append(",".join(f))
+    p = tmp_path / "boundary.csv"
+    p.write_text("\n".join([head] + out) + "\n")
+    return p, lat, lon
+
+
+@pytest.mark.parametrize("dates", [False, True], ids=["one_take", "operators"])
+def test_filter_earth_radius_reproduces_the_original_selection(tmp_path, dates):
+    """[filter] earth_radius_m = 6371000 keeps exactly the rows the original's sphere keeps,
+    the default mean radius drops the ones just inside its circle; both code paths of the
+    filter (the one-take clean+filter and the operator sequence used with a date range)."""
+    from reference.geo_ref import haversine_mp
+
+    center, radius = (41.5430216, -106.0831353), 4_700.0
+    src, lat, lon = _boundary_file(tmp_path, center, radius)
+    original = np.flatnonzero(haversine_mp(lat, lon, *center, ORIGINAL_R) <= radius)
+    mean = np.flatnonzero(haversine_mp(lat, lon, *center, 6_371_008.8) <= radius)
+    assert len(original) - len(mean) >= 90 and set(mean) < set(original)
+    filt = {"center_lat": center[0], "center_lon": center[1], "radius_m": radius}
+    if dates:
+        filt["start"] = "2000-01-01"
+    kept = {}
+    for name, er in (("original", ORIGINAL_R), ("default", None)):
+        f = dict(filt) if er is None else {**filt, "earth_radius_m": er}
+        cfg = pl.PipelineConfig.from_dict(_cfg(
+            tmp_path, src, filter=f, project=None, attackers={"method": "hash"},
+            attack={"kind": "none"}, output={"dir": str(tmp_path / name)}))
+        kept[name] = _read_out(pl.Pipeline(cfg).run().output_dir).index.to_numpy()
+    np.testing.assert_array_equal(kept["original"], original)
+    np.testing.assert_array_equal(kept["default"], mean)
+
+
+def test_project_earth_radius_and_config_checks(tmp_path):
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE))
+    assert cfg["filter"]["earth_radius_m"] == cfg["project"]["earth_radius_m"] == 6_371_008.8
+    df = v2x.clean(pd.read_csv(BSM_SAMPLE, nrows=50))
+    got = pl.stage_clean_filter(df, pl.PipelineConfig.from_dict(_cfg(
+        tmp_path, BSM_SAMPLE, filter={"kind": "none"},
+        project={"earth_radius_m": ORIGINAL_R})), 1)
+    want = v2x.project_xy(df, origin_lat=CENTER[0], origin_lon=CENTER[1],
+                          earth_radius_m=ORIGINAL_R)
+    np.testing.assert_array_equal(got["x_pos"].to_numpy(), want["x_pos"].to_numpy())
+    np.testing.assert_array_equal(got["y_pos"].to_numpy(), want["y_pos"].to_numpy())
+    default = v2x.project_xy(df, origin_lat=CENTER[0], origin_lon=CENTER[1])
+    np.testing.assert_allclose(want["y_pos"].to_numpy(),
+                               default["y_pos"].to_numpy() * (ORIGINAL_R / 6_371_008.8),
+                               rtol=1e-13, atol=1e-9)
+    for sec in ("filter", "project"):
+        for bad in (0, -1.0, float("nan"), "6371000", True):
+            with pytest.raises(ValueError, match=rf"\[{sec}\] earth_radius_m"):
+                pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE,
+                                                 **{sec: {"earth_radius_m": bad}}))

@@ -5,6 +5,11 @@ their memory columns.
 
 Sizes are in bytes; "MB" in reports, :attr:`MemoryMonitor.growth_rate_mb_per_min` and plots
 means MiB (2**20 bytes).
+
+Memory is bounded on runs of any length: the timeline keeps at most ``max_points`` points by
+halving its resolution when full, each point the *largest* sample of its bucket (an average
+would shave the peak off the plot), while the peak, the first and last samples, the sample
+count and the growth rate are kept exactly over every sample.
 """
 from __future__ import annotations
 
@@ -32,18 +37,9 @@ def _default_peak_rss() -> int:
     return peak_rss()
 
 
-def _slope(points: List[Tuple[float, int]]) -> float:
-    """Least-squares slope (bytes per second) of rss over t; 0.0 if undefined."""
-    n = len(points)
-    if n < 2:
-        return 0.0
-    mt = math.fsum(t for t, _ in points) / n
-    mr = math.fsum(r for _, r in points) / n
-    sxx = math.fsum((t - mt) ** 2 for t, _ in points)
-    if sxx <= 0.0:
-        return 0.0
-    sxy = math.fsum((t - mt) * (r - mr) for t, r in points)
-    return sxy / sxx
+#: Default bound of the timeline: ~0.5 MB of points; at the default 0.05 s interval the first
+#: halving comes after 3.4 minutes.
+DEFAULT_MAX_POINTS = 4096
 
 
 class MemoryMonitor:
@@ -63,11 +59,17 @@ class MemoryMonitor:
         high-water mark).
     clock : callable, optional
         Monotonic clock in seconds, default :func:`time.perf_counter`; injectable for tests.
+    max_points : int, default 4096
+        Most points :attr:`timeline` holds (>= 8). When it is full, neighbouring points are
+        merged in pairs keeping the larger RSS, and later samples are bucketed at the new
+        resolution (:attr:`resolution` samples a point), so memory stays bounded on runs of
+        any length and the timeline's maximum stays the true peak of the samples.
 
     Notes
     -----
     One sample is taken synchronously by :meth:`start` and one by :meth:`stop`, so the timeline
-    holds the state at both ends whatever the interval. The sampler is a daemon thread that
+    holds the state at both ends whatever the interval (the first and the latest sample are
+    always points of their own). The sampler is a daemon thread that
     waits on an :class:`threading.Event`, so :meth:`stop` returns promptly. Each :meth:`start`
     begins a new recording. :attr:`peak`, :attr:`timeline` and friends may be read while the
     monitor runs.
@@ -87,6 +89,7 @@ class MemoryMonitor:
         rss_probe: Optional[Callable[[], int]] = None,
         peak_probe: Optional[Callable[[], int]] = None,
         clock: Optional[Callable[[], float]] = None,
+        max_points: int = DEFAULT_MAX_POINTS,
     ) -> None:
         if isinstance(interval, bool) or not isinstance(interval, numbers.Real):
             raise TypeError(
@@ -99,6 +102,16 @@ class MemoryMonitor:
         for name, fn in (("rss_probe", rss_probe), ("peak_probe", peak_probe), ("clock", clock)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+        if isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral):
+            raise TypeError(f"max_points must be an int >= 8, got {type(max_points).__name__} "
+                            f"{max_points!r}")
+        if max_points < 8:
+            raise ValueError(f"max_points must be >= 8, got {max_points!r}")
+        self._max_points = int(max_points)
+        # Middle buckets held before a halving: even, so that pairs merge with no odd one out;
+        # with the first point, the bucket being filled and the latest point the timeline
+        # never exceeds max_points.
+        self._cap = (self._max_points - 3) & ~1
         self._interval = interval
         if rss_probe is None:
             self._rss = _default_rss
@@ -111,22 +124,69 @@ class MemoryMonitor:
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        self._timeline: List[Tuple[float, int]] = []
         self._t0: Optional[float] = None
         self._t_end: Optional[float] = None
-        self._max_sample: Optional[int] = None
         self._peak_start: Optional[int] = None
         self._peak_end: Optional[int] = None
         self._error: Optional[BaseException] = None
+        self._reset()
 
     # -- sampling -----------------------------------------------------------------------------
+    def _reset(self) -> None:
+        """Forget the recording (caller holds the lock, or no thread runs yet)."""
+        self._first: Optional[Tuple[float, int]] = None  # the first sample, always a point
+        self._last: Optional[Tuple[float, int]] = None   # the latest sample after the first
+        self._mid: List[Tuple[float, int]] = []          # full buckets: (t, rss) of their max
+        self._cur: Optional[list] = None                 # bucket being filled: [t, rss, count]
+        self._stride = 1                                  # samples per full bucket
+        self._max_sample: Optional[int] = None
+        # Welford running moments of (t, rss): the least-squares slope over every sample in
+        # O(1) memory, without the cancellation of raw sums (rss ~1e10 bytes, t up to days).
+        self._n = 0
+        self._mean_t = 0.0
+        self._mean_r = 0.0
+        self._m2_t = 0.0
+        self._c_tr = 0.0
+
+    def _push_mid(self, point: Tuple[float, int]) -> None:
+        """Add a sample that is neither the first nor the latest to the bucketed middle."""
+        cur = self._cur
+        if cur is None:
+            cur = self._cur = [point[0], point[1], 0]
+        elif point[1] > cur[1]:
+            cur[0], cur[1] = point
+        cur[2] += 1
+        if cur[2] >= self._stride:
+            self._mid.append((cur[0], cur[1]))
+            self._cur = None
+            if len(self._mid) >= self._cap:
+                # halve the resolution: each pair becomes its larger point (the peak survives)
+                m = self._mid
+                self._mid = [a if a[1] >= b[1] else b for a, b in zip(m[0::2], m[1::2])]
+                self._stride *= 2
+
+    def _record(self, t: float, value: int) -> None:
+        """Account for one sample (caller holds the lock)."""
+        self._n += 1
+        dt = t - self._mean_t
+        self._mean_t += dt / self._n
+        self._mean_r += (value - self._mean_r) / self._n
+        self._m2_t += dt * (t - self._mean_t)
+        self._c_tr += dt * (value - self._mean_r)
+        if self._max_sample is None or value > self._max_sample:
+            self._max_sample = value
+        if self._first is None:
+            self._first = (t, value)
+            return
+        if self._last is not None:
+            self._push_mid(self._last)
+        self._last = (t, value)
+
     def _sample(self) -> None:
         t = self._clock()
         value = int(self._rss())
         with self._lock:
-            self._timeline.append((t - self._t0, value))
-            if self._max_sample is None or value > self._max_sample:
-                self._max_sample = value
+            self._record(t - self._t0, value)
 
     def _run(self) -> None:
         try:
@@ -145,8 +205,7 @@ class MemoryMonitor:
         if self._thread is not None:
             raise RuntimeError("MemoryMonitor is already running; call stop() first")
         with self._lock:
-            self._timeline = []
-            self._max_sample = None
+            self._reset()
             self._peak_end = None
             self._t_end = None
             self._error = None
@@ -206,28 +265,56 @@ class MemoryMonitor:
         return self._interval
 
     @property
+    def max_points(self) -> int:
+        """Most points :attr:`timeline` holds."""
+        return self._max_points
+
+    def _timeline_locked(self) -> List[Tuple[float, int]]:
+        if self._first is None:
+            return []
+        tl = [self._first, *self._mid]
+        if self._cur is not None:
+            tl.append((self._cur[0], self._cur[1]))
+        if self._last is not None:
+            tl.append(self._last)
+        return tl
+
+    @property
     def timeline(self) -> List[Tuple[float, int]]:
-        """Copy of the samples: ``(seconds since start, rss bytes)``, oldest first."""
+        """Copy of the timeline: ``(seconds since start, rss bytes)``, oldest first.
+
+        Every sample while fewer than ``max_points`` were taken. Beyond, the first and the
+        latest sample and, between them, one point per :attr:`resolution` samples: the
+        largest of them (with its time), so ``max(rss)`` over the timeline is the peak sample.
+        """
         with self._lock:
-            return list(self._timeline)
+            return self._timeline_locked()
+
+    @property
+    def resolution(self) -> int:
+        """Samples per timeline point between the first and the latest (1 until the first
+        halving, then 2, 4, ...)."""
+        with self._lock:
+            return self._stride
 
     @property
     def samples(self) -> int:
-        """Number of samples taken."""
+        """Number of samples taken (all of them, not only the timeline's points)."""
         with self._lock:
-            return len(self._timeline)
+            return self._n
 
     @property
     def start_rss(self) -> Optional[int]:
         """First sample in bytes (None before :meth:`start`)."""
         with self._lock:
-            return self._timeline[0][1] if self._timeline else None
+            return self._first[1] if self._first is not None else None
 
     @property
     def end_rss(self) -> Optional[int]:
         """Latest sample in bytes (None before :meth:`start`)."""
         with self._lock:
-            return self._timeline[-1][1] if self._timeline else None
+            p = self._last if self._last is not None else self._first
+            return p[1] if p is not None else None
 
     @property
     def peak(self) -> Optional[int]:
@@ -254,8 +341,12 @@ class MemoryMonitor:
 
     @property
     def growth_rate(self) -> float:
-        """Least-squares slope of RSS over time, in bytes per second."""
-        return _slope(self.timeline)
+        """Least-squares slope of RSS over time, in bytes per second, over every sample
+        (0.0 with fewer than 2 samples or no time between them)."""
+        with self._lock:
+            if self._n < 2 or not self._m2_t > 0.0:
+                return 0.0
+            return self._c_tr / self._m2_t
 
     @property
     def growth_rate_mb_per_min(self) -> float:
@@ -264,15 +355,17 @@ class MemoryMonitor:
 
     def report(self) -> str:
         """Readable summary: samples, duration, start, end, peak and growth rate."""
-        tl = self.timeline
-        if not tl:
+        with self._lock:
+            n, points, stride = self._n, len(self._timeline_locked()), self._stride
+        if not n:
             return "MemoryMonitor: no samples (not started)"
-        start, end, peak = tl[0][1], tl[-1][1], self.peak
+        start, end, peak = self.start_rss, self.end_rss, self.peak
         state = "running" if self.running else "stopped"
+        kept = "" if points == n else f"; timeline {points} points, max of each {stride}"
         return "\n".join(
             [
-                f"MemoryMonitor ({state}): {len(tl)} samples over {self.duration:.2f} s "
-                f"(interval {self._interval:g} s)",
+                f"MemoryMonitor ({state}): {n} samples over {self.duration:.2f} s "
+                f"(interval {self._interval:g} s{kept})",
                 f"  start  {start / _MB:10.1f} MB",
                 f"  end    {end / _MB:10.1f} MB  ({(end - start) / _MB:+.1f} MB)",
                 f"  peak   {peak / _MB:10.1f} MB  ({(peak - start) / _MB:+.1f} MB over start)",
@@ -318,11 +411,11 @@ class MemoryMonitor:
         return path
 
     def __repr__(self) -> str:
-        tl = self.timeline
-        if not tl:
+        n = self.samples
+        if not n:
             return f"<MemoryMonitor interval={self._interval:g}s not started>"
         state = "running" if self.running else "stopped"
         return (
-            f"<MemoryMonitor {state} samples={len(tl)} peak={self.peak / _MB:.1f}MB "
+            f"<MemoryMonitor {state} samples={n} peak={self.peak / _MB:.1f}MB "
             f"growth={self.growth_rate_mb_per_min:+.2f}MB/min>"
         )

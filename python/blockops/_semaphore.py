@@ -11,6 +11,13 @@ container's cgroup limit counts):
 * in between, linear from 1 at ``f = 0`` to ``max_permits`` at ``f = 1 - eta``, rounded down:
   ``1 + floor((max_permits - 1) * f / (1 - eta))``.
 
+``formula="oppnda"`` gives the original tool's limit instead (OppNDA's ``DynamicSemaphore``):
+``max(1, int(max_permits * (1 - pressure)))`` with ``pressure = (1 - eta - f) / (1 - eta)``,
+i.e. ``max(1, floor(max_permits * f / (1 - eta)))`` below the threshold. It is never larger
+than the default and at most one permit smaller: its floor reaches 0 on the lowest step and
+the clamp to 1 merges that step into the next, so one permit covers twice the free-memory range
+of every other value; the default spreads ``max_permits - 1`` equal steps over ``[0, 1 - eta]``.
+
 Holders are never pre-empted: when the limit drops below the number of permits in use, running
 holders keep theirs and only new acquires wait. Waiters sleep on a condition variable and are
 woken by :meth:`DynamicSemaphore.release`, by any probe that sees the limit grow, and at the
@@ -30,13 +37,22 @@ import threading
 import time
 from typing import Callable, Optional, Tuple
 
-__all__ = ["DynamicSemaphore", "permit_limit"]
+__all__ = ["DynamicSemaphore", "FORMULAS", "permit_limit"]
 
 MemoryProbe = Callable[[], Tuple[float, float]]
 
 # Slack for the floor in the linear part: (max - 1) * f / (1 - eta) that is mathematically an
 # integer must not be floored to the integer below by float rounding (e.g. eta = 0.7).
 _FLOOR_SLACK = 1e-9
+
+#: Permit formulas: "linear" (blockops) and "oppnda" (the original tool's, see the module doc).
+FORMULAS = ("linear", "oppnda")
+
+
+def _check_formula(formula: object) -> str:
+    if formula not in FORMULAS:
+        raise ValueError(f"formula must be one of {FORMULAS}, got {formula!r}")
+    return str(formula)
 
 
 def _check_max_permits(max_permits: object) -> int:
@@ -61,7 +77,8 @@ def _check_eta(eta: object) -> float:
     return eta
 
 
-def permit_limit(available: float, total: float, *, max_permits: int, eta: float = 0.75) -> int:
+def permit_limit(available: float, total: float, *, max_permits: int, eta: float = 0.75,
+                 formula: str = "linear") -> int:
     """Permit limit for ``available`` of ``total`` bytes free.
 
     Parameters
@@ -73,6 +90,9 @@ def permit_limit(available: float, total: float, *, max_permits: int, eta: float
         Limit with no memory pressure, >= 1.
     eta : float
         Fraction of memory that may be used before permits shrink, in (0, 1].
+    formula : {"linear", "oppnda"}
+        ``"oppnda"``: the original tool's ``max(1, int(max_permits * (1 - pressure)))``,
+        evaluated as it did (see the module doc).
 
     Returns
     -------
@@ -82,6 +102,7 @@ def permit_limit(available: float, total: float, *, max_permits: int, eta: float
     """
     max_permits = _check_max_permits(max_permits)
     eta = _check_eta(eta)
+    formula = _check_formula(formula)
     available = float(available)
     total = float(total)
     if math.isnan(available) or math.isnan(total):
@@ -89,9 +110,14 @@ def permit_limit(available: float, total: float, *, max_permits: int, eta: float
     if total <= 0.0:
         return max_permits
     f = min(available / total, 1.0)
+    threshold = 1.0 - eta
+    if formula == "oppnda":
+        if f >= threshold:  # the original compares available_ratio < (1 - eta)
+            return max_permits
+        pressure = (1.0 - eta - f) / (1.0 - eta)  # the original's arithmetic, rounding included
+        return max(1, int(max_permits * (1.0 - pressure)))
     if f <= 0.0:
         return 1
-    threshold = 1.0 - eta
     if f >= threshold:
         return max_permits
     limit = 1 + math.floor((max_permits - 1) * f / threshold + _FLOOR_SLACK)
@@ -117,6 +143,8 @@ class DynamicSemaphore:
         Fraction of memory that may be in use before the limit starts to shrink, in (0, 1]:
         the limit is ``max_permits`` while at least ``1 - eta`` of memory is free and falls
         linearly to 1 as free memory falls to 0 (see :func:`permit_limit`).
+    formula : {"linear", "oppnda"}, default "linear"
+        The limit's formula (:func:`permit_limit`); ``"oppnda"`` is the original tool's.
     recheck_interval : float, default 0.05
         Longest time (seconds) a blocked :meth:`acquire` waits before probing memory again.
     probe_interval : float, default 0.02
@@ -157,9 +185,11 @@ class DynamicSemaphore:
         probe_interval: float = 0.02,
         memory_probe: Optional[MemoryProbe] = None,
         clock: Optional[Callable[[], float]] = None,
+        formula: str = "linear",
     ) -> None:
         self._max_permits = _check_max_permits(max_permits)
         self._eta = _check_eta(eta)
+        self._formula = _check_formula(formula)
         if isinstance(recheck_interval, bool) or not isinstance(recheck_interval, numbers.Real):
             raise TypeError(
                 f"recheck_interval must be a positive number of seconds, got "
@@ -211,6 +241,11 @@ class DynamicSemaphore:
         return self._eta
 
     @property
+    def formula(self) -> str:
+        """The limit's formula, "linear" or "oppnda"."""
+        return self._formula
+
+    @property
     def recheck_interval(self) -> float:
         """Longest wait (seconds) of a blocked acquire between two memory probes."""
         return self._recheck_interval
@@ -248,7 +283,8 @@ class DynamicSemaphore:
             raise TypeError(
                 f"memory_probe must return (available, total), got {result!r}"
             ) from None
-        return permit_limit(available, total, max_permits=self._max_permits, eta=self._eta)
+        return permit_limit(available, total, max_permits=self._max_permits, eta=self._eta,
+                            formula=self._formula)
 
     def _record_limit_locked(self, limit: int, probed_at: float) -> None:
         if self._probed_at is not None and probed_at < self._probed_at:
@@ -367,6 +403,8 @@ class DynamicSemaphore:
             in_use, limit, waiting = self._in_use, self._limit, self._waiting
         return (
             f"<DynamicSemaphore in_use={in_use} limit={limit}/{self._max_permits} "
-            f"waiting={waiting} eta={self._eta:g} recheck_interval={self._recheck_interval:g}s "
+            f"waiting={waiting} eta={self._eta:g} "
+            f"{'' if self._formula == 'linear' else f'formula={self._formula} '}"
+            f"recheck_interval={self._recheck_interval:g}s "
             f"probe_interval={self._probe_interval:g}s>"
         )

@@ -16,10 +16,17 @@ and even 1e17 degrees give the distance of the angle the value names); an infini
 gives NaN (``False`` in masks). A latitude outside [-90, 90] raises
 :class:`blockops.BlockopsDomainError` (a ``ValueError``) naming the first offending index and
 value; ``validate=False`` skips the check and computes whatever the formula gives.
+
+The sphere: every function that needs one takes ``earth_radius_m=`` (default
+:data:`EARTH_RADIUS_M`, the IUGG mean radius 6,371,008.8 m). The pipelines blockops replaces
+used 6,371,000 m; pass ``earth_radius_m=6_371_000`` to reproduce their distances (1.4 ppm
+shorter: a 4.7 km circle moves by 6.5 mm, and rows that close to it change side). The radius
+reaches the C kernels as an argument of each call, the same at every SIMD level.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -38,6 +45,19 @@ __all__ = [
 
 #: Mean Earth radius (IUGG R1) in metres, the default sphere of every function here.
 EARTH_RADIUS_M = 6371008.8
+
+
+def _earth_radius(func: str, earth_radius_m, radius_m):
+    """``earth_radius_m``, or the sphere's radius under its old name ``radius_m`` (haversine,
+    to_local_xy and destination called it that; within_radius's ``radius_m`` is the circle)."""
+    if radius_m is not None:
+        if earth_radius_m is not EARTH_RADIUS_M and earth_radius_m != radius_m:
+            raise TypeError(f"{func}: pass the sphere's radius as earth_radius_m only "
+                            "(radius_m is its old name)")
+        warnings.warn(f"{func}: radius_m= is deprecated, use earth_radius_m=",
+                      DeprecationWarning, stacklevel=3)
+        earth_radius_m = radius_m
+    return _check_radius(func, "earth_radius_m", earth_radius_m)
 
 
 class _Prepared:
@@ -148,16 +168,18 @@ def _full(p: _Prepared, a: np.ndarray) -> np.ndarray:
     return a if a.size == n else np.broadcast_to(a, (n,))
 
 
-def haversine(*, lat1, lon1, lat2, lon2, radius_m: float = EARTH_RADIUS_M, out=None,
-              n_threads: int | None = None, validate: bool = True):
+def haversine(*, lat1, lon1, lat2, lon2, earth_radius_m: float = EARTH_RADIUS_M, out=None,
+              n_threads: int | None = None, validate: bool = True, radius_m=None):
     """Great-circle distance between (lat1, lon1) and (lat2, lon2), in metres.
 
     Parameters
     ----------
     lat1, lon1, lat2, lon2 : array_like, Series or scalar
         Coordinates in degrees; broadcast against each other.
-    radius_m : float
-        Sphere radius (default: mean Earth radius, 6371008.8 m).
+    earth_radius_m : float
+        Sphere radius in metres (default: mean Earth radius, 6371008.8 m; the original
+        pipelines used 6371000). float32 inputs use it rounded to float32. ``radius_m`` is its
+        deprecated old name.
     out : ndarray, optional
         Writeable C-contiguous array of the result's shape and dtype to write into.
     n_threads : int, optional
@@ -175,7 +197,7 @@ def haversine(*, lat1, lon1, lat2, lon2, radius_m: float = EARTH_RADIUS_M, out=N
         2e-6 relative from 100 m.
     """
     p = _prepare("haversine", [("lat1", lat1), ("lon1", lon1), ("lat2", lat2), ("lon2", lon2)])
-    _check_radius("haversine", "radius_m", radius_m)
+    er = _earth_radius("haversine", earth_radius_m, radius_m)
     flat_out = None
     if out is not None:
         if not isinstance(out, np.ndarray) or out.shape != p.shape or out.dtype != p.dtype:
@@ -186,7 +208,7 @@ def haversine(*, lat1, lon1, lat2, lon2, radius_m: float = EARTH_RADIUS_M, out=N
         if not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError("haversine: out must be C-contiguous and writeable")
         flat_out = out.reshape(-1)
-    res = _core.haversine(*p.arrays, float(radius_m), flat_out, _config.simd(),
+    res = _core.haversine(*p.arrays, er, flat_out, _config.simd(),
                           _config.resolve_threads(n_threads), bool(validate))
     if out is not None:
         return out
@@ -224,7 +246,8 @@ def within_radius(*, lat, lon, center_lat, center_lon, radius_m,
     points within 1e-9 x radius of the boundary. A conservative bounding box
     (:func:`radius_bbox`) rejects far points before any trigonometry, and the test compares the
     haversine term with sin^2(r / 2R) instead of taking asin/sqrt per point. float32 inputs are
-    widened to float64 internally for the boundary decision.
+    widened to float64 internally for the boundary decision. ``earth_radius_m`` is R (default
+    6371008.8 m; 6371000 reproduces the original pipelines' selection).
 
     Returns
     -------
@@ -275,33 +298,36 @@ def within_bbox(*, lat, lon, min_lat, max_lat, min_lon, max_lon, n_threads: int 
     return p.wrap(res)
 
 
-def to_local_xy(*, lat, lon, origin_lat, origin_lon, radius_m: float = EARTH_RADIUS_M,
-                n_threads: int | None = None, validate: bool = True):
+def to_local_xy(*, lat, lon, origin_lat, origin_lon, earth_radius_m: float = EARTH_RADIUS_M,
+                n_threads: int | None = None, validate: bool = True, radius_m=None):
     """Signed equirectangular metres about an origin: ``(x_m, y_m)``.
 
     ``x = R * dlon * cos(origin_lat)`` (east positive), ``y = R * dlat`` (north positive), with
     angles in radians and ``dlon`` wrapped to [-180, 180) degrees so points across the
-    antimeridian stay close. Good to ~0.1% within tens of km of the origin.
+    antimeridian stay close. Good to ~0.1% within tens of km of the origin. R is
+    ``earth_radius_m`` (default 6371008.8 m; the original's metric pipeline used 6371000;
+    ``radius_m`` is its deprecated old name).
     """
     p = _prepare("to_local_xy", [("lat", lat), ("lon", lon)])
     olat = _scalar("to_local_xy", "origin_lat", origin_lat)
     olon = _scalar("to_local_xy", "origin_lon", origin_lon)
-    r = _check_radius("to_local_xy", "radius_m", radius_m)
+    r = _earth_radius("to_local_xy", earth_radius_m, radius_m)
     la, lo = _full(p, p.arrays[0]), _full(p, p.arrays[1])
     x, y = _core.to_local_xy(np.ascontiguousarray(la), np.ascontiguousarray(lo), olat, olon, r,
                              _config.resolve_threads(n_threads), bool(validate))
     return p.wrap(x), p.wrap(y)
 
 
-def destination(*, lat, lon, bearing_deg, distance_m, radius_m: float = EARTH_RADIUS_M,
-                n_threads: int | None = None, validate: bool = True):
+def destination(*, lat, lon, bearing_deg, distance_m, earth_radius_m: float = EARTH_RADIUS_M,
+                n_threads: int | None = None, validate: bool = True, radius_m=None):
     """Point reached from (lat, lon) going ``distance_m`` along initial bearing ``bearing_deg``
     (degrees clockwise from north) on the sphere: ``(lat2, lon2)``, lon2 in [-180, 180).
 
-    All four arguments broadcast, so each row may have its own bearing and distance.
+    All four arguments broadcast, so each row may have its own bearing and distance. The
+    sphere's radius is ``earth_radius_m`` (``radius_m`` is its deprecated old name).
     """
     p = _prepare("destination", [("lat", lat), ("lon", lon), ("bearing_deg", bearing_deg),
                                  ("distance_m", distance_m)])
-    r = _check_radius("destination", "radius_m", radius_m)
+    r = _earth_radius("destination", earth_radius_m, radius_m)
     a, b = _core.destination(*p.arrays, r, _config.resolve_threads(n_threads), bool(validate))
     return p.wrap(a), p.wrap(b)

@@ -302,11 +302,16 @@ class ResourceManager:
         return int(self.eta * mem.effective_available)
 
     def optimal_workers(self, file_paths: Sequence[str] | None = None, *,
-                        sizes: Sequence[int] | None = None, n_tasks: int | None = None) -> int:
+                        sizes: Sequence[int] | None = None, n_tasks: int | None = None,
+                        cap_to_tasks: bool = True) -> int:
         """The largest worker count whose batch estimate fits ``eta`` x available memory.
 
         With no files or sizes: ``budget // estimate_file(10 MiB)``. Always clamped to the
-        effective CPUs, ``min_workers``/``max_workers`` and ``n_tasks`` (or the number of files).
+        effective CPUs and ``min_workers``/``max_workers``; and to ``n_tasks`` (or the number
+        of files), unless ``cap_to_tasks=False``: the original tool did not cap there, so with
+        fewer files than CPUs it returned up to ``min(CPUs, max_workers)`` workers, the extra
+        ones idle (its batch of P > n files is the n files). ``cap_to_tasks=False`` gives that
+        count; blockops' readers never start more threads than files either way.
         """
         cpus = self.cpus()
         if not self.safety:
@@ -324,15 +329,18 @@ class ResourceManager:
             # The answer is clamped to `cap` below and the batch rule counts a prefix of the
             # sizes in descending order, so only the `cap` largest matter: select them (one
             # pass) rather than sorting all (214,500 sizes: 2.5 ms instead of 18 ms).
-            cap = min(cpus, self.max_workers, max(1, int(n)))
+            cap = min(cpus, self.max_workers, max(1, int(n)) if cap_to_tasks else len(sizes))
             p, total = 0, 0
-            for s in _largest(sizes, cap):
+            largest = _largest(sizes, cap)
+            for s in largest:
                 total += self.estimator.estimate_file(s)
                 if total > budget:
                     break
                 p += 1
+            if not cap_to_tasks and p == len(largest):
+                p = min(cpus, self.max_workers)  # more workers add no file to the batch
         p = min(p, cpus, self.max_workers)
-        if n is not None:
+        if n is not None and cap_to_tasks:
             p = min(p, max(1, int(n)))
         return max(p, self.min_workers)
 
@@ -401,10 +409,20 @@ class Plan:
         """Settings for ``dask.config.set``."""
         return {f"distributed.worker.memory.{k}": v for k, v in DASK_FRACTIONS.items()}
 
-    def local_cluster_kwargs(self) -> dict:
-        """Arguments for ``distributed.LocalCluster``."""
-        return {"n_workers": self.n_workers, "threads_per_worker": self.threads_per_worker,
-                "memory_limit": self.memory_limit_per_worker, "processes": True}
+    def local_cluster_kwargs(self, *, n_workers: int | None = None,
+                             threads_per_worker: int | None = None) -> dict:
+        """Arguments for ``distributed.LocalCluster``.
+
+        ``memory_limit`` is per worker, as ``LocalCluster`` reads it: the budget split evenly
+        over the workers. ``n_workers`` / ``threads_per_worker`` override the plan's; the
+        budget is then split over that many workers (never divide the result again).
+        """
+        n = self.n_workers if n_workers is None else int(n_workers)
+        if n < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers!r}")
+        t = self.threads_per_worker if threads_per_worker is None else int(threads_per_worker)
+        return {"n_workers": n, "threads_per_worker": t,
+                "memory_limit": self.memory_budget // n, "processes": True}
 
     def ray_context(self) -> dict:
         """Attributes to set on ``ray.data.DataContext.get_current()``."""
@@ -435,11 +453,14 @@ def plan(*, memory_budget: int | None = None, n_cpus: int | None = None,
     """Plan block size and workers so that slots x block size x expansion fits the budget.
 
     ``memory_budget`` defaults to 0.75 of the effective available memory; ``n_cpus`` to
-    :func:`cpu_count`. One execution slot per CPU. Blocks are whole MiB (and hold at least 1000
-    rows of ``row_bytes`` when given), between ``min_block`` and ``max_block``; a budget too
-    small for ``min_block`` blocks raises :class:`BlockopsError` rather than over-committing.
-    Workers: one process per 2 CPUs from 4 CPUs up (the C kernels release the GIL, so threads
-    share a process well), else a single process; each gets an equal share of the budget.
+    :func:`cpu_count`. One execution slot per CPU. Blocks are whole MiB, at least ``min_block``
+    and at most ``max_block``; with ``row_bytes`` they also hold at least 1000 rows, which may
+    take a block past ``max_block`` but never past the budget. The planned heap (slots x block
+    x expansion) always stays within Dask's ``target`` fraction of the budget: a budget too
+    small for the smallest allowed block raises :class:`BlockopsError` rather than
+    over-committing. Workers: one process per 2 CPUs from 4 CPUs up (the C kernels release the
+    GIL, so threads share a process well), else a single process; each gets an equal share of
+    the budget.
     """
     if memory_budget is None:
         memory_budget = int(0.75 * system_memory().effective_available)
@@ -447,20 +468,32 @@ def plan(*, memory_budget: int | None = None, n_cpus: int | None = None,
     expansion = DEFAULT_EXPANSION if expansion is None else float(expansion)
     if memory_budget <= 0 or n_cpus < 1 or not (expansion >= 1):
         raise ValueError("need memory_budget > 0, n_cpus >= 1 and expansion >= 1")
+    if row_bytes is not None and int(row_bytes) < 0:
+        raise ValueError(f"row_bytes must be >= 0, got {row_bytes!r}")
+    if not (0 < min_block and -(-min_block // MiB) * MiB <= max_block):
+        raise ValueError(f"need a whole-MiB block size in [min_block, max_block], got "
+                         f"min_block={min_block!r}, max_block={max_block!r}")
     n_workers = n_cpus // 2 if n_cpus >= 4 else 1
     threads = max(1, n_cpus // n_workers)
     slots = n_workers * threads
     # keep the heap under Dask's target fraction of each worker's limit
     usable = memory_budget * DASK_FRACTIONS["target"]
-    block = int(usable // (slots * expansion))
-    block = min(block, max_block) // MiB * MiB
+    fits = int(usable // (slots * expansion)) // MiB * MiB  # the largest block the budget holds
+    block = min(fits, max_block // MiB * MiB)
+    need, why = min_block, f"{min_block / MiB:g} MiB blocks"
     if row_bytes:
-        block = max(block, -(-1000 * int(row_bytes) // MiB) * MiB)
-    if block < min_block:
+        # 1000 rows a block is a floor that wins over max_block, never over the budget: raising
+        # the block to it after the budget check let 1 MiB rows plan 1000 MiB blocks, a 31 GiB
+        # heap on 8 CPUs for an 8 GiB budget.
+        rows_block = -(-1000 * int(row_bytes) // MiB) * MiB
+        if rows_block > need:
+            need, why = rows_block, f"blocks of 1000 rows of {int(row_bytes):,} bytes"
+        block = max(block, rows_block)
+    if need > fits:
         raise BlockopsError(
             f"memory budget {memory_budget / MiB:.0f} MiB is too small for {slots} slots of "
-            f"{min_block / MiB:.0f} MiB blocks at {expansion:g}x expansion; lower n_cpus or "
-            "raise the budget"
+            f"{why} at {expansion:g}x expansion (the heap must stay within "
+            f"{DASK_FRACTIONS['target']:g} of the budget); lower n_cpus or raise the budget"
         )
     return Plan(memory_budget=int(memory_budget), n_cpus=n_cpus, expansion=expansion,
                 block_size=int(block), n_workers=n_workers, threads_per_worker=threads,

@@ -399,7 +399,7 @@ class Bench:
 
         def bo_call(threads, **kw):
             return lambda: geo.haversine(lat1=lat1, lon1=lon1, lat2=lat2, lon2=lon2,
-                                         radius_m=R, n_threads=threads, **kw)
+                                         earth_radius_m=R, n_threads=threads, **kw)
 
         # reference result (all threads)
         ref = None

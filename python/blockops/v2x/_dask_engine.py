@@ -28,21 +28,26 @@ def _job(df, cfg: PipelineConfig, attackers, pool, path: str) -> dict:
     return counts
 
 
+def _cluster_kwargs(cfg: PipelineConfig) -> dict:
+    """LocalCluster arguments: :func:`blockops.resources.plan`'s, or [engine] n_workers
+    single-threaded workers sharing the same budget. ``memory_limit`` is per worker (as
+    LocalCluster reads it) and already the budget's share: dividing it by the worker count
+    again gave each of 4 workers 0.5 GiB of an 8 GiB budget."""
+    from ..resources import plan
+
+    n = cfg["engine"]["n_workers"]
+    p = plan(memory_budget=None)
+    return p.local_cluster_kwargs(n_workers=int(n), threads_per_worker=1) if n else \
+        p.local_cluster_kwargs()
+
+
 def _client(cfg: PipelineConfig):
     from distributed import Client, LocalCluster
-
-    from ..resources import plan
 
     eng = cfg["engine"]
     if eng["address"]:
         return Client(eng["address"]), None
-    kw = plan(memory_budget=None).local_cluster_kwargs()
-    if eng["n_workers"]:
-        kw["n_workers"] = int(eng["n_workers"])
-        kw["threads_per_worker"] = 1
-    kw["memory_limit"] = None if kw.get("memory_limit") is None else kw["memory_limit"] // max(
-        1, kw["n_workers"])
-    cluster = LocalCluster(dashboard_address=None, **kw)
+    cluster = LocalCluster(dashboard_address=None, **_cluster_kwargs(cfg))
     return Client(cluster), cluster
 
 

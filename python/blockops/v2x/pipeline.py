@@ -38,8 +38,9 @@ _SCHEMA: dict[str, dict[str, Any]] = {
               "on_bad_lines": "skip", "n_threads": None},
     "clean": {"columns": None, "dropna": True, "timestamps": True},
     "filter": {"kind": "none", "center_lat": None, "center_lon": None, "radius_m": None,
-               "max_dist": None, "start": None, "end": None},
-    "project": {"origin_lat": None, "origin_lon": None},
+               "earth_radius_m": _geo.EARTH_RADIUS_M, "max_dist": None, "start": None,
+               "end": None},
+    "project": {"origin_lat": None, "origin_lon": None, "earth_radius_m": _geo.EARTH_RADIUS_M},
     "attackers": {"ratio": 0.3, "seed": 42, "method": "exact"},
     "attack": {"kind": "none", "coords": "xy", "seed": None, "min_dist": None, "max_dist": None,
                "direction_deg": None, "distance_m": None, "origin": None, "pool": None},
@@ -148,6 +149,12 @@ class PipelineConfig:
             p = self["project"]
             if p["origin_lat"] is None or p["origin_lon"] is None:
                 raise ValueError(f"{src}: [project] needs origin_lat and origin_lon")
+        for sec in ("filter", "project"):
+            er = self[sec]["earth_radius_m"]
+            if isinstance(er, bool) or not isinstance(er, (int, float)) or \
+                    not (0 < er < float("inf")):
+                raise ValueError(f"{src}: [{sec}] earth_radius_m must be a positive number of "
+                                 f"metres, got {er!r}")
         a = self["attack"]
         if a["kind"] != "none" and a["kind"] not in ops.ATTACKS:
             raise ValueError(f"{src}: [attack] kind must be 'none' or one of "
@@ -307,7 +314,8 @@ def _clean_radius_one_take(df: pd.DataFrame, cfg: PipelineConfig, n_threads):
     inside = _geo.within_radius(lat=out["y_pos"].to_numpy(np.float64),
                                 lon=out["x_pos"].to_numpy(np.float64),
                                 center_lat=f["center_lat"], center_lon=f["center_lon"],
-                                radius_m=f["radius_m"], n_threads=n_threads)
+                                radius_m=f["radius_m"], earth_radius_m=f["earth_radius_m"],
+                                n_threads=n_threads)
     rows = inside if all_kept else keep & inside
     out = out[rows]
     if ids is not None:
@@ -333,11 +341,12 @@ def stage_clean_filter(df: pd.DataFrame, cfg: PipelineConfig, n_threads=None,
                                         n_threads=n_threads)
         if f["kind"] == "radius":
             out = ops.filter_radius(out, center_lat=f["center_lat"], center_lon=f["center_lon"],
-                                    radius_m=f["radius_m"], n_threads=n_threads)
+                                    radius_m=f["radius_m"], earth_radius_m=f["earth_radius_m"],
+                                    n_threads=n_threads)
     if cfg.has_project:
         p = cfg["project"]
         out = ops.project_xy(out, origin_lat=p["origin_lat"], origin_lon=p["origin_lon"],
-                             n_threads=n_threads)
+                             earth_radius_m=p["earth_radius_m"], n_threads=n_threads)
     if f["kind"] == "xy_range":
         out = ops.filter_xy_range(out, max_dist=f["max_dist"])
     if c["timestamps"]:
