@@ -516,7 +516,10 @@ class CsvBlockReader:
         ``str``, ``category``, ``wkt_point`` (``POINT (lon lat)`` -> ``<col>_lon``,
         ``<col>_lat`` float64), ``hex`` (-> uint64), ``datetime`` (ISO 8601) or
         ``datetime:<format>`` (e.g. ``"datetime:%m/%d/%Y %I:%M:%S %p"``) -> ``datetime64[ns]``.
-        Columns without a dtype are inferred from the first block as pandas would.
+        Columns without a dtype are inferred as pandas would, from the first MiB after the
+        header and sample windows over the rest of a file on disk (see ``docs/csv.md``); a
+        later value that does not fit raises :class:`blockops.CsvInferenceError` (never a bad
+        row).
     header : bool, default True
         Whether the first row of each file holds the column names (else names are 0..n-1).
     delimiter, quotechar : str
