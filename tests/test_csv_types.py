@@ -268,44 +268,64 @@ def test_delimiter_and_quotechar(tmp_path):
     assert got["b"].tolist() == ["x\ty"]
 
 
-def test_inferred_types_clear_error_when_a_later_block_does_not_fit(tmp_path):
-    """A value far beyond the first block (and beyond any inference window) that does not fit
-    the inferred type: CsvParseError naming line, column and value, suggesting dtypes=."""
+def test_a_late_misfit_of_an_inferred_type_widens_it_and_costs_no_row(tmp_path, monkeypatch):
+    """A value far beyond the first block and every inference window (samples off) that does
+    not fit the inferred type: read_csv widens the column as pandas types it, whatever
+    on_bad_lines says; the streaming reader raises CsvInferenceError naming line, column,
+    value and the dtypes= to pass, also with on_bad_lines="skip"."""
     bio = csv_api()
     import blockops
+    from blockops.io import csv as bcsv
 
+    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
     n = 150_000  # ~1.9 MB: more than the first block and more than 1 MiB
     rows = [f"{i},{i * 0.5}" for i in range(n)]
     bad_row = n - 10
     rows[bad_row] = "oops,1.0"
     data = ("i,f\n" + "\n".join(rows) + "\n").encode()
     path = write(tmp_path, data)
+    ref = pd.read_csv(path, low_memory=False)
     for nt in (1, 3):
-        with pytest.raises(blockops.CsvParseError) as ei:
-            bio.read_csv(path, blocksize="256KB", n_threads=nt)
-        e = ei.value
-        assert e.line == bad_row + 2 and e.column == "i", str(e)
-        assert "oops" in str(e) and "dtypes" in str(e)
-    got = bio.read_csv(path, blocksize="256KB", on_bad_lines="skip")
-    assert got["i"].dtype == np.int64 and got["f"].dtype == np.float64
-    assert len(got) == n - 1 and bad_row not in got.index and got.index[-1] == n - 1
-    # int inferred, a float arrives later: does not fit either; dtypes= fixes it
+        for obl in ("error", "skip", "warn"):
+            got = bio.read_csv(path, blocksize="256KB", n_threads=nt, on_bad_lines=obl)
+            assert len(got) == n and str(got["i"].dtype) in ("str", "object")
+            assert got["i"].tolist() == ref["i"].astype(str).tolist()
+            assert got["f"].dtype == np.float64
+            st_ = got.attrs["blockops_stats"]
+            assert st_["rereads"] == 1 and st_["rows_in"] == st_["rows_out"] == n
+            with pytest.raises(blockops.CsvInferenceError) as ei:
+                for _ in bio.CsvBlockReader(path, blocksize="256KB", n_threads=nt,
+                                            on_bad_lines=obl):
+                    pass
+            e = ei.value
+            assert e.line == bad_row + 2 and e.column == "i" and e.value == "oops", str(e)
+            assert e.dtypes == {"i": "str"} and "dtypes={'i': 'str'}" in str(e)
+    with bio.CsvBlockReader(path, blocksize="256KB", dtypes=ei.value.dtypes) as r:
+        assert sum(len(b) for b in r) == n
+    # int inferred, a float arrives later: float64, as pandas reads it
     data = ("v\n" + "\n".join(["1"] * 700_000 + ["1.5"]) + "\n").encode()
     p2 = write(tmp_path, data, "late_float.csv")
-    with pytest.raises(blockops.CsvParseError) as ei:
-        bio.read_csv(p2, blocksize="64KB")
-    assert ei.value.line == 700_002 and "1.5" in str(ei.value)
+    got = bio.read_csv(p2, blocksize="64KB")
+    assert got["v"].dtype == np.float64 and got["v"].iloc[-1] == 1.5 and len(got) == 700_001
+    with pytest.raises(blockops.CsvInferenceError) as ei:
+        for _ in bio.CsvBlockReader(p2, blocksize="64KB", on_bad_lines="skip"):
+            pass
+    assert ei.value.line == 700_002 and ei.value.dtypes == {"v": "float64"}
     got = bio.read_csv(p2, blocksize="64KB", dtypes={"v": "float64"})
     assert got["v"].iloc[-1] == 1.5 and len(got) == 700_001
+    # a dtype the user gave is theirs: its misfits are bad rows, as on_bad_lines says
+    got = bio.read_csv(path, blocksize="256KB", dtypes={"i": "int64"}, on_bad_lines="skip")
+    assert len(got) == n - 1 and bad_row not in got.index
+    with pytest.raises(blockops.CsvParseError) as ei:
+        bio.read_csv(path, blocksize="256KB", dtypes={"i": "int64"})
+    assert not isinstance(ei.value, blockops.CsvInferenceError) and ei.value.line == bad_row + 2
 
 
 def test_inference_uses_the_first_mib_whatever_the_block_size(tmp_path):
     """Without dtypes, types come from the complete rows in the first INFER_BYTES (1 MiB) of
-    the data, not from the first block: the same types for every block size. A value beyond
-    that window that does not fit is a bad row (pandas, reading everything, would make the
-    column str)."""
+    the data after the header and the sample windows, not from the first block: the same
+    types for every block size. A misfit the windows did not see widens the column."""
     bio = csv_api()
-    import blockops
     from blockops.io import csv as bcsv
 
     rows = [f"{i},{i * 0.5}" for i in range(2000)]
@@ -318,9 +338,9 @@ def test_inference_uses_the_first_mib_whatever_the_block_size(tmp_path):
     big_rows = [f"{i:09d},{i}" for i in range(n_ok)] + ["oops,1"]
     big = write(tmp_path, ("i,f\n" + "\n".join(big_rows) + "\n").encode(), "big.csv")
     for bs in (4096, "64MB"):
-        with pytest.raises(blockops.CsvParseError) as ei:
-            bio.read_csv(big, blocksize=bs)
-        assert ei.value.line == n_ok + 2 and ei.value.column == "i" and "dtypes" in str(ei.value)
+        got = bio.read_csv(big, blocksize=bs)
+        assert got["i"].iloc[-1] == "oops" and got["i"].iloc[0] == "000000000"
+        assert len(got) == n_ok + 1
 
 
 def test_inferred_types_simple_cases(tmp_path):

@@ -123,9 +123,9 @@ static const char *type_name(bo_csv_type t)
     return (unsigned)t < BO_CSV_NTYPES ? names[t] : "?";
 }
 
+/* Exactly pandas' default spellings: it keeps ' TRUE' (padded) as text, so no trimming. */
 static int parse_bool(const char *s, size_t len, uint8_t *v)
 {
-    bo_trim(&s, &len);
     if ((len == 4 && (!memcmp(s, "True", 4) || !memcmp(s, "TRUE", 4) || !memcmp(s, "true", 4)))) {
         *v = 1;
         return 0;
@@ -624,7 +624,7 @@ bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, cha
     }
     free(sc.buf);
     if (has_na)
-        *has_na = any_na;
+        *has_na = any ? any_na : 2;
     if (!any)
         return BO_CSV_FLOAT64; /* all missing (or no rows): pandas gives float64 */
     if (all_int)

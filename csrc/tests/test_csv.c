@@ -305,6 +305,26 @@ static void test_ints_hex_dates(void)
     CHECK(bo_parse_datetime_iso("2019-7-31", 9, &ns) == -1);
 }
 
+/* inference: an all-missing field says has_na 2 (no type seen); padded booleans stay text */
+static void test_infer_states(void)
+{
+    const char *in = "NA, TRUE,1,true\n,FALSE,NA,FALSE\n";
+    bo_csv_index ix;
+    bo_error err;
+    bo_csv_tok_opts o = topts(4, 1, 1);
+    CHECK(bo_csv_tokenize(in, strlen(in), &o, &ix, &err) == BO_OK && ix.n_rows == 2);
+    const char *nav[] = {"", "NA"};
+    size_t nal[] = {0, 2};
+    bo_csv_na na;
+    bo_csv_na_init(&na, nav, nal, 2);
+    int has_na = -1;
+    CHECK(bo_csv_infer(in, &ix, 0, '"', &na, &has_na) == BO_CSV_FLOAT64 && has_na == 2);
+    CHECK(bo_csv_infer(in, &ix, 1, '"', &na, &has_na) == BO_CSV_STR && has_na == 0);
+    CHECK(bo_csv_infer(in, &ix, 2, '"', &na, &has_na) == BO_CSV_INT64 && has_na == 1);
+    CHECK(bo_csv_infer(in, &ix, 3, '"', &na, &has_na) == BO_CSV_BOOL && has_na == 0);
+    bo_csv_index_free(&ix);
+}
+
 static void test_convert(void)
 {
     const char *in = "1,2.5,POINT (-105.9 41.25),CB950124,\"x\"\"y\",07/31/2019 12:41:59 PM\n"
@@ -914,6 +934,7 @@ int main(void)
     test_doubles();
     test_ints_hex_dates();
     test_convert();
+    test_infer_states();
     test_fast_double();
     test_fast_hex();
     test_fast_wkt();

@@ -8,6 +8,7 @@ __all__ = [
     "BlockopsMemoryError",
     "BlockopsDomainError",
     "CsvParseError",
+    "CsvInferenceError",
     "SimdConfigError",
     "UnsupportedError",
     "Interrupted",
@@ -42,6 +43,14 @@ class BlockopsDomainError(BlockopsError, ValueError):
 
 class CsvParseError(BlockopsError, ValueError):
     """Malformed CSV input. Has ``.path``, ``.line``, ``.column`` and ``.byte_offset``."""
+
+
+class CsvInferenceError(CsvParseError):
+    """Values that do not fit the types a reader inferred (no ``dtypes=`` given for them).
+
+    A streaming reader cannot retype blocks it has handed out, so it raises this whatever
+    ``on_bad_lines`` says (the rows are not bad). ``.dtypes`` is the ``dtypes=`` argument
+    that reads the file; ``.line``, ``.column`` and ``.value`` are the first misfit's."""
 
 
 class SimdConfigError(BlockopsError, ValueError):

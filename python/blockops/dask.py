@@ -91,10 +91,10 @@ def _after_header(f, bom, delimiter, quotechar):
 
 def _plan_read(source, blocksize: int, columns, dtypes, opts: dict):
     """What a distributed read needs before any task runs: the output ``meta``, the column
-    names and specs fixed for every range (given, or inferred from the first MiB of the first
+    names and specs fixed for every range (given, or inferred from the first MiB and samples of the first
     file, as the embedded reader does), and the row-aligned ranges with the total row count.
     Bad rows are left to the tasks (the probe that fixes the types skips them), so planning
-    reads only the first MiB of the first file besides the C scan."""
+    reads only the first MiB and the sample windows of the first file besides the C scan."""
     head = _csv.CsvBlockReader(source, columns=columns, dtypes=dtypes, **opts)
     paths = [s.path for s in head._sources]
     probe_opts = {**opts, "on_bad_lines": "skip", "blocksize": _csv.INFER_BYTES}
@@ -161,8 +161,9 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
         Target bytes per partition.
     columns, dtypes, **options
         As for :class:`blockops.io.CsvBlockReader`. Column types not given are inferred from
-        the first MiB of the first file, exactly as the embedded reader does, and then fixed
-        for every partition.
+        the first MiB and sample windows of the first file, exactly as the embedded reader
+        does, and then fixed for every partition: a later value that does not fit raises
+        :class:`blockops.CsvInferenceError` with the ``dtypes=`` to pass.
 
     Returns
     -------

@@ -9,7 +9,7 @@ inside a quoted field), with the global row number and file line each one starts
 :class:`ray.data.Datasource` turns groups of consecutive ranges into read tasks; each task parses
 its ranges with :class:`blockops.io.CsvBlockReader` and yields one Arrow table per block of the
 reader, so a task never holds more than a block's worth of parsed rows at once. Column names
-and types are fixed once (given, or inferred from the first MiB of the first file, as the
+and types are fixed once (given, or inferred from the first MiB and sample windows of the first file, as the
 embedded reader does), so every task produces the same schema.
 
 Ray datasets have no pandas index: the global data-row number that
@@ -139,7 +139,7 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, row_column=
         Target bytes per byte range (and per reader block inside a task).
     columns, dtypes, **options
         As for :class:`blockops.io.CsvBlockReader` (``on_bad_lines``, ``na_values``,
-        ``rename``, ...). Types not given are inferred once from the first MiB of the first
+        ``rename``, ...). Types not given are inferred once from the first MiB and sample windows of the first
         file, so every task has the same schema.
     row_column : str or None, default "__row__"
         Name of the int64 column holding the global data-row number (the index of

@@ -192,8 +192,10 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
                          const bo_csv_conv_opts *opts, uint8_t *bad, bo_error *err);
 
 /* Type inference as pandas does it, over every row of the index for one field:
- * returns BO_CSV_INT64, BO_CSV_FLOAT64, BO_CSV_BOOL or BO_CSV_STR; *has_na tells whether a
- * missing value was seen (an int column with NA becomes float64, as in pandas). */
+ * returns BO_CSV_INT64, BO_CSV_FLOAT64, BO_CSV_BOOL or BO_CSV_STR; *has_na is 1 when a
+ * missing value was seen (an int column with NA becomes float64, as in pandas), 2 when no
+ * value but missing ones was (the type is then float64 and says nothing: a later value of any
+ * type decides), else 0. */
 bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
                          const bo_csv_na *na, int *has_na);
 

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .. import _config, _core
-from .._errors import CsvParseError, LimitError
+from .._errors import CsvInferenceError, CsvParseError, LimitError
 
 __all__ = [
     "DEFAULT_NA_VALUES",
@@ -60,9 +60,14 @@ DEFAULT_BLOCKSIZE = 64 * 2**20
 #: Raw blocks alive at once when a source is read (file objects, pipes, ``memory_map=False``):
 #: the one being parsed and the one being read ahead. A mapped file has one.
 MAX_BLOCKS_IN_FLIGHT = 2
-#: Column types are inferred from the complete rows in the first INFER_BYTES of the data (not
-#: from the first block), so inferred types do not depend on the block size.
+#: Column types are inferred from the complete rows in the first INFER_BYTES of the data after
+#: the header (not from the first block), so inferred types do not depend on the block size,
+#: and, for a file on disk, from INFER_SAMPLES windows of INFER_SAMPLE_BYTES spread evenly over
+#: the rest of the file, the last one ending at its end, so that most late changes of type
+#: (an int column's first NA, text in a column empty so far) are seen before the first block.
 INFER_BYTES = 1 << 20
+INFER_SAMPLES = 8
+INFER_SAMPLE_BYTES = 64 << 10
 
 #: pandas' default missing-value strings (``pandas.read_csv``'s ``keep_default_na``).
 DEFAULT_NA_VALUES = (
@@ -145,6 +150,7 @@ class CsvStats:
     skipped_lines: list = dataclasses.field(default_factory=list)  # (path, line), first 100
     blocks: int = 0
     files: int = 0
+    rereads: int = 0  # read_csv: reads started again to widen inferred types
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +164,8 @@ class _Spec:
     fmt: str | None = None
     category: bool = False
     dtype_name: str = ""
+    # (type, na) an inferred column was typed from, see _join_state; None for a given dtype
+    infer_state: tuple | None = None
 
     def out_names(self):
         if self.code == _T_WKT:
@@ -165,6 +173,38 @@ class _Spec:
                 return self.fmt.split(",")
             return [f"{self.name}_lon", f"{self.name}_lat"]
         return [self.name]
+
+
+def _join_state(a: tuple, b: tuple) -> tuple:
+    """The inference state of a column from two parts of its values. A state is ``(type,
+    na)`` with ``type`` one of int64, float64, bool, str (what ``csv_infer`` reports) and
+    ``na`` 0 (no missing value), 1 (some) or 2 (nothing but missing values: the type says
+    nothing). Types join as pandas types a whole column: int and float give float, bool with
+    a number gives str (pandas: object), str absorbs everything."""
+    (ta, na), (tb, nb) = a, b
+    if na == 2 and nb == 2:
+        return (_T_F64, 2)
+    if na == 2 or nb == 2:
+        return ((tb if na == 2 else ta), 1)
+    if ta == tb:
+        t = ta
+    elif {ta, tb} <= {_T_INT64, _T_F64}:
+        t = _T_F64
+    else:
+        t = _T_STR
+    return (t, max(na, nb))
+
+
+def _inferred_spec(field, name, state) -> "_Spec":
+    """The output column of an inference state, as pandas types it: int with missing values
+    is float64, bool with missing values the nullable ``boolean``, all missing float64."""
+    t, na = state
+    if t == _T_INT64 and na:
+        t = _T_F64
+    nullable = t == _T_STR or (t == _T_BOOL and na == 1)
+    dn = {_T_INT64: "int64", _T_F64: "float64", _T_BOOL: "boolean" if nullable else "bool",
+          _T_STR: "str"}[t]
+    return _Spec(field, name, t, nullable, None, False, dn, tuple(state))
 
 
 def _parse_dtype(spec, col) -> tuple[int, bool, str | None, bool, str]:
@@ -476,7 +516,10 @@ class CsvBlockReader:
         ``str``, ``category``, ``wkt_point`` (``POINT (lon lat)`` -> ``<col>_lon``,
         ``<col>_lat`` float64), ``hex`` (-> uint64), ``datetime`` (ISO 8601) or
         ``datetime:<format>`` (e.g. ``"datetime:%m/%d/%Y %I:%M:%S %p"``) -> ``datetime64[ns]``.
-        Columns without a dtype are inferred from the first block as pandas would.
+        Columns without a dtype are inferred as pandas would, from the first MiB after the
+        header and sample windows over the rest of a file on disk (see ``docs/csv.md``); a
+        later value that does not fit raises :class:`blockops.CsvInferenceError` (never a bad
+        row).
     header : bool, default True
         Whether the first row of each file holds the column names (else names are 0..n-1).
     delimiter, quotechar : str
@@ -572,6 +615,8 @@ class CsvBlockReader:
         self._cspecs = None  # (specs, csv_convert's form of them)
         self._row_base = 0  # global row number of the first data row (set for file ranges)
         self._line_base0 = 1  # file line number of the first byte (set for file ranges)
+        # column -> inference state learnt by an earlier read of the same source (read_csv)
+        self._infer_overrides: dict = {}
 
     # -- public ------------------------------------------------------------------------
     def __iter__(self):
@@ -696,23 +741,26 @@ class CsvBlockReader:
                 raise self._bad(src, line_base, None, f"header is not UTF-8: {e}") from None
         return _mangle(names), consumed, _core.csv_count_lines(data, 0, consumed)
 
-    def _setup(self, names: list, data=None, ix=None) -> None:
-        """Choose specs from the header (and the first block's index for inference)."""
+    def _setup(self, names: list, windows=()) -> None:
+        """Choose specs from the header and, for columns without a dtype, from ``windows``:
+        ``(data, index)`` pairs of the rows inference looks at (none: every type is
+        ``object``), joined with what an earlier read of the same source learnt
+        (``_infer_overrides``, see :func:`read_csv`)."""
         sel = self._select(names)
         specs = []
         for field, name in sel:
             d = self._dtype_for(name)
             if d is None:
-                if ix is None:
+                if not windows:
                     specs.append(_Spec(field, name, _T_STR, True, None, False, "object"))
                     continue
-                t, has_na = _core.csv_infer(data, ix, field, self.quotechar, self._na_for(name))
-                if t == _T_INT64 and has_na:
-                    t = _T_F64
-                nullable = t == _T_STR or (t == _T_BOOL and has_na)
-                dn = {_T_INT64: "int64", _T_F64: "float64", _T_BOOL: "boolean" if nullable else "bool",
-                      _T_STR: "str"}[t]
-                specs.append(_Spec(field, name, t, nullable, None, False, dn))
+                state = None
+                for data, ix in windows:
+                    t, na = _core.csv_infer(data, ix, field, self.quotechar, self._na_for(name))
+                    state = (t, na) if state is None else _join_state(state, (t, na))
+                if name in self._infer_overrides:
+                    state = _join_state(state, self._infer_overrides[name])
+                specs.append(_inferred_spec(field, name, state))
             else:
                 code, nullable, fmt, cat, dn = _parse_dtype(d, name)
                 specs.append(_Spec(field, name, code, nullable, fmt, cat, dn))
@@ -738,21 +786,74 @@ class CsvBlockReader:
             return False
         return self.columns is None or any(c not in d for c in self.columns)
 
-    def _infer_setup(self, view, n, nf, eof, has_rows) -> None:
-        """Choose column types from the complete rows in the first INFER_BYTES of the first
-        block ``view[:n]`` (all of its rows when not one ends in the first INFER_BYTES), so
-        the types depend on neither the slice size nor, unless a row is that long, the block
-        size. ``has_rows``: the block has complete rows (else every type is ``object``)."""
-        ix = None
+    def _infer_setup(self, view, n, nf, eof, has_rows, src, data_off) -> None:
+        """Choose column types. For a file on disk: from the complete rows in the first
+        INFER_BYTES after the header, read from the file (``data_off``: the offset of the
+        first data byte), and from the sample windows over the rest of it. Otherwise (file
+        objects, pipes), or when not one row ends in the first INFER_BYTES: from the same
+        first INFER_BYTES of the first block ``view[:n]`` (all of its rows when not one ends
+        there). So the types depend on neither the slice nor the block size, nor on which
+        reader (eager, streaming, Dask's probe) asks. ``has_rows``: the block has complete rows
+        (else every type is ``object``)."""
+        windows = []
         if has_rows:
-            for m in dict.fromkeys((min(n, INFER_BYTES), n)):
-                ix, n_inf, _, _, _, err = _core.csv_tokenize(
-                    view, m, self.delimiter, self.quotechar, nf, eof and m == n, 0,
-                    self.max_row_bytes, 1)
-                if err is None and n_inf:
-                    break
-                ix = None  # (an error here is the slices' to report)
-        self._setup(self._names, view, ix)
+            if src.fileobj is None and _is_regular_file(src.path, nonempty=True):
+                windows = self._file_windows(src.path, data_off, nf)
+            if not windows:
+                for m in dict.fromkeys((min(n, INFER_BYTES), n)):
+                    ix, n_inf, _, _, _, err = _core.csv_tokenize(
+                        view, m, self.delimiter, self.quotechar, nf, eof and m == n, 0,
+                        self.max_row_bytes, 1)
+                    if err is None and n_inf:
+                        windows = [(view, ix)]
+                        break
+        self._setup(self._names, windows)
+
+    def _file_windows(self, path, data_off: int, nf: int) -> list:
+        """``(data, index)`` of the rows inference reads from a file on disk: the complete rows
+        of its first INFER_BYTES after ``data_off``, then of sample windows over the rest.
+
+        A sample window starts after its first line break, which is a row boundary unless the
+        break is inside a quoted field; a window with the quote character in it is therefore
+        left out (its rows could be cut wrongly, and a wrong type would be worse than none),
+        as is one with no complete row. The head window is [] when no row ends in it."""
+        tok = (self.delimiter, self.quotechar, nf)
+        out = []
+        with open(path, "rb") as f:
+            fd = f.fileno()
+            end = os.fstat(fd).st_size
+
+            def rows(data, final):
+                ix, n_rows, _, _, n_bad, err = _core.csv_tokenize(
+                    data, len(data), *tok, final, 0, self.max_row_bytes, 1)
+                return ix if err is None and n_rows > n_bad else None
+
+            head = os.pread(fd, min(INFER_BYTES, max(0, end - data_off)), data_off)
+            ix = rows(head, data_off + len(head) >= end)
+            if ix is None:
+                return []
+            out.append((head, ix))
+            lo, w = data_off + INFER_BYTES, INFER_SAMPLE_BYTES
+            if lo >= end or INFER_SAMPLES <= 0 or w <= 0:
+                return out
+            span = end - lo
+            if span <= w * (INFER_SAMPLES + 1):  # the rest is small: all of it, window by window
+                starts = range(lo, end, w)
+            else:
+                starts = [lo + (span - w) * i // INFER_SAMPLES for i in range(INFER_SAMPLES + 1)]
+            quote = None if self.quotechar is None else self.quotechar.encode()
+            for at in starts:
+                data = os.pread(fd, min(w, end - at), at)
+                if quote is not None and quote in data:
+                    continue
+                k = data.find(b"\n")
+                if k < 0:
+                    continue
+                data = data[k + 1:]
+                ix = rows(data, at + k + 1 + len(data) >= end)
+                if ix is not None:
+                    out.append((data, ix))
+        return out
 
     def _blocks(self) -> Iterator:
         if self.progress:
@@ -771,7 +872,7 @@ class CsvBlockReader:
             if self._specs is None:  # nothing at all was read: empty frame with what we know
                 names = self._names or (list(self.columns) if self.columns else
                                         list(self.dtypes) if isinstance(self.dtypes, dict) else [])
-                self._setup(names, None, None)
+                self._setup(names)
                 yield self._empty_block()
         finally:
             if self._pool is not None:
@@ -927,7 +1028,7 @@ class CsvBlockReader:
                     n = len(data)
                     continue
             if self._specs is None and self._names and (n_rows or (last and eof)):
-                self._infer_setup(view, n, nf, eof, n_rows > 0)
+                self._infer_setup(view, n, nf, eof, n_rows > 0, src, base_off - at)
             if n_rows:
                 if acc is None:
                     acc = _BlockColumns(self._specs, n_rows, consumed, n - at)
@@ -952,6 +1053,8 @@ class CsvBlockReader:
             data = None
             ra.release()
             block = None
+            if acc is not None and acc.mismatches:
+                raise self._inference_error(src, acc.mismatches)
             if acc is not None:
                 block = self._finish(src, acc, row0)
                 row0 += acc.n
@@ -989,6 +1092,9 @@ class CsvBlockReader:
         acc.add(outs, n_rows)
         bad = bad[r0:r0 + n_rows]
         n_bad_total = int(bad.sum()) if (n_bad or err is not None) else 0
+        if n_bad_total and err is not None and self._mismatches(src, piece, ix, bad, acc,
+                                                                line_base):
+            return  # the block is not handed out: see _inference_error
         if n_bad_total:
             bad_rows = np.flatnonzero(bad)
             starts, flags, counts = _core.csv_rows(ix, bad_rows[:_MAX_SKIPPED_LINES + 1])
@@ -1042,16 +1148,69 @@ class CsvBlockReader:
         if flag == 2:
             return self._bad(src, line, None, "unterminated quote (the quoted field runs to the "
                              "end of the input)", byte_offset=row_offset)
-        # a conversion error: err describes the first one in row order
+        # a conversion error (a given dtype, or ill-formed UTF-8): err describes the first
+        # one in row order. Values that do not fit an inferred type never get here
+        # (_mismatches), so there is no dtypes= to suggest.
         status, message, byte_offset, erow, ecol = err
         spec = self._specs[ecol]
-        value = _field_value(message)
-        hint = ""
-        if self.dtypes is None or self._dtype_for(spec.name) is None:
-            hint = (f" (the type {spec.dtype_name} was inferred from the first block; pass "
-                    f"dtypes={{{spec.name!r}: ...}} to choose it)")
-        return self._bad(src, line, spec.name, message + hint, value=value,
+        return self._bad(src, line, spec.name, message, value=_field_value(message),
                          byte_offset=base_off + byte_offset)
+
+    def _mismatches(self, src, piece, ix, bad, acc, line_base) -> bool:
+        """Whether some of a slice's bad rows are bad only because a value does not fit an
+        inferred (not given) type; such a row is never dropped. Each inferred non-string
+        column is converted again on its own to find its first misfit; the column's new
+        state joins the old one with the slice's (what pandas would type it as). A misfit is
+        kept in ``acc.mismatches`` (first per column) and the slice's bad rows are left
+        alone: the block is not handed out. Returns False when every bad row is bad for
+        another reason (wrong field count, quoting, a given dtype, UTF-8), or when, with
+        ``on_bad_lines="error"``, such a row comes first (its error is raised as before)."""
+        inferred = [(i, s) for i, s in enumerate(self._specs)
+                    if s.infer_state is not None and s.code != _T_STR]
+        if not inferred:
+            return False
+        cspecs = self._cspecs[1]
+        found = {}
+        explained = np.zeros(len(bad), dtype=bool)
+        for i, s in inferred:
+            _, bad_c, err_c = _core.csv_convert(piece, ix, [cspecs[i]], self.quotechar,
+                                                self.n_threads, True)
+            if err_c is None:
+                continue
+            explained |= bad_c[:len(bad)]
+            t, na = _core.csv_infer(piece, ix, s.field, self.quotechar, self._na_for(s.name))
+            found[s.name] = (s, int(err_c[3]), err_c[1], _join_state(s.infer_state, (t, na)))
+        if not found:
+            return False
+        first_bad = int(np.flatnonzero(bad)[0])
+        if self.on_bad_lines == "error" and not explained[first_bad]:
+            return False
+        for name, (s, row, message, state) in found.items():
+            if name in acc.mismatches:
+                continue
+            start = int(_core.csv_rows(ix, np.array([row], dtype=np.int64))[0][0])
+            line = line_base + _core.csv_count_lines(piece, 0, start)
+            acc.mismatches[name] = (s, line, _field_value(message), state)
+        return True
+
+    def _inference_error(self, src, mismatches) -> CsvInferenceError:
+        """The error for a block with values that do not fit their inferred types, naming
+        every such column (first line and value of each) and the ``dtypes=`` to pass."""
+        parts, dtypes, states = [], {}, {}
+        for name, (s, line, value, state) in mismatches.items():
+            new = _inferred_spec(s.field, name, state)
+            dtypes[name] = new.dtype_name
+            states[name] = state
+            what = "a missing value" if value is None else f"value {value!r}"
+            parts.append(f"column {name!r} ({s.dtype_name}): line {line}, {what}")
+        first = next(iter(mismatches.values()))
+        message = (f"{src.name}: values do not fit the types inferred from the sampled rows "
+                   f"(the first {INFER_BYTES >> 20} MiB and windows spread over the file): "
+                   + "; ".join(parts) + f". Pass dtypes={dtypes!r}; read_csv widens such "
+                   "columns by itself (a streaming reader cannot retype blocks it handed out)")
+        return CsvInferenceError(message, path=src.name, line=first[1], column=first[0].name,
+                                 value=first[2], byte_offset=None, dtypes=dtypes,
+                                 states=states)
 
 
 def _caller_stacklevel() -> int:
@@ -1089,6 +1248,8 @@ class _BlockColumns:
         self.specs = specs
         self.n = 0  # rows converted so far
         self.n_bad = 0  # of which bad (dropped when the block is finished)
+        # inferred column -> (spec, line, value, widened state) of its first misfit
+        self.mismatches: dict = {}
         self.strings = [[] for _ in specs]  # per str column: (offsets, data) per slice
         self.arrays = [[None, None, None] for _ in specs]  # values, latitudes, mask
         self.bad = None
@@ -1399,12 +1560,54 @@ def read_csv(source, **options):
     bytes per row, grown geometrically only when that estimate was short); string columns
     stay Arrow chunks (a chunked array), never concatenated. The reader's counters are in
     ``df.attrs["blockops_stats"]``.
-    """
-    import pandas as pd
 
+    A column without a dtype whose later values do not fit the type inferred from the
+    sampled rows is widened as pandas would type the whole column (int -> float64 for
+    numbers and missing values, -> str for text; bool -> boolean for missing values, -> str
+    otherwise; float -> str) and the source is read again from the start with the widened
+    types (each column widens at most twice; ``stats["rereads"]`` counts the extra reads:
+    each costs the bytes read before the misfit was found).
+    No row is ever dropped because of an inferred type. File objects are re-read when
+    seekable; otherwise the :class:`blockops.CsvInferenceError` is raised.
+    """
     if options.get("as_arrays"):
         raise ValueError("read_csv returns a DataFrame; use CsvBlockReader(as_arrays=True)")
-    reader = CsvBlockReader(source, **options)
+    overrides: dict = {}
+    fileobj = None
+    if hasattr(source, "read"):
+        fileobj = source
+        pos = None
+        try:
+            if fileobj.seekable():
+                pos = fileobj.tell()
+        except (AttributeError, OSError):  # a minimal stream: not re-readable
+            pass
+    rereads = 0
+    while True:
+        reader = CsvBlockReader(source, **options)
+        reader._infer_overrides = overrides
+        reader.stats.rereads = rereads
+        try:
+            df = _read_all(reader)
+        except CsvInferenceError as e:
+            if fileobj is not None:
+                if pos is None:
+                    raise
+                fileobj.seek(pos)
+            widened = {c: _join_state(overrides[c], st) if c in overrides else st
+                       for c, st in e.states.items()}
+            if all(overrides.get(c) == st for c, st in widened.items()):
+                raise  # nothing new learnt: do not loop (cannot happen; widening is monotone)
+            overrides.update(widened)
+            rereads += 1
+            log.info("read_csv: %s; reading again with dtypes %s", e, e.dtypes)
+            continue
+        return df
+
+
+def _read_all(reader) -> "pd.DataFrame":
+    import pandas as pd
+
     total_bytes = sum(s.size or 0 for s in reader._sources)
     acc: dict[Any, _Column] = {}
     order: list = []
