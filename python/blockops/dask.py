@@ -183,8 +183,13 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
     bs = _csv.parse_size(blocksize, "blocksize")
     opts = {k: v for k, v in options.items() if k not in ("progress", "as_arrays")}
     meta, names, specs, parts, total = _plan_read(source, bs, columns, dtypes, opts)
+    import dask
+
     if not parts:
-        return dd.from_pandas(meta, npartitions=1)
+        # a header-only or empty file: the eager reader's empty frame, object columns kept
+        # (Dask would make them string[pyarrow])
+        with dask.config.set({"dataframe.convert-string": False}):
+            return dd.from_pandas(meta, npartitions=1)
     divisions = [p[3] for p in parts] + [max(total - 1, parts[-1][3])]
     # a range that holds only blank lines would repeat a division: dask needs them increasing
     if any(b <= a for a, b in zip(divisions[:-2], divisions[1:-1])):
@@ -192,8 +197,6 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
     ropts: dict[str, Any] = dict(opts)
     ropts["blocksize"] = max(bs, 1 << 16)
     func = _CsvPartition(names, specs, ropts)
-    import dask
-
     # Our strings are already Arrow-backed pandas ``str`` columns: keep them as the embedded
     # reader gives them, instead of Dask's string[pyarrow] (NA-semantics) conversion, so a
     # pipeline gives the same frame on Dask as without it.

@@ -250,18 +250,25 @@ def _parse_dtype(spec, col) -> tuple[int, bool, str | None, bool, str]:
 
 
 def _mangle(names: list[str]) -> list[str]:
-    """Duplicate header names get .1, .2 ... suffixes (as pandas does)."""
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        if n in seen:
-            k = seen[n]
-            while f"{n}.{k}" in seen:
-                k += 1
-            seen[n] = k + 1
-            n = f"{n}.{k}"
-        seen[n] = seen.get(n, 1)
-        out.append(n)
+    """Header names as pandas' C parser makes them: an empty cell is ``Unnamed: <i>``; a
+    duplicate gets the first ``.1``, ``.2`` ... suffix that is neither taken nor a name the
+    header itself holds (``a,a,a.1`` -> ``a, a.2, a.1``: the file's own ``a.1`` keeps its
+    name, so ``columns=["a.1"]`` selects it). Given names are settled before the unnamed ones,
+    so an empty cell, not a named column, gives way (``,Unnamed: 0`` -> ``Unnamed: 0.1,
+    Unnamed: 0``)."""
+    out = [n if n != "" else f"Unnamed: {i}" for i, n in enumerate(names)]
+    unnamed = [i for i, n in enumerate(names) if n == ""]
+    order = [i for i in range(len(out)) if names[i] != ""] + unnamed
+    counts: dict[str, int] = {}
+    for i in order:
+        col = base = out[i]
+        cur = counts.get(col, 0)
+        while cur > 0:
+            counts[base] = cur + 1
+            col = f"{base}.{cur}"
+            cur = cur + 1 if col in out else counts.get(col, 0)
+        out[i] = col
+        counts[col] = cur + 1
     return out
 
 
@@ -1120,7 +1127,7 @@ class CsvBlockReader:
                         break
                     self._warned += 1
                     why = ("unterminated quote" if flags[i] == 2 else
-                           f"expected {ix_nf(self)} fields, saw {counts[i]}" if flags[i] == 1 else
+                           _field_count(self, counts[i]) if flags[i] == 1 else
                            "a value does not fit its column's type")
                     warnings.warn(f"{src.name}, line {ln}: skipped bad row ({why})",
                                   CsvBadLineWarning, stacklevel=_caller_stacklevel())
@@ -1143,7 +1150,7 @@ class CsvBlockReader:
 
     def _first_error(self, src, row, line, flag, count, err, row_offset, base_off):
         if flag == 1:
-            return self._bad(src, line, None, f"expected {ix_nf(self)} fields, saw {count}",
+            return self._bad(src, line, None, _field_count(self, count),
                              byte_offset=row_offset)
         if flag == 2:
             return self._bad(src, line, None, "unterminated quote (the quoted field runs to the "
@@ -1228,6 +1235,15 @@ def _caller_stacklevel() -> int:
 
 def ix_nf(reader) -> int:
     return len(reader._names) if reader._names else 0
+
+
+def _field_count(reader, count: int) -> str:
+    """``expected 4 fields, saw 3: 'D' is missing`` (the first missing column, by name)."""
+    nf = ix_nf(reader)
+    text = f"expected {nf} fields, saw {count}"
+    if 0 <= count < nf:
+        text += f": {reader._names[count]!r} is missing"
+    return text
 
 
 def _field_value(message: str):
