@@ -90,11 +90,32 @@ typedef struct {
     int nomem;
 } scratch_t;
 
-/* The text of field f of row r: raw bytes, or unquoted into the scratch buffer. */
-static inline int field_text(const char *buf, const bo_csv_index *ix, int64_t r, int f, char quote,
-                             scratch_t *sc, const char **s, size_t *len)
+/* A short row that pad_short converts: fewer fields than the index has. */
+static inline int padded_row(const bo_csv_index *ix, int64_t r, int pad)
 {
-    uint32_t a = bo_csv_field_start(ix, r, f), b = bo_csv_field_end(ix, r, f);
+    return pad && ix->flags[r] == BO_CSV_ROW_FIELDS && ix->counts[r] < ix->n_fields;
+}
+
+/* Field f of a padded row: [*a, *b), or 0 when the row has no field f (a missing value). The
+ * tokenizer stores a short row's missing fields as empty at its end, so its last field found
+ * ends at the row's end, not before the next (absent) field's start. */
+static inline int padded_span(const bo_csv_index *ix, int64_t r, int f, uint32_t *a, uint32_t *b)
+{
+    const uint32_t *o = ix->offs + (size_t)r * (size_t)(ix->n_fields + 1);
+    const int32_t cnt = ix->counts[r];
+    if (f >= cnt) {
+        *a = *b = o[ix->n_fields];
+        return 0;
+    }
+    *a = o[f];
+    *b = f + 1 < cnt ? o[f + 1] - 1 : o[ix->n_fields];
+    return 1;
+}
+
+/* The text of buf[a, b): raw bytes, or unquoted into the scratch buffer. */
+static inline int span_text(const char *buf, uint32_t a, uint32_t b, char quote, scratch_t *sc,
+                            const char **s, size_t *len)
+{
     const char *p = buf + a;
     size_t n = b - a;
     if (quote && n && *p == quote) {
@@ -113,6 +134,14 @@ static inline int field_text(const char *buf, const bo_csv_index *ix, int64_t r,
     *s = p;
     *len = n;
     return 0;
+}
+
+/* The text of field f of row r (an unflagged row). */
+static inline int field_text(const char *buf, const bo_csv_index *ix, int64_t r, int f, char quote,
+                             scratch_t *sc, const char **s, size_t *len)
+{
+    return span_text(buf, bo_csv_field_start(ix, r, f), bo_csv_field_end(ix, r, f), quote, sc, s,
+                     len);
 }
 
 static const char *type_name(bo_csv_type t)
@@ -316,7 +345,7 @@ static inline int copy_str(char *d, const char *d_end, const char *s, size_t len
  * tokenizer is bad and not converted (its strings count as missing, with length 0). Returns
  * whether a string value may hold a byte >= 0x80. */
 static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
-                         int n_cols, char quote, int64_t r0, int64_t r1, uint8_t *bad,
+                         int n_cols, char quote, int pad, int64_t r0, int64_t r1, uint8_t *bad,
                          char **str_cur, char *const *str_end, scratch_t *sc, first_bad *fb)
 {
     const char *const buf_end = buf + ix->consumed; /* every field lies before it */
@@ -324,7 +353,8 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
     for (int64_t r = r0; r < r1; r++) {
         if (r + PREFETCH_ROWS < r1)
             __builtin_prefetch(buf + bo_csv_row_start(ix, r + PREFETCH_ROWS));
-        if (ix->flags[r] != BO_CSV_ROW_OK) {
+        const int padded = ix->flags[r] != BO_CSV_ROW_OK && padded_row(ix, r, pad);
+        if (ix->flags[r] != BO_CSV_ROW_OK && !padded) {
             if (bad)
                 bad[r] = 1;
             for (int ci = 0; ci < n_cols; ci++)
@@ -338,9 +368,18 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
             const bo_csv_col *c = &cols[ci];
             const char *s;
             size_t len;
-            if (field_text(buf, ix, r, c->field, quote, sc, &s, &len) < 0)
-                return nonascii;
-            int na = na_match(c->na, s, len);
+            int na;
+            if (!padded) {
+                if (field_text(buf, ix, r, c->field, quote, sc, &s, &len) < 0)
+                    return nonascii;
+                na = na_match(c->na, s, len);
+            } else {
+                uint32_t a, b;
+                const int present = padded_span(ix, r, c->field, &a, &b);
+                if (span_text(buf, a, b, quote, sc, &s, &len) < 0)
+                    return nonascii;
+                na = !present || na_match(c->na, s, len); /* a padded field is missing */
+            }
             if (c->type == BO_CSV_STR) {
                 c->mask[r] = (uint8_t)na;
                 if (na)
@@ -397,17 +436,25 @@ static void check_utf8_chunk(const bo_csv_index *ix, const bo_csv_col *c, int ci
  * walk per column read the whole index (4 bytes per field of every row) once per column, 4%
  * of the conversion of a BSM block with its 6 string columns. */
 static void raw_str_bytes(const bo_csv_index *ix, const bo_csv_col *cols, const int *str_cols,
-                          int n_str, int64_t r0, int64_t r1, int64_t *sums, size_t stride)
+                          int n_str, int pad, int64_t r0, int64_t r1, int64_t *sums,
+                          size_t stride)
 {
     for (int j = 0; j < n_str; j++)
         sums[(size_t)str_cols[j] * stride] = 0;
     for (int64_t r = r0; r < r1; r++)
-        if (ix->flags[r] == BO_CSV_ROW_OK)
+        if (ix->flags[r] == BO_CSV_ROW_OK) {
             for (int j = 0; j < n_str; j++) {
                 const int f = cols[str_cols[j]].field;
                 sums[(size_t)str_cols[j] * stride] +=
                     bo_csv_field_end(ix, r, f) - bo_csv_field_start(ix, r, f);
             }
+        } else if (padded_row(ix, r, pad)) {
+            for (int j = 0; j < n_str; j++) {
+                uint32_t a, b;
+                padded_span(ix, r, cols[str_cols[j]].field, &a, &b);
+                sums[(size_t)str_cols[j] * stride] += b - a;
+            }
+        }
 }
 
 bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *cols, int n_cols,
@@ -416,6 +463,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     bo_error_clear(err);
     const int64_t n = ix->n_rows;
     const char quote = opts ? opts->quote : '"';
+    const int pad = opts ? opts->pad_short : 0;
     int T = opts && opts->n_threads > 0 ? opts->n_threads : 1;
     const int64_t n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
     if (T > n_chunks)
@@ -462,7 +510,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         BO_OMP(parallel for num_threads(T_size) schedule(static))
         for (int64_t k = 0; k < n_chunks; k++) {
             int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
-            raw_str_bytes(ix, cols, str_cols, n_str, r0, r1, base + k + 1, stride);
+            raw_str_bytes(ix, cols, str_cols, n_str, pad, r0, r1, base + k + 1, stride);
         }
     }
     free(str_cols);
@@ -503,8 +551,8 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
                     cur[ci] = is_str ? cols[ci].str_data + base[at] : NULL;
                     cur_end[ci] = is_str ? cols[ci].str_data + base[at + 1] : NULL;
                 }
-                const int nonascii = convert_chunk(buf, ix, cols, n_cols, quote, r0, r1, bad,
-                                                   cur, cur_end, &sc, &fbs[k]);
+                const int nonascii = convert_chunk(buf, ix, cols, n_cols, quote, pad, r0, r1,
+                                                   bad, cur, cur_end, &sc, &fbs[k]);
                 if (sc.nomem)
                     continue;
                 for (int ci = 0; ci < n_cols; ci++)

@@ -365,7 +365,7 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
             goto done;
         bad = p;
     }
-    bo_csv_conv_opts co = {quote, n_threads};
+    bo_csv_conv_opts co = {quote, n_threads, 0};
     bo_error err;
     bo_status st;
     Py_BEGIN_ALLOW_THREADS

@@ -325,6 +325,52 @@ static void test_infer_states(void)
     bo_csv_index_free(&ix);
 }
 
+/* pad_short: a short row's missing trailing fields are missing values (both tokenizer paths,
+ * a quoted last field, string sizing with padded rows); a long row stays bad */
+static void test_pad_short(void)
+{
+    const char *in = "1,ab,2.5\n3\n4,\"q,\"\"r\"\n5,x,6,7\n8,,\n9,NA\n";
+    for (int bp = 0; bp < 2; bp++)
+        for (int pad = 0; pad < 2; pad++) {
+            bo_csv_index ix;
+            bo_error err;
+            bo_csv_tok_opts o = topts(3, 1, 1);
+            o.byte_path_only = bp;
+            CHECK(bo_csv_tokenize(in, strlen(in), &o, &ix, &err) == BO_OK && ix.n_rows == 6);
+            const char *nav[] = {"", "NA"};
+            size_t nal[] = {0, 2};
+            bo_csv_na na;
+            bo_csv_na_init(&na, nav, nal, 2);
+            int64_t i64[6];
+            double f64[6];
+            uint8_t m0[6], m1[6], m2[6], bad[6] = {0};
+            bo_csv_col cols[3] = {
+                {.field = 0, .type = BO_CSV_INT64, .nullable = 1, .na = &na, .out = i64, .mask = m0},
+                {.field = 1, .type = BO_CSV_STR, .na = &na, .mask = m1},
+                {.field = 2, .type = BO_CSV_FLOAT64, .nullable = 1, .na = &na, .out = f64,
+                 .mask = m2}};
+            bo_csv_conv_opts co = {'"', 2, pad};
+            bo_status st = bo_csv_convert(in, &ix, cols, 3, &co, bad, &err);
+            CHECK(st == BO_OK);
+            CHECK(!bad[0] && bad[3] && !bad[4]);
+            CHECK(bad[1] == !pad && bad[2] == !pad && bad[5] == !pad);
+            CHECK(i64[0] == 1 && f64[0] == 2.5 && !m2[0]);
+            if (pad) {
+                CHECK(i64[1] == 3 && !m0[1] && m1[1] && m2[1]);
+                CHECK(i64[2] == 4 && !m1[2] && m2[2]);
+                const int64_t *so = cols[1].str_offsets;
+                CHECKF(so[3] - so[2] == 4 && !memcmp(cols[1].str_data + so[2], "q,\"r", 4),
+                       "padded quoted field: %.*s", (int)(so[3] - so[2]),
+                       cols[1].str_data + so[2]);
+                CHECK(i64[5] == 9 && m1[5] && m2[5]);
+            }
+            CHECK(i64[4] == 8 && m1[4] && m2[4]);
+            free(cols[1].str_offsets);
+            free(cols[1].str_data);
+            bo_csv_index_free(&ix);
+        }
+}
+
 static void test_convert(void)
 {
     const char *in = "1,2.5,POINT (-105.9 41.25),CB950124,\"x\"\"y\",07/31/2019 12:41:59 PM\n"
@@ -353,7 +399,7 @@ static void test_convert(void)
         {.field = 3, .type = BO_CSV_HEX, .na = &na, .out = hx},
         {.field = 4, .type = BO_CSV_STR, .na = &na, .mask = m4},
         {.field = 5, .type = BO_CSV_DATETIME, .na = &na, .fmt = &fmt, .out = dt}};
-    bo_csv_conv_opts co = {'"', 2};
+    bo_csv_conv_opts co = {'"', 2, 0};
     bo_status st = bo_csv_convert(in, &ix, cols, 6, &co, bad, &err);
     CHECK(st == BO_ERR_PARSE);
     CHECKF(err.index == 2 && err.column == 1, "first bad %lld/%lld: %s", (long long)err.index,
@@ -693,7 +739,7 @@ static void test_convert_strings(void)
         uint8_t *m0 = malloc((size_t)n), *m3 = malloc((size_t)n), *bad = calloc((size_t)n, 1);
         bo_csv_col cols[2] = {{.field = 0, .type = BO_CSV_STR, .na = &na, .mask = m0},
                               {.field = 3, .type = BO_CSV_STR, .na = &na, .mask = m3}};
-        bo_csv_conv_opts co = {'"', T};
+        bo_csv_conv_opts co = {'"', T, 0};
         CHECK(bo_csv_convert(b, &ix, cols, 2, &co, bad, &err) == BO_OK);
         int64_t mismatches = 0;
         for (int k = 0; k < 2; k++) {
@@ -820,7 +866,7 @@ static void test_utf8(void)
     for (int T = 1; T <= 3; T += 2) {
         uint8_t *m = malloc((size_t)rows), *bad = calloc((size_t)rows, 1);
         bo_csv_col col = {.field = 1, .type = BO_CSV_STR, .mask = m};
-        bo_csv_conv_opts co = {'"', T};
+        bo_csv_conv_opts co = {'"', T, 0};
         CHECK(bo_csv_convert(b, &ix, &col, 1, &co, bad, &err) == BO_ERR_PARSE);
         CHECK(err.index == 7 && err.column == 0);
         CHECK(strstr(err.message, "not valid UTF-8") != NULL);
@@ -935,6 +981,7 @@ int main(void)
     test_ints_hex_dates();
     test_convert();
     test_infer_states();
+    test_pad_short();
     test_fast_double();
     test_fast_hex();
     test_fast_wkt();

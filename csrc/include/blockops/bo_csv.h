@@ -178,10 +178,15 @@ typedef struct bo_csv_col {
 typedef struct bo_csv_conv_opts {
     char quote;
     int n_threads;
+    /* Convert a row with fewer fields than the index's n_fields (BO_CSV_ROW_FIELDS with
+     * counts[r] < n_fields) as if its missing trailing fields were missing values, as pandas
+     * pads short rows; 0: it is a bad row like any flagged one. Rows with too many fields stay
+     * bad either way. */
+    int pad_short;
 } bo_csv_conv_opts;
 
 /* Convert the selected fields of every row. A row flagged by the tokenizer is not converted
- * (its outputs are zero). A value that does not convert sets bad[r] = 1 (bad may be NULL only
+ * (its outputs are zero), but for a short row with pad_short. A value that does not convert sets bad[r] = 1 (bad may be NULL only
  * when the caller wants BO_ERR_PARSE at the first bad value); the first bad value in row order
  * (then column order) is described in err (index = row, column = position in cols, byte_offset
  * = field start, message with the value) and BO_ERR_PARSE is returned after all rows were
