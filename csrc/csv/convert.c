@@ -148,7 +148,7 @@ static const char *type_name(bo_csv_type t)
 {
     static const char *const names[BO_CSV_NTYPES] = {
         "int8", "int16", "int32", "int64", "float32", "float64", "bool", "str",
-        "wkt_point", "hex", "datetime", "datetime (ISO 8601)"};
+        "wkt_point", "hex", "datetime", "datetime (ISO 8601)", "uint64"};
     return (unsigned)t < BO_CSV_NTYPES ? names[t] : "?";
 }
 
@@ -258,6 +258,12 @@ static inline int convert_field(const bo_csv_col *c, int64_t r, const char *lo, 
     case BO_CSV_HEX: {
         uint64_t v = 0;
         rc = na ? (c->nullable ? 0 : -3) : bo_parse_hex64(s, len, &v);
+        ((uint64_t *)c->out)[r] = rc ? 0 : v;
+        break;
+    }
+    case BO_CSV_UINT64: {
+        uint64_t v = 0;
+        rc = na ? (c->nullable ? 0 : -3) : bo_parse_uint64(s, len, &v);
         ((uint64_t *)c->out)[r] = rc ? 0 : v;
         break;
     }
@@ -642,7 +648,8 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
 bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
                          const bo_csv_na *na, int *has_na)
 {
-    int any_na = 0, all_int = 1, all_num = 1, all_bool = 1, any = 0;
+    /* all_u64: every value a uint64; all_intlike: every value an integer, whatever its size */
+    int any_na = 0, all_int = 1, all_u64 = 1, all_intlike = 1, all_num = 1, all_bool = 1, any = 0;
     scratch_t sc = {0};
     for (int64_t r = 0; r < ix->n_rows; r++) {
         if (ix->flags[r] != BO_CSV_ROW_OK)
@@ -650,7 +657,7 @@ bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, cha
         const char *s;
         size_t len;
         if (field_text(buf, ix, r, field, quote, &sc, &s, &len) < 0) {
-            all_int = all_num = all_bool = 0;
+            all_int = all_u64 = all_intlike = all_num = all_bool = 0;
             break;
         }
         if (na_match(na, s, len)) {
@@ -659,10 +666,16 @@ bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, cha
         }
         any = 1;
         int64_t iv;
+        uint64_t uv;
         double dv;
         uint8_t bv;
-        if (all_int && bo_parse_int64(s, len, &iv) != 0)
-            all_int = 0;
+        if (all_intlike) {
+            const int rc = bo_parse_int64(s, len, &iv);
+            all_int &= rc == 0;
+            all_intlike &= rc == 0 || rc == -2; /* -2: an integer beyond int64 */
+            if (all_u64 && bo_parse_uint64(s, len, &uv) != 0)
+                all_u64 = 0;
+        }
         if (all_num && !all_int && bo_csv_parse_double(s, len, &dv) != 0)
             all_num = 0;
         if (all_bool && parse_bool(s, len, &bv) != 0)
@@ -677,6 +690,8 @@ bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, cha
         return BO_CSV_FLOAT64; /* all missing (or no rows): pandas gives float64 */
     if (all_int)
         return BO_CSV_INT64;
+    if (all_intlike) /* some beyond int64 */
+        return all_u64 && !any_na ? BO_CSV_UINT64 : BO_CSV_BIGINT;
     if (all_num)
         return BO_CSV_FLOAT64;
     if (all_bool)

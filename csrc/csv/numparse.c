@@ -356,6 +356,27 @@ int bo_parse_int64(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
+int bo_parse_uint64(const char *s, size_t len, uint64_t *out)
+{
+    bo_trim(&s, &len);
+    const char *p = s, *end = s + len;
+    if (p < end && *p == '+')
+        p++;
+    if (p == end)
+        return -1;
+    uint64_t v = 0;
+    for (; p < end; p++) {
+        if (!bo_is_digit(*p))
+            return -1;
+        const uint64_t d = (uint64_t)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -2; /* overflow */
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
 /* Hexadecimal digits: 0x10 | value, 0 for any other byte, so that AND-ing the entries of a
  * field tells whether all its bytes were digits (no per-byte branch: which bytes are letters is
  * random in IDs, and that branch mispredicted about one byte in three). */

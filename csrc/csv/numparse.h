@@ -15,6 +15,9 @@
 BO_HIDDEN int bo_parse_double_trimmed(const char *s, size_t len, double *out);
 /* Spaces/tabs around the value are allowed. */
 BO_HIDDEN int bo_parse_int64(const char *s, size_t len, int64_t *out);
+/* [+]digits up to 2**64 - 1, spaces/tabs around allowed; a '-' sign is malformed (-1), so
+ * "-0" is not a uint64 (pandas then gives the column as text). */
+BO_HIDDEN int bo_parse_uint64(const char *s, size_t len, uint64_t *out);
 int bo_parse_hex64(const char *s, size_t len, uint64_t *out);
 /* Datetimes: nanoseconds since the epoch; 0 ok, -1 malformed, -2 out of range. */
 struct bo_csv_dtfmt;

@@ -91,8 +91,8 @@ static void convert_all(const char *s, const bo_csv_index *ix)
         }
         int has_na;
         bo_csv_type it = bo_csv_infer(s, ix, f, '"', &na, &has_na);
-        REQUIRE(it == BO_CSV_INT64 || it == BO_CSV_FLOAT64 || it == BO_CSV_BOOL ||
-                it == BO_CSV_STR);
+        REQUIRE(it == BO_CSV_INT64 || it == BO_CSV_UINT64 || it == BO_CSV_BIGINT ||
+                it == BO_CSV_FLOAT64 || it == BO_CSV_BOOL || it == BO_CSV_STR);
     }
 done:
     free(out);

@@ -323,6 +323,33 @@ static void test_infer_states(void)
     CHECK(bo_csv_infer(in, &ix, 2, '"', &na, &has_na) == BO_CSV_INT64 && has_na == 1);
     CHECK(bo_csv_infer(in, &ix, 3, '"', &na, &has_na) == BO_CSV_BOOL && has_na == 0);
     bo_csv_index_free(&ix);
+
+    /* integers beyond int64: uint64 when all fit and none is negative or missing, else
+     * BIGINT (exact integers), float64 with a fraction */
+    const char *big = "18446744073709551615,18446744073709551616,9223372036854775808,1,9223372036854775808,99999999999999999999\n"
+                      "+1,1,-1,2.5,NA,7\n";
+    o = topts(6, 1, 1);
+    CHECK(bo_csv_tokenize(big, strlen(big), &o, &ix, &err) == BO_OK && ix.n_rows == 2);
+    CHECK(bo_csv_infer(big, &ix, 0, '"', &na, &has_na) == BO_CSV_UINT64 && has_na == 0);
+    CHECK(bo_csv_infer(big, &ix, 1, '"', &na, &has_na) == BO_CSV_BIGINT);
+    CHECK(bo_csv_infer(big, &ix, 2, '"', &na, &has_na) == BO_CSV_BIGINT);
+    CHECK(bo_csv_infer(big, &ix, 3, '"', &na, &has_na) == BO_CSV_FLOAT64);
+    CHECK(bo_csv_infer(big, &ix, 4, '"', &na, &has_na) == BO_CSV_BIGINT && has_na == 1);
+    CHECK(bo_csv_infer(big, &ix, 5, '"', &na, &has_na) == BO_CSV_BIGINT);
+    uint64_t u64[2];
+    uint8_t bad[2] = {0};
+    bo_csv_col c = {.field = 0, .type = BO_CSV_UINT64, .na = &na, .out = u64};
+    bo_csv_conv_opts co = {'"', 1, 0};
+    CHECK(bo_csv_convert(big, &ix, &c, 1, &co, bad, &err) == BO_OK);
+    CHECK(u64[0] == UINT64_MAX && u64[1] == 1 && !bad[0] && !bad[1]);
+    c.field = 1;
+    CHECK(bo_csv_convert(big, &ix, &c, 1, &co, bad, &err) == BO_ERR_PARSE && bad[0] && !bad[1]);
+    c.field = 2;
+    bad[0] = 0;
+    CHECK(bo_csv_convert(big, &ix, &c, 1, &co, bad, &err) == BO_ERR_PARSE && !bad[0] && bad[1]);
+    c.type = BO_CSV_BIGINT;
+    CHECK(bo_csv_convert(big, &ix, &c, 1, &co, bad, &err) == BO_ERR_ARG);
+    bo_csv_index_free(&ix);
 }
 
 /* pad_short: a short row's missing trailing fields are missing values (both tokenizer paths,

@@ -134,7 +134,13 @@ typedef enum bo_csv_type {
     BO_CSV_HEX,       /* uint64 */
     BO_CSV_DATETIME,  /* int64 ns since epoch, strftime-style format */
     BO_CSV_DATETIME_ISO,
-    BO_CSV_NTYPES
+    BO_CSV_UINT64,    /* [+]digits up to 2**64 - 1 (spaces around allowed, as for ints) */
+    BO_CSV_NTYPES,
+    /* Inference only (bo_csv_infer, never a column type of bo_csv_convert): integers beyond
+     * int64 that uint64 cannot hold either (or uint64 ones with missing values). pandas gives
+     * them as exact Python integers; the reader converts such a column as BO_CSV_STR and makes
+     * the integers from the text, never a rounded float. */
+    BO_CSV_BIGINT = BO_CSV_NTYPES
 } bo_csv_type;
 
 /* A compiled datetime format (see bo_csv_dtfmt_compile). */
@@ -197,7 +203,9 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
                          const bo_csv_conv_opts *opts, uint8_t *bad, bo_error *err);
 
 /* Type inference as pandas does it, over every row of the index for one field:
- * returns BO_CSV_INT64, BO_CSV_FLOAT64, BO_CSV_BOOL or BO_CSV_STR; *has_na is 1 when a
+ * returns BO_CSV_INT64, BO_CSV_UINT64 (integers, some beyond int64, none negative or
+ * missing), BO_CSV_BIGINT (integers, some beyond int64 and uint64), BO_CSV_FLOAT64,
+ * BO_CSV_BOOL or BO_CSV_STR; *has_na is 1 when a
  * missing value was seen (an int column with NA becomes float64, as in pandas), 2 when no
  * value but missing ones was (the type is then float64 and says nothing: a later value of any
  * type decides), else 0. */
