@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -80,3 +81,63 @@ def test_field_count_error_names_the_first_missing_column(tmp_path):
     with pytest.raises(blockops.CsvParseError) as ei:
         read_csv(str(p))
     assert str(ei.value).endswith("expected 2 fields, saw 3")
+
+
+@pytest.mark.parametrize("values", [
+    ["18446744073709551615", "1"],                       # uint64
+    ["9223372036854775808", "+1", " 7"],                 # uint64, sign and blanks
+    ["18446744073709551616", "1"],                       # beyond uint64: exact ints
+    ["-9223372036854775809", "1"],                       # below int64
+    ["12345678901234567890123456", "-5"],                # a 26-digit ID
+    ["18446744073709551616", "NA"],                      # exact ints with NaN
+    ["-9223372036854775809", "2.5"],                     # with a fraction: float64
+    ["12345678901234567890123456", "abc"],               # with text: str
+])
+def test_integers_beyond_int64_are_exact(tmp_path, values):
+    p = tmp_path / "big.csv"
+    p.write_text("x\n" + "\n".join(values) + "\n")
+    got, ref = read_csv(str(p)), pd.read_csv(str(p))
+    assert got["x"].dtype == ref["x"].dtype or (
+        pd.api.types.is_string_dtype(got["x"].dtype) and pd.api.types.is_string_dtype(ref["x"].dtype))
+    g = [None if v != v else v for v in got["x"].tolist()]
+    r = [None if v != v else v for v in ref["x"].tolist()]
+    assert g == r and [type(v) for v in g] == [type(v) for v in r]
+
+
+def test_big_integers_late_in_the_file(tmp_path, monkeypatch):
+    """An int64 column that meets a 26-digit ID after the inference window: read_csv reads
+    it again as exact ints; a later text value makes it str. The streaming reader names them."""
+    from blockops.io import csv as bcsv
+
+    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+    n = 200_000
+    rows = [str(i) for i in range(n)]
+    rows[-3] = "12345678901234567890123456"
+    p = tmp_path / "late.csv"
+    p.write_text("id\n" + "\n".join(rows) + "\n")
+    got = read_csv(str(p), blocksize="256KB")
+    assert got["id"].dtype == object and got["id"].iloc[-3] == 12345678901234567890123456
+    assert got["id"].iloc[5] == 5 and type(got["id"].iloc[5]) is int and len(got) == n
+    with pytest.raises(blockops.CsvInferenceError) as ei:
+        for _ in CsvBlockReader(str(p), blocksize="256KB"):
+            pass
+    assert ei.value.dtypes == {"id": "bigint"}
+    assert read_csv(str(p), dtypes=ei.value.dtypes)["id"].iloc[-3] == 12345678901234567890123456
+    rows[-1] = "not a number"
+    p.write_text("id\n" + "\n".join(rows) + "\n")
+    got = read_csv(str(p), blocksize="256KB")
+    assert pd.api.types.is_string_dtype(got["id"].dtype) and got["id"].iloc[-1] == "not a number"
+    assert got["id"].iloc[-3] == "12345678901234567890123456" and len(got) == n
+
+
+def test_uint64_dtypes(tmp_path):
+    p = tmp_path / "u.csv"
+    p.write_text("a,b\n18446744073709551615,1\n0,NA\n")
+    got = read_csv(str(p), dtypes={"a": "uint64", "b": "UInt64"})
+    assert got["a"].dtype == np.uint64 and got["a"].tolist() == [2**64 - 1, 0]
+    assert str(got["b"].dtype) == "UInt64" and got["b"].isna().tolist() == [False, True]
+    with pytest.raises(blockops.CsvParseError):
+        read_csv(str(p), dtypes={"a": "uint64", "b": "uint64"})
+    p.write_text("a\n-1\n")
+    with pytest.raises(blockops.CsvParseError):
+        read_csv(str(p), dtypes={"a": "uint64"})

@@ -201,7 +201,8 @@ static int type_typenum(int t)
     case BO_CSV_FLOAT64: return NPY_FLOAT64;
     case BO_CSV_BOOL: return NPY_BOOL;
     case BO_CSV_WKT_POINT: return NPY_FLOAT64;
-    case BO_CSV_HEX: return NPY_UINT64;
+    case BO_CSV_HEX:
+    case BO_CSV_UINT64: return NPY_UINT64;
     case BO_CSV_DATETIME:
     case BO_CSV_DATETIME_ISO: return NPY_INT64;
     }

@@ -77,10 +77,13 @@ DEFAULT_NA_VALUES = (
 
 # C type codes (csrc/include/blockops/bo_csv.h, enum bo_csv_type)
 _T_INT8, _T_INT16, _T_INT32, _T_INT64, _T_F32, _T_F64, _T_BOOL, _T_STR = range(8)
-_T_WKT, _T_HEX, _T_DT, _T_DT_ISO = 8, 9, 10, 11
-_INT_CODES = {"int8": _T_INT8, "int16": _T_INT16, "int32": _T_INT32, "int64": _T_INT64}
+_T_WKT, _T_HEX, _T_DT, _T_DT_ISO, _T_U64 = 8, 9, 10, 11, 12
+_T_BIGINT = 13  # inference only: converted as text, made exact Python ints (see _bigints)
+_INT_CODES = {"int8": _T_INT8, "int16": _T_INT16, "int32": _T_INT32, "int64": _T_INT64,
+              "uint64": _T_U64}
 _NP_OF = {_T_INT8: np.int8, _T_INT16: np.int16, _T_INT32: np.int32, _T_INT64: np.int64,
-          _T_F32: np.float32, _T_F64: np.float64, _T_BOOL: np.bool_, _T_HEX: np.uint64}
+          _T_F32: np.float32, _T_F64: np.float64, _T_BOOL: np.bool_, _T_HEX: np.uint64,
+          _T_U64: np.uint64}
 
 #: A block is tokenized and converted in slices of about this many bytes (each cut where the
 #: previous slice's complete rows end, as blocks are), so only one slice's row index and, for a
@@ -186,9 +189,12 @@ def _join_state(a: tuple, b: tuple) -> tuple:
         return (_T_F64, 2)
     if na == 2 or nb == 2:
         return ((tb if na == 2 else ta), 1)
+    ints = {_T_INT64, _T_U64, _T_BIGINT}
     if ta == tb:
         t = ta
-    elif {ta, tb} <= {_T_INT64, _T_F64}:
+    elif {ta, tb} <= ints:
+        t = _T_BIGINT  # int64 with uint64 or beyond: exact integers (pandas: object)
+    elif {ta, tb} <= ints | {_T_F64}:
         t = _T_F64
     else:
         t = _T_STR
@@ -201,9 +207,13 @@ def _inferred_spec(field, name, state) -> "_Spec":
     t, na = state
     if t == _T_INT64 and na:
         t = _T_F64
+    if t == _T_U64 and na:
+        t = _T_BIGINT
+    if t == _T_BIGINT:  # exact ints, missing values as NaN (an object column, as pandas)
+        return _Spec(field, name, _T_STR, True, None, False, "bigint", tuple(state))
     nullable = t == _T_STR or (t == _T_BOOL and na == 1)
-    dn = {_T_INT64: "int64", _T_F64: "float64", _T_BOOL: "boolean" if nullable else "bool",
-          _T_STR: "str"}[t]
+    dn = {_T_INT64: "int64", _T_U64: "uint64", _T_F64: "float64",
+          _T_BOOL: "boolean" if nullable else "bool", _T_STR: "str"}[t]
     return _Spec(field, name, t, nullable, None, False, dn, tuple(state))
 
 
@@ -218,14 +228,16 @@ def _parse_dtype(spec, col) -> tuple[int, bool, str | None, bool, str]:
             spec = str(spec)
     s = spec.strip()
     low = s.lower()
-    if low in _INT_CODES:
-        return _INT_CODES[low], s[0] == "I", None, False, s
+    if low in _INT_CODES:  # Int64, UInt64: nullable
+        return _INT_CODES[low], s[0].isupper(), None, False, s
     if low in ("float32", "float64", "float"):
         return (_T_F32 if low == "float32" else _T_F64), False, None, False, low
     if low in ("bool", "boolean"):
         return _T_BOOL, low == "boolean", None, False, low
     if low in ("str", "string", "object"):
         return _T_STR, True, None, False, "str"
+    if low == "bigint":  # exact Python ints of any size (object column): converted as text
+        return _T_STR, True, None, False, "bigint"
     if low == "category":
         return _T_STR, True, None, True, "category"
     if low == "wkt_point":
@@ -244,7 +256,8 @@ def _parse_dtype(spec, col) -> tuple[int, bool, str | None, bool, str]:
         return _T_DT, False, s.split(":", 1)[1], False, s
     raise ValueError(
         f"dtypes[{col!r}] = {spec!r} is not supported; use one of int8/16/32/64, Int8/16/32/64, "
-        "float32, float64, bool, boolean, str, category, wkt_point, hex, datetime, "
+        "uint64, UInt64, bigint, float32, float64, bool, boolean, str, category, wkt_point, hex, "
+        "datetime, "
         "datetime:<format>"
     )
 
@@ -518,8 +531,9 @@ class CsvBlockReader:
         Columns to keep, by name or 0-based position, in the order given. Only these are
         converted.
     dtypes : dict or str, optional
-        Column -> dtype: ``int8`` .. ``int64`` (missing values are an error), ``Int8`` ..
-        ``Int64`` (nullable), ``float32``, ``float64``, ``bool``, ``boolean`` (nullable),
+        Column -> dtype: ``int8`` .. ``int64``, ``uint64`` (missing values are an error),
+        ``Int8`` .. ``Int64``, ``UInt64`` (nullable), ``bigint`` (exact Python ints of any
+        size, NaN where missing: an object column), ``float32``, ``float64``, ``bool``, ``boolean`` (nullable),
         ``str``, ``category``, ``wkt_point`` (``POINT (lon lat)`` -> ``<col>_lon``,
         ``<col>_lat`` float64), ``hex`` (-> uint64), ``datetime`` (ISO 8601) or
         ``datetime:<format>`` (e.g. ``"datetime:%m/%d/%Y %I:%M:%S %p"``) -> ``datetime64[ns]``.
@@ -1490,12 +1504,50 @@ def _str_array(chunks, mask: np.ndarray, keep, src):
     return arrays[0] if len(arrays) == 1 else pa.chunked_array(arrays, type=pa.large_string())
 
 
+def _bigints(spec, arr, src) -> np.ndarray:
+    """A ``bigint`` column: exact Python ints of its text (NaN where missing), as pandas gives
+    integers that neither int64 nor uint64 holds. A value that is not an integer raises
+    :class:`CsvInferenceError` for an inferred column (read_csv then reads the column as
+    pandas would type it) and :class:`CsvParseError` for a given dtype."""
+    vals = arr.to_pylist()
+    out = np.empty(len(vals), dtype=object)
+    for i, v in enumerate(vals):
+        if v is None:
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = int(v)
+        except ValueError:
+            if spec.infer_state is None:
+                raise CsvParseError(f"{src.name}, column {spec.name!r}: {v!r} is not an integer "
+                                    "(dtype bigint)", path=src.name, line=None,
+                                    column=spec.name, value=v, byte_offset=None) from None
+            try:
+                float(v)
+                state = (_T_F64, 0)
+            except ValueError:
+                state = (_T_STR, 0)
+            state = _join_state(spec.infer_state, state)
+            new = _inferred_spec(spec.field, spec.name, state)
+            raise CsvInferenceError(
+                f"{src.name}: values do not fit the types inferred from the sampled rows: "
+                f"column {spec.name!r} (bigint): value {v!r}. Pass "
+                f"dtypes={{{spec.name!r}: {new.dtype_name!r}}}; read_csv widens such columns "
+                "by itself", path=src.name, line=None, column=spec.name, value=v,
+                byte_offset=None, dtypes={spec.name: new.dtype_name},
+                states={spec.name: state}) from None
+    return out
+
+
 def _assemble(specs, outs, keep, as_arrays, src) -> list:
     """C outputs -> list of (name, array) in output order."""
     import pandas as pd
 
     cols = []
     for s, (vals, mask) in zip(specs, outs):
+        if s.dtype_name == "bigint":
+            cols.append((s.name, _bigints(s, _str_array(vals, mask, keep, src), src)))
+            continue
         if s.code == _T_STR:
             arr = _str_array(vals, mask, keep, src)
             if as_arrays:
@@ -1552,7 +1604,7 @@ def _empty_frame(specs, rename):
                 data[rename.get(nm, nm)] = np.empty(0, np.float64)
             continue
         nm = rename.get(s.name, s.name)
-        if s.dtype_name == "object":
+        if s.dtype_name in ("object", "bigint"):
             data[nm] = np.empty(0, dtype=object)
         elif s.code == _T_STR:
             data[nm] = pd.Series([], dtype="category" if s.category else
