@@ -1,12 +1,29 @@
-/* Shared by the binding files (csrc/py/ only). */
+/* The binding toolkit (GUIDE section 8, "one binding toolkit"): the one NumPy C-API import
+ * scheme and status -> exception path, used by every csrc/py/ file. Include it first, instead
+ * of Python.h and numpy/arrayobject.h. Defined in bo_py.c. */
 #ifndef BO_PY_H
 #define BO_PY_H
+
+#define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+/* One NumPy C-API table for the whole extension, filled once by import_array() in
+ * PyInit__core (module.c defines BO_PY_DEFINE_NUMPY_API before including this header, which
+ * makes it the table's owner); every other file refers to that table. */
+#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
+#ifndef BO_PY_DEFINE_NUMPY_API
+#define NO_IMPORT_ARRAY
+#endif
+#include <numpy/arrayobject.h>
+
 #include "blockops/bo_common.h"
+
+/* ------------------------------------------------------------------ errors */
 
 /* Set the exception blockops._errors.from_status builds for st (the one status -> exception
  * mapping) and return NULL. e may be NULL; argname (may be NULL) names the offending
- * argument. Defined in module.c. */
+ * argument. */
 PyObject *bo_py_raise_status(bo_status st, const bo_error *e, const char *func,
                              const char *argname);
+
 #endif

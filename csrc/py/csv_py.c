@@ -5,16 +5,11 @@
  * index lives in a capsule between the calls. Parse problems are *returned* as tuples
  * (status, message, byte_offset, row, column) so that Python can raise one exception that names
  * the file, line and column; only bad arguments and out-of-memory raise here. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#define NO_IMPORT_ARRAY
-#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
-#include <numpy/arrayobject.h>
+#include "bo_py.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "blockops/bo_common.h"
 #include "blockops/bo_csv.h"
 
 #define INDEX_CAPSULE "blockops.csv_index"

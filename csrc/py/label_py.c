@@ -6,14 +6,8 @@
  * preallocated (m, n_out) outputs whose rows are contiguous (slices of bigger arrays are fine).
  * Inputs are never written to. Errors go through blockops._errors.from_status, the one status
  * -> exception mapping, like module.c's raise_status. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-/* This file keeps its own NumPy API table (module.c's is static there) and fills it on first
- * use with PyArray_ImportNumPyAPI, which does nothing once the table is set. */
-#include <numpy/arrayobject.h>
-
-#include "blockops/bo_common.h"
 #include "bo_py.h"
+
 #include "blockops/bo_label.h"
 
 PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args);
@@ -63,8 +57,6 @@ PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOOnpdLddLLi:barrier_labels", &ts_o, &op_o, &hi_o, &lo_o,
                           &cl_o, &vol_o, &modes_o, &lab_o, &w_o, &mae_o, &sec_o, &out_begin,
                           &at_end, &tick, &horizon, &decay, &roll, &ref_month, &tps, &n_threads))
-        return NULL;
-    if (PyArray_ImportNumPyAPI() < 0)
         return NULL;
     PyArrayObject *in[6] = {NULL, NULL, NULL, NULL, NULL, NULL}, *modes = NULL;
     PyObject *result = NULL;

@@ -1,42 +1,19 @@
-/* blockops._core: the only C file that includes Python.h / NumPy headers.
+/* blockops._core: the module (geo, resources, config functions and the method table).
  *
  * Functions here take already-normalized arguments from python/blockops (which does the
  * pandas/scalar/broadcast handling and builds friendly messages); this layer re-checks dtypes
  * and lengths, never writes into inputs, releases the GIL around the pure-C call and maps
- * bo_status to exceptions through blockops._errors.from_status (the one mapping). */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-/* the other binding files that use the NumPy C API define NO_IMPORT_ARRAY and this symbol */
-#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
-#include <numpy/arrayobject.h>
-
-#include "blockops/bo_common.h"
+ * bo_status to exceptions through blockops._errors.from_status (the one mapping). The
+ * toolkit every binding file shares is bo_py.h. */
+/* this file owns the NumPy C-API table (see bo_py.h) */
+#define BO_PY_DEFINE_NUMPY_API
 #include "bo_py.h"
+
 #include "blockops/bo_geo.h"
 #include "blockops/bo_res.h"
 #include "blockops/bo_v2x.h"
 
 /* ------------------------------------------------------------------ errors */
-
-PyObject *bo_py_raise_status(bo_status st, const bo_error *e, const char *func,
-                             const char *argname)
-{
-    PyObject *mod = PyImport_ImportModule("blockops._errors");
-    if (!mod)
-        return NULL;
-    PyObject *exc = PyObject_CallMethod(
-        mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
-        (e && e->message[0]) ? e->message : bo_status_str(st), func, argname,
-        (long long)(e ? e->index : -1), (long long)(e ? e->line : -1),
-        (long long)(e ? e->column : -1), (long long)(e ? e->byte_offset : -1),
-        e ? e->value : 0.0);
-    Py_DECREF(mod);
-    if (!exc)
-        return NULL;
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-    Py_DECREF(exc);
-    return NULL;
-}
 
 static PyObject *raise_status(bo_status st, const bo_error *e, const char *func,
                               const char *const *argnames, int nargnames)

@@ -8,18 +8,12 @@
  *
  * read_one_reports(paths, n_threads, max_file_bytes, files_per_task): the batch reader
  * (bo_report_read_files), see bo_py_read_one_reports below. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#define NO_IMPORT_ARRAY
-#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
-#include <numpy/arrayobject.h>
+#include "bo_py.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "blockops/bo_common.h"
 #include "blockops/bo_report.h"
-#include "bo_py.h"
 
 PyObject *bo_py_parse_one_report(PyObject *self, PyObject *args);
 PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args);

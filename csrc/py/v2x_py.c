@@ -6,17 +6,11 @@
  * are validated with bo_v2x_check_strings while the GIL is held, and the C kernels then run
  * with the GIL released, in blocks so that Ctrl-C is noticed between blocks. Status codes go
  * through blockops._errors.from_status, the one status -> exception mapping. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#define NO_IMPORT_ARRAY
-#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
-#include <numpy/arrayobject.h>
+#include "bo_py.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "blockops/bo_common.h"
-#include "bo_py.h"
 #include "blockops/bo_csv.h"
 #include "blockops/bo_rng.h"
 #include "blockops/bo_v2x.h"
