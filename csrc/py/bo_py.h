@@ -1,5 +1,5 @@
 /* The binding toolkit (GUIDE section 8, "one binding toolkit"): the one NumPy C-API import
- * scheme and status -> exception path, used by every csrc/py/ file. Include it first, instead
+ * scheme, owned-array helper and status -> exception path, used by every csrc/py/ file. Include it first, instead
  * of Python.h and numpy/arrayobject.h. Defined in bo_py.c. */
 #ifndef BO_PY_H
 #define BO_PY_H
@@ -17,6 +17,14 @@
 #include <numpy/arrayobject.h>
 
 #include "blockops/bo_common.h"
+
+/* ------------------------------------------------------------------ owned arrays */
+
+/* The one owned-array helper: a new 1-D array of n elements of typenum over the malloc'ed
+ * buffer *data, which it takes over in every case: freed with free() when the array dies, or
+ * at once when this fails (or when n == 0 or *data is NULL: then a new zero-filled array).
+ * *data is NULL afterwards, so the caller's cleanup path never frees it again. */
+PyObject *bo_py_adopt(void **data, npy_intp n, int typenum);
 
 /* ------------------------------------------------------------------ errors */
 

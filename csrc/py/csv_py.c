@@ -162,29 +162,6 @@ static void na_holder_free(na_holder *h)
     free(h->lens);
 }
 
-static void free_capsule(PyObject *cap) { free(PyCapsule_GetPointer(cap, "blockops.malloc")); }
-
-/* A 1-D array that owns malloc'd memory (freed when the array dies). */
-static PyObject *array_owning(void *data, npy_intp n, int typenum)
-{
-    PyObject *arr = PyArray_SimpleNewFromData(1, &n, typenum, data);
-    if (!arr) {
-        free(data);
-        return NULL;
-    }
-    PyObject *cap = PyCapsule_New(data, "blockops.malloc", free_capsule);
-    if (!cap) {
-        free(data);
-        Py_DECREF(arr);
-        return NULL;
-    }
-    if (PyArray_SetBaseObject((PyArrayObject *)arr, cap) < 0) {
-        Py_DECREF(arr);
-        return NULL;
-    }
-    return arr;
-}
-
 static int type_typenum(int t)
 {
     switch (t) {
@@ -382,15 +359,13 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
         PyObject *item;
         PyObject *mask = masks[i] ? masks[i] : Py_None;
         if (c->type == BO_CSV_STR) {
-            PyObject *offs = array_owning(c->str_offsets, n + 1, NPY_INT64);
-            c->str_offsets = NULL;
-            PyObject *data = offs ? array_owning(c->str_data, (npy_intp)c->str_bytes, NPY_UINT8)
-                                  : NULL;
+            PyObject *offs = bo_py_adopt((void **)&c->str_offsets, n + 1, NPY_INT64);
             if (!offs)
-                free(c->str_data);
-            c->str_data = NULL;
+                goto done;
+            PyObject *data = bo_py_adopt((void **)&c->str_data, (npy_intp)c->str_bytes,
+                                         NPY_UINT8);
             if (!data) {
-                Py_XDECREF(offs);
+                Py_DECREF(offs);
                 goto done;
             }
             item = Py_BuildValue("((NN)O)", offs, data, mask);

@@ -113,35 +113,6 @@ fail:
  * is the same however the files are split into calls (see bo_report.h). */
 #define REPORT_BLOCK 8192
 
-#define OWNED_CAPSULE "blockops.report_buffer"
-
-static void owned_capsule_free(PyObject *cap)
-{
-    free(PyCapsule_GetPointer(cap, OWNED_CAPSULE));
-}
-
-/* A 1-D array of n elements of typenum that takes ownership of *ptr (malloc'ed; set to NULL
- * here on success, so the batch does not free it too). */
-static PyObject *adopt_array(void **ptr, npy_intp n, int typenum)
-{
-    if (!*ptr || n == 0)
-        return PyArray_ZEROS(1, &n, typenum, 0);
-    PyObject *arr = PyArray_SimpleNewFromData(1, &n, typenum, *ptr);
-    if (!arr)
-        return NULL;
-    PyObject *cap = PyCapsule_New(*ptr, OWNED_CAPSULE, owned_capsule_free);
-    if (!cap) {
-        Py_DECREF(arr);
-        return NULL;
-    }
-    if (PyArray_SetBaseObject((PyArrayObject *)arr, cap) < 0) { /* steals cap */
-        Py_DECREF(arr);
-        return NULL;
-    }
-    *ptr = NULL;
-    return arr;
-}
-
 static int get_size_arg(PyObject *o, const char *name, size_t *out)
 {
     Py_ssize_t v = PyNumber_AsSsize_t(o, PyExc_OverflowError);
@@ -263,13 +234,13 @@ PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args)
         PyList_SET_ITEM(errors, (Py_ssize_t)e, t);
     }
     Py_BUILD_ASSERT(sizeof(size_t) == sizeof(npy_uintp));
-    a_start = adopt_array((void **)&batch.pair_start, (npy_intp)batch.n_files + 1, NPY_UINTP);
+    a_start = bo_py_adopt((void **)&batch.pair_start, (npy_intp)batch.n_files + 1, NPY_UINTP);
     if (!a_start)
         goto done;
-    a_kid = adopt_array((void **)&batch.key_id, (npy_intp)batch.n_pairs, NPY_UINT32);
+    a_kid = bo_py_adopt((void **)&batch.key_id, (npy_intp)batch.n_pairs, NPY_UINT32);
     if (!a_kid)
         goto done;
-    a_val = adopt_array((void **)&batch.value, (npy_intp)batch.n_pairs, NPY_FLOAT64);
+    a_val = bo_py_adopt((void **)&batch.value, (npy_intp)batch.n_pairs, NPY_FLOAT64);
     if (!a_val)
         goto done;
     result = Py_BuildValue("{s:O,s:O,s:O,s:O,s:O,s:n}", "pair_start", a_start, "key_id", a_kid,
