@@ -3,6 +3,91 @@
 
 #include <stdlib.h>
 
+/* "func: " or "" (messages name the argument as "func: name") */
+#define FUNC_FMT "%s%s"
+#define FUNC_ARG(func) (func) ? (func) : "", (func) ? ": " : ""
+
+/* ------------------------------------------------------------------ inputs */
+
+PyArrayObject *bo_py_input(PyObject *obj, int typenum, int flags, npy_intp len, const char *func,
+                           const char *name)
+{
+    if ((flags & BO_PY_NO_BOOL) && PyArray_Check(obj) &&
+        PyArray_TYPE((PyArrayObject *)obj) == NPY_BOOL && typenum != NPY_BOOL) {
+        PyArray_Descr *want = PyArray_DescrFromType(typenum);
+        PyErr_Format(PyExc_TypeError, FUNC_FMT "%s must be an array of dtype %S, not bool", FUNC_ARG(func),
+                     name, (PyObject *)want);
+        Py_DECREF(want);
+        return NULL;
+    }
+    PyArrayObject *a = (PyArrayObject *)PyArray_FROM_OTF(obj, typenum, NPY_ARRAY_IN_ARRAY);
+    if (!a) {
+        /* NumPy's message does not say which argument: name it, keep the kind of error */
+        if (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyObject *type = PyErr_ExceptionMatches(PyExc_TypeError) ? PyExc_TypeError
+                                                                      : PyExc_ValueError;
+            PyObject *et, *ev, *tb;
+            PyErr_Fetch(&et, &ev, &tb);
+            PyErr_NormalizeException(&et, &ev, &tb);
+            PyArray_Descr *want = PyArray_DescrFromType(typenum);
+            PyErr_Format(type, FUNC_FMT "%s must be an array of dtype %S (got %.100s: %S)", FUNC_ARG(func),
+                         name, (PyObject *)want, Py_TYPE(obj)->tp_name, ev ? ev : Py_None);
+            Py_DECREF(want);
+            Py_XDECREF(et);
+            Py_XDECREF(ev);
+            Py_XDECREF(tb);
+        }
+        return NULL;
+    }
+    const int nd = PyArray_NDIM(a);
+    if (((flags & 3) == BO_PY_1D && nd != 1) || ((flags & 3) == BO_PY_UPTO_1D && nd > 1)) {
+        PyErr_Format(PyExc_ValueError, FUNC_FMT "%s must be 1-D (got %d dimensions)",
+                     FUNC_ARG(func), name, nd);
+        Py_DECREF(a);
+        return NULL;
+    }
+    if (len >= 0 && PyArray_SIZE(a) != len) {
+        PyErr_Format(PyExc_ValueError, FUNC_FMT "%s has %zd elements, expected %zd",
+                     FUNC_ARG(func), name, (Py_ssize_t)PyArray_SIZE(a), (Py_ssize_t)len);
+        Py_DECREF(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* ------------------------------------------------------------------ outputs */
+
+PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, int at_least,
+                            const char *func, const char *name)
+{
+    PyArrayObject *a = PyArray_Check(obj) ? (PyArrayObject *)obj : NULL;
+    int ok = a && PyArray_TYPE(a) == typenum && PyArray_ISNOTSWAPPED(a) &&
+             PyArray_ISALIGNED(a) && PyArray_ISWRITEABLE(a) && PyArray_NDIM(a) == ndim;
+    if (ok && ndim == 1)
+        ok = PyArray_IS_C_CONTIGUOUS(a);
+    else if (ok)
+        ok = PyArray_DIM(a, ndim - 1) <= 1 ||
+             PyArray_STRIDE(a, ndim - 1) == (npy_intp)PyArray_ITEMSIZE(a);
+    if (ok && len >= 0)
+        ok = at_least ? PyArray_DIM(a, 0) >= len : PyArray_DIM(a, 0) == len;
+    if (ok)
+        return a;
+    PyArray_Descr *want = PyArray_DescrFromType(typenum);
+    char shape[64] = "";
+    if (len >= 0)
+        PyOS_snprintf(shape, sizeof shape, " with %s%zd %s", at_least ? "at least " : "",
+                      (Py_ssize_t)len, ndim == 1 ? "elements" : "rows");
+    PyErr_Format(PyExc_ValueError,
+                 FUNC_FMT "%s must be a writeable, aligned, %s %d-D array of dtype %S in native "
+                 "byte order%s (got %.100s%s%S)",
+                 FUNC_ARG(func), name, ndim == 1 ? "C-contiguous" : "row-contiguous", ndim,
+                 (PyObject *)want, shape,
+                 Py_TYPE(obj)->tp_name, a ? " of " : "",
+                 a ? (PyObject *)PyArray_DESCR(a) : (PyObject *)Py_None);
+    Py_DECREF(want);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ owned arrays */
 
 #define ADOPT_CAPSULE "blockops.malloc"

@@ -1,5 +1,6 @@
 /* The binding toolkit (GUIDE section 8, "one binding toolkit"): the one NumPy C-API import
- * scheme, owned-array helper and status -> exception path, used by every csrc/py/ file. Include it first, instead
+ * scheme, input normaliser, output check, owned-array helper and status -> exception path, used
+ * by every csrc/py/ file. Include it first, instead
  * of Python.h and numpy/arrayobject.h. Defined in bo_py.c. */
 #ifndef BO_PY_H
 #define BO_PY_H
@@ -17,6 +18,33 @@
 #include <numpy/arrayobject.h>
 
 #include "blockops/bo_common.h"
+
+/* ------------------------------------------------------------------ inputs */
+
+/* bo_py_input flags */
+#define BO_PY_ANY_SHAPE 0 /* any number of dimensions */
+#define BO_PY_1D 1        /* exactly one dimension */
+#define BO_PY_UPTO_1D 2   /* a scalar (0-d) or one dimension */
+#define BO_PY_NO_BOOL 4   /* refuse bool arrays (NumPy counts bool -> number as a safe cast) */
+
+/* The one input normaliser: obj as an aligned, C-contiguous, native-order array of typenum,
+ * PyArray_FROM_OTF(obj, typenum, NPY_ARRAY_IN_ARRAY): obj itself (a new reference, no copy)
+ * when it already is one, else a copy; arrays are only cast safely (the dtype allow-list:
+ * e.g. int32 -> int64 yes, float64 -> int64 no). The result is never written to (pandas and
+ * Ray hand out read-only arrays). len >= 0: it must have exactly len elements. NULL with
+ * TypeError (dtype) or ValueError (shape, length) naming "func: name" (func may be NULL). */
+PyArrayObject *bo_py_input(PyObject *obj, int typenum, int flags, npy_intp len, const char *func,
+                           const char *name);
+
+/* ------------------------------------------------------------------ outputs */
+
+/* The one check of an output array the caller passes in to be written: a NumPy array of
+ * exactly typenum in native byte order, aligned, writeable, with ndim dimensions (1 or 2) whose
+ * last axis is contiguous (ndim 1: the whole array), and a first dimension of exactly len
+ * elements (at_least: len or more; len < 0: any). The array (borrowed), or NULL with
+ * ValueError naming "func: name" (func may be NULL). */
+PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, int at_least,
+                            const char *func, const char *name);
 
 /* ------------------------------------------------------------------ owned arrays */
 

@@ -180,21 +180,19 @@ static int type_typenum(int t)
     return -1;
 }
 
-/* The element pointer of rows [off, off + n) of a caller's output array, which must be a
- * writable contiguous 1-D array of the given type with at least off + n elements. */
+/* The element pointer of rows [off, off + n) of a caller's output array, which must pass
+ * bo_py_output as a 1-D array of the given type with at least off + n elements. */
 static int dest_rows(PyObject *a, int typenum, npy_intp off, npy_intp n, const char *what,
                      Py_ssize_t i, void **ptr)
 {
-    PyArrayObject *arr = (PyArrayObject *)a;
-    if (!PyArray_Check(a) || PyArray_TYPE(arr) != typenum || PyArray_NDIM(arr) != 1 ||
-        !PyArray_IS_C_CONTIGUOUS(arr) || !PyArray_ISWRITEABLE(arr) ||
-        PyArray_DIM(arr, 0) < off + n) {
-        PyErr_Format(PyExc_ValueError,
-                     "csv_convert: dest %s of spec %zd must be a writable contiguous 1-D array "
-                     "of type %d with at least %zd elements",
-                     what, i, typenum, (Py_ssize_t)(off + n));
+    char name[64];
+    if (i >= 0)
+        PyOS_snprintf(name, sizeof name, "dest %s of spec %zd", what, i);
+    else
+        PyOS_snprintf(name, sizeof name, "dest %s", what);
+    PyArrayObject *arr = bo_py_output(a, typenum, 1, off + n, 1, "csv_convert", name);
+    if (!arr)
         return -1;
-    }
     *ptr = PyArray_BYTES(arr) + (size_t)off * (size_t)PyArray_ITEMSIZE(arr);
     return 0;
 }
@@ -450,8 +448,7 @@ PyObject *bo_py_csv_rows(PyObject *self, PyObject *args)
     bo_csv_index *ix = get_index(cap);
     if (!ix)
         return NULL;
-    PyArrayObject *rows =
-        (PyArrayObject *)PyArray_FROM_OTF(rows_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY);
+    PyArrayObject *rows = bo_py_input(rows_obj, NPY_INT64, BO_PY_ANY_SHAPE, -1, "csv_rows", "rows");
     if (!rows)
         return NULL;
     npy_intp m = PyArray_SIZE(rows);
@@ -547,23 +544,22 @@ PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
     PyObject *cap;
     Py_buffer view;
     Py_ssize_t length;
-    PyArrayObject *targets, *found, *before, *lines;
-    if (!PyArg_ParseTuple(args, "Oy*nO!O!O!O!:csv_scan_feed", &cap, &view, &length,
-                          &PyArray_Type, &targets, &PyArray_Type, &found, &PyArray_Type, &before,
-                          &PyArray_Type, &lines))
+    PyObject *t_obj, *f_obj, *b_obj, *l_obj;
+    if (!PyArg_ParseTuple(args, "Oy*nOOOO:csv_scan_feed", &cap, &view, &length, &t_obj, &f_obj,
+                          &b_obj, &l_obj))
         return NULL;
+    static const char *const func = "csv_scan_feed";
     PyObject *res = NULL;
+    PyArrayObject *targets = NULL, *found, *before, *lines;
     bo_csv_scan *s = PyCapsule_GetPointer(cap, SCAN_CAPSULE);
-    if (!s)
+    if (!s || !(targets = bo_py_input(t_obj, NPY_UINT64, BO_PY_1D, -1, func, "targets")))
         goto done;
-    npy_intp m = PyArray_SIZE(targets);
-    if (PyArray_TYPE(targets) != NPY_UINT64 || PyArray_TYPE(found) != NPY_INT64 ||
-        PyArray_TYPE(before) != NPY_INT64 || PyArray_TYPE(lines) != NPY_INT64 ||
-        PyArray_SIZE(found) != m || PyArray_SIZE(before) != m || PyArray_SIZE(lines) != m ||
-        !PyArray_IS_C_CONTIGUOUS(lines) || !PyArray_ISWRITEABLE(lines) || !PyArray_IS_C_CONTIGUOUS(targets) ||
-        !PyArray_IS_C_CONTIGUOUS(found) || !PyArray_IS_C_CONTIGUOUS(before) ||
-        !PyArray_ISWRITEABLE(found) || !PyArray_ISWRITEABLE(before) || length < 0 ||
-        length > view.len) {
+    npy_intp m = PyArray_DIM(targets, 0);
+    if (!(found = bo_py_output(f_obj, NPY_INT64, 1, m, 0, func, "found")) ||
+        !(before = bo_py_output(b_obj, NPY_INT64, 1, m, 0, func, "rows_before")) ||
+        !(lines = bo_py_output(l_obj, NPY_INT64, 1, m, 0, func, "lines_before")))
+        goto done;
+    if (length < 0 || length > view.len) {
         PyErr_SetString(PyExc_ValueError, "csv_scan_feed: bad arrays or length");
         goto done;
     }
@@ -574,6 +570,7 @@ PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     res = PyLong_FromLongLong(k);
 done:
+    Py_XDECREF(targets);
     PyBuffer_Release(&view);
     return res;
 }

@@ -39,8 +39,9 @@ static void inputs_free(inputs_t *in)
         Py_CLEAR(in->arr[i]);
 }
 
-/* Convert up to 4 inputs to contiguous, aligned arrays of typenum (a copy only when needed,
- * never written to), each of length n or 1; length-1 inputs are flagged for broadcasting. */
+/* Up to 4 inputs through bo_py_input (contiguous, aligned arrays of typenum, a copy only when
+ * needed, never written to), each of length n or 1; length-1 inputs are flagged for
+ * broadcasting. */
 static int inputs_get(inputs_t *in, PyObject *const *objs, const char *const *names, int k,
                       int typenum, int allow_bcast)
 {
@@ -48,14 +49,9 @@ static int inputs_get(inputs_t *in, PyObject *const *objs, const char *const *na
     in->n_in = k;
     in->n = -1;
     for (int i = 0; i < k; i++) {
-        in->arr[i] = (PyArrayObject *)PyArray_FROM_OTF(objs[i], typenum, NPY_ARRAY_IN_ARRAY);
+        in->arr[i] = bo_py_input(objs[i], typenum, BO_PY_UPTO_1D, -1, NULL, names[i]);
         if (!in->arr[i])
             goto fail;
-        if (PyArray_NDIM(in->arr[i]) > 1) {
-            PyErr_Format(PyExc_ValueError, "%s must be 1-D (got %d dimensions)", names[i],
-                         PyArray_NDIM(in->arr[i]));
-            goto fail;
-        }
         npy_intp len = PyArray_SIZE(in->arr[i]);
         if (len != 1 || !allow_bcast)
             in->n = in->n < 0 ? len : in->n;
@@ -127,16 +123,8 @@ static PyObject *py_haversine(PyObject *self, PyObject *args)
         if (!out)
             goto fail;
     } else {
-        if (!PyArray_Check(out_obj) || PyArray_TYPE((PyArrayObject *)out_obj) != tn ||
-            !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)out_obj) ||
-            !PyArray_ISWRITEABLE((PyArrayObject *)out_obj) ||
-            PyArray_SIZE((PyArrayObject *)out_obj) != in.n) {
-            PyErr_Format(PyExc_ValueError,
-                         "out must be a writeable C-contiguous %s array of %zd elements",
-                         tn == NPY_FLOAT32 ? "float32" : "float64", (Py_ssize_t)in.n);
+        if (!(out = bo_py_output(out_obj, tn, 1, in.n, 0, "haversine", "out")))
             goto fail;
-        }
-        out = (PyArrayObject *)out_obj;
         Py_INCREF(out);
     }
     bo_error err;

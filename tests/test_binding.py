@@ -1,0 +1,77 @@
+"""The binding toolkit (csrc/py/bo_py.h) seen through ``blockops._core``: input normalising,
+output checks, bounds checks of every buffer and index passed in, and the one status ->
+exception path.
+
+Calls here go straight to ``_core`` with arguments the Python layer would never build, as a
+caller of the internal API (or a bug in the Python layer) could. Several of them read or
+wrote out of bounds before the checks existed; a read a few bytes past a small buffer rarely
+crashes, so those tests assert the ValueError (an AddressSanitizer build of the extension
+would also show the old over-read). Calls that wrote out of bounds or zeroed memory run in a
+subprocess, so that the old behaviour fails the test instead of the test run.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blockops import _core
+
+
+def _labels_args(n=8, weights=None):
+    """Arguments of a valid _core.barrier_labels call over n bars (one mode)."""
+    ts = np.arange(n, dtype=np.int64) * 60
+    close = 100.0 + np.arange(n, dtype=np.float64) % 3
+    op, hi, lo = close.copy(), close + 1.0, close - 1.0
+    modes = np.array([[1.0, 2.0, 3.0]])
+    labels = np.zeros((1, n), dtype=np.int8)
+    if weights is None:
+        weights = np.zeros((1, n), dtype=np.float32)
+    return [ts, op, hi, lo, close, None, modes, labels, weights, None, None, 0, True, 0.25, 5,
+            0.0, float("inf"), 12 * 2024, 1, 1]
+
+
+def test_outputs_must_be_native_order():
+    """A big-endian float32 output has PyArray_TYPE NPY_FLOAT32 too: it was accepted and the
+    labels' weights were written in native order into it (wrong numbers, no error)."""
+    args = _labels_args()
+    _core.barrier_labels(*args)
+    want = args[8].copy()
+    assert want.any()  # the check below would prove nothing on zeros
+    swapped = np.zeros((1, 8), dtype=">f4")
+    with pytest.raises(ValueError, match="barrier_labels: weights must be .*native byte order"):
+        _core.barrier_labels(*_labels_args(weights=swapped))
+    assert not swapped.any()
+
+
+def test_outputs_must_be_aligned():
+    """An unaligned float64 out (a view at an odd byte offset) was written through misaligned
+    double pointers (undefined behaviour; UBSan reports it)."""
+    raw = bytearray(8 * 3 + 1)
+    out = np.frombuffer(raw, dtype=np.float64, count=3, offset=1)
+    assert out.flags.writeable and not out.flags.aligned
+    z = np.zeros(3)
+    with pytest.raises(ValueError, match="haversine: out must be a writeable, aligned"):
+        _core.haversine(z, z, 1.0, 1.0, 6_371_000.0, out, 0, 1, True)
+    good = np.empty(3)
+    assert _core.haversine(z, z, 1.0, 1.0, 6_371_000.0, good, 0, 1, True) is good
+
+
+def test_inputs_name_the_argument():
+    off = np.array([0, 2, 4], dtype=np.int64)
+    data = np.frombuffer(b"1f2a", dtype=np.uint8)
+    with pytest.raises(TypeError, match="v2x_parse_hex: offsets must be an array of dtype int64"):
+        _core.v2x_parse_hex(off.astype(np.float64), data, None, 0)
+    with pytest.raises(ValueError, match="barrier_labels: close has 7 elements, expected 8"):
+        args = _labels_args()
+        args[4] = args[4][:7]
+        _core.barrier_labels(*args)
+    with pytest.raises(ValueError, match="lat1 must be an array of dtype float64"):
+        _core.haversine(["x"], np.zeros(1), 1.0, 1.0, 6_371_000.0, None, 0, 1, True)
+    # byte-swapped and non-contiguous inputs are converted (a copy), never refused or written
+    big = np.zeros(6, dtype=">i8")
+    big[::2] = off
+    ro = big[::2]
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(_core.v2x_parse_hex(ro, data, None, 0)[0], [31, 42])
+    swapped_ns = np.array([0, 86_400 * 10**9], dtype=">M8[ns]")
+    assert _core.v2x_timestamp_parts(swapped_ns)["day"].tolist() == [1, 2]
