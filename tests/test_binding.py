@@ -75,3 +75,87 @@ def test_inputs_name_the_argument():
     np.testing.assert_array_equal(_core.v2x_parse_hex(ro, data, None, 0)[0], [31, 42])
     swapped_ns = np.array([0, 86_400 * 10**9], dtype=">M8[ns]")
     assert _core.v2x_timestamp_parts(swapped_ns)["day"].tolist() == [1, 2]
+
+
+# ---------------------------------------------------------------- one status -> exception path
+
+
+def _tokenize(data: bytes, **kw):
+    o = dict(delimiter=",", quotechar='"', n_fields=0, final=True, max_rows=0, max_row_bytes=0,
+             n_threads=1)
+    o.update(kw)
+    return _core.csv_tokenize(data, len(data), o["delimiter"], o["quotechar"], o["n_fields"],
+                              o["final"], o["max_rows"], o["max_row_bytes"], o["n_threads"])
+
+
+_T_INT64, _T_STR, _T_DT = 3, 7, 10  # bo_csv_type
+
+
+def test_csv_convert_errors_come_from_from_status():
+    """csv_convert used to return a bare tuple for a bad value (and raise a plain ValueError
+    or MemoryError for other statuses): its problems now are the exception from_status builds,
+    returned for the reader to place in the file."""
+    import blockops
+
+    data = b"1,x\n2,y\n3z,w\n"
+    ix = _tokenize(data)[0]
+    outs, bad, err = _core.csv_convert(data, ix, [(0, _T_INT64, False, None, None)], '"', 1, True)
+    assert type(err) is blockops.CsvParseError
+    assert (err.status, err.code) == ("BO_ERR_PARSE", _core.status_codes()["BO_ERR_PARSE"])
+    assert (err.index, err.column, err.byte_offset) == (2, 0, data.index(b"3z"))
+    assert '"3z"' in err.reason and str(err).startswith("csv_convert: ")
+    assert bad.tolist() == [False, False, True]
+    # a datetime format C rejects: the one path too, naming the argument
+    with pytest.raises(blockops.BlockopsError, match="csv_convert") as ei:
+        _core.csv_convert(data, ix, [(0, _T_DT, False, None, "%Q")], '"', 1, False)
+    assert isinstance(ei.value, ValueError) and ei.value.argument == "specs"
+    assert ei.value.status == "BO_ERR_ARG"
+
+
+def test_csv_tokenize_errors_come_from_from_status():
+    import blockops
+
+    *_, err = _tokenize(b"a,b\n1," + b"x" * 100 + b"\n", max_row_bytes=50)
+    assert type(err) is blockops.LimitError and err.status == "BO_ERR_LIMIT"
+    assert err.byte_offset == 4 and "max_row_bytes" in err.reason
+    *_, err = _tokenize(b"a;b\n", delimiter=";", quotechar=";")
+    assert isinstance(err, blockops.BlockopsError) and isinstance(err, ValueError)
+    assert err.status == "BO_ERR_ARG"
+
+
+def test_csv_reader_errors_keep_their_types_and_attributes(tmp_path):
+    """What the reader raises: CsvParseError / LimitError with the file, line, column name,
+    value and file byte offset added to the binding's exception; status and code set (a
+    reader-made CsvParseError had the base class's BO_ERR_INTERNAL)."""
+    import blockops
+    from blockops.io import read_csv
+
+    p = tmp_path / "bad.csv"
+    data = b"a,b\n1,x\n\xff\xfe7,y\n"  # the value is not UTF-8: escaped in the message
+    p.write_bytes(data)
+    with pytest.raises(blockops.CsvParseError) as ei:
+        read_csv(p, dtypes={"a": "int64", "b": "str"})
+    e = ei.value
+    assert isinstance(e, ValueError) and (e.status, e.code) == ("BO_ERR_PARSE", -4)
+    assert (e.path, e.line, e.column, e.byte_offset) == (str(p), 3, "a", data.index(b"\xff"))
+    assert e.index is None  # the binding's row in its buffer means nothing in the file
+    assert str(e).startswith(f"{p}, line 3, column 'a': ") and "\\xff\\xfe7" in str(e)
+    p.write_bytes(b"a,b\n1,2,3\n")  # found by the reader from the row flags
+    with pytest.raises(blockops.CsvParseError) as ei:
+        read_csv(p)
+    assert (ei.value.line, ei.value.status, ei.value.code) == (2, "BO_ERR_PARSE", -4)
+    p.write_bytes(b"a,b\n1," + b"x" * 3000 + b"\n")
+    with pytest.raises(blockops.LimitError) as ei:
+        read_csv(p, max_row_bytes=1000)
+    e = ei.value
+    assert (e.status, e.line, e.byte_offset, e.path) == ("BO_ERR_LIMIT", 2, 4, str(p))
+    assert "max_row_bytes" in str(e) and str(p) in str(e)
+
+
+def test_status_codes_match_the_classes():
+    from blockops import _errors
+
+    codes = _core.status_codes()
+    for status, cls in _errors._BY_STATUS.items():
+        assert cls.status == status and status in codes
+        assert cls("x").code == codes[status]

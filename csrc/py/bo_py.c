@@ -2,6 +2,7 @@
 #include "bo_py.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* "func: " or "" (messages name the argument as "func: name") */
 #define FUNC_FMT "%s%s"
@@ -124,22 +125,49 @@ PyObject *bo_py_adopt(void **data, npy_intp n, int typenum)
 
 /* ------------------------------------------------------------------ errors */
 
-PyObject *bo_py_raise_status(bo_status st, const bo_error *e, const char *func,
-                             const char *argname)
+PyObject *bo_py_status_exc_at(bo_status st, const bo_error *e, PyObject *where,
+                              const char *argname)
 {
-    PyObject *mod = PyImport_ImportModule("blockops._errors");
-    if (!mod)
+    const char *m = (e && e->message[0]) ? e->message : bo_status_str(st);
+    PyObject *msg = PyUnicode_DecodeUTF8(m, (Py_ssize_t)strlen(m), "backslashreplace");
+    if (!msg)
         return NULL;
+    PyObject *mod = PyImport_ImportModule("blockops._errors");
+    if (!mod) {
+        Py_DECREF(msg);
+        return NULL;
+    }
     PyObject *exc = PyObject_CallMethod(
-        mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
-        (e && e->message[0]) ? e->message : bo_status_str(st), func, argname,
+        mod, "from_status", "isNOzLLLLd", (int)st, bo_status_name(st), msg, where, argname,
         (long long)(e ? e->index : -1), (long long)(e ? e->line : -1),
         (long long)(e ? e->column : -1), (long long)(e ? e->byte_offset : -1),
         e ? e->value : 0.0);
     Py_DECREF(mod);
-    if (!exc)
+    return exc;
+}
+
+PyObject *bo_py_status_exc(bo_status st, const bo_error *e, const char *func,
+                           const char *argname)
+{
+    PyObject *where = PyUnicode_FromString(func);
+    if (!where)
         return NULL;
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-    Py_DECREF(exc);
+    PyObject *exc = bo_py_status_exc_at(st, e, where, argname);
+    Py_DECREF(where);
+    return exc;
+}
+
+PyObject *bo_py_raise(PyObject *exc)
+{
+    if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
     return NULL;
+}
+
+PyObject *bo_py_raise_status(bo_status st, const bo_error *e, const char *func,
+                             const char *argname)
+{
+    return bo_py_raise(bo_py_status_exc(st, e, func, argname));
 }

@@ -56,9 +56,24 @@ PyObject *bo_py_adopt(void **data, npy_intp n, int typenum);
 
 /* ------------------------------------------------------------------ errors */
 
-/* Set the exception blockops._errors.from_status builds for st (the one status -> exception
- * mapping) and return NULL. e may be NULL; argname (may be NULL) names the offending
- * argument. */
+/* The one status -> exception path: the exception blockops._errors.from_status (the only
+ * status -> exception mapping) builds for st, as a new reference, not raised (NULL with an
+ * exception set if building it failed). e may be NULL; the message leads with func; argname
+ * (may be NULL) names the offending argument. The C message may quote input bytes that are
+ * not UTF-8 (a CSV value): they are backslash-escaped, never a UnicodeDecodeError. */
+PyObject *bo_py_status_exc(bo_status st, const bo_error *e, const char *func,
+                           const char *argname);
+
+/* The same with a str object leading the message instead of func (e.g. a path that need not
+ * be encodable as UTF-8). */
+PyObject *bo_py_status_exc_at(bo_status st, const bo_error *e, PyObject *where,
+                              const char *argname);
+
+/* Raise exc (an exception instance; the reference is stolen) and return NULL; exc NULL: an
+ * exception is set already (from building exc). */
+PyObject *bo_py_raise(PyObject *exc);
+
+/* Raise bo_py_status_exc(st, e, func, argname) and return NULL. */
 PyObject *bo_py_raise_status(bo_status st, const bo_error *e, const char *func,
                              const char *argname);
 

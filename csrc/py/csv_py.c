@@ -2,9 +2,12 @@
  *
  * The Python reader (python/blockops/io/csv.py) owns the byte buffers and the file/line
  * bookkeeping; these functions index and convert one buffer with the GIL released. The block
- * index lives in a capsule between the calls. Parse problems are *returned* as tuples
- * (status, message, byte_offset, row, column) so that Python can raise one exception that names
- * the file, line and column; only bad arguments and out-of-memory raise here. */
+ * index lives in a capsule between the calls. Every C status becomes an exception through
+ * bo_py_status_exc (blockops._errors.from_status, the one mapping), but the problems of the
+ * input (csv_tokenize's, csv_convert's BO_ERR_PARSE) are *returned*, not raised: the Python
+ * reader adds the file, line and column name (the exception's .reason is the C message,
+ * .byte_offset the offset in buf, .index the row, .column the spec) and raises it, or skips
+ * the bad rows. Bad arguments and out-of-memory raise here. */
 #include "bo_py.h"
 
 #include <stdlib.h>
@@ -22,18 +25,6 @@ static void index_capsule_free(PyObject *cap)
         bo_csv_index_free(ix);
         free(ix);
     }
-}
-
-static PyObject *error_tuple(bo_status st, const bo_error *e)
-{
-    /* The message quotes the bad value's bytes, which need not be UTF-8 (or may be cut inside
-     * a character): "s" would raise UnicodeDecodeError instead of the parse error. */
-    const char *m = e->message[0] ? e->message : bo_status_str(st);
-    PyObject *msg = PyUnicode_DecodeUTF8(m, (Py_ssize_t)strlen(m), "backslashreplace");
-    if (!msg)
-        return NULL;
-    return Py_BuildValue("(sNLLL)", bo_status_name(st), msg, (long long)e->byte_offset,
-                         (long long)e->index, (long long)e->column);
 }
 
 static int get_char(PyObject *o, const char *name, char *out)
@@ -55,8 +46,8 @@ static int get_char(PyObject *o, const char *name, char *out)
     return 0;
 }
 
-/* csv_tokenize(buf, delimiter, quote, n_fields, final, max_rows, max_row_bytes, n_threads)
- * -> (index, n_rows, n_fields, consumed, n_bad, error_or_None) */
+/* csv_tokenize(buf, length, delimiter, quote, n_fields, final, max_rows, max_row_bytes,
+ * n_threads) -> (index, n_rows, n_fields, consumed, n_bad, exception_or_None) */
 PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args)
 {
     Py_buffer view;
@@ -92,14 +83,14 @@ PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (st == BO_ERR_NOMEM) {
         free(ix);
-        PyErr_NoMemory();
+        bo_py_raise_status(st, &err, "csv_tokenize", NULL);
         goto done;
     }
-    if (st != BO_OK) {
+    if (st != BO_OK) { /* the reader says where: returned */
         free(ix);
-        PyObject *et = error_tuple(st, &err);
-        if (et)
-            res = Py_BuildValue("(OiiniN)", Py_None, 0, 0, (Py_ssize_t)0, 0, et);
+        PyObject *exc = bo_py_status_exc(st, &err, "csv_tokenize", NULL);
+        if (exc)
+            res = Py_BuildValue("(OiiniN)", Py_None, 0, 0, (Py_ssize_t)0, 0, exc);
         goto done;
     }
     PyObject *cap = PyCapsule_New(ix, INDEX_CAPSULE, index_capsule_free);
@@ -217,7 +208,7 @@ static int out_rows(PyObject *dest, int typenum, int zero, npy_intp off, npy_int
 
 /* csv_convert(buf, index, specs, quote, n_threads, want_bad, dest=None, row_offset=0)
  * specs: sequence of (field, type, nullable, na_tuple_or_None, datetime_format_or_None)
- * -> (outputs, bad_or_None, error_or_None); outputs[i] is
+ * -> (outputs, bad_or_None, exception_or_None); outputs[i] is
  *    (values, mask_or_None)            for fixed-width types,
  *    ((lon, lat), None)                for wkt_point,
  *    ((offsets, data), mask)           for str.
@@ -301,8 +292,10 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
                 goto done;
             }
             bo_error e;
-            if (bo_csv_dtfmt_compile(f, &fmts[i], &e) != BO_OK) {
-                PyErr_Format(PyExc_ValueError, "datetime format %R: %s", fmt, e.message);
+            bo_error_clear(&e);
+            bo_status fst = bo_csv_dtfmt_compile(f, &fmts[i], &e);
+            if (fst != BO_OK) {
+                bo_py_raise_status(fst, &e, "csv_convert", "specs");
                 goto done;
             }
             c->fmt = &fmts[i];
@@ -341,12 +334,8 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = bo_csv_convert(view.buf, ix, cols, (int)k, &co, bad, &err);
     Py_END_ALLOW_THREADS
-    if (st == BO_ERR_NOMEM) {
-        PyErr_NoMemory();
-        goto done;
-    }
     if (st != BO_OK && st != BO_ERR_PARSE) {
-        PyErr_Format(PyExc_ValueError, "csv_convert: %s", err.message);
+        bo_py_raise_status(st, &err, "csv_convert", NULL);
         goto done;
     }
     outs = PyList_New(k);
@@ -376,10 +365,11 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
             goto done;
         PyList_SET_ITEM(outs, i, item);
     }
-    PyObject *et = st == BO_OK ? (Py_INCREF(Py_None), Py_None) : error_tuple(st, &err);
-    if (!et)
+    /* bad values: returned for the reader to place (or skip) */
+    PyObject *exc = st == BO_OK ? Py_NewRef(Py_None) : bo_py_status_exc(st, &err, "csv_convert", NULL);
+    if (!exc)
         goto done;
-    res = Py_BuildValue("(OON)", outs, bad_arr ? bad_arr : Py_None, et);
+    res = Py_BuildValue("(OON)", outs, bad_arr ? bad_arr : Py_None, exc);
 done:
     if (cols)
         for (Py_ssize_t i = 0; i < k; i++) {

@@ -3,8 +3,7 @@
  * parse_one_report(data, path): the bytes of one report (only `bytes`: it is immutable, so the
  * GIL can be released while C reads it without another thread changing it underneath) and the
  * path (used only in messages and set as the exception's .path). Errors go through
- * blockops._errors.from_status, the one status -> exception mapping, like module.c's
- * raise_status.
+ * bo_py_status_exc_at, the one status -> exception path.
  *
  * read_one_reports(paths, n_threads, max_file_bytes, files_per_task): the batch reader
  * (bo_report_read_files), see bo_py_read_one_reports below. */
@@ -22,39 +21,20 @@ PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args);
  * the C message and .path set on the exception. Always returns NULL. */
 static PyObject *raise_report_status(bo_status st, const bo_error *e, PyObject *path)
 {
-    PyObject *mod = NULL, *where = NULL, *exc = NULL;
-    PyObject *path_str = PyObject_Str(path);
-    if (!path_str)
-        goto done;
+    PyObject *where;
     if (e->line >= 0)
-        where = PyUnicode_FromFormat("%U, line %lld, column %lld (byte %lld)", path_str,
+        where = PyUnicode_FromFormat("%S, line %lld, column %lld (byte %lld)", path,
                                      (long long)e->line, (long long)e->column + 1,
                                      (long long)e->byte_offset);
     else
-        where = PyUnicode_FromFormat("%U", path_str);
+        where = PyObject_Str(path);
     if (!where)
-        goto done;
-    const char *where_c = PyUnicode_AsUTF8(where);
-    if (!where_c)
-        goto done;
-    mod = PyImport_ImportModule("blockops._errors");
-    if (!mod)
-        goto done;
-    exc = PyObject_CallMethod(mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
-                              e->message[0] ? e->message : bo_status_str(st), where_c, NULL,
-                              (long long)e->index, (long long)e->line, (long long)e->column,
-                              (long long)e->byte_offset, e->value);
-    if (!exc)
-        goto done;
-    if (PyObject_SetAttrString(exc, "path", path) < 0)
-        goto done;
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-done:
-    Py_XDECREF(exc);
-    Py_XDECREF(mod);
-    Py_XDECREF(where);
-    Py_XDECREF(path_str);
-    return NULL;
+        return NULL;
+    PyObject *exc = bo_py_status_exc_at(st, e, where, NULL);
+    Py_DECREF(where);
+    if (exc && PyObject_SetAttrString(exc, "path", path) < 0)
+        Py_CLEAR(exc);
+    return bo_py_raise(exc);
 }
 
 PyObject *bo_py_parse_one_report(PyObject *self, PyObject *args)
