@@ -159,3 +159,130 @@ def test_status_codes_match_the_classes():
     for status, cls in _errors._BY_STATUS.items():
         assert cls.status == status and status in codes
         assert cls("x").code == codes[status]
+
+
+# ---------------------------------------------------------------- bounds of buffers and indexes
+
+_ROWS = b"a,b\n" + b"".join(b"%d,hello%d\n" % (i, i) for i in range(8))
+
+
+def test_csv_convert_index_must_fit_the_buffer():
+    """The index holds offsets into the buffer it was made for; with a shorter buffer
+    csv_convert read on past its end (strings full of heap bytes; under ASan a
+    heap-buffer-overflow)."""
+    ix = _tokenize(_ROWS)[0]
+    spec = [(1, _T_STR, True, None, None)]
+    outs, _, err = _core.csv_convert(_ROWS, ix, spec, '"', 1, False)
+    (offs, raw), _ = outs[0]
+    assert err is None and bytes(raw[offs[1]:offs[2]]) == b"hello0"
+    for short in (b"a,b\n1,", b"", _ROWS[:-1], memoryview(_ROWS)[4:]):
+        with pytest.raises(ValueError, match=r"csv_convert: index covers 76 bytes but buf has"):
+            _core.csv_convert(short, ix, spec, '"', 1, False)
+    with pytest.raises(ValueError, match=r"csv_infer: index covers 76 bytes but buf has 1"):
+        _core.csv_infer(b"a", ix, 0, '"', None)
+    with pytest.raises(TypeError, match="csv_convert: index must be an index returned by"):
+        _core.csv_convert(_ROWS, object(), spec, '"', 1, False)
+    with pytest.raises(ValueError, match=r"csv_convert: specs\[0\]: field 2"):
+        _core.csv_convert(_ROWS, ix, [(2, _T_STR, True, None, None)], '"', 1, False)
+
+
+def test_csv_rows_names_the_bad_row():
+    ix = _tokenize(_ROWS)[0]
+    starts, flags, counts = _core.csv_rows(ix, [0, 8])
+    assert starts.tolist() == [0, _ROWS.index(b"7,")] and counts.tolist() == [2, 2]
+    for bad in ([9], [-1], [0, 1 << 40]):
+        with pytest.raises(ValueError, match=r"csv_rows: rows\[\d\] = .* is outside the index's 9"):
+            _core.csv_rows(ix, bad)
+
+
+def test_csv_lengths_must_fit_the_buffer():
+    with pytest.raises(ValueError, match=r"csv_tokenize: length must be in \[0, 4\]"):
+        _core.csv_tokenize(b"a,b\n", 5, ",", '"', 0, True, 0, 0, 1)
+    with pytest.raises(ValueError, match="csv_tokenize: n_fields must be <"):
+        _core.csv_tokenize(b"a,b\n", 4, ",", '"', 2**31 - 1, True, 0, 0, 1)
+    for a, b in ((0, 5), (-1, 2), (3, 2)):
+        with pytest.raises(ValueError, match=rf"csv_count_lines: start={a}, end={b} is not"):
+            _core.csv_count_lines(b"a\nb\n", a, b)
+    s = _core.csv_scan_new(",", '"')
+    t = np.array([2], dtype=np.uint64)
+    f, r, l = (np.full(1, -1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))
+    with pytest.raises(ValueError, match=r"csv_scan_feed: length must be in \[0, 4\]"):
+        _core.csv_scan_feed(s, b"a\nb\n", 5, t, f, r, l)
+    with pytest.raises(ValueError, match="csv_scan_feed: found must be .* with 1 elements"):
+        _core.csv_scan_feed(s, b"a\nb\n", 4, t, np.full(2, -1, np.int64), r, l)
+    assert _core.csv_scan_feed(s, b"a\nb\n", 4, t, f, r, l) == 1 and f.tolist() == [2]
+
+
+def _run(code: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_csv_convert_row_offset_cannot_wrap():
+    """row_offset + n_rows wrapped for a huge row_offset, passed the dest length check and the
+    rows were written before the dest arrays (heap corruption; a crash, so in a subprocess)."""
+    code = f"""if True:
+        import numpy as np
+        from blockops import _core
+        data = {_ROWS[4:]!r}  # 8 rows of ints
+        ix = _core.csv_tokenize(data, len(data), ",", '"', 0, True, 0, 0, 1)[0]
+        vals = np.zeros(16, dtype=np.int64)
+        bad = np.zeros(16, dtype=bool)
+        dest = ([(vals, None, None)], bad)
+        _core.csv_convert(data, ix, [(0, 3, False, None, None)], '"', 1, True, dest, 7)
+        assert vals[7:15].tolist() == list(range(8)) and not bad.any(), vals
+        try:
+            _core.csv_convert(data, ix, [(0, 3, False, None, None)], '"', 1, True, dest,
+                              2**63 - 2)
+        except ValueError as e:
+            print("ValueError", e)
+        else:
+            print("no error", vals.tolist())
+        """
+    p = _run(code)
+    assert p.returncode == 0 and p.stdout.startswith("ValueError csv_convert: row_offset must"), (
+        p.returncode, p.stdout, p.stderr[-2000:])
+
+
+def test_drop_file_pages_only_for_read_only_mappings(tmp_path):
+    """drop_file_pages runs MADV_DONTNEED over buf's pages (the one holding buf[0] whole): on
+    a bytes object it zeroed the object's own header and the bytes (a crash, so in a
+    subprocess). Only a read-only mmap.mmap (or a memoryview of one) may be dropped."""
+    code = """if True:
+        from blockops import _core
+        buf = b"x\\n" * (1 << 20)
+        try:
+            n = _core.csv_count_lines(buf, 0, len(buf), 1, True)
+        except ValueError as e:
+            print("ValueError", e)
+        else:
+            print("no error", n, buf.count(b"\\n"))
+        """
+    p = _run(code)
+    assert p.returncode == 0 and p.stdout.startswith(
+        "ValueError csv_count_lines: drop_file_pages needs buf to be a view of a read-only "
+        "mmap.mmap"), (p.returncode, p.stdout, p.stderr[-2000:])
+    import mmap
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a\n" * 100_000)
+    ba = bytearray(b"a\n" * 100_000)
+    for other in (ba, memoryview(ba).toreadonly(), bytes(ba)):
+        with pytest.raises(ValueError, match="drop_file_pages"):
+            _core.csv_count_lines(other, 0, len(other), 1, True)
+    assert ba == b"a\n" * 100_000
+    with open(path, "r+b") as f:
+        for access in (mmap.ACCESS_WRITE, mmap.ACCESS_COPY):
+            with mmap.mmap(f.fileno(), 0, access=access) as mm:
+                with pytest.raises(ValueError, match="drop_file_pages"):
+                    _core.csv_count_lines(mm, 0, len(mm), 1, True)
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            with memoryview(mm) as whole:
+                piece = whole[10:]
+                assert _core.csv_count_lines(piece, 0, len(piece), 2, True) == 99_995
+                assert _core.csv_count_lines(mm, 0, len(mm), 1, True) == 100_000
+                assert bytes(piece[:4]) == b"a\na\n"  # back from the page cache
+                del piece

@@ -10,6 +10,7 @@
  * the bad rows. Bad arguments and out-of-memory raise here. */
 #include "bo_py.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,7 +64,13 @@ PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args)
     if (get_char(dobj, "delimiter", &o.delimiter) < 0 || get_char(qobj, "quotechar", &o.quote) < 0)
         goto done;
     if (length < 0 || length > view.len) {
-        PyErr_SetString(PyExc_ValueError, "length outside the buffer");
+        PyErr_Format(PyExc_ValueError, "csv_tokenize: length must be in [0, %zd], the bytes of "
+                     "buf (got %zd)", view.len, length);
+        goto done;
+    }
+    /* the index stores n_fields + 1 offsets a row, computed in int: INT_MAX would overflow */
+    if (n_fields == INT_MAX) {
+        PyErr_Format(PyExc_ValueError, "csv_tokenize: n_fields must be < %d", INT_MAX);
         goto done;
     }
     o.n_fields = n_fields;
@@ -106,9 +113,23 @@ done:
     return res;
 }
 
-static bo_csv_index *get_index(PyObject *cap)
+/* The index csv_tokenize returned, for rows of view (may be NULL: no buffer). The index holds
+ * offsets into the buffer it was made for: a shorter buffer would be read past its end (the
+ * converters read up to ix->consumed, the end of every row they index). */
+static bo_csv_index *get_index(PyObject *cap, const Py_buffer *view, const char *func)
 {
-    return PyCapsule_GetPointer(cap, INDEX_CAPSULE);
+    if (!PyCapsule_IsValid(cap, INDEX_CAPSULE)) {
+        PyErr_Format(PyExc_TypeError, "%s: index must be an index returned by csv_tokenize "
+                     "(got %.100s)", func, Py_TYPE(cap)->tp_name);
+        return NULL;
+    }
+    bo_csv_index *ix = PyCapsule_GetPointer(cap, INDEX_CAPSULE);
+    if (ix && view && ix->consumed > (size_t)view->len) {
+        PyErr_Format(PyExc_ValueError, "%s: index covers %zu bytes but buf has %zd: pass the "
+                     "buffer the index was made from", func, ix->consumed, view->len);
+        return NULL;
+    }
+    return ix;
 }
 
 /* One column's missing-value set, borrowed from a tuple of bytes. */
@@ -236,7 +257,7 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
     bo_csv_dtfmt *fmts = NULL;
     Py_ssize_t k = 0;
     char quote;
-    bo_csv_index *ix = get_index(cap);
+    bo_csv_index *ix = get_index(cap, &view, "csv_convert");
     if (!ix || get_char(qobj, "quotechar", &quote) < 0)
         goto done;
     seq = PySequence_Fast(specs, "specs must be a sequence");
@@ -251,8 +272,16 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
         dcols = PySequence_Fast(dc, "dest columns must be a sequence");
         if (!dcols)
             goto done;
-        if (PySequence_Fast_GET_SIZE(dcols) != k || row_offset < 0) {
-            PyErr_SetString(PyExc_ValueError, "csv_convert: one dest per spec, row_offset >= 0");
+        if (PySequence_Fast_GET_SIZE(dcols) != k) {
+            PyErr_Format(PyExc_ValueError, "csv_convert: dest has %zd columns for %zd specs",
+                         PySequence_Fast_GET_SIZE(dcols), k);
+            goto done;
+        }
+        /* rows [row_offset, row_offset + n) of dest: row_offset + n must not wrap (it did, and
+         * a huge row_offset passed the length check and wrote before the arrays) */
+        if (row_offset < 0 || row_offset > NPY_MAX_INTP - n) {
+            PyErr_Format(PyExc_ValueError, "csv_convert: row_offset must be in [0, %zd] "
+                         "(got %zd)", (Py_ssize_t)(NPY_MAX_INTP - n), row_offset);
             goto done;
         }
     }
@@ -273,8 +302,8 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
                               &na, &fmt))
             goto done;
         if (field < 0 || field >= ix->n_fields || type < 0 || type >= BO_CSV_NTYPES) {
-            PyErr_Format(PyExc_ValueError, "spec %zd: field %d or type %d out of range", i, field,
-                         type);
+            PyErr_Format(PyExc_ValueError, "csv_convert: specs[%zd]: field %d (the index has "
+                         "%d) or type %d out of range", i, field, (int)ix->n_fields, type);
             goto done;
         }
         bo_csv_col *c = &cols[i];
@@ -410,11 +439,12 @@ PyObject *bo_py_csv_infer(PyObject *self, PyObject *args)
     PyObject *res = NULL;
     na_holder h = {0};
     char quote;
-    bo_csv_index *ix = get_index(cap);
+    bo_csv_index *ix = get_index(cap, &view, "csv_infer");
     if (!ix || get_char(qobj, "quotechar", &quote) < 0 || na_from_tuple(na, &h) < 0)
         goto done;
     if (field < 0 || field >= ix->n_fields) {
-        PyErr_SetString(PyExc_ValueError, "field out of range");
+        PyErr_Format(PyExc_ValueError, "csv_infer: field %d is outside the index's %d fields",
+                     field, (int)ix->n_fields);
         goto done;
     }
     int has_na = 0;
@@ -435,7 +465,7 @@ PyObject *bo_py_csv_rows(PyObject *self, PyObject *args)
     PyObject *cap, *rows_obj;
     if (!PyArg_ParseTuple(args, "OO:csv_rows", &cap, &rows_obj))
         return NULL;
-    bo_csv_index *ix = get_index(cap);
+    bo_csv_index *ix = get_index(cap, NULL, "csv_rows");
     if (!ix)
         return NULL;
     PyArrayObject *rows = bo_py_input(rows_obj, NPY_INT64, BO_PY_ANY_SHAPE, -1, "csv_rows", "rows");
@@ -450,7 +480,8 @@ PyObject *bo_py_csv_rows(PyObject *self, PyObject *args)
     const int64_t *r = PyArray_DATA(rows);
     for (npy_intp i = 0; i < m; i++) {
         if (r[i] < 0 || r[i] >= ix->n_rows) {
-            PyErr_SetString(PyExc_IndexError, "row out of range");
+            PyErr_Format(PyExc_ValueError, "csv_rows: rows[%zd] = %lld is outside the index's "
+                         "%lld rows", (Py_ssize_t)i, (long long)r[i], (long long)ix->n_rows);
             goto fail;
         }
         ((int64_t *)PyArray_DATA((PyArrayObject *)starts))[i] = bo_csv_row_start(ix, r[i]);
@@ -467,6 +498,42 @@ fail:
     return NULL;
 }
 
+/* Whether view is (a slice of a memoryview of) an mmap.mmap made with ACCESS_READ: the only
+ * memory bo_csv_count_lines_par may drop (a shared read-only mapping: its pages come back as
+ * they were; on anonymous or private memory MADV_DONTNEED zeroes them, and the page holding
+ * buf[0] is dropped whole, so a bytes object's own header went too). 0 with no exception
+ * set when it is not; -1 with one set on failure. */
+static int read_only_mapping(const Py_buffer *view)
+{
+    if (!view->readonly || !view->obj)
+        return 0;
+    PyObject *base = view->obj;
+    Py_INCREF(base);
+    if (PyMemoryView_Check(base)) { /* the exporter behind a memoryview (and its slices) */
+        PyObject *o = PyObject_GetAttrString(base, "obj");
+        Py_DECREF(base);
+        if (!o)
+            return -1;
+        base = o;
+    }
+    PyObject *mod = PyImport_ImportModule("mmap");
+    PyObject *type = mod ? PyObject_GetAttrString(mod, "mmap") : NULL;
+    Py_XDECREF(mod);
+    int ok = type ? PyObject_IsInstance(base, type) : -1;
+    Py_XDECREF(type);
+    if (ok == 1) { /* the mapping itself must be read-only (not ACCESS_WRITE / ACCESS_COPY) */
+        Py_buffer whole;
+        if (PyObject_GetBuffer(base, &whole, PyBUF_SIMPLE) < 0) {
+            ok = -1;
+        } else {
+            ok = whole.readonly;
+            PyBuffer_Release(&whole);
+        }
+    }
+    Py_DECREF(base);
+    return ok;
+}
+
 /* csv_count_lines(buf, start, end, n_threads=1, drop_file_pages=False) -> line breaks in
  * buf[start:end]; drop_file_pages only for a view of a read-only file mapping (see
  * bo_csv_count_lines_par: on other memory it would zero the pages). */
@@ -478,8 +545,17 @@ PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*nn|ip:csv_count_lines", &view, &a, &b, &n_threads, &drop))
         return NULL;
     if (a < 0 || b < a || b > view.len) {
+        PyErr_Format(PyExc_ValueError, "csv_count_lines: start=%zd, end=%zd is not a range of "
+                     "buf's %zd bytes", a, b, view.len);
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "range outside the buffer");
+        return NULL;
+    }
+    if (drop && !read_only_mapping(&view)) {
+        PyBuffer_Release(&view);
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError,
+                            "csv_count_lines: drop_file_pages needs buf to be a view of a "
+                            "read-only mmap.mmap (MADV_DONTNEED zeroes any other memory)");
         return NULL;
     }
     int64_t k;
@@ -550,7 +626,8 @@ PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
         !(lines = bo_py_output(l_obj, NPY_INT64, 1, m, 0, func, "lines_before")))
         goto done;
     if (length < 0 || length > view.len) {
-        PyErr_SetString(PyExc_ValueError, "csv_scan_feed: bad arrays or length");
+        PyErr_Format(PyExc_ValueError, "csv_scan_feed: length must be in [0, %zd], the bytes "
+                     "of buf (got %zd)", view.len, length);
         goto done;
     }
     int64_t k;
