@@ -113,17 +113,25 @@ done:
     return res;
 }
 
+/* The pointer in capsule cap, which must have been made by `maker` (its name: capname);
+ * NULL with a TypeError naming the argument otherwise. */
+static void *get_capsule(PyObject *cap, const char *capname, const char *func, const char *arg,
+                         const char *maker)
+{
+    if (!PyCapsule_IsValid(cap, capname)) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be the %s that %s returned (got %.100s)",
+                     func, arg, arg, maker, Py_TYPE(cap)->tp_name);
+        return NULL;
+    }
+    return PyCapsule_GetPointer(cap, capname);
+}
+
 /* The index csv_tokenize returned, for rows of view (may be NULL: no buffer). The index holds
  * offsets into the buffer it was made for: a shorter buffer would be read past its end (the
  * converters read up to ix->consumed, the end of every row they index). */
 static bo_csv_index *get_index(PyObject *cap, const Py_buffer *view, const char *func)
 {
-    if (!PyCapsule_IsValid(cap, INDEX_CAPSULE)) {
-        PyErr_Format(PyExc_TypeError, "%s: index must be an index returned by csv_tokenize "
-                     "(got %.100s)", func, Py_TYPE(cap)->tp_name);
-        return NULL;
-    }
-    bo_csv_index *ix = PyCapsule_GetPointer(cap, INDEX_CAPSULE);
+    bo_csv_index *ix = get_capsule(cap, INDEX_CAPSULE, func, "index", "csv_tokenize");
     if (ix && view && ix->consumed > (size_t)view->len) {
         PyErr_Format(PyExc_ValueError, "%s: index covers %zu bytes but buf has %zd: pass the "
                      "buffer the index was made from", func, ix->consumed, view->len);
@@ -585,6 +593,11 @@ PyObject *bo_py_csv_utf8_check(PyObject *self, PyObject *args)
 
 static void scan_capsule_free(PyObject *cap) { free(PyCapsule_GetPointer(cap, SCAN_CAPSULE)); }
 
+static bo_csv_scan *get_scan(PyObject *cap, const char *func)
+{
+    return get_capsule(cap, SCAN_CAPSULE, func, "scanner", "csv_scan_new");
+}
+
 /* csv_scan_new(delimiter, quote) -> scanner */
 PyObject *bo_py_csv_scan_new(PyObject *self, PyObject *args)
 {
@@ -617,7 +630,7 @@ PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
     static const char *const func = "csv_scan_feed";
     PyObject *res = NULL;
     PyArrayObject *targets = NULL, *found, *before, *lines;
-    bo_csv_scan *s = PyCapsule_GetPointer(cap, SCAN_CAPSULE);
+    bo_csv_scan *s = get_scan(cap, func);
     if (!s || !(targets = bo_py_input(t_obj, NPY_UINT64, BO_PY_1D, -1, func, "targets")))
         goto done;
     npy_intp m = PyArray_DIM(targets, 0);
@@ -648,7 +661,7 @@ PyObject *bo_py_csv_scan_finish(PyObject *self, PyObject *args)
     PyObject *cap;
     if (!PyArg_ParseTuple(args, "O:csv_scan_finish", &cap))
         return NULL;
-    bo_csv_scan *s = PyCapsule_GetPointer(cap, SCAN_CAPSULE);
+    bo_csv_scan *s = get_scan(cap, "csv_scan_finish");
     if (!s)
         return NULL;
     return Py_BuildValue("(LKL)", (long long)bo_csv_scan_finish(s), (unsigned long long)s->pos,
