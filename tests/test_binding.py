@@ -291,3 +291,17 @@ def test_drop_file_pages_only_for_read_only_mappings(tmp_path):
                 assert _core.csv_count_lines(mm, 0, len(mm), 1, True) == 100_000
                 assert bytes(piece[:4]) == b"a\na\n"  # back from the page cache
                 del piece
+
+
+def test_report_error_with_an_undecodable_path():
+    """A report path with a byte that is not UTF-8 (os.fsdecode makes it a lone surrogate)
+    became a UnicodeEncodeError instead of the parse error: the path went through a UTF-8 C
+    string on its way to from_status; it goes as a str object now."""
+    import blockops
+
+    path = "scenario_\udcff.txt"
+    with pytest.raises(blockops.BlockopsError) as ei:
+        _core.parse_one_report(b"title\nno colon here\n", path)
+    e = ei.value
+    assert isinstance(e, ValueError) and e.status == "BO_ERR_PARSE" and e.path == path
+    assert str(e).startswith(path + ", line 2, column ")
