@@ -16,8 +16,8 @@ PyArrayObject *bo_py_input(PyObject *obj, int typenum, int flags, npy_intp len, 
     if ((flags & BO_PY_NO_BOOL) && PyArray_Check(obj) &&
         PyArray_TYPE((PyArrayObject *)obj) == NPY_BOOL && typenum != NPY_BOOL) {
         PyArray_Descr *want = PyArray_DescrFromType(typenum);
-        PyErr_Format(PyExc_TypeError, FUNC_FMT "%s must be an array of dtype %S, not bool", FUNC_ARG(func),
-                     name, (PyObject *)want);
+        PyErr_Format(PyExc_TypeError, FUNC_FMT "%s must be an array of dtype %S, not bool",
+                     FUNC_ARG(func), name, (PyObject *)want);
         Py_DECREF(want);
         return NULL;
     }
@@ -31,8 +31,9 @@ PyArrayObject *bo_py_input(PyObject *obj, int typenum, int flags, npy_intp len, 
             PyErr_Fetch(&et, &ev, &tb);
             PyErr_NormalizeException(&et, &ev, &tb);
             PyArray_Descr *want = PyArray_DescrFromType(typenum);
-            PyErr_Format(type, FUNC_FMT "%s must be an array of dtype %S (got %.100s: %S)", FUNC_ARG(func),
-                         name, (PyObject *)want, Py_TYPE(obj)->tp_name, ev ? ev : Py_None);
+            PyErr_Format(type, FUNC_FMT "%s must be an array of dtype %S (got %.100s: %S)",
+                         FUNC_ARG(func), name, (PyObject *)want, Py_TYPE(obj)->tp_name,
+                         ev ? ev : Py_None);
             Py_DECREF(want);
             Py_XDECREF(et);
             Py_XDECREF(ev);
@@ -78,13 +79,16 @@ PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, 
     if (len >= 0)
         PyOS_snprintf(shape, sizeof shape, " with %s%zd %s", at_least ? "at least " : "",
                       (Py_ssize_t)len, ndim == 1 ? "elements" : "rows");
-    PyErr_Format(PyExc_ValueError,
-                 FUNC_FMT "%s must be a writeable, aligned, %s %d-D array of dtype %S in native "
-                 "byte order%s (got %.100s%s%S)",
-                 FUNC_ARG(func), name, ndim == 1 ? "C-contiguous" : "row-contiguous", ndim,
-                 (PyObject *)want, shape,
-                 Py_TYPE(obj)->tp_name, a ? " of " : "",
-                 a ? (PyObject *)PyArray_DESCR(a) : (PyObject *)Py_None);
+    PyObject *got = a ? PyUnicode_FromFormat("a %d-D array of dtype %S", PyArray_NDIM(a),
+                                             (PyObject *)PyArray_DESCR(a))
+                      : PyUnicode_FromString(Py_TYPE(obj)->tp_name);
+    if (got)
+        PyErr_Format(PyExc_ValueError,
+                     FUNC_FMT "%s must be a writeable, aligned, %s %d-D array of dtype %S in "
+                     "native byte order%s (got %U)",
+                     FUNC_ARG(func), name, ndim == 1 ? "C-contiguous" : "row-contiguous", ndim,
+                     (PyObject *)want, shape, got);
+    Py_XDECREF(got);
     Py_DECREF(want);
     return NULL;
 }

@@ -403,7 +403,8 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
         PyList_SET_ITEM(outs, i, item);
     }
     /* bad values: returned for the reader to place (or skip) */
-    PyObject *exc = st == BO_OK ? Py_NewRef(Py_None) : bo_py_status_exc(st, &err, "csv_convert", NULL);
+    PyObject *exc =
+        st == BO_OK ? Py_NewRef(Py_None) : bo_py_status_exc(st, &err, "csv_convert", NULL);
     if (!exc)
         goto done;
     res = Py_BuildValue("(OON)", outs, bad_arr ? bad_arr : Py_None, exc);
