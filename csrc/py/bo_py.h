@@ -1,12 +1,79 @@
-/* Shared by the binding files (csrc/py/ only). */
+/* The binding toolkit (GUIDE section 8, "one binding toolkit"): the one NumPy C-API import
+ * scheme, input normaliser, output check, owned-array helper and status -> exception path, used
+ * by every csrc/py/ file. Include it first, instead
+ * of Python.h and numpy/arrayobject.h. Defined in bo_py.c. */
 #ifndef BO_PY_H
 #define BO_PY_H
+
+#define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+/* One NumPy C-API table for the whole extension, filled once by import_array() in
+ * PyInit__core (module.c defines BO_PY_DEFINE_NUMPY_API before including this header, which
+ * makes it the table's owner); every other file refers to that table. */
+#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
+#ifndef BO_PY_DEFINE_NUMPY_API
+#define NO_IMPORT_ARRAY
+#endif
+#include <numpy/arrayobject.h>
+
 #include "blockops/bo_common.h"
 
-/* Set the exception blockops._errors.from_status builds for st (the one status -> exception
- * mapping) and return NULL. e may be NULL; argname (may be NULL) names the offending
- * argument. Defined in module.c. */
+/* ------------------------------------------------------------------ inputs */
+
+/* bo_py_input flags */
+#define BO_PY_ANY_SHAPE 0 /* any number of dimensions */
+#define BO_PY_1D 1        /* exactly one dimension */
+#define BO_PY_UPTO_1D 2   /* a scalar (0-d) or one dimension */
+#define BO_PY_NO_BOOL 4   /* refuse bool arrays (NumPy counts bool -> number as a safe cast) */
+
+/* The one input normaliser: obj as an aligned, C-contiguous, native-order array of typenum,
+ * PyArray_FROM_OTF(obj, typenum, NPY_ARRAY_IN_ARRAY): obj itself (a new reference, no copy)
+ * when it already is one, else a copy; arrays are only cast safely (the dtype allow-list:
+ * e.g. int32 -> int64 yes, float64 -> int64 no). The result is never written to (pandas and
+ * Ray hand out read-only arrays). len >= 0: it must have exactly len elements. NULL with
+ * TypeError (dtype) or ValueError (shape, length) naming "func: name" (func may be NULL). */
+PyArrayObject *bo_py_input(PyObject *obj, int typenum, int flags, npy_intp len, const char *func,
+                           const char *name);
+
+/* ------------------------------------------------------------------ outputs */
+
+/* The one check of an output array the caller passes in to be written: a NumPy array of
+ * exactly typenum in native byte order, aligned, writeable, with ndim dimensions (1 or 2) whose
+ * last axis is contiguous (ndim 1: the whole array), and a first dimension of exactly len
+ * elements (at_least: len or more; len < 0: any). The array (borrowed), or NULL with
+ * ValueError naming "func: name" (func may be NULL). */
+PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, int at_least,
+                            const char *func, const char *name);
+
+/* ------------------------------------------------------------------ owned arrays */
+
+/* The one owned-array helper: a new 1-D array of n elements of typenum over the malloc'ed
+ * buffer *data, which it takes over in every case: freed with free() when the array dies, or
+ * at once when this fails (or when n == 0 or *data is NULL: then a new zero-filled array).
+ * *data is NULL afterwards, so the caller's cleanup path never frees it again. */
+PyObject *bo_py_adopt(void **data, npy_intp n, int typenum);
+
+/* ------------------------------------------------------------------ errors */
+
+/* The one status -> exception path: the exception blockops._errors.from_status (the only
+ * status -> exception mapping) builds for st, as a new reference, not raised (NULL with an
+ * exception set if building it failed). e may be NULL; the message leads with func; argname
+ * (may be NULL) names the offending argument. The C message may quote input bytes that are
+ * not UTF-8 (a CSV value): they are backslash-escaped, never a UnicodeDecodeError. */
+PyObject *bo_py_status_exc(bo_status st, const bo_error *e, const char *func,
+                           const char *argname);
+
+/* The same with a str object leading the message instead of func (e.g. a path that need not
+ * be encodable as UTF-8). */
+PyObject *bo_py_status_exc_at(bo_status st, const bo_error *e, PyObject *where,
+                              const char *argname);
+
+/* Raise exc (an exception instance; the reference is stolen) and return NULL; exc NULL: an
+ * exception is set already (from building exc). */
+PyObject *bo_py_raise(PyObject *exc);
+
+/* Raise bo_py_status_exc(st, e, func, argname) and return NULL. */
 PyObject *bo_py_raise_status(bo_status st, const bo_error *e, const char *func,
                              const char *argname);
 

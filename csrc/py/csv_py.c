@@ -2,19 +2,18 @@
  *
  * The Python reader (python/blockops/io/csv.py) owns the byte buffers and the file/line
  * bookkeeping; these functions index and convert one buffer with the GIL released. The block
- * index lives in a capsule between the calls. Parse problems are *returned* as tuples
- * (status, message, byte_offset, row, column) so that Python can raise one exception that names
- * the file, line and column; only bad arguments and out-of-memory raise here. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#define NO_IMPORT_ARRAY
-#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
-#include <numpy/arrayobject.h>
+ * index lives in a capsule between the calls. Every C status becomes an exception through
+ * bo_py_status_exc (blockops._errors.from_status, the one mapping), but the problems of the
+ * input (csv_tokenize's, csv_convert's BO_ERR_PARSE) are *returned*, not raised: the Python
+ * reader adds the file, line and column name (the exception's .reason is the C message,
+ * .byte_offset the offset in buf, .index the row, .column the spec) and raises it, or skips
+ * the bad rows. Bad arguments and out-of-memory raise here. */
+#include "bo_py.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "blockops/bo_common.h"
 #include "blockops/bo_csv.h"
 
 #define INDEX_CAPSULE "blockops.csv_index"
@@ -27,18 +26,6 @@ static void index_capsule_free(PyObject *cap)
         bo_csv_index_free(ix);
         free(ix);
     }
-}
-
-static PyObject *error_tuple(bo_status st, const bo_error *e)
-{
-    /* The message quotes the bad value's bytes, which need not be UTF-8 (or may be cut inside
-     * a character): "s" would raise UnicodeDecodeError instead of the parse error. */
-    const char *m = e->message[0] ? e->message : bo_status_str(st);
-    PyObject *msg = PyUnicode_DecodeUTF8(m, (Py_ssize_t)strlen(m), "backslashreplace");
-    if (!msg)
-        return NULL;
-    return Py_BuildValue("(sNLLL)", bo_status_name(st), msg, (long long)e->byte_offset,
-                         (long long)e->index, (long long)e->column);
 }
 
 static int get_char(PyObject *o, const char *name, char *out)
@@ -60,8 +47,8 @@ static int get_char(PyObject *o, const char *name, char *out)
     return 0;
 }
 
-/* csv_tokenize(buf, delimiter, quote, n_fields, final, max_rows, max_row_bytes, n_threads)
- * -> (index, n_rows, n_fields, consumed, n_bad, error_or_None) */
+/* csv_tokenize(buf, length, delimiter, quote, n_fields, final, max_rows, max_row_bytes,
+ * n_threads) -> (index, n_rows, n_fields, consumed, n_bad, exception_or_None) */
 PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args)
 {
     Py_buffer view;
@@ -77,7 +64,13 @@ PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args)
     if (get_char(dobj, "delimiter", &o.delimiter) < 0 || get_char(qobj, "quotechar", &o.quote) < 0)
         goto done;
     if (length < 0 || length > view.len) {
-        PyErr_SetString(PyExc_ValueError, "length outside the buffer");
+        PyErr_Format(PyExc_ValueError, "csv_tokenize: length must be in [0, %zd], the bytes of "
+                     "buf (got %zd)", view.len, length);
+        goto done;
+    }
+    /* the index stores n_fields + 1 offsets a row, computed in int: INT_MAX would overflow */
+    if (n_fields == INT_MAX) {
+        PyErr_Format(PyExc_ValueError, "csv_tokenize: n_fields must be < %d", INT_MAX);
         goto done;
     }
     o.n_fields = n_fields;
@@ -97,14 +90,14 @@ PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (st == BO_ERR_NOMEM) {
         free(ix);
-        PyErr_NoMemory();
+        bo_py_raise_status(st, &err, "csv_tokenize", NULL);
         goto done;
     }
-    if (st != BO_OK) {
+    if (st != BO_OK) { /* the reader says where: returned */
         free(ix);
-        PyObject *et = error_tuple(st, &err);
-        if (et)
-            res = Py_BuildValue("(OiiniN)", Py_None, 0, 0, (Py_ssize_t)0, 0, et);
+        PyObject *exc = bo_py_status_exc(st, &err, "csv_tokenize", NULL);
+        if (exc)
+            res = Py_BuildValue("(OiiniN)", Py_None, 0, 0, (Py_ssize_t)0, 0, exc);
         goto done;
     }
     PyObject *cap = PyCapsule_New(ix, INDEX_CAPSULE, index_capsule_free);
@@ -120,9 +113,31 @@ done:
     return res;
 }
 
-static bo_csv_index *get_index(PyObject *cap)
+/* The pointer in capsule cap, which must have been made by `maker` (its name: capname);
+ * NULL with a TypeError naming the argument otherwise. */
+static void *get_capsule(PyObject *cap, const char *capname, const char *func, const char *arg,
+                         const char *maker)
 {
-    return PyCapsule_GetPointer(cap, INDEX_CAPSULE);
+    if (!PyCapsule_IsValid(cap, capname)) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be the %s that %s returned (got %.100s)",
+                     func, arg, arg, maker, Py_TYPE(cap)->tp_name);
+        return NULL;
+    }
+    return PyCapsule_GetPointer(cap, capname);
+}
+
+/* The index csv_tokenize returned, for rows of view (may be NULL: no buffer). The index holds
+ * offsets into the buffer it was made for: a shorter buffer would be read past its end (the
+ * converters read up to ix->consumed, the end of every row they index). */
+static bo_csv_index *get_index(PyObject *cap, const Py_buffer *view, const char *func)
+{
+    bo_csv_index *ix = get_capsule(cap, INDEX_CAPSULE, func, "index", "csv_tokenize");
+    if (ix && view && ix->consumed > (size_t)view->len) {
+        PyErr_Format(PyExc_ValueError, "%s: index covers %zu bytes but buf has %zd: pass the "
+                     "buffer the index was made from", func, ix->consumed, view->len);
+        return NULL;
+    }
+    return ix;
 }
 
 /* One column's missing-value set, borrowed from a tuple of bytes. */
@@ -167,29 +182,6 @@ static void na_holder_free(na_holder *h)
     free(h->lens);
 }
 
-static void free_capsule(PyObject *cap) { free(PyCapsule_GetPointer(cap, "blockops.malloc")); }
-
-/* A 1-D array that owns malloc'd memory (freed when the array dies). */
-static PyObject *array_owning(void *data, npy_intp n, int typenum)
-{
-    PyObject *arr = PyArray_SimpleNewFromData(1, &n, typenum, data);
-    if (!arr) {
-        free(data);
-        return NULL;
-    }
-    PyObject *cap = PyCapsule_New(data, "blockops.malloc", free_capsule);
-    if (!cap) {
-        free(data);
-        Py_DECREF(arr);
-        return NULL;
-    }
-    if (PyArray_SetBaseObject((PyArrayObject *)arr, cap) < 0) {
-        Py_DECREF(arr);
-        return NULL;
-    }
-    return arr;
-}
-
 static int type_typenum(int t)
 {
     switch (t) {
@@ -209,21 +201,19 @@ static int type_typenum(int t)
     return -1;
 }
 
-/* The element pointer of rows [off, off + n) of a caller's output array, which must be a
- * writable contiguous 1-D array of the given type with at least off + n elements. */
+/* The element pointer of rows [off, off + n) of a caller's output array, which must pass
+ * bo_py_output as a 1-D array of the given type with at least off + n elements. */
 static int dest_rows(PyObject *a, int typenum, npy_intp off, npy_intp n, const char *what,
                      Py_ssize_t i, void **ptr)
 {
-    PyArrayObject *arr = (PyArrayObject *)a;
-    if (!PyArray_Check(a) || PyArray_TYPE(arr) != typenum || PyArray_NDIM(arr) != 1 ||
-        !PyArray_IS_C_CONTIGUOUS(arr) || !PyArray_ISWRITEABLE(arr) ||
-        PyArray_DIM(arr, 0) < off + n) {
-        PyErr_Format(PyExc_ValueError,
-                     "csv_convert: dest %s of spec %zd must be a writable contiguous 1-D array "
-                     "of type %d with at least %zd elements",
-                     what, i, typenum, (Py_ssize_t)(off + n));
+    char name[64];
+    if (i >= 0)
+        PyOS_snprintf(name, sizeof name, "dest %s of spec %zd", what, i);
+    else
+        PyOS_snprintf(name, sizeof name, "dest %s", what);
+    PyArrayObject *arr = bo_py_output(a, typenum, 1, off + n, 1, "csv_convert", name);
+    if (!arr)
         return -1;
-    }
     *ptr = PyArray_BYTES(arr) + (size_t)off * (size_t)PyArray_ITEMSIZE(arr);
     return 0;
 }
@@ -248,7 +238,7 @@ static int out_rows(PyObject *dest, int typenum, int zero, npy_intp off, npy_int
 
 /* csv_convert(buf, index, specs, quote, n_threads, want_bad, dest=None, row_offset=0)
  * specs: sequence of (field, type, nullable, na_tuple_or_None, datetime_format_or_None)
- * -> (outputs, bad_or_None, error_or_None); outputs[i] is
+ * -> (outputs, bad_or_None, exception_or_None); outputs[i] is
  *    (values, mask_or_None)            for fixed-width types,
  *    ((lon, lat), None)                for wkt_point,
  *    ((offsets, data), mask)           for str.
@@ -276,7 +266,7 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
     bo_csv_dtfmt *fmts = NULL;
     Py_ssize_t k = 0;
     char quote;
-    bo_csv_index *ix = get_index(cap);
+    bo_csv_index *ix = get_index(cap, &view, "csv_convert");
     if (!ix || get_char(qobj, "quotechar", &quote) < 0)
         goto done;
     seq = PySequence_Fast(specs, "specs must be a sequence");
@@ -291,8 +281,16 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
         dcols = PySequence_Fast(dc, "dest columns must be a sequence");
         if (!dcols)
             goto done;
-        if (PySequence_Fast_GET_SIZE(dcols) != k || row_offset < 0) {
-            PyErr_SetString(PyExc_ValueError, "csv_convert: one dest per spec, row_offset >= 0");
+        if (PySequence_Fast_GET_SIZE(dcols) != k) {
+            PyErr_Format(PyExc_ValueError, "csv_convert: dest has %zd columns for %zd specs",
+                         PySequence_Fast_GET_SIZE(dcols), k);
+            goto done;
+        }
+        /* rows [row_offset, row_offset + n) of dest: row_offset + n must not wrap (it did, and
+         * a huge row_offset passed the length check and wrote before the arrays) */
+        if (row_offset < 0 || row_offset > NPY_MAX_INTP - n) {
+            PyErr_Format(PyExc_ValueError, "csv_convert: row_offset must be in [0, %zd] "
+                         "(got %zd)", (Py_ssize_t)(NPY_MAX_INTP - n), row_offset);
             goto done;
         }
     }
@@ -313,8 +311,8 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
                               &na, &fmt))
             goto done;
         if (field < 0 || field >= ix->n_fields || type < 0 || type >= BO_CSV_NTYPES) {
-            PyErr_Format(PyExc_ValueError, "spec %zd: field %d or type %d out of range", i, field,
-                         type);
+            PyErr_Format(PyExc_ValueError, "csv_convert: specs[%zd]: field %d (the index has "
+                         "%d) or type %d out of range", i, field, (int)ix->n_fields, type);
             goto done;
         }
         bo_csv_col *c = &cols[i];
@@ -332,8 +330,10 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
                 goto done;
             }
             bo_error e;
-            if (bo_csv_dtfmt_compile(f, &fmts[i], &e) != BO_OK) {
-                PyErr_Format(PyExc_ValueError, "datetime format %R: %s", fmt, e.message);
+            bo_error_clear(&e);
+            bo_status fst = bo_csv_dtfmt_compile(f, &fmts[i], &e);
+            if (fst != BO_OK) {
+                bo_py_raise_status(fst, &e, "csv_convert", "specs");
                 goto done;
             }
             c->fmt = &fmts[i];
@@ -372,12 +372,8 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     st = bo_csv_convert(view.buf, ix, cols, (int)k, &co, bad, &err);
     Py_END_ALLOW_THREADS
-    if (st == BO_ERR_NOMEM) {
-        PyErr_NoMemory();
-        goto done;
-    }
     if (st != BO_OK && st != BO_ERR_PARSE) {
-        PyErr_Format(PyExc_ValueError, "csv_convert: %s", err.message);
+        bo_py_raise_status(st, &err, "csv_convert", NULL);
         goto done;
     }
     outs = PyList_New(k);
@@ -388,15 +384,13 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
         PyObject *item;
         PyObject *mask = masks[i] ? masks[i] : Py_None;
         if (c->type == BO_CSV_STR) {
-            PyObject *offs = array_owning(c->str_offsets, n + 1, NPY_INT64);
-            c->str_offsets = NULL;
-            PyObject *data = offs ? array_owning(c->str_data, (npy_intp)c->str_bytes, NPY_UINT8)
-                                  : NULL;
+            PyObject *offs = bo_py_adopt((void **)&c->str_offsets, n + 1, NPY_INT64);
             if (!offs)
-                free(c->str_data);
-            c->str_data = NULL;
+                goto done;
+            PyObject *data = bo_py_adopt((void **)&c->str_data, (npy_intp)c->str_bytes,
+                                         NPY_UINT8);
             if (!data) {
-                Py_XDECREF(offs);
+                Py_DECREF(offs);
                 goto done;
             }
             item = Py_BuildValue("((NN)O)", offs, data, mask);
@@ -409,10 +403,12 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
             goto done;
         PyList_SET_ITEM(outs, i, item);
     }
-    PyObject *et = st == BO_OK ? (Py_INCREF(Py_None), Py_None) : error_tuple(st, &err);
-    if (!et)
+    /* bad values: returned for the reader to place (or skip) */
+    PyObject *exc =
+        st == BO_OK ? Py_NewRef(Py_None) : bo_py_status_exc(st, &err, "csv_convert", NULL);
+    if (!exc)
         goto done;
-    res = Py_BuildValue("(OON)", outs, bad_arr ? bad_arr : Py_None, et);
+    res = Py_BuildValue("(OON)", outs, bad_arr ? bad_arr : Py_None, exc);
 done:
     if (cols)
         for (Py_ssize_t i = 0; i < k; i++) {
@@ -453,11 +449,12 @@ PyObject *bo_py_csv_infer(PyObject *self, PyObject *args)
     PyObject *res = NULL;
     na_holder h = {0};
     char quote;
-    bo_csv_index *ix = get_index(cap);
+    bo_csv_index *ix = get_index(cap, &view, "csv_infer");
     if (!ix || get_char(qobj, "quotechar", &quote) < 0 || na_from_tuple(na, &h) < 0)
         goto done;
     if (field < 0 || field >= ix->n_fields) {
-        PyErr_SetString(PyExc_ValueError, "field out of range");
+        PyErr_Format(PyExc_ValueError, "csv_infer: field %d is outside the index's %d fields",
+                     field, (int)ix->n_fields);
         goto done;
     }
     int has_na = 0;
@@ -478,11 +475,10 @@ PyObject *bo_py_csv_rows(PyObject *self, PyObject *args)
     PyObject *cap, *rows_obj;
     if (!PyArg_ParseTuple(args, "OO:csv_rows", &cap, &rows_obj))
         return NULL;
-    bo_csv_index *ix = get_index(cap);
+    bo_csv_index *ix = get_index(cap, NULL, "csv_rows");
     if (!ix)
         return NULL;
-    PyArrayObject *rows =
-        (PyArrayObject *)PyArray_FROM_OTF(rows_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY);
+    PyArrayObject *rows = bo_py_input(rows_obj, NPY_INT64, BO_PY_ANY_SHAPE, -1, "csv_rows", "rows");
     if (!rows)
         return NULL;
     npy_intp m = PyArray_SIZE(rows);
@@ -494,7 +490,8 @@ PyObject *bo_py_csv_rows(PyObject *self, PyObject *args)
     const int64_t *r = PyArray_DATA(rows);
     for (npy_intp i = 0; i < m; i++) {
         if (r[i] < 0 || r[i] >= ix->n_rows) {
-            PyErr_SetString(PyExc_IndexError, "row out of range");
+            PyErr_Format(PyExc_ValueError, "csv_rows: rows[%zd] = %lld is outside the index's "
+                         "%lld rows", (Py_ssize_t)i, (long long)r[i], (long long)ix->n_rows);
             goto fail;
         }
         ((int64_t *)PyArray_DATA((PyArrayObject *)starts))[i] = bo_csv_row_start(ix, r[i]);
@@ -511,6 +508,42 @@ fail:
     return NULL;
 }
 
+/* Whether view is (a slice of a memoryview of) an mmap.mmap made with ACCESS_READ: the only
+ * memory bo_csv_count_lines_par may drop (a shared read-only mapping: its pages come back as
+ * they were; on anonymous or private memory MADV_DONTNEED zeroes them, and the page holding
+ * buf[0] is dropped whole, so a bytes object's own header went too). 0 with no exception
+ * set when it is not; -1 with one set on failure. */
+static int read_only_mapping(const Py_buffer *view)
+{
+    if (!view->readonly || !view->obj)
+        return 0;
+    PyObject *base = view->obj;
+    Py_INCREF(base);
+    if (PyMemoryView_Check(base)) { /* the exporter behind a memoryview (and its slices) */
+        PyObject *o = PyObject_GetAttrString(base, "obj");
+        Py_DECREF(base);
+        if (!o)
+            return -1;
+        base = o;
+    }
+    PyObject *mod = PyImport_ImportModule("mmap");
+    PyObject *type = mod ? PyObject_GetAttrString(mod, "mmap") : NULL;
+    Py_XDECREF(mod);
+    int ok = type ? PyObject_IsInstance(base, type) : -1;
+    Py_XDECREF(type);
+    if (ok == 1) { /* the mapping itself must be read-only (not ACCESS_WRITE / ACCESS_COPY) */
+        Py_buffer whole;
+        if (PyObject_GetBuffer(base, &whole, PyBUF_SIMPLE) < 0) {
+            ok = -1;
+        } else {
+            ok = whole.readonly;
+            PyBuffer_Release(&whole);
+        }
+    }
+    Py_DECREF(base);
+    return ok;
+}
+
 /* csv_count_lines(buf, start, end, n_threads=1, drop_file_pages=False) -> line breaks in
  * buf[start:end]; drop_file_pages only for a view of a read-only file mapping (see
  * bo_csv_count_lines_par: on other memory it would zero the pages). */
@@ -522,8 +555,17 @@ PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*nn|ip:csv_count_lines", &view, &a, &b, &n_threads, &drop))
         return NULL;
     if (a < 0 || b < a || b > view.len) {
+        PyErr_Format(PyExc_ValueError, "csv_count_lines: start=%zd, end=%zd is not a range of "
+                     "buf's %zd bytes", a, b, view.len);
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "range outside the buffer");
+        return NULL;
+    }
+    if (drop && !read_only_mapping(&view)) {
+        PyBuffer_Release(&view);
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError,
+                            "csv_count_lines: drop_file_pages needs buf to be a view of a "
+                            "read-only mmap.mmap (MADV_DONTNEED zeroes any other memory)");
         return NULL;
     }
     int64_t k;
@@ -553,6 +595,11 @@ PyObject *bo_py_csv_utf8_check(PyObject *self, PyObject *args)
 
 static void scan_capsule_free(PyObject *cap) { free(PyCapsule_GetPointer(cap, SCAN_CAPSULE)); }
 
+static bo_csv_scan *get_scan(PyObject *cap, const char *func)
+{
+    return get_capsule(cap, SCAN_CAPSULE, func, "scanner", "csv_scan_new");
+}
+
 /* csv_scan_new(delimiter, quote) -> scanner */
 PyObject *bo_py_csv_scan_new(PyObject *self, PyObject *args)
 {
@@ -578,24 +625,24 @@ PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
     PyObject *cap;
     Py_buffer view;
     Py_ssize_t length;
-    PyArrayObject *targets, *found, *before, *lines;
-    if (!PyArg_ParseTuple(args, "Oy*nO!O!O!O!:csv_scan_feed", &cap, &view, &length,
-                          &PyArray_Type, &targets, &PyArray_Type, &found, &PyArray_Type, &before,
-                          &PyArray_Type, &lines))
+    PyObject *t_obj, *f_obj, *b_obj, *l_obj;
+    if (!PyArg_ParseTuple(args, "Oy*nOOOO:csv_scan_feed", &cap, &view, &length, &t_obj, &f_obj,
+                          &b_obj, &l_obj))
         return NULL;
+    static const char *const func = "csv_scan_feed";
     PyObject *res = NULL;
-    bo_csv_scan *s = PyCapsule_GetPointer(cap, SCAN_CAPSULE);
-    if (!s)
+    PyArrayObject *targets = NULL, *found, *before, *lines;
+    bo_csv_scan *s = get_scan(cap, func);
+    if (!s || !(targets = bo_py_input(t_obj, NPY_UINT64, BO_PY_1D, -1, func, "targets")))
         goto done;
-    npy_intp m = PyArray_SIZE(targets);
-    if (PyArray_TYPE(targets) != NPY_UINT64 || PyArray_TYPE(found) != NPY_INT64 ||
-        PyArray_TYPE(before) != NPY_INT64 || PyArray_TYPE(lines) != NPY_INT64 ||
-        PyArray_SIZE(found) != m || PyArray_SIZE(before) != m || PyArray_SIZE(lines) != m ||
-        !PyArray_IS_C_CONTIGUOUS(lines) || !PyArray_ISWRITEABLE(lines) || !PyArray_IS_C_CONTIGUOUS(targets) ||
-        !PyArray_IS_C_CONTIGUOUS(found) || !PyArray_IS_C_CONTIGUOUS(before) ||
-        !PyArray_ISWRITEABLE(found) || !PyArray_ISWRITEABLE(before) || length < 0 ||
-        length > view.len) {
-        PyErr_SetString(PyExc_ValueError, "csv_scan_feed: bad arrays or length");
+    npy_intp m = PyArray_DIM(targets, 0);
+    if (!(found = bo_py_output(f_obj, NPY_INT64, 1, m, 0, func, "found")) ||
+        !(before = bo_py_output(b_obj, NPY_INT64, 1, m, 0, func, "rows_before")) ||
+        !(lines = bo_py_output(l_obj, NPY_INT64, 1, m, 0, func, "lines_before")))
+        goto done;
+    if (length < 0 || length > view.len) {
+        PyErr_Format(PyExc_ValueError, "csv_scan_feed: length must be in [0, %zd], the bytes "
+                     "of buf (got %zd)", view.len, length);
         goto done;
     }
     int64_t k;
@@ -605,6 +652,7 @@ PyObject *bo_py_csv_scan_feed(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     res = PyLong_FromLongLong(k);
 done:
+    Py_XDECREF(targets);
     PyBuffer_Release(&view);
     return res;
 }
@@ -615,7 +663,7 @@ PyObject *bo_py_csv_scan_finish(PyObject *self, PyObject *args)
     PyObject *cap;
     if (!PyArg_ParseTuple(args, "O:csv_scan_finish", &cap))
         return NULL;
-    bo_csv_scan *s = PyCapsule_GetPointer(cap, SCAN_CAPSULE);
+    bo_csv_scan *s = get_scan(cap, "csv_scan_finish");
     if (!s)
         return NULL;
     return Py_BuildValue("(LKL)", (long long)bo_csv_scan_finish(s), (unsigned long long)s->pos,

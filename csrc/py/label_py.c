@@ -4,48 +4,26 @@
  * layout) and passes contiguous arrays: int64 timestamps in units of ts_per_second, float64
  * prices, an (m, 3) float64 array of modes (direction, stop_ticks, target_ticks) and
  * preallocated (m, n_out) outputs whose rows are contiguous (slices of bigger arrays are fine).
- * Inputs are never written to. Errors go through blockops._errors.from_status, the one status
- * -> exception mapping, like module.c's raise_status. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-/* This file keeps its own NumPy API table (module.c's is static there) and fills it on first
- * use with PyArray_ImportNumPyAPI, which does nothing once the table is set. */
-#include <numpy/arrayobject.h>
-
-#include "blockops/bo_common.h"
+ * Inputs (bo_py_input) are never written to; outputs pass bo_py_output. Errors go through
+ * bo_py_raise_status, the one status -> exception path. */
 #include "bo_py.h"
+
 #include "blockops/bo_label.h"
 
 PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args);
 
-/* A 1-D input as a contiguous, aligned array of typenum of length n (n < 0: any length). */
-static PyArrayObject *get_input(PyObject *obj, int typenum, const char *name, npy_intp n)
-{
-    PyArrayObject *a = (PyArrayObject *)PyArray_FROM_OTF(obj, typenum, NPY_ARRAY_IN_ARRAY);
-    if (!a)
-        return NULL;
-    if (PyArray_NDIM(a) != 1 || (n >= 0 && PyArray_DIM(a, 0) != n)) {
-        PyErr_Format(PyExc_ValueError, "%s must be 1-D of length %zd", name, (Py_ssize_t)n);
-        Py_DECREF(a);
-        return NULL;
-    }
-    return a;
-}
+static const char *const func = "barrier_labels";
 
-/* An (m, n_out) output: exact dtype, writeable, each row contiguous. */
+/* An (m, n_out) output through bo_py_output (exact dtype, writeable, aligned, rows
+ * contiguous) with n_out columns (n_out < 0: any). */
 static int check_output(PyObject *obj, int typenum, const char *name, npy_intp m, npy_intp n_out)
 {
-    if (!PyArray_Check(obj)) {
-        PyErr_Format(PyExc_TypeError, "%s must be a NumPy array", name);
+    PyArrayObject *a = bo_py_output(obj, typenum, 2, m, 0, func, name);
+    if (!a)
         return -1;
-    }
-    PyArrayObject *a = (PyArrayObject *)obj;
-    if (PyArray_TYPE(a) != typenum || PyArray_NDIM(a) != 2 || PyArray_DIM(a, 0) != m ||
-        (n_out >= 0 && PyArray_DIM(a, 1) != n_out) || !PyArray_ISWRITEABLE(a) ||
-        !PyArray_ISALIGNED(a) || (PyArray_DIM(a, 1) > 1 && PyArray_STRIDE(a, 1) != PyArray_ITEMSIZE(a))) {
-        PyErr_Format(PyExc_ValueError,
-                     "%s must be a writeable aligned (%zd, n) array of dtype %s with contiguous rows",
-                     name, (Py_ssize_t)m, typenum == NPY_INT8 ? "int8" : "float32");
+    if (n_out >= 0 && PyArray_DIM(a, 1) != n_out) {
+        PyErr_Format(PyExc_ValueError, "%s: %s has %zd columns, labels has %zd", func, name,
+                     (Py_ssize_t)PyArray_DIM(a, 1), (Py_ssize_t)n_out);
         return -1;
     }
     return 0;
@@ -64,11 +42,9 @@ PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args)
                           &cl_o, &vol_o, &modes_o, &lab_o, &w_o, &mae_o, &sec_o, &out_begin,
                           &at_end, &tick, &horizon, &decay, &roll, &ref_month, &tps, &n_threads))
         return NULL;
-    if (PyArray_ImportNumPyAPI() < 0)
-        return NULL;
     PyArrayObject *in[6] = {NULL, NULL, NULL, NULL, NULL, NULL}, *modes = NULL;
     PyObject *result = NULL;
-    in[0] = get_input(ts_o, NPY_INT64, "timestamp", -1);
+    in[0] = bo_py_input(ts_o, NPY_INT64, BO_PY_1D, -1, func, "timestamp");
     if (!in[0])
         goto done;
     npy_intp n = PyArray_DIM(in[0], 0);
@@ -77,10 +53,10 @@ PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args)
     for (int k = 0; k < 5; k++) {
         if (k == 4 && vol_o == Py_None)
             break;
-        if (!(in[k + 1] = get_input(objs[k], NPY_FLOAT64, names[k], n)))
+        if (!(in[k + 1] = bo_py_input(objs[k], NPY_FLOAT64, BO_PY_1D, n, func, names[k])))
             goto done;
     }
-    modes = (PyArrayObject *)PyArray_FROM_OTF(modes_o, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    modes = bo_py_input(modes_o, NPY_FLOAT64, BO_PY_ANY_SHAPE, -1, func, "modes");
     if (!modes)
         goto done;
     if (PyArray_NDIM(modes) != 2 || PyArray_DIM(modes, 1) != 3 || PyArray_DIM(modes, 0) < 1 ||
@@ -140,7 +116,7 @@ PyObject *bo_py_barrier_labels(PyObject *self, PyObject *args)
                            (size_t)(out_begin + n_out), at_end, md, (size_t)m, &o, &out, &rs, &err);
     Py_END_ALLOW_THREADS
     if (st != BO_OK) {
-        bo_py_raise_status(st, &err, "barrier_labels", NULL);
+        bo_py_raise_status(st, &err, func, NULL);
         goto done;
     }
     result = Py_BuildValue("(LLdd)", (long long)rs.events, (long long)rs.bars_affected,

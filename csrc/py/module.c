@@ -1,42 +1,19 @@
-/* blockops._core: the only C file that includes Python.h / NumPy headers.
+/* blockops._core: the module (geo, resources, config functions and the method table).
  *
  * Functions here take already-normalized arguments from python/blockops (which does the
  * pandas/scalar/broadcast handling and builds friendly messages); this layer re-checks dtypes
  * and lengths, never writes into inputs, releases the GIL around the pure-C call and maps
- * bo_status to exceptions through blockops._errors.from_status (the one mapping). */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-/* the other binding files that use the NumPy C API define NO_IMPORT_ARRAY and this symbol */
-#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
-#include <numpy/arrayobject.h>
-
-#include "blockops/bo_common.h"
+ * bo_status to exceptions through blockops._errors.from_status (the one mapping). The
+ * toolkit every binding file shares is bo_py.h. */
+/* this file owns the NumPy C-API table (see bo_py.h) */
+#define BO_PY_DEFINE_NUMPY_API
 #include "bo_py.h"
+
 #include "blockops/bo_geo.h"
 #include "blockops/bo_res.h"
 #include "blockops/bo_v2x.h"
 
 /* ------------------------------------------------------------------ errors */
-
-PyObject *bo_py_raise_status(bo_status st, const bo_error *e, const char *func,
-                             const char *argname)
-{
-    PyObject *mod = PyImport_ImportModule("blockops._errors");
-    if (!mod)
-        return NULL;
-    PyObject *exc = PyObject_CallMethod(
-        mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
-        (e && e->message[0]) ? e->message : bo_status_str(st), func, argname,
-        (long long)(e ? e->index : -1), (long long)(e ? e->line : -1),
-        (long long)(e ? e->column : -1), (long long)(e ? e->byte_offset : -1),
-        e ? e->value : 0.0);
-    Py_DECREF(mod);
-    if (!exc)
-        return NULL;
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-    Py_DECREF(exc);
-    return NULL;
-}
 
 static PyObject *raise_status(bo_status st, const bo_error *e, const char *func,
                               const char *const *argnames, int nargnames)
@@ -62,8 +39,9 @@ static void inputs_free(inputs_t *in)
         Py_CLEAR(in->arr[i]);
 }
 
-/* Convert up to 4 inputs to contiguous, aligned arrays of typenum (a copy only when needed,
- * never written to), each of length n or 1; length-1 inputs are flagged for broadcasting. */
+/* Up to 4 inputs through bo_py_input (contiguous, aligned arrays of typenum, a copy only when
+ * needed, never written to), each of length n or 1; length-1 inputs are flagged for
+ * broadcasting. */
 static int inputs_get(inputs_t *in, PyObject *const *objs, const char *const *names, int k,
                       int typenum, int allow_bcast)
 {
@@ -71,14 +49,9 @@ static int inputs_get(inputs_t *in, PyObject *const *objs, const char *const *na
     in->n_in = k;
     in->n = -1;
     for (int i = 0; i < k; i++) {
-        in->arr[i] = (PyArrayObject *)PyArray_FROM_OTF(objs[i], typenum, NPY_ARRAY_IN_ARRAY);
+        in->arr[i] = bo_py_input(objs[i], typenum, BO_PY_UPTO_1D, -1, NULL, names[i]);
         if (!in->arr[i])
             goto fail;
-        if (PyArray_NDIM(in->arr[i]) > 1) {
-            PyErr_Format(PyExc_ValueError, "%s must be 1-D (got %d dimensions)", names[i],
-                         PyArray_NDIM(in->arr[i]));
-            goto fail;
-        }
         npy_intp len = PyArray_SIZE(in->arr[i]);
         if (len != 1 || !allow_bcast)
             in->n = in->n < 0 ? len : in->n;
@@ -150,16 +123,8 @@ static PyObject *py_haversine(PyObject *self, PyObject *args)
         if (!out)
             goto fail;
     } else {
-        if (!PyArray_Check(out_obj) || PyArray_TYPE((PyArrayObject *)out_obj) != tn ||
-            !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)out_obj) ||
-            !PyArray_ISWRITEABLE((PyArrayObject *)out_obj) ||
-            PyArray_SIZE((PyArrayObject *)out_obj) != in.n) {
-            PyErr_Format(PyExc_ValueError,
-                         "out must be a writeable C-contiguous %s array of %zd elements",
-                         tn == NPY_FLOAT32 ? "float32" : "float64", (Py_ssize_t)in.n);
+        if (!(out = bo_py_output(out_obj, tn, 1, in.n, 0, "haversine", "out")))
             goto fail;
-        }
-        out = (PyArrayObject *)out_obj;
         Py_INCREF(out);
     }
     bo_error err;

@@ -3,23 +3,16 @@
  * parse_one_report(data, path): the bytes of one report (only `bytes`: it is immutable, so the
  * GIL can be released while C reads it without another thread changing it underneath) and the
  * path (used only in messages and set as the exception's .path). Errors go through
- * blockops._errors.from_status, the one status -> exception mapping, like module.c's
- * raise_status.
+ * bo_py_status_exc_at, the one status -> exception path.
  *
  * read_one_reports(paths, n_threads, max_file_bytes, files_per_task): the batch reader
  * (bo_report_read_files), see bo_py_read_one_reports below. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#define NO_IMPORT_ARRAY
-#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
-#include <numpy/arrayobject.h>
+#include "bo_py.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "blockops/bo_common.h"
 #include "blockops/bo_report.h"
-#include "bo_py.h"
 
 PyObject *bo_py_parse_one_report(PyObject *self, PyObject *args);
 PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args);
@@ -28,39 +21,20 @@ PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args);
  * the C message and .path set on the exception. Always returns NULL. */
 static PyObject *raise_report_status(bo_status st, const bo_error *e, PyObject *path)
 {
-    PyObject *mod = NULL, *where = NULL, *exc = NULL;
-    PyObject *path_str = PyObject_Str(path);
-    if (!path_str)
-        goto done;
+    PyObject *where;
     if (e->line >= 0)
-        where = PyUnicode_FromFormat("%U, line %lld, column %lld (byte %lld)", path_str,
+        where = PyUnicode_FromFormat("%S, line %lld, column %lld (byte %lld)", path,
                                      (long long)e->line, (long long)e->column + 1,
                                      (long long)e->byte_offset);
     else
-        where = PyUnicode_FromFormat("%U", path_str);
+        where = PyObject_Str(path);
     if (!where)
-        goto done;
-    const char *where_c = PyUnicode_AsUTF8(where);
-    if (!where_c)
-        goto done;
-    mod = PyImport_ImportModule("blockops._errors");
-    if (!mod)
-        goto done;
-    exc = PyObject_CallMethod(mod, "from_status", "issszLLLLd", (int)st, bo_status_name(st),
-                              e->message[0] ? e->message : bo_status_str(st), where_c, NULL,
-                              (long long)e->index, (long long)e->line, (long long)e->column,
-                              (long long)e->byte_offset, e->value);
-    if (!exc)
-        goto done;
-    if (PyObject_SetAttrString(exc, "path", path) < 0)
-        goto done;
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-done:
-    Py_XDECREF(exc);
-    Py_XDECREF(mod);
-    Py_XDECREF(where);
-    Py_XDECREF(path_str);
-    return NULL;
+        return NULL;
+    PyObject *exc = bo_py_status_exc_at(st, e, where, NULL);
+    Py_DECREF(where);
+    if (exc && PyObject_SetAttrString(exc, "path", path) < 0)
+        Py_CLEAR(exc);
+    return bo_py_raise(exc);
 }
 
 PyObject *bo_py_parse_one_report(PyObject *self, PyObject *args)
@@ -118,35 +92,6 @@ fail:
 /* Files per GIL-released call: ~10-100 ms of work, so Ctrl-C is noticed promptly. The batch
  * is the same however the files are split into calls (see bo_report.h). */
 #define REPORT_BLOCK 8192
-
-#define OWNED_CAPSULE "blockops.report_buffer"
-
-static void owned_capsule_free(PyObject *cap)
-{
-    free(PyCapsule_GetPointer(cap, OWNED_CAPSULE));
-}
-
-/* A 1-D array of n elements of typenum that takes ownership of *ptr (malloc'ed; set to NULL
- * here on success, so the batch does not free it too). */
-static PyObject *adopt_array(void **ptr, npy_intp n, int typenum)
-{
-    if (!*ptr || n == 0)
-        return PyArray_ZEROS(1, &n, typenum, 0);
-    PyObject *arr = PyArray_SimpleNewFromData(1, &n, typenum, *ptr);
-    if (!arr)
-        return NULL;
-    PyObject *cap = PyCapsule_New(*ptr, OWNED_CAPSULE, owned_capsule_free);
-    if (!cap) {
-        Py_DECREF(arr);
-        return NULL;
-    }
-    if (PyArray_SetBaseObject((PyArrayObject *)arr, cap) < 0) { /* steals cap */
-        Py_DECREF(arr);
-        return NULL;
-    }
-    *ptr = NULL;
-    return arr;
-}
 
 static int get_size_arg(PyObject *o, const char *name, size_t *out)
 {
@@ -269,13 +214,13 @@ PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args)
         PyList_SET_ITEM(errors, (Py_ssize_t)e, t);
     }
     Py_BUILD_ASSERT(sizeof(size_t) == sizeof(npy_uintp));
-    a_start = adopt_array((void **)&batch.pair_start, (npy_intp)batch.n_files + 1, NPY_UINTP);
+    a_start = bo_py_adopt((void **)&batch.pair_start, (npy_intp)batch.n_files + 1, NPY_UINTP);
     if (!a_start)
         goto done;
-    a_kid = adopt_array((void **)&batch.key_id, (npy_intp)batch.n_pairs, NPY_UINT32);
+    a_kid = bo_py_adopt((void **)&batch.key_id, (npy_intp)batch.n_pairs, NPY_UINT32);
     if (!a_kid)
         goto done;
-    a_val = adopt_array((void **)&batch.value, (npy_intp)batch.n_pairs, NPY_FLOAT64);
+    a_val = bo_py_adopt((void **)&batch.value, (npy_intp)batch.n_pairs, NPY_FLOAT64);
     if (!a_val)
         goto done;
     result = Py_BuildValue("{s:O,s:O,s:O,s:O,s:O,s:n}", "pair_start", a_start, "key_id", a_kid,

@@ -1,22 +1,17 @@
 /* blockops._core keyed random numbers and v2x converters: the binding of csrc/rng/ and
  * csrc/v2x/.
  *
- * Inputs are normalized here (dtype allow-list, PyArray_FROM_OTF(..., NPY_ARRAY_IN_ARRAY):
- * a contiguous aligned native copy only when needed, never written to), string-column buffers
- * are validated with bo_v2x_check_strings while the GIL is held, and the C kernels then run
- * with the GIL released, in blocks so that Ctrl-C is noticed between blocks. Status codes go
- * through blockops._errors.from_status, the one status -> exception mapping. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#define NO_IMPORT_ARRAY
-#define PY_ARRAY_UNIQUE_SYMBOL blockops_ARRAY_API
-#include <numpy/arrayobject.h>
+ * Inputs are normalized by bo_py_input (dtype allow-list, a contiguous aligned native copy
+ * only when needed, never written to; integer keys and datetime64[ns] values are first mapped
+ * to the int64/uint64 it is asked for), string-column buffers are validated with
+ * bo_v2x_check_strings while the GIL is held, and the C kernels then run with the GIL
+ * released, in blocks so that Ctrl-C is noticed between blocks. Status codes go through
+ * bo_py_raise_status, the one status -> exception path. */
+#include "bo_py.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "blockops/bo_common.h"
-#include "bo_py.h"
 #include "blockops/bo_csv.h"
 #include "blockops/bo_rng.h"
 #include "blockops/bo_v2x.h"
@@ -119,8 +114,8 @@ static PyArrayObject *get_keys(PyObject *o, const char *func)
         Py_DECREF(a);
         return NULL;
     }
-    PyArrayObject *c = (PyArrayObject *)PyArray_FROM_OTF(
-        (PyObject *)a, PyTypeNum_ISUNSIGNED(tn) ? NPY_UINT64 : NPY_INT64, NPY_ARRAY_IN_ARRAY);
+    PyArrayObject *c = bo_py_input((PyObject *)a, PyTypeNum_ISUNSIGNED(tn) ? NPY_UINT64 : NPY_INT64,
+                                   BO_PY_ANY_SHAPE, -1, func, "keys");
     Py_DECREF(a);
     return c;
 }
@@ -254,32 +249,6 @@ interrupted:
 
 /* ------------------------------------------------------------------ v2x string columns */
 
-/* A 1-D array of typenum (safe casts only; a copy only when needed). */
-static PyArrayObject *get_1d(PyObject *o, int typenum, const char *func, const char *name,
-                             const char *what)
-{
-    if (PyArray_Check(o) && PyArray_TYPE((PyArrayObject *)o) == NPY_BOOL && typenum == NPY_UINT8) {
-        PyErr_Format(PyExc_TypeError, "%s: %s must be a %s array, not bool", func, name, what);
-        return NULL;
-    }
-    PyArrayObject *a = (PyArrayObject *)PyArray_FROM_OTF(o, typenum, NPY_ARRAY_IN_ARRAY);
-    if (!a) {
-        if (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_ValueError)) {
-            PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "%s: %s must be a 1-D %s array (got %.100s)", func,
-                         name, what, Py_TYPE(o)->tp_name);
-        }
-        return NULL;
-    }
-    if (PyArray_NDIM(a) != 1) {
-        PyErr_Format(PyExc_ValueError, "%s: %s must be 1-D (got %d dimensions)", func, name,
-                     PyArray_NDIM(a));
-        Py_DECREF(a);
-        return NULL;
-    }
-    return a;
-}
-
 typedef struct {
     PyArrayObject *offsets, *data, *valid;
     npy_intp n;
@@ -299,10 +268,11 @@ static int strcol_get(strcol_t *c, PyObject *off_o, PyObject *data_o, PyObject *
                       long long bit_offset, const char *func)
 {
     memset(c, 0, sizeof *c);
-    if (!(c->offsets = get_1d(off_o, NPY_INT64, func, "offsets", "int64")) ||
-        !(c->data = get_1d(data_o, NPY_UINT8, func, "data", "uint8")) ||
+    if (!(c->offsets = bo_py_input(off_o, NPY_INT64, BO_PY_1D, -1, func, "offsets")) ||
+        !(c->data = bo_py_input(data_o, NPY_UINT8, BO_PY_1D | BO_PY_NO_BOOL, -1, func, "data")) ||
         (valid_o != Py_None &&
-         !(c->valid = get_1d(valid_o, NPY_UINT8, func, "valid_bits", "uint8 (Arrow bitmap)"))))
+         !(c->valid = bo_py_input(valid_o, NPY_UINT8, BO_PY_1D | BO_PY_NO_BOOL, -1, func,
+                                  "valid_bits"))))
         goto fail;
     if (PyArray_DIM(c->offsets, 0) < 1) {
         PyErr_Format(PyExc_ValueError,
@@ -520,13 +490,14 @@ interrupted:
 /* ------------------------------------------------------------------ timestamp parts */
 
 /* int64 (or a narrower signed/unsigned integer that fits) or datetime64[ns], any shape, as a
- * contiguous native int64 array (a view when possible). */
+ * contiguous native int64 array through bo_py_input (no copy when it already is one). */
 static PyArrayObject *get_ns(PyObject *o, const char *func)
 {
     PyArrayObject *a = (PyArrayObject *)PyArray_FROM_O(o);
     if (!a)
         return NULL;
     PyArrayObject *res = NULL;
+    PyObject *ints = NULL; /* a's values as integers */
     if (PyArray_TYPE(a) == NPY_DATETIME) {
         PyArray_Descr *want = NULL, *native = NULL;
         PyObject *spec = PyUnicode_FromString("M8[ns]");
@@ -542,28 +513,33 @@ static PyArrayObject *get_ns(PyObject *o, const char *func)
         }
         int ok = PyArray_EquivTypes(native, want);
         Py_DECREF(native);
+        Py_DECREF(want);
         if (!ok) {
             PyErr_Format(PyExc_TypeError,
                          "%s: ns must be int64 or datetime64[ns] (got %R; convert with "
                          ".astype('datetime64[ns]'))", func, (PyObject *)PyArray_DESCR(a));
-            Py_DECREF(want);
             goto done;
         }
-        /* native-order contiguous M8[ns] (steals `want`), then reinterpret as int64 */
-        PyArrayObject *c = (PyArrayObject *)PyArray_FromAny((PyObject *)a, want, 0, 0,
-                                                            NPY_ARRAY_IN_ARRAY, NULL);
-        if (!c)
+        /* datetime64[ns] -> int64 in the same byte order: a view, no copy */
+        PyArray_Descr *i8 = PyArray_DescrFromType(NPY_INT64);
+        PyArray_Descr *i8_same =
+            i8 ? PyArray_DescrNewByteorder(i8, PyArray_DESCR(a)->byteorder) : NULL;
+        Py_XDECREF(i8);
+        if (!i8_same)
             goto done;
-        res = (PyArrayObject *)PyArray_View(c, PyArray_DescrFromType(NPY_INT64), NULL);
-        Py_DECREF(c);
+        ints = PyArray_View(a, i8_same, NULL); /* steals i8_same */
     } else if (PyTypeNum_ISINTEGER(PyArray_TYPE(a)) && PyArray_TYPE(a) != NPY_UINT64 &&
                PyArray_TYPE(a) != NPY_ULONGLONG) {
-        res = (PyArrayObject *)PyArray_FROM_OTF((PyObject *)a, NPY_INT64, NPY_ARRAY_IN_ARRAY);
+        ints = (PyObject *)a;
+        Py_INCREF(ints);
     } else {
         PyErr_Format(PyExc_TypeError, "%s: ns must be an int64 or datetime64[ns] array (got %R)",
                      func, (PyObject *)PyArray_DESCR(a));
     }
+    if (ints)
+        res = bo_py_input(ints, NPY_INT64, BO_PY_ANY_SHAPE, -1, func, "ns");
 done:
+    Py_XDECREF(ints);
     Py_DECREF(a);
     return res;
 }

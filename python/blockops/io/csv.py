@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .. import _config, _core
-from .._errors import CsvInferenceError, CsvParseError, LimitError
+from .._errors import CsvInferenceError, CsvParseError, LimitError, located
 
 __all__ = [
     "DEFAULT_NA_VALUES",
@@ -738,10 +738,18 @@ class CsvBlockReader:
         s = f"{src.name}, line {line}" if line is not None else src.name
         return s if column is None else f"{s}, column {column!r}"
 
-    def _bad(self, src, line, column, message, value=None, byte_offset=None, exc=CsvParseError):
+    def _bad(self, src, line, column, message, value=None, byte_offset=None, err=None):
+        """The exception for a problem at ``src``, ``line`` (and ``column``): ``err``, the one
+        the binding returned for a C status (its class follows the status: LimitError,
+        CsvParseError, ...), placed in the file; or a CsvParseError for what the reader
+        finds itself (the row flags: field counts, unterminated quotes)."""
         text = f"{self._where(src, line, column)}: {message}"
-        return exc(text, path=src.name, line=line, column=column, value=value,
-                   byte_offset=byte_offset)
+        details = dict(path=src.name, line=line, column=column, value=value,
+                       byte_offset=byte_offset)
+        if err is None:
+            return CsvParseError(text, **details)
+        # err.index is the row in the binding's buffer: meaningless once placed in the file
+        return located(err, text, index=None, **details)
 
     def _header(self, src, data, line_base) -> tuple[list, int, int]:
         """Parse the header row at the start of data -> (names, consumed, lines)."""
@@ -749,7 +757,8 @@ class CsvBlockReader:
         ix, n_rows, nf, consumed, _, err = _core.csv_tokenize(
             data, len(data), self.delimiter, q, 0, True, 1, self.max_row_bytes, 1)
         if err is not None:
-            raise self._bad(src, line_base, None, err[1], exc=LimitError, byte_offset=err[2])
+            raise self._bad(src, line_base, None, err.reason, byte_offset=err.byte_offset,
+                            err=err)
         if n_rows == 0:
             return [], consumed, _core.csv_count_lines(data, 0, consumed)
         specs = [(f, _T_STR, True, (), None) for f in range(nf)]
@@ -974,8 +983,8 @@ class CsvBlockReader:
                     view, len(view), self.delimiter, self.quotechar, 0, eof, 1,
                     self.max_row_bytes, 1)
                 if err is not None:
-                    raise self._bad(src, 1, None, err[1], exc=LimitError,
-                                    byte_offset=base_off + max(err[2], 0))
+                    raise self._bad(src, 1, None, err.reason, err=err,
+                                    byte_offset=base_off + (err.byte_offset or 0))
                 if n_rows or eof:
                     break
                 rest = len(view)
@@ -1021,11 +1030,11 @@ class CsvBlockReader:
                 piece, hi - at, self.delimiter, self.quotechar, nf, eof and last, 0,
                 self.max_row_bytes, self.n_threads)
             if err is not None:
-                bad_at = err[2] if err[2] >= 0 else 0
+                bad_at = err.byte_offset or 0
                 line = line_base + _core.csv_count_lines(piece, 0, bad_at)
-                raise self._bad(src, line, None, f"{err[1]} (a bigger max_row_bytes allows longer "
-                                "rows)" if err[0] == "BO_ERR_LIMIT" else err[1],
-                                exc=LimitError if err[0] == "BO_ERR_LIMIT" else CsvParseError,
+                hint = (" (a bigger max_row_bytes allows longer rows)"
+                        if isinstance(err, LimitError) else "")
+                raise self._bad(src, line, None, err.reason + hint, err=err,
                                 byte_offset=base_off + bad_at)
             if not nf and nf_found:
                 nf = nf_found
@@ -1169,13 +1178,13 @@ class CsvBlockReader:
         if flag == 2:
             return self._bad(src, line, None, "unterminated quote (the quoted field runs to the "
                              "end of the input)", byte_offset=row_offset)
-        # a conversion error (a given dtype, or ill-formed UTF-8): err describes the first
-        # one in row order. Values that do not fit an inferred type never get here
-        # (_mismatches), so there is no dtypes= to suggest.
-        status, message, byte_offset, erow, ecol = err
-        spec = self._specs[ecol]
-        return self._bad(src, line, spec.name, message, value=_field_value(message),
-                         byte_offset=base_off + byte_offset)
+        # a conversion error (a given dtype, or ill-formed UTF-8): err (a CsvParseError)
+        # describes the first one in row order; its column is the spec's position, its byte
+        # offset the field's in the slice. Values that do not fit an inferred type never get
+        # here (_mismatches), so there is no dtypes= to suggest.
+        spec = self._specs[err.column]
+        return self._bad(src, line, spec.name, err.reason, value=_field_value(err.reason),
+                         byte_offset=base_off + err.byte_offset, err=err)
 
     def _mismatches(self, src, piece, ix, bad, acc, line_base) -> bool:
         """Whether some of a slice's bad rows are bad only because a value does not fit an
@@ -1200,7 +1209,8 @@ class CsvBlockReader:
                 continue
             explained |= bad_c[:len(bad)]
             t, na = _core.csv_infer(piece, ix, s.field, self.quotechar, self._na_for(s.name))
-            found[s.name] = (s, int(err_c[3]), err_c[1], _join_state(s.infer_state, (t, na)))
+            found[s.name] = (s, int(err_c.index), err_c.reason,
+                             _join_state(s.infer_state, (t, na)))
         if not found:
             return False
         first_bad = int(np.flatnonzero(bad)[0])
