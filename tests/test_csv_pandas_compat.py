@@ -141,3 +141,40 @@ def test_uint64_dtypes(tmp_path):
     p.write_text("a\n-1\n")
     with pytest.raises(blockops.CsvParseError):
         read_csv(str(p), dtypes={"a": "uint64"})
+
+
+@pytest.mark.parametrize("nt", [1, 2])
+@pytest.mark.parametrize("bs", [64, 4096, None])
+def test_short_rows_pad_as_pandas(tmp_path, nt, bs):
+    text = ('a,b,c,d\n' + '1,x,2.5,True\n2\n3,"q,r"\n4,y,,False\n5,z,7.5\n' * 3
+            + "6,w,1.0,True\n")
+    p = tmp_path / "short.csv"
+    p.write_text(text)
+    ref = pd.read_csv(str(p))
+    kw = {} if bs is None else {"blocksize": bs}
+    got = read_csv(str(p), short_rows="pad", n_threads=nt, **kw)
+    assert list(got.columns) == list(ref.columns) and len(got) == len(ref) == 16
+    assert got["a"].tolist() == ref["a"].tolist()
+    assert got["b"].isna().tolist() == ref["b"].isna().tolist()
+    assert got["b"].dropna().tolist() == ref["b"].dropna().tolist()
+    np.testing.assert_array_equal(got["c"].to_numpy(), ref["c"].to_numpy())
+    assert got["d"].isna().tolist() == ref["d"].isna().tolist()
+    s = got.attrs["blockops_stats"]
+    assert s["rows_in"] == s["rows_out"] == 16 and s["rows_skipped"] == 0
+    # the default stays an error naming the first missing column; long rows stay bad rows
+    with pytest.raises(blockops.CsvParseError, match="'b' is missing"):
+        read_csv(str(p), **kw)
+    p.write_text("a,b\n1,2\n3\n4,5,6\n")
+    got = read_csv(str(p), short_rows="pad", on_bad_lines="skip", **kw)
+    assert got["a"].tolist() == [1, 3] and np.isnan(got["b"].iloc[1])
+    assert got.attrs["blockops_stats"]["rows_skipped"] == 1
+
+
+def test_short_rows_pad_through_dask(tmp_path):
+    dd = pytest.importorskip("blockops.dask")
+    p = tmp_path / "short.csv"
+    p.write_text("a,b,c\n" + "1,2,3\n4\n" * 5000)
+    eager = read_csv(str(p), short_rows="pad")
+    assert eager["b"].dtype == np.float64 and eager["b"].isna().sum() == 5000
+    lazy = dd.read_csv(str(p), short_rows="pad", blocksize="16KB")
+    pd.testing.assert_frame_equal(lazy.compute(), eager, check_index_type=False)

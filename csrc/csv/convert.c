@@ -646,21 +646,31 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
 }
 
 bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
-                         const bo_csv_na *na, int *has_na)
+                         const bo_csv_na *na, int pad_short, int *has_na)
 {
     /* all_u64: every value a uint64; all_intlike: every value an integer, whatever its size */
     int any_na = 0, all_int = 1, all_u64 = 1, all_intlike = 1, all_num = 1, all_bool = 1, any = 0;
     scratch_t sc = {0};
     for (int64_t r = 0; r < ix->n_rows; r++) {
-        if (ix->flags[r] != BO_CSV_ROW_OK)
-            continue;
         const char *s;
         size_t len;
-        if (field_text(buf, ix, r, field, quote, &sc, &s, &len) < 0) {
-            all_int = all_u64 = all_intlike = all_num = all_bool = 0;
-            break;
+        int missing = 0;
+        if (ix->flags[r] == BO_CSV_ROW_OK) {
+            if (field_text(buf, ix, r, field, quote, &sc, &s, &len) < 0) {
+                all_int = all_u64 = all_intlike = all_num = all_bool = 0;
+                break;
+            }
+        } else if (padded_row(ix, r, pad_short)) { /* as bo_csv_convert will read it */
+            uint32_t a, b;
+            missing = !padded_span(ix, r, field, &a, &b);
+            if (span_text(buf, a, b, quote, &sc, &s, &len) < 0) {
+                all_int = all_u64 = all_intlike = all_num = all_bool = 0;
+                break;
+            }
+        } else {
+            continue;
         }
-        if (na_match(na, s, len)) {
+        if (missing || na_match(na, s, len)) {
             any_na = 1;
             continue;
         }

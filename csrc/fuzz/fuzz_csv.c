@@ -90,7 +90,7 @@ static void convert_all(const char *s, const bo_csv_index *ix)
             free(c.str_data);
         }
         int has_na;
-        bo_csv_type it = bo_csv_infer(s, ix, f, '"', &na, &has_na);
+        bo_csv_type it = bo_csv_infer(s, ix, f, '"', &na, 0, &has_na);
         REQUIRE(it == BO_CSV_INT64 || it == BO_CSV_UINT64 || it == BO_CSV_BIGINT ||
                 it == BO_CSV_FLOAT64 || it == BO_CSV_BOOL || it == BO_CSV_STR);
     }

@@ -255,8 +255,9 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
     PyObject *cap, *specs, *qobj, *dest = Py_None;
     int n_threads, want_bad;
     Py_ssize_t row_offset = 0;
-    if (!PyArg_ParseTuple(args, "y*OOOip|On:csv_convert", &view, &cap, &specs, &qobj, &n_threads,
-                          &want_bad, &dest, &row_offset))
+    int pad_short = 0;
+    if (!PyArg_ParseTuple(args, "y*OOOip|Onp:csv_convert", &view, &cap, &specs, &qobj, &n_threads,
+                          &want_bad, &dest, &row_offset, &pad_short))
         return NULL;
     PyObject *res = NULL, *seq = NULL, *outs = NULL, *bad_arr = NULL, *dcols = NULL;
     PyObject *dbad = Py_None;
@@ -366,7 +367,7 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
             goto done;
         bad = p;
     }
-    bo_csv_conv_opts co = {quote, n_threads, 0};
+    bo_csv_conv_opts co = {quote, n_threads, pad_short};
     bo_error err;
     bo_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -444,7 +445,9 @@ PyObject *bo_py_csv_infer(PyObject *self, PyObject *args)
     Py_buffer view;
     PyObject *cap, *qobj, *na;
     int field;
-    if (!PyArg_ParseTuple(args, "y*OiOO:csv_infer", &view, &cap, &field, &qobj, &na))
+    int pad_short = 0;
+    if (!PyArg_ParseTuple(args, "y*OiOO|p:csv_infer", &view, &cap, &field, &qobj, &na,
+                          &pad_short))
         return NULL;
     PyObject *res = NULL;
     na_holder h = {0};
@@ -460,7 +463,7 @@ PyObject *bo_py_csv_infer(PyObject *self, PyObject *args)
     int has_na = 0;
     bo_csv_type t;
     Py_BEGIN_ALLOW_THREADS
-    t = bo_csv_infer(view.buf, ix, field, quote, &h.na, &has_na);
+    t = bo_csv_infer(view.buf, ix, field, quote, &h.na, pad_short, &has_na);
     Py_END_ALLOW_THREADS
     res = Py_BuildValue("(ii)", (int)t, has_na);
 done:

@@ -553,11 +553,12 @@ static PyMethodDef methods[] = {
      "error) (internal; see blockops.io.CsvBlockReader)."},
     {"csv_convert", bo_py_csv_convert_fs, METH_VARARGS,
      "csv_convert($module, buf, index, specs, quotechar, n_threads, want_bad, dest=None, "
-     "row_offset=0, /)\n--\n\n"
+     "row_offset=0, pad_short=False, /)\n--\n\n"
      "Typed columns from an index -> (outputs, bad, error), optionally written into the "
-     "caller's arrays at row_offset (internal)."},
+     "caller's arrays at row_offset; pad_short: short rows get missing values for their "
+     "missing trailing fields (internal)."},
     {"csv_infer", bo_py_csv_infer_fs, METH_VARARGS,
-     "csv_infer($module, buf, index, field, quotechar, na_values, /)\n--\n\n"
+     "csv_infer($module, buf, index, field, quotechar, na_values, pad_short=False, /)\n--\n\n"
      "pandas-style type inference of one field -> (type, has_na) (internal)."},
     {"csv_rows", bo_py_csv_rows_fs, METH_VARARGS,
      "csv_rows($module, index, rows, /)\n--\n\n(row starts, flags, field counts) (internal)."},

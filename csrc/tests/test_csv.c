@@ -318,10 +318,10 @@ static void test_infer_states(void)
     bo_csv_na na;
     bo_csv_na_init(&na, nav, nal, 2);
     int has_na = -1;
-    CHECK(bo_csv_infer(in, &ix, 0, '"', &na, &has_na) == BO_CSV_FLOAT64 && has_na == 2);
-    CHECK(bo_csv_infer(in, &ix, 1, '"', &na, &has_na) == BO_CSV_STR && has_na == 0);
-    CHECK(bo_csv_infer(in, &ix, 2, '"', &na, &has_na) == BO_CSV_INT64 && has_na == 1);
-    CHECK(bo_csv_infer(in, &ix, 3, '"', &na, &has_na) == BO_CSV_BOOL && has_na == 0);
+    CHECK(bo_csv_infer(in, &ix, 0, '"', &na, 0, &has_na) == BO_CSV_FLOAT64 && has_na == 2);
+    CHECK(bo_csv_infer(in, &ix, 1, '"', &na, 0, &has_na) == BO_CSV_STR && has_na == 0);
+    CHECK(bo_csv_infer(in, &ix, 2, '"', &na, 0, &has_na) == BO_CSV_INT64 && has_na == 1);
+    CHECK(bo_csv_infer(in, &ix, 3, '"', &na, 0, &has_na) == BO_CSV_BOOL && has_na == 0);
     bo_csv_index_free(&ix);
 
     /* integers beyond int64: uint64 when all fit and none is negative or missing, else
@@ -330,12 +330,12 @@ static void test_infer_states(void)
                       "+1,1,-1,2.5,NA,7\n";
     o = topts(6, 1, 1);
     CHECK(bo_csv_tokenize(big, strlen(big), &o, &ix, &err) == BO_OK && ix.n_rows == 2);
-    CHECK(bo_csv_infer(big, &ix, 0, '"', &na, &has_na) == BO_CSV_UINT64 && has_na == 0);
-    CHECK(bo_csv_infer(big, &ix, 1, '"', &na, &has_na) == BO_CSV_BIGINT);
-    CHECK(bo_csv_infer(big, &ix, 2, '"', &na, &has_na) == BO_CSV_BIGINT);
-    CHECK(bo_csv_infer(big, &ix, 3, '"', &na, &has_na) == BO_CSV_FLOAT64);
-    CHECK(bo_csv_infer(big, &ix, 4, '"', &na, &has_na) == BO_CSV_BIGINT && has_na == 1);
-    CHECK(bo_csv_infer(big, &ix, 5, '"', &na, &has_na) == BO_CSV_BIGINT);
+    CHECK(bo_csv_infer(big, &ix, 0, '"', &na, 0, &has_na) == BO_CSV_UINT64 && has_na == 0);
+    CHECK(bo_csv_infer(big, &ix, 1, '"', &na, 0, &has_na) == BO_CSV_BIGINT);
+    CHECK(bo_csv_infer(big, &ix, 2, '"', &na, 0, &has_na) == BO_CSV_BIGINT);
+    CHECK(bo_csv_infer(big, &ix, 3, '"', &na, 0, &has_na) == BO_CSV_FLOAT64);
+    CHECK(bo_csv_infer(big, &ix, 4, '"', &na, 0, &has_na) == BO_CSV_BIGINT && has_na == 1);
+    CHECK(bo_csv_infer(big, &ix, 5, '"', &na, 0, &has_na) == BO_CSV_BIGINT);
     uint64_t u64[2];
     uint8_t bad[2] = {0};
     bo_csv_col c = {.field = 0, .type = BO_CSV_UINT64, .na = &na, .out = u64};
@@ -392,6 +392,10 @@ static void test_pad_short(void)
                 CHECK(i64[5] == 9 && m1[5] && m2[5]);
             }
             CHECK(i64[4] == 8 && m1[4] && m2[4]);
+            int has_na = -1; /* padded rows: field 2 is missing in rows 1, 2 and 5 */
+            CHECK(bo_csv_infer(in, &ix, 2, '"', &na, pad, &has_na) == BO_CSV_FLOAT64);
+            CHECK(has_na == 1);
+            CHECK(bo_csv_infer(in, &ix, 0, '"', &na, pad, &has_na) == BO_CSV_INT64 && !has_na);
             free(cols[1].str_offsets);
             free(cols[1].str_data);
             bo_csv_index_free(&ix);
@@ -443,9 +447,9 @@ static void test_convert(void)
     free(cols[4].str_offsets);
     free(cols[4].str_data);
     int has_na;
-    CHECK(bo_csv_infer(in, &ix, 0, '"', &na, &has_na) == BO_CSV_INT64 && has_na);
-    CHECK(bo_csv_infer(in, &ix, 1, '"', &na, &has_na) == BO_CSV_STR);
-    CHECK(bo_csv_infer(in, &ix, 4, '"', &na, &has_na) == BO_CSV_STR);
+    CHECK(bo_csv_infer(in, &ix, 0, '"', &na, 0, &has_na) == BO_CSV_INT64 && has_na);
+    CHECK(bo_csv_infer(in, &ix, 1, '"', &na, 0, &has_na) == BO_CSV_STR);
+    CHECK(bo_csv_infer(in, &ix, 4, '"', &na, 0, &has_na) == BO_CSV_STR);
     bo_csv_index_free(&ix);
 }
 

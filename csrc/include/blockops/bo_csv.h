@@ -208,9 +208,10 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
  * BO_CSV_BOOL or BO_CSV_STR; *has_na is 1 when a
  * missing value was seen (an int column with NA becomes float64, as in pandas), 2 when no
  * value but missing ones was (the type is then float64 and says nothing: a later value of any
- * type decides), else 0. */
+ * type decides), else 0. pad_short: short rows count as bo_csv_convert with pad_short reads
+ * them (their missing fields are missing values); else flagged rows are skipped. */
 bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
-                         const bo_csv_na *na, int *has_na);
+                         const bo_csv_na *na, int pad_short, int *has_na);
 
 /* Field helpers shared with the binding and the tests. */
 /* Unquote a raw field into dst (capacity >= len); returns the unquoted length. */

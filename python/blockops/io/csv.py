@@ -554,6 +554,11 @@ class CsvBlockReader:
         value its column's type cannot hold: raise :class:`blockops.CsvParseError` naming the
         file, line, column and value; drop it silently; or drop it with a
         :class:`CsvBadLineWarning`. Dropped rows are counted in :attr:`stats`.
+    short_rows : {"error", "pad"}, default "error"
+        A row with fewer fields than the header: a bad row (``on_bad_lines`` says what
+        happens; the error names the first missing column), or, with ``"pad"``, a row whose
+        missing trailing fields are missing values, as pandas reads it. A row with more
+        fields is always a bad row.
     max_row_bytes : int or str, default "16MB"
         A longer row raises :class:`blockops.LimitError` (no unbounded allocation).
     rename : dict, optional
@@ -586,7 +591,7 @@ class CsvBlockReader:
     def __init__(self, source, *, blocksize=None, columns=None, dtypes=None, header=True,
                  delimiter=",", quotechar='"', na_values=None, keep_default_na=True,
                  on_bad_lines="error", max_row_bytes="16MB", rename=None, n_threads=None,
-                 progress=False, as_arrays=False, memory_map=None):
+                 progress=False, as_arrays=False, memory_map=None, short_rows="error"):
         self._sources = _resolve_sources(source)
         if memory_map not in (None, True, False):
             raise ValueError(f"memory_map must be None (regular files), True or False, "
@@ -604,6 +609,9 @@ class CsvBlockReader:
         self.max_row_bytes = parse_size(max_row_bytes, "max_row_bytes")
         if on_bad_lines not in ("error", "skip", "warn"):
             raise ValueError(f"on_bad_lines must be 'error', 'skip' or 'warn', not {on_bad_lines!r}")
+        if short_rows not in ("error", "pad"):
+            raise ValueError(f"short_rows must be 'error' or 'pad', not {short_rows!r}")
+        self.short_rows = short_rows
         for nm, ch in (("delimiter", delimiter), ("quotechar", quotechar)):
             if ch is None and nm == "quotechar":
                 continue
@@ -692,7 +700,8 @@ class CsvBlockReader:
                     header=self.header, delimiter=self.delimiter, quotechar=self.quotechar,
                     na_values=self.na_values, keep_default_na=self.keep_default_na,
                     on_bad_lines=self.on_bad_lines, max_row_bytes=self.max_row_bytes,
-                    rename=self.rename, n_threads=self.n_threads, memory_map=self.memory_map)
+                    rename=self.rename, n_threads=self.n_threads, memory_map=self.memory_map,
+                    short_rows=self.short_rows)
 
     # -- internals ---------------------------------------------------------------------
     def _na_for(self, name) -> tuple:
@@ -786,7 +795,8 @@ class CsvBlockReader:
                     continue
                 state = None
                 for data, ix in windows:
-                    t, na = _core.csv_infer(data, ix, field, self.quotechar, self._na_for(name))
+                    t, na = _core.csv_infer(data, ix, field, self.quotechar, self._na_for(name),
+                                            self.short_rows == "pad")
                     state = (t, na) if state is None else _join_state(state, (t, na))
                 if name in self._infer_overrides:
                     state = _join_state(state, self._infer_overrides[name])
@@ -1118,7 +1128,7 @@ class CsvBlockReader:
         cspecs = self._cspecs[1]
         r0 = acc.reserve(n_rows)
         outs, bad, err = _core.csv_convert(piece, ix, cspecs, self.quotechar, self.n_threads,
-                                           True, acc.dest(), r0)
+                                           True, acc.dest(), r0, self.short_rows == "pad")
         acc.add(outs, n_rows)
         bad = bad[r0:r0 + n_rows]
         n_bad_total = int(bad.sum()) if (n_bad or err is not None) else 0
@@ -1204,24 +1214,26 @@ class CsvBlockReader:
         explained = np.zeros(len(bad), dtype=bool)
         for i, s in inferred:
             _, bad_c, err_c = _core.csv_convert(piece, ix, [cspecs[i]], self.quotechar,
-                                                self.n_threads, True)
+                                                self.n_threads, True, None, 0,
+                                                self.short_rows == "pad")
             if err_c is None:
                 continue
             explained |= bad_c[:len(bad)]
-            t, na = _core.csv_infer(piece, ix, s.field, self.quotechar, self._na_for(s.name))
-            found[s.name] = (s, int(err_c.index), err_c.reason,
+            t, na = _core.csv_infer(piece, ix, s.field, self.quotechar, self._na_for(s.name),
+                                    self.short_rows == "pad")
+            found[s.name] = (s, int(err_c.index), _field_value(err_c.reason),
                              _join_state(s.infer_state, (t, na)))
         if not found:
             return False
         first_bad = int(np.flatnonzero(bad)[0])
         if self.on_bad_lines == "error" and not explained[first_bad]:
             return False
-        for name, (s, row, message, state) in found.items():
+        for name, (s, row, value, state) in found.items():
             if name in acc.mismatches:
                 continue
             start = int(_core.csv_rows(ix, np.array([row], dtype=np.int64))[0][0])
             line = line_base + _core.csv_count_lines(piece, 0, start)
-            acc.mismatches[name] = (s, line, _field_value(message), state)
+            acc.mismatches[name] = (s, line, value, state)
         return True
 
     def _inference_error(self, src, mismatches) -> CsvInferenceError:
