@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import blockops
 from blockops.io import CsvBlockReader, read_csv
-from blockops.io import csv as bcsv
+from blockops.io import _csv_infer as binf
 
 
 def write(tmp_path, text: str, name="t.csv") -> str:
@@ -50,7 +50,7 @@ def samples(request, monkeypatch):
     """With and without the sample windows: without them every late misfit goes through
     read_csv's widening read, with them most are seen up front."""
     if not request.param:
-        monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+        monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
     return request.param
 
 
@@ -83,7 +83,7 @@ def test_r_dataset_patterns(tmp_path, samples):
 def test_streaming_names_every_misfit_column(tmp_path, monkeypatch):
     """A file whose last row is empty in every column: one error for all of them (and one
     re-read in read_csv, not one per column)."""
-    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+    monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
     n = 150_000
     body = "".join(f"{i},{i * 0.5},{'True' if i % 2 else 'False'},s{i}\n" for i in range(n))
     path = write(tmp_path, "i,f,b,s\n" + body + "x,y,z,w\n,,,\n")
@@ -106,7 +106,7 @@ def test_streaming_names_every_misfit_column(tmp_path, monkeypatch):
 
 
 def test_a_late_na_in_a_bool_column_suggests_boolean(tmp_path, monkeypatch):
-    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+    monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
     path = write(tmp_path, "b\n" + "True\nFalse\n" * 100_000 + "NA\n")
     with pytest.raises(blockops.CsvInferenceError) as ei:
         for _ in CsvBlockReader(path, on_bad_lines="skip", blocksize="256KB"):
@@ -157,7 +157,7 @@ def test_dask_partition_misfit_is_a_clear_error(tmp_path, monkeypatch):
     """A Dask partition cannot change the schema its meta promised: a misfit the samples did
     not see raises CsvInferenceError with the dtypes= to pass, never a dropped row."""
     dd = pytest.importorskip("blockops.dask")
-    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+    monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
     n = 200_000
     path = write(tmp_path, "a,b\n" + "".join(f"{i},{i}\n" for i in range(n)) + "oops,1\n")
     ddf = dd.read_csv(path, blocksize="256KB", on_bad_lines="skip")
@@ -169,7 +169,7 @@ def test_dask_partition_misfit_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_file_objects_are_read_again_when_seekable(tmp_path, monkeypatch):
-    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+    monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
     text = "a\n" + "1\n" * 600_000 + "2.5\n"
     path = write(tmp_path, text)
     with open(path, "rb") as f:
@@ -211,7 +211,7 @@ def test_sample_windows_see_late_changes_without_a_second_read(tmp_path):
 def test_genuine_bad_rows_still_follow_on_bad_lines(tmp_path, monkeypatch):
     """Rows with a wrong field count stay bad rows (counted and skipped) while a misfit of an
     inferred type elsewhere widens its column; with "error" the first bad row raises."""
-    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+    monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
     n = 150_000
     rows = [f"{i},{i}" for i in range(n)]
     rows[100] = "1,2,3"
@@ -241,8 +241,8 @@ def test_round_trip_with_late_type_changes(tmp_path, monkeypatch, n, at, late, k
                                            bs, nt):
     """Any column kind with one late value of another kind, a tiny inference window and no
     samples, at several block sizes and thread counts: the frame equals pandas'."""
-    monkeypatch.setattr(bcsv, "INFER_BYTES", window)
-    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+    monkeypatch.setattr(binf, "INFER_BYTES", window)
+    monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
     base = {"int": lambda i: str(i - 7), "float": lambda i: f"{i * 0.25}",
             "bool": lambda i: "True" if i % 3 else "False", "empty": lambda i: ""}[kind]
     vals = [base(i) for i in range(n)]

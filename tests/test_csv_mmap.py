@@ -351,7 +351,7 @@ def test_file_system_that_cannot_map_is_read(tmp_path, monkeypatch):
     memory_map=None, and is the error with memory_map=True."""
     import errno
 
-    from blockops.io import csv as bcsv
+    from blockops.io import _csv_sources as bsrc
 
     bio = csv_api()
     data = _typed_file(300)
@@ -361,7 +361,7 @@ def test_file_system_that_cannot_map_is_read(tmp_path, monkeypatch):
     def no_mmap(*a, **k):
         raise OSError(errno.ENODEV, "No such device")
 
-    monkeypatch.setattr(bcsv.mmap, "mmap", no_mmap)
+    monkeypatch.setattr(bsrc.mmap, "mmap", no_mmap)
     assert_frames_identical(bio.read_csv(path, dtypes=TYPED, blocksize=2000), want)
     with pytest.raises(OSError):
         bio.read_csv(path, dtypes=TYPED, blocksize=2000, memory_map=True)

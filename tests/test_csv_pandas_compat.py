@@ -107,9 +107,9 @@ def test_integers_beyond_int64_are_exact(tmp_path, values):
 def test_big_integers_late_in_the_file(tmp_path, monkeypatch):
     """An int64 column that meets a 26-digit ID after the inference window: read_csv reads
     it again as exact ints; a later text value makes it str. The streaming reader names them."""
-    from blockops.io import csv as bcsv
+    from blockops.io import _csv_infer as binf
 
-    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+    monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
     n = 200_000
     rows = [str(i) for i in range(n)]
     rows[-3] = "12345678901234567890123456"

@@ -115,11 +115,12 @@ def test_bad_rows_on_every_slice_boundary(tmp_path, monkeypatch):
 def test_block_columns_grow_when_the_estimate_is_short():
     """The block's arrays are sized from the first slice's rows per byte; when later slices
     hold more rows, the arrays grow and keep what was written."""
-    import blockops.io.csv as C
+    from blockops.io import _csv_assemble as A
+    from blockops.io import _csv_options as O
 
-    specs = [C._Spec(0, "i", C._T_INT64), C._Spec(1, "p", C._T_WKT),
-             C._Spec(2, "n", C._T_INT32, nullable=True), C._Spec(3, "s", C._T_STR, True)]
-    acc = C._BlockColumns(specs, rows=2, nbytes=100, block_bytes=100)
+    specs = [O._Spec(0, "i", O._T_INT64), O._Spec(1, "p", O._T_WKT),
+             O._Spec(2, "n", O._T_INT32, nullable=True), O._Spec(3, "s", O._T_STR, True)]
+    acc = A._BlockColumns(specs, rows=2, nbytes=100, block_bytes=100)
     assert acc.cap == 18  # 2 rows per 100 bytes, +10%, +16
     written = 0
     for k in (10, 10, 25):

@@ -275,9 +275,9 @@ def test_a_late_misfit_of_an_inferred_type_widens_it_and_costs_no_row(tmp_path, 
     value and the dtypes= to pass, also with on_bad_lines="skip"."""
     bio = csv_api()
     import blockops
-    from blockops.io import csv as bcsv
+    from blockops.io import _csv_infer as binf
 
-    monkeypatch.setattr(bcsv, "INFER_SAMPLES", 0)
+    monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
     n = 150_000  # ~1.9 MB: more than the first block and more than 1 MiB
     rows = [f"{i},{i * 0.5}" for i in range(n)]
     bad_row = n - 10
@@ -326,7 +326,7 @@ def test_inference_uses_the_first_mib_whatever_the_block_size(tmp_path):
     the data after the header and the sample windows, not from the first block: the same
     types for every block size. A misfit the windows did not see widens the column."""
     bio = csv_api()
-    from blockops.io import csv as bcsv
+    from blockops.io import _csv_infer as binf
 
     rows = [f"{i},{i * 0.5}" for i in range(2000)]
     rows[1500] = "oops,1.0"
@@ -334,7 +334,7 @@ def test_inference_uses_the_first_mib_whatever_the_block_size(tmp_path):
     for bs in (256, 4096, "64MB"):  # all inside the first MiB: str, like pandas
         got = bio.read_csv(small, blocksize=bs)
         assert str(got["i"].dtype) in ("str", "object"), bs
-    n_ok = bcsv.INFER_BYTES // 10 + 1000  # rows of >= 10 bytes: past the first MiB
+    n_ok = binf.INFER_BYTES // 10 + 1000  # rows of >= 10 bytes: past the first MiB
     big_rows = [f"{i:09d},{i}" for i in range(n_ok)] + ["oops,1"]
     big = write(tmp_path, ("i,f\n" + "\n".join(big_rows) + "\n").encode(), "big.csv")
     for bs in (4096, "64MB"):

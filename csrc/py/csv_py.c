@@ -440,6 +440,32 @@ done:
 }
 
 /* csv_infer(buf, index, field, quote, na_tuple) -> (type, has_na) */
+/* The type codes of enum bo_csv_type by name, for the Python reader (never copied there). */
+PyObject *bo_py_csv_type_codes(PyObject *self, PyObject *noargs)
+{
+    static const struct {
+        const char *name;
+        int code;
+    } types[] = {
+#define BO_T(x) {#x, BO_CSV_##x}
+        BO_T(INT8),      BO_T(INT16),         BO_T(INT32),    BO_T(INT64), BO_T(FLOAT32),
+        BO_T(FLOAT64),   BO_T(BOOL),          BO_T(STR),      BO_T(WKT_POINT),
+        BO_T(HEX),       BO_T(DATETIME),      BO_T(DATETIME_ISO), BO_T(UINT64), BO_T(BIGINT),
+#undef BO_T
+    };
+    PyObject *d = PyDict_New();
+    for (size_t i = 0; d && i < sizeof types / sizeof types[0]; i++) {
+        PyObject *v = PyLong_FromLong(types[i].code);
+        if (!v || PyDict_SetItemString(d, types[i].name, v) < 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(d);
+            break;
+        }
+        Py_DECREF(v);
+    }
+    return d;
+}
+
 PyObject *bo_py_csv_infer(PyObject *self, PyObject *args)
 {
     Py_buffer view;

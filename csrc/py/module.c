@@ -459,6 +459,7 @@ PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args); /* report_py.c
 /* csv_py.c */
 PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_convert(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_type_codes(PyObject *self, PyObject *noargs);
 PyObject *bo_py_csv_infer(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_rows(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args);
@@ -557,6 +558,8 @@ static PyMethodDef methods[] = {
      "Typed columns from an index -> (outputs, bad, error), optionally written into the "
      "caller's arrays at row_offset; pad_short: short rows get missing values for their "
      "missing trailing fields (internal)."},
+    {"csv_type_codes", bo_py_csv_type_codes, METH_NOARGS,
+     "csv_type_codes($module, /)\n--\n\nThe CSV converter's type codes by name (internal)."},
     {"csv_infer", bo_py_csv_infer_fs, METH_VARARGS,
      "csv_infer($module, buf, index, field, quotechar, na_values, pad_short=False, /)\n--\n\n"
      "pandas-style type inference of one field -> (type, has_na) (internal)."},

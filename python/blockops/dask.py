@@ -97,7 +97,7 @@ def _plan_read(source, blocksize: int, columns, dtypes, opts: dict):
     reads only the first MiB and the sample windows of the first file besides the C scan."""
     head = _csv.CsvBlockReader(source, columns=columns, dtypes=dtypes, **opts)
     paths = [s.path for s in head._sources]
-    probe_opts = {**opts, "on_bad_lines": "skip", "blocksize": _csv.INFER_BYTES}
+    probe_opts = {**opts, "on_bad_lines": "skip", "blocksize": _csv._infer.INFER_BYTES}
     probe = _csv.CsvBlockReader(paths[0], columns=columns, dtypes=dtypes, **probe_opts)
     with probe:
         next(iter(probe), None)

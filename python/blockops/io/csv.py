@@ -17,13 +17,8 @@ grow with the size of the file; ``docs/csv.md`` gives the closer estimate.
 from __future__ import annotations
 
 import dataclasses
-import glob
-import io
 import logging
-import mmap
 import os
-import re
-import stat
 import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +28,17 @@ import numpy as np
 
 from .. import _config, _core
 from .._errors import CsvInferenceError, CsvParseError, LimitError, located
+from . import _csv_infer as _infer
+# The reader is five modules: options and dtypes, sources, inference, assembly (each
+# _csv_<part>.py) and this one, the block engine and the public API. Names that other parts of
+# blockops (Dask, Ray, the benchmarks) and the tests take from here stay importable from here.
+from ._csv_assemble import (_assemble, _BlockColumns, _empty_frame, _finish_block,  # noqa: F401
+                            _read_all)
+from ._csv_infer import INFER_BYTES, _inferred_spec, _join_state  # noqa: F401
+from ._csv_options import (_T_STR, DEFAULT_NA_VALUES, _field_value, _mangle,  # noqa: F401
+                           _na_bytes, _parse_dtype, _Spec, parse_size)
+from ._csv_sources import (_BOM, _is_regular_file, _MappedFile, _ReadAhead,  # noqa: F401
+                           _resolve_sources, _Source)
 
 __all__ = [
     "DEFAULT_NA_VALUES",
@@ -60,30 +66,7 @@ DEFAULT_BLOCKSIZE = 64 * 2**20
 #: Raw blocks alive at once when a source is read (file objects, pipes, ``memory_map=False``):
 #: the one being parsed and the one being read ahead. A mapped file has one.
 MAX_BLOCKS_IN_FLIGHT = 2
-#: Column types are inferred from the complete rows in the first INFER_BYTES of the data after
-#: the header (not from the first block), so inferred types do not depend on the block size,
-#: and, for a file on disk, from INFER_SAMPLES windows of INFER_SAMPLE_BYTES spread evenly over
-#: the rest of the file, the last one ending at its end, so that most late changes of type
-#: (an int column's first NA, text in a column empty so far) are seen before the first block.
-INFER_BYTES = 1 << 20
-INFER_SAMPLES = 8
-INFER_SAMPLE_BYTES = 64 << 10
 
-#: pandas' default missing-value strings (``pandas.read_csv``'s ``keep_default_na``).
-DEFAULT_NA_VALUES = (
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-)
-
-# C type codes (csrc/include/blockops/bo_csv.h, enum bo_csv_type)
-_T_INT8, _T_INT16, _T_INT32, _T_INT64, _T_F32, _T_F64, _T_BOOL, _T_STR = range(8)
-_T_WKT, _T_HEX, _T_DT, _T_DT_ISO, _T_U64 = 8, 9, 10, 11, 12
-_T_BIGINT = 13  # inference only: converted as text, made exact Python ints (see _bigints)
-_INT_CODES = {"int8": _T_INT8, "int16": _T_INT16, "int32": _T_INT32, "int64": _T_INT64,
-              "uint64": _T_U64}
-_NP_OF = {_T_INT8: np.int8, _T_INT16: np.int16, _T_INT32: np.int32, _T_INT64: np.int64,
-          _T_F32: np.float32, _T_F64: np.float64, _T_BOOL: np.bool_, _T_HEX: np.uint64,
-          _T_U64: np.uint64}
 
 #: A block is tokenized and converted in slices of about this many bytes (each cut where the
 #: previous slice's complete rows end, as blocks are), so only one slice's row index and, for a
@@ -96,19 +79,12 @@ _NP_OF = {_T_INT8: np.int8, _T_INT16: np.int16, _T_INT32: np.int32, _T_INT64: np
 #: (the tokenizer splits from 1 MiB per thread) and about 15,000 rows to convert.
 SLICE_BYTES = 4 << 20
 
-_BOM = b"\xef\xbb\xbf"
 _MAX_SKIPPED_LINES = 100
 _MAX_WARNINGS = 20
 
 
 class CsvBadLineWarning(UserWarning):
     """A bad row was dropped (``on_bad_lines="warn"``)."""
-
-
-_SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
-          "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
-          "tib": 2**40, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
 
 
 def default_blocksize(n_threads: int) -> int:
@@ -125,23 +101,6 @@ def default_blocksize(n_threads: int) -> int:
         return 1 << 20
 
 
-def parse_size(value, name: str = "size") -> int:
-    """``64MB`` -> 64_000_000, ``"1MiB"`` -> 1_048_576, ints pass through (must be >= 1)."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        n = int(value)
-    elif isinstance(value, str):
-        m = _SIZE_RE.match(value)
-        unit = (m.group(2) or "").lower() if m else None
-        if not m or unit not in _UNITS:
-            raise ValueError(f"{name}={value!r} is not a size (examples: 65536, '64MB', '1MiB')")
-        n = int(float(m.group(1)) * _UNITS[unit])
-    else:
-        raise TypeError(f"{name} must be an int or a string like '64MB', not {type(value).__name__}")
-    if n < 1:
-        raise ValueError(f"{name} must be at least 1 byte, got {value!r}")
-    return n
-
-
 @dataclasses.dataclass
 class CsvStats:
     """Counters of a read. Invariant: ``rows_in == rows_out + rows_skipped``."""
@@ -156,310 +115,7 @@ class CsvStats:
     rereads: int = 0  # read_csv: reads started again to widen inferred types
 
 
-@dataclasses.dataclass(frozen=True)
-class _Spec:
-    """How one selected input field becomes output column(s)."""
-
-    field: int
-    name: Any
-    code: int
-    nullable: bool = False
-    fmt: str | None = None
-    category: bool = False
-    dtype_name: str = ""
-    # (type, na) an inferred column was typed from, see _join_state; None for a given dtype
-    infer_state: tuple | None = None
-
-    def out_names(self):
-        if self.code == _T_WKT:
-            if self.fmt:  # "wkt_point:LON,LAT"
-                return self.fmt.split(",")
-            return [f"{self.name}_lon", f"{self.name}_lat"]
-        return [self.name]
-
-
-def _join_state(a: tuple, b: tuple) -> tuple:
-    """The inference state of a column from two parts of its values. A state is ``(type,
-    na)`` with ``type`` one of int64, float64, bool, str (what ``csv_infer`` reports) and
-    ``na`` 0 (no missing value), 1 (some) or 2 (nothing but missing values: the type says
-    nothing). Types join as pandas types a whole column: int and float give float, bool with
-    a number gives str (pandas: object), str absorbs everything."""
-    (ta, na), (tb, nb) = a, b
-    if na == 2 and nb == 2:
-        return (_T_F64, 2)
-    if na == 2 or nb == 2:
-        return ((tb if na == 2 else ta), 1)
-    ints = {_T_INT64, _T_U64, _T_BIGINT}
-    if ta == tb:
-        t = ta
-    elif {ta, tb} <= ints:
-        t = _T_BIGINT  # int64 with uint64 or beyond: exact integers (pandas: object)
-    elif {ta, tb} <= ints | {_T_F64}:
-        t = _T_F64
-    else:
-        t = _T_STR
-    return (t, max(na, nb))
-
-
-def _inferred_spec(field, name, state) -> "_Spec":
-    """The output column of an inference state, as pandas types it: int with missing values
-    is float64, bool with missing values the nullable ``boolean``, all missing float64."""
-    t, na = state
-    if t == _T_INT64 and na:
-        t = _T_F64
-    if t == _T_U64 and na:
-        t = _T_BIGINT
-    if t == _T_BIGINT:  # exact ints, missing values as NaN (an object column, as pandas)
-        return _Spec(field, name, _T_STR, True, None, False, "bigint", tuple(state))
-    nullable = t == _T_STR or (t == _T_BOOL and na == 1)
-    dn = {_T_INT64: "int64", _T_U64: "uint64", _T_F64: "float64",
-          _T_BOOL: "boolean" if nullable else "bool", _T_STR: "str"}[t]
-    return _Spec(field, name, t, nullable, None, False, dn, tuple(state))
-
-
-def _parse_dtype(spec, col) -> tuple[int, bool, str | None, bool, str]:
-    """dtype spec -> (code, nullable, datetime format, category, canonical name)."""
-    if isinstance(spec, type) and spec is str:
-        spec = "str"
-    if not isinstance(spec, str):
-        try:
-            spec = np.dtype(spec).name
-        except TypeError:
-            spec = str(spec)
-    s = spec.strip()
-    low = s.lower()
-    if low in _INT_CODES:  # Int64, UInt64: nullable
-        return _INT_CODES[low], s[0].isupper(), None, False, s
-    if low in ("float32", "float64", "float"):
-        return (_T_F32 if low == "float32" else _T_F64), False, None, False, low
-    if low in ("bool", "boolean"):
-        return _T_BOOL, low == "boolean", None, False, low
-    if low in ("str", "string", "object"):
-        return _T_STR, True, None, False, "str"
-    if low == "bigint":  # exact Python ints of any size (object column): converted as text
-        return _T_STR, True, None, False, "bigint"
-    if low == "category":
-        return _T_STR, True, None, True, "category"
-    if low == "wkt_point":
-        return _T_WKT, False, None, False, low
-    if low.startswith("wkt_point:"):
-        names = [x.strip() for x in s.split(":", 1)[1].split(",")]
-        if len(names) != 2 or not all(names) or names[0] == names[1]:
-            raise ValueError(f"dtypes[{col!r}] = {spec!r}: give two output names, "
-                             "e.g. 'wkt_point:x_pos,y_pos' (longitude first)")
-        return _T_WKT, False, ",".join(names), False, "wkt_point"
-    if low == "hex":
-        return _T_HEX, False, None, False, low
-    if low in ("datetime", "datetime:iso", "datetime64", "datetime64[ns]"):
-        return _T_DT_ISO, False, None, False, "datetime:iso"
-    if low.startswith("datetime:"):
-        return _T_DT, False, s.split(":", 1)[1], False, s
-    raise ValueError(
-        f"dtypes[{col!r}] = {spec!r} is not supported; use one of int8/16/32/64, Int8/16/32/64, "
-        "uint64, UInt64, bigint, float32, float64, bool, boolean, str, category, wkt_point, hex, "
-        "datetime, "
-        "datetime:<format>"
-    )
-
-
-def _mangle(names: list[str]) -> list[str]:
-    """Header names as pandas' C parser makes them: an empty cell is ``Unnamed: <i>``; a
-    duplicate gets the first ``.1``, ``.2`` ... suffix that is neither taken nor a name the
-    header itself holds (``a,a,a.1`` -> ``a, a.2, a.1``: the file's own ``a.1`` keeps its
-    name, so ``columns=["a.1"]`` selects it). Given names are settled before the unnamed ones,
-    so an empty cell, not a named column, gives way (``,Unnamed: 0`` -> ``Unnamed: 0.1,
-    Unnamed: 0``)."""
-    out = [n if n != "" else f"Unnamed: {i}" for i, n in enumerate(names)]
-    unnamed = [i for i, n in enumerate(names) if n == ""]
-    order = [i for i in range(len(out)) if names[i] != ""] + unnamed
-    counts: dict[str, int] = {}
-    for i in order:
-        col = base = out[i]
-        cur = counts.get(col, 0)
-        while cur > 0:
-            counts[base] = cur + 1
-            col = f"{base}.{cur}"
-            cur = cur + 1 if col in out else counts.get(col, 0)
-        out[i] = col
-        counts[col] = cur + 1
-    return out
-
-
 # ---------------------------------------------------------------------------------- sources
-
-class _Source:
-    __slots__ = ("name", "path", "fileobj", "size", "start", "end")
-
-    def __init__(self, name, path=None, fileobj=None, size=None, start=0, end=None):
-        self.name, self.path, self.fileobj, self.size = name, path, fileobj, size
-        self.start, self.end = start, end
-
-    def open(self):
-        if self.fileobj is not None:
-            return self.fileobj, False
-        if self.start or self.end is not None:
-            return _RangeFile(self.path, self.start, self.end), True
-        return open(self.path, "rb", buffering=0), True
-
-
-class _RangeFile:
-    """Bytes [start, end) of a file, read like a file (a Dask partition's byte range)."""
-
-    def __init__(self, path, start, end):
-        self._f = open(path, "rb", buffering=0)
-        self.prev_cr = False  # the byte before the range ends a line with CR (line counting)
-        if start:
-            self._f.seek(start - 1)
-            self.prev_cr = self._f.read(1) == b"\r"
-        self._f.seek(start)
-        self._left = (end - start) if end is not None else None
-
-    def read(self, n=-1):
-        if self._left is not None:
-            n = self._left if n < 0 else min(n, self._left)
-            if n <= 0:
-                return b""
-        b = self._f.read(n)
-        if self._left is not None:
-            self._left -= len(b)
-        return b
-
-    def readinto(self, mv) -> int:
-        mv = memoryview(mv).cast("B")
-        if self._left is not None:
-            if self._left <= 0:
-                return 0
-            mv = mv[:self._left]
-        k = self._f.readinto(mv) or 0
-        if self._left is not None:
-            self._left -= k
-        return k
-
-    def close(self):
-        self._f.close()
-
-
-def _is_regular_file(path, nonempty: bool = False) -> bool:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and (st.st_size > 0 or not nonempty)
-
-
-class _MappedFile:
-    """Bytes [start, end) of a regular file, served block by block as read-only views into
-    memory-mapped windows: no read buffer, no copy, no read-ahead thread.
-
-    Each block is one mapping of the bytes from its first unconsumed byte (the mapping starts
-    at that offset rounded down to ``mmap.ALLOCATIONGRANULARITY``), so the partial row at the
-    end of a block is simply mapped again at the start of the next window, and a row longer
-    than the block just gets a longer window. :meth:`release` unmaps the window as soon as its
-    block is converted, and the reader takes each parsed slice's pages out of RSS before (see
-    ``maps``): file pages are only in this process's RSS while their slice is being tokenized
-    and converted, whatever the file size. Reading ahead is left to the kernel: when a window
-    is mapped, the next block's bytes are requested with ``POSIX_FADV_WILLNEED`` (what
-    ``MADV_WILLNEED`` does for a file mapping, without mapping the next window yet), so the disk
-    reads them while this block is parsed (the first block's bytes are requested before its
-    window is touched). Not ``MADV_SEQUENTIAL``: Linux does not mark pages accessed through such
-    a mapping when it is unmapped (``vma_has_recency``), so a file read this way would look
-    unused to reclaim (LRU aging, DAMON) and leave the page cache sooner than one read with
-    ``read()``, making the next read of the same file go to the disk.
-    ``MAP_POPULATE`` (the whole window's page tables in the ``mmap`` call) measured no faster
-    than the tokenizer's threads faulting the pages in (about 0.07 s per GB either way on a
-    cached file, against 0.22 s per GB for ``readinto`` copies) and blocks on a cold file.
-
-    The file is not copied, so truncating it while it is read is undefined (the process can
-    get SIGBUS), as with pandas' and pyarrow's ``memory_map``; the size is taken when the file
-    is opened, and bytes appended later are not read.
-    """
-
-    #: Blocks are views of a read-only file mapping: once a slice is parsed, its pages can be
-    #: taken out of RSS (``MADV_DONTNEED``, see ``bo_csv_count_lines_par``) and come back from
-    #: the page cache if read again.
-    maps = True
-
-    def __init__(self, path, start: int, end, blocksize: int, max_len: int):
-        self._f = open(path, "rb", buffering=0)
-        try:
-            fd = self._f.fileno()
-            size = os.fstat(fd).st_size
-            self._end = size if end is None else min(end, size)
-            self._start = min(start, self._end)
-            self.prev_cr = False  # the byte before a range ends a line with CR (as _RangeFile)
-            if start:
-                self._f.seek(start - 1)
-                self.prev_cr = self._f.read(1) == b"\r"
-            if hasattr(os, "posix_fadvise") and self._end > self._start:
-                os.posix_fadvise(fd, self._start, self._end - self._start,
-                                 os.POSIX_FADV_SEQUENTIAL)
-        except BaseException:
-            self._f.close()
-            raise
-        self.blocksize = blocksize
-        self.max_len = max_len
-        self._mm = None
-        self._off = self._hi = self._start  # the current view is file bytes [_off, _hi)
-        self.eof = True
-
-    def _map(self, off: int, hi: int):
-        self.release()
-        hi = max(off, min(self._end, hi))
-        self._off, self._hi = off, hi
-        self.eof = hi >= self._end
-        if hi == off:
-            return memoryview(b"")
-        fd = self._f.fileno()
-        base = off - off % mmap.ALLOCATIONGRANULARITY
-        mm = mmap.mmap(fd, hi - base, access=mmap.ACCESS_READ, offset=base)
-        self._mm = mm
-        self._willneed(hi, self.blocksize)  # the next block's new bytes
-        with memoryview(mm) as whole:
-            return whole[off - base:]
-
-    # The same bytes as _ReadAhead hands out (the unconsumed tail, then the next blocksize
-    # bytes of the file), so both sources cut a file into the same blocks.
-    def start(self, first: int):
-        """The first ``first`` bytes."""
-        self._willneed(self._start, first)
-        return self._map(self._start, self._start + first)
-
-    def _willneed(self, off: int, n: int) -> None:
-        """Ask the kernel to start reading file bytes [off, off + n) (asynchronous; about
-        2 ms per GB when they are cached already)."""
-        n = min(n, self._end - off)
-        if n > 0 and hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(self._f.fileno(), off, n, os.POSIX_FADV_WILLNEED)
-
-    def next(self, consumed: int):
-        """The next block: the bytes of the current one the caller did not consume, then the
-        next ``blocksize`` bytes of the file."""
-        return self._map(self._off + consumed, self._hi + self.blocksize)
-
-    def grow(self, consumed: int):
-        """The unconsumed bytes followed by (at least) as many more again, for a row or a
-        header longer than the window: geometric growth, so a long row costs O(row) and not
-        O(row^2 / blocksize); never beyond ``max_len`` (``blocksize + max_row_bytes``: the
-        tokenizer stops a longer row first)."""
-        off = self._off + consumed
-        rest = self._hi - off
-        return self._map(off, min(self._hi + self.blocksize + max(0, rest - self.blocksize),
-                                  off + self.max_len))
-
-    def release(self) -> None:
-        """Unmap the current window. The caller has dropped its views of it; should one still
-        be alive (a traceback holding a frame), the mapping lives until that view dies, so
-        nothing ever points into unmapped memory."""
-        mm, self._mm = self._mm, None
-        if mm is not None:
-            try:
-                mm.close()
-            except BufferError:
-                log.debug("csv: a view of a mapped block is still alive; unmapped when it dies")
-
-    def close(self) -> None:
-        self.release()
-        self._f.close()
 
 
 def _range_reader(path, start, end, *, names, specs, row0, line0, options) -> "CsvBlockReader":
@@ -476,38 +132,6 @@ def _range_reader(path, start, end, *, names, specs, row0, line0, options) -> "C
     r._row_base = row0
     r._line_base0 = line0
     return r
-
-
-def _resolve_sources(source) -> list[_Source]:
-    if hasattr(source, "readinto") or hasattr(source, "read"):
-        if isinstance(source, io.TextIOBase):
-            raise TypeError("source must be opened in binary mode ('rb'), not text mode")
-        return [_Source(str(getattr(source, "name", "<file object>")), fileobj=source)]
-    if isinstance(source, (str, os.PathLike)):
-        s = os.fspath(source)
-        if any(ch in s for ch in "*?[") and not os.path.exists(s):
-            paths = sorted(glob.glob(s))
-            if not paths:
-                raise FileNotFoundError(f"no file matches {s!r}")
-        else:
-            paths = [s]
-    elif isinstance(source, (list, tuple)):
-        paths = [os.fspath(p) for p in source]
-        if not paths:
-            raise ValueError("source is an empty list")
-    else:
-        raise TypeError(f"source must be a path, a list of paths, a glob or a binary file object, "
-                        f"not {type(source).__name__}")
-    out = []
-    for p in paths:
-        if not os.path.exists(p):
-            raise FileNotFoundError(f"{p}: no such file")
-        out.append(_Source(p, path=p, size=os.path.getsize(p)))
-    return out
-
-
-def _na_bytes(values) -> tuple:
-    return tuple(v.encode("utf-8") for v in values)
 
 
 # ---------------------------------------------------------------------------------- reader
@@ -689,7 +313,7 @@ class CsvBlockReader:
             first = self._sources[0]
             if first.fileobj is not None:
                 raise ValueError("meta() of a file-object source is known after the first block")
-            opts = {**self._options(), "blocksize": INFER_BYTES, "on_bad_lines": "skip"}
+            opts = {**self._options(), "blocksize": _infer.INFER_BYTES, "on_bad_lines": "skip"}
             with CsvBlockReader(first.path, **opts) as r:
                 next(iter(r), None)
                 return _empty_frame(r._specs or [], self.rename)
@@ -838,9 +462,9 @@ class CsvBlockReader:
         windows = []
         if has_rows:
             if src.fileobj is None and _is_regular_file(src.path, nonempty=True):
-                windows = self._file_windows(src.path, data_off, nf)
+                windows = _infer.file_windows(self, src.path, data_off, nf)
             if not windows:
-                for m in dict.fromkeys((min(n, INFER_BYTES), n)):
+                for m in dict.fromkeys((min(n, _infer.INFER_BYTES), n)):
                     ix, n_inf, _, _, _, err = _core.csv_tokenize(
                         view, m, self.delimiter, self.quotechar, nf, eof and m == n, 0,
                         self.max_row_bytes, 1)
@@ -848,52 +472,6 @@ class CsvBlockReader:
                         windows = [(view, ix)]
                         break
         self._setup(self._names, windows)
-
-    def _file_windows(self, path, data_off: int, nf: int) -> list:
-        """``(data, index)`` of the rows inference reads from a file on disk: the complete rows
-        of its first INFER_BYTES after ``data_off``, then of sample windows over the rest.
-
-        A sample window starts after its first line break, which is a row boundary unless the
-        break is inside a quoted field; a window with the quote character in it is therefore
-        left out (its rows could be cut wrongly, and a wrong type would be worse than none),
-        as is one with no complete row. The head window is [] when no row ends in it."""
-        tok = (self.delimiter, self.quotechar, nf)
-        out = []
-        with open(path, "rb") as f:
-            fd = f.fileno()
-            end = os.fstat(fd).st_size
-
-            def rows(data, final):
-                ix, n_rows, _, _, n_bad, err = _core.csv_tokenize(
-                    data, len(data), *tok, final, 0, self.max_row_bytes, 1)
-                return ix if err is None and n_rows > n_bad else None
-
-            head = os.pread(fd, min(INFER_BYTES, max(0, end - data_off)), data_off)
-            ix = rows(head, data_off + len(head) >= end)
-            if ix is None:
-                return []
-            out.append((head, ix))
-            lo, w = data_off + INFER_BYTES, INFER_SAMPLE_BYTES
-            if lo >= end or INFER_SAMPLES <= 0 or w <= 0:
-                return out
-            span = end - lo
-            if span <= w * (INFER_SAMPLES + 1):  # the rest is small: all of it, window by window
-                starts = range(lo, end, w)
-            else:
-                starts = [lo + (span - w) * i // INFER_SAMPLES for i in range(INFER_SAMPLES + 1)]
-            quote = None if self.quotechar is None else self.quotechar.encode()
-            for at in starts:
-                data = os.pread(fd, min(w, end - at), at)
-                if quote is not None and quote in data:
-                    continue
-                k = data.find(b"\n")
-                if k < 0:
-                    continue
-                data = data[k + 1:]
-                ix = rows(data, at + k + 1 + len(data) >= end)
-                if ix is not None:
-                    out.append((data, ix))
-        return out
 
     def _blocks(self) -> Iterator:
         if self.progress:
@@ -938,7 +516,8 @@ class CsvBlockReader:
 
     def _file_blocks(self, src: _Source, row0: int):
         bs = self.blocksize
-        first = max(bs, INFER_BYTES) if self._specs is None and self._needs_inference() else bs
+        first = (max(bs, _infer.INFER_BYTES) if self._specs is None and self._needs_inference()
+                 else bs)
         first = max(first, len(_BOM))  # a BOM is never split
         if self._maps(src):
             blocks = _MappedFile(src.path, src.start, src.end, bs, bs + self.max_row_bytes)
@@ -1094,7 +673,7 @@ class CsvBlockReader:
             ra.release()
             block = None
             if acc is not None and acc.mismatches:
-                raise self._inference_error(src, acc.mismatches)
+                raise _infer.inference_error(src, acc.mismatches)
             if acc is not None:
                 block = self._finish(src, acc, row0)
                 row0 += acc.n
@@ -1132,7 +711,7 @@ class CsvBlockReader:
         acc.add(outs, n_rows)
         bad = bad[r0:r0 + n_rows]
         n_bad_total = int(bad.sum()) if (n_bad or err is not None) else 0
-        if n_bad_total and err is not None and self._mismatches(src, piece, ix, bad, acc,
+        if n_bad_total and err is not None and _infer.mismatches(self, src, piece, ix, bad, acc,
                                                                 line_base):
             return  # the block is not handed out: see _inference_error
         if n_bad_total:
@@ -1196,66 +775,6 @@ class CsvBlockReader:
         return self._bad(src, line, spec.name, err.reason, value=_field_value(err.reason),
                          byte_offset=base_off + err.byte_offset, err=err)
 
-    def _mismatches(self, src, piece, ix, bad, acc, line_base) -> bool:
-        """Whether some of a slice's bad rows are bad only because a value does not fit an
-        inferred (not given) type; such a row is never dropped. Each inferred non-string
-        column is converted again on its own to find its first misfit; the column's new
-        state joins the old one with the slice's (what pandas would type it as). A misfit is
-        kept in ``acc.mismatches`` (first per column) and the slice's bad rows are left
-        alone: the block is not handed out. Returns False when every bad row is bad for
-        another reason (wrong field count, quoting, a given dtype, UTF-8), or when, with
-        ``on_bad_lines="error"``, such a row comes first (its error is raised as before)."""
-        inferred = [(i, s) for i, s in enumerate(self._specs)
-                    if s.infer_state is not None and s.code != _T_STR]
-        if not inferred:
-            return False
-        cspecs = self._cspecs[1]
-        found = {}
-        explained = np.zeros(len(bad), dtype=bool)
-        for i, s in inferred:
-            _, bad_c, err_c = _core.csv_convert(piece, ix, [cspecs[i]], self.quotechar,
-                                                self.n_threads, True, None, 0,
-                                                self.short_rows == "pad")
-            if err_c is None:
-                continue
-            explained |= bad_c[:len(bad)]
-            t, na = _core.csv_infer(piece, ix, s.field, self.quotechar, self._na_for(s.name),
-                                    self.short_rows == "pad")
-            found[s.name] = (s, int(err_c.index), _field_value(err_c.reason),
-                             _join_state(s.infer_state, (t, na)))
-        if not found:
-            return False
-        first_bad = int(np.flatnonzero(bad)[0])
-        if self.on_bad_lines == "error" and not explained[first_bad]:
-            return False
-        for name, (s, row, value, state) in found.items():
-            if name in acc.mismatches:
-                continue
-            start = int(_core.csv_rows(ix, np.array([row], dtype=np.int64))[0][0])
-            line = line_base + _core.csv_count_lines(piece, 0, start)
-            acc.mismatches[name] = (s, line, value, state)
-        return True
-
-    def _inference_error(self, src, mismatches) -> CsvInferenceError:
-        """The error for a block with values that do not fit their inferred types, naming
-        every such column (first line and value of each) and the ``dtypes=`` to pass."""
-        parts, dtypes, states = [], {}, {}
-        for name, (s, line, value, state) in mismatches.items():
-            new = _inferred_spec(s.field, name, state)
-            dtypes[name] = new.dtype_name
-            states[name] = state
-            what = "a missing value" if value is None else f"value {value!r}"
-            parts.append(f"column {name!r} ({s.dtype_name}): line {line}, {what}")
-        first = next(iter(mismatches.values()))
-        message = (f"{src.name}: values do not fit the types inferred from the sampled rows "
-                   f"(the first {INFER_BYTES >> 20} MiB and windows spread over the file): "
-                   + "; ".join(parts) + f". Pass dtypes={dtypes!r}; read_csv widens such "
-                   "columns by itself (a streaming reader cannot retype blocks it handed out)")
-        return CsvInferenceError(message, path=src.name, line=first[1], column=first[0].name,
-                                 value=first[2], byte_offset=None, dtypes=dtypes,
-                                 states=states)
-
-
 def _caller_stacklevel() -> int:
     """``warnings.warn`` stacklevel of the first frame outside blockops, so a warning points at
     the user's line (``for block in reader:`` or the ``read_csv(...)`` call), whatever path
@@ -1280,365 +799,6 @@ def _field_count(reader, count: int) -> str:
     if 0 <= count < nf:
         text += f": {reader._names[count]!r} is missing"
     return text
-
-
-def _field_value(message: str):
-    m = re.search(r'value "(.*)" (cannot|is out|is not valid UTF-8)', message, re.S)
-    return m.group(1) if m else None
-
-
-class _BlockColumns:
-    """One block's converted columns, filled slice by slice (``csv_convert`` with ``dest`` and
-    ``row_offset``): values, masks and bad-row flags go straight into arrays sized for the
-    whole block, from the first slice's rows per byte + 10% (grown by 1.5x, a copy, when that
-    falls short), so a block's columns are never concatenated from per-slice parts (which
-    would hold them twice). Capacity left unused costs address space only: ``np.empty`` and
-    ``np.zeros`` pages nobody writes are not resident. Strings stay one Arrow chunk per
-    slice."""
-
-    def __init__(self, specs, rows: int, nbytes: int, block_bytes: int):
-        self.specs = specs
-        self.n = 0  # rows converted so far
-        self.n_bad = 0  # of which bad (dropped when the block is finished)
-        # inferred column -> (spec, line, value, widened state) of its first misfit
-        self.mismatches: dict = {}
-        self.strings = [[] for _ in specs]  # per str column: (offsets, data) per slice
-        self.arrays = [[None, None, None] for _ in specs]  # values, latitudes, mask
-        self.bad = None
-        self.cap = 0
-        self._resize(max(rows, int(rows * block_bytes / max(nbytes, 1) * 1.1) + 16))
-
-    def _resize(self, cap: int) -> None:
-        def grown(old, dtype, zero):
-            new = (np.zeros if zero else np.empty)(cap, dtype)
-            if old is not None:
-                new[:self.n] = old[:self.n]
-            return new
-
-        for s, a in zip(self.specs, self.arrays):
-            if s.code != _T_STR:
-                a[0] = grown(a[0], np.float64 if s.code == _T_WKT else
-                             np.int64 if s.code in (_T_DT, _T_DT_ISO) else _NP_OF[s.code], False)
-            if s.code == _T_WKT:
-                a[1] = grown(a[1], np.float64, False)
-            if s.code == _T_STR or s.nullable:
-                a[2] = grown(a[2], np.bool_, True)
-        self.bad = grown(self.bad, np.bool_, True)
-        self.cap = cap
-
-    def reserve(self, rows: int) -> int:
-        """Room for ``rows`` more rows; returns the row offset they go to."""
-        if self.n + rows > self.cap:
-            self._resize(max(self.n + rows, int(self.cap * 1.5)))
-        return self.n
-
-    def dest(self) -> tuple:
-        return tuple(tuple(a) for a in self.arrays), self.bad
-
-    def add(self, outs, rows: int) -> None:
-        for s, chunks, (vals, _mask) in zip(self.specs, self.strings, outs):
-            if s.code == _T_STR:
-                chunks.append(vals)
-        self.n += rows
-
-    def outputs(self):
-        """``(outputs, bad)`` in :func:`_assemble`'s format, trimmed to the rows converted."""
-        n = self.n
-        outs = []
-        for s, (v, lat, m), chunks in zip(self.specs, self.arrays, self.strings):
-            m = None if m is None else m[:n]
-            if s.code == _T_STR:
-                outs.append((chunks, m))
-            elif s.code == _T_WKT:
-                outs.append(((v[:n], lat[:n]), None))
-            else:
-                outs.append((v[:n], m))
-        return outs, self.bad[:n]
-
-
-class _ReadAhead:
-    """Double-buffered reading of one reader's files, one block ahead, without copying blocks:
-    the source for file objects, pipes and other non-regular files (and ``memory_map=False``).
-
-    Two buffers of ``headroom + blocksize`` bytes are allocated once per reader (NumPy, so pages
-    are only touched when read into) and reused for every block of every file: while the
-    caller parses the block in one buffer, the pool's thread reads the next one into the
-    other, at offset ``headroom``. The caller's unconsumed tail (the partial row at the end of
-    a block) is copied into the headroom just in front of the new bytes, so a block is one
-    contiguous view and nothing is concatenated. A tail longer than the headroom (a row longer
-    than ``headroom``), and the geometric growth for rows longer than a block, fall back to
-    building a ``bytes`` object. At most ``MAX_BLOCKS_IN_FLIGHT`` raw blocks exist at once.
-
-    Same interface as :class:`_MappedFile`: ``start``, then ``next``/``grow`` with the number of
-    bytes of the last block the caller consumed.
-    """
-
-    maps = False  # blocks live in our buffers: never drop their pages (that would zero them)
-
-    def __init__(self, pool, blocksize: int, first: int, max_len: int):
-        self.blocksize = blocksize
-        self.max_len = max_len
-        self.headroom = min(max(blocksize // 8, 1 << 16), 8 << 20)
-        cap = self.headroom + max(blocksize, first)
-        self._bufs = [np.empty(cap, np.uint8), None]  # the second one when a file needs it
-        self._pool = pool
-        self._f = None
-        self._pending = None  # (buffer index, future of the byte count, bytes asked for)
-        self._data = None  # the last block handed out
-        self.eof = True
-        self.prev_cr = False
-
-    def _buf(self, k: int) -> memoryview:
-        if self._bufs[k] is None:
-            self._bufs[k] = np.empty(len(self._bufs[0]), np.uint8)
-        return memoryview(self._bufs[k])
-
-    def _submit(self, k: int) -> None:
-        dst = self._buf(k)[self.headroom:self.headroom + self.blocksize]
-        self._pending = (k, self._pool.submit(_fill_from, self._f, dst), self.blocksize)
-
-    def start(self, f, first: int) -> memoryview:
-        """Read the first ``first`` bytes of file ``f`` (synchronously) and start reading ahead."""
-        self.cancel()
-        self._f = f
-        self.prev_cr = getattr(f, "prev_cr", False)
-        mv = self._buf(0)
-        if first > len(mv) - self.headroom:
-            raise ValueError("first read larger than the buffers")
-        got = _fill_from(f, mv[self.headroom:self.headroom + first])
-        self.eof = got < first
-        if not self.eof:
-            self._submit(1)
-        self._data = mv[self.headroom:self.headroom + got]
-        return self._data
-
-    def next(self, consumed: int) -> "memoryview | bytes":
-        """The next block: the bytes of the last one the caller did not consume + the bytes
-        read ahead."""
-        tail = self._data[consumed:]
-        k, fut, asked = self._pending
-        self._pending = None
-        got = fut.result()
-        self.eof = got < asked
-        h = self.headroom
-        mv = self._buf(k)
-        rest = len(tail)
-        if rest <= h:
-            if rest:
-                mv[h - rest:h] = tail  # tail lives in the other buffer (or is bytes): no overlap
-            data = mv[h - rest:h + got]
-        else:
-            data = bytes(tail) + bytes(mv[h:h + got])
-        if not self.eof:
-            self._submit(1 - k)
-        self._data = data
-        return data
-
-    def grow(self, consumed: int) -> bytes:
-        """The unconsumed bytes followed by (at least) as many more again: for rows (or a
-        header) longer than what is buffered; the caller's max_row_bytes bounds how far this
-        goes."""
-        data = self._data[consumed:]
-        k, fut, asked = self._pending
-        self._pending = None
-        got = fut.result()
-        self.eof = got < asked
-        parts = [bytes(data), bytes(self._buf(k)[self.headroom:self.headroom + got])]
-        want = min(len(data) - self.blocksize, self.max_len - len(data) - got)
-        if not self.eof and want > 0:
-            extra = _read_full_from(self._f.read, want)
-            self.eof = len(extra) < want
-            parts.append(extra)
-        if not self.eof:
-            self._submit(1 - k)
-        self._data = b"".join(parts)
-        return self._data
-
-    def release(self) -> None:
-        """Nothing to give back: the buffers are reused (the tail stays where it is)."""
-
-    def cancel(self) -> None:
-        """Wait for (and drop) a read still in flight, e.g. before its file is closed."""
-        self._data = None
-        if self._pending is not None:
-            try:
-                self._pending[1].result()
-            except Exception:  # the error belongs to a read nobody wants any more
-                pass
-            self._pending = None
-
-
-def _fill_from(f, mv: memoryview) -> int:
-    """Read from ``f`` into ``mv`` until it is full or the file ends; returns the byte count."""
-    readinto = getattr(f, "readinto", None)
-    n = len(mv)
-    got = 0
-    while got < n:
-        if readinto is not None:
-            k = readinto(mv[got:]) or 0
-        else:
-            b = f.read(n - got)
-            k = len(b)
-            mv[got:got + k] = b
-        if not k:
-            break
-        got += k
-    return got
-
-
-def _read_full_from(read, n):
-    parts = []
-    got = 0
-    while got < n:
-        b = read(n - got)
-        if not b:
-            break
-        parts.append(b)
-        got += len(b)
-    if not parts:
-        return b""
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def _str_array(chunks, mask: np.ndarray, keep, src):
-    """A string column from its per-slice (offsets, data) chunks: one Arrow array, or a
-    chunked array of one per slice (pandas' Arrow strings hold it as is, no concatenation)."""
-    import pyarrow as pa
-
-    arrays = []
-    r0 = 0
-    for offs, data in chunks:
-        n = len(offs) - 1
-        m = mask[r0:r0 + n]
-        validity = None
-        if m.any():
-            validity = pa.py_buffer(np.packbits(~m, bitorder="little"))
-        # No arr.validate(full=True) (a third of the string path): csv_convert checked every
-        # value's UTF-8 while copying it, and a row with an ill-formed value is a bad row, which
-        # ``keep`` drops (or the reader raised for it already).
-        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offs), pa.py_buffer(data),
-                                               validity,
-                                               int(m.sum()) if validity is not None else 0)
-        if keep is not None:
-            arr = arr.filter(pa.array(keep[r0:r0 + n]))
-        arrays.append(arr)
-        r0 += n
-    return arrays[0] if len(arrays) == 1 else pa.chunked_array(arrays, type=pa.large_string())
-
-
-def _bigints(spec, arr, src) -> np.ndarray:
-    """A ``bigint`` column: exact Python ints of its text (NaN where missing), as pandas gives
-    integers that neither int64 nor uint64 holds. A value that is not an integer raises
-    :class:`CsvInferenceError` for an inferred column (read_csv then reads the column as
-    pandas would type it) and :class:`CsvParseError` for a given dtype."""
-    vals = arr.to_pylist()
-    out = np.empty(len(vals), dtype=object)
-    for i, v in enumerate(vals):
-        if v is None:
-            out[i] = np.nan
-            continue
-        try:
-            out[i] = int(v)
-        except ValueError:
-            if spec.infer_state is None:
-                raise CsvParseError(f"{src.name}, column {spec.name!r}: {v!r} is not an integer "
-                                    "(dtype bigint)", path=src.name, line=None,
-                                    column=spec.name, value=v, byte_offset=None) from None
-            try:
-                float(v)
-                state = (_T_F64, 0)
-            except ValueError:
-                state = (_T_STR, 0)
-            state = _join_state(spec.infer_state, state)
-            new = _inferred_spec(spec.field, spec.name, state)
-            raise CsvInferenceError(
-                f"{src.name}: values do not fit the types inferred from the sampled rows: "
-                f"column {spec.name!r} (bigint): value {v!r}. Pass "
-                f"dtypes={{{spec.name!r}: {new.dtype_name!r}}}; read_csv widens such columns "
-                "by itself", path=src.name, line=None, column=spec.name, value=v,
-                byte_offset=None, dtypes={spec.name: new.dtype_name},
-                states={spec.name: state}) from None
-    return out
-
-
-def _assemble(specs, outs, keep, as_arrays, src) -> list:
-    """C outputs -> list of (name, array) in output order."""
-    import pandas as pd
-
-    cols = []
-    for s, (vals, mask) in zip(specs, outs):
-        if s.dtype_name == "bigint":
-            cols.append((s.name, _bigints(s, _str_array(vals, mask, keep, src), src)))
-            continue
-        if s.code == _T_STR:
-            arr = _str_array(vals, mask, keep, src)
-            if as_arrays:
-                cols.append((s.name, np.asarray(arr.to_pylist(), dtype=object)))
-            else:
-                ser = pd.Series(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
-                if s.category:
-                    ser = ser.astype("category")
-                cols.append((s.name, ser.array))
-            continue
-        if s.code == _T_WKT:
-            lon, lat = vals
-            if keep is not None:
-                lon, lat = lon[keep], lat[keep]
-            n_lon, n_lat = s.out_names()
-            cols.append((n_lon, lon))
-            cols.append((n_lat, lat))
-            continue
-        v = vals if keep is None else vals[keep]
-        m = None if mask is None else (mask if keep is None else mask[keep])
-        if s.code in (_T_DT, _T_DT_ISO):
-            v = v.view("datetime64[ns]")
-        if m is not None and s.nullable:
-            if as_arrays:
-                v = np.ma.MaskedArray(v, mask=m)
-            elif s.code == _T_BOOL:
-                v = pd.arrays.BooleanArray(v, m)
-            else:
-                v = pd.arrays.IntegerArray(v, m)
-        cols.append((s.name, v))
-    return cols
-
-
-def _finish_block(cols, rows, row0, n_rows, as_arrays, rename):
-    if as_arrays:
-        d = {rename.get(k, k): v for k, v in cols}
-        d["__row__"] = (np.arange(row0, row0 + n_rows, dtype=np.int64) if rows is None
-                        else rows.astype(np.int64))
-        return d
-    import pandas as pd
-
-    index = pd.RangeIndex(row0, row0 + n_rows) if rows is None else pd.Index(rows, dtype=np.int64)
-    data = {rename.get(k, k): v for k, v in cols}
-    return pd.DataFrame(data, index=index, copy=False)
-
-
-def _empty_frame(specs, rename):
-    import pandas as pd
-
-    data = {}
-    for s in specs:
-        if s.code == _T_WKT:
-            for nm in s.out_names():
-                data[rename.get(nm, nm)] = np.empty(0, np.float64)
-            continue
-        nm = rename.get(s.name, s.name)
-        if s.dtype_name in ("object", "bigint"):
-            data[nm] = np.empty(0, dtype=object)
-        elif s.code == _T_STR:
-            data[nm] = pd.Series([], dtype="category" if s.category else
-                                 pd.StringDtype("pyarrow", na_value=np.nan)).array
-        elif s.code in (_T_DT, _T_DT_ISO):
-            data[nm] = np.empty(0, "datetime64[ns]")
-        elif s.nullable:
-            data[nm] = pd.array([], dtype="boolean" if s.code == _T_BOOL else
-                                s.dtype_name[0].upper() + s.dtype_name[1:])
-        else:
-            data[nm] = np.empty(0, _NP_OF[s.code])
-    return pd.DataFrame(data, index=pd.RangeIndex(0, 0))
 
 
 # ---------------------------------------------------------------------------------- read_csv
@@ -1695,92 +855,3 @@ def read_csv(source, **options):
         return df
 
 
-def _read_all(reader) -> "pd.DataFrame":
-    import pandas as pd
-
-    total_bytes = sum(s.size or 0 for s in reader._sources)
-    acc: dict[Any, _Column] = {}
-    order: list = []
-    index_parts = []
-    n = 0
-    with reader:
-        for block in reader:
-            m = len(block)
-            if not order:
-                order = list(block.columns)
-                cap = m
-                if total_bytes and reader.stats.bytes_read and m:
-                    per_row = max(1.0, reader.stats.bytes_read / m)
-                    cap = max(m, int(total_bytes / per_row * 1.05) + 16)
-                for c in order:
-                    acc[c] = _Column(block[c], cap)
-            else:
-                for c in order:
-                    acc[c].append(block[c])
-            if not isinstance(block.index, pd.RangeIndex):
-                index_parts.append(np.asarray(block.index, dtype=np.int64))
-            else:
-                index_parts.append(block.index)
-            n += m
-    stats = reader.stats
-    if not order:
-        return reader._empty_block()
-    data = {c: acc[c].finish() for c in order}
-    if stats.rows_skipped == 0:
-        index = pd.RangeIndex(0, n)
-    else:
-        index = pd.Index(np.concatenate([np.asarray(p, dtype=np.int64) for p in index_parts]),
-                         dtype=np.int64)
-    df = pd.DataFrame(data, index=index, copy=False)
-    df.attrs["blockops_stats"] = dataclasses.asdict(stats)
-    return df
-
-
-class _Column:
-    """Grow-once accumulator: a preallocated NumPy array, or Arrow chunks for strings."""
-
-    def __init__(self, first, cap):
-        self.dtype = first.dtype
-        if isinstance(first.dtype, np.dtype):
-            self.kind = "np"
-            self.buf = np.empty(max(cap, len(first)), dtype=first.dtype)
-            self.n = 0
-        else:
-            self.kind = "ext"
-            self.chunks = []
-        self.append(first)
-
-    def append(self, col):
-        if self.kind == "np":
-            v = np.asarray(col)
-            need = self.n + len(v)
-            if need > len(self.buf):
-                new = np.empty(max(need, int(len(self.buf) * 1.5) + 16), dtype=self.buf.dtype)
-                new[: self.n] = self.buf[: self.n]
-                self.buf = new
-            self.buf[self.n:need] = v
-            self.n = need
-        else:
-            self.chunks.append(col.array)
-
-    def finish(self):
-        import pandas as pd
-
-        if self.kind == "np":
-            return self.buf[: self.n]
-        if len(self.chunks) == 1:
-            return self.chunks[0]
-        if isinstance(self.dtype, pd.CategoricalDtype):
-            from pandas.api.types import union_categoricals
-
-            return union_categoricals(self.chunks)
-        if isinstance(self.dtype, pd.StringDtype) and self.dtype.storage == "pyarrow":
-            import pyarrow as pa
-
-            parts = []
-            for c in self.chunks:  # a block's strings may be chunked already (one per slice)
-                a = pa.array(c)
-                parts.extend(a.chunks if isinstance(a, pa.ChunkedArray) else [a])
-            chunked = pa.chunked_array(parts, type=parts[0].type)
-            return pd.array(chunked, dtype=self.dtype)
-        return pd.concat([pd.Series(c, copy=False) for c in self.chunks], ignore_index=True).array
