@@ -249,6 +249,159 @@ static int out_rows(PyObject *dest, int typenum, int zero, npy_intp off, npy_int
  * the reader convert a block slice by slice into the block's arrays without a copy. Masks and
  * bad must be zero where the caller wants zeros: only bad rows and missing values are set.
  * Strings are always new buffers. */
+/* csv_convert's columns: the C column descriptions and what backs them (missing-value sets,
+ * datetime formats, the NumPy arrays written into), one entry per spec. */
+typedef struct conv_plan {
+    Py_ssize_t k;
+    bo_csv_col *cols;
+    na_holder *nas;
+    bo_csv_dtfmt *fmts;
+    PyObject **vals, **vals2, **masks; /* values, latitudes (WKT), masks: new references */
+} conv_plan;
+
+static void conv_plan_free(conv_plan *p)
+{
+    for (Py_ssize_t i = 0; i < p->k; i++) {
+        if (p->cols) {
+            free(p->cols[i].str_offsets);
+            free(p->cols[i].str_data);
+        }
+        if (p->vals)
+            Py_XDECREF(p->vals[i]);
+        if (p->vals2)
+            Py_XDECREF(p->vals2[i]);
+        if (p->masks)
+            Py_XDECREF(p->masks[i]);
+        if (p->nas)
+            na_holder_free(&p->nas[i]);
+    }
+    free(p->cols);
+    free(p->nas);
+    free(p->fmts);
+    free(p->vals);
+    free(p->vals2);
+    free(p->masks);
+}
+
+static int conv_plan_init(conv_plan *p, Py_ssize_t k)
+{
+    memset(p, 0, sizeof *p);
+    p->cols = calloc((size_t)k + 1, sizeof *p->cols);
+    p->nas = calloc((size_t)k + 1, sizeof *p->nas);
+    p->fmts = calloc((size_t)k + 1, sizeof *p->fmts);
+    p->vals = calloc((size_t)k + 1, sizeof *p->vals);
+    p->vals2 = calloc((size_t)k + 1, sizeof *p->vals2);
+    p->masks = calloc((size_t)k + 1, sizeof *p->masks);
+    p->k = k; /* after the arrays: conv_plan_free walks k entries of each one there is */
+    if (!p->cols || !p->nas || !p->fmts || !p->vals || !p->vals2 || !p->masks) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* specs[i] = (field, type, nullable, na_values, datetime format) -> p->cols[i] */
+static int conv_parse_spec(conv_plan *p, Py_ssize_t i, PyObject *spec, const bo_csv_index *ix)
+{
+    int field, type, nullable;
+    PyObject *na, *fmt;
+    if (!PyArg_ParseTuple(spec, "iipOO", &field, &type, &nullable, &na, &fmt))
+        return -1;
+    if (field < 0 || field >= ix->n_fields || type < 0 || type >= BO_CSV_NTYPES) {
+        PyErr_Format(PyExc_ValueError, "csv_convert: specs[%zd]: field %d (the index has "
+                     "%d) or type %d out of range", i, field, (int)ix->n_fields, type);
+        return -1;
+    }
+    bo_csv_col *c = &p->cols[i];
+    c->field = field;
+    c->type = (bo_csv_type)type;
+    c->nullable = nullable;
+    if (na_from_tuple(na, &p->nas[i]) < 0)
+        return -1;
+    c->na = &p->nas[i].na;
+    if (type == BO_CSV_DATETIME) {
+        const char *f = fmt != Py_None ? PyUnicode_AsUTF8(fmt) : NULL;
+        if (!f) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "datetime spec needs a format");
+            return -1;
+        }
+        bo_error e;
+        bo_error_clear(&e);
+        bo_status fst = bo_csv_dtfmt_compile(f, &p->fmts[i], &e);
+        if (fst != BO_OK) {
+            bo_py_raise_status(fst, &e, "csv_convert", "specs");
+            return -1;
+        }
+        c->fmt = &p->fmts[i];
+    }
+    return 0;
+}
+
+/* The arrays column i writes rows [off, off + n) of: the caller's dest (values, latitudes,
+ * mask; dcol may be NULL: new arrays) */
+static int conv_plan_outputs(conv_plan *p, Py_ssize_t i, PyObject *dcol, npy_intp off,
+                             npy_intp n)
+{
+    bo_csv_col *c = &p->cols[i];
+    PyObject *d[3] = {NULL, NULL, NULL};
+    if (dcol && !PyArg_ParseTuple(dcol, "OOO:dest", &d[0], &d[1], &d[2]))
+        return -1;
+    if (c->type != BO_CSV_STR) {
+        if (out_rows(d[0], type_typenum(c->type), 0, off, n, "values", i, &p->vals[i],
+                     &c->out) < 0)
+            return -1;
+        if (c->type == BO_CSV_WKT_POINT &&
+            out_rows(d[1], NPY_FLOAT64, 0, off, n, "latitudes", i, &p->vals2[i], &c->out2) < 0)
+            return -1;
+    }
+    if (c->type == BO_CSV_STR || c->nullable) {
+        void *m;
+        if (out_rows(d[2], NPY_BOOL, 1, off, n, "mask", i, &p->masks[i], &m) < 0)
+            return -1;
+        c->mask = m;
+    }
+    return 0;
+}
+
+/* [(values, mask) per column]: string columns as (offsets, data) arrays that own the C
+ * buffers, WKT columns as (longitudes, latitudes) */
+static PyObject *conv_results(conv_plan *p, npy_intp n)
+{
+    PyObject *outs = PyList_New(p->k);
+    if (!outs)
+        return NULL;
+    for (Py_ssize_t i = 0; i < p->k; i++) {
+        bo_csv_col *c = &p->cols[i];
+        PyObject *item;
+        PyObject *mask = p->masks[i] ? p->masks[i] : Py_None;
+        if (c->type == BO_CSV_STR) {
+            PyObject *offs = bo_py_adopt((void **)&c->str_offsets, n + 1, NPY_INT64);
+            if (!offs)
+                goto fail;
+            PyObject *data = bo_py_adopt((void **)&c->str_data, (npy_intp)c->str_bytes,
+                                         NPY_UINT8);
+            if (!data) {
+                Py_DECREF(offs);
+                goto fail;
+            }
+            item = Py_BuildValue("((NN)O)", offs, data, mask);
+        } else if (c->type == BO_CSV_WKT_POINT) {
+            item = Py_BuildValue("((OO)O)", p->vals[i], p->vals2[i], mask);
+        } else {
+            item = Py_BuildValue("(OO)", p->vals[i], mask);
+        }
+        if (!item)
+            goto fail;
+        PyList_SET_ITEM(outs, i, item);
+    }
+    return outs;
+fail:
+    Py_DECREF(outs);
+    return NULL;
+}
+
+/* Options and specs -> a plan, the kernel without the GIL, the plan's arrays -> results. */
 PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
 {
     Py_buffer view;
@@ -261,11 +414,7 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
         return NULL;
     PyObject *res = NULL, *seq = NULL, *outs = NULL, *bad_arr = NULL, *dcols = NULL;
     PyObject *dbad = Py_None;
-    PyObject **vals = NULL, **vals2 = NULL, **masks = NULL;
-    bo_csv_col *cols = NULL;
-    na_holder *nas = NULL;
-    bo_csv_dtfmt *fmts = NULL;
-    Py_ssize_t k = 0;
+    conv_plan plan = {0};
     char quote;
     bo_csv_index *ix = get_index(cap, &view, "csv_convert");
     if (!ix || get_char(qobj, "quotechar", &quote) < 0)
@@ -273,8 +422,8 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
     seq = PySequence_Fast(specs, "specs must be a sequence");
     if (!seq)
         goto done;
-    k = PySequence_Fast_GET_SIZE(seq);
-    npy_intp n = (npy_intp)ix->n_rows;
+    const Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
+    const npy_intp n = (npy_intp)ix->n_rows;
     if (dest != Py_None) {
         PyObject *dc;
         if (!PyArg_ParseTuple(dest, "OO:csv_convert dest", &dc, &dbad))
@@ -295,70 +444,13 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    cols = calloc((size_t)k + 1, sizeof *cols);
-    nas = calloc((size_t)k + 1, sizeof *nas);
-    fmts = calloc((size_t)k + 1, sizeof *fmts);
-    vals = calloc((size_t)k + 1, sizeof *vals);
-    vals2 = calloc((size_t)k + 1, sizeof *vals2);
-    masks = calloc((size_t)k + 1, sizeof *masks);
-    if (!cols || !nas || !fmts || !vals || !vals2 || !masks) {
-        PyErr_NoMemory();
+    if (conv_plan_init(&plan, k) < 0)
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < k; i++) {
-        int field, type, nullable;
-        PyObject *na, *fmt;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iipOO", &field, &type, &nullable,
-                              &na, &fmt))
+    for (Py_ssize_t i = 0; i < k; i++)
+        if (conv_parse_spec(&plan, i, PySequence_Fast_GET_ITEM(seq, i), ix) < 0 ||
+            conv_plan_outputs(&plan, i, dcols ? PySequence_Fast_GET_ITEM(dcols, i) : NULL,
+                              row_offset, n) < 0)
             goto done;
-        if (field < 0 || field >= ix->n_fields || type < 0 || type >= BO_CSV_NTYPES) {
-            PyErr_Format(PyExc_ValueError, "csv_convert: specs[%zd]: field %d (the index has "
-                         "%d) or type %d out of range", i, field, (int)ix->n_fields, type);
-            goto done;
-        }
-        bo_csv_col *c = &cols[i];
-        c->field = field;
-        c->type = (bo_csv_type)type;
-        c->nullable = nullable;
-        if (na_from_tuple(na, &nas[i]) < 0)
-            goto done;
-        c->na = &nas[i].na;
-        if (type == BO_CSV_DATETIME) {
-            const char *f = fmt != Py_None ? PyUnicode_AsUTF8(fmt) : NULL;
-            if (!f) {
-                if (!PyErr_Occurred())
-                    PyErr_SetString(PyExc_ValueError, "datetime spec needs a format");
-                goto done;
-            }
-            bo_error e;
-            bo_error_clear(&e);
-            bo_status fst = bo_csv_dtfmt_compile(f, &fmts[i], &e);
-            if (fst != BO_OK) {
-                bo_py_raise_status(fst, &e, "csv_convert", "specs");
-                goto done;
-            }
-            c->fmt = &fmts[i];
-        }
-        PyObject *d[3] = {NULL, NULL, NULL}; /* this spec's dest arrays */
-        if (dcols && !PyArg_ParseTuple(PySequence_Fast_GET_ITEM(dcols, i), "OOO:dest", &d[0],
-                                       &d[1], &d[2]))
-            goto done;
-        if (type != BO_CSV_STR) {
-            if (out_rows(d[0], type_typenum(type), 0, row_offset, n, "values", i, &vals[i],
-                         &c->out) < 0)
-                goto done;
-            if (type == BO_CSV_WKT_POINT &&
-                out_rows(d[1], NPY_FLOAT64, 0, row_offset, n, "latitudes", i, &vals2[i],
-                         &c->out2) < 0)
-                goto done;
-        }
-        if (type == BO_CSV_STR || nullable) {
-            void *p;
-            if (out_rows(d[2], NPY_BOOL, 1, row_offset, n, "mask", i, &masks[i], &p) < 0)
-                goto done;
-            c->mask = p;
-        }
-    }
     uint8_t *bad = NULL;
     if (want_bad) {
         void *p;
@@ -371,39 +463,15 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
     bo_error err;
     bo_status st;
     Py_BEGIN_ALLOW_THREADS
-    st = bo_csv_convert(view.buf, ix, cols, (int)k, &co, bad, &err);
+    st = bo_csv_convert(view.buf, ix, plan.cols, (int)k, &co, bad, &err);
     Py_END_ALLOW_THREADS
     if (st != BO_OK && st != BO_ERR_PARSE) {
         bo_py_raise_status(st, &err, "csv_convert", NULL);
         goto done;
     }
-    outs = PyList_New(k);
+    outs = conv_results(&plan, n);
     if (!outs)
         goto done;
-    for (Py_ssize_t i = 0; i < k; i++) {
-        bo_csv_col *c = &cols[i];
-        PyObject *item;
-        PyObject *mask = masks[i] ? masks[i] : Py_None;
-        if (c->type == BO_CSV_STR) {
-            PyObject *offs = bo_py_adopt((void **)&c->str_offsets, n + 1, NPY_INT64);
-            if (!offs)
-                goto done;
-            PyObject *data = bo_py_adopt((void **)&c->str_data, (npy_intp)c->str_bytes,
-                                         NPY_UINT8);
-            if (!data) {
-                Py_DECREF(offs);
-                goto done;
-            }
-            item = Py_BuildValue("((NN)O)", offs, data, mask);
-        } else if (c->type == BO_CSV_WKT_POINT) {
-            item = Py_BuildValue("((OO)O)", vals[i], vals2[i], mask);
-        } else {
-            item = Py_BuildValue("(OO)", vals[i], mask);
-        }
-        if (!item)
-            goto done;
-        PyList_SET_ITEM(outs, i, item);
-    }
     /* bad values: returned for the reader to place (or skip) */
     PyObject *exc =
         st == BO_OK ? Py_NewRef(Py_None) : bo_py_status_exc(st, &err, "csv_convert", NULL);
@@ -411,26 +479,7 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
         goto done;
     res = Py_BuildValue("(OON)", outs, bad_arr ? bad_arr : Py_None, exc);
 done:
-    if (cols)
-        for (Py_ssize_t i = 0; i < k; i++) {
-            free(cols[i].str_offsets);
-            free(cols[i].str_data);
-        }
-    if (vals)
-        for (Py_ssize_t i = 0; i < k; i++) {
-            Py_XDECREF(vals[i]);
-            Py_XDECREF(vals2[i]);
-            Py_XDECREF(masks[i]);
-        }
-    if (nas)
-        for (Py_ssize_t i = 0; i < k; i++)
-            na_holder_free(&nas[i]);
-    free(cols);
-    free(nas);
-    free(fmts);
-    free(vals);
-    free(vals2);
-    free(masks);
+    conv_plan_free(&plan);
     Py_XDECREF(outs);
     Py_XDECREF(bad_arr);
     Py_XDECREF(dcols);
