@@ -14,7 +14,9 @@ partitioned, ordered or threaded, and no per-ID lookup table is ever built.
 """
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -61,6 +63,30 @@ _STATUS_NULL, _STATUS_BAD = 1, 2
 
 
 # ----------------------------------------------------------------------------- helpers
+
+def _dask_meta_aware(func):
+    """Let ``ddf.map_partitions(op)`` work without ``meta=``: Dask then infers the meta by
+    running ``op`` on two rows of made-up values (``meta_nonempty``: ``'a'`` for strings,
+    which is no POINT, 1970-01-01 for times), which a parsing operator rejects. Such a frame
+    is recognised (two rows equal to ``meta_nonempty`` of its own empty slice, checked only
+    when Dask is imported) and answered with the operator's real meta: its output on zero
+    rows, as :func:`meta` computes it. Any other frame is the operator's as usual."""
+    @functools.wraps(func)
+    def op(df, *args, **kwargs):
+        if len(df) == 2 and "dask.dataframe" in sys.modules and _is_dask_fake(df):
+            return func(df.iloc[:0], *args, **kwargs)
+        return func(df, *args, **kwargs)
+    return op
+
+
+def _is_dask_fake(df) -> bool:
+    try:
+        from dask.dataframe.utils import meta_nonempty
+        return bool(df.equals(meta_nonempty(df.iloc[:0])) and
+                    df.index.equals(meta_nonempty(df.iloc[:0]).index))
+    except Exception:  # another Dask, another frame type: not Dask's meta frame
+        return False
+
 
 def _threads(n_threads) -> int:
     return _config.resolve_threads(n_threads)
@@ -195,6 +221,7 @@ def _parse_times(func: str, s: pd.Series, n_threads) -> np.ndarray:
     return ns
 
 
+@_dask_meta_aware
 def timestamp_parts(df: pd.DataFrame, *, column: str = "metadata_generatedAt", drop: bool = False,
                     n_threads: int | None = None) -> pd.DataFrame:
     """Add ``month, day, year, hour, minute, second, pm`` from a timestamp column.
@@ -259,6 +286,7 @@ def parse_point(values, *, n_threads: int | None = None, errors: str = "raise"):
 
 # ----------------------------------------------------------------------------- clean
 
+@_dask_meta_aware
 def clean(df: pd.DataFrame, *, columns: Iterable[str] | None = None, dropna: bool = True,
           n_threads: int | None = None) -> pd.DataFrame:
     """Keep the pipeline's columns, drop rows with missing values, parse the position.
@@ -321,6 +349,7 @@ def clean(df: pd.DataFrame, *, columns: Iterable[str] | None = None, dropna: boo
     return out
 
 
+@_dask_meta_aware
 def project_xy(df: pd.DataFrame, *, origin_lat: float, origin_lon: float,
                earth_radius_m: float = _geo.EARTH_RADIUS_M,
                n_threads: int | None = None) -> pd.DataFrame:
@@ -344,6 +373,7 @@ def project_xy(df: pd.DataFrame, *, origin_lat: float, origin_lon: float,
 
 # ----------------------------------------------------------------------------- filters
 
+@_dask_meta_aware
 def filter_radius(df: pd.DataFrame, *, center_lat: float, center_lon: float, radius_m: float,
                   earth_radius_m: float = _geo.EARTH_RADIUS_M,
                   n_threads: int | None = None) -> pd.DataFrame:
@@ -362,6 +392,7 @@ def filter_radius(df: pd.DataFrame, *, center_lat: float, center_lon: float, rad
     return df[m]
 
 
+@_dask_meta_aware
 def filter_xy_range(df: pd.DataFrame, *, max_dist: float) -> pd.DataFrame:
     """Rows with ``sqrt(x_pos**2 + y_pos**2) <= max_dist`` (projected metres, see project_xy)."""
     _require(df, ["x_pos", "y_pos"], "filter_xy_range")
@@ -382,6 +413,7 @@ def _ns(func: str, name: str, v) -> int:
     return int(t.as_unit("ns").value)
 
 
+@_dask_meta_aware
 def filter_date_range(df: pd.DataFrame, *, start=None, end=None,
                       column: str = "metadata_generatedAt",
                       n_threads: int | None = None) -> pd.DataFrame:
@@ -554,6 +586,7 @@ def _draws(keys: np.ndarray, seed: int, stream: str, lo: float, hi: float, n_thr
     return ang, dist
 
 
+@_dask_meta_aware
 def positional_offset_const(df: pd.DataFrame, *, direction_deg: float = 45.0,
                             distance_m: float = 50.0, coords: str = "xy",
                             n_threads: int | None = None) -> pd.DataFrame:
@@ -568,6 +601,7 @@ def positional_offset_const(df: pd.DataFrame, *, direction_deg: float = 45.0,
     return _with_xy(df, rows, nx, ny)
 
 
+@_dask_meta_aware
 def positional_offset_rand(df: pd.DataFrame, *, min_dist: float = 25.0, max_dist: float = 250.0,
                            seed: int = 42, coords: str = "xy", row_key: str | None = None,
                            n_threads: int | None = None) -> pd.DataFrame:
@@ -584,6 +618,7 @@ def positional_offset_rand(df: pd.DataFrame, *, min_dist: float = 25.0, max_dist
     return _with_xy(df, rows, *_move(x, y, ang, dist, coords, n_threads))
 
 
+@_dask_meta_aware
 def positional_offset_const_per_id_with_random_direction(
         df: pd.DataFrame, *, min_dist: float = 25.0, max_dist: float = 250.0, seed: int = 42,
         coords: str = "xy", id_column: str = ID, n_threads: int | None = None) -> pd.DataFrame:
@@ -614,6 +649,7 @@ def _origin(func: str, origin, coords: str) -> tuple[float, float]:
     return (b, a) if coords == "latlon" else (a, b)
 
 
+@_dask_meta_aware
 def positional_override_const(df: pd.DataFrame, *, direction_deg: float = 45.0,
                               distance_m: float = 50.0, origin=None, coords: str = "xy",
                               n_threads: int | None = None) -> pd.DataFrame:
@@ -630,6 +666,7 @@ def positional_override_const(df: pd.DataFrame, *, direction_deg: float = 45.0,
     return _with_xy(df, rows, nx, ny)
 
 
+@_dask_meta_aware
 def positional_override_rand(df: pd.DataFrame, *, min_dist: float = 25.0,
                              max_dist: float = 250.0, seed: int = 42, origin=None,
                              coords: str = "xy", row_key: str | None = None,
