@@ -13,6 +13,8 @@ count and the growth rate are kept exactly over every sample.
 """
 from __future__ import annotations
 
+import dataclasses
+import gc
 import math
 import numbers
 import os
@@ -20,7 +22,7 @@ import threading
 import time
 from typing import Callable, List, Optional, Tuple
 
-__all__ = ["MemoryMonitor"]
+__all__ = ["MemoryMonitor", "MemoryEvent"]
 
 _MB = float(1 << 20)
 
@@ -40,6 +42,35 @@ def _default_peak_rss() -> int:
 #: Default bound of the timeline: ~0.5 MB of points; at the default 0.05 s interval the first
 #: halving comes after 3.4 minutes.
 DEFAULT_MAX_POINTS = 4096
+#: A level fires again only after RSS fell this far (a fraction of the limit) below it, so a
+#: process hovering at a level does not call its callback at every sample.
+REARM_MARGIN = 0.02
+_MAX_EVENTS = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryEvent:
+    """RSS crossed a level of :class:`MemoryMonitor` (what its callbacks receive).
+
+    ``level`` is the fraction of ``limit`` that was crossed, ``fraction`` where RSS is now,
+    ``growth_rate`` the least-squares slope of RSS so far (bytes per second), ``emergency``
+    whether it is the monitor's emergency level, ``collected`` the objects ``gc.collect()``
+    freed before the callbacks ran (None when the monitor does not collect)."""
+
+    time: float
+    rss: int
+    limit: int
+    level: float
+    fraction: float
+    growth_rate: float
+    emergency: bool
+    collected: Optional[int] = None
+
+
+def _default_limit() -> int:
+    from .resources import system_memory
+
+    return int(system_memory().effective_limit)
 
 
 class MemoryMonitor:
@@ -64,6 +95,21 @@ class MemoryMonitor:
         merged in pairs keeping the larger RSS, and later samples are bucketed at the new
         resolution (:attr:`resolution` samples a point), so memory stays bounded on runs of
         any length and the timeline's maximum stays the true peak of the samples.
+    limit : int, optional
+        Bytes the levels are fractions of. Default: the memory this process may use, as the
+        kernel enforces it (the container's cgroup limit, else physical memory; see
+        :func:`blockops.resources.system_memory`), read at :meth:`start`.
+    emergency : float or None, default 0.95
+        The emergency level, a fraction of ``limit``: crossing it runs ``gc.collect()`` and
+        the :meth:`on_emergency` callbacks. None: no emergency level.
+    gc_collect : bool, default False
+        Also run ``gc.collect()`` before the callbacks of every :meth:`on_threshold` level.
+
+    Levels (the memory manager): :meth:`on_threshold` registers ``callback(event)`` for a
+    fraction of ``limit``. It runs on the sampler thread (keep it short: free caches, flush,
+    lower a concurrency limit) when a sample reaches the level, once until RSS falls
+    ``REARM_MARGIN`` of the limit below the level again. :attr:`events` lists the crossings.
+    An exception in a callback does not stop the sampling; :meth:`stop` raises it.
 
     Notes
     -----
@@ -90,6 +136,9 @@ class MemoryMonitor:
         peak_probe: Optional[Callable[[], int]] = None,
         clock: Optional[Callable[[], float]] = None,
         max_points: int = DEFAULT_MAX_POINTS,
+        limit: Optional[int] = None,
+        emergency: Optional[float] = 0.95,
+        gc_collect: bool = False,
     ) -> None:
         if isinstance(interval, bool) or not isinstance(interval, numbers.Real):
             raise TypeError(
@@ -120,6 +169,22 @@ class MemoryMonitor:
             self._rss = rss_probe
             self._peak_probe = peak_probe
         self._clock = clock if clock is not None else time.perf_counter
+
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral)
+                                  or limit <= 0):
+            raise ValueError(f"limit must be a positive number of bytes, got {limit!r}")
+        if emergency is not None:
+            _check_fraction("emergency", emergency)
+        self._limit_arg = None if limit is None else int(limit)
+        self._limit: Optional[int] = self._limit_arg
+        self._emergency = None if emergency is None else float(emergency)
+        self._gc_collect = bool(gc_collect)
+        # [level, callbacks, armed, emergency]; the emergency level is one of them
+        self._levels: list = []
+        if self._emergency is not None:
+            self._levels.append([self._emergency, [], True, True])
+        self._events: List[MemoryEvent] = []
+        self._callback_error: Optional[BaseException] = None
 
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
@@ -187,6 +252,74 @@ class MemoryMonitor:
         value = int(self._rss())
         with self._lock:
             self._record(t - self._t0, value)
+        if self._levels and self._limit:
+            self._check_levels(t - self._t0, value)
+
+    # -- memory manager -----------------------------------------------------------------------
+    def on_threshold(self, fraction: float, callback: Callable[[MemoryEvent], object]
+                     ) -> "MemoryMonitor":
+        """Call ``callback(event)`` when RSS reaches ``fraction`` of :attr:`limit` (see the
+        class notes). Returns the monitor, so calls chain."""
+        _check_fraction("fraction", fraction)
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        with self._lock:
+            for lv in self._levels:
+                if lv[0] == float(fraction) and not lv[3]:
+                    lv[1].append(callback)
+                    break
+            else:
+                self._levels.append([float(fraction), [callback], True, False])
+                self._levels.sort(key=lambda lv: lv[0])
+        return self
+
+    def on_emergency(self, callback: Callable[[MemoryEvent], object]) -> "MemoryMonitor":
+        """Call ``callback(event)`` at the emergency level (after ``gc.collect()``)."""
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        with self._lock:
+            for lv in self._levels:
+                if lv[3]:
+                    lv[1].append(callback)
+                    return self
+        raise ValueError("this monitor has no emergency level (emergency=None)")
+
+    @property
+    def limit(self) -> Optional[int]:
+        """Bytes the levels are fractions of (known after :meth:`start` when not given)."""
+        return self._limit
+
+    @property
+    def events(self) -> List[MemoryEvent]:
+        """The level crossings so far (the latest 1000), oldest first."""
+        with self._lock:
+            return list(self._events)
+
+    def _check_levels(self, t: float, value: int) -> None:
+        limit = self._limit
+        frac = value / limit
+        fire = []
+        with self._lock:
+            for lv in self._levels:
+                level, callbacks, armed, emergency = lv
+                if armed and frac >= level:
+                    lv[2] = False
+                    fire.append((level, list(callbacks), emergency))
+                elif not armed and frac < level - REARM_MARGIN:
+                    lv[2] = True
+        for level, callbacks, emergency in fire:
+            collected = gc.collect() if (emergency or self._gc_collect) else None
+            event = MemoryEvent(t, value, limit, level, frac, self.growth_rate, emergency,
+                                collected)
+            with self._lock:
+                self._events.append(event)
+                del self._events[:-_MAX_EVENTS]
+            for cb in callbacks:
+                try:
+                    cb(event)
+                except Exception as exc:  # raised by stop(); the sampling goes on
+                    if self._callback_error is None:
+                        self._callback_error = exc
 
     def _run(self) -> None:
         try:
@@ -209,6 +342,12 @@ class MemoryMonitor:
             self._peak_end = None
             self._t_end = None
             self._error = None
+            self._events = []
+            self._callback_error = None
+            for lv in self._levels:
+                lv[2] = True
+        if self._levels and self._limit_arg is None:
+            self._limit = _default_limit()
         self._peak_start = int(self._peak_probe()) if self._peak_probe is not None else None
         self._t0 = self._clock()
         self._sample()
@@ -244,6 +383,9 @@ class MemoryMonitor:
             self._peak_end = int(self._peak_probe())
         if error is not None:
             raise RuntimeError(f"MemoryMonitor's RSS probe failed: {error!r}") from error
+        cb_error, self._callback_error = self._callback_error, None
+        if cb_error is not None:
+            raise RuntimeError(f"a MemoryMonitor callback failed: {cb_error!r}") from cb_error
         return self
 
     def __enter__(self) -> "MemoryMonitor":
@@ -410,6 +552,29 @@ class MemoryMonitor:
         fig.savefig(os.fspath(path), format="png")
         return path
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        n = self.samples
+        if not n:
+            return _html.table([("state", "not started")], "MemoryMonitor")
+        start, end, peak = self.start_rss, self.end_rss, self.peak
+        rows = [("state", "running" if self.running else "stopped"),
+                ("samples", f"{n} over {self.duration:.2f} s"),
+                ("start", f"{start / _MB:.1f} MiB"), ("end", f"{end / _MB:.1f} MiB"),
+                ("peak", f"{peak / _MB:.1f} MiB ({(peak - start) / _MB:+.1f})"),
+                ("growth", f"{self.growth_rate_mb_per_min:+.2f} MiB/min")]
+        if self._limit:
+            rows.append(("limit", f"{self._limit / _MB:.0f} MiB (peak "
+                         f"{100 * peak / self._limit:.1f}%)"))
+        events = self.events
+        if events:
+            rows.append(("levels crossed", ", ".join(
+                f"{e.level:.0%}{' (emergency)' if e.emergency else ''} at {e.time:.2f} s"
+                for e in events[-5:])))
+        return _html.table(rows, "MemoryMonitor") + _html.rss_svg(self.timeline, peak,
+                                                                  self._limit)
+
     def __repr__(self) -> str:
         n = self.samples
         if not n:
@@ -419,3 +584,8 @@ class MemoryMonitor:
             f"<MemoryMonitor {state} samples={n} peak={self.peak / _MB:.1f}MB "
             f"growth={self.growth_rate_mb_per_min:+.2f}MB/min>"
         )
+
+
+def _check_fraction(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value <= 1.0:
+        raise ValueError(f"{name} must be a fraction of the limit in (0, 1], got {value!r}")

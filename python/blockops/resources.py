@@ -42,6 +42,7 @@ __all__ = [
     "CpuInfo",
     "DynamicSemaphore",
     "MemoryEstimator",
+    "MemoryEvent",
     "MemoryInfo",
     "MemoryMonitor",
     "Plan",
@@ -506,8 +507,8 @@ def __getattr__(name):  # lazy re-exports of the thread-based helpers
         from ._semaphore import DynamicSemaphore
 
         return DynamicSemaphore
-    if name == "MemoryMonitor":
-        from ._monitor import MemoryMonitor
+    if name in ("MemoryMonitor", "MemoryEvent"):
+        from . import _monitor
 
-        return MemoryMonitor
+        return getattr(_monitor, name)
     raise AttributeError(name)
