@@ -183,8 +183,34 @@ def config_info() -> dict:
     }
 
 
+class _ConfigView:
+    """What :func:`show_config` shows, as text and (in a notebook) as a table."""
+
+    def __init__(self, info: dict, lines: list):
+        self.info, self.lines = info, lines
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines)
+
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        rows = [tuple(part.strip() for part in ln.split(":", 1)) for ln in self.lines[1:]]
+        return _html.table(rows, self.lines[0])
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    try:
+        ip = shell.get_ipython() if shell is not None else None
+    except Exception:  # an IPython without a shell
+        return False
+    return ip is not None and "IPKernelApp" in getattr(ip, "config", {})
+
+
 def show_config(file=None) -> None:
-    """Print version, compiler and flags, OpenMP, SIMD levels and thread defaults."""
+    """Print version, compiler and flags, OpenMP, SIMD levels and thread defaults (in a
+    notebook, with no ``file``, show them as a table)."""
     info = config_info()
     lines = [
         f"blockops {info['version']} (Python {info['python']})",
@@ -199,4 +225,9 @@ def show_config(file=None) -> None:
         f"  default threads : {info['default_threads']} (from {info['default_threads_source']})",
         f"  effective CPUs  : {info['effective_cpus']}",
     ]
+    if file is None and _in_notebook():
+        from IPython.display import display
+
+        display(_ConfigView(info, lines))
+        return
     print("\n".join(lines), file=file or sys.stdout)

@@ -155,6 +155,14 @@ class RollStats:
     mean_price_change: float = math.nan
     _sum: float = field(default=0.0, repr=False, compare=False)
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        return _html.table([("roll events", self.events), ("bars affected", self.bars_affected),
+                            ("max price change", f"{self.max_price_change:.6g}"),
+                            ("mean price change", f"{self.mean_price_change:.6g}")],
+                           "roll statistics")
+
     def _add(self, events, bars, max_change, sum_change) -> None:
         if events:
             self.max_price_change = (max_change if self.events == 0
@@ -197,6 +205,21 @@ class LabelDiagnostics:
     def quality_flags(self) -> list[str]:
         """Modes whose win rate lies outside 5-50 % (the original engine's quality check)."""
         return [k for k, r in self.win_rate.items() if not (0.05 <= r <= 0.50)]
+
+    def _repr_html_(self) -> str:
+        """Rows, reference time, win rate per mode as bars (quality flags marked), rolls."""
+        from . import _html
+
+        flags = set(self.quality_flags)
+        head = _html.table([("bars labelled", f"{self.rows:,}"),
+                            ("reference time", self.reference_time),
+                            ("outside RTH", "not checked" if self.outside_rth is None
+                             else f"{self.outside_rth:,}"),
+                            ("modes outside 5-50 % wins", ", ".join(sorted(flags)) or "none")],
+                           "label diagnostics")
+        rates = [(k + (" (!)" if k in flags else ""), 100.0 * r)
+                 for k, r in self.win_rate.items()]
+        return head + _html.bars(rates, "%", "win rate per mode") + self.roll._repr_html_()
 
     def _merge_piece(self, rows, winners, stats, outside) -> None:
         self.rows += int(rows)

@@ -406,6 +406,21 @@ class Plan:
     def planned_heap(self) -> int:
         return int(self.slots * self.block_size * self.expansion)
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        mib = float(MiB)
+        return _html.table([
+            ("memory budget", f"{self.memory_budget / mib:,.0f} MiB"),
+            ("CPUs", self.n_cpus),
+            ("workers x threads", f"{self.n_workers} x {self.threads_per_worker}"),
+            ("block size", f"{self.block_size / mib:,.0f} MiB"),
+            ("expansion", f"{self.expansion:g}"),
+            ("planned heap", f"{self.planned_heap / mib:,.0f} MiB "
+             f"({100 * self.planned_heap / self.memory_budget:.0f}% of the budget)"),
+            ("memory per worker", f"{self.memory_limit_per_worker / mib:,.0f} MiB"),
+        ], "blockops plan")
+
     def dask_config(self) -> dict:
         """Settings for ``dask.config.set``."""
         return {f"distributed.worker.memory.{k}": v for k, v in DASK_FRACTIONS.items()}

@@ -114,6 +114,16 @@ class CsvStats:
     files: int = 0
     rereads: int = 0  # read_csv: reads started again to widen inferred types
 
+    def _repr_html_(self) -> str:
+        from .. import _html
+
+        first = ", ".join(f"{p}:{ln}" for p, ln in self.skipped_lines[:5])
+        rows = [("bytes read", f"{self.bytes_read:,}"), ("rows in", f"{self.rows_in:,}"),
+                ("rows out", f"{self.rows_out:,}"), ("rows skipped", f"{self.rows_skipped:,}"),
+                ("first skipped lines", first or "none"), ("blocks", self.blocks),
+                ("files", self.files), ("re-reads (widened types)", self.rereads)]
+        return _html.table(rows, "CSV read")
+
 
 # ---------------------------------------------------------------------------------- sources
 

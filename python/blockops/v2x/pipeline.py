@@ -468,6 +468,27 @@ class PipelineResult:
             lines.append(f"classifiers       {self.results_path}")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Rows as a table (in = out + skipped + dropped + filtered), stage times as bars."""
+        from .. import _html
+
+        mb = self.bytes_in / 1e6
+        t = self.seconds - self.stage_seconds.get("classify", 0.0)
+        rows = [("engine", self.engine),
+                ("rows in", f"{self.rows_in:,}" + (f" ({mb:,.0f} MB)" if mb else "")),
+                ("skipped (bad)", f"{self.rows_skipped:,}"),
+                ("dropped (nulls)", f"{self.rows_dropped_na:,}"),
+                ("filtered out", f"{self.rows_filtered_out:,}"),
+                ("rows out", f"{self.rows_out:,} in {self.parts} parts"),
+                ("vehicles / attackers", f"{self.n_ids:,} / {self.n_attackers:,} "
+                 f"({self.attacker_rows:,} rows)"),
+                ("time", f"{self.seconds:.2f} s"
+                 + (f", {mb / t:,.0f} MB/s" if mb and t > 0 else "")),
+                ("peak RSS", f"{self.peak_rss_bytes / 2**20:,.0f} MiB"),
+                ("output", self.output_dir)]
+        return (_html.table(rows, "blockops pipeline run")
+                + _html.bars(list(self.stage_seconds.items()), "s", "stage times"))
+
     def __str__(self) -> str:
         return self.summary()
 
