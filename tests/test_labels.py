@@ -555,3 +555,19 @@ def test_duplicate_index_labels_are_kept_by_position():
     got = pd.concat(list(BarrierLabeler(horizon=30).label_blocks(blocks)))
     assert list(got.index) == list(dup.index)
     np.testing.assert_array_equal(got[one.columns].to_numpy(), one.to_numpy())
+
+
+def test_label_blocks_progress_bar(capsys):
+    """progress=True shows a tqdm bar of the blocks (stderr outside a notebook); the labels
+    are the same as without it."""
+    n = 2000
+    t = (np.arange(n, dtype=np.int64) * 60_000_000_000 + 1_700_000_000_000_000_000)
+    c = 100 + np.sin(np.arange(n) / 30.0) * 2
+    df = pd.DataFrame(dict(timestamp=t.astype("datetime64[ns]"), open=c, high=c + 0.5,
+                           low=c - 0.5, close=c, volume=np.ones(n)))
+    blocks = [df.iloc[i:i + 500] for i in range(0, n, 500)]
+    plain = pd.concat(list(L.BarrierLabeler().label_blocks(blocks)))
+    shown = pd.concat(list(L.BarrierLabeler().label_blocks(blocks, progress=True)))
+    pd.testing.assert_frame_equal(plain, shown)
+    err = capsys.readouterr().err
+    assert "labels" in err and "4/4" in err and "rows=2,000" in err

@@ -668,6 +668,18 @@ def _block_max_time(func, block):
     return _ts_of(valid.max(), unit)
 
 
+def _counted(bar):
+    """Yield the blocks of a tqdm bar, showing the rows seen so far."""
+    rows = 0
+    try:
+        for b in bar:
+            rows += len(b)
+            bar.set_postfix(rows=f"{rows:,}", refresh=False)
+            yield b
+    finally:
+        bar.close()
+
+
 def _reiterable(source) -> Callable[[], Iterator] | None:
     """A function returning a fresh iterator over the source, when it can be read twice."""
     if callable(source) and not isinstance(source, Iterable):
@@ -721,7 +733,7 @@ class BarrierLabeler:
     def modes(self) -> tuple:
         return self._opts.modes
 
-    def label_blocks(self, blocks) -> Iterator:
+    def label_blocks(self, blocks, *, progress: bool = False) -> Iterator:
         """Label a stream of DataFrame blocks; yield labelled frames in input order.
 
         Parameters
@@ -734,6 +746,9 @@ class BarrierLabeler:
             and for any iterable that is not itself an iterator (a list, a tuple, a reader
             object whose ``iter()`` starts over). A generator or other one-shot iterator is
             refused with a ValueError at once: pass ``reference_time`` or a callable.
+        progress : bool, default False
+            A ``tqdm.auto`` bar of the blocks labelled (a widget in a notebook), with the rows
+            labelled so far.
 
         Yields
         ------
@@ -760,9 +775,9 @@ class BarrierLabeler:
                 )
         elif callable(blocks) and not isinstance(blocks, Iterable):
             again = blocks
-        return self._generate(blocks, again, ref)
+        return self._generate(blocks, again, ref, progress)
 
-    def _generate(self, blocks, again, ref):
+    def _generate(self, blocks, again, ref, progress=False):
         import pandas as pd
 
         func, opts = self._func, self._opts
@@ -775,6 +790,11 @@ class BarrierLabeler:
                     latest = t
             ref = latest
         source = again() if again is not None else iter(blocks)
+        if progress:
+            from tqdm.auto import tqdm
+
+            total = len(blocks) if hasattr(blocks, "__len__") else None
+            source = _counted(tqdm(source, total=total, unit="block", desc="labels"))
         ref_month = _month_index(ref) if ref is not None else 0
         diag = LabelDiagnostics(reference_time=ref)
         self.diagnostics = diag
