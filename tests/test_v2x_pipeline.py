@@ -246,7 +246,7 @@ def test_classifier_stage(tmp_path):
         res.rows_out
 
 
-def test_dask_engine_equals_local(tmp_path):
+def test_dask_engine_equals_local(tmp_path, capsys):
     pytest.importorskip("distributed")
     base = _cfg(tmp_path, BSM_SAMPLE, attack={"kind": "positional_swap_rand", "pool": 300,
                                               "min_dist": None, "max_dist": None})
@@ -254,8 +254,10 @@ def test_dask_engine_equals_local(tmp_path):
     d = _cfg(tmp_path, BSM_SAMPLE, attack={"kind": "positional_swap_rand", "pool": 300,
                                            "min_dist": None, "max_dist": None},
              engine={"kind": "dask", "n_workers": 2}, output={"dir": str(tmp_path / "dk")})
-    dk = pl.Pipeline(pl.PipelineConfig.from_dict(d)).run()
+    dk = pl.Pipeline(pl.PipelineConfig.from_dict(d)).run(progress=True)
     assert dk.parts > 1
+    err = capsys.readouterr().err  # the parts' progress bar (tqdm.auto: text outside notebooks)
+    assert "v2x (dask)" in err and f"{dk.parts}/{dk.parts}" in err
     _assert_same(_read_out(dk.output_dir), _read_out(local.output_dir))
     for k in ("rows_in", "rows_out", "rows_skipped", "rows_dropped_na", "rows_filtered_out",
               "attacker_rows", "n_ids", "n_attackers"):

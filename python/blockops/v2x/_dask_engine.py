@@ -51,6 +51,19 @@ def _client(cfg: PipelineConfig):
     return Client(cluster), cluster
 
 
+def _compute_with_progress(client, jobs) -> tuple:
+    """``dask.compute(*jobs)`` on the cluster with a ``tqdm.auto`` bar of the parts written
+    (a widget in a notebook), in the order they finish."""
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    futures = client.compute(jobs)
+    with tqdm(total=len(futures), unit="part", desc="v2x (dask)") as bar:
+        for _ in as_completed(futures):
+            bar.update(1)
+    return tuple(client.gather(futures))
+
+
 def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     import time
 
@@ -86,7 +99,8 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
         jobs = [dask.delayed(_job)(p, cfg, attackers, pool,
                                    os.path.join(out_dir, f"part-{i:05d}.parquet"))
                 for i, p in enumerate(parts)]
-        counts = dask.compute(*jobs)
+        counts = (_compute_with_progress(client, jobs) if progress
+                  else dask.compute(*jobs))
         res.stage_seconds["read+clean+attack+write"] = time.perf_counter() - t
     finally:
         client.close()
