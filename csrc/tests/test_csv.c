@@ -120,6 +120,28 @@ static void test_tokenize_basic(void)
     CHECK(ix.n_rows == 0);
     bo_csv_index_free(&ix);
     CHECK(bo_csv_count_lines("a\r\nb\rc\n", 7) == 3);
+
+    /* a blank that is the delimiter makes fields: "\t\n" with a tab delimiter is a row of two
+     * empty fields (pandas), "  \n" still a blank line; the scanner counts the same rows */
+    const char *tabs = "a\tb\n\t\n  \n \t\n1\t2\n";
+    o = topts(0, 1, 1);
+    o.delimiter = '\t';
+    CHECK(bo_csv_tokenize(tabs, strlen(tabs), &o, &ix, &err) == BO_OK);
+    CHECKF(ix.n_rows == 4 && ix.n_fields == 2, "rows %lld", (long long)ix.n_rows);
+    CHECK(ix.n_bad == 0);
+    CHECK(ix.n_rows < 2 || bo_csv_field_start(&ix, 1, 0) == bo_csv_field_end(&ix, 1, 0));
+    bo_csv_index_free(&ix);
+    bo_csv_scan sc;
+    bo_csv_scan_init(&sc, '\t', '"');
+    uint64_t tg = 0;
+    int64_t fo = -1, rb, lb;
+    bo_csv_scan_feed(&sc, tabs, strlen(tabs), &tg, &fo, &rb, &lb, 1);
+    CHECKF(bo_csv_scan_finish(&sc) == 4, "scan %lld", (long long)bo_csv_scan_finish(&sc));
+    const char *spaces = "a b\n \nx\ty\n";
+    o.delimiter = ' ';
+    CHECK(bo_csv_tokenize(spaces, strlen(spaces), &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_rows == 3 && ix.n_bad == 1); /* " " is a row of 2 fields, "x\ty" of 1 */
+    bo_csv_index_free(&ix);
 }
 
 /* A random CSV with quoted fields, embedded newlines, CRLF, blank lines. */
