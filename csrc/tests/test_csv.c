@@ -252,17 +252,22 @@ static void test_doubles(void)
                            "123456789012345678901234567890", "1.00000000000000011102230246251565404236316680908203125",
                            "1.00000000000000011102230246251565404236316680908203124",
                            "1.00000000000000011102230246251565404236316680908203126",
-                           "7.3177701707893310e+15", "inf", "-Infinity", "NaN", "1E5", "1e+05",
+                           "7.3177701707893310e+15", "inf", "-Infinity", "INF", "+iNfInItY", "1E5", "1e+05",
                            "000000000000000000000000000001.5", "0.000000000000000000000000000001"};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         check_double(fixed[i]);
-    const char *badv[] = {"", ".", "e5", "1e", "1e+", "--1", "1.2.3", "0x10", "1_000", "abc", "1 2"};
+    /* as pandas' C parser: no NaN spelling is a number (NaN comes from the NA strings only), and
+     * infinity only as the whole field, without blanks around it */
+    const char *badv[] = {"", ".", "e5", "1e", "1e+", "--1", "1.2.3", "0x10", "1_000", "abc", "1 2",
+                          "nan", "NaN", "NAN", "-nan", "+nan", " nan", " inf", "inf ", "\t-inf",
+                          "infinit", "infx"};
     for (size_t i = 0; i < sizeof badv / sizeof *badv; i++) {
         double d;
         CHECKF(bo_csv_parse_double(badv[i], strlen(badv[i]), &d) != 0, "'%s' accepted", badv[i]);
     }
     double d;
     CHECK(bo_csv_parse_double("  2.5\t", 6, &d) == 0 && d == 2.5);
+    CHECK(bo_csv_parse_double(" 1e400 ", 7, &d) == 0 && isinf(d)); /* a number, overflowing */
     /* random: shortest repr round trips and random digit strings */
     char s[64];
     for (int i = 0; i < 200000; i++) {
