@@ -268,6 +268,13 @@ static void test_doubles(void)
     double d;
     CHECK(bo_csv_parse_double("  2.5\t", 6, &d) == 0 && d == 2.5);
     CHECK(bo_csv_parse_double(" 1e400 ", 7, &d) == 0 && isinf(d)); /* a number, overflowing */
+    /* pandas skips every C isspace blank around a number (\v, \f; \r, \n inside quotes) */
+    CHECK(bo_csv_parse_double("\v1.5\f", 5, &d) == 0 && d == 1.5);
+    CHECK(bo_csv_parse_double("\n2.5\r", 5, &d) == 0 && d == 2.5);
+    CHECK(bo_csv_parse_double("\vinf", 4, &d) != 0);
+    int64_t i64;
+    CHECK(bo_parse_int64("\v17\f", 4, &i64) == 0 && i64 == 17);
+    CHECK(bo_parse_int64("\r-3\n", 4, &i64) == 0 && i64 == -3);
     /* random: shortest repr round trips and random digit strings */
     char s[64];
     for (int i = 0; i < 200000; i++) {
