@@ -236,3 +236,23 @@ def test_huge_single_row_fails_fast_without_unbounded_allocation(tmp_path):
     growth_kib = int(words[2])
     # bound: (n_threads + 2) * max(blocksize, max_row_bytes) * EXPANSION = 16 MB
     assert growth_kib < 16 * 1000, f"peak RSS grew by {growth_kib} KiB before LimitError"
+
+
+def test_unterminated_quote_in_header_is_an_error(tmp_path):
+    """A header whose quote never closes swallowed the file: the names were the file cut at
+    delimiters and the frame came back empty, with no error (found by tests/test_csv_suites.py,
+    issue 15). pandas raises; so does blockops, naming line 1 and the header's byte offset
+    (after the BOM), at every block size and through the Dask planner."""
+    blockops = _errors()
+    bio = csv_api()
+    path = write(tmp_path, '\ufeffa,b,"c\n1,2,3\n'.encode())
+    for bs in (1, 7, 64, None):
+        for mm in (True, False):
+            with pytest.raises(blockops.CsvParseError, match="unterminated quote in the header") as ei:
+                bio.read_csv(path, memory_map=mm, **bs_kw(bs))
+            assert ei.value.line == 1 and ei.value.byte_offset == 3
+    with pytest.raises(pd.errors.ParserError):
+        pd.read_csv(path)
+    dd = pytest.importorskip("blockops.dask")
+    with pytest.raises(blockops.CsvParseError, match="unterminated quote in the header"):
+        dd.read_csv(path)

@@ -174,9 +174,7 @@ static inline int parse_double_field(const char *lo, const char *s, size_t len, 
     if (bo_float_field_fast(lo, s, len, v) == 0)
         return 0;
 #endif
-    /* no surrounding blanks */
-    if (len && !bo_is_space(s[0]) && !bo_is_space(s[len - 1]))
-        return bo_parse_double_trimmed(s, len, v);
+    /* the rare rest (exponents, inf, > 19 digits, blanks): with pandas' rules for words */
     return bo_csv_parse_double(s, len, v);
 }
 

@@ -9,9 +9,12 @@
 
 static inline int bo_is_digit(char c) { return (unsigned)(c - '0') < 10u; }
 static inline char bo_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
-static inline int bo_is_space(char c) { return c == ' ' || c == '\t'; }
+/* The blanks pandas' number parsers skip around a number (C isspace: space, \t \n \v \f \r;
+ * a line break can only be inside a quoted field). Blank lines are only spaces and tabs
+ * (tokenize.c), as in pandas' tokenizer. */
+static inline int bo_is_space(char c) { return c == ' ' || (unsigned)(c - '\t') < 5u; }
 
-/* Trim spaces and tabs on both sides of [*s, *s + *len). */
+/* Trim blanks (bo_is_space) on both sides of [*s, *s + *len). */
 static inline void bo_trim(const char **s, size_t *len)
 {
     const char *p = *s, *e = *s + *len;

@@ -8,6 +8,7 @@
  * glibc rounds correctly. */
 #define _GNU_SOURCE
 #include <locale.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,10 +326,23 @@ int bo_parse_double_trimmed(const char *s, size_t len, double *out)
     return bo_parse_double_ref(s, len, out);
 }
 
+/* A CSV field reads as pandas' C parser reads it: no NaN spelling is a number there (NaN comes
+ * only from the NA strings, matched exactly before conversion, so "NAN", "+nan" and " nan" are
+ * text), and infinity is [+-]inf or [+-]infinity in any case as the whole field, without the
+ * blanks it allows around digits (" inf" is text, " 1.5 " a number). 1e400 is still inf. */
 int bo_csv_parse_double(const char *s, size_t len, double *out)
 {
+    const size_t len0 = len;
     bo_trim(&s, &len);
-    return bo_parse_double_trimmed(s, len, out);
+    if (bo_parse_double_trimmed(s, len, out))
+        return -1;
+    if (__builtin_expect(!isfinite(*out), 0)) {
+        const char *p = s + (len && (*s == '+' || *s == '-'));
+        const int word = p < s + len && !bo_is_digit(*p) && *p != '.';
+        if (word && (isnan(*out) || len != len0))
+            return -1;
+    }
+    return 0;
 }
 
 int bo_parse_int64(const char *s, size_t len, int64_t *out)

@@ -96,9 +96,10 @@ static int tok_row(const char *buf, size_t p, size_t n, char delim, char quote, 
                    uint8_t *flag)
 {
     const char *base = buf, *end = buf + n;
-    /* blank or whitespace-only line */
+    /* blank or whitespace-only line; a blank that is the delimiter makes fields, not
+     * whitespace (pandas: "\t\n" with sep="\t" is a row of two missing values) */
     size_t q = p;
-    while (q < n && (buf[q] == ' ' || buf[q] == '\t'))
+    while (q < n && (buf[q] == ' ' || buf[q] == '\t') && buf[q] != delim)
         q++;
     if (q == n) {
         if (!final)
@@ -702,7 +703,7 @@ int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64
             s->at_row_start = 1;
             continue;
         }
-        if (c != ' ' && c != '\t')
+        if ((c != ' ' && c != '\t') || c == s->delimiter) /* as tok_row's blank lines */
             s->row_has_data = 1;
         if (c == s->delimiter) {
             s->field_start = 1;

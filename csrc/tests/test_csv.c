@@ -120,6 +120,28 @@ static void test_tokenize_basic(void)
     CHECK(ix.n_rows == 0);
     bo_csv_index_free(&ix);
     CHECK(bo_csv_count_lines("a\r\nb\rc\n", 7) == 3);
+
+    /* a blank that is the delimiter makes fields: "\t\n" with a tab delimiter is a row of two
+     * empty fields (pandas), "  \n" still a blank line; the scanner counts the same rows */
+    const char *tabs = "a\tb\n\t\n  \n \t\n1\t2\n";
+    o = topts(0, 1, 1);
+    o.delimiter = '\t';
+    CHECK(bo_csv_tokenize(tabs, strlen(tabs), &o, &ix, &err) == BO_OK);
+    CHECKF(ix.n_rows == 4 && ix.n_fields == 2, "rows %lld", (long long)ix.n_rows);
+    CHECK(ix.n_bad == 0);
+    CHECK(ix.n_rows < 2 || bo_csv_field_start(&ix, 1, 0) == bo_csv_field_end(&ix, 1, 0));
+    bo_csv_index_free(&ix);
+    bo_csv_scan sc;
+    bo_csv_scan_init(&sc, '\t', '"');
+    uint64_t tg = 0;
+    int64_t fo = -1, rb, lb;
+    bo_csv_scan_feed(&sc, tabs, strlen(tabs), &tg, &fo, &rb, &lb, 1);
+    CHECKF(bo_csv_scan_finish(&sc) == 4, "scan %lld", (long long)bo_csv_scan_finish(&sc));
+    const char *spaces = "a b\n \nx\ty\n";
+    o.delimiter = ' ';
+    CHECK(bo_csv_tokenize(spaces, strlen(spaces), &o, &ix, &err) == BO_OK);
+    CHECK(ix.n_rows == 3 && ix.n_bad == 1); /* " " is a row of 2 fields, "x\ty" of 1 */
+    bo_csv_index_free(&ix);
 }
 
 /* A random CSV with quoted fields, embedded newlines, CRLF, blank lines. */
@@ -230,17 +252,29 @@ static void test_doubles(void)
                            "123456789012345678901234567890", "1.00000000000000011102230246251565404236316680908203125",
                            "1.00000000000000011102230246251565404236316680908203124",
                            "1.00000000000000011102230246251565404236316680908203126",
-                           "7.3177701707893310e+15", "inf", "-Infinity", "NaN", "1E5", "1e+05",
+                           "7.3177701707893310e+15", "inf", "-Infinity", "INF", "+iNfInItY", "1E5", "1e+05",
                            "000000000000000000000000000001.5", "0.000000000000000000000000000001"};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         check_double(fixed[i]);
-    const char *badv[] = {"", ".", "e5", "1e", "1e+", "--1", "1.2.3", "0x10", "1_000", "abc", "1 2"};
+    /* as pandas' C parser: no NaN spelling is a number (NaN comes from the NA strings only), and
+     * infinity only as the whole field, without blanks around it */
+    const char *badv[] = {"", ".", "e5", "1e", "1e+", "--1", "1.2.3", "0x10", "1_000", "abc", "1 2",
+                          "nan", "NaN", "NAN", "-nan", "+nan", " nan", " inf", "inf ", "\t-inf",
+                          "infinit", "infx"};
     for (size_t i = 0; i < sizeof badv / sizeof *badv; i++) {
         double d;
         CHECKF(bo_csv_parse_double(badv[i], strlen(badv[i]), &d) != 0, "'%s' accepted", badv[i]);
     }
     double d;
     CHECK(bo_csv_parse_double("  2.5\t", 6, &d) == 0 && d == 2.5);
+    CHECK(bo_csv_parse_double(" 1e400 ", 7, &d) == 0 && isinf(d)); /* a number, overflowing */
+    /* pandas skips every C isspace blank around a number (\v, \f; \r, \n inside quotes) */
+    CHECK(bo_csv_parse_double("\v1.5\f", 5, &d) == 0 && d == 1.5);
+    CHECK(bo_csv_parse_double("\n2.5\r", 5, &d) == 0 && d == 2.5);
+    CHECK(bo_csv_parse_double("\vinf", 4, &d) != 0);
+    int64_t i64;
+    CHECK(bo_parse_int64("\v17\f", 4, &i64) == 0 && i64 == 17);
+    CHECK(bo_parse_int64("\r-3\n", 4, &i64) == 0 && i64 == -3);
     /* random: shortest repr round trips and random digit strings */
     char s[64];
     for (int i = 0; i < 200000; i++) {

@@ -394,14 +394,21 @@ class CsvBlockReader:
         # err.index is the row in the binding's buffer: meaningless once placed in the file
         return located(err, text, index=None, **details)
 
-    def _header(self, src, data, line_base) -> tuple[list, int, int]:
+    def _header(self, src, data, line_base, base_off=0) -> tuple[list, int, int]:
         """Parse the header row at the start of data -> (names, consumed, lines)."""
         q = self.quotechar
-        ix, n_rows, nf, consumed, _, err = _core.csv_tokenize(
+        ix, n_rows, nf, consumed, n_bad, err = _core.csv_tokenize(
             data, len(data), self.delimiter, q, 0, True, 1, self.max_row_bytes, 1)
         if err is not None:
             raise self._bad(src, line_base, None, err.reason, byte_offset=err.byte_offset,
                             err=err)
+        if n_bad:
+            # The only bad header row (no field count is expected yet) is one whose quote
+            # never closes: its "names" would be the whole file cut at delimiters, and with
+            # no data rows left the read used to return an empty frame. pandas raises too
+            # (csv-spectrum/PapaParse-style hostile input, issue 15).
+            raise self._bad(src, line_base, None, "unterminated quote in the header (the "
+                            "quoted field runs to the end of the input)", byte_offset=base_off)
         if n_rows == 0:
             return [], consumed, _core.csv_count_lines(data, 0, consumed)
         specs = [(f, _T_STR, True, (), None) for f in range(nf)]
@@ -592,7 +599,7 @@ class CsvBlockReader:
                 self.stats.bytes_read += len(data) - rest
                 eof = ra.eof
                 pos = 0
-            names, consumed, lines = self._header(src, view, line_base)
+            names, consumed, lines = self._header(src, view, line_base, base_off)
             del view
             pos += consumed
             line_base += lines
