@@ -127,12 +127,18 @@ def _read(out) -> pd.DataFrame:
     return df.sort_index()
 
 
-@pytest.mark.parametrize("method", ["hash", "exact"])  # one pass; two passes, parts staged
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
-def test_interrupted_run_leaves_nothing_that_looks_complete(bsm, tmp_path, sig, method):
+# method "hash": one pass; "exact" with stage_memory 0: two passes, pass 1 spills every part
+# to out/_stage. The Dask engine starts its own LocalCluster (2 worker processes).
+@pytest.mark.parametrize("sig, method, engine", [
+    (signal.SIGINT, "hash", "local"), (signal.SIGINT, "exact", "local"),
+    (signal.SIGKILL, "hash", "local"), (signal.SIGKILL, "exact", "local"),
+    (signal.SIGINT, "hash", "dask")], ids=lambda v: getattr(v, "name", v))
+def test_interrupted_run_leaves_nothing_that_looks_complete(bsm, tmp_path, sig, method, engine):
+    if engine == "dask":
+        pytest.importorskip("distributed")
     out = tmp_path / "out"
-    # exact with stage_memory 0: pass 1 spills every part to out/_stage
-    cfg = _cfg(bsm, out, method=method, input={"stage_memory": 0})
+    cfg = _cfg(bsm, out, method=method, input={"stage_memory": 0},
+               engine={"kind": engine, "n_workers": 2})
     proc = _start(tmp_path, cfg)
     try:
         _wait_for_parts(proc, out, 3)
