@@ -575,11 +575,14 @@ bo_status bo_report_read_files(const char *const *paths, size_t n,
     BO_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
     for (t = 0; t < (long long)ntask; t++) {
         const task *tk = &tasks[t];
+        /* a batch without pairs has key_id == NULL, and NULL + 0 is undefined (fuzz_one_report,
+         * empty input; test_read_files_no_pairs) */
+        if (!tk->n_pairs)
+            continue;
         uint32_t *kid = batch->key_id + tk->pair_base;
         for (size_t i = 0; i < tk->n_pairs; i++)
             kid[i] = tk->remap[tk->kid[i]];
-        if (tk->n_pairs)
-            memcpy(batch->value + tk->pair_base, tk->val, tk->n_pairs * sizeof(double));
+        memcpy(batch->value + tk->pair_base, tk->val, tk->n_pairs * sizeof(double));
     }
     batch->n_files += n;
     batch->n_pairs = pairs;

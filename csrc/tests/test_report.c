@@ -546,6 +546,46 @@ static void test_read_files(void)
     remove_files();
 }
 
+/* A batch in which no file has a pair (empty files, files that fail to parse) has no pair arrays
+ * (key_id == NULL); copying the pairs used to compute key_id + 0, undefined behaviour that
+ * clang's UBSan reports ("applying zero offset to null pointer", found by fuzz_one_report on the
+ * empty input; gcc's UBSan does not check it, so build with clang to see this test fail). */
+static void test_read_files_no_pairs(void)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/bo_test_report_np_XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    char *empty = join(dir, "empty.txt"), *bad = join(dir, "bad.txt"), *good = join(dir, "good.txt");
+    write_file(empty, "", 0);
+    write_file(bad, "title\nno colon here\n", 20);
+    write_file(good, "title\nsim_time: 1.5\n", 20);
+    const char *files[3] = {empty, bad, good};
+    static const bo_report_read_opts opts[] = {{1, MAXB, 1}, {2, MAXB, 1}, {1, MAXB, 0}};
+    for (size_t r = 0; r < sizeof opts / sizeof opts[0]; r++) {
+        bo_report_batch b;
+        bo_report_batch_init(&b);
+        bo_error err;
+        bo_error_clear(&err);
+        /* no pairs at all, then a call that adds the first pair to the same batch */
+        CHECK(bo_report_read_files(files, 2, &opts[r], &b, &err) == BO_OK);
+        CHECK(b.n_files == 2 && b.n_pairs == 0 && b.pair_start[2] == 0 && b.n_keys == 0);
+        CHECK(b.n_errors == 2 && b.errors[0].file == 0 && b.errors[1].file == 1); /* "empty report" */
+        CHECK(b.n_errors == 2 && b.errors[1].status == BO_ERR_PARSE);
+        CHECK(bo_report_read_files(files, 3, &opts[r], &b, &err) == BO_OK);
+        CHECK(b.n_files == 5 && b.n_pairs == 1 && b.pair_start[5] == 1 && b.n_keys == 1);
+        CHECK(b.n_pairs == 1 && b.key_id[0] == 0 && b.value[0] == 1.5);
+        CHECK(b.n_errors == 4 && b.errors[2].file == 2 && b.errors[3].file == 3);
+        bo_report_batch_free(&b);
+    }
+    unlink(empty);
+    unlink(bad);
+    unlink(good);
+    rmdir(dir);
+    free(empty);
+    free(bad);
+    free(good);
+}
+
 int main(void)
 {
     test_real_report();
@@ -555,5 +595,6 @@ int main(void)
     test_random_roundtrip();
     test_locale_independent();
     test_read_files();
+    test_read_files_no_pairs();
     TEST_MAIN_END();
 }

@@ -10,13 +10,13 @@ from .ops import (ATTACKS, BSM_TIME_FORMAT, DEFAULT_COLUMNS, DEFAULT_POOL_SIZE, 
                   positional_offset_const, positional_offset_const_per_id_with_random_direction,
                   positional_offset_rand, positional_override_const, positional_override_rand,
                   positional_swap_rand, project_xy, select_attackers, timestamp_parts)
-from .pipeline import Pipeline, PipelineConfig, PipelineResult
+from .pipeline import Pipeline, PipelineConfig, PipelineResult, output_parts
 
 __all__ = [
     "ATTACKS", "BSM_TIME_FORMAT", "DEFAULT_COLUMNS", "DEFAULT_POOL_SIZE", "STREAMS",
     "TIMESTAMP_PARTS", "DonorPool", "Pipeline", "PipelineConfig", "PipelineResult",
     "add_attackers", "clean", "filter_date_range", "filter_radius", "filter_xy_range",
-    "hex_to_int", "id_keys", "meta", "parse_point", "positional_offset_const",
+    "hex_to_int", "id_keys", "meta", "output_parts", "parse_point", "positional_offset_const",
     "positional_offset_const_per_id_with_random_direction", "positional_offset_rand",
     "positional_override_const", "positional_override_rand", "positional_swap_rand",
     "project_xy", "select_attackers", "timestamp_parts",

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 
 from . import ops
-from .pipeline import (PipelineConfig, PipelineResult, _prepare_dir, _write_part, reader_options,
-                       stage_attack, stage_clean_filter)
+from .pipeline import (PipelineConfig, PipelineResult, _prepare_dir, _remove_tmp,
+                       _write_manifest, _write_part, reader_options, stage_attack,
+                       stage_clean_filter)
 
 
 def _cleaned(df, cfg):
@@ -18,8 +19,12 @@ def _cleaned(df, cfg):
 
 
 def _job(df, cfg: PipelineConfig, attackers, pool, path: str) -> dict:
-    """One partition, start to end. Threads = 1: Dask runs one task per worker thread."""
-    counts: dict = {"rows_read": len(df)}
+    """One partition, start to end. Threads = 1: Dask runs one task per worker thread.
+
+    The part's name depends only on the partition and its write is atomic (temporary name,
+    then rename), so a task retried after its worker died rewrites the same whole part: no
+    duplicate, no half-written file under a part's name."""
+    counts: dict = {"rows_read": len(df), "path": path}
     out = stage_clean_filter(df, cfg, 1, counts)
     out = stage_attack(out, cfg, attackers=attackers, pool=pool, n_threads=1)
     _write_part(out, path)
@@ -106,6 +111,8 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
         client.close()
         if cluster is not None:
             cluster.close()
+            # our workers are gone: what a killed (or, on Ctrl-C, closed) worker was writing
+            _remove_tmp(out_dir)
     rows_read = sum(c["rows_read"] for c in counts)
     # Bad lines are dropped inside the partitions; the reader's pre-scan counted every row
     # (the last division is the last row number), so the difference is what was skipped.
@@ -121,6 +128,11 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     from .pipeline import Pipeline
 
     res.n_ids, res.n_attackers = Pipeline._id_counts(out_dir)
+    # every task has finished: a temporary file now is a dead attempt's (a worker killed while
+    # writing; its task was retried elsewhere), also on a cluster given by address
+    _remove_tmp(out_dir)
+    res.check()
+    _write_manifest(out_dir, [(c["path"], c["rows_out"]) for c in counts], res)
     return res
 
 

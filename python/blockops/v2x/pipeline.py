@@ -16,11 +16,14 @@ rows and values (randomness is keyed on the global row number and the vehicle ID
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import glob
+import json
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -534,7 +537,88 @@ def _write_part(df: pd.DataFrame, path: str) -> None:
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(df.rename_axis("row"), preserve_index=True, nthreads=1)
-    pq.write_table(table, path, use_dictionary=_dictionary_columns(table))
+    _atomic_write(path, lambda tmp: pq.write_table(table, tmp,
+                                                   use_dictionary=_dictionary_columns(table)),
+                  "output part")
+
+
+#: Written last, once every part of a run is whole (docs/v2x.md): a directory without it holds
+#: an interrupted or failed run. Readers of the directory as a dataset (pyarrow, pandas) skip
+#: names starting with "_" or ".", so the manifest and temporary parts never read as data.
+MANIFEST = "_manifest.json"
+
+
+def _tmp_name(path: str) -> str:
+    """Where ``path`` is written before its rename: the same directory (a rename within one file
+    system is atomic), hidden (a leading "."), the pid (whose write a leftover was) and a random
+    token (a retried Dask task never shares the name with the attempt it replaces)."""
+    d, name = os.path.split(path)
+    return os.path.join(d, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _atomic_write(path: str, write, what: str) -> None:
+    """``write(tmp)`` then rename tmp to ``path``: Ctrl-C, a killed process or worker, or a full
+    disk never leave a half-written file under the final name (SIGKILL during a direct write
+    left truncated parts). A failed write removes its temporary file and raises an OSError
+    naming ``path`` (pyarrow's messages name no file)."""
+    tmp = _tmp_name(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        if isinstance(e, OSError) and e.filename is None:
+            if e.errno:  # OSError(errno, ...) gives the matching subclass (PermissionError...)
+                raise OSError(e.errno, f"{os.strerror(e.errno)} writing {what}", path) from e
+            raise OSError(f"writing {what} {path!r}: {e}") from e
+        raise
+
+
+def _remove_tmp(d: str) -> None:
+    """Temporary parts and manifests a killed writer left (they never carry a final name)."""
+    for pattern in (".part-*.parquet.*.tmp", f".{MANIFEST}.*.tmp"):
+        for p in glob.glob(os.path.join(glob.escape(d), pattern)):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(p)
+
+
+def _write_manifest(out_dir: str, parts: list[tuple[str, int]], res: "PipelineResult") -> None:
+    """The run is complete: list its parts (file, rows) and counts, written atomically last."""
+    doc = {"format": 1, "engine": res.engine, "rows_in": res.rows_in, "rows_out": res.rows_out,
+           "parts": [{"file": os.path.basename(p), "rows": int(n)} for p, n in parts]}
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+
+    _atomic_write(os.path.join(out_dir, MANIFEST), write, "manifest")
+
+
+def output_parts(out_dir: str | os.PathLike) -> list[str]:
+    """The part files of a finished pipeline output, in order, as its manifest lists them.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``out_dir`` has no manifest (the run that wrote it was interrupted or failed, or
+        is still running: its parts are incomplete) or a listed part is missing.
+    """
+    out_dir = os.fspath(out_dir)
+    try:
+        with open(os.path.join(out_dir, MANIFEST)) as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{out_dir!r} has no {MANIFEST}: the output is incomplete (the "
+                                "run that wrote it was interrupted, failed or is still "
+                                "running)") from None
+    paths = [os.path.join(out_dir, p["file"]) for p in doc["parts"]]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise FileNotFoundError(f"{out_dir!r}: {len(missing)} part(s) listed in {MANIFEST} are "
+                                f"missing, e.g. {missing[0]!r}")
+    return paths
 
 
 class _BackgroundWriter:
@@ -578,8 +662,9 @@ def _write_stage(df: pd.DataFrame, path: str) -> None:
     import pyarrow as pa
     import pyarrow.feather as feather
 
-    feather.write_feather(pa.Table.from_pandas(df, preserve_index=True, nthreads=1), path,
-                          compression="uncompressed")
+    table = pa.Table.from_pandas(df, preserve_index=True, nthreads=1)
+    _atomic_write(path, lambda tmp: feather.write_feather(table, tmp, compression="uncompressed"),
+                  "staged part")
 
 
 def _read_stage(path: str) -> pd.DataFrame:
@@ -653,12 +738,16 @@ def _prepare_dir(d: str, overwrite: bool) -> None:
     if os.path.exists(d):
         if not os.path.isdir(d):
             raise FileExistsError(f"output dir {d!r} exists and is not a directory")
-        old = glob.glob(os.path.join(d, "part-*.parquet"))
+        old = glob.glob(os.path.join(glob.escape(d), "part-*.parquet"))
         if old and not overwrite:
             raise FileExistsError(f"output dir {d!r} holds {len(old)} parts; set "
                                   "[output] overwrite = true to replace them")
+        # the manifest goes first: from here on the directory no longer claims to be complete
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(d, MANIFEST))
         for p in old:
             os.remove(p)
+        _remove_tmp(d)  # an interrupted or killed run's temporary parts
     os.makedirs(d, exist_ok=True)
 
 
@@ -764,6 +853,7 @@ class Pipeline:
             pool = ops.DonorPool.empty(size, cfg.attack_seed)
         counts: dict = {}
         out_ids = _OutputIds()
+        written: list[tuple[str, int]] = []  # (part, rows) for the manifest
         k = 0
         # Pass 2 with a part in memory has nothing to overlap the previous part's Parquet write
         # with but the (cheap) attack: one writer left it waiting on the writes (~0.05-0.1 s a
@@ -802,7 +892,9 @@ class Pipeline:
                             df = stage_attack(df, cfg, n_threads=nt)
                             self._count_out(res, df, out_ids)
                         with timer("write (wait)"):
-                            writer.submit(df, os.path.join(out_dir, f"part-{k:05d}.parquet"))
+                            path = os.path.join(out_dir, f"part-{k:05d}.parquet")
+                            writer.submit(df, path)
+                            written.append((path, len(df)))
                     del df  # the stage or the writer holds it now; not alive across next read
                     k += 1
             st = reader.stats
@@ -830,18 +922,23 @@ class Pipeline:
                         df = stage_attack(df, cfg, attackers=attackers, pool=pool, n_threads=nt)
                         self._count_out(res, df, out_ids)
                     with timer("write (wait)"):
-                        writer.submit(df, os.path.join(out_dir, f"part-{j:05d}.parquet"),
-                                      max_pending=1 if stage.spilled_at(j + 1) else 2)
+                        path = os.path.join(out_dir, f"part-{j:05d}.parquet")
+                        writer.submit(df, path, max_pending=1 if stage.spilled_at(j + 1) else 2)
+                        written.append((path, len(df)))
                     del df
                 res.stage_bytes, res.stage_parts = stage.peak, stage.kept
                 res.spilled_parts, res.spilled_bytes = stage.spilled, stage.spilled_bytes
             with timer("write (wait)"):
                 writer.wait()
+            res.parts = k
+            res.check()
+            _write_manifest(out_dir, written, res)  # last: every part is whole now
         finally:
+            # Ctrl-C or an error: the writes under way finish (whole parts, renamed), no
+            # manifest is written, so the directory does not claim to be complete
             writer.close()
             if stage_dir:
                 shutil.rmtree(stage_dir, ignore_errors=True)
-        res.parts = k
         res.n_ids, res.n_attackers = out_ids.counts()
         return res
 
@@ -880,7 +977,7 @@ class Pipeline:
 
         c = self.config["classifier"]
         feats = ml.FEATURE_SETS[c["feature_set"]]
-        parts = sorted(glob.glob(os.path.join(res.output_dir, "part-*.parquet")))
+        parts = output_parts(res.output_dir)
         cols = list(dict.fromkeys(["row", *feats, "isAttacker"]))
         t = ds.dataset(parts, format="parquet").to_table(columns=cols)
         df = t.to_pandas()  # pandas metadata restores the "row" index
