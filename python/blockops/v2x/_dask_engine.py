@@ -103,15 +103,17 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     res.rows_out = sum(c["rows_out"] for c in counts)
     res.attacker_rows = sum(c["attacker_rows"] for c in counts)
     res.parts = len(counts)
-    res.bytes_in = sum(os.path.getsize(p) for p in _paths(cfg["input"]["path"]))
+    ro = reader_options(cfg)
+    res.bytes_in = sum(_sizes(cfg["input"]["path"], ro["compression"], ro["storage_options"]))
     from .pipeline import Pipeline
 
     res.n_ids, res.n_attackers = Pipeline._id_counts(out_dir)
     return res
 
 
-def _paths(source) -> list[str]:
+def _sizes(source, compression, storage_options) -> list[int]:
+    """Bytes of each input file as stored (compressed files: their compressed size)."""
     from ..io.csv import _resolve_sources
 
-    return [s.path for s in _resolve_sources(source)]
+    return [s.size or 0 for s in _resolve_sources(source, compression, storage_options)]
 

@@ -35,7 +35,8 @@ from . import ops
 
 _SCHEMA: dict[str, dict[str, Any]] = {
     "input": {"path": None, "blocksize": None, "memory_budget": "1GiB", "stage_memory": "auto",
-              "on_bad_lines": "skip", "n_threads": None},
+              "on_bad_lines": "skip", "n_threads": None, "compression": "infer",
+              "storage_options": None},
     "clean": {"columns": None, "dropna": True, "timestamps": True},
     "filter": {"kind": "none", "center_lat": None, "center_lon": None, "radius_m": None,
                "earth_radius_m": _geo.EARTH_RADIUS_M, "max_dist": None, "start": None,
@@ -63,8 +64,8 @@ _FILTERS = ("none", "radius", "xy_range")
 class PipelineConfig:
     """A validated pipeline configuration (see ``docs/v2x.md`` for every key).
 
-    Sections: ``input`` (path/glob/list, blocksize, memory_budget, stage_memory,
-    on_bad_lines, n_threads), ``clean``, ``filter``,
+    Sections: ``input`` (path/URL/glob/list, blocksize, memory_budget, stage_memory,
+    on_bad_lines, n_threads, compression, storage_options), ``clean``, ``filter``,
     ``project``, ``attackers``, ``attack``, ``output`` (Parquet directory), optional
     ``classifier`` and ``engine``. Unknown sections or keys are errors (typos must not be
     silently ignored).
@@ -122,7 +123,9 @@ class PipelineConfig:
 
     def _resolve_paths(self, base: str) -> None:
         def res(p):
-            return p if os.path.isabs(p) else os.path.join(base, p)
+            from ..io._csv_sources import is_url
+
+            return p if os.path.isabs(p) or is_url(p) else os.path.join(base, p)
 
         inp = self["input"]["path"]
         self["input"]["path"] = [res(p) for p in inp] if isinstance(inp, list) else res(inp)
@@ -167,6 +170,15 @@ class PipelineConfig:
             raise ValueError(f"{src}: [attackers] method must be 'exact' or 'hash'")
         if self["engine"]["kind"] not in ("local", "dask"):
             raise ValueError(f"{src}: [engine] kind must be 'local' or 'dask'")
+        from ..io._csv_sources import compression_of, is_url
+
+        compression_of("", _compression(self["input"]))  # a ValueError naming the values
+        so = self["input"]["storage_options"]
+        if so is not None and not isinstance(so, dict):
+            raise ValueError(f"{src}: [input] storage_options must be a table, not {so!r}")
+        if is_url(str(self["output"]["dir"])):
+            raise ValueError(f"{src}: [output] dir {self['output']['dir']!r}: the pipeline "
+                             "writes Parquet parts to a local directory only (for now)")
         if self["input"]["on_bad_lines"] not in ("error", "skip", "warn"):
             raise ValueError(f"{src}: [input] on_bad_lines must be error, skip or warn")
         self._stage_memory_setting()  # checks the size and that it leaves room for the blocks
@@ -282,6 +294,12 @@ BSM_DTYPES: dict[str, str] = {
 }
 
 
+def _compression(inp: dict):
+    """[input] compression: TOML has no None, so "none" reads files as they are."""
+    c = inp["compression"]
+    return None if c == "none" else c
+
+
 def reader_options(cfg: PipelineConfig) -> dict[str, Any]:
     """Columns and dtypes handed to the CSV reader: POINT parsed while reading (a malformed one
     is a bad line with file and line), the export's known types (:data:`BSM_DTYPES`), IDs and
@@ -291,7 +309,9 @@ def reader_options(cfg: PipelineConfig) -> dict[str, Any]:
     dtypes: dict[str, str] = {c: BSM_DTYPES[c] for c in cols if c in BSM_DTYPES}
     if ops.POSITION in cols:
         dtypes[ops.POSITION] = "wkt_point:x_pos,y_pos"
-    return {"columns": cols, "dtypes": dtypes}
+    inp = cfg["input"]
+    return {"columns": cols, "dtypes": dtypes, "compression": _compression(inp),
+            "storage_options": inp["storage_options"]}
 
 
 def _clean_radius_one_take(df: pd.DataFrame, cfg: PipelineConfig, n_threads):
