@@ -93,3 +93,26 @@ def test_paths_only(ray_local):
 
     with pytest.raises(TypeError, match="paths"):
         bray.read_csv(io.BytesIO(b"a\n1\n"))
+
+
+def test_compressed_files_one_range_each(ray_local, tmp_path):
+    import gzip
+    import lzma
+
+    import blockops.io as bio
+    import blockops.ray as bray
+
+    data = _quoted_newline_file()
+    dtypes = {"id": "int64", "x": "float64", "note": "str"}
+    want = bio.read_csv(write(tmp_path, data), dtypes=dtypes)
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(data))
+    (tmp_path / "b.csv.xz").write_bytes(lzma.compress(data))
+    ds = bray.read_csv([str(tmp_path / "a.csv.gz"), str(tmp_path / "b.csv.xz")], blocksize=700,
+                       dtypes=dtypes)
+    got = ds.to_pandas()
+    assert len(got) == 2 * len(want)
+    # each file is one range; row_column is the row number within its file
+    for half in (got.iloc[:len(want)], got.iloc[len(want):]):
+        half = half.sort_values("__row__")
+        half.index = pd.Index(half.pop("__row__").to_numpy(np.int64))
+        assert_frames_identical(half.astype(want.dtypes.to_dict()), want, msg="ray compressed")

@@ -60,7 +60,7 @@ class CsvDatasource(Datasource):
 
     def __init__(self, parts, total_rows, names, specs, options, schema, row_column):
         self._parts = list(parts)
-        self._total_rows = int(total_rows)
+        self._total_rows = None if total_rows is None else int(total_rows)  # None: not counted
         self._names = names
         self._specs = specs
         self._options = options

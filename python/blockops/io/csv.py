@@ -503,7 +503,9 @@ class CsvBlockReader:
         if self.progress:
             from tqdm.auto import tqdm
 
-            total = sum(s.size or 0 for s in self._sources) or None
+            # the bar counts decompressed bytes: no total when a file's is unknown
+            total = (None if any(s.compression or s.size is None for s in self._sources)
+                     else sum(s.size for s in self._sources) or None)
             self._bar = tqdm(total=total, unit="B", unit_scale=True, desc="read_csv")
         try:
             row0 = self._row_base
