@@ -206,18 +206,19 @@ def test_dask_compressed_one_partition_per_file(tmp_path, files, want):
 
     from blockops import dask as bdask
 
+    bio = csv_api()
     d = bdask.read_csv(files["gzip"], blocksize=1 << 16)
-    assert d.npartitions == 1 and not d.known_divisions
+    # one partition, counted on the driver (a decompressing scan): known divisions
+    assert d.npartitions == 1 and d.divisions == (0, len(want) - 1)
     with dask.config.set(scheduler="sync"):
         assert_frames_identical(d.compute(), want, msg="dask gzip")
-    paths = [files[c] for c in CODECS]
+    paths = [files[c] for c in CODECS] + [files["plain"]]
     d = bdask.read_csv(paths, blocksize=1 << 16)
-    assert d.npartitions == 4 and not d.known_divisions
+    # one partition per compressed file, byte ranges of the plain one; global row numbers
+    assert d.npartitions > 4 + 10 and d.known_divisions
+    assert d.divisions[:5] == tuple(k * len(want) for k in range(5))
     with dask.config.set(scheduler="sync"):
-        parts = [p.compute() for p in d.to_delayed()]
-    for c, p in zip(CODECS, parts):  # the index: the row number within each file
-        assert_frames_identical(p, want, msg=f"dask partition {c}")
-    # plain local files keep byte-range partitions and known divisions
+        assert_frames_identical(d.compute(), bio.read_csv(paths), msg="dask mixed list")
     d = bdask.read_csv(files["plain"], blocksize=1 << 16)
     assert d.npartitions > 10 and d.known_divisions
 

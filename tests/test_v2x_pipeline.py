@@ -607,3 +607,17 @@ def test_compression_and_storage_options_config_checks(tmp_path):
                                            input={"compression": "none"}))
     assert cfg["input"]["path"] == "s3://bucket/x.csv"
     assert pl.reader_options(cfg)["compression"] is None
+
+
+def test_dask_engine_refuses_several_remote_files(tmp_path):
+    """Several remote files get row numbers per file on Dask (no driver download), which
+    would change row-keyed draws: refused, not silently different from the local engine."""
+    pytest.importorskip("distributed")
+    fsspec = pytest.importorskip("fsspec")
+    data = open(BSM_SAMPLE, "rb").read()
+    for k in (1, 2):
+        fsspec.filesystem("memory").pipe(f"/bo-several/p{k}.csv", data)
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, "memory://bo-several/p*.csv",
+                                           engine={"kind": "dask", "n_workers": 1}))
+    with pytest.raises(ValueError, match="several remote files"):
+        pl.Pipeline(cfg).run()

@@ -107,13 +107,46 @@ def _plan_read(source, blocksize: int, columns, dtypes, opts: dict):
         parts, total = plan_csv_partitions([s.path for s in srcs], blocksize=blocksize,
                                            header=head.header, delimiter=head.delimiter,
                                            quotechar=head.quotechar)
+    elif all(s.fs is None and s.fileobj is None for s in srcs):
+        # A compressed stream cannot be entered in the middle: one partition per file. Local
+        # files are counted as plain ones are scanned (one streaming pass, here decompressing),
+        # so the index stays the global row number and the divisions are known.
+        parts, total = [], 0
+        for s in srcs:
+            if s.local:
+                p, n = plan_csv_partitions([s.path], blocksize=blocksize, header=head.header,
+                                           delimiter=head.delimiter, quotechar=head.quotechar)
+                parts += [(q[0], q[1], q[2], total + q[3], q[4]) for q in p]
+            else:
+                n = _count_rows(s, head)
+                if n:
+                    parts.append((s.name, 0, None, total, 1))
+            total += n
     else:
-        # A compressed stream cannot be entered in the middle, and finding row starts in a
-        # remote file means reading all of it on the driver (the quote-aware scan needs every
-        # byte before a cut): one partition per file, each read whole by its task, its index
-        # the row number within the file, divisions unknown (total None).
+        # Finding row starts in (or counting the rows of) a remote file means reading all of
+        # it on the driver (the quote-aware scan needs every byte before a cut): one partition
+        # per file, read whole by its task, its index the row number within the file,
+        # divisions unknown (total None).
         parts, total = [(s.name, 0, None, 0, 1) for s in srcs], None
     return meta, names, specs, parts, total
+
+
+def _count_rows(src, head) -> int:
+    """Data rows of a (compressed) file: the planner's quote-aware C scan over the stream."""
+    from . import _core
+
+    scanner = _core.csv_scan_new(head.delimiter, head.quotechar)
+    none = np.zeros(0, dtype=np.uint64)
+    found, rb, lb = (np.zeros(0, dtype=np.int64) for _ in range(3))
+    f, _ = src.open()
+    with f:
+        while True:
+            buf = f.read(_SCAN_BYTES)
+            if not buf:
+                break
+            _core.csv_scan_feed(scanner, buf, len(buf), none, found, rb, lb)
+    total_rows, _, _ = _core.csv_scan_finish(scanner)
+    return total_rows - (1 if head.header and total_rows else 0)
 
 
 class _CsvPartition:
@@ -166,8 +199,11 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
         Local files (each task maps or reads its byte range; every worker must see the same
         paths), or fsspec URLs (``s3://``, ``gs://``, ``https://``; ``storage_options=`` as
         for :class:`blockops.io.CsvBlockReader`). Uncompressed local files are split into
-        byte ranges; a compressed file (``compression=``) or a remote file is one partition,
-        its index the row number within that file, and the divisions are unknown.
+        byte ranges; a compressed file (``compression=``) or a remote file is one partition.
+        Local compressed files are counted on the driver (one decompressing scan, as plain
+        files are scanned), so the index stays global and the divisions known; with a remote
+        file in the list, each partition's index is the row number within its file and the
+        divisions are unknown (counting would download every file on the driver).
     blocksize : int or str
         Target bytes per partition.
     columns, dtypes, **options
@@ -186,8 +222,8 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
     -----
     Planning reads every file once (a quote-aware C scan, disk-bound) to find row starts; this
     is what makes partitions split correctly at quoted newlines and the divisions known.
-    Remote and compressed files are not scanned (that would read them all on the driver):
-    the driver reads only the first MiB and the inference sample windows of the first file.
+    Remote files are not scanned (that would download them all on the driver): the driver
+    reads only the first MiB and the inference sample windows of the first file.
     """
     import dask.dataframe as dd
 

@@ -74,7 +74,7 @@ class CsvDatasource(Datasource):
         return int(sum(_size(p) for p in self._parts) * _csv.EXPANSION / 2)
 
     def _rows_of(self, i: int) -> "int | None":
-        if self._parts[i][2] is None:  # a whole compressed or remote file: not counted
+        if self._total_rows is None:  # whole remote files: not counted on the driver
             return None
         nxt = self._parts[i + 1][3] if i + 1 < len(self._parts) else self._total_rows
         return max(0, nxt - self._parts[i][3])
@@ -145,8 +145,8 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, row_column=
     source : path, URL, list of them or glob
         Local files every Ray worker can open at the same paths, or fsspec URLs
         (``storage_options=``); planned as :func:`blockops.dask.read_csv` plans them (a
-        compressed or remote file is one range, its ``row_column`` the row number within
-        that file).
+        compressed or remote file is one range; a remote file's ``row_column`` is the row
+        number within that file).
     blocksize : int or str, default "64MB"
         Target bytes per byte range (and per reader block inside a task).
     columns, dtypes, **options

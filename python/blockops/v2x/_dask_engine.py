@@ -59,6 +59,17 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     from .. import dask as bdask
 
     res = PipelineResult(engine="dask")
+    ro = reader_options(cfg)
+    from ..io.csv import _resolve_sources
+
+    srcs = _resolve_sources(cfg["input"]["path"], ro["compression"], ro["storage_options"])
+    if len(srcs) > 1 and any(s.fs is not None for s in srcs):
+        # blockops.dask numbers the rows of remote files within each file (counting them
+        # would download every file on the driver); row-keyed draws (attacks, the test split)
+        # would then repeat from file to file and differ from the local engine
+        raise ValueError(f"{cfg.source}: the Dask engine reads several remote files with "
+                         "row numbers per file, so its row-keyed draws would differ from the "
+                         "local engine's; use [engine] kind = \"local\", or one remote file")
     out_dir = cfg["output"]["dir"]
     _prepare_dir(out_dir, cfg["output"]["overwrite"])
     res.output_dir = out_dir
@@ -103,17 +114,10 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     res.rows_out = sum(c["rows_out"] for c in counts)
     res.attacker_rows = sum(c["attacker_rows"] for c in counts)
     res.parts = len(counts)
-    ro = reader_options(cfg)
-    res.bytes_in = sum(_sizes(cfg["input"]["path"], ro["compression"], ro["storage_options"]))
+    res.bytes_in = sum(s.size or 0 for s in srcs)
     from .pipeline import Pipeline
 
     res.n_ids, res.n_attackers = Pipeline._id_counts(out_dir)
     return res
 
-
-def _sizes(source, compression, storage_options) -> list[int]:
-    """Bytes of each input file as stored (compressed files: their compressed size)."""
-    from ..io.csv import _resolve_sources
-
-    return [s.size or 0 for s in _resolve_sources(source, compression, storage_options)]
 
