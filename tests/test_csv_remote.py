@@ -111,6 +111,9 @@ def test_compressed_file_reads_as_the_plain_one(files, want, codec):
     # a file object with the codec named (infer does not look inside file objects)
     with open(files[codec], "rb") as f:
         assert_frames_identical(bio.read_csv(f, compression=codec), want, msg=f"{codec} fileobj")
+        assert not f.closed  # the caller's file stays open
+    assert_frames_identical(bio.read_csv(files[codec], compression={"method": codec}), want,
+                            msg=f"{codec} pandas-style dict")
 
 
 def test_compression_none_reads_the_bytes_as_they_are(files):

@@ -28,6 +28,8 @@ COMPRESSIONS = {"gzip": (".gz",), "bz2": (".bz2",), "xz": (".xz",), "zstd": (".z
 def compression_of(name: str, compression) -> "str | None":
     """The codec of a source named ``name`` for ``compression=`` (``"infer"``: from the file
     name's ending, as pandas infers it)."""
+    if isinstance(compression, dict):  # pandas' {"method": "gzip", ...} (options ignored)
+        compression = compression.get("method")
     if compression is None:
         return None
     if compression == "infer":
@@ -95,6 +97,23 @@ def _zstd_reader(raw):
     return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")
 
 
+class _KeepOpen:
+    """A file object whose ``close`` leaves the file open (it belongs to the caller)."""
+
+    def __init__(self, f):
+        self._f = f
+        self.closed = False
+
+    def read(self, n=-1):
+        return self._f.read(n)
+
+    def tell(self):
+        return self._f.tell()
+
+    def close(self):
+        self.closed = True
+
+
 class _Decompressed(io.RawIOBase):
     """A compressed file's decompressed bytes, read as a stream: the reader's read-ahead thread
     calls :meth:`readinto` with its own buffer, so decompression runs beside the parsing and
@@ -121,7 +140,9 @@ class _Decompressed(io.RawIOBase):
             import lzma
             self._d = lzma.LZMAFile(raw, mode="rb")
         elif method == "zstd":
-            self._d = _zstd_reader(raw)
+            # pyarrow closes the file it reads when its stream is closed or collected: a
+            # caller's file object is handed over behind a close that does nothing
+            self._d = _zstd_reader(raw if owned else _KeepOpen(raw))
         else:  # compression_of checked it
             raise ValueError(f"unknown compression {method!r}")
 
