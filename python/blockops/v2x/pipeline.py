@@ -17,9 +17,12 @@ rows and values (randomness is keyed on the global row number and the vehicle ID
 from __future__ import annotations
 
 import copy
+import functools
 import glob
+import json
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +48,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "attackers": {"ratio": 0.3, "seed": 42, "method": "exact"},
     "attack": {"kind": "none", "coords": "xy", "seed": None, "min_dist": None, "max_dist": None,
                "direction_deg": None, "distance_m": None, "origin": None, "pool": None},
-    "output": {"dir": None, "overwrite": True},
+    "output": {"dir": None, "overwrite": True, "storage_options": None},
     "classifier": {"feature_set": "xy_elev", "test_size": 0.2, "seed": 42,
                    "models": ["RandomForest", "DecisionTree", "KNeighbors"], "results": None,
                    "max_train_rows": 1_000_000, "dtype": "float32"},
@@ -176,9 +179,13 @@ class PipelineConfig:
         so = self["input"]["storage_options"]
         if so is not None and not isinstance(so, dict):
             raise ValueError(f"{src}: [input] storage_options must be a table, not {so!r}")
-        if is_url(str(self["output"]["dir"])):
-            raise ValueError(f"{src}: [output] dir {self['output']['dir']!r}: the pipeline "
-                             "writes Parquet parts to a local directory only (for now)")
+        so = self["output"]["storage_options"]
+        if so is not None and not isinstance(so, dict):
+            raise ValueError(f"{src}: [output] storage_options must be a table, not {so!r}")
+        if is_url(str(self["output"]["dir"])) and (self.has_classifier or
+                                                    self["engine"]["kind"] != "local"):
+            raise ValueError(f"{src}: [output] dir {self['output']['dir']!r}: a URL output is "
+                             "written by the local engine without [classifier] only (for now)")
         if self["input"]["on_bad_lines"] not in ("error", "skip", "warn"):
             raise ValueError(f"{src}: [input] on_bad_lines must be error, skip or warn")
         self._stage_memory_setting()  # checks the size and that it leaves room for the blocks
@@ -525,15 +532,49 @@ def _dictionary_columns(table) -> list[str]:
     return [f.name for f in table.schema if small(f.type) or f.name == ops.ID]
 
 
-def _write_part(df: pd.DataFrame, path: str) -> None:
+def _write_part(df: pd.DataFrame, path: str, fs=None) -> None:
     """One output part. ``nthreads=1``: this runs on a writer thread already, and by default
     pyarrow starts a thread pool for the conversion on every call (104 K rows, busy 2-CPU
-    machine, median of 15: 9-10 ms by default, 4.4-7 ms with one thread)."""
+    machine, median of 15: 9-10 ms by default, 4.4-7 ms with one thread). ``fs``: an fsspec
+    file system (an object store): the part is streamed to it and appears whole when the
+    upload completes (an object store's write is all or nothing)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(df.rename_axis("row"), preserve_index=True, nthreads=1)
-    pq.write_table(table, path, use_dictionary=_dictionary_columns(table))
+    if fs is None:
+        pq.write_table(table, path, use_dictionary=_dictionary_columns(table))
+        return
+    with fs.open(path, "wb") as f:
+        pq.write_table(table, f, use_dictionary=_dictionary_columns(table))
+
+
+#: Written last to a URL output: the parts and their rows. Object stores have no rename, so a
+#: reader takes the output as complete when this exists (it is deleted first on overwrite).
+MANIFEST = "_manifest.json"
+
+
+def _output_fs(cfg) -> tuple:
+    """(fsspec file system or None, directory path in it) of [output] dir."""
+    from ..io._csv_sources import is_url, url_fs
+
+    d = cfg["output"]["dir"]
+    if not is_url(str(d)):
+        return None, d
+    fs, path = url_fs(d, cfg["output"]["storage_options"])
+    return fs, path.rstrip("/")
+
+
+def _prepare_remote_dir(fs, d: str, overwrite: bool) -> None:
+    old = fs.glob(f"{d}/part-*.parquet")
+    if old and not overwrite:
+        raise FileExistsError(f"output dir {d!r} holds {len(old)} parts; set "
+                              "[output] overwrite = true to replace them")
+    if fs.exists(f"{d}/{MANIFEST}"):
+        fs.rm(f"{d}/{MANIFEST}")  # first: no manifest may name a mix of old and new parts
+    for p in old:
+        fs.rm(p)
+    fs.makedirs(d, exist_ok=True)
 
 
 class _BackgroundWriter:
@@ -750,12 +791,30 @@ class Pipeline:
         timer = _Timer(res.stage_seconds)
         nt = cfg["input"]["n_threads"]
         out_dir = cfg["output"]["dir"]
-        _prepare_dir(out_dir, cfg["output"]["overwrite"])
+        ofs, opath = _output_fs(cfg)
+        if ofs is None:
+            _prepare_dir(out_dir, cfg["output"]["overwrite"])
+        else:
+            _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
         res.output_dir = out_dir
         two = cfg.needs_two_passes
-        stage_dir = os.path.join(out_dir, "_stage") if two else None
+        if ofs is None:
+            stage_dir = os.path.join(out_dir, "_stage") if two else None
+        else:  # spilled parts stay on local disk, beside nothing of the output
+            stage_dir = os.path.join(tempfile.gettempdir(),
+                                     f"blockops-stage-{os.getpid()}-{id(self):x}") if two else None
         if stage_dir:  # a crashed run's leftovers; created again only when a part spills
             shutil.rmtree(stage_dir, ignore_errors=True)
+        manifest: list = []
+
+        def submit(df, k, **kw):
+            name = f"part-{k:05d}.parquet"
+            manifest.append({"part": name, "rows": len(df)})
+            if ofs is None:
+                writer.submit(df, os.path.join(out_dir, name), **kw)
+            else:
+                writer.submit(df, f"{opath}/{name}", functools.partial(_write_part, fs=ofs),
+                              **kw)
         ids_seen: list[np.ndarray] = []
         pool = None
         if cfg["attack"]["kind"] == "positional_swap_rand":
@@ -801,7 +860,7 @@ class Pipeline:
                             df = stage_attack(df, cfg, n_threads=nt)
                             self._count_out(res, df, out_ids)
                         with timer("write (wait)"):
-                            writer.submit(df, os.path.join(out_dir, f"part-{k:05d}.parquet"))
+                            submit(df, k)
                     del df  # the stage or the writer holds it now; not alive across next read
                     k += 1
             st = reader.stats
@@ -829,13 +888,17 @@ class Pipeline:
                         df = stage_attack(df, cfg, attackers=attackers, pool=pool, n_threads=nt)
                         self._count_out(res, df, out_ids)
                     with timer("write (wait)"):
-                        writer.submit(df, os.path.join(out_dir, f"part-{j:05d}.parquet"),
-                                      max_pending=1 if stage.spilled_at(j + 1) else 2)
+                        submit(df, j, max_pending=1 if stage.spilled_at(j + 1) else 2)
                     del df
                 res.stage_bytes, res.stage_parts = stage.peak, stage.kept
                 res.spilled_parts, res.spilled_bytes = stage.spilled, stage.spilled_bytes
             with timer("write (wait)"):
                 writer.wait()
+                if ofs is not None:  # last: the output is complete when this exists
+                    manifest.sort(key=lambda m: m["part"])
+                    ofs.pipe(f"{opath}/{MANIFEST}", json.dumps(
+                        {"parts": manifest, "rows": sum(m["rows"] for m in manifest)},
+                        indent=1).encode())
         finally:
             writer.close()
             if stage_dir:
