@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 
 from . import ops
-from .pipeline import (PipelineConfig, PipelineResult, _prepare_dir, _write_part, reader_options,
+from .pipeline import (PipelineConfig, PipelineResult, _output_fs, _prepare_dir,
+                       _prepare_remote_dir, _write_manifest, _write_part, reader_options,
                        stage_attack, stage_clean_filter)
 
 
@@ -18,11 +19,16 @@ def _cleaned(df, cfg):
 
 
 def _job(df, cfg: PipelineConfig, attackers, pool, path: str) -> dict:
-    """One partition, start to end. Threads = 1: Dask runs one task per worker thread."""
+    """One partition, start to end. Threads = 1: Dask runs one task per worker thread.
+    ``path`` may be a URL ([output] storage_options): the worker opens the file system."""
     counts: dict = {"rows_read": len(df)}
     out = stage_clean_filter(df, cfg, 1, counts)
     out = stage_attack(out, cfg, attackers=attackers, pool=pool, n_threads=1)
-    _write_part(out, path)
+    fs, p = _output_fs(cfg)
+    if fs is None:
+        _write_part(out, path)
+    else:
+        _write_part(out, f"{p}/{path}", fs=fs)  # path: the part's name
     counts["rows_out"] = len(out)
     counts["attacker_rows"] = int(out["isAttacker"].sum()) if len(out) else 0
     return counts
@@ -71,7 +77,11 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
                          "row numbers per file, so its row-keyed draws would differ from the "
                          "local engine's; use [engine] kind = \"local\", or one remote file")
     out_dir = cfg["output"]["dir"]
-    _prepare_dir(out_dir, cfg["output"]["overwrite"])
+    ofs, opath = _output_fs(cfg)
+    if ofs is None:
+        _prepare_dir(out_dir, cfg["output"]["overwrite"])
+    else:
+        _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
     res.output_dir = out_dir
     client, cluster = _client(cfg)
     try:
@@ -94,10 +104,14 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
         res.stage_seconds["global pass"] = time.perf_counter() - t
         t = time.perf_counter()
         parts = raw.to_delayed()
+        names = [f"part-{i:05d}.parquet" for i in range(len(parts))]
         jobs = [dask.delayed(_job)(p, cfg, attackers, pool,
-                                   os.path.join(out_dir, f"part-{i:05d}.parquet"))
-                for i, p in enumerate(parts)]
+                                   os.path.join(out_dir, n) if ofs is None else n)
+                for n, p in zip(names, parts)]
         counts = dask.compute(*jobs)
+        if ofs is not None:  # last, once every part is written: the output is complete
+            _write_manifest(ofs, opath, [{"part": n, "rows": c["rows_out"]}
+                                         for n, c in zip(names, counts)])
         res.stage_seconds["read+clean+attack+write"] = time.perf_counter() - t
     finally:
         client.close()
@@ -117,7 +131,7 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     res.bytes_in = sum(s.size or 0 for s in srcs)
     from .pipeline import Pipeline
 
-    res.n_ids, res.n_attackers = Pipeline._id_counts(out_dir)
+    res.n_ids, res.n_attackers = Pipeline._id_counts(out_dir if ofs is None else opath, ofs)
     return res
 
 

@@ -182,10 +182,9 @@ class PipelineConfig:
         so = self["output"]["storage_options"]
         if so is not None and not isinstance(so, dict):
             raise ValueError(f"{src}: [output] storage_options must be a table, not {so!r}")
-        if is_url(str(self["output"]["dir"])) and (self.has_classifier or
-                                                    self["engine"]["kind"] != "local"):
+        if is_url(str(self["output"]["dir"])) and self.has_classifier:
             raise ValueError(f"{src}: [output] dir {self['output']['dir']!r}: a URL output is "
-                             "written by the local engine without [classifier] only (for now)")
+                             "written without the [classifier] stage only (for now)")
         if self["input"]["on_bad_lines"] not in ("error", "skip", "warn"):
             raise ValueError(f"{src}: [input] on_bad_lines must be error, skip or warn")
         self._stage_memory_setting()  # checks the size and that it leaves room for the blocks
@@ -565,6 +564,14 @@ def _output_fs(cfg) -> tuple:
     return fs, path.rstrip("/")
 
 
+def _write_manifest(fs, d: str, parts: list) -> None:
+    """The manifest of a URL output, written once every part is: ``parts`` holds
+    ``{"part": name, "rows": n}``."""
+    parts = sorted(parts, key=lambda m: m["part"])
+    fs.pipe(f"{d}/{MANIFEST}", json.dumps({"parts": parts, "rows": sum(m["rows"] for m in parts)},
+                                          indent=1).encode())
+
+
 def _prepare_remote_dir(fs, d: str, overwrite: bool) -> None:
     old = fs.glob(f"{d}/part-*.parquet")
     if old and not overwrite:
@@ -895,10 +902,7 @@ class Pipeline:
             with timer("write (wait)"):
                 writer.wait()
                 if ofs is not None:  # last: the output is complete when this exists
-                    manifest.sort(key=lambda m: m["part"])
-                    ofs.pipe(f"{opath}/{MANIFEST}", json.dumps(
-                        {"parts": manifest, "rows": sum(m["rows"] for m in manifest)},
-                        indent=1).encode())
+                    _write_manifest(ofs, opath, manifest)
         finally:
             writer.close()
             if stage_dir:
@@ -917,16 +921,18 @@ class Pipeline:
                 out_ids.add(df[ops.ID], att)
 
     @staticmethod
-    def _id_counts(out_dir: str) -> tuple[int, int]:
+    def _id_counts(out_dir: str, fs=None) -> tuple[int, int]:
         """(vehicles, attacker vehicles) in the output, reading the two columns only (the Dask
-        engine's count; the local engine counts the frames it writes)."""
+        engine's count; the local engine counts the frames it writes). ``fs``: the fsspec
+        file system of a URL output (``out_dir`` its path there)."""
         import pyarrow.compute as pc
         import pyarrow.dataset as ds
 
-        parts = sorted(glob.glob(os.path.join(out_dir, "part-*.parquet")))
+        parts = sorted(glob.glob(os.path.join(out_dir, "part-*.parquet")) if fs is None else
+                       fs.glob(f"{out_dir}/part-*.parquet"))
         if not parts:
             return 0, 0
-        d = ds.dataset(parts, format="parquet")
+        d = ds.dataset(parts, format="parquet", filesystem=fs)
         if ops.ID not in d.schema.names or "isAttacker" not in d.schema.names:
             return 0, 0
         t = d.to_table(columns=[ops.ID, "isAttacker"])
