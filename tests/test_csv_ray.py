@@ -93,3 +93,25 @@ def test_paths_only(ray_local):
 
     with pytest.raises(TypeError, match="paths"):
         bray.read_csv(io.BytesIO(b"a\n1\n"))
+
+
+def test_compressed_files_one_range_each(ray_local, tmp_path):
+    import gzip
+    import lzma
+
+    import blockops.io as bio
+    import blockops.ray as bray
+
+    data = _quoted_newline_file()
+    dtypes = {"id": "int64", "x": "float64", "note": "str"}
+    want = bio.read_csv(write(tmp_path, data), dtypes=dtypes)
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(data))
+    (tmp_path / "b.csv.xz").write_bytes(lzma.compress(data))
+    ds = bray.read_csv([str(tmp_path / "a.csv.gz"), str(tmp_path / "b.csv.xz")], blocksize=700,
+                       dtypes=dtypes)
+    got = ds.to_pandas().sort_values("__row__")
+    got.index = pd.Index(got.pop("__row__").to_numpy(np.int64))
+    # each file is one range; the rows are counted on the driver, so row_column is global
+    both = bio.read_csv([str(tmp_path / "a.csv.gz"), str(tmp_path / "b.csv.xz")], dtypes=dtypes)
+    assert len(both) == 2 * len(want)
+    assert_frames_identical(got.astype(want.dtypes.to_dict()), both, msg="ray compressed")

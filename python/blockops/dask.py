@@ -96,16 +96,57 @@ def _plan_read(source, blocksize: int, columns, dtypes, opts: dict):
     Bad rows are left to the tasks (the probe that fixes the types skips them), so planning
     reads only the first MiB and the sample windows of the first file besides the C scan."""
     head = _csv.CsvBlockReader(source, columns=columns, dtypes=dtypes, **opts)
-    paths = [s.path for s in head._sources]
+    srcs = head._sources
     probe_opts = {**opts, "on_bad_lines": "skip", "blocksize": _csv._infer.INFER_BYTES}
-    probe = _csv.CsvBlockReader(paths[0], columns=columns, dtypes=dtypes, **probe_opts)
+    probe = _csv.CsvBlockReader(srcs[0].name, columns=columns, dtypes=dtypes, **probe_opts)
     with probe:
         next(iter(probe), None)
         names, specs = probe._names or [], probe._specs or []
         meta = _csv._empty_frame(specs, opts.get("rename") or {})
-    parts, total = plan_csv_partitions(paths, blocksize=blocksize, header=head.header,
-                                       delimiter=head.delimiter, quotechar=head.quotechar)
+    if all(s.local for s in srcs):
+        parts, total = plan_csv_partitions([s.path for s in srcs], blocksize=blocksize,
+                                           header=head.header, delimiter=head.delimiter,
+                                           quotechar=head.quotechar)
+    elif all(s.fs is None and s.fileobj is None for s in srcs):
+        # A compressed stream cannot be entered in the middle: one partition per file. Local
+        # files are counted as plain ones are scanned (one streaming pass, here decompressing),
+        # so the index stays the global row number and the divisions are known.
+        parts, total = [], 0
+        for s in srcs:
+            if s.local:
+                p, n = plan_csv_partitions([s.path], blocksize=blocksize, header=head.header,
+                                           delimiter=head.delimiter, quotechar=head.quotechar)
+                parts += [(q[0], q[1], q[2], total + q[3], q[4]) for q in p]
+            else:
+                n = _count_rows(s, head)
+                if n:
+                    parts.append((s.name, 0, None, total, 1))
+            total += n
+    else:
+        # Finding row starts in (or counting the rows of) a remote file means reading all of
+        # it on the driver (the quote-aware scan needs every byte before a cut): one partition
+        # per file, read whole by its task, its index the row number within the file,
+        # divisions unknown (total None).
+        parts, total = [(s.name, 0, None, 0, 1) for s in srcs], None
     return meta, names, specs, parts, total
+
+
+def _count_rows(src, head) -> int:
+    """Data rows of a (compressed) file: the planner's quote-aware C scan over the stream."""
+    from . import _core
+
+    scanner = _core.csv_scan_new(head.delimiter, head.quotechar)
+    none = np.zeros(0, dtype=np.uint64)
+    found, rb, lb = (np.zeros(0, dtype=np.int64) for _ in range(3))
+    f, _ = src.open()
+    with f:
+        while True:
+            buf = f.read(_SCAN_BYTES)
+            if not buf:
+                break
+            _core.csv_scan_feed(scanner, buf, len(buf), none, found, rb, lb)
+    total_rows, _, _ = _core.csv_scan_finish(scanner)
+    return total_rows - (1 if head.header and total_rows else 0)
 
 
 class _CsvPartition:
@@ -154,9 +195,15 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
 
     Parameters
     ----------
-    source : path, list of paths or glob
+    source : path, URL, list of them or glob
         Local files (each task maps or reads its byte range; every worker must see the same
-        paths).
+        paths), or fsspec URLs (``s3://``, ``gs://``, ``https://``; ``storage_options=`` as
+        for :class:`blockops.io.CsvBlockReader`). Uncompressed local files are split into
+        byte ranges; a compressed file (``compression=``) or a remote file is one partition.
+        Local compressed files are counted on the driver (one decompressing scan, as plain
+        files are scanned), so the index stays global and the divisions known; with a remote
+        file in the list, each partition's index is the row number within its file and the
+        divisions are unknown (counting would download every file on the driver).
     blocksize : int or str
         Target bytes per partition.
     columns, dtypes, **options
@@ -175,6 +222,8 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
     -----
     Planning reads every file once (a quote-aware C scan, disk-bound) to find row starts; this
     is what makes partitions split correctly at quoted newlines and the divisions known.
+    Remote files are not scanned (that would download them all on the driver): the driver
+    reads only the first MiB and the inference sample windows of the first file.
     """
     import dask.dataframe as dd
 
@@ -190,10 +239,14 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
         # (Dask would make them string[pyarrow])
         with dask.config.set({"dataframe.convert-string": False}):
             return dd.from_pandas(meta, npartitions=1)
-    divisions = [p[3] for p in parts] + [max(total - 1, parts[-1][3])]
-    # a range that holds only blank lines would repeat a division: dask needs them increasing
-    if any(b <= a for a, b in zip(divisions[:-2], divisions[1:-1])):
+    if total is None:  # whole files (compressed or remote): row counts unknown before reading
         divisions = None
+    else:
+        divisions = [p[3] for p in parts] + [max(total - 1, parts[-1][3])]
+        # a range that holds only blank lines would repeat a division: dask needs them
+        # increasing
+        if any(b <= a for a, b in zip(divisions[:-2], divisions[1:-1])):
+            divisions = None
     ropts: dict[str, Any] = dict(opts)
     ropts["blocksize"] = max(bs, 1 << 16)
     func = _CsvPartition(names, specs, ropts)

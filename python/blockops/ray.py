@@ -60,7 +60,7 @@ class CsvDatasource(Datasource):
 
     def __init__(self, parts, total_rows, names, specs, options, schema, row_column):
         self._parts = list(parts)
-        self._total_rows = int(total_rows)
+        self._total_rows = None if total_rows is None else int(total_rows)  # None: not counted
         self._names = names
         self._specs = specs
         self._options = options
@@ -71,9 +71,11 @@ class CsvDatasource(Datasource):
         return "BlockopsCSV"
 
     def estimate_inmemory_data_size(self) -> int:
-        return int(sum(e - s for _, s, e, _, _ in self._parts) * _csv.EXPANSION / 2)
+        return int(sum(_size(p) for p in self._parts) * _csv.EXPANSION / 2)
 
-    def _rows_of(self, i: int) -> int:
+    def _rows_of(self, i: int) -> "int | None":
+        if self._total_rows is None:  # whole remote files: not counted on the driver
+            return None
         nxt = self._parts[i + 1][3] if i + 1 < len(self._parts) else self._total_rows
         return max(0, nxt - self._parts[i][3])
 
@@ -88,9 +90,10 @@ class CsvDatasource(Datasource):
                 continue
             parts = [self._parts[i] for i in idx]
             # exact unless bad rows may be skipped (then Ray must count what the task yields)
-            rows = (sum(self._rows_of(i) for i in idx)
-                    if self._options.get("on_bad_lines", "error") == "error" else None)
-            size = sum(e - s for _, s, e, _, _ in parts)
+            counts = [self._rows_of(i) for i in idx]
+            rows = (sum(counts) if self._options.get("on_bad_lines", "error") == "error"
+                    and None not in counts else None)
+            size = sum(_size(p) for p in parts)
             meta, extra = _metadata(rows, size, parts[0][0], self._schema)
             kw: dict[str, Any] = dict(extra)
             if per_task_row_limit is not None and \
@@ -99,6 +102,12 @@ class CsvDatasource(Datasource):
             tasks.append(ReadTask(_ReadRanges(parts, self._names, self._specs, self._options,
                                               self._row_column), meta, **kw))
         return tasks
+
+
+def _size(part) -> int:
+    """Bytes of a planned part (a whole compressed or remote file counts as 0: unknown)."""
+    _, s, e, _, _ = part
+    return 0 if e is None else e - s
 
 
 class _ReadRanges:
@@ -133,8 +142,11 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, row_column=
 
     Parameters
     ----------
-    source : path, list of paths or glob
-        Local files every Ray worker can open at the same paths.
+    source : path, URL, list of them or glob
+        Local files every Ray worker can open at the same paths, or fsspec URLs
+        (``storage_options=``); planned as :func:`blockops.dask.read_csv` plans them (a
+        compressed or remote file is one range; a remote file's ``row_column`` is the row
+        number within that file).
     blocksize : int or str, default "64MB"
         Target bytes per byte range (and per reader block inside a task).
     columns, dtypes, **options

@@ -65,50 +65,62 @@ def _inferred_spec(field, name, state) -> "_Spec":
     return _Spec(field, name, t, nullable, None, False, dn, tuple(state))
 
 
-def file_windows(reader, path, data_off: int, nf: int) -> list:
+def file_windows(reader, path, data_off: int, nf: int, fs=None, size=None) -> list:
     """``(data, index)`` of the rows inference reads from a file on disk: the complete rows
     of its first INFER_BYTES after ``data_off``, then of sample windows over the rest.
 
     A sample window starts after its first line break, which is a row boundary unless the
     break is inside a quoted field; a window with the quote character in it is therefore
     left out (its rows could be cut wrongly, and a wrong type would be worse than none),
-    as is one with no complete row. The head window is [] when no row ends in it."""
-    tok = (reader.delimiter, reader.quotechar, nf)
-    out = []
+    as is one with no complete row. The head window is [] when no row ends in it.
+
+    ``fs``: an fsspec file system holding ``path`` (of ``size`` bytes): each window is one
+    ranged read, so a remote file is typed exactly as the same file on disk."""
+    if fs is not None:
+        def pread(n, at):
+            return fs.cat_file(path, start=at, end=at + n) if n > 0 else b""
+
+        return _windows(reader, pread, size, data_off, nf)
     with open(path, "rb") as f:
         fd = f.fileno()
-        end = os.fstat(fd).st_size
+        return _windows(reader, lambda n, at: os.pread(fd, n, at), os.fstat(fd).st_size,
+                        data_off, nf)
 
-        def rows(data, final):
-            ix, n_rows, _, _, n_bad, err = _core.csv_tokenize(
-                data, len(data), *tok, final, 0, reader.max_row_bytes, 1)
-            return ix if err is None and n_rows > n_bad else None
 
-        head = os.pread(fd, min(INFER_BYTES, max(0, end - data_off)), data_off)
-        ix = rows(head, data_off + len(head) >= end)
-        if ix is None:
-            return []
-        out.append((head, ix))
-        lo, w = data_off + INFER_BYTES, INFER_SAMPLE_BYTES
-        if lo >= end or INFER_SAMPLES <= 0 or w <= 0:
-            return out
-        span = end - lo
-        if span <= w * (INFER_SAMPLES + 1):  # the rest is small: all of it, window by window
-            starts = range(lo, end, w)
-        else:
-            starts = [lo + (span - w) * i // INFER_SAMPLES for i in range(INFER_SAMPLES + 1)]
-        quote = None if reader.quotechar is None else reader.quotechar.encode()
-        for at in starts:
-            data = os.pread(fd, min(w, end - at), at)
-            if quote is not None and quote in data:
-                continue
-            k = data.find(b"\n")
-            if k < 0:
-                continue
-            data = data[k + 1:]
-            ix = rows(data, at + k + 1 + len(data) >= end)
-            if ix is not None:
-                out.append((data, ix))
+def _windows(reader, pread, end: int, data_off: int, nf: int) -> list:
+    tok = (reader.delimiter, reader.quotechar, nf)
+    out = []
+
+    def rows(data, final):
+        ix, n_rows, _, _, n_bad, err = _core.csv_tokenize(
+            data, len(data), *tok, final, 0, reader.max_row_bytes, 1)
+        return ix if err is None and n_rows > n_bad else None
+
+    head = pread(min(INFER_BYTES, max(0, end - data_off)), data_off)
+    ix = rows(head, data_off + len(head) >= end)
+    if ix is None:
+        return []
+    out.append((head, ix))
+    lo, w = data_off + INFER_BYTES, INFER_SAMPLE_BYTES
+    if lo >= end or INFER_SAMPLES <= 0 or w <= 0:
+        return out
+    span = end - lo
+    if span <= w * (INFER_SAMPLES + 1):  # the rest is small: all of it, window by window
+        starts = range(lo, end, w)
+    else:
+        starts = [lo + (span - w) * i // INFER_SAMPLES for i in range(INFER_SAMPLES + 1)]
+    quote = None if reader.quotechar is None else reader.quotechar.encode()
+    for at in starts:
+        data = pread(min(w, end - at), at)
+        if quote is not None and quote in data:
+            continue
+        k = data.find(b"\n")
+        if k < 0:
+            continue
+        data = data[k + 1:]
+        ix = rows(data, at + k + 1 + len(data) >= end)
+        if ix is not None:
+            out.append((data, ix))
     return out
 
 

@@ -130,13 +130,17 @@ class CsvStats:
 
 def _range_reader(path, start, end, *, names, specs, row0, line0, options) -> "CsvBlockReader":
     """A reader over bytes [start, end) of path, which start at a row boundary, with the
-    column names and types fixed in advance (so every range parses alike)."""
+    column names and types fixed in advance (so every range parses alike). ``end=None``:
+    the whole file, header included (a compressed or remote file, one partition per file)."""
     opts = dict(options)
-    opts["header"] = False
+    if end is not None:
+        opts["header"] = False
     opts.pop("columns", None)
     opts.pop("dtypes", None)
     r = CsvBlockReader(path, **opts)
-    r._sources = [_Source(path, path=path, size=end - start, start=start, end=end)]
+    if end is not None:
+        src = r._sources[0]
+        src.start, src.end, src.size = start, end, end - start
     r._names = list(names)
     r._specs = list(specs)
     r._row_base = row0
@@ -205,6 +209,17 @@ class CsvBlockReader:
     as_arrays : bool, default False
         Yield ``dict[str, numpy.ndarray]`` instead of DataFrames; nullable columns become
         ``numpy.ma.MaskedArray``, strings object arrays; key ``"__row__"`` holds row numbers.
+    compression : {"infer", None, "gzip", "bz2", "xz", "zstd"}, default "infer"
+        Decompress the source as a stream (memory does not grow with the file; the
+        decompression runs on the read-ahead thread, beside the parsing). ``"infer"``: from
+        the path's ending (``.gz``, ``.bz2``, ``.xz``, ``.zst``), as pandas does; a file object
+        is read as it is unless this names its codec. A corrupt or truncated stream raises
+        :class:`blockops.BlockopsIOError` naming the file and how far it got (rows handed out
+        before stay counted in :attr:`stats`).
+    storage_options : dict, optional
+        For fsspec URLs (``s3://``, ``gs://``, ``https://``, ``memory://``, ``file://``):
+        the file system's options (credentials, endpoint), as pandas and Dask take them.
+        URLs and their globs are read through fsspec file objects, streaming.
     memory_map : bool or None, default None
         ``None``: memory-map regular files given by path, one window per block (no read
         buffer, no copy; the window is unmapped before its block is handed out, and the kernel
@@ -225,17 +240,23 @@ class CsvBlockReader:
     def __init__(self, source, *, blocksize=None, columns=None, dtypes=None, header=True,
                  delimiter=",", quotechar='"', na_values=None, keep_default_na=True,
                  on_bad_lines="error", max_row_bytes="16MB", rename=None, n_threads=None,
-                 progress=False, as_arrays=False, memory_map=None, short_rows="error"):
-        self._sources = _resolve_sources(source)
+                 progress=False, as_arrays=False, memory_map=None, short_rows="error",
+                 compression="infer", storage_options=None):
+        self._sources = _resolve_sources(source, compression, storage_options)
+        self.compression = compression
+        self.storage_options = dict(storage_options) if storage_options else None
         if memory_map not in (None, True, False):
             raise ValueError(f"memory_map must be None (regular files), True or False, "
                              f"not {memory_map!r}")
         if memory_map:
             for s in self._sources:
-                if s.fileobj is not None or not _is_regular_file(s.path):
-                    raise ValueError(f"memory_map=True needs regular files given by path; "
-                                     f"{s.name} is " + ("a file object" if s.fileobj is not None
-                                                         else "not a regular file"))
+                if not s.local or not _is_regular_file(s.path):
+                    raise ValueError(f"memory_map=True needs uncompressed local regular files "
+                                     f"given by path; {s.name} is " + (
+                                         "a file object" if s.fileobj is not None else
+                                         "a URL" if s.fs is not None else
+                                         f"{s.compression}-compressed" if s.compression else
+                                         "not a regular file"))
         self.memory_map = memory_map
         self.n_threads = _config.resolve_threads(n_threads)
         self.blocksize = (default_blocksize(self.n_threads) if blocksize is None
@@ -324,7 +345,7 @@ class CsvBlockReader:
             if first.fileobj is not None:
                 raise ValueError("meta() of a file-object source is known after the first block")
             opts = {**self._options(), "blocksize": _infer.INFER_BYTES, "on_bad_lines": "skip"}
-            with CsvBlockReader(first.path, **opts) as r:
+            with CsvBlockReader(first.name, **opts) as r:
                 next(iter(r), None)
                 return _empty_frame(r._specs or [], self.rename)
         return _empty_frame(self._specs, self.rename)
@@ -335,7 +356,8 @@ class CsvBlockReader:
                     na_values=self.na_values, keep_default_na=self.keep_default_na,
                     on_bad_lines=self.on_bad_lines, max_row_bytes=self.max_row_bytes,
                     rename=self.rename, n_threads=self.n_threads, memory_map=self.memory_map,
-                    short_rows=self.short_rows)
+                    short_rows=self.short_rows, compression=self.compression,
+                    storage_options=self.storage_options)
 
     # -- internals ---------------------------------------------------------------------
     def _na_for(self, name) -> tuple:
@@ -478,8 +500,12 @@ class CsvBlockReader:
         (else every type is ``object``)."""
         windows = []
         if has_rows:
-            if src.fileobj is None and _is_regular_file(src.path, nonempty=True):
+            if src.local and _is_regular_file(src.path, nonempty=True):
                 windows = _infer.file_windows(self, src.path, data_off, nf)
+            elif src.fs is not None and src.compression is None and src.size:
+                # a remote file: the same windows, each a ranged read
+                windows = _infer.file_windows(self, src.path, data_off, nf, fs=src.fs,
+                                              size=src.size)
             if not windows:
                 for m in dict.fromkeys((min(n, _infer.INFER_BYTES), n)):
                     ix, n_inf, _, _, _, err = _core.csv_tokenize(
@@ -494,7 +520,9 @@ class CsvBlockReader:
         if self.progress:
             from tqdm.auto import tqdm
 
-            total = sum(s.size or 0 for s in self._sources) or None
+            # the bar counts decompressed bytes: no total when a file's is unknown
+            total = (None if any(s.compression or s.size is None for s in self._sources)
+                     else sum(s.size for s in self._sources) or None)
             self._bar = tqdm(total=total, unit="B", unit_scale=True, desc="read_csv")
         try:
             row0 = self._row_base
@@ -527,7 +555,7 @@ class CsvBlockReader:
         """Whether src is read through memory-mapped windows: regular files given by path,
         unless ``memory_map=False``. A regular file of size 0 is read (nothing to map, and
         procfs/sysfs files say 0 but have content)."""
-        if self.memory_map is False or src.fileobj is not None:
+        if self.memory_map is False or not src.local:
             return False
         return _is_regular_file(src.path, nonempty=True)
 

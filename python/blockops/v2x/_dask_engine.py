@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 
 from . import ops
-from .pipeline import (PipelineConfig, PipelineResult, _prepare_dir, _remove_tmp,
-                       _write_manifest, _write_part, reader_options, stage_attack,
-                       stage_clean_filter)
+from .pipeline import (PipelineConfig, PipelineResult, _output_fs, _prepare_dir,
+                       _prepare_remote_dir, _remove_tmp, _write_manifest, _write_part,
+                       reader_options, stage_attack, stage_clean_filter)
 
 
 def _cleaned(df, cfg):
@@ -22,12 +22,17 @@ def _job(df, cfg: PipelineConfig, attackers, pool, path: str) -> dict:
     """One partition, start to end. Threads = 1: Dask runs one task per worker thread.
 
     The part's name depends only on the partition and its write is atomic (temporary name,
-    then rename), so a task retried after its worker died rewrites the same whole part: no
-    duplicate, no half-written file under a part's name."""
+    then rename; on an object store one upload), so a task retried after its worker died
+    rewrites the same whole part: no duplicate, no half-written file under a part's name.
+    ``path`` may be a URL ([output] storage_options): the worker opens the file system."""
     counts: dict = {"rows_read": len(df), "path": path}
     out = stage_clean_filter(df, cfg, 1, counts)
     out = stage_attack(out, cfg, attackers=attackers, pool=pool, n_threads=1)
-    _write_part(out, path)
+    fs, p = _output_fs(cfg)
+    if fs is None:
+        _write_part(out, path)
+    else:
+        _write_part(out, f"{p}/{path}", fs=fs)  # path: the part's name
     counts["rows_out"] = len(out)
     counts["attacker_rows"] = int(out["isAttacker"].sum()) if len(out) else 0
     return counts
@@ -77,8 +82,23 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     from .. import dask as bdask
 
     res = PipelineResult(engine="dask")
+    ro = reader_options(cfg)
+    from ..io.csv import _resolve_sources
+
+    srcs = _resolve_sources(cfg["input"]["path"], ro["compression"], ro["storage_options"])
+    if len(srcs) > 1 and any(s.fs is not None for s in srcs):
+        # blockops.dask numbers the rows of remote files within each file (counting them
+        # would download every file on the driver); row-keyed draws (attacks, the test split)
+        # would then repeat from file to file and differ from the local engine
+        raise ValueError(f"{cfg.source}: the Dask engine reads several remote files with "
+                         "row numbers per file, so its row-keyed draws would differ from the "
+                         "local engine's; use [engine] kind = \"local\", or one remote file")
     out_dir = cfg["output"]["dir"]
-    _prepare_dir(out_dir, cfg["output"]["overwrite"])
+    ofs, opath = _output_fs(cfg)
+    if ofs is None:
+        _prepare_dir(out_dir, cfg["output"]["overwrite"])
+    else:
+        _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
     res.output_dir = out_dir
     client, cluster = _client(cfg)
     try:
@@ -101,9 +121,10 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
         res.stage_seconds["global pass"] = time.perf_counter() - t
         t = time.perf_counter()
         parts = raw.to_delayed()
+        names = [f"part-{i:05d}.parquet" for i in range(len(parts))]
         jobs = [dask.delayed(_job)(p, cfg, attackers, pool,
-                                   os.path.join(out_dir, f"part-{i:05d}.parquet"))
-                for i, p in enumerate(parts)]
+                                   os.path.join(out_dir, n) if ofs is None else n)
+                for n, p in zip(names, parts)]
         counts = (_compute_with_progress(client, jobs) if progress
                   else dask.compute(*jobs))
         res.stage_seconds["read+clean+attack+write"] = time.perf_counter() - t
@@ -111,8 +132,9 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
         client.close()
         if cluster is not None:
             cluster.close()
-            # our workers are gone: what a killed (or, on Ctrl-C, closed) worker was writing
-            _remove_tmp(out_dir)
+            if ofs is None:
+                # our workers are gone: what a killed (or, on Ctrl-C, closed) worker was writing
+                _remove_tmp(out_dir)
     rows_read = sum(c["rows_read"] for c in counts)
     # Bad lines are dropped inside the partitions; the reader's pre-scan counted every row
     # (the last division is the last row number), so the difference is what was skipped.
@@ -124,20 +146,17 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     res.rows_out = sum(c["rows_out"] for c in counts)
     res.attacker_rows = sum(c["attacker_rows"] for c in counts)
     res.parts = len(counts)
-    res.bytes_in = sum(os.path.getsize(p) for p in _paths(cfg["input"]["path"]))
+    res.bytes_in = sum(s.size or 0 for s in srcs)
     from .pipeline import Pipeline
 
-    res.n_ids, res.n_attackers = Pipeline._id_counts(out_dir)
-    # every task has finished: a temporary file now is a dead attempt's (a worker killed while
-    # writing; its task was retried elsewhere), also on a cluster given by address
-    _remove_tmp(out_dir)
+    res.n_ids, res.n_attackers = Pipeline._id_counts(out_dir if ofs is None else opath, ofs)
+    if ofs is None:
+        # every task has finished: a temporary file now is a dead attempt's (a worker killed
+        # while writing; its task was retried elsewhere), also on a cluster given by address
+        _remove_tmp(out_dir)
     res.check()
-    _write_manifest(out_dir, [(c["path"], c["rows_out"]) for c in counts], res)
+    _write_manifest(out_dir if ofs is None else opath, [(c["path"], c["rows_out"]) for c in counts],
+                    res, fs=ofs)
     return res
 
-
-def _paths(source) -> list[str]:
-    from ..io.csv import _resolve_sources
-
-    return [s.path for s in _resolve_sources(source)]
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import glob
 import json
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -38,7 +40,8 @@ from . import ops
 
 _SCHEMA: dict[str, dict[str, Any]] = {
     "input": {"path": None, "blocksize": None, "memory_budget": "1GiB", "stage_memory": "auto",
-              "on_bad_lines": "skip", "n_threads": None},
+              "on_bad_lines": "skip", "n_threads": None, "compression": "infer",
+              "storage_options": None},
     "clean": {"columns": None, "dropna": True, "timestamps": True},
     "filter": {"kind": "none", "center_lat": None, "center_lon": None, "radius_m": None,
                "earth_radius_m": _geo.EARTH_RADIUS_M, "max_dist": None, "start": None,
@@ -47,7 +50,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "attackers": {"ratio": 0.3, "seed": 42, "method": "exact"},
     "attack": {"kind": "none", "coords": "xy", "seed": None, "min_dist": None, "max_dist": None,
                "direction_deg": None, "distance_m": None, "origin": None, "pool": None},
-    "output": {"dir": None, "overwrite": True},
+    "output": {"dir": None, "overwrite": True, "storage_options": None},
     "classifier": {"feature_set": "xy_elev", "test_size": 0.2, "seed": 42,
                    "models": ["RandomForest", "DecisionTree", "KNeighbors"], "results": None,
                    "max_train_rows": 1_000_000, "dtype": "float32"},
@@ -66,8 +69,8 @@ _FILTERS = ("none", "radius", "xy_range")
 class PipelineConfig:
     """A validated pipeline configuration (see ``docs/v2x.md`` for every key).
 
-    Sections: ``input`` (path/glob/list, blocksize, memory_budget, stage_memory,
-    on_bad_lines, n_threads), ``clean``, ``filter``,
+    Sections: ``input`` (path/URL/glob/list, blocksize, memory_budget, stage_memory,
+    on_bad_lines, n_threads, compression, storage_options), ``clean``, ``filter``,
     ``project``, ``attackers``, ``attack``, ``output`` (Parquet directory), optional
     ``classifier`` and ``engine``. Unknown sections or keys are errors (typos must not be
     silently ignored).
@@ -125,7 +128,9 @@ class PipelineConfig:
 
     def _resolve_paths(self, base: str) -> None:
         def res(p):
-            return p if os.path.isabs(p) else os.path.join(base, p)
+            from ..io._csv_sources import is_url
+
+            return p if os.path.isabs(p) or is_url(p) else os.path.join(base, p)
 
         inp = self["input"]["path"]
         self["input"]["path"] = [res(p) for p in inp] if isinstance(inp, list) else res(inp)
@@ -170,6 +175,18 @@ class PipelineConfig:
             raise ValueError(f"{src}: [attackers] method must be 'exact' or 'hash'")
         if self["engine"]["kind"] not in ("local", "dask"):
             raise ValueError(f"{src}: [engine] kind must be 'local' or 'dask'")
+        from ..io._csv_sources import compression_of, is_url
+
+        compression_of("", _compression(self["input"]))  # a ValueError naming the values
+        so = self["input"]["storage_options"]
+        if so is not None and not isinstance(so, dict):
+            raise ValueError(f"{src}: [input] storage_options must be a table, not {so!r}")
+        so = self["output"]["storage_options"]
+        if so is not None and not isinstance(so, dict):
+            raise ValueError(f"{src}: [output] storage_options must be a table, not {so!r}")
+        if is_url(str(self["output"]["dir"])) and self.has_classifier:
+            raise ValueError(f"{src}: [output] dir {self['output']['dir']!r}: a URL output is "
+                             "written without the [classifier] stage only (for now)")
         if self["input"]["on_bad_lines"] not in ("error", "skip", "warn"):
             raise ValueError(f"{src}: [input] on_bad_lines must be error, skip or warn")
         self._stage_memory_setting()  # checks the size and that it leaves room for the blocks
@@ -285,6 +302,12 @@ BSM_DTYPES: dict[str, str] = {
 }
 
 
+def _compression(inp: dict):
+    """[input] compression: TOML has no None, so "none" reads files as they are."""
+    c = inp["compression"]
+    return None if c == "none" else c
+
+
 def reader_options(cfg: PipelineConfig) -> dict[str, Any]:
     """Columns and dtypes handed to the CSV reader: POINT parsed while reading (a malformed one
     is a bad line with file and line), the export's known types (:data:`BSM_DTYPES`), IDs and
@@ -294,7 +317,9 @@ def reader_options(cfg: PipelineConfig) -> dict[str, Any]:
     dtypes: dict[str, str] = {c: BSM_DTYPES[c] for c in cols if c in BSM_DTYPES}
     if ops.POSITION in cols:
         dtypes[ops.POSITION] = "wkt_point:x_pos,y_pos"
-    return {"columns": cols, "dtypes": dtypes}
+    inp = cfg["input"]
+    return {"columns": cols, "dtypes": dtypes, "compression": _compression(inp),
+            "storage_options": inp["storage_options"]}
 
 
 def _clean_radius_one_take(df: pd.DataFrame, cfg: PipelineConfig, n_threads):
@@ -529,14 +554,20 @@ def _dictionary_columns(table) -> list[str]:
     return [f.name for f in table.schema if small(f.type) or f.name == ops.ID]
 
 
-def _write_part(df: pd.DataFrame, path: str) -> None:
+def _write_part(df: pd.DataFrame, path: str, fs=None) -> None:
     """One output part. ``nthreads=1``: this runs on a writer thread already, and by default
     pyarrow starts a thread pool for the conversion on every call (104 K rows, busy 2-CPU
-    machine, median of 15: 9-10 ms by default, 4.4-7 ms with one thread)."""
+    machine, median of 15: 9-10 ms by default, 4.4-7 ms with one thread). ``fs``: an fsspec
+    file system (an object store): the part is streamed to it and appears whole when the
+    upload completes (an object store's write is all or nothing)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(df.rename_axis("row"), preserve_index=True, nthreads=1)
+    if fs is not None:
+        with fs.open(path, "wb") as f:
+            pq.write_table(table, f, use_dictionary=_dictionary_columns(table))
+        return
     _atomic_write(path, lambda tmp: pq.write_table(table, tmp,
                                                    use_dictionary=_dictionary_columns(table)),
                   "output part")
@@ -583,15 +614,21 @@ def _remove_tmp(d: str) -> None:
                 os.remove(p)
 
 
-def _write_manifest(out_dir: str, parts: list[tuple[str, int]], res: "PipelineResult") -> None:
-    """The run is complete: list its parts (file, rows) and counts, written atomically last."""
+def _write_manifest(out_dir: str, parts: list[tuple[str, int]], res: "PipelineResult",
+                    fs=None) -> None:
+    """The run is complete: list its parts (file, rows) and counts, written last: atomically
+    (temporary name, rename) on a local disk; on an object store (``fs``) as one upload, which
+    appears whole or not at all (there is no rename there)."""
     doc = {"format": 1, "engine": res.engine, "rows_in": res.rows_in, "rows_out": res.rows_out,
            "parts": [{"file": os.path.basename(p), "rows": int(n)} for p, n in parts]}
+    data = (json.dumps(doc, indent=1) + "\n").encode()
+    if fs is not None:
+        fs.pipe(f"{out_dir}/{MANIFEST}", data)
+        return
 
     def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
+        with open(tmp, "wb") as f:
+            f.write(data)
 
     _atomic_write(os.path.join(out_dir, MANIFEST), write, "manifest")
 
@@ -619,6 +656,30 @@ def output_parts(out_dir: str | os.PathLike) -> list[str]:
         raise FileNotFoundError(f"{out_dir!r}: {len(missing)} part(s) listed in {MANIFEST} are "
                                 f"missing, e.g. {missing[0]!r}")
     return paths
+
+
+def _output_fs(cfg) -> tuple:
+    """(fsspec file system or None, directory path in it) of [output] dir."""
+    from ..io._csv_sources import is_url, url_fs
+
+    d = cfg["output"]["dir"]
+    if not is_url(str(d)):
+        return None, d
+    fs, path = url_fs(d, cfg["output"]["storage_options"])
+    return fs, path.rstrip("/")
+
+
+
+def _prepare_remote_dir(fs, d: str, overwrite: bool) -> None:
+    old = fs.glob(f"{d}/part-*.parquet")
+    if old and not overwrite:
+        raise FileExistsError(f"output dir {d!r} holds {len(old)} parts; set "
+                              "[output] overwrite = true to replace them")
+    if fs.exists(f"{d}/{MANIFEST}"):
+        fs.rm(f"{d}/{MANIFEST}")  # first: no manifest may name a mix of old and new parts
+    for p in old:
+        fs.rm(p)
+    fs.makedirs(d, exist_ok=True)
 
 
 class _BackgroundWriter:
@@ -840,12 +901,30 @@ class Pipeline:
         timer = _Timer(res.stage_seconds)
         nt = cfg["input"]["n_threads"]
         out_dir = cfg["output"]["dir"]
-        _prepare_dir(out_dir, cfg["output"]["overwrite"])
+        ofs, opath = _output_fs(cfg)
+        if ofs is None:
+            _prepare_dir(out_dir, cfg["output"]["overwrite"])
+        else:
+            _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
         res.output_dir = out_dir
         two = cfg.needs_two_passes
-        stage_dir = os.path.join(out_dir, "_stage") if two else None
+        if ofs is None:
+            stage_dir = os.path.join(out_dir, "_stage") if two else None
+        else:  # spilled parts stay on local disk, beside nothing of the output
+            stage_dir = os.path.join(tempfile.gettempdir(),
+                                     f"blockops-stage-{os.getpid()}-{id(self):x}") if two else None
         if stage_dir:  # a crashed run's leftovers; created again only when a part spills
             shutil.rmtree(stage_dir, ignore_errors=True)
+        written: list[tuple[str, int]] = []  # (part, rows) for the manifest
+
+        def submit(df, k, **kw):
+            name = f"part-{k:05d}.parquet"
+            written.append((name, len(df)))
+            if ofs is None:
+                writer.submit(df, os.path.join(out_dir, name), **kw)
+            else:
+                writer.submit(df, f"{opath}/{name}", functools.partial(_write_part, fs=ofs),
+                              **kw)
         ids_seen: list[np.ndarray] = []
         pool = None
         if cfg["attack"]["kind"] == "positional_swap_rand":
@@ -853,7 +932,6 @@ class Pipeline:
             pool = ops.DonorPool.empty(size, cfg.attack_seed)
         counts: dict = {}
         out_ids = _OutputIds()
-        written: list[tuple[str, int]] = []  # (part, rows) for the manifest
         k = 0
         # Pass 2 with a part in memory has nothing to overlap the previous part's Parquet write
         # with but the (cheap) attack: one writer left it waiting on the writes (~0.05-0.1 s a
@@ -892,9 +970,7 @@ class Pipeline:
                             df = stage_attack(df, cfg, n_threads=nt)
                             self._count_out(res, df, out_ids)
                         with timer("write (wait)"):
-                            path = os.path.join(out_dir, f"part-{k:05d}.parquet")
-                            writer.submit(df, path)
-                            written.append((path, len(df)))
+                            submit(df, k)
                     del df  # the stage or the writer holds it now; not alive across next read
                     k += 1
             st = reader.stats
@@ -922,9 +998,7 @@ class Pipeline:
                         df = stage_attack(df, cfg, attackers=attackers, pool=pool, n_threads=nt)
                         self._count_out(res, df, out_ids)
                     with timer("write (wait)"):
-                        path = os.path.join(out_dir, f"part-{j:05d}.parquet")
-                        writer.submit(df, path, max_pending=1 if stage.spilled_at(j + 1) else 2)
-                        written.append((path, len(df)))
+                        submit(df, j, max_pending=1 if stage.spilled_at(j + 1) else 2)
                     del df
                 res.stage_bytes, res.stage_parts = stage.peak, stage.kept
                 res.spilled_parts, res.spilled_bytes = stage.spilled, stage.spilled_bytes
@@ -932,7 +1006,8 @@ class Pipeline:
                 writer.wait()
             res.parts = k
             res.check()
-            _write_manifest(out_dir, written, res)  # last: every part is whole now
+            # last: every part is whole now
+            _write_manifest(out_dir if ofs is None else opath, written, res, fs=ofs)
         finally:
             # Ctrl-C or an error: the writes under way finish (whole parts, renamed), no
             # manifest is written, so the directory does not claim to be complete
@@ -952,16 +1027,18 @@ class Pipeline:
                 out_ids.add(df[ops.ID], att)
 
     @staticmethod
-    def _id_counts(out_dir: str) -> tuple[int, int]:
+    def _id_counts(out_dir: str, fs=None) -> tuple[int, int]:
         """(vehicles, attacker vehicles) in the output, reading the two columns only (the Dask
-        engine's count; the local engine counts the frames it writes)."""
+        engine's count; the local engine counts the frames it writes). ``fs``: the fsspec
+        file system of a URL output (``out_dir`` its path there)."""
         import pyarrow.compute as pc
         import pyarrow.dataset as ds
 
-        parts = sorted(glob.glob(os.path.join(out_dir, "part-*.parquet")))
+        parts = sorted(glob.glob(os.path.join(out_dir, "part-*.parquet")) if fs is None else
+                       fs.glob(f"{out_dir}/part-*.parquet"))
         if not parts:
             return 0, 0
-        d = ds.dataset(parts, format="parquet")
+        d = ds.dataset(parts, format="parquet", filesystem=fs)
         if ops.ID not in d.schema.names or "isAttacker" not in d.schema.names:
             return 0, 0
         t = d.to_table(columns=[ops.ID, "isAttacker"])

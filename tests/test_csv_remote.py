@@ -1,0 +1,432 @@
+"""Compressed sources and fsspec URLs: the same rows and values, bit for bit, from a plain local
+file, its gzip/bz2/xz/zstd versions, and the same files served over HTTP (a Range-serving
+``http.server`` on 127.0.0.1) and S3 (moto's server on 127.0.0.1, read through s3fs), through
+``read_csv``, ``CsvBlockReader`` at several block sizes and ``blockops.dask.read_csv``; corrupt,
+truncated and mislabelled streams; the memory bound of a compressed read.
+
+No file system call is mocked: the servers are real and listen on the loopback interface.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import http.server
+import json
+import lzma
+import os
+import random
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from csv_util import HERE, assert_frames_identical, csv_api
+
+CODECS = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
+DTYPES = {"id": "int64", "x": "float64", "name": "str", "flag": "bool", "count": "int64"}
+
+
+def _compress(codec: str, data: bytes) -> bytes:
+    if codec == "gzip":
+        # two members, as `cat a.gz b.gz` makes: one stream for every gzip reader
+        k = len(data) // 3
+        return gzip.compress(data[:k]) + gzip.compress(data[k:])
+    if codec == "bz2":
+        return bz2.compress(data, 1)  # 100 kB blocks: a cut file still decodes its first ones
+    if codec == "xz":
+        return lzma.compress(data)
+    zstandard = pytest.importorskip("zstandard")
+    k = len(data) // 2  # two frames
+    c = zstandard.ZstdCompressor(level=3)
+    return c.compress(data[:k]) + c.compress(data[k:])
+
+
+def _make_csv(n_rows: int, seed: int = 5) -> bytes:
+    """Mixed columns: ints, floats (negative zero, exponents, many digits), text with quoted
+    commas and newlines, missing values, booleans; CRLF line ends in places."""
+    rnd = random.Random(seed)
+    out = ["id,x,name,flag,count\n"]
+    for i in range(n_rows):
+        x = rnd.choice([repr(rnd.uniform(-1e6, 1e6)), "-0.0", f"{rnd.random():.17f}e-3", ""])
+        name = rnd.choice(["plain", '"a, b"', '"line\nbreak"', '"say ""hi"""', "", "é ü"])
+        flag = rnd.choice(["True", "False"])
+        cnt = str(rnd.randrange(-2**40, 2**40))
+        end = "\r\n" if i % 97 == 0 else "\n"
+        out.append(f"{i},{x},{name},{flag},{cnt}{end}")
+    return "".join(out).encode()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """{"plain": path, "gzip": path, ...} of one ~1.3 MB CSV."""
+    d = tmp_path_factory.mktemp("comp")
+    data = _make_csv(30_000)
+    paths = {"plain": str(d / "data.csv")}
+    with open(paths["plain"], "wb") as f:
+        f.write(data)
+    for codec, ext in CODECS.items():
+        p = str(d / f"data.csv{ext}")
+        with open(p, "wb") as f:
+            f.write(_compress(codec, data))
+        paths[codec] = p
+    return paths
+
+
+@pytest.fixture(scope="module")
+def want(files):
+    return csv_api().read_csv(files["plain"])
+
+
+def _blocks(source, **kw):
+    bio = csv_api()
+    with bio.CsvBlockReader(source, **kw) as r:
+        blocks = [b for b in r]
+        stats = r.stats
+    frames = [b for b in blocks if len(b)]
+    return pd.concat(frames), stats, len(frames)
+
+
+# ------------------------------------------------------------------------- compression
+
+@pytest.mark.parametrize("codec", list(CODECS))
+def test_compressed_file_reads_as_the_plain_one(files, want, codec):
+    bio = csv_api()
+    assert len(want) == 30_000 and want["x"].dtype == np.float64
+    assert_frames_identical(bio.read_csv(files[codec]), want, msg=f"{codec} inferred")
+    assert_frames_identical(bio.read_csv(files[codec], compression=codec), want,
+                            msg=f"{codec} named")
+    for bs in (1 << 16, 200_001, 1 << 22):
+        got, stats, n_blocks = _blocks(files[codec], blocksize=bs, n_threads=2)
+        assert_frames_identical(got, want, msg=f"{codec} blocksize={bs}")
+        assert stats.rows_out == len(want)
+        # the decompressed bytes, as for the plain file
+        assert stats.bytes_read == os.path.getsize(files["plain"])
+        if bs == 1 << 16:
+            assert n_blocks > 3  # the first block holds the 1 MiB inference reads
+    # a file object with the codec named (infer does not look inside file objects)
+    with open(files[codec], "rb") as f:
+        assert_frames_identical(bio.read_csv(f, compression=codec), want, msg=f"{codec} fileobj")
+        assert not f.closed  # the caller's file stays open
+    assert_frames_identical(bio.read_csv(files[codec], compression={"method": codec}), want,
+                            msg=f"{codec} pandas-style dict")
+
+
+def test_compression_none_reads_the_bytes_as_they_are(files):
+    bio = csv_api()
+    from blockops import CsvParseError
+
+    with pytest.raises(CsvParseError, match="not UTF-8"):  # the gzip header, read as CSV
+        bio.read_csv(files["gzip"], compression=None)
+
+
+@pytest.mark.parametrize("codec", list(CODECS))
+def test_truncated_stream_names_file_and_position(tmp_path, files, codec):
+    bio = csv_api()
+    from blockops import BlockopsError
+
+    blob = open(files[codec], "rb").read()
+    cut = str(tmp_path / os.path.basename(files[codec]))
+    with open(cut, "wb") as f:
+        f.write(blob[:len(blob) * 2 // 3])
+    # types given: no 1 MiB inference read, so the first blocks are handed out before the cut
+    r = bio.CsvBlockReader(cut, blocksize=1 << 16, n_threads=1, dtypes=DTYPES,
+                           columns=list(DTYPES))
+    rows = 0
+    with pytest.raises(BlockopsError) as ei:
+        for b in r:
+            rows += len(b)
+    e = ei.value
+    assert isinstance(e, OSError)  # BlockopsIOError
+    msg = str(e)
+    assert cut in msg and codec in msg and "truncated" in msg, msg
+    assert e.path == cut and 0 < e.byte_offset <= len(blob) * 2 // 3
+    assert e.decompressed_bytes > 0 and f"{e.decompressed_bytes:,}" in msg
+    # blocks handed out before the error stay counted
+    assert rows > 0 and r.stats.rows_out == rows
+
+
+def test_corrupt_stream(tmp_path, files):
+    bio = csv_api()
+    from blockops import BlockopsError
+
+    # A flipped bit in the deflate data decodes to other bytes until the member's CRC is
+    # checked (the parser may meet them first and say so); a wrong CRC is the codec's error.
+    blob = bytearray(open(files["gzip"], "rb").read())
+    blob[-8] ^= 0xFF  # the last member's CRC32
+    p = str(tmp_path / "bad.csv.gz")
+    open(p, "wb").write(bytes(blob))
+    with pytest.raises(BlockopsError, match=re.escape(p) + ".*CRC check failed") as ei:
+        bio.read_csv(p, blocksize=1 << 16)
+    assert isinstance(ei.value, OSError)
+    # at most one piece short of the whole: the bytes decoded before the check failed
+    left = os.path.getsize(files["plain"]) - ei.value.decompressed_bytes
+    assert 0 <= left <= 256 << 10
+
+
+@pytest.mark.parametrize("codec,path_of", [("gzip", "plain"), ("zstd", "gzip"), ("bz2", "xz"),
+                                           ("xz", "zstd")])
+def test_wrong_compression(files, codec, path_of):
+    bio = csv_api()
+    from blockops import BlockopsError
+
+    p = files[path_of]
+    with pytest.raises(BlockopsError) as ei:
+        bio.read_csv(p, compression=codec)
+    msg = str(ei.value)
+    assert p in msg and codec in msg and "compression=" in msg, msg
+    assert ei.value.decompressed_bytes == 0
+
+
+def test_bad_compression_argument(files):
+    bio = csv_api()
+    for bad in ("zip", "gz", "GZIP", 1):
+        with pytest.raises(ValueError, match="compression must be"):
+            bio.read_csv(files["plain"], compression=bad)
+    with pytest.raises(ValueError, match="memory_map=True"):
+        bio.CsvBlockReader(files["gzip"], memory_map=True)
+
+
+def test_glob_of_compressed_files(tmp_path, files, want):
+    bio = csv_api()
+    data = open(files["plain"], "rb").read()
+    for i, codec in enumerate(CODECS):
+        open(tmp_path / f"p{i}.csv{CODECS[codec]}", "wb").write(_compress(codec, data))
+    got = bio.read_csv(str(tmp_path / "p*.csv.*"))
+    assert len(got) == 4 * len(want)
+    assert_frames_identical(got.iloc[-len(want):].reset_index(drop=True), want, msg="4th file")
+
+
+# ------------------------------------------------------------------------- Dask
+
+def test_dask_compressed_one_partition_per_file(tmp_path, files, want):
+    pytest.importorskip("dask.dataframe")
+    import dask
+
+    from blockops import dask as bdask
+
+    bio = csv_api()
+    d = bdask.read_csv(files["gzip"], blocksize=1 << 16)
+    # one partition, counted on the driver (a decompressing scan): known divisions
+    assert d.npartitions == 1 and d.divisions == (0, len(want) - 1)
+    with dask.config.set(scheduler="sync"):
+        assert_frames_identical(d.compute(), want, msg="dask gzip")
+    paths = [files[c] for c in CODECS] + [files["plain"]]
+    d = bdask.read_csv(paths, blocksize=1 << 16)
+    # one partition per compressed file, byte ranges of the plain one; global row numbers
+    assert d.npartitions > 4 + 10 and d.known_divisions
+    assert d.divisions[:5] == tuple(k * len(want) for k in range(5))
+    with dask.config.set(scheduler="sync"):
+        assert_frames_identical(d.compute(), bio.read_csv(paths), msg="dask mixed list")
+    d = bdask.read_csv(files["plain"], blocksize=1 << 16)
+    assert d.npartitions > 10 and d.known_divisions
+
+
+# ------------------------------------------------------------------------- servers
+
+class _RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """http.server with single-range ``Range: bytes=a-b`` requests (206), as object stores and
+    CDNs serve them; fsspec's HTTP file system reads files by ranges."""
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def send_head(self):
+        rng = self.headers.get("Range")
+        path = self.translate_path(self.path)
+        if rng is None or not os.path.isfile(path):
+            return super().send_head()
+        m = re.fullmatch(r"bytes=(\d*)-(\d*)", rng.strip())
+        size = os.path.getsize(path)
+        if not m:
+            self.send_error(416)
+            return None
+        a = int(m.group(1)) if m.group(1) else max(0, size - int(m.group(2)))
+        b = int(m.group(2)) if m.group(1) and m.group(2) else size - 1
+        b = min(b, size - 1)
+        if a >= size:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.end_headers()
+            return None
+        f = open(path, "rb")
+        f.seek(a)
+        import io
+
+        body = io.BytesIO(f.read(b - a + 1))
+        f.close()
+        self.send_response(206)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Range", f"bytes {a}-{b}/{size}")
+        self.send_header("Content-Length", str(b - a + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return body
+
+    def end_headers(self):
+        self.send_header("Accept-Ranges", "bytes")
+        super().end_headers()
+
+
+@pytest.fixture(scope="module")
+def http_url(files):
+    pytest.importorskip("aiohttp")
+    root = os.path.dirname(files["plain"])
+
+    class Handler(_RangeHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=root, **kw)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def s3(files):
+    """(bucket URL, storage_options) of a moto S3 server on 127.0.0.1 holding the files."""
+    pytest.importorskip("moto.server")
+    s3fs = pytest.importorskip("s3fs")
+    from moto.server import ThreadedMotoServer
+
+    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    srv.start()
+    port = srv._server.server_port
+    opts = {"key": "testing", "secret": "testing", "skip_instance_cache": True,
+            "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}",
+                              "region_name": "us-east-1"}}
+    import boto3
+
+    # (us-east-1 takes no location constraint, which s3fs' mkdir sends)
+    boto3.client("s3", endpoint_url=opts["client_kwargs"]["endpoint_url"],
+                 aws_access_key_id="testing", aws_secret_access_key="testing",
+                 region_name="us-east-1").create_bucket(Bucket="blockops-test")
+    fs = s3fs.S3FileSystem(**opts)
+    for k, p in files.items():
+        fs.put_file(p, "blockops-test/data/" + os.path.basename(p))
+    yield "s3://blockops-test/data", opts
+    srv.stop()
+
+
+@pytest.mark.parametrize("codec", ["plain", "gzip", "zstd"])
+def test_http(http_url, files, want, codec):
+    bio = csv_api()
+    url = f"{http_url}/{os.path.basename(files[codec])}"
+    assert_frames_identical(bio.read_csv(url), want, msg=f"http {codec}")
+    for bs in (1 << 16, 300_007):
+        got, stats, _ = _blocks(url, blocksize=bs)
+        assert_frames_identical(got, want, msg=f"http {codec} blocksize={bs}")
+        assert stats.rows_out == len(want)
+
+
+@pytest.mark.parametrize("codec", ["plain"] + list(CODECS))
+def test_s3(s3, files, want, codec):
+    bio = csv_api()
+    base, opts = s3
+    url = f"{base}/{os.path.basename(files[codec])}"
+    assert_frames_identical(bio.read_csv(url, storage_options=opts), want, msg=f"s3 {codec}")
+    got, stats, n = _blocks(url, blocksize=1 << 16, storage_options=opts)
+    assert_frames_identical(got, want, msg=f"s3 {codec} blocks")
+    assert n > 3
+
+
+def test_s3_glob_dask_and_errors(s3, files, want):
+    pytest.importorskip("dask.dataframe")
+    import dask
+
+    from blockops import dask as bdask
+
+    bio = csv_api()
+    base, opts = s3
+    got = bio.read_csv(f"{base}/data.csv.*", storage_options=opts)  # fsspec's glob, 4 files
+    assert len(got) == 4 * len(want)
+    d = bdask.read_csv(f"{base}/data.csv*", storage_options=opts, blocksize=1 << 16)
+    assert d.npartitions == 5 and not d.known_divisions  # one per remote file: no driver scan
+    with dask.config.set(scheduler="sync"):
+        parts = [p.compute() for p in d.to_delayed()]
+    for p in parts:
+        assert_frames_identical(p, want, msg="dask s3 partition")
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        bio.read_csv(f"{base}/missing.csv", storage_options=opts)
+    with pytest.raises(FileNotFoundError, match="no file matches"):
+        bio.read_csv(f"{base}/nothing*.csv", storage_options=opts)
+
+
+def test_memory_url_and_file_url(files, want):
+    fsspec = pytest.importorskip("fsspec")
+    bio = csv_api()
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/blockops-t/data.csv.xz", open(files["xz"], "rb").read())
+    assert_frames_identical(bio.read_csv("memory://blockops-t/data.csv.xz"), want, msg="memory")
+    # file:// is the local file: mapped and sampled as a path is
+    with bio.CsvBlockReader("file://" + files["plain"]) as r:
+        assert r._sources[0].local
+    assert_frames_identical(bio.read_csv("file://" + files["plain"]), want, msg="file://")
+
+
+# ------------------------------------------------------------------------- memory
+
+_MEASURE = textwrap.dedent(r"""
+    import json, sys
+    path, warm = sys.argv[1], sys.argv[2]
+
+    def status(key):
+        with open("/proc/self/status") as fh:
+            for ln in fh:
+                if ln.startswith(key + ":"):
+                    return int(ln.split()[1]) * 1024
+
+    from blockops.io import CsvBlockReader
+    for b in CsvBlockReader(warm, blocksize=1_000_000, n_threads=2):
+        pass
+    del b
+    base = status("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        reset = True
+    except OSError:
+        reset = False
+    base_hwm = status("VmHWM")
+    rows = 0
+    with CsvBlockReader(path, blocksize=1_000_000, n_threads=2) as r:
+        for block in r:
+            rows += len(block)
+            del block
+    peak = status("VmHWM")
+    print(json.dumps({"growth": peak - (base if reset else base_hwm), "rows": rows}))
+""")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc (VmHWM)")
+@pytest.mark.parametrize("codec", ["gzip", "zstd"])
+def test_compressed_read_memory_does_not_grow_with_file_size(tmp_path, codec):
+    pytest.importorskip("zstandard")
+    from test_csv_memory import make_bsm_file
+
+    paths = {}
+    for name, size in (("warm", 2_000_000), ("small", 10_000_000), ("big", 50_000_000)):
+        plain = str(tmp_path / f"{name}.csv")
+        make_bsm_file(plain, size)
+        paths[name] = plain + CODECS[codec]
+        with open(plain, "rb") as f, open(paths[name], "wb") as g:
+            g.write(_compress(codec, f.read()))
+        os.remove(plain)
+    res = {}
+    for name in ("small", "big"):
+        out = subprocess.run([sys.executable, "-c", _MEASURE, paths[name], paths["warm"]],
+                             capture_output=True, text=True, timeout=300, cwd=HERE)
+        assert out.returncode == 0, out.stderr[-3000:]
+        res[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["big"]["rows"] > 4 * res["small"]["rows"]
+    # (n_threads + 2 raw blocks) * blocksize * EXPANSION, as for a plain file that is read
+    bound = (2 + 2) * 1_000_000 * 4
+    assert res["big"]["growth"] < bound, res
+    assert res["big"]["growth"] <= res["small"]["growth"] + bound // 4, res
