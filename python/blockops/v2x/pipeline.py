@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import _config, _core
+from .. import _compat, _config, _core
 from .. import geo as _geo
 from . import ops
 
@@ -79,8 +79,7 @@ class PipelineConfig:
 
     @classmethod
     def from_toml(cls, path) -> "PipelineConfig":
-        import tomllib
-
+        tomllib = _compat.toml_module()
         with open(path, "rb") as f:
             try:
                 d = tomllib.load(f)
