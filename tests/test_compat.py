@@ -3,11 +3,16 @@
 run checks them too. CI's matrix runs the whole package on the oldest versions as well."""
 from __future__ import annotations
 
+import io
 import sys
 
 import pytest
 
 from blockops import _compat
+from blockops.synth import BLOCK_ROWS, _csv_rows_writer, write_bsm_csv
+
+pa = pytest.importorskip("pyarrow")
+pcsv = pytest.importorskip("pyarrow.csv")
 
 TOML = ('[input]\npath = "in.csv"\nblocksize = "1MB"\n[output]\ndir = "o"\n'
         '[attackers]\nmethod = "hash"\nratio = 0.25\n')
@@ -42,3 +47,63 @@ def test_pipeline_config_reads_toml_through_tomli(tmp_path, no_tomllib):
     (tmp_path / "bad.toml").write_text("[input\n")
     with pytest.raises(ValueError, match="invalid TOML"):
         PipelineConfig.from_toml(tmp_path / "bad.toml")
+
+
+# --------------------------------------------------- CSV line terminator without eol= (pyarrow < 22)
+
+def _no_eol(monkeypatch):
+    """pyarrow < 22: ``WriteOptions`` has no ``eol=`` and every line ends with "\\n"."""
+    real = pcsv.WriteOptions
+
+    def write_options(*args, eol=None, **kw):
+        if eol is not None:
+            raise TypeError("__init__() got an unexpected keyword argument 'eol'")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pcsv, "WriteOptions", write_options)
+
+
+def _has_eol() -> bool:
+    try:
+        pcsv.WriteOptions(eol="\r\n")
+    except TypeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("fallback", [False, True], ids=["this-pyarrow", "no-eol"])
+@pytest.mark.parametrize("eol", ["\r\n", "\n"])
+def test_rows_writer_bytes(monkeypatch, fallback, eol):
+    if fallback:
+        _no_eol(monkeypatch)
+    elif not _has_eol():
+        pytest.skip(f"pyarrow {pa.__version__} has no WriteOptions(eol=)")
+    n = 2 * BLOCK_ROWS + 3  # three record batches, the last one short
+    s = [f"v{i}" if i % 5 else None for i in range(n)]
+    t = pa.table({"s": pa.array(s, pa.string()), "i": pa.array(range(n), pa.int64())})
+    f = io.BytesIO()
+    _csv_rows_writer(eol, pa, pcsv)(t, f)
+    want = "".join(f"{'' if v is None else v},{i}{eol}" for i, v in enumerate(s)).encode()
+    assert f.getvalue() == want
+
+
+@pytest.mark.skipif(not _has_eol(), reason="this pyarrow has no WriteOptions(eol=) to compare with")
+@pytest.mark.parametrize("eol", ["\r\n", "\n"])
+def test_synth_file_same_bytes_without_eol(tmp_path, monkeypatch, eol):
+    kw = dict(rows=BLOCK_ROWS + 77, seed=5, null_fraction=0.02, line_terminator=eol,
+              batch_rows=BLOCK_ROWS)
+    native = write_bsm_csv(tmp_path / "native.csv", **kw)
+    _no_eol(monkeypatch)
+    fallback = write_bsm_csv(tmp_path / "fallback.csv", **kw)
+    assert (tmp_path / "native.csv").read_bytes() == (tmp_path / "fallback.csv").read_bytes()
+    assert native.nbytes == fallback.nbytes and native.rows == fallback.rows == BLOCK_ROWS + 77
+
+
+def test_synth_crlf_without_eol(tmp_path, monkeypatch):
+    """Every line of the default (CRLF) file ends in CRLF through the fallback too."""
+    _no_eol(monkeypatch)
+    p = tmp_path / "bsm.csv"
+    res = write_bsm_csv(p, rows=1000, seed=2)
+    data = p.read_bytes()
+    assert res.nbytes == len(data)
+    assert data.count(b"\n") == data.count(b"\r\n") == 1001 and data.endswith(b"\r\n")
