@@ -6,7 +6,11 @@ from __future__ import annotations
 import io
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
+
+from csv_util import csv_api, write
 
 from blockops import _compat
 from blockops.synth import BLOCK_ROWS, _csv_rows_writer, write_bsm_csv
@@ -107,3 +111,51 @@ def test_synth_crlf_without_eol(tmp_path, monkeypatch):
     data = p.read_bytes()
     assert res.nbytes == len(data)
     assert data.count(b"\n") == data.count(b"\r\n") == 1001 and data.endswith(b"\r\n")
+
+
+# ------------------------------------------------------- string dtype (pandas 2.1 and 2.2 spelling)
+
+def test_str_dtype_is_arrow_strings_with_nan():
+    dt = _compat.str_dtype()
+    assert isinstance(dt, pd.StringDtype)
+    assert dt.storage in ("pyarrow", "pyarrow_numpy")
+    assert dt.na_value is np.nan
+    s = pd.Series(["a", None, "c"], dtype=dt)
+    assert s.isna().tolist() == [False, True, False]
+    assert s[1] is np.nan
+
+
+def test_str_dtype_spelling_before_pandas_2_3(monkeypatch):
+    """pandas 2.1 / 2.2 reject na_value=; the same dtype is then StringDtype("pyarrow_numpy")."""
+    asked = []
+
+    class OldStringDtype:
+        def __init__(self, storage=None):  # no na_value= before pandas 2.3
+            asked.append(storage)
+
+    monkeypatch.setattr(pd, "StringDtype", OldStringDtype)
+    _compat.str_dtype.cache_clear()
+    try:
+        assert isinstance(_compat.str_dtype(), OldStringDtype)
+        assert asked == ["pyarrow_numpy"]
+    finally:
+        monkeypatch.undo()
+        _compat.str_dtype.cache_clear()
+
+
+@pytest.mark.parametrize("blocksize", [16, None])
+def test_read_csv_string_columns(tmp_path, blocksize):
+    """String columns (with missing values, and empty files) come back in the str dtype."""
+    bio = csv_api()
+    kw = {} if blocksize is None else {"blocksize": blocksize}
+    path = write(tmp_path, b"s,t,x\nab,,1\n,q,2\nc\xc3\xa9,r,3\n")
+    df = bio.read_csv(path, dtypes={"s": "str", "t": "str", "x": "int64"}, **kw)
+    assert df["s"].dtype == df["t"].dtype == _compat.str_dtype()
+    assert df["s"].tolist()[0] == "ab" and df["s"].tolist()[2] == "cé"
+    assert df["s"].isna().tolist() == [False, True, False]
+    assert df["t"].isna().tolist() == [True, False, False]
+    assert df["x"].tolist() == [1, 2, 3]
+    empty = bio.read_csv(write(tmp_path, b"s,x\n", "empty.csv"), dtypes={"s": "str"}, **kw)
+    assert len(empty) == 0 and empty["s"].dtype == _compat.str_dtype()
+    cat = bio.read_csv(path, dtypes={"s": "category"}, **kw)
+    assert cat["s"].dtype == "category" and cat["s"].isna().tolist() == [False, True, False]

@@ -5,7 +5,9 @@ here, and tests can force the fallback path of each one.
 """
 from __future__ import annotations
 
-__all__ = ["toml_module"]
+import functools
+
+__all__ = ["str_dtype", "toml_module"]
 
 
 def toml_module():
@@ -17,3 +19,16 @@ def toml_module():
         import tomli as tomllib
     return tomllib
 
+
+@functools.lru_cache(maxsize=None)
+def str_dtype():
+    """pandas' Arrow-backed string dtype with NaN as the missing value: the ``str`` dtype of
+    pandas >= 3, spelled ``StringDtype("pyarrow", na_value=np.nan)`` since pandas 2.3 and
+    ``StringDtype("pyarrow_numpy")`` in pandas 2.1 and 2.2 (pandas 3 no longer accepts that)."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    except TypeError:  # pandas < 2.3: no na_value=
+        return pd.StringDtype("pyarrow_numpy")
