@@ -427,6 +427,12 @@ def _str_python_nan(v):
     return pd.Series(v, dtype=dt)
 
 
+def _string_view(v):
+    if not hasattr(pa, "string_view"):
+        pytest.skip(f"pyarrow {pa.__version__} has no string_view (pyarrow >= 16)")
+    return pa.array(v, type=pa.string_view())
+
+
 @pytest.mark.parametrize("make", [
     lambda v: pd.Series(v, dtype=STR),
     lambda v: pd.Series(v, dtype=pd.StringDtype("pyarrow")),
@@ -438,7 +444,7 @@ def _str_python_nan(v):
     lambda v: pd.Series(v, dtype="category"),
     lambda v: pd.Index(v, dtype=object),
     lambda v: np.array(v, dtype=object),
-    lambda v: pa.array(v, type=pa.string_view()),
+    _string_view,
     lambda v: pa.array(v).dictionary_encode(),
 ], ids=["str", "string_pyarrow", "string_python", "str_python_nan", "object", "arrow_string",
         "arrow_large_string", "category", "index", "numpy_object", "string_view", "dictionary"])
