@@ -588,7 +588,9 @@ class _Stage:
 
     def put(self, df: pd.DataFrame) -> None:
         n = _frame_bytes(df)
-        if self.held + n <= self.budget:
+        # budget 0 spills every part, as documented: an empty part can take 0 bytes (pandas 2
+        # gives an empty filtered frame an Index of 0 bytes, pandas 3 a RangeIndex of 132)
+        if self.budget > 0 and self.held + n <= self.budget:
             self._parts.append((df, n))
             self.held += n
             self.peak = max(self.peak, self.held)
