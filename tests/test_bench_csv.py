@@ -15,6 +15,10 @@ import blockops.io  # noqa: E402
 from blockops._bench import csv as bench  # noqa: E402
 
 HAVE_READER = hasattr(blockops.io, "read_csv") and hasattr(blockops.io, "CsvBlockReader")
+# pandas < 3 parses floats with a fast converter that is not correctly rounded unless asked for
+# float_precision="round_trip" (pandas 3 made that the default): the benchmark runs pandas'
+# defaults, so there the harness must flag pandas' float columns, and nothing else.
+PANDAS_ROUNDS_FLOATS = int(pd.__version__.split(".")[0]) >= 3
 
 
 def _meta(tmp_path):
@@ -40,7 +44,12 @@ def test_child_readers_agree_with_the_generator(tmp_path):
         res = bench.Result(bench.READERS[key], "pipeline", meta["path"], meta["nbytes"],
                            ok=True, data=data)
         check = bench._check(res, bench._expected(meta, pos, cols), meta["rows"], cols)
-        assert check.startswith("ok"), (key, check)
+        if key == "pandas" and not PANDAS_ROUNDS_FLOATS:
+            assert check.startswith("values differ: "), (key, check)
+            named = set(check[len("values differ: "):].split(", "))
+            assert named <= {c for c, k in cols.items() if k == "float64"}, (key, check)
+        else:
+            assert check.startswith("ok"), (key, check)
         assert data["peak_rss"] > data["rss_base"] > 0 and len(data["times"]) == 1
 
 

@@ -212,7 +212,7 @@ def test_tails_longer_and_shorter_than_the_read_ahead_headroom(tmp_path):
     text = "".join(f"{i},{'x' * int(n)},{i * 0.5}\n" for i, n in enumerate(lengths))
     data = ("a,b,c\n" + text).encode()
     paths = [write(tmp_path, data, "one.csv"), write(tmp_path, data, "two.csv")]
-    want = pd.read_csv(io.BytesIO(data), dtype={"b": "str"})
+    want = pd.read_csv(io.BytesIO(data), dtype={"b": R.STR})
     want = pd.concat([want, want], ignore_index=True)
     for bs in ("256KB", "600KB"):
         got = bio.read_csv(paths, blocksize=bs, dtypes={"b": "str"})

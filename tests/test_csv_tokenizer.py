@@ -108,7 +108,7 @@ def test_reference_agrees_with_pandas_on_hostile_files():
         exp = R.expected_str_frame(data)
         if exp.bad_lines or not exp.header:
             continue
-        want = pd.read_csv(io.BytesIO(data), dtype=str)
+        want = pd.read_csv(io.BytesIO(data), dtype=R.STR)
         pd.testing.assert_frame_equal(exp.frame, want, check_index_type=False,
                                       check_column_type=False, obj=name)
 

@@ -13,6 +13,7 @@ import pytest
 from csv_util import assert_frames_identical, csv_api, write
 
 from blockops import CsvParseError, _core
+from reference.csv_ref import STR
 
 #: Ill-formed sequences (Unicode 15, table 3-7) and their well-formed neighbours.
 BAD_SEQS = [
@@ -102,7 +103,7 @@ def test_reader_drops_ill_formed_values(tmp_path, simd_level, seed):
     ok = [i for i, v in enumerate(values) if py_check(v) < 0]
     assert len(ok) < len(values)  # the test has bad values to drop
     want = pd.DataFrame({"s": pd.array([values[i].decode() for i in ok],
-                                       dtype=pd.StringDtype("pyarrow", na_value=np.nan))},
+                                       dtype=STR)},
                         index=pd.Index(ok, dtype=np.int64))
     for bs in (7, 64, 300, None):
         for nt in (1, 3):
@@ -181,7 +182,7 @@ def test_string_lengths_around_the_vector_copy(tmp_path, simd_level, nt):
     path = write(tmp_path, data)
     keep = [i for i in range(len(rows)) if i != bad_at]
     want = pd.DataFrame({k: pd.array([v[i] for i in keep],
-                                     dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+                                     dtype=STR)
                          for k, v in (("a", a_vals), ("b", b_vals))},
                         index=pd.Index(keep, dtype=np.int64))
     for bs in (None, 1000, 77):

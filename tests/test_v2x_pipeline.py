@@ -14,6 +14,7 @@ from blockops import v2x
 from blockops.v2x import pipeline as pl
 
 from csv_util import BSM_SAMPLE
+from reference import csv_ref as R
 
 CENTER = (41.25, -105.93)
 
@@ -46,7 +47,7 @@ def _read_out(d) -> pd.DataFrame:
 
 def _expected(src, cfg: pl.PipelineConfig) -> pd.DataFrame:
     """The operators on the whole file in pandas (the reference composition)."""
-    raw = pd.read_csv(src)
+    raw = R.pandas_read_csv(src)
     df = v2x.clean(raw)
     df["coreData_id"] = v2x.hex_to_int(df["coreData_id"])
     f = cfg["filter"]
@@ -294,7 +295,7 @@ def test_dask_wrappers_match_pandas():
     off = bdask.positional_offset_rand(c)
     with dask.config.set(scheduler="synchronous"):
         got_sw, got_off = dask.compute(sw, off)
-    raw = pd.read_csv(BSM_SAMPLE)
+    raw = R.pandas_read_csv(BSM_SAMPLE)
     e = v2x.clean(raw)
     e["coreData_id"] = v2x.hex_to_int(e["coreData_id"])
     e = v2x.filter_radius(e, center_lat=CENTER[0], center_lon=CENTER[1], radius_m=3000.0)

@@ -51,7 +51,10 @@ def _from_numpy(values: np.ndarray):
         raise ValueError(f"string_buffers: expected a 1-D array, got {values.ndim} dimensions")
     kind = values.dtype.kind
     if kind == "U":
-        return pa.array(values, type=pa.large_string())
+        try:
+            return pa.array(values, type=pa.large_string())
+        except pa.ArrowNotImplementedError:  # pyarrow <= 16 converts numpy str only to string
+            return pa.array(values, type=pa.string()).cast(pa.large_string())
     if kind == "T":  # numpy StringDType: its missing values (na_object) become nulls
         values = values.astype(object)
         kind = "O"
@@ -89,6 +92,11 @@ def _from_pandas(values):
                        else np.asarray(arr))
 
 
+def _is_string_view(t) -> bool:
+    is_view = getattr(_pa().types, "is_string_view", None)  # pyarrow < 16 has no string_view
+    return is_view is not None and is_view(t)
+
+
 def _to_large_string(arr):
     pa = _pa()
     if isinstance(arr, pa.ChunkedArray):
@@ -99,13 +107,13 @@ def _to_large_string(arr):
     t = arr.type
     if pa.types.is_dictionary(t):
         if not (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)
-                or pa.types.is_string_view(t.value_type)):
+                or _is_string_view(t.value_type)):
             raise TypeError(f"string_buffers: expected strings, got Arrow type {t}")
         arr = arr.dictionary_decode()
         t = arr.type
     if pa.types.is_large_string(t):
         return arr
-    if pa.types.is_string(t) or pa.types.is_string_view(t) or pa.types.is_null(t):
+    if pa.types.is_string(t) or _is_string_view(t) or pa.types.is_null(t):
         return arr.cast(pa.large_string())
     raise TypeError(f"string_buffers: expected strings, got Arrow type {t}")
 

@@ -333,6 +333,31 @@ def _row_bytes(table, eol: str, pa, pc) -> np.ndarray:
     return total
 
 
+def _csv_rows_writer(eol: str, pa, pcsv) -> Callable[[Any, Any], None]:
+    """``write(table, f)``: the table's rows as CSV (no header, nothing quoted), each ending in
+    ``eol``; the same bytes whether or not this pyarrow can set the line terminator."""
+    kw = dict(include_header=False, quoting_style="none", batch_size=BLOCK_ROWS)
+    try:
+        opts = pcsv.WriteOptions(eol=eol, **kw)
+    except TypeError:  # pyarrow < 22 has no eol= and ends every line with "\n"
+        opts = None
+    if opts is not None or eol == "\n":
+        opts = opts if opts is not None else pcsv.WriteOptions(**kw)
+        return lambda table, f: pcsv.write_csv(table, f, write_options=opts)
+    plain = pcsv.WriteOptions(**kw)
+    eol_b = eol.encode()
+
+    def write(table, f) -> None:
+        # quoting_style="none" makes pyarrow refuse a field with a line break in it, so every
+        # "\n" it writes ends a row. One block (16384 rows, about 4 MB of text) at a time.
+        for batch in table.to_batches(max_chunksize=BLOCK_ROWS):
+            sink = pa.BufferOutputStream()
+            pcsv.write_csv(batch, sink, write_options=plain)
+            f.write(sink.getvalue().to_pybytes().replace(b"\n", eol_b))
+
+    return write
+
+
 # --------------------------------------------------------------------------- public
 
 def write_bsm_csv(
@@ -466,8 +491,7 @@ def write_bsm_csv(
     road_net = _make_roads(seed, roads)
     veh = _make_vehicles(seed, vehicles, road_net, pa)
     header = (",".join(BSM_COLUMNS) + line_terminator).encode()
-    opts = pcsv.WriteOptions(include_header=False, quoting_style="none", batch_size=BLOCK_ROWS,
-                             eol=line_terminator)
+    write_rows = _csv_rows_writer(line_terminator, pa, pcsv)
 
     bar = None
     callback: Optional[Callable[[int], None]] = None
@@ -510,7 +534,7 @@ def write_bsm_csv(
                         table = table.slice(0, keep)
                         done = True
                 before = f.tell()
-                pcsv.write_csv(table, f, write_options=opts)
+                write_rows(table, f)
                 nb = f.tell() - before
                 written += nb
                 written_rows += table.num_rows

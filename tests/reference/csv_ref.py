@@ -33,6 +33,19 @@ import pandas as pd
 
 BOM = b"\xef\xbb\xbf"
 
+
+def _str_dtype():
+    # pandas' str dtype (Arrow strings, NaN for missing); spelled here as in
+    # blockops._compat.str_dtype because this module does not import blockops
+    try:
+        return pd.StringDtype("pyarrow", na_value=np.nan)  # pandas >= 2.3
+    except TypeError:
+        return pd.StringDtype("pyarrow_numpy")  # pandas 2.1, 2.2
+
+
+#: the dtype of the reader's string columns
+STR = _str_dtype()
+
 #: pandas' default NA strings (the contract's ``keep_default_na=True`` set).
 DEFAULT_NA = frozenset([
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
@@ -244,7 +257,7 @@ def expected_str_frame(data: bytes, *, header: bool = True, strict: bool = True,
         idx = pd.RangeIndex(len(body))
     else:
         idx = pd.Index(np.asarray(index, dtype=np.int64))
-    frame = pd.DataFrame({i: pd.Series(c, dtype="str", index=idx) for i, c in enumerate(cols)},
+    frame = pd.DataFrame({i: pd.Series(c, dtype=STR, index=idx) for i, c in enumerate(cols)},
                          index=idx)
     frame.columns = pd.Index(names) if header else pd.RangeIndex(ncol)
     return Expected(list(names), frame, bad, len(body))
@@ -255,7 +268,7 @@ def expected_str_frame(data: bytes, *, header: bool = True, strict: bool = True,
 
 
 _PD_DTYPES = {
-    "str": "str", "string": "str", "int8": "int8", "int16": "int16", "int32": "int32",
+    "str": STR, "string": STR, "int8": "int8", "int16": "int16", "int32": "int32",
     "int64": "int64", "Int8": "Int8", "Int16": "Int16", "Int32": "Int32", "Int64": "Int64",
     "float32": "float64", "float64": "float64", "bool": "bool", "boolean": "boolean",
     "category": "category",
@@ -307,13 +320,21 @@ def pandas_expected(source, *, columns=None, dtypes=None, header=True, delimiter
 
 def pandas_read_csv(source, **kw):
     """``pandas.read_csv`` with correctly rounded floats (``float_precision="round_trip"``,
-    deprecated in pandas 3.1 but still honoured; the warning is silenced here)."""
+    deprecated in pandas 3.1 but still honoured; the warning is silenced here) and string
+    columns inferred as the str dtype (pandas 3's default; ``future.infer_string`` before)."""
+    import contextlib
     import warnings
 
     kw.setdefault("float_precision", "round_trip")
-    with warnings.catch_warnings():
+    pandas2 = int(pd.__version__.split(".")[0]) < 3
+    infer_str = pd.option_context("future.infer_string", True) if pandas2 else \
+        contextlib.nullcontext()
+    with warnings.catch_warnings(), infer_str:
         warnings.filterwarnings("ignore", message=".*float_precision.*")
-        return pd.read_csv(source, **kw)
+        df = pd.read_csv(source, **kw)
+    if pandas2 and isinstance(df.columns.dtype, pd.StringDtype):  # the option typed the header too
+        df.columns = df.columns.astype(object)
+    return df
 
 
 def float_bits(a) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _compat
 from .._errors import CsvInferenceError, CsvParseError
 from ._csv_infer import _inferred_spec, _join_state
 from ._csv_options import _NP_OF, _T_BOOL, _T_DT, _T_DT_ISO, _T_F64, _T_STR, _T_WKT
@@ -156,7 +157,7 @@ def _assemble(specs, outs, keep, as_arrays, src) -> list:
             if as_arrays:
                 cols.append((s.name, np.asarray(arr.to_pylist(), dtype=object)))
             else:
-                ser = pd.Series(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+                ser = pd.Series(arr, dtype=_compat.str_dtype())
                 if s.category:
                     ser = ser.astype("category")
                 cols.append((s.name, ser.array))
@@ -211,7 +212,7 @@ def _empty_frame(specs, rename):
             data[nm] = np.empty(0, dtype=object)
         elif s.code == _T_STR:
             data[nm] = pd.Series([], dtype="category" if s.category else
-                                 pd.StringDtype("pyarrow", na_value=np.nan)).array
+                                 _compat.str_dtype()).array
         elif s.code in (_T_DT, _T_DT_ISO):
             data[nm] = np.empty(0, "datetime64[ns]")
         elif s.nullable:

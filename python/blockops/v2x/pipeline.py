@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import _config, _core
+from .. import _compat, _config, _core
 from .. import geo as _geo
 from . import ops
 
@@ -86,8 +86,7 @@ class PipelineConfig:
 
     @classmethod
     def from_toml(cls, path) -> "PipelineConfig":
-        import tomllib
-
+        tomllib = _compat.toml_module()
         with open(path, "rb") as f:
             try:
                 d = tomllib.load(f)
@@ -765,7 +764,9 @@ class _Stage:
 
     def put(self, df: pd.DataFrame) -> None:
         n = _frame_bytes(df)
-        if self.held + n <= self.budget:
+        # budget 0 spills every part, as documented: an empty part can take 0 bytes (pandas 2
+        # gives an empty filtered frame an Index of 0 bytes, pandas 3 a RangeIndex of 132)
+        if self.budget > 0 and self.held + n <= self.budget:
             self._parts.append((df, n))
             self.held += n
             self.peak = max(self.peak, self.held)
