@@ -14,6 +14,13 @@ from blockops.resources import MemoryEvent, MemoryMonitor, rss, system_memory
 MiB = 1 << 20
 
 
+def base_rss() -> int:
+    """RSS now, after a collection: the levels are set above it. Allocations below are at
+    least twice the distance to a level, as the process may give back memory meanwhile."""
+    gc.collect()
+    return rss()
+
+
 def wait_for(cond, timeout=10.0):
     t = time.monotonic() + timeout
     while time.monotonic() < t:
@@ -24,9 +31,9 @@ def wait_for(cond, timeout=10.0):
 
 
 def test_threshold_fires_once_per_crossing_and_rearms():
-    base = rss()
+    base = base_rss()
     limit = base + 400 * MiB
-    level = (base + 150 * MiB) / limit
+    level = (base + 100 * MiB) / limit
     seen = []
     mon = MemoryMonitor(interval=0.01, limit=limit, emergency=None)
     mon.on_threshold(level, seen.append)
@@ -52,14 +59,14 @@ def test_threshold_fires_once_per_crossing_and_rearms():
 
 
 def test_emergency_runs_gc_then_callbacks_and_levels_in_order():
-    base = rss()
-    limit = base + 200 * MiB
+    base = base_rss()
+    limit = base + 300 * MiB
     order = []
     mon = MemoryMonitor(interval=0.01, limit=limit, emergency=(base + 120 * MiB) / limit)
     mon.on_threshold((base + 60 * MiB) / limit, lambda e: order.append(("warn", e)))
     mon.on_emergency(lambda e: order.append(("emergency", e)))
     with mon:
-        big = np.ones(160 * MiB // 8)
+        big = np.ones(240 * MiB // 8)
         assert wait_for(lambda: len(order) == 2), mon.report()
         del big
     kinds = [k for k, _ in order]
@@ -76,15 +83,15 @@ def test_default_limit_is_the_enforced_one():
 
 
 def test_gc_collect_option_and_growth_rate():
-    base = rss()
+    base = base_rss()
     limit = base + 200 * MiB
     got = []
     mon = MemoryMonitor(interval=0.01, limit=limit, emergency=None, gc_collect=True)
-    mon.on_threshold((base + 50 * MiB) / limit, got.append)
+    mon.on_threshold((base + 40 * MiB) / limit, got.append)
     with mon:
         chunks = []
         for _ in range(8):
-            chunks.append(np.ones(12 * MiB // 8))
+            chunks.append(np.ones(16 * MiB // 8))
             time.sleep(0.03)
         assert wait_for(lambda: got), mon.report()
         del chunks
@@ -93,7 +100,7 @@ def test_gc_collect_option_and_growth_rate():
 
 
 def test_a_failing_callback_does_not_stop_sampling_and_is_raised_by_stop():
-    base = rss()
+    base = base_rss()
     limit = base + 100 * MiB
     mon = MemoryMonitor(interval=0.01, limit=limit, emergency=None)
 

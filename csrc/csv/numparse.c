@@ -333,7 +333,7 @@ int bo_parse_double_trimmed(const char *s, size_t len, double *out)
 int bo_csv_parse_double(const char *s, size_t len, double *out)
 {
     const size_t len0 = len;
-    bo_trim(&s, &len);
+    bo_trim_num(&s, &len);
     if (bo_parse_double_trimmed(s, len, out))
         return -1;
     if (__builtin_expect(!isfinite(*out), 0)) {
@@ -347,7 +347,7 @@ int bo_csv_parse_double(const char *s, size_t len, double *out)
 
 int bo_parse_int64(const char *s, size_t len, int64_t *out)
 {
-    bo_trim(&s, &len);
+    bo_trim_num(&s, &len);
     const char *p = s, *end = s + len;
     int neg = 0;
     if (p < end && (*p == '+' || *p == '-')) {
@@ -372,7 +372,7 @@ int bo_parse_int64(const char *s, size_t len, int64_t *out)
 
 int bo_parse_uint64(const char *s, size_t len, uint64_t *out)
 {
-    bo_trim(&s, &len);
+    bo_trim_num(&s, &len);
     const char *p = s, *end = s + len;
     if (p < end && *p == '+')
         p++;
