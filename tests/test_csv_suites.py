@@ -543,13 +543,10 @@ def test_difference_bool_with_missing_is_nullable_boolean(tmp_path):
         _assert_like_pandas(got.astype({"a": object}).replace({pd.NA: np.nan}), want, f"{bs}")
 
 
-# ------------------------------------------------------------------- bugs left (strict xfail)
+# ------------------------------------------------------------------- numeric na_values
 
-@pytest.mark.xfail(strict=True, reason=(
-    "na_values are matched as strings after unquoting; pandas also matches a numeric na_value "
-    "numerically in float columns ('-999' makes -999.0 and -9.99e2 missing). Needs a numeric "
-    "compare in the C converter and in inference (an int column would widen to float)."))
-@pytest.mark.parametrize("data", [b"a\n-999.0\n2.5\n", b"a\n-9.99e2\n2.5\n"])
+@pytest.mark.parametrize("data", [b"a\n-999.0\n2.5\n", b"a\n-9.99e2\n2.5\n",
+                                  b"a\n-999\n2.5\n", b"a\n1\n-999\n", b"a\n1\n-999.0\n"])
 def test_numeric_na_values_match_numerically(tmp_path, data):
     """pandas:test_na_values (a numeric na_value matches the number however it is written)."""
     _check_all_ways(tmp_path, Case("pandas", "numeric na_values", data, {"na_values": ["-999"]}))

@@ -30,6 +30,8 @@ void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens
     na->lens = lens;
     na->len_mask = 0;
     na->has_long = 0;
+    na->nums = NULL;
+    na->n_nums = 0;
     memset(na->last_byte, 0, sizeof na->last_byte);
     for (int i = 0; i < n; i++) {
         if (lens[i]) {
@@ -41,6 +43,29 @@ void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens
         else
             na->has_long = 1;
     }
+}
+
+void bo_csv_na_numbers(bo_csv_na *na, double *buf)
+{
+    int k = 0;
+    for (int i = 0; i < na->n; i++) {
+        double d;
+        if (bo_csv_parse_double(na->values[i], na->lens[i], &d) == 0 && d == d)
+            buf[k++] = d;
+    }
+    na->nums = buf;
+    na->n_nums = k;
+}
+
+/* A parsed float that is a missing value given as a number (-999.0 for "-999"). */
+static inline int na_number(const bo_csv_na *na, double v)
+{
+    if (!na)
+        return 0;
+    for (int i = 0; i < na->n_nums; i++)
+        if (na->nums[i] == v)
+            return 1;
+    return 0;
 }
 
 static inline int na_match(const bo_csv_na *na, const char *s, size_t len)
@@ -211,6 +236,8 @@ static inline int convert_field(const bo_csv_col *c, int64_t r, const char *lo, 
         double v = __builtin_nan("");
         if (!na)
             rc = parse_double_field(lo, s, len, &v);
+        if (__builtin_expect(c->na && c->na->n_nums, 0) && !rc && na_number(c->na, v))
+            v = __builtin_nan("");
         ((double *)c->out)[r] = v;
         break;
     }
@@ -218,6 +245,8 @@ static inline int convert_field(const bo_csv_col *c, int64_t r, const char *lo, 
         double v = __builtin_nan("");
         if (!na)
             rc = parse_double_field(lo, s, len, &v);
+        if (__builtin_expect(c->na && c->na->n_nums, 0) && !rc && na_number(c->na, v))
+            v = __builtin_nan("");
         ((float *)c->out)[r] = (float)v;
         break;
     }

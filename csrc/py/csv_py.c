@@ -145,6 +145,7 @@ typedef struct {
     bo_csv_na na;
     const char **values;
     size_t *lens;
+    double *nums; /* the values that are numbers (bo_csv_na_numbers) */
 } na_holder;
 
 static int na_from_tuple(PyObject *t, na_holder *h)
@@ -159,7 +160,8 @@ static int na_from_tuple(PyObject *t, na_holder *h)
     Py_ssize_t n = PyTuple_GET_SIZE(t);
     h->values = calloc((size_t)n + 1, sizeof *h->values);
     h->lens = calloc((size_t)n + 1, sizeof *h->lens);
-    if (!h->values || !h->lens) {
+    h->nums = calloc((size_t)n + 1, sizeof *h->nums);
+    if (!h->values || !h->lens || !h->nums) {
         PyErr_NoMemory();
         return -1;
     }
@@ -173,6 +175,7 @@ static int na_from_tuple(PyObject *t, na_holder *h)
         h->lens[i] = (size_t)PyBytes_GET_SIZE(b);
     }
     bo_csv_na_init(&h->na, h->values, h->lens, (int)n);
+    bo_csv_na_numbers(&h->na, h->nums);
     return 0;
 }
 
@@ -180,6 +183,7 @@ static void na_holder_free(na_holder *h)
 {
     free(h->values);
     free(h->lens);
+    free(h->nums);
 }
 
 static int type_typenum(int t)

@@ -358,6 +358,29 @@ static void test_infer_states(void)
     CHECK(bo_csv_infer(in, &ix, 3, '"', &na, 0, &has_na) == BO_CSV_BOOL && has_na == 0);
     bo_csv_index_free(&ix);
 
+    /* numeric missing values: "-999" also makes -999.0 and -9.99e2 missing in a float column
+     * (pandas), not NaN spellings; an int column matches the text only */
+    {
+        const char *numv[] = {"", "NA", "-999", "nan"};
+        size_t numl[] = {0, 2, 4, 3};
+        double buf[4];
+        bo_csv_na nn;
+        bo_csv_na_init(&nn, numv, numl, 4);
+        CHECK(nn.n_nums == 0);
+        bo_csv_na_numbers(&nn, buf);
+        CHECK(nn.n_nums == 1 && buf[0] == -999.0);
+        const char *fl = "-999.0\n-9.99e2\n2.5\n-999\n";
+        bo_csv_tok_opts fo = topts(1, 1, 1);
+        CHECK(bo_csv_tokenize(fl, strlen(fl), &fo, &ix, &err) == BO_OK && ix.n_rows == 4);
+        double f[4];
+        uint8_t fbad[4] = {0};
+        bo_csv_col fc = {.field = 0, .type = BO_CSV_FLOAT64, .na = &nn, .out = f};
+        bo_csv_conv_opts fco = {'"', 1, 0};
+        CHECK(bo_csv_convert(fl, &ix, &fc, 1, &fco, fbad, &err) == BO_OK);
+        CHECK(isnan(f[0]) && isnan(f[1]) && f[2] == 2.5 && isnan(f[3]));
+        bo_csv_index_free(&ix);
+    }
+
     /* integers beyond int64: uint64 when all fit and none is negative or missing, else
      * BIGINT (exact integers), float64 with a fraction */
     const char *big = "18446744073709551615,18446744073709551616,9223372036854775808,1,9223372036854775808,99999999999999999999\n"

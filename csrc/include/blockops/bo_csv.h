@@ -163,8 +163,14 @@ typedef struct bo_csv_na {
     uint64_t last_byte[4];      /* bit b set when a non-empty value ends with byte b: a field
                                    ending in any other byte (every number, unless a number is
                                    itself a missing-value string) is rejected in two tests */
+    const double *nums;         /* the values that are numbers (bo_csv_na_numbers), or NULL */
+    int n_nums;
 } bo_csv_na;
 void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens, int n);
+/* Also match the missing values that are numbers numerically in float columns, as pandas does
+ * (na_values=["-999"] makes -999.0 and -9.99e2 missing there): buf (room for na->n doubles,
+ * alive as long as na) gets them. Other column types match the text only, as in pandas. */
+void bo_csv_na_numbers(bo_csv_na *na, double *buf);
 
 typedef struct bo_csv_col {
     int field;               /* input field index */
