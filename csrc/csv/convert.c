@@ -18,10 +18,6 @@
 /* Rows per work item (a unit of the thread split; chunks are fixed, so results do not depend on
  * the thread count). */
 #define CHUNK_ROWS 1024
-/* Prefetch distance in rows, for the row walk of convert_chunk and the string copy. An earlier
- * column-at-a-time walk jumped from row to row at irregular strides and spent ~80 ns per field
- * in cache misses without it; the row walk is sequential, this only keeps ahead of it. */
-#define PREFETCH_ROWS 32
 
 void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens, int n)
 {
@@ -369,71 +365,187 @@ static inline int copy_str(char *d, const char *d_end, const char *s, size_t len
     return !all_ascii(s, len);
 }
 
-/* Convert rows [r0, r1) of every column, one row at a time: a row's fields are read together,
- * front to back, so the block is walked once, in order (the hardware prefetcher follows), and
- * not once per column. String bytes are copied while the row is in cache, to str_cur[ci] (this
- * chunk's region of the column's buffer; advanced past what was written); str_offsets[r + 1]
- * gets the value's end in the buffer as if no region had slack (corrected afterwards for the
- * regions that move: none when no value was quoted or missing). A row flagged by the
- * tokenizer is bad and not converted (its strings count as missing, with length 0). Returns
- * whether a string value may hold a byte >= 0x80. */
+/* Whether a missing-value string could be taken for a number by the fast parsers of the
+ * column loops (non-empty text of only [+-.0-9]), or the column matches numbers numerically:
+ * then every field of a numeric column is matched against the strings before it is parsed.
+ * Otherwise a field that a fast parser accepts cannot be missing, and the match is skipped
+ * (the default strings, "nan", "NULL", "#N/A", ..., are all words). */
+static int na_numberlike(const bo_csv_na *na)
+{
+    if (!na)
+        return 0;
+    if (na->n_nums)
+        return 1;
+    for (int i = 0; i < na->n; i++) {
+        size_t k = 0;
+        while (k < na->lens[i] && strchr("+-.0123456789", na->values[i][k]) && na->values[i][k])
+            k++;
+        if (na->lens[i] && k == na->lens[i])
+            return 1;
+    }
+    return 0;
+}
+
+/* Row states of a chunk (convert_chunk) */
+enum { ROW_CONVERT = 0, ROW_PADDED = 1, ROW_SKIP = 2 };
+
+/* Field c->field of row r of a non-string column, the general way (unquoting, missing-value
+ * strings, every spelling the parsers take); padded: a short row that pad_short converts.
+ * Returns -1 when out of memory (the scratch buffer), else 0. */
+static inline int convert_generic(const char *buf, const char *buf_end, const bo_csv_index *ix,
+                                  const bo_csv_col *c, int ci, int64_t r, char quote, int padded,
+                                  uint8_t *bad, scratch_t *sc, first_bad *fb)
+{
+    const char *s;
+    size_t len;
+    int na;
+    if (!padded) {
+        if (field_text(buf, ix, r, c->field, quote, sc, &s, &len) < 0)
+            return -1;
+        na = na_match(c->na, s, len);
+    } else {
+        uint32_t a, b;
+        const int present = padded_span(ix, r, c->field, &a, &b);
+        if (span_text(buf, a, b, quote, sc, &s, &len) < 0)
+            return -1;
+        na = !present || na_match(c->na, s, len); /* a padded field is missing */
+    }
+    /* s is in the block (whose bytes before s the fast parsers may read), or in the scratch
+     * buffer when the value was quoted */
+    const char *lo = (uintptr_t)s - (uintptr_t)buf < (uintptr_t)(buf_end - buf) ? buf : s;
+    const int rc = convert_field(c, r, lo, s, len, na);
+    if (rc) {
+        if (bad)
+            bad[r] = 1;
+        note_bad(fb, r, ci, bo_csv_field_start(ix, r, c->field), s, len, rc);
+    }
+    return 0;
+}
+
+/* Rows a column pass of convert_chunk covers: about 64 KB of text and index, so that the
+ * next column's pass finds them in L2 (a BSM row is ~300 bytes, a row of 320 numbers ~4 KB
+ * with its index). */
+#define PASS_BYTES ((int64_t)64 << 10)
+
+/* Convert rows [r0, r1) of every column. The rows are taken in passes of a few dozen to a
+ * thousand rows (PASS_BYTES), and each pass column by column: a column's loop is specialised
+ * for its type (int and float columns parse each field with the fast parsers of
+ * numparse_fast.h and fall back to the general path only for the fields they do not take:
+ * quoted, missing, blanks, exponents, ...), where a loop over the fields of a row dispatched
+ * on the type and matched the missing-value strings for every field (~20 ns a number). The
+ * pass's bytes stay in cache from one column to the next, so the block is still read from
+ * memory once. String bytes are copied to str_cur[ci] (this chunk's region of the column's
+ * buffer; advanced past what was written); str_offsets[r + 1] gets the value's end in the
+ * buffer as if no region had slack (corrected afterwards for the regions that move: none
+ * when no value was quoted or missing). A row flagged by the tokenizer is bad and not
+ * converted (its strings count as missing, with length 0). fast[ci]: column ci may skip the
+ * missing-value match for fields its fast parser takes (na_numberlike). Returns whether a
+ * string value may hold a byte >= 0x80, or -1 when out of memory. */
 static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
-                         int n_cols, char quote, int pad, int64_t r0, int64_t r1, uint8_t *bad,
-                         char **str_cur, char *const *str_end, scratch_t *sc, first_bad *fb)
+                         int n_cols, const uint8_t *fast, char quote, int pad, int64_t r0,
+                         int64_t r1, uint8_t *bad, char **str_cur, char *const *str_end,
+                         scratch_t *sc, first_bad *fb)
 {
     const char *const buf_end = buf + ix->consumed; /* every field lies before it */
+    const size_t stride = (size_t)ix->n_fields + 1;
     int nonascii = 0;
+    uint8_t st[CHUNK_ROWS];
     for (int64_t r = r0; r < r1; r++) {
-        if (r + PREFETCH_ROWS < r1)
-            __builtin_prefetch(buf + bo_csv_row_start(ix, r + PREFETCH_ROWS));
-        const int padded = ix->flags[r] != BO_CSV_ROW_OK && padded_row(ix, r, pad);
-        if (ix->flags[r] != BO_CSV_ROW_OK && !padded) {
-            if (bad)
-                bad[r] = 1;
-            for (int ci = 0; ci < n_cols; ci++)
-                if (cols[ci].type == BO_CSV_STR) {
-                    cols[ci].mask[r] = 1;
-                    cols[ci].str_offsets[r + 1] = str_cur[ci] - cols[ci].str_data;
-                }
-            continue;
-        }
+        const int flagged = ix->flags[r] != BO_CSV_ROW_OK;
+        st[r - r0] = !flagged ? ROW_CONVERT : padded_row(ix, r, pad) ? ROW_PADDED : ROW_SKIP;
+        if (st[r - r0] == ROW_SKIP && bad)
+            bad[r] = 1;
+    }
+    const int64_t row_bytes = (int64_t)(bo_csv_row_start(ix, r1 - 1) - bo_csv_row_start(ix, r0)) /
+                                  (r1 - r0 > 1 ? r1 - r0 - 1 : 1) +
+                              (int64_t)stride * 4 + 1;
+    int64_t pass = PASS_BYTES / row_bytes;
+    pass = pass < 8 ? 8 : pass;
+    for (int64_t p0 = r0; p0 < r1; p0 += pass) {
+        const int64_t p1 = p0 + pass < r1 ? p0 + pass : r1;
         for (int ci = 0; ci < n_cols; ci++) {
             const bo_csv_col *c = &cols[ci];
-            const char *s;
-            size_t len;
-            int na;
-            if (!padded) {
-                if (field_text(buf, ix, r, c->field, quote, sc, &s, &len) < 0)
-                    return nonascii;
-                na = na_match(c->na, s, len);
-            } else {
-                uint32_t a, b;
-                const int present = padded_span(ix, r, c->field, &a, &b);
-                if (span_text(buf, a, b, quote, sc, &s, &len) < 0)
-                    return nonascii;
-                na = !present || na_match(c->na, s, len); /* a padded field is missing */
-            }
+            const int f = c->field;
+            /* the field's end: the next field's start - 1, or the row's end for the last */
+            const size_t e_at = f + 1 < ix->n_fields ? (size_t)f + 1 : (size_t)ix->n_fields;
+            const uint32_t e_adj = f + 1 < ix->n_fields ? 1 : 0;
+            const uint32_t *o = ix->offs + (size_t)p0 * stride;
             if (c->type == BO_CSV_STR) {
-                c->mask[r] = (uint8_t)na;
-                if (na)
-                    len = 0;
-                /* s is in the block, or in the scratch buffer when the value was quoted
-                 * (outside [buf, buf_end): copy_str's bounds test sends it to memcpy) */
-                nonascii |= copy_str(str_cur[ci], str_end[ci], s, len, buf, buf_end);
-                str_cur[ci] += len;
-                c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
+                for (int64_t r = p0; r < p1; r++, o += stride) {
+                    const int rs = st[r - r0];
+                    const char *s;
+                    size_t len;
+                    int na;
+                    if (rs == ROW_SKIP) {
+                        c->mask[r] = 1;
+                        c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
+                        continue;
+                    }
+                    if (rs == ROW_CONVERT) {
+                        if (span_text(buf, o[f], o[e_at] - e_adj, quote, sc, &s, &len) < 0)
+                            return -1;
+                        na = na_match(c->na, s, len);
+                    } else {
+                        uint32_t a, b;
+                        const int present = padded_span(ix, r, f, &a, &b);
+                        if (span_text(buf, a, b, quote, sc, &s, &len) < 0)
+                            return -1;
+                        na = !present || na_match(c->na, s, len);
+                    }
+                    c->mask[r] = (uint8_t)na;
+                    if (na)
+                        len = 0;
+                    /* s is in the block, or in the scratch buffer when the value was quoted
+                     * (outside [buf, buf_end): copy_str's bounds test sends it to memcpy) */
+                    nonascii |= copy_str(str_cur[ci], str_end[ci], s, len, buf, buf_end);
+                    str_cur[ci] += len;
+                    c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
+                }
                 continue;
             }
-            /* s is in the block (whose bytes before s the fast parsers may read), or in the
-             * scratch buffer when the value was quoted */
-            const char *lo =
-                (uintptr_t)s - (uintptr_t)buf < (uintptr_t)(buf_end - buf) ? buf : s;
-            int rc = convert_field(c, r, lo, s, len, na);
-            if (rc) {
-                if (bad)
-                    bad[r] = 1;
-                note_bad(fb, r, ci, bo_csv_field_start(ix, r, c->field), s, len, rc);
+#if defined(__SSE2__)
+            if (fast[ci] && (c->type == BO_CSV_FLOAT64 || c->type == BO_CSV_FLOAT32)) {
+                const int f32 = c->type == BO_CSV_FLOAT32;
+                for (int64_t r = p0; r < p1; r++, o += stride) {
+                    double v;
+                    if (st[r - r0] == ROW_CONVERT &&
+                        !bo_float_field_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
+                        if (f32)
+                            ((float *)c->out)[r] = (float)v;
+                        else
+                            ((double *)c->out)[r] = v;
+                        if (c->mask)
+                            c->mask[r] = 0;
+                    } else if (st[r - r0] != ROW_SKIP &&
+                               convert_generic(buf, buf_end, ix, c, ci, r, quote,
+                                               st[r - r0] == ROW_PADDED, bad, sc, fb) < 0) {
+                        return -1;
+                    }
+                }
+                continue;
             }
+            if (fast[ci] && c->type == BO_CSV_INT64) {
+                for (int64_t r = p0; r < p1; r++, o += stride) {
+                    int64_t v;
+                    if (st[r - r0] == ROW_CONVERT &&
+                        !bo_int_field_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
+                        ((int64_t *)c->out)[r] = v;
+                        if (c->mask)
+                            c->mask[r] = 0;
+                    } else if (st[r - r0] != ROW_SKIP &&
+                               convert_generic(buf, buf_end, ix, c, ci, r, quote,
+                                               st[r - r0] == ROW_PADDED, bad, sc, fb) < 0) {
+                        return -1;
+                    }
+                }
+                continue;
+            }
+#endif
+            for (int64_t r = p0; r < p1; r++)
+                if (st[r - r0] != ROW_SKIP &&
+                    convert_generic(buf, buf_end, ix, c, ci, r, quote, st[r - r0] == ROW_PADDED,
+                                    bad, sc, fb) < 0)
+                    return -1;
         }
     }
     return nonascii;
@@ -513,8 +625,14 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             return bo_error_set(err, BO_ERR_ARG, "column %d: missing datetime format", ci);
     }
     first_bad *fbs = malloc(sizeof *fbs * (size_t)(n_chunks > 0 ? n_chunks : 1));
-    if (!fbs)
+    uint8_t *fast = malloc((size_t)(n_cols > 0 ? n_cols : 1));
+    if (!fbs || !fast) {
+        free(fbs);
+        free(fast);
         return bo_error_set(err, BO_ERR_NOMEM, "out of memory");
+    }
+    for (int ci = 0; ci < n_cols; ci++)
+        fast[ci] = !na_numberlike(cols[ci].na);
     for (int64_t k = 0; k < n_chunks; k++)
         fbs[k].row = -1;
     int nomem = 0;
@@ -584,10 +702,12 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
                     cur[ci] = is_str ? cols[ci].str_data + base[at] : NULL;
                     cur_end[ci] = is_str ? cols[ci].str_data + base[at + 1] : NULL;
                 }
-                const int nonascii = convert_chunk(buf, ix, cols, n_cols, quote, pad, r0, r1,
-                                                   bad, cur, cur_end, &sc, &fbs[k]);
-                if (sc.nomem)
+                const int nonascii = convert_chunk(buf, ix, cols, n_cols, fast, quote, pad, r0,
+                                                   r1, bad, cur, cur_end, &sc, &fbs[k]);
+                if (sc.nomem || nonascii < 0) {
+                    sc.nomem = 1;
                     continue;
+                }
                 for (int ci = 0; ci < n_cols; ci++)
                     if (cur[ci]) {
                         char *start = cols[ci].str_data + base[(size_t)ci * stride + (size_t)k];
@@ -631,6 +751,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     }
     free(base);
     free(used);
+    free(fast);
     if (nomem) {
         for (int ci = 0; ci < n_cols; ci++) {
             free(cols[ci].str_offsets);
