@@ -104,6 +104,32 @@ size_t bo_csv_unquote(const char *src, size_t len, char quote, char *dst)
     return k;
 }
 
+/* bo_csv_unquote's result (src starts with the quote), with memchr for the quotes and memcpy
+ * for the runs between them instead of a test per byte: quoted text fields are long (reviews,
+ * addresses) and hold few quotes. */
+static inline size_t unquote_into(const char *src, size_t len, char quote, char *dst)
+{
+    const char *p = src + 1, *const e = src + len;
+    char *o = dst;
+    for (;;) {
+        const char *q = memchr(p, quote, (size_t)(e - p));
+        if (!q) /* unterminated: the rest is the value */
+            q = e;
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        if (q == e)
+            return (size_t)(o - dst);
+        if (q + 1 < e && q[1] == quote) { /* a doubled quote is one */
+            *o++ = quote;
+            p = q + 2;
+            continue;
+        }
+        p = q + 1; /* the closing quote: what follows it up to the delimiter is kept */
+        memcpy(o, p, (size_t)(e - p));
+        return (size_t)(o - dst) + (size_t)(e - p);
+    }
+}
+
 /* Per-thread scratch for unquoting. */
 typedef struct {
     char *buf;
@@ -482,8 +508,23 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                         continue;
                     }
                     if (rs == ROW_CONVERT) {
-                        if (span_text(buf, o[f], o[e_at] - e_adj, quote, sc, &s, &len) < 0)
-                            return -1;
+                        const uint32_t a = o[f], b = o[e_at] - e_adj;
+                        if (quote && b > a && buf[a] == quote) {
+                            /* unquoted straight into the column (the region has room for
+                             * the raw bytes), not through the scratch buffer and a copy */
+                            char *d = str_cur[ci];
+                            len = unquote_into(buf + a, b - a, quote, d);
+                            na = na_match(c->na, d, len);
+                            c->mask[r] = (uint8_t)na;
+                            if (!na) {
+                                str_cur[ci] += len;
+                                nonascii = 1; /* not tracked here: the chunk's check tests */
+                            }
+                            c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
+                            continue;
+                        }
+                        s = buf + a;
+                        len = b - a;
                         na = na_match(c->na, s, len);
                     } else {
                         uint32_t a, b;
@@ -562,7 +603,23 @@ static void check_utf8_chunk(const bo_csv_index *ix, const bo_csv_col *c, int ci
 {
     if (all_ascii(start, (size_t)(end - start)))
         return;
-    int64_t at = start - c->str_data; /* (str_offsets[r0] is another chunk's to write) */
+    const int64_t at0 = start - c->str_data; /* (str_offsets[r0] is another chunk's to write) */
+    if (bo_utf8_check(start, (size_t)(end - start)) < 0) {
+        /* The region is well-formed, so its characters start exactly at its bytes that are
+         * not continuation bytes (10xxxxxx): when every value starts at one, every value is
+         * a run of whole characters, hence well-formed (one pass instead of a call per
+         * value). */
+        int split = 0;
+        int64_t at = at0;
+        for (int64_t r = r0; r < r1 && !split; r++) {
+            const int64_t next = c->str_offsets[r + 1];
+            split = next > at && ((unsigned char)c->str_data[at] & 0xC0) == 0x80;
+            at = next;
+        }
+        if (!split)
+            return;
+    }
+    int64_t at = at0;
     for (int64_t r = r0; r < r1; r++) {
         const char *p = c->str_data + at;
         const size_t len = (size_t)(c->str_offsets[r + 1] - at);
@@ -644,9 +701,10 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     const size_t stride = (size_t)n_chunks + 1;
     int64_t *base = calloc((size_t)n_cols * stride, sizeof *base);
     int64_t *used = calloc((size_t)n_cols * stride, sizeof *used);
+    int64_t *sbeg = calloc((size_t)n_cols * stride, sizeof *sbeg); /* where chunk k's strings start */
     int *str_cols = malloc(sizeof *str_cols * (size_t)(n_cols > 0 ? n_cols : 1));
     int n_str = 0;
-    if (!base || !used || !str_cols)
+    if (!base || !used || !sbeg || !str_cols)
         nomem = 1;
     for (int ci = 0; ci < n_cols && !nomem; ci++)
         if (cols[ci].type == BO_CSV_STR)
@@ -691,26 +749,38 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             char **cur = malloc(sizeof *cur * 2 * (size_t)n_cols), **cur_end = cur + n_cols;
             if (!cur)
                 nomem = 1;
-            BO_OMP(for schedule(dynamic, 1))
+            int64_t prev_k = -2;
+            /* static: each thread converts one run of consecutive chunks, and a chunk's strings
+             * start where the previous chunk's ended (not at its own upper-bound region), so a
+             * thread's strings have no gaps: with one thread nothing moves afterwards, with T
+             * there are T - 1 gaps. Which thread converts a chunk changes no output. */
+            BO_OMP(for schedule(static))
             for (int64_t k = 0; k < n_chunks; k++) {
                 if (!cur)
                     continue;
                 int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
                 for (int ci = 0; ci < n_cols; ci++) {
-                    const int is_str = cols[ci].type == BO_CSV_STR;
+                    if (cols[ci].type != BO_CSV_STR) {
+                        cur[ci] = cur_end[ci] = NULL;
+                        continue;
+                    }
                     const size_t at = (size_t)ci * stride + (size_t)k;
-                    cur[ci] = is_str ? cols[ci].str_data + base[at] : NULL;
-                    cur_end[ci] = is_str ? cols[ci].str_data + base[at + 1] : NULL;
+                    if (k != prev_k + 1)
+                        cur[ci] = cols[ci].str_data + base[at];
+                    cur_end[ci] = cols[ci].str_data + base[at + 1];
+                    sbeg[at] = cur[ci] - cols[ci].str_data;
                 }
+                prev_k = k;
                 const int nonascii = convert_chunk(buf, ix, cols, n_cols, fast, quote, pad, r0,
                                                    r1, bad, cur, cur_end, &sc, &fbs[k]);
                 if (sc.nomem || nonascii < 0) {
                     sc.nomem = 1;
+                    prev_k = -2;
                     continue;
                 }
                 for (int ci = 0; ci < n_cols; ci++)
                     if (cur[ci]) {
-                        char *start = cols[ci].str_data + base[(size_t)ci * stride + (size_t)k];
+                        char *start = cols[ci].str_data + sbeg[(size_t)ci * stride + (size_t)k];
                         if (nonascii)
                             check_utf8_chunk(ix, &cols[ci], ci, start, cur[ci], r0, r1, bad,
                                              &fbs[k]);
@@ -722,28 +792,48 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             free(cur);
         }
     }
-    /* strings: close the gaps between chunk regions and move the offsets of the rows whose
-     * bytes moved (a serial prefix sum over every row of every string column, ~1 ms per 64 MB
-     * block with nothing to move, ran here while the other threads waited) */
+    /* strings: close the gaps between the threads' runs of chunks (and move the offsets of the
+     * rows whose bytes moved): each chunk's bytes go to a new buffer at their final place,
+     * chunks in parallel (a serial memmove of every string byte after the parallel part was
+     * the longest serial step of a quoted-text read); in place, in order, if that buffer
+     * cannot be had (a chunk's final place never lies after its bytes) */
     for (int ci = 0; ci < n_cols && !nomem; ci++) {
         bo_csv_col *c = &cols[ci];
         if (c->type != BO_CSV_STR)
             continue;
-        const int64_t *b = base + (size_t)ci * stride, *u = used + (size_t)ci * stride;
-        int64_t at = 0;
+        const int64_t *b = sbeg + (size_t)ci * stride, *u = used + (size_t)ci * stride;
+        int64_t *dst = base + (size_t)ci * stride; /* the region bounds are no longer needed */
+        int64_t at = 0, moved = 0;
         for (int64_t k = 0; k < n_chunks; k++) {
-            if (at != b[k]) { /* at < b[k]: moving down, in order, never overwrites */
-                if (u[k])
-                    memmove(c->str_data + at, c->str_data + b[k], (size_t)u[k]);
-                const int64_t shift = b[k] - at;
-                const int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
-                for (int64_t r = r0; r < r1; r++)
-                    c->str_offsets[r + 1] -= shift;
-            }
+            dst[k] = at;
+            moved |= at != b[k];
             at += u[k];
         }
         c->str_bytes = (size_t)at;
-        if (at < b[n_chunks] / 2) { /* many missing values: give the slack back */
+        if (!moved)
+            continue;
+        char *fresh = T > 1 ? malloc(at ? (size_t)at : 1) : NULL;
+        BO_OMP(parallel for num_threads(fresh ? T : 1) schedule(static))
+        for (int64_t k = 0; k < n_chunks; k++) {
+            if (dst[k] == b[k] && !fresh)
+                continue;
+            if (u[k]) {
+                if (fresh)
+                    memcpy(fresh + dst[k], c->str_data + b[k], (size_t)u[k]);
+                else
+                    memmove(c->str_data + dst[k], c->str_data + b[k], (size_t)u[k]);
+            }
+            const int64_t shift = b[k] - dst[k];
+            const int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
+            if (shift)
+                for (int64_t r = r0; r < r1; r++)
+                    c->str_offsets[r + 1] -= shift;
+        }
+        if (fresh) {
+            free(c->str_data);
+            c->str_data = fresh;
+        } else if (at < base[(size_t)ci * stride + (size_t)n_chunks] / 2) {
+            /* many missing values: give the slack back */
             char *shrunk = realloc(c->str_data, at ? (size_t)at : 1);
             if (shrunk)
                 c->str_data = shrunk;
@@ -751,6 +841,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     }
     free(base);
     free(used);
+    free(sbeg);
     free(fast);
     if (nomem) {
         for (int ci = 0; ci < n_cols; ci++) {
