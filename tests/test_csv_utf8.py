@@ -12,7 +12,7 @@ import pytest
 
 from csv_util import assert_frames_identical, csv_api, write
 
-from blockops import CsvParseError, _core
+from blockops import CsvParseError, _config, _core
 from reference.csv_ref import STR
 
 #: Ill-formed sequences (Unicode 15, table 3-7) and their well-formed neighbours.
@@ -62,19 +62,19 @@ def hostile_utf8(seed: int, n: int = 3000):
 
 def test_utf8_check_matches_python(simd_level):
     for s in hostile_utf8(1):
-        assert _core.csv_utf8_check(s) == py_check(s), s
+        assert _core.csv_utf8_check(s, _config.simd()) == py_check(s), s
     # every offset of a bad sequence relative to 8-byte words, and truncations at the end
     for bad in BAD_SEQS:
         for pad in range(17):
             s = b"a" * pad + bad + b"b" * (pad % 5)
-            assert _core.csv_utf8_check(s) == py_check(s), s
+            assert _core.csv_utf8_check(s, _config.simd()) == py_check(s), s
     for good in GOOD_SEQS:
         for pad in range(17):
             s = b"a" * pad + good
-            assert _core.csv_utf8_check(s) == -1
+            assert _core.csv_utf8_check(s, _config.simd()) == -1
             for cut in range(1, len(good)):
                 t = b"a" * pad + good[:cut]
-                assert _core.csv_utf8_check(t) == py_check(t) == pad, t
+                assert _core.csv_utf8_check(t, _config.simd()) == py_check(t) == pad, t
 
 
 def _quote(v: bytes) -> bytes:

@@ -599,12 +599,12 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
  * value makes its row bad, like a number that does not parse. */
 static void check_utf8_chunk(const bo_csv_index *ix, const bo_csv_col *c, int ci,
                              const char *start, const char *end, int64_t r0, int64_t r1,
-                             uint8_t *bad, first_bad *fb)
+                             int simd, uint8_t *bad, first_bad *fb)
 {
     if (all_ascii(start, (size_t)(end - start)))
         return;
     const int64_t at0 = start - c->str_data; /* (str_offsets[r0] is another chunk's to write) */
-    if (bo_utf8_check(start, (size_t)(end - start)) < 0) {
+    if (bo_utf8_check_level(start, (size_t)(end - start), simd) < 0) {
         /* The region is well-formed, so its characters start exactly at its bytes that are
          * not continuation bytes (10xxxxxx): when every value starts at one, every value is
          * a run of whole characters, hence well-formed (one pass instead of a call per
@@ -666,6 +666,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     const int64_t n = ix->n_rows;
     const char quote = opts ? opts->quote : '"';
     const int pad = opts ? opts->pad_short : 0;
+    const int simd = opts ? opts->simd : 0;
     int T = opts && opts->n_threads > 0 ? opts->n_threads : 1;
     const int64_t n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
     if (T > n_chunks)
@@ -782,8 +783,8 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
                     if (cur[ci]) {
                         char *start = cols[ci].str_data + sbeg[(size_t)ci * stride + (size_t)k];
                         if (nonascii)
-                            check_utf8_chunk(ix, &cols[ci], ci, start, cur[ci], r0, r1, bad,
-                                             &fbs[k]);
+                            check_utf8_chunk(ix, &cols[ci], ci, start, cur[ci], r0, r1, simd,
+                                             bad, &fbs[k]);
                         used[(size_t)ci * stride + (size_t)k] = cur[ci] - start;
                     }
             }

@@ -195,6 +195,7 @@ typedef struct bo_csv_conv_opts {
      * pads short rows; 0: it is a bad row like any flagged one. Rows with too many fields stay
      * bad either way. */
     int pad_short;
+    int simd; /* bo_simd_level for the string columns' UTF-8 check (0: scalar) */
 } bo_csv_conv_opts;
 
 /* Convert the selected fields of every row. A row flagged by the tokenizer is not converted

@@ -309,6 +309,12 @@ class CsvBlockReader:
         self._whole: _BlockColumns | None = None
         self._whole_mode = False
 
+    @property
+    def _simd(self) -> int:
+        """The SIMD level of the UTF-8 check, read at each call (a reader pickled to a Dask or
+        Ray worker uses the worker's CPU)."""
+        return _config.simd()
+
     # -- public ------------------------------------------------------------------------
     def __iter__(self):
         if self._gen is None:
@@ -441,7 +447,8 @@ class CsvBlockReader:
         if n_rows == 0:
             return [], consumed, _core.csv_count_lines(data, 0, consumed)
         specs = [(f, _T_STR, True, (), None) for f in range(nf)]
-        outs, _, _ = _core.csv_convert(data, ix, specs, q, 1, False)
+        outs, _, _ = _core.csv_convert(data, ix, specs, q, 1, False, None, 0, False,
+                                       self._simd)
         names = []
         for (offs, raw), _mask in outs:
             try:
@@ -761,7 +768,8 @@ class CsvBlockReader:
         cspecs = self._cspecs[1]
         r0 = acc.reserve(n_rows)
         outs, bad, err = _core.csv_convert(piece, ix, cspecs, self.quotechar, self.n_threads,
-                                           True, acc.dest(), r0, self.short_rows == "pad")
+                                           True, acc.dest(), r0, self.short_rows == "pad",
+                                           self._simd)
         acc.add(outs, n_rows)
         bad = bad[r0:r0 + n_rows]
         n_bad_total = int(bad.sum()) if (n_bad or err is not None) else 0
