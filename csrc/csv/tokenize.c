@@ -172,63 +172,6 @@ incomplete:
     return ROW_INCOMPLETE;
 }
 
-#if defined(__SSE2__)
-/* Fast path for a plain row: one that starts with neither a blank nor a line break and holds
- * no quote character before its line break (LF or CR, which ends the row as in tok_row; the LF
- * of a CRLF is then a blank line for the caller). Field boundaries come from byte masks, 32
- * bytes at a time, one count-trailing-zeros per delimiter, instead of a search per field.
- * Returns 1 with the row tokenized exactly as tok_row would (slot, *next, *count, *flag), or 0
- * when the row is not plain, would pass max_row, or its line break is not within the 32-byte
- * windows that fit before n: then tok_row decides (blank lines, quotes, limits, the end of
- * the buffer). */
-static inline int tok_row_plain(const char *buf, size_t p, size_t n, char delim, char quote,
-                                size_t max_row, int nf, uint32_t *slot, size_t *next,
-                                int32_t *count, uint8_t *flag)
-{
-    const char c0 = buf[p];
-    if (c0 == ' ' || c0 == '\t' || c0 == '\n' || c0 == '\r')
-        return 0;
-    const __m128i vd = _mm_set1_epi8(delim), vn = _mm_set1_epi8('\n');
-    const __m128i vq = _mm_set1_epi8(quote), vr = _mm_set1_epi8('\r');
-    int32_t f = 1;
-    slot[0] = (uint32_t)p;
-    for (size_t q = p; q + 32 <= n; q += 32) {
-        if (max_row && q - p > max_row)
-            return 0;
-        const __m128i a = _mm_loadu_si128((const __m128i *)(buf + q));
-        const __m128i b = _mm_loadu_si128((const __m128i *)(buf + q + 16));
-#define BO_MASK32(x, y) ((uint32_t)_mm_movemask_epi8(x) | (uint32_t)_mm_movemask_epi8(y) << 16)
-        uint32_t d = BO_MASK32(_mm_cmpeq_epi8(a, vd), _mm_cmpeq_epi8(b, vd));
-        const uint32_t brk = BO_MASK32(_mm_or_si128(_mm_cmpeq_epi8(a, vn), _mm_cmpeq_epi8(a, vr)),
-                                       _mm_or_si128(_mm_cmpeq_epi8(b, vn), _mm_cmpeq_epi8(b, vr)));
-        const uint32_t odd = BO_MASK32(_mm_cmpeq_epi8(a, vq), _mm_cmpeq_epi8(b, vq));
-#undef BO_MASK32
-        const uint32_t stop = brk | odd;
-        if (stop) {
-            const int k = __builtin_ctz(stop);
-            if ((odd >> k) & 1)
-                return 0; /* a quote before the end of the row */
-            d &= (1u << k) - 1;
-        }
-        for (; d; d &= d - 1, f++)
-            if (f < nf)
-                slot[f] = (uint32_t)(q + (size_t)__builtin_ctz(d) + 1);
-        if (stop) {
-            const size_t end = q + (size_t)__builtin_ctz(stop);
-            if (max_row && end - p > max_row)
-                return 0;
-            for (int32_t g = f; g < nf; g++) /* missing fields: empty, at the end of the row */
-                slot[g] = (uint32_t)end;
-            slot[nf] = (uint32_t)end;
-            *count = f;
-            *flag = f == nf ? BO_CSV_ROW_OK : BO_CSV_ROW_FIELDS;
-            *next = end + 1;
-            return 1;
-        }
-    }
-    return 0;
-}
-#endif
 
 #if defined(__SSE2__)
 /* Bitmasks of 64 bytes at p (SSE2 compares; bit i = byte p[i]); when fewer than 64 bytes are
@@ -456,13 +399,9 @@ static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
             p++; /* a blank line (as the LF of a CRLF is): tok_row's ROW_BLANK, next = p + 1 */
             continue;
         }
-        if (!o->byte_path_only && tok_row_plain(buf, p, n, o->delimiter, o->quote,
-                                                o->max_row_bytes, nf, slot, &next, &cnt, &fl))
-            r = ROW_DONE;
-        else
 #endif
-            r = tok_row(buf, p, n, o->delimiter, o->quote, o->final, o->max_row_bytes, nf, slot,
-                        &next, &cnt, &fl);
+        r = tok_row(buf, p, n, o->delimiter, o->quote, o->final, o->max_row_bytes, nf, slot,
+                    &next, &cnt, &fl);
         if (r == ROW_INCOMPLETE || r == ROW_LIMIT) {
             *pos = p;
             return r;

@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(seq.consumed == n || seq.n_rows == 0); /* final: everything is consumed */
     int nf = seq.n_fields;
 
-    /* the mask-based fast path for plain rows gives the byte-at-a-time path's index */
+    /* the structural scan gives the byte-at-a-time path's index */
     bo_csv_tok_opts ob = o;
     ob.byte_path_only = 1;
     bo_csv_index byte;

@@ -869,7 +869,7 @@ static void test_convert_strings(void)
     free(b);
 }
 
-/* The fast path for plain rows against the byte-at-a-time path, on random CSV with quotes,
+/* The structural scan (scan_rows) against the byte-at-a-time path, on random CSV with quotes,
  * CRLF, blank lines and stray quotes (so rows switch between the paths), with rows of every
  * field count around n_fields, at every end position and with a row-length limit. */
 static void test_plain_row_fast_path(void)
