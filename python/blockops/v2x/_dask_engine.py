@@ -8,6 +8,7 @@ its row counts, so the result accounts for every row like the local engine does.
 from __future__ import annotations
 
 import os
+import uuid
 
 from . import ops
 from ._tasks import run_part as _job, worker_peaks
@@ -112,7 +113,13 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
         t = time.perf_counter()
         parts = raw.to_delayed()
         names = [f"part-{i:05d}.parquet" for i in range(len(parts))]
-        jobs = [dask.delayed(_job)(p, cfg, attackers, pool,
+        # The attacker IDs and the donor pool (4 MB by default) as one graph key each: a value
+        # passed straight to dask.delayed is copied into every task, so thousands of tasks
+        # would each ship it; as a key, each worker fetches it once and keeps it
+        run_id = uuid.uuid4().hex
+        att_d = dask.delayed(attackers, name=f"v2x-attackers-{run_id}")
+        pool_d = dask.delayed(pool, name=f"v2x-pool-{run_id}")
+        jobs = [dask.delayed(_job)(p, cfg, att_d, pool_d,
                                    os.path.join(out_dir, n) if ofs is None else n)
                 for n, p in zip(names, parts)]
         counts = (_compute_with_progress(client, jobs) if progress
