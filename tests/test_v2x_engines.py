@@ -106,14 +106,18 @@ def _engine(kind: str) -> dict:
                                     "positional_swap_rand"])
 @pytest.mark.parametrize("kind", ["dask", "ray"])
 def test_cluster_engine_output_is_the_local_output_bit_for_bit(bsm, tmp_path, local_runs,
-                                                              kind, attack):
+                                                              kind, attack, capsys):
     local, want = local_runs[attack]
     assert local.worker_peak_rss == {}  # the local engine has no workers
     assert 0 < local.n_attackers < local.n_ids and 0 < local.attacker_rows < local.rows_out
     assert local.rows_dropped_na > 0 and local.rows_filtered_out > 0
+    progress = attack == "positional_swap_rand"
     res = v2x.Pipeline(_cfg(bsm, tmp_path / kind, engine=_engine(kind),
-                            attack=attack)).run()
+                            attack=attack)).run(progress=progress)
     assert res.engine == kind and res.parts > 10
+    if progress:  # the parts' progress bar (tqdm.auto: text outside notebooks)
+        err = capsys.readouterr().err
+        assert f"v2x ({kind})" in err and f"{res.parts}/{res.parts}" in err
     _assert_bitwise_equal(_read(res.output_dir), want)
     for k in ("rows_in", "rows_out", "rows_skipped", "rows_dropped_na", "rows_filtered_out",
               "attacker_rows", "n_ids", "n_attackers"):
@@ -160,6 +164,22 @@ def test_dask_engine_passes_the_per_worker_memory_limit(bsm, tmp_path, monkeypat
 def test_engine_config_errors(tmp_path, engine, msg):
     with pytest.raises(ValueError, match=msg):
         pl.PipelineConfig.from_dict(_cfg(tmp_path / "x.csv", tmp_path / "o", engine=engine))
+
+
+def test_ray_engine_refuses_several_remote_files(tmp_path):
+    """As the Dask engine: remote files are numbered per file, which would change row-keyed
+    draws, so several of them are refused before Ray starts."""
+    pytest.importorskip("ray")
+    fsspec = pytest.importorskip("fsspec")
+    from blockops.synth import write_bsm_csv
+
+    write_bsm_csv(tmp_path / "s.csv", rows=50, seed=1, center=CENTER)
+    for k in (1, 2):
+        fsspec.filesystem("memory").pipe(f"/bo-ray-several/p{k}.csv",
+                                         (tmp_path / "s.csv").read_bytes())
+    cfg = _cfg("memory://bo-ray-several/p*.csv", tmp_path / "o", engine={"kind": "ray"})
+    with pytest.raises(ValueError, match="Ray engine reads several remote files"):
+        v2x.Pipeline(cfg).run()
 
 
 def test_engine_memory_limit_is_parsed(tmp_path):

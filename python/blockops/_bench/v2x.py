@@ -761,11 +761,27 @@ def _at_edge(row_ids, csv_path: str, center_lat: float, center_lon: float,
 
 def compare_peer(bo: Labels, peer: Labels, *, name: str, csv_path: str, center_lat: float,
                  center_lon: float, radius_m: float) -> tuple[bool, str]:
-    """(ok, text): does the polars or DuckDB output hold blockops' rows with its isAttacker?
+    """Does the polars or DuckDB output hold blockops' rows with blockops' isAttacker?
 
-    A difference is explained only when every row that one side keeps and the other does not
-    lies on the circle's edge (:data:`EDGE_REL`), the common rows agree on isAttacker and both
-    chose as many attacker IDs."""
+    Parameters
+    ----------
+    bo, peer : Labels
+        Row keys and isAttacker of the blockops output and of the peer's (:func:`read_labels`).
+    name : str
+        The peer's name, for the text.
+    csv_path : str
+        The input, read only to locate rows that one side kept and the other did not.
+    center_lat, center_lon, radius_m : float
+        The radius filter both applied.
+
+    Returns
+    -------
+    (bool, str)
+        Whether the outputs agree, and a one-line account. A difference is explained (ok)
+        only when every row that one side keeps and the other does not lies on the circle's
+        edge (within :data:`EDGE_REL` of the radius), the common rows agree on isAttacker and
+        both chose as many attacker IDs.
+    """
     import numpy as np
 
     problems = [f"{n} output repeats row keys" for n, lab in ((name, peer), ("blockops", bo))
@@ -818,11 +834,22 @@ def _bits(col):
 
 def output_digest(out_dir: str) -> dict:
     """A digest of a blockops Parquet output that does not depend on how its rows are split
-    into parts: the Arrow schema (metadata left out) and, sorted by the global row number
-    (``row``), a 64-bit mix of every column's bytes per row, hashed with sha256. Two outputs
-    with the same digest are equal bit for bit, up to a hash collision.
+    into parts.
 
-    Reads one part at a time (a row's mix and number: 16 bytes a row)."""
+    Parameters
+    ----------
+    out_dir : str
+        A pipeline output directory (``part-*.parquet`` with the ``row`` column).
+
+    Returns
+    -------
+    dict
+        ``rows``, ``digest`` (sha256 of the Arrow schema without metadata and, sorted by the
+        global row number, a 64-bit mix of every column's bytes per row: numbers by their
+        bits, so -0.0 is not 0.0; text by a hash of its value), ``schema`` and
+        ``unique_rows``. Two outputs with the same digest are equal bit for bit, up to a hash
+        collision. Reads one part at a time and keeps 16 bytes a row.
+    """
     import numpy as np
     import pyarrow.parquet as pq
 

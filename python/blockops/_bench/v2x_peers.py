@@ -64,11 +64,25 @@ class PeerNotAvailable(ImportError):
 
 
 def exact_attackers(ids, *, ratio: float, seed: int):
-    """The original's attacker IDs: ``train_test_split(sorted ids, test_size=ratio,
-    random_state=seed)``, the test part. ``ids`` must be unique; the result is sorted.
+    """The original's attacker IDs, chosen with scikit-learn as a user of the peers would.
 
-    scikit-learn refuses fewer than two samples and a ratio outside (0, 1); the edges are
-    answered as blockops' ``select_attackers`` answers them (none, or all)."""
+    Parameters
+    ----------
+    ids : array-like of int
+        The distinct vehicle IDs (int64) of the cleaned, filtered rows, in any order.
+    ratio : float
+        Share of attackers: ``test_size`` of ``train_test_split``.
+    seed : int
+        ``random_state`` of ``train_test_split``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The test part of ``train_test_split(sorted ids, test_size=ratio,
+        random_state=seed)`` (``ceil(ratio * n)`` IDs), sorted, int64. scikit-learn refuses
+        fewer than two samples and a ratio outside (0, 1); those edges are answered as
+        ``blockops.v2x.select_attackers`` answers them (none, or all).
+    """
     import numpy as np
 
     try:

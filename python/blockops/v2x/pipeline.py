@@ -205,8 +205,21 @@ class PipelineConfig:
         self.attack_kwargs()  # checks parameter names early
 
     def worker_memory_limit(self) -> int | None:
-        """[engine] memory_limit in bytes (per worker of the Dask or Ray engine), or None for
-        the engine's default (Dask: :func:`blockops.resources.plan`'s share of the memory)."""
+        """The per-worker memory limit of the cluster engines, ``[engine] memory_limit``.
+
+        Returns
+        -------
+        int or None
+            Bytes (``"2GiB"``, ``"512MB"`` and plain integers are accepted), or None when not
+            set (or ``"auto"``): the engine's default, which on Dask is
+            :func:`blockops.resources.plan`'s share of the memory per worker and on Ray no
+            reservation.
+
+        Raises
+        ------
+        ValueError
+            For a size that does not parse or is not positive.
+        """
         from ..io.csv import parse_size
 
         v = self["engine"]["memory_limit"]
@@ -441,6 +454,10 @@ class PipelineResult:
     ``stage_bytes`` the most bytes of staged parts held in memory at once (pandas
     ``memory_usage(deep=True)`` of the frames), ``stage_parts`` how many parts stayed in
     memory, ``spilled_parts`` / ``spilled_bytes`` how many went to disk and their file bytes.
+
+    Cluster engines (Dask, Ray): ``worker_peak_rss`` maps each worker process (``host:pid``)
+    to its peak RSS in bytes (``VmHWM``, read by its tasks in that process); empty on the
+    local engine. ``peak_rss_bytes`` is always the driver's (this process's) peak.
     """
 
     rows_in: int = 0
