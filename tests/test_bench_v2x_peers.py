@@ -245,6 +245,9 @@ def test_cli_rejects_unknown_sides(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--sides", "blockops,spark"])
     assert "--sides: choose from original, blockops, polars, duckdb" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--sides", "blockops-dask", "--worker-memory", "half"])
+    assert "--worker-memory" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         bench.main(["--help"])
     assert exc.value.code == 0

@@ -1083,7 +1083,9 @@ def main(argv=None) -> int:
         rows_list = [parse_count(r) for r in args.rows.split(",") if r.strip()]
         micro_rows = parse_count(args.micro_rows)
         args.memory_limit_bytes = parse_memory(args.memory_limit)
-        parse_memory(args.worker_memory)
+        from blockops.io.csv import parse_size
+
+        parse_size(args.worker_memory, "--worker-memory")  # as [engine] memory_limit reads it
     except ValueError as exc:
         ap.error(str(exc))
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
