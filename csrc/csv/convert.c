@@ -412,6 +412,22 @@ static int na_numberlike(const bo_csv_na *na)
     return 0;
 }
 
+#if defined(__SSE2__)
+/* A float field of the shapes the fast parsers take: a decimal (bo_float_field_fast) or an
+ * integer of up to 16 digits, whose int64 -> double conversion rounds to nearest as the
+ * general parser does ("-0" is -0.0). 0 when parsed, else the general path decides. */
+static inline int float_fast(const char *lo, const char *s, size_t len, double *v)
+{
+    if (!bo_float_field_fast(lo, s, len, v))
+        return 0;
+    int64_t iv;
+    if (bo_int_field_fast(lo, s, len, &iv))
+        return 1;
+    *v = iv == 0 && s[0] == '-' ? -0.0 : (double)iv;
+    return 0;
+}
+#endif
+
 /* Row states of a chunk (convert_chunk) */
 enum { ROW_CONVERT = 0, ROW_PADDED = 1, ROW_SKIP = 2 };
 
@@ -550,7 +566,7 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                 for (int64_t r = p0; r < p1; r++, o += stride) {
                     double v;
                     if (st[r - r0] == ROW_CONVERT &&
-                        !bo_float_field_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
+                        !float_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
                         if (f32)
                             ((float *)c->out)[r] = (float)v;
                         else
