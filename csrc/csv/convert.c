@@ -561,32 +561,30 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                 continue;
             }
 #if defined(__SSE2__)
-            if (fast[ci] && (c->type == BO_CSV_FLOAT64 || c->type == BO_CSV_FLOAT32)) {
-                const int f32 = c->type == BO_CSV_FLOAT32;
+            const int fast_num = c->type == BO_CSV_FLOAT64 || c->type == BO_CSV_FLOAT32 ||
+                                 c->type == BO_CSV_INT64;
+            if (fast[ci] && fast_num) {
                 for (int64_t r = p0; r < p1; r++, o += stride) {
-                    double v;
-                    if (st[r - r0] == ROW_CONVERT &&
-                        !float_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
-                        if (f32)
-                            ((float *)c->out)[r] = (float)v;
-                        else
-                            ((double *)c->out)[r] = v;
-                        if (c->mask)
-                            c->mask[r] = 0;
-                    } else if (st[r - r0] != ROW_SKIP &&
-                               convert_generic(buf, buf_end, ix, c, ci, r, quote,
-                                               st[r - r0] == ROW_PADDED, bad, sc, fb) < 0) {
-                        return -1;
+                    int done = 0;
+                    if (st[r - r0] == ROW_CONVERT) {
+                        const char *const s = buf + o[f];
+                        const size_t len = o[e_at] - e_adj - o[f];
+                        /* the type test is the same for every row: predicted */
+                        if (c->type == BO_CSV_INT64) {
+                            int64_t v;
+                            if ((done = !bo_int_field_fast(buf, s, len, &v)))
+                                ((int64_t *)c->out)[r] = v;
+                        } else {
+                            double v;
+                            if ((done = !float_fast(buf, s, len, &v))) {
+                                if (c->type == BO_CSV_FLOAT32)
+                                    ((float *)c->out)[r] = (float)v;
+                                else
+                                    ((double *)c->out)[r] = v;
+                            }
+                        }
                     }
-                }
-                continue;
-            }
-            if (fast[ci] && c->type == BO_CSV_INT64) {
-                for (int64_t r = p0; r < p1; r++, o += stride) {
-                    int64_t v;
-                    if (st[r - r0] == ROW_CONVERT &&
-                        !bo_int_field_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
-                        ((int64_t *)c->out)[r] = v;
+                    if (done) {
                         if (c->mask)
                             c->mask[r] = 0;
                     } else if (st[r - r0] != ROW_SKIP &&
