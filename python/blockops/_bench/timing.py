@@ -271,5 +271,7 @@ def child_main(argv: Sequence[str], run: Callable[[dict], dict]) -> int | None:
         return 0
     except Exception as exc:  # reported by the parent, with the traceback on stderr
         traceback.print_exc()
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        # one line, the parent reports the last one (Dask's messages end in a hint, not the
+        # reason)
+        print(" ".join(f"{type(exc).__name__}: {exc}".split())[:600], file=sys.stderr)
         return 1
