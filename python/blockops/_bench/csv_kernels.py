@@ -191,21 +191,22 @@ def render(kernels: list[dict]) -> list[str]:
         mb = d["bytes"] / 1e6
         rows.append([shape, size, "csv_tokenize (whole file, reader's slices)",
                      _fmt(d["tokenize_s"]), f"{mb / d['tokenize_s'] / 1e3:,.2f} GB/s",
-                     f"{mb / d['tokenize_cpu_s'] / 1e3:,.2f} GB/s per CPU" if
-                     d["tokenize_cpu_s"] else "", f"{d['rows']:,} rows"])
+                     f"{d['bytes']:,} bytes, {d['rows']:,} rows",
+                     f"{mb / d['tokenize_cpu_s'] / 1e3:,.2f} GB/s per CPU (process time)"
+                     if d["tokenize_cpu_s"] else ""])
         for g in d["rows_ns"]:
             rows.append([shape, size, "csv_convert " + g["what"], _fmt(g["s"]),
                          f"{g['ns_per_value']:.2f} ns/value",
-                         f"{mb / g['s']:,.0f} MB/s of file" if g["s"] else "", ""])
+                         f"{d['rows'] * g['columns']:,} values", ""])
         conv_all = next((g["s"] for g in d["rows_ns"] if g["what"].startswith("all columns")),
                         None)
         rest = (d["read_csv_s"] - d["tokenize_s"] - conv_all) if conv_all else None
         rows.append([shape, size, "read_csv(dtypes=..., n_threads=1)", _fmt(d["read_csv_s"]),
-                     f"{mb / d['read_csv_s']:,.0f} MB/s", "",
+                     f"{mb / d['read_csv_s']:,.0f} MB/s", "the whole file",
                      "" if rest is None else
                      f"tokenize {d['tokenize_s'] / d['read_csv_s']:.0%} + convert "
                      f"{conv_all / d['read_csv_s']:.0%} + rest {rest / d['read_csv_s']:.0%}"])
-    out.append(_t.markdown_table(["shape", "file", "what", "best s", "speed", "", "notes"], rows,
+    out.append(_t.markdown_table(["shape", "file", "what", "best s", "speed", "of", "notes"], rows,
                                  ["<", ">", "<", ">", ">", ">", "<"]))
     out += ["", "The tokenizer and converter rows time `blockops._core.csv_tokenize` / "
             "`csv_convert` calls only (perf_counter around each call, summed over the file's "
