@@ -142,7 +142,9 @@ def _canonical(arr, kind: str, fmt: Optional[str] = None):
             arr = arr.cast(pa.float64(), safe=False)
         else:
             raise TypeError(f"read as {arr.type}")
-        x = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+        # nulls filled in Arrow, then a zero-copy view: to_numpy(zero_copy_only=False) goes
+        # through pyarrow's pandas shim (a pandas import in every reader's process)
+        x = pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=True).astype(np.float64)
         x[np.isnan(x)] = _NAN
         return ("f8", x)
     if kind == "timestamp_utc":
@@ -160,13 +162,13 @@ def _canonical(arr, kind: str, fmt: Optional[str] = None):
             arr = arr.cast(pa.timestamp("ns"))
         tz = getattr(arr.type, "tz", None)
         arr = arr.cast(pa.timestamp("ns", tz=tz))  # the stored value is UTC when tz is set
-        x = pc.fill_null(arr.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
-        return ("i8", np.asarray(x, dtype=np.int64))
+        x = pc.fill_null(arr.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=True)
+        return ("i8", np.array(x, dtype=np.int64))
     if kind == "str":
         if got not in ("str", "null"):
             raise TypeError(f"read as {arr.type}")
         s = _as_large_string(arr) if got == "str" else pa.nulls(len(arr), pa.large_string())
-        valid = s.is_valid().to_numpy(zero_copy_only=False).astype(np.uint8)
+        valid = s.is_valid().cast(pa.uint8()).to_numpy(zero_copy_only=True).copy()
         s = pc.fill_null(s, "")
         if isinstance(s, pa.ChunkedArray):
             s = s.combine_chunks()

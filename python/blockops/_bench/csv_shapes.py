@@ -411,7 +411,8 @@ def ensure_file(shape: Shape, out_dir: str, nbytes: int, seed: int,
                 meta = json.load(f)
         except (OSError, ValueError):
             meta = {}
-        if meta.get("format") == FORMAT and meta.get("nbytes") == os.path.getsize(path):
+        if (meta.get("format") == FORMAT and meta.get("shape") == shape.key and
+                meta.get("nbytes") == os.path.getsize(path)):
             meta["generated"] = False
             return meta
     log(f"writing {path} ...")

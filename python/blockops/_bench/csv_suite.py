@@ -329,9 +329,11 @@ def parse_args(argv):
     ap.add_argument("--repeat", type=int, default=3,
                     help="timed calls per reader after the first (default 3; best is reported)")
     ap.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
-    ap.add_argument("--out-dir", default=os.path.join(tempfile.gettempdir(), "blockops-bench"),
+    # not bench csv's directory: its BSM files have the same names and other metadata
+    ap.add_argument("--out-dir",
+                    default=os.path.join(tempfile.gettempdir(), "blockops-bench-suite"),
                     help="where the files (and their references) are written once and reused "
-                         "(default $TMPDIR/blockops-bench)")
+                         "(default $TMPDIR/blockops-bench-suite)")
     ap.add_argument("--kernels", default="all",
                     help="shapes for blockops' tokenizer/converter breakdown, one thread "
                          "('all' = every shape run; '' = none)")
