@@ -220,6 +220,11 @@ def test_check_flags_what_differs(suite_dir):
 def test_check_compares_timestamps_parsed_or_not(suite_dir):
     import pyarrow as pa
 
+    from blockops.synth import _TS_FORMAT
+
+    assert dict(shapes.SHAPES["bsm"].text_timestamps) == {
+        "metadata_generatedAt": _TS_FORMAT, "metadata_receivedAt": _TS_FORMAT}
+
     path = f"{suite_dir}/ts.csv"
     with open(path, "w", encoding="utf-8") as f:
         f.write("t,u\n2013-01-01T10:00:00Z,01/02/2021 01:00:00 PM\n,12/31/2018 11:59:59 PM\n")

