@@ -259,6 +259,8 @@ def test_kernels_breakdown_on_the_numeric_shape(suite_dir):
             "all columns (16)"} <= set(groups)
     assert sum(1 for w in groups if "(" in w and "columns" not in w) == len(schema)
     assert all(g["ns_per_value"] > 0 for g in groups.values())
+    if hasattr(blockops.io.CsvBlockReader, "_simd"):  # converted on read_csv's code path
+        assert data["convert_simd"] == blockops._config.simd()
     text = "\n".join(__import__("blockops._bench.csv_kernels").
                      _bench.csv_kernels.render([{"shape": "numeric", "size": TINY,
                                                  "nbytes": meta["nbytes"], "ok": True,

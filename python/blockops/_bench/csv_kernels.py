@@ -32,14 +32,18 @@ _PER_COLUMN_MAX = 20
 
 
 def _reader_setup(path: str, dtypes: dict):
-    """The reader's conversion specs, delimiter, quote and row limit for these dtypes."""
+    """The reader's conversion specs, delimiter, quote, row limit and the extra arguments of
+    its csv_convert calls (the SIMD level of the UTF-8 check, where the binding takes one)."""
     import blockops.io as bio
 
     r = bio.CsvBlockReader(path, dtypes=dtypes, n_threads=1, blocksize=1 << 20)
     try:
         next(iter(r))
         specs, cspecs = r._cspecs  # (the _Spec list, csv_convert's tuples), built once per reader
-        return specs, cspecs, r.delimiter, r.quotechar, r.max_row_bytes
+        # csv_convert's simd argument defaults to scalar: pass what the reader passes, or the
+        # converters would be timed on another code path than read_csv's
+        extra = (r._simd,) if hasattr(r, "_simd") else ()
+        return specs, cspecs, r.delimiter, r.quotechar, r.max_row_bytes, extra
     finally:
         r.close()
 
@@ -85,11 +89,12 @@ def run(spec: dict) -> dict:
     path, repeat = spec["path"], spec["repeat"]
     schema = _sh.columns_of(shape)
     dtypes = {c: _spell(k, "blockops") for c, k in schema}
-    specs, cspecs, delim, quote, max_row = _reader_setup(path, dtypes)
+    specs, cspecs, delim, quote, max_row, extra = _reader_setup(path, dtypes)
     if len(specs) != len(schema):
         raise RuntimeError(f"the reader converts {len(specs)} columns, the schema has "
                            f"{len(schema)}")
-    out: dict[str, Any] = {"slice_bytes": SLICE_BYTES, "rows_ns": []}
+    out: dict[str, Any] = {"slice_bytes": SLICE_BYTES, "rows_ns": [],
+                           "convert_simd": extra[0] if extra else None}
     with open(path, "rb") as f:
         mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     buf = memoryview(mm)
@@ -146,7 +151,7 @@ def run(spec: dict) -> dict:
                                             SLICE_BYTES, [0.0]):
                     t0 = time.perf_counter()
                     outs, _bad, err = _core.csv_convert(piece, ix, sub_c, quote, 1, True, dest,
-                                                        r0, False)
+                                                        r0, False, *extra)
                     conv += time.perf_counter() - t0
                     if err is not None:
                         raise RuntimeError(f"csv_convert ({label}): {err}")
@@ -189,6 +194,11 @@ def render(kernels: list[dict]) -> list[str]:
             continue
         d = k["data"]
         mb = d["bytes"] / 1e6
+        simd = d.get("convert_simd")
+        if simd is not None:
+            from blockops._config import LEVELS
+
+            simd = LEVELS[simd] if 0 <= simd < len(LEVELS) else str(simd)
         rows.append([shape, size, "csv_tokenize (whole file, reader's slices)",
                      _fmt(d["tokenize_s"]), f"{mb / d['tokenize_s'] / 1e3:,.2f} GB/s",
                      f"{d['bytes']:,} bytes, {d['rows']:,} rows",
@@ -197,7 +207,8 @@ def render(kernels: list[dict]) -> list[str]:
         for g in d["rows_ns"]:
             rows.append([shape, size, "csv_convert " + g["what"], _fmt(g["s"]),
                          f"{g['ns_per_value']:.2f} ns/value",
-                         f"{d['rows'] * g['columns']:,} values", ""])
+                         f"{d['rows'] * g['columns']:,} values",
+                         "" if simd is None else f"simd={simd} (as read_csv)"])
         conv_all = next((g["s"] for g in d["rows_ns"] if g["what"].startswith("all columns")),
                         None)
         rest = (d["read_csv_s"] - d["tokenize_s"] - conv_all) if conv_all else None
