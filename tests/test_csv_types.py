@@ -479,3 +479,50 @@ def test_float_fast_path_next_to_other_fields(tmp_path, simd_level):
         mism = [(t, g, w) for t, g, w in zip(rows, got, want)
                 if np.float64(g).view(np.uint64) != np.float64(w).view(np.uint64)]
         assert not mism, mism[:5]
+
+
+def _iso_ref(text: str):
+    """Reference for the fixed ISO 8601 shape 'YYYY-MM-DD?HH:MM:SS[Z]' (? = T, t or a space):
+    ns since the epoch, or None when the text is not a valid timestamp of that shape in
+    datetime64[ns]'s years."""
+    import calendar
+    import re
+
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})[Zz]?",
+                     text.strip(" \t"))
+    if not m:
+        return None
+    y, mo, d, h, mi, s = map(int, m.groups())
+    if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y or 4, mo)[1] if 1 <= mo <= 12
+            else False) or h > 23 or mi > 59 or s > 59 or not 1677 <= y <= 2262:
+        return None
+    days = (np.datetime64(f"{y:04d}-{mo:02d}-{d:02d}") - np.datetime64("1970-01-01")).astype(int)
+    secs = int(days) * 86400 + h * 3600 + mi * 60 + s
+    if not -9223372036 < secs < 9223372036:
+        return None
+    return secs * 10**9
+
+
+@SETTINGS
+@given(parts=st.lists(st.tuples(
+    st.integers(1600, 2300), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25),
+    st.integers(0, 61), st.integers(0, 61), st.sampled_from("Tt -"), st.sampled_from(("", "Z", "z")),
+    st.one_of(st.none(), st.tuples(st.integers(0, 19), st.sampled_from("x/ 9")))),
+    min_size=1, max_size=30))
+def test_iso_timestamps_fixed_shape_match_reference(tmp_path_factory, parts):
+    """The converter's fixed-shape ISO path (and the general parser behind it): valid and
+    invalid dates, times and separators, and one byte spoiled at any place (not into '-' or
+    ':', which can make another valid ISO form, an offset); a value that is not a timestamp is
+    a bad row (skipped), every other one the reference's instant."""
+    bio = csv_api()
+    texts = []
+    for y, mo, d, h, mi, s, sep, z, spoil in parts:
+        t = f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}{z}"
+        if spoil is not None and spoil[0] < len(t):
+            t = t[:spoil[0]] + spoil[1] + t[spoil[0] + 1:]
+        texts.append(t)
+    path = write(tmp_path_factory.mktemp("iso"), ("t\n" + "\n".join(texts) + "\n").encode())
+    df = bio.read_csv(path, dtypes={"t": "datetime:iso"}, on_bad_lines="skip")
+    want = [(i, _iso_ref(t)) for i, t in enumerate(texts)]
+    assert df.index.tolist() == [i for i, v in want if v is not None], texts
+    assert df["t"].to_numpy().view(np.int64).tolist() == [v for _, v in want if v is not None]
