@@ -154,14 +154,21 @@ def test_killed_and_failed_children_are_reported(tmp_path):
             bench.SideRun(2000, "blockops", bench.Outcome("not available", 1.0,
                                                           error="ImportError: no Pipeline"))]
     args = argparse.Namespace(memory_limit_bytes=4 << 30, timeout=60.0, seed=1,
-                              null_fraction=0.0, radius_m=8000.0, blocksize=None)
-    text = bench.render_report(runs, {1000: (True, "not compared"), 2000: (True, "x")}, None,
+                              null_fraction=0.0, radius_m=8000.0, blocksize=None, workers=2,
+                              worker_memory="2GiB")
+    text = bench.render_report(runs, {(1000, "original"): (True, "not compared"),
+                                      (2000, "original"): (True, "x")}, None,
                                metas, args, "cmd", "now", 0.0, 0.0)
-    assert "| 1,000 | original | memory: killed: x | 12.0 | 5.0 GiB |" in text
-    assert ("| 1,000 | blockops | ok | 2.000 | 1.0 GiB | 3 | 2 | 1 | n/a (original killed "
-            "after 12 s) | > 5.0x |") in text
-    assert "| 2,000 | original | timeout: killed: t | 60.0 | 1.0 GiB |" in text
+    # a killed side did not finish; its time and RSS at the kill are lower bounds of its
+    # ratios to blockops (12 s / 2 s, 5 GiB / 1 GiB)
+    assert ("| 1,000 | original | did not finish (memory cap 4.0 GiB): killed: x | 12.0 | "
+            "5.0 GiB |  |  |  |  | > 6.0x | > 5.0x |  |") in text
+    assert "| 1,000 | blockops | ok | 2.000 | 1.0 GiB |  | 3 | 2 | 1 |  |  | reference |" in text
+    assert ("| 2,000 | original | did not finish (time cap 60 s): killed: t | 60.0 | 1.0 GiB |"
+            in text)
     assert "not available: ImportError: no Pipeline" in text
+    assert "1,000 rows: blockops peak RSS 1.0 GiB; ahead of every peer in wall time " \
+        "(original): met" in text
 
 
 def _labels(ids, labels, n_att_ids=1):

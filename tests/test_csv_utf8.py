@@ -12,7 +12,7 @@ import pytest
 
 from csv_util import assert_frames_identical, csv_api, write
 
-from blockops import CsvParseError, _core
+from blockops import CsvParseError, _config, _core
 from reference.csv_ref import STR
 
 #: Ill-formed sequences (Unicode 15, table 3-7) and their well-formed neighbours.
@@ -62,19 +62,19 @@ def hostile_utf8(seed: int, n: int = 3000):
 
 def test_utf8_check_matches_python(simd_level):
     for s in hostile_utf8(1):
-        assert _core.csv_utf8_check(s) == py_check(s), s
+        assert _core.csv_utf8_check(s, _config.simd()) == py_check(s), s
     # every offset of a bad sequence relative to 8-byte words, and truncations at the end
     for bad in BAD_SEQS:
         for pad in range(17):
             s = b"a" * pad + bad + b"b" * (pad % 5)
-            assert _core.csv_utf8_check(s) == py_check(s), s
+            assert _core.csv_utf8_check(s, _config.simd()) == py_check(s), s
     for good in GOOD_SEQS:
         for pad in range(17):
             s = b"a" * pad + good
-            assert _core.csv_utf8_check(s) == -1
+            assert _core.csv_utf8_check(s, _config.simd()) == -1
             for cut in range(1, len(good)):
                 t = b"a" * pad + good[:cut]
-                assert _core.csv_utf8_check(t) == py_check(t) == pad, t
+                assert _core.csv_utf8_check(t, _config.simd()) == py_check(t) == pad, t
 
 
 def _quote(v: bytes) -> bytes:
@@ -112,6 +112,42 @@ def test_reader_drops_ill_formed_values(tmp_path, simd_level, seed):
                               n_threads=nt, **kw)
             assert_frames_identical(df, want, msg=f"bs={bs} nt={nt}")
             assert df.attrs["blockops_stats"]["rows_skipped"] == len(values) - len(ok)
+
+
+def test_many_chunks_and_characters_split_between_values(tmp_path, simd_level):
+    """Enough rows for several conversion chunks per thread (the converter checks a chunk's
+    strings as one region and then only the value starts): characters split between two
+    consecutive values (each ill-formed, their concatenation well-formed), quoted values with
+    doubled quotes, missing values; same rows kept as Python's decoding decides, at every
+    thread count and block size."""
+    bio = csv_api()
+    r = np.random.default_rng(7)
+    pool = [v.replace(b"\r", b"").replace(b"\n", b"") for v in hostile_utf8(99, 600)]
+    pool = [v for v in pool if v.strip(b" \t") and v not in (b"NA", b"NaN", b"nan")]
+    values = []
+    while len(values) < 9000:
+        k = r.integers(10)
+        if k == 0:  # one character split across two values
+            ch = GOOD_SEQS[r.integers(len(GOOD_SEQS) - 4, len(GOOD_SEQS))]
+            cut = int(r.integers(1, len(ch)))
+            values += [b"a" + ch[:cut], ch[cut:] + b"b"]
+        elif k == 1:
+            values.append(b'say ""' + "é".encode() * int(r.integers(1, 4)) + b'""')
+        else:
+            # hostile values in the first half only: chunks of the second half are well-formed
+            # as a region and ill-formed only at the split characters
+            values.append(pool[r.integers(len(pool))] if r.random() < 0.2 and len(values) < 4500
+                          else "ok-é-€".encode() * int(r.integers(1, 3)))
+    path = write(tmp_path, _file(values, r))
+    ok = [i for i, v in enumerate(values) if py_check(v) < 0]
+    want = pd.DataFrame({"s": pd.array([values[i].decode() for i in ok], dtype=STR)},
+                        index=pd.Index(ok, dtype=np.int64))
+    for bs in (65536, None):
+        for nt in (1, 2, 3):
+            kw = {} if bs is None else {"blocksize": bs}
+            df = bio.read_csv(path, columns=["s"], dtypes={"s": "str"}, on_bad_lines="skip",
+                              n_threads=nt, **kw)
+            assert_frames_identical(df, want, msg=f"bs={bs} nt={nt}")
 
 
 def test_reader_error_names_line_column_value(tmp_path, simd_level):

@@ -53,3 +53,20 @@ int64_t bo_utf8_check(const char *s, size_t len)
     }
     return -1;
 }
+
+#if defined(BO_HAVE_AVX2)
+int bo_utf8_valid_avx2(const char *s, size_t len); /* utf8_avx2.c */
+#endif
+
+int64_t bo_utf8_check_level(const char *s, size_t len, int simd)
+{
+#if defined(BO_HAVE_AVX2)
+    /* the vector check says well-formed or not; only ill-formed text (rare) is walked again
+     * byte by byte for the offset */
+    if (simd >= BO_SIMD_AVX2 && len >= 32 && bo_utf8_valid_avx2(s, len))
+        return -1;
+#else
+    (void)simd;
+#endif
+    return bo_utf8_check(s, len);
+}

@@ -18,10 +18,6 @@
 /* Rows per work item (a unit of the thread split; chunks are fixed, so results do not depend on
  * the thread count). */
 #define CHUNK_ROWS 1024
-/* Prefetch distance in rows, for the row walk of convert_chunk and the string copy. An earlier
- * column-at-a-time walk jumped from row to row at irregular strides and spent ~80 ns per field
- * in cache misses without it; the row walk is sequential, this only keeps ahead of it. */
-#define PREFETCH_ROWS 32
 
 void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens, int n)
 {
@@ -106,6 +102,32 @@ size_t bo_csv_unquote(const char *src, size_t len, char quote, char *dst)
     for (; i < len; i++)
         dst[k++] = src[i];
     return k;
+}
+
+/* bo_csv_unquote's result (src starts with the quote), with memchr for the quotes and memcpy
+ * for the runs between them instead of a test per byte: quoted text fields are long (reviews,
+ * addresses) and hold few quotes. */
+static inline size_t unquote_into(const char *src, size_t len, char quote, char *dst)
+{
+    const char *p = src + 1, *const e = src + len;
+    char *o = dst;
+    for (;;) {
+        const char *q = memchr(p, quote, (size_t)(e - p));
+        if (!q) /* unterminated: the rest is the value */
+            q = e;
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        if (q == e)
+            return (size_t)(o - dst);
+        if (q + 1 < e && q[1] == quote) { /* a doubled quote is one */
+            *o++ = quote;
+            p = q + 2;
+            continue;
+        }
+        p = q + 1; /* the closing quote: what follows it up to the delimiter is kept */
+        memcpy(o, p, (size_t)(e - p));
+        return (size_t)(o - dst) + (size_t)(e - p);
+    }
 }
 
 /* Per-thread scratch for unquoting. */
@@ -369,71 +391,218 @@ static inline int copy_str(char *d, const char *d_end, const char *s, size_t len
     return !all_ascii(s, len);
 }
 
-/* Convert rows [r0, r1) of every column, one row at a time: a row's fields are read together,
- * front to back, so the block is walked once, in order (the hardware prefetcher follows), and
- * not once per column. String bytes are copied while the row is in cache, to str_cur[ci] (this
- * chunk's region of the column's buffer; advanced past what was written); str_offsets[r + 1]
- * gets the value's end in the buffer as if no region had slack (corrected afterwards for the
- * regions that move: none when no value was quoted or missing). A row flagged by the
- * tokenizer is bad and not converted (its strings count as missing, with length 0). Returns
- * whether a string value may hold a byte >= 0x80. */
+/* Whether a missing-value string could be taken for a number by the fast parsers of the
+ * column loops (non-empty text of only [+-.0-9]), or the column matches numbers numerically:
+ * then every field of a numeric column is matched against the strings before it is parsed.
+ * Otherwise a field that a fast parser accepts cannot be missing, and the match is skipped
+ * (the default strings, "nan", "NULL", "#N/A", ..., are all words). */
+static int na_numberlike(const bo_csv_na *na)
+{
+    if (!na)
+        return 0;
+    if (na->n_nums)
+        return 1;
+    for (int i = 0; i < na->n; i++) {
+        size_t k = 0;
+        while (k < na->lens[i] && strchr("+-.0123456789", na->values[i][k]) && na->values[i][k])
+            k++;
+        if (na->lens[i] && k == na->lens[i])
+            return 1;
+    }
+    return 0;
+}
+
+#if defined(__SSE2__)
+/* A float field of the shapes the fast parsers take: a decimal (bo_float_field_fast) or an
+ * integer of up to 16 digits, whose int64 -> double conversion rounds to nearest as the
+ * general parser does ("-0" is -0.0). 0 when parsed, else the general path decides. */
+static inline int float_fast(const char *lo, const char *s, size_t len, double *v)
+{
+    if (!bo_float_field_fast(lo, s, len, v))
+        return 0;
+    int64_t iv;
+    if (bo_int_field_fast(lo, s, len, &iv))
+        return 1;
+    *v = iv == 0 && s[0] == '-' ? -0.0 : (double)iv;
+    return 0;
+}
+#endif
+
+/* Row states of a chunk (convert_chunk) */
+enum { ROW_CONVERT = 0, ROW_PADDED = 1, ROW_SKIP = 2 };
+
+/* Field c->field of row r of a non-string column, the general way (unquoting, missing-value
+ * strings, every spelling the parsers take); padded: a short row that pad_short converts.
+ * Returns -1 when out of memory (the scratch buffer), else 0. */
+static inline int convert_generic(const char *buf, const char *buf_end, const bo_csv_index *ix,
+                                  const bo_csv_col *c, int ci, int64_t r, char quote, int padded,
+                                  uint8_t *bad, scratch_t *sc, first_bad *fb)
+{
+    const char *s;
+    size_t len;
+    int na;
+    if (!padded) {
+        if (field_text(buf, ix, r, c->field, quote, sc, &s, &len) < 0)
+            return -1;
+        na = na_match(c->na, s, len);
+    } else {
+        uint32_t a, b;
+        const int present = padded_span(ix, r, c->field, &a, &b);
+        if (span_text(buf, a, b, quote, sc, &s, &len) < 0)
+            return -1;
+        na = !present || na_match(c->na, s, len); /* a padded field is missing */
+    }
+    /* s is in the block (whose bytes before s the fast parsers may read), or in the scratch
+     * buffer when the value was quoted */
+    const char *lo = (uintptr_t)s - (uintptr_t)buf < (uintptr_t)(buf_end - buf) ? buf : s;
+    const int rc = convert_field(c, r, lo, s, len, na);
+    if (rc) {
+        if (bad)
+            bad[r] = 1;
+        note_bad(fb, r, ci, bo_csv_field_start(ix, r, c->field), s, len, rc);
+    }
+    return 0;
+}
+
+/* Rows a column pass of convert_chunk covers: about 64 KB of text and index, so that the
+ * next column's pass finds them in L2 (a BSM row is ~300 bytes, a row of 320 numbers ~4 KB
+ * with its index). */
+#define PASS_BYTES ((int64_t)64 << 10)
+
+/* Convert rows [r0, r1) of every column. The rows are taken in passes of a few dozen to a
+ * thousand rows (PASS_BYTES), and each pass column by column: a column's loop is specialised
+ * for its type (int and float columns parse each field with the fast parsers of
+ * numparse_fast.h and fall back to the general path only for the fields they do not take:
+ * quoted, missing, blanks, exponents, ...), where a loop over the fields of a row dispatched
+ * on the type and matched the missing-value strings for every field (~20 ns a number). The
+ * pass's bytes stay in cache from one column to the next, so the block is still read from
+ * memory once. String bytes are copied to str_cur[ci] (this chunk's region of the column's
+ * buffer; advanced past what was written); str_offsets[r + 1] gets the value's end in the
+ * buffer as if no region had slack (corrected afterwards for the regions that move: none
+ * when no value was quoted or missing). A row flagged by the tokenizer is bad and not
+ * converted (its strings count as missing, with length 0). fast[ci]: column ci may skip the
+ * missing-value match for fields its fast parser takes (na_numberlike). Returns whether a
+ * string value may hold a byte >= 0x80, or -1 when out of memory. */
 static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
-                         int n_cols, char quote, int pad, int64_t r0, int64_t r1, uint8_t *bad,
-                         char **str_cur, char *const *str_end, scratch_t *sc, first_bad *fb)
+                         int n_cols, const uint8_t *fast, char quote, int pad, int64_t r0,
+                         int64_t r1, uint8_t *bad, char **str_cur, char *const *str_end,
+                         scratch_t *sc, first_bad *fb)
 {
     const char *const buf_end = buf + ix->consumed; /* every field lies before it */
+    const size_t stride = (size_t)ix->n_fields + 1;
     int nonascii = 0;
+    uint8_t st[CHUNK_ROWS];
     for (int64_t r = r0; r < r1; r++) {
-        if (r + PREFETCH_ROWS < r1)
-            __builtin_prefetch(buf + bo_csv_row_start(ix, r + PREFETCH_ROWS));
-        const int padded = ix->flags[r] != BO_CSV_ROW_OK && padded_row(ix, r, pad);
-        if (ix->flags[r] != BO_CSV_ROW_OK && !padded) {
-            if (bad)
-                bad[r] = 1;
-            for (int ci = 0; ci < n_cols; ci++)
-                if (cols[ci].type == BO_CSV_STR) {
-                    cols[ci].mask[r] = 1;
-                    cols[ci].str_offsets[r + 1] = str_cur[ci] - cols[ci].str_data;
-                }
-            continue;
-        }
+        const int flagged = ix->flags[r] != BO_CSV_ROW_OK;
+        st[r - r0] = !flagged ? ROW_CONVERT : padded_row(ix, r, pad) ? ROW_PADDED : ROW_SKIP;
+        if (st[r - r0] == ROW_SKIP && bad)
+            bad[r] = 1;
+    }
+    const int64_t row_bytes = (int64_t)(bo_csv_row_start(ix, r1 - 1) - bo_csv_row_start(ix, r0)) /
+                                  (r1 - r0 > 1 ? r1 - r0 - 1 : 1) +
+                              (int64_t)stride * 4 + 1;
+    int64_t pass = PASS_BYTES / row_bytes;
+    pass = pass < 8 ? 8 : pass;
+    for (int64_t p0 = r0; p0 < r1; p0 += pass) {
+        const int64_t p1 = p0 + pass < r1 ? p0 + pass : r1;
         for (int ci = 0; ci < n_cols; ci++) {
             const bo_csv_col *c = &cols[ci];
-            const char *s;
-            size_t len;
-            int na;
-            if (!padded) {
-                if (field_text(buf, ix, r, c->field, quote, sc, &s, &len) < 0)
-                    return nonascii;
-                na = na_match(c->na, s, len);
-            } else {
-                uint32_t a, b;
-                const int present = padded_span(ix, r, c->field, &a, &b);
-                if (span_text(buf, a, b, quote, sc, &s, &len) < 0)
-                    return nonascii;
-                na = !present || na_match(c->na, s, len); /* a padded field is missing */
-            }
+            const int f = c->field;
+            /* the field's end: the next field's start - 1, or the row's end for the last */
+            const size_t e_at = f + 1 < ix->n_fields ? (size_t)f + 1 : (size_t)ix->n_fields;
+            const uint32_t e_adj = f + 1 < ix->n_fields ? 1 : 0;
+            const uint32_t *o = ix->offs + (size_t)p0 * stride;
             if (c->type == BO_CSV_STR) {
-                c->mask[r] = (uint8_t)na;
-                if (na)
-                    len = 0;
-                /* s is in the block, or in the scratch buffer when the value was quoted
-                 * (outside [buf, buf_end): copy_str's bounds test sends it to memcpy) */
-                nonascii |= copy_str(str_cur[ci], str_end[ci], s, len, buf, buf_end);
-                str_cur[ci] += len;
-                c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
+                for (int64_t r = p0; r < p1; r++, o += stride) {
+                    const int rs = st[r - r0];
+                    const char *s;
+                    size_t len;
+                    int na;
+                    if (rs == ROW_SKIP) {
+                        c->mask[r] = 1;
+                        c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
+                        continue;
+                    }
+                    if (rs == ROW_CONVERT) {
+                        const uint32_t a = o[f], b = o[e_at] - e_adj;
+                        if (quote && b > a && buf[a] == quote) {
+                            /* unquoted straight into the column (the region has room for
+                             * the raw bytes), not through the scratch buffer and a copy */
+                            char *d = str_cur[ci];
+                            len = unquote_into(buf + a, b - a, quote, d);
+                            na = na_match(c->na, d, len);
+                            c->mask[r] = (uint8_t)na;
+                            if (!na) {
+                                str_cur[ci] += len;
+                                nonascii = 1; /* not tracked here: the chunk's check tests */
+                            }
+                            c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
+                            continue;
+                        }
+                        s = buf + a;
+                        len = b - a;
+                        na = na_match(c->na, s, len);
+                    } else {
+                        uint32_t a, b;
+                        const int present = padded_span(ix, r, f, &a, &b);
+                        if (span_text(buf, a, b, quote, sc, &s, &len) < 0)
+                            return -1;
+                        na = !present || na_match(c->na, s, len);
+                    }
+                    c->mask[r] = (uint8_t)na;
+                    if (na)
+                        len = 0;
+                    /* s is in the block, or in the scratch buffer when the value was quoted
+                     * (outside [buf, buf_end): copy_str's bounds test sends it to memcpy) */
+                    nonascii |= copy_str(str_cur[ci], str_end[ci], s, len, buf, buf_end);
+                    str_cur[ci] += len;
+                    c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
+                }
                 continue;
             }
-            /* s is in the block (whose bytes before s the fast parsers may read), or in the
-             * scratch buffer when the value was quoted */
-            const char *lo =
-                (uintptr_t)s - (uintptr_t)buf < (uintptr_t)(buf_end - buf) ? buf : s;
-            int rc = convert_field(c, r, lo, s, len, na);
-            if (rc) {
-                if (bad)
-                    bad[r] = 1;
-                note_bad(fb, r, ci, bo_csv_field_start(ix, r, c->field), s, len, rc);
+#if defined(__SSE2__)
+            if (fast[ci] && (c->type == BO_CSV_FLOAT64 || c->type == BO_CSV_FLOAT32)) {
+                const int f32 = c->type == BO_CSV_FLOAT32;
+                for (int64_t r = p0; r < p1; r++, o += stride) {
+                    double v;
+                    if (st[r - r0] == ROW_CONVERT &&
+                        !float_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
+                        if (f32)
+                            ((float *)c->out)[r] = (float)v;
+                        else
+                            ((double *)c->out)[r] = v;
+                        if (c->mask)
+                            c->mask[r] = 0;
+                    } else if (st[r - r0] != ROW_SKIP &&
+                               convert_generic(buf, buf_end, ix, c, ci, r, quote,
+                                               st[r - r0] == ROW_PADDED, bad, sc, fb) < 0) {
+                        return -1;
+                    }
+                }
+                continue;
             }
+            if (fast[ci] && c->type == BO_CSV_INT64) {
+                for (int64_t r = p0; r < p1; r++, o += stride) {
+                    int64_t v;
+                    if (st[r - r0] == ROW_CONVERT &&
+                        !bo_int_field_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
+                        ((int64_t *)c->out)[r] = v;
+                        if (c->mask)
+                            c->mask[r] = 0;
+                    } else if (st[r - r0] != ROW_SKIP &&
+                               convert_generic(buf, buf_end, ix, c, ci, r, quote,
+                                               st[r - r0] == ROW_PADDED, bad, sc, fb) < 0) {
+                        return -1;
+                    }
+                }
+                continue;
+            }
+#endif
+            for (int64_t r = p0; r < p1; r++)
+                if (st[r - r0] != ROW_SKIP &&
+                    convert_generic(buf, buf_end, ix, c, ci, r, quote, st[r - r0] == ROW_PADDED,
+                                    bad, sc, fb) < 0)
+                    return -1;
         }
     }
     return nonascii;
@@ -446,11 +615,27 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
  * value makes its row bad, like a number that does not parse. */
 static void check_utf8_chunk(const bo_csv_index *ix, const bo_csv_col *c, int ci,
                              const char *start, const char *end, int64_t r0, int64_t r1,
-                             uint8_t *bad, first_bad *fb)
+                             int simd, uint8_t *bad, first_bad *fb)
 {
     if (all_ascii(start, (size_t)(end - start)))
         return;
-    int64_t at = start - c->str_data; /* (str_offsets[r0] is another chunk's to write) */
+    const int64_t at0 = start - c->str_data; /* (str_offsets[r0] is another chunk's to write) */
+    if (bo_utf8_check_level(start, (size_t)(end - start), simd) < 0) {
+        /* The region is well-formed, so its characters start exactly at its bytes that are
+         * not continuation bytes (10xxxxxx): when every value starts at one, every value is
+         * a run of whole characters, hence well-formed (one pass instead of a call per
+         * value). */
+        int split = 0;
+        int64_t at = at0;
+        for (int64_t r = r0; r < r1 && !split; r++) {
+            const int64_t next = c->str_offsets[r + 1];
+            split = next > at && ((unsigned char)c->str_data[at] & 0xC0) == 0x80;
+            at = next;
+        }
+        if (!split)
+            return;
+    }
+    int64_t at = at0;
     for (int64_t r = r0; r < r1; r++) {
         const char *p = c->str_data + at;
         const size_t len = (size_t)(c->str_offsets[r + 1] - at);
@@ -497,6 +682,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     const int64_t n = ix->n_rows;
     const char quote = opts ? opts->quote : '"';
     const int pad = opts ? opts->pad_short : 0;
+    const int simd = opts ? opts->simd : 0;
     int T = opts && opts->n_threads > 0 ? opts->n_threads : 1;
     const int64_t n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
     if (T > n_chunks)
@@ -513,8 +699,14 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             return bo_error_set(err, BO_ERR_ARG, "column %d: missing datetime format", ci);
     }
     first_bad *fbs = malloc(sizeof *fbs * (size_t)(n_chunks > 0 ? n_chunks : 1));
-    if (!fbs)
+    uint8_t *fast = malloc((size_t)(n_cols > 0 ? n_cols : 1));
+    if (!fbs || !fast) {
+        free(fbs);
+        free(fast);
         return bo_error_set(err, BO_ERR_NOMEM, "out of memory");
+    }
+    for (int ci = 0; ci < n_cols; ci++)
+        fast[ci] = !na_numberlike(cols[ci].na);
     for (int64_t k = 0; k < n_chunks; k++)
         fbs[k].row = -1;
     int nomem = 0;
@@ -526,9 +718,10 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     const size_t stride = (size_t)n_chunks + 1;
     int64_t *base = calloc((size_t)n_cols * stride, sizeof *base);
     int64_t *used = calloc((size_t)n_cols * stride, sizeof *used);
+    int64_t *sbeg = calloc((size_t)n_cols * stride, sizeof *sbeg); /* where chunk k's strings start */
     int *str_cols = malloc(sizeof *str_cols * (size_t)(n_cols > 0 ? n_cols : 1));
     int n_str = 0;
-    if (!base || !used || !str_cols)
+    if (!base || !used || !sbeg || !str_cols)
         nomem = 1;
     for (int ci = 0; ci < n_cols && !nomem; ci++)
         if (cols[ci].type == BO_CSV_STR)
@@ -573,27 +766,41 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             char **cur = malloc(sizeof *cur * 2 * (size_t)n_cols), **cur_end = cur + n_cols;
             if (!cur)
                 nomem = 1;
-            BO_OMP(for schedule(dynamic, 1))
+            int64_t prev_k = -2;
+            /* static: each thread converts one run of consecutive chunks, and a chunk's strings
+             * start where the previous chunk's ended (not at its own upper-bound region), so a
+             * thread's strings have no gaps: with one thread nothing moves afterwards, with T
+             * there are T - 1 gaps. Which thread converts a chunk changes no output. */
+            BO_OMP(for schedule(static))
             for (int64_t k = 0; k < n_chunks; k++) {
                 if (!cur)
                     continue;
                 int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
                 for (int ci = 0; ci < n_cols; ci++) {
-                    const int is_str = cols[ci].type == BO_CSV_STR;
+                    if (cols[ci].type != BO_CSV_STR) {
+                        cur[ci] = cur_end[ci] = NULL;
+                        continue;
+                    }
                     const size_t at = (size_t)ci * stride + (size_t)k;
-                    cur[ci] = is_str ? cols[ci].str_data + base[at] : NULL;
-                    cur_end[ci] = is_str ? cols[ci].str_data + base[at + 1] : NULL;
+                    if (k != prev_k + 1)
+                        cur[ci] = cols[ci].str_data + base[at];
+                    cur_end[ci] = cols[ci].str_data + base[at + 1];
+                    sbeg[at] = cur[ci] - cols[ci].str_data;
                 }
-                const int nonascii = convert_chunk(buf, ix, cols, n_cols, quote, pad, r0, r1,
-                                                   bad, cur, cur_end, &sc, &fbs[k]);
-                if (sc.nomem)
+                prev_k = k;
+                const int nonascii = convert_chunk(buf, ix, cols, n_cols, fast, quote, pad, r0,
+                                                   r1, bad, cur, cur_end, &sc, &fbs[k]);
+                if (sc.nomem || nonascii < 0) {
+                    sc.nomem = 1;
+                    prev_k = -2;
                     continue;
+                }
                 for (int ci = 0; ci < n_cols; ci++)
                     if (cur[ci]) {
-                        char *start = cols[ci].str_data + base[(size_t)ci * stride + (size_t)k];
+                        char *start = cols[ci].str_data + sbeg[(size_t)ci * stride + (size_t)k];
                         if (nonascii)
-                            check_utf8_chunk(ix, &cols[ci], ci, start, cur[ci], r0, r1, bad,
-                                             &fbs[k]);
+                            check_utf8_chunk(ix, &cols[ci], ci, start, cur[ci], r0, r1, simd,
+                                             bad, &fbs[k]);
                         used[(size_t)ci * stride + (size_t)k] = cur[ci] - start;
                     }
             }
@@ -602,28 +809,48 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             free(cur);
         }
     }
-    /* strings: close the gaps between chunk regions and move the offsets of the rows whose
-     * bytes moved (a serial prefix sum over every row of every string column, ~1 ms per 64 MB
-     * block with nothing to move, ran here while the other threads waited) */
+    /* strings: close the gaps between the threads' runs of chunks (and move the offsets of the
+     * rows whose bytes moved): each chunk's bytes go to a new buffer at their final place,
+     * chunks in parallel (a serial memmove of every string byte after the parallel part was
+     * the longest serial step of a quoted-text read); in place, in order, if that buffer
+     * cannot be had (a chunk's final place never lies after its bytes) */
     for (int ci = 0; ci < n_cols && !nomem; ci++) {
         bo_csv_col *c = &cols[ci];
         if (c->type != BO_CSV_STR)
             continue;
-        const int64_t *b = base + (size_t)ci * stride, *u = used + (size_t)ci * stride;
-        int64_t at = 0;
+        const int64_t *b = sbeg + (size_t)ci * stride, *u = used + (size_t)ci * stride;
+        int64_t *dst = base + (size_t)ci * stride; /* the region bounds are no longer needed */
+        int64_t at = 0, moved = 0;
         for (int64_t k = 0; k < n_chunks; k++) {
-            if (at != b[k]) { /* at < b[k]: moving down, in order, never overwrites */
-                if (u[k])
-                    memmove(c->str_data + at, c->str_data + b[k], (size_t)u[k]);
-                const int64_t shift = b[k] - at;
-                const int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
-                for (int64_t r = r0; r < r1; r++)
-                    c->str_offsets[r + 1] -= shift;
-            }
+            dst[k] = at;
+            moved |= at != b[k];
             at += u[k];
         }
         c->str_bytes = (size_t)at;
-        if (at < b[n_chunks] / 2) { /* many missing values: give the slack back */
+        if (!moved)
+            continue;
+        char *fresh = T > 1 ? malloc(at ? (size_t)at : 1) : NULL;
+        BO_OMP(parallel for num_threads(fresh ? T : 1) schedule(static))
+        for (int64_t k = 0; k < n_chunks; k++) {
+            if (dst[k] == b[k] && !fresh)
+                continue;
+            if (u[k]) {
+                if (fresh)
+                    memcpy(fresh + dst[k], c->str_data + b[k], (size_t)u[k]);
+                else
+                    memmove(c->str_data + dst[k], c->str_data + b[k], (size_t)u[k]);
+            }
+            const int64_t shift = b[k] - dst[k];
+            const int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
+            if (shift)
+                for (int64_t r = r0; r < r1; r++)
+                    c->str_offsets[r + 1] -= shift;
+        }
+        if (fresh) {
+            free(c->str_data);
+            c->str_data = fresh;
+        } else if (at < base[(size_t)ci * stride + (size_t)n_chunks] / 2) {
+            /* many missing values: give the slack back */
             char *shrunk = realloc(c->str_data, at ? (size_t)at : 1);
             if (shrunk)
                 c->str_data = shrunk;
@@ -631,6 +858,8 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     }
     free(base);
     free(used);
+    free(sbeg);
+    free(fast);
     if (nomem) {
         for (int ci = 0; ci < n_cols; ci++) {
             free(cols[ci].str_offsets);

@@ -172,61 +172,190 @@ incomplete:
     return ROW_INCOMPLETE;
 }
 
+
 #if defined(__SSE2__)
-/* Fast path for a plain row: one that starts with neither a blank nor a line break and holds
- * no quote character before its line break (LF or CR, which ends the row as in tok_row; the LF
- * of a CRLF is then a blank line for the caller). Field boundaries come from byte masks, 32
- * bytes at a time, one count-trailing-zeros per delimiter, instead of a search per field.
- * Returns 1 with the row tokenized exactly as tok_row would (slot, *next, *count, *flag), or 0
- * when the row is not plain, would pass max_row, or its line break is not within the 32-byte
- * windows that fit before n: then tok_row decides (blank lines, quotes, limits, the end of
- * the buffer). */
-static inline int tok_row_plain(const char *buf, size_t p, size_t n, char delim, char quote,
-                                size_t max_row, int nf, uint32_t *slot, size_t *next,
-                                int32_t *count, uint8_t *flag)
+/* Bitmasks of 64 bytes at p (SSE2 compares; bit i = byte p[i]); when fewer than 64 bytes are
+ * left before end, the rest is read as NULs (never structural). */
+typedef struct {
+    uint64_t delim, brk, quote;
+} tok_masks;
+
+static inline uint64_t movemask64(__m128i a, __m128i b, __m128i c, __m128i d)
 {
-    const char c0 = buf[p];
-    if (c0 == ' ' || c0 == '\t' || c0 == '\n' || c0 == '\r')
-        return 0;
-    const __m128i vd = _mm_set1_epi8(delim), vn = _mm_set1_epi8('\n');
-    const __m128i vq = _mm_set1_epi8(quote), vr = _mm_set1_epi8('\r');
-    int32_t f = 1;
-    slot[0] = (uint32_t)p;
-    for (size_t q = p; q + 32 <= n; q += 32) {
-        if (max_row && q - p > max_row)
-            return 0;
-        const __m128i a = _mm_loadu_si128((const __m128i *)(buf + q));
-        const __m128i b = _mm_loadu_si128((const __m128i *)(buf + q + 16));
-#define BO_MASK32(x, y) ((uint32_t)_mm_movemask_epi8(x) | (uint32_t)_mm_movemask_epi8(y) << 16)
-        uint32_t d = BO_MASK32(_mm_cmpeq_epi8(a, vd), _mm_cmpeq_epi8(b, vd));
-        const uint32_t brk = BO_MASK32(_mm_or_si128(_mm_cmpeq_epi8(a, vn), _mm_cmpeq_epi8(a, vr)),
-                                       _mm_or_si128(_mm_cmpeq_epi8(b, vn), _mm_cmpeq_epi8(b, vr)));
-        const uint32_t odd = BO_MASK32(_mm_cmpeq_epi8(a, vq), _mm_cmpeq_epi8(b, vq));
-#undef BO_MASK32
-        const uint32_t stop = brk | odd;
-        if (stop) {
-            const int k = __builtin_ctz(stop);
-            if ((odd >> k) & 1)
-                return 0; /* a quote before the end of the row */
-            d &= (1u << k) - 1;
+    return (uint64_t)(unsigned)_mm_movemask_epi8(a) | (uint64_t)(unsigned)_mm_movemask_epi8(b) << 16 |
+           (uint64_t)(unsigned)_mm_movemask_epi8(c) << 32 |
+           (uint64_t)(unsigned)_mm_movemask_epi8(d) << 48;
+}
+
+static inline void load_masks(const char *p, const char *end, char delim, char quote,
+                              tok_masks *m)
+{
+    char pad[64];
+    const char *src = p;
+    if (end - p < 64) {
+        memset(pad, 0, sizeof pad);
+        memcpy(pad, p, (size_t)(end - p));
+        src = pad;
+    }
+    const __m128i a = _mm_loadu_si128((const __m128i *)src);
+    const __m128i b = _mm_loadu_si128((const __m128i *)(src + 16));
+    const __m128i c = _mm_loadu_si128((const __m128i *)(src + 32));
+    const __m128i d = _mm_loadu_si128((const __m128i *)(src + 48));
+    const __m128i vd = _mm_set1_epi8(delim), vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r');
+#define BRK(x) _mm_or_si128(_mm_cmpeq_epi8(x, vn), _mm_cmpeq_epi8(x, vr))
+    m->brk = movemask64(BRK(a), BRK(b), BRK(c), BRK(d));
+#undef BRK
+    m->delim = movemask64(_mm_cmpeq_epi8(a, vd), _mm_cmpeq_epi8(b, vd), _mm_cmpeq_epi8(c, vd),
+                          _mm_cmpeq_epi8(d, vd));
+    if (quote) {
+        const __m128i vq = _mm_set1_epi8(quote);
+        m->quote = movemask64(_mm_cmpeq_epi8(a, vq), _mm_cmpeq_epi8(b, vq),
+                              _mm_cmpeq_epi8(c, vq), _mm_cmpeq_epi8(d, vq));
+    } else {
+        m->quote = 0; /* no quoting */
+    }
+}
+
+/* Bit i: the parity of the bits 0..i of x (a prefix XOR: the quote state after byte i). */
+static inline uint64_t prefix_xor(uint64_t x)
+{
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
+
+/* Structural scan (simdjson / simdcsv style): rows from p, 64 bytes at a time. Quote state by
+ * prefix XOR of the quote bits, delimiters and line breaks outside quotes from bit masks, one
+ * count-trailing-zeros per field. That state is pandas' only when every quote that opens a
+ * quoted part stands at the start of a field or right after a closing quote (a doubled quote);
+ * a quote anywhere else is data for pandas (and for tok_row) but would flip the parity here,
+ * so the scan stops at the row holding it, as it does at a row it cannot finish in the buffer,
+ * a row longer than max_row, a blank or whitespace-only line with no delimiter (tok_row says
+ * what those are) and the row limit. Rows are written exactly as tok_row writes them.
+ * Returns where the scan stopped: at a row start at or after stop, or at a row tok_row must
+ * take (*need_row = 1), or -1 (as (size_t)-1) when out of memory. */
+static size_t scan_rows(const char *buf, size_t p, size_t stop, size_t n, const bo_csv_tok_opts *o,
+                        int nf, int64_t max_rows, rowbuf *rb, int *need_row)
+{
+    const char delim = o->delimiter, quote = o->quote;
+    const char *const end = buf + n;
+    *need_row = 0;
+    while (p < n && p < stop) {
+        /* a row that tok_row must look at first: a blank line, blanks at its start */
+        const char c0 = buf[p];
+        if (c0 == '\n' || c0 == '\r' || ((c0 == ' ' || c0 == '\t') && c0 != delim)) {
+            *need_row = 1;
+            return p;
         }
-        for (; d; d &= d - 1, f++)
-            if (f < nf)
-                slot[f] = (uint32_t)(q + (size_t)__builtin_ctz(d) + 1);
-        if (stop) {
-            const size_t end = q + (size_t)__builtin_ctz(stop);
-            if (max_row && end - p > max_row)
-                return 0;
-            for (int32_t g = f; g < nf; g++) /* missing fields: empty, at the end of the row */
-                slot[g] = (uint32_t)end;
-            slot[nf] = (uint32_t)end;
-            *count = f;
-            *flag = f == nf ? BO_CSV_ROW_OK : BO_CSV_ROW_FIELDS;
-            *next = end + 1;
-            return 1;
+        size_t rs = p;     /* the current row's start */
+        size_t w = p;      /* the window's start */
+        uint64_t inq = 0;  /* the quote state before the window (all ones: inside) */
+        uint64_t prev_struct = 1, prev_close = 0; /* byte w - 1 was structural / a closing quote */
+        int32_t f = 1;
+        if (max_rows > 0 && rb->n >= max_rows)
+            return p;
+        if (rowbuf_reserve(rb, rb->n + 1, nf) < 0)
+            return (size_t)-1;
+        uint32_t *slot = rb->offs + (size_t)rb->n * ((size_t)nf + 1);
+        slot[0] = (uint32_t)rs;
+        for (;;) {
+            if (w >= n) { /* no line break before the end: tok_row decides (final, limits) */
+                *need_row = 1;
+                return rs;
+            }
+            tok_masks m;
+            load_masks(buf + w, end, delim, quote, &m);
+            const uint64_t q = m.quote;
+            const uint64_t in = q ? prefix_xor(q) ^ inq : inq; /* inside after byte i */
+            const uint64_t st = (m.delim | m.brk) & ~in;
+            const uint64_t open = q & in, close = q & ~in;
+            /* a quote opens at a field start (after a structural byte) or after a closing one */
+            const uint64_t ok_open = (st << 1) | prev_struct | (close << 1) | prev_close;
+            const uint64_t bad = open & ~ok_open;
+            const uint64_t lim = bad ? (uint64_t)__builtin_ctzll(bad) : 64;
+            const uint64_t keep = lim == 64 ? ~0ULL : ((1ULL << lim) - 1);
+            uint64_t dl = m.delim & st & keep, br = m.brk & st & keep;
+            for (;;) {
+                /* the delimiters before the next line break belong to the current row */
+                const uint64_t below = br ? (br & (0 - br)) - 1 : ~0ULL;
+                uint64_t d = dl & below;
+                dl &= ~below;
+                if (f + __builtin_popcountll(d) <= nf) {
+                    for (; d; d &= d - 1)
+                        slot[f++] = (uint32_t)(w + (size_t)__builtin_ctzll(d) + 1);
+                } else {
+                    for (; d; d &= d - 1, f++)
+                        if (f < nf)
+                            slot[f] = (uint32_t)(w + (size_t)__builtin_ctzll(d) + 1);
+                }
+                if (!br)
+                    break;
+                const unsigned b = (unsigned)__builtin_ctzll(br);
+                br &= br - 1;
+                const size_t at = w + b;
+                /* the row ends at this line break */
+                if (o->max_row_bytes && at - rs > o->max_row_bytes) {
+                    *need_row = 1;
+                    return rs;
+                }
+                if (f == 1) { /* one field: a blank line when it is all spaces and tabs */
+                    size_t k = rs;
+                    while (k < at && (buf[k] == ' ' || buf[k] == '\t'))
+                        k++;
+                    if (k == at) {
+                        *need_row = 1;
+                        return rs;
+                    }
+                }
+                for (int32_t g = f; g < nf; g++) /* missing fields: empty, at the row's end */
+                    slot[g] = (uint32_t)at;
+                slot[nf] = (uint32_t)at;
+                rb->flags[rb->n] = f == nf ? BO_CSV_ROW_OK : BO_CSV_ROW_FIELDS;
+                rb->counts[rb->n] = f;
+                rb->n_bad += f != nf;
+                rb->n++;
+                p = at + 1;
+                if (p >= stop || p >= n || (max_rows > 0 && rb->n >= max_rows))
+                    return p;
+                if (buf[p] == '\n' && b < 63) {
+                    /* the LF of a CRLF (a blank line for tok_range, skipped): it is the next
+                     * line break bit of this window */
+                    br &= ~(1ULL << (b + 1));
+                    if (++p >= stop || p >= n)
+                        return p;
+                }
+                /* the next row, in the same window while it has no blank start */
+                const char c1 = buf[p];
+                if (c1 == '\n' || c1 == '\r' || ((c1 == ' ' || c1 == '\t') && c1 != delim)) {
+                    *need_row = 1;
+                    return p;
+                }
+                if (rowbuf_reserve(rb, rb->n + 1, nf) < 0)
+                    return (size_t)-1;
+                slot = rb->offs + (size_t)rb->n * ((size_t)nf + 1);
+                rs = p;
+                slot[0] = (uint32_t)rs;
+                f = 1;
+            }
+            if (lim < 64) { /* a quote pandas reads as data: tok_row takes this row */
+                *need_row = 1;
+                return rs;
+            }
+            if (o->max_row_bytes && w + 64 - rs > o->max_row_bytes + 64) {
+                *need_row = 1;
+                return rs;
+            }
+            inq = (uint64_t)0 - (in >> 63);
+            prev_struct = st >> 63;
+            prev_close = close >> 63;
+            w += 64;
         }
     }
-    return 0;
+    return p;
 }
 #endif
 
@@ -241,6 +370,20 @@ static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
     while (p < n && p < stop) {
         if (max_rows > 0 && rb->n >= max_rows)
             break;
+#if defined(__SSE2__)
+        if (!o->byte_path_only) {
+            int need_row;
+            const size_t q = scan_rows(buf, p, stop, n, o, nf, max_rows, rb, &need_row);
+            if (q == (size_t)-1) {
+                *nomem = 1;
+                *pos = p;
+                return ROW_LIMIT;
+            }
+            p = q;
+            if (!need_row || p >= n || p >= stop || (max_rows > 0 && rb->n >= max_rows))
+                continue; /* the loop's test decides */
+        }
+#endif
         if (rowbuf_reserve(rb, rb->n + 1, nf) < 0) {
             *nomem = 1;
             *pos = p;
@@ -256,13 +399,9 @@ static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
             p++; /* a blank line (as the LF of a CRLF is): tok_row's ROW_BLANK, next = p + 1 */
             continue;
         }
-        if (!o->byte_path_only && tok_row_plain(buf, p, n, o->delimiter, o->quote,
-                                                o->max_row_bytes, nf, slot, &next, &cnt, &fl))
-            r = ROW_DONE;
-        else
 #endif
-            r = tok_row(buf, p, n, o->delimiter, o->quote, o->final, o->max_row_bytes, nf, slot,
-                        &next, &cnt, &fl);
+        r = tok_row(buf, p, n, o->delimiter, o->quote, o->final, o->max_row_bytes, nf, slot,
+                    &next, &cnt, &fl);
         if (r == ROW_INCOMPLETE || r == ROW_LIMIT) {
             *pos = p;
             return r;

@@ -11,7 +11,8 @@
  *   - the parallel split gives exactly the sequential index;
  *   - tokenizing in two pieces (the reader's carry-over) gives the same rows as one piece;
  *   - the split scanner counts the same rows as the tokenizer;
- *   - every converter runs on every field without reading outside it. */
+ *   - every converter runs on every field without reading outside it;
+ *   - the AVX2 UTF-8 check (when the CPU has it) answers as the scalar one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bo_error err;
     bo_csv_tok_opts o = {',', '"', 0, 1, 0, 1 << 16, 1, 0};
 
+    /* the vector UTF-8 check (when built and the CPU has it) agrees with the scalar one */
+    if (bo_simd_compiled(BO_SIMD_AVX2) && bo_simd_cpu_supports(BO_SIMD_AVX2))
+        REQUIRE(bo_utf8_check_level(s, n, BO_SIMD_AVX2) == bo_utf8_check(s, n));
+
     bo_csv_index seq;
     bo_status st = bo_csv_tokenize(s, n, &o, &seq, &err);
     REQUIRE(st == BO_OK || st == BO_ERR_LIMIT);
@@ -120,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(seq.consumed == n || seq.n_rows == 0); /* final: everything is consumed */
     int nf = seq.n_fields;
 
-    /* the mask-based fast path for plain rows gives the byte-at-a-time path's index */
+    /* the structural scan gives the byte-at-a-time path's index */
     bo_csv_tok_opts ob = o;
     ob.byte_path_only = 1;
     bo_csv_index byte;

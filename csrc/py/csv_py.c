@@ -412,9 +412,9 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
     PyObject *cap, *specs, *qobj, *dest = Py_None;
     int n_threads, want_bad;
     Py_ssize_t row_offset = 0;
-    int pad_short = 0;
-    if (!PyArg_ParseTuple(args, "y*OOOip|Onp:csv_convert", &view, &cap, &specs, &qobj, &n_threads,
-                          &want_bad, &dest, &row_offset, &pad_short))
+    int pad_short = 0, simd = 0;
+    if (!PyArg_ParseTuple(args, "y*OOOip|Onpi:csv_convert", &view, &cap, &specs, &qobj,
+                          &n_threads, &want_bad, &dest, &row_offset, &pad_short, &simd))
         return NULL;
     PyObject *res = NULL, *seq = NULL, *outs = NULL, *bad_arr = NULL, *dcols = NULL;
     PyObject *dbad = Py_None;
@@ -463,7 +463,12 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
             goto done;
         bad = p;
     }
-    bo_csv_conv_opts co = {quote, n_threads, pad_short};
+    if (simd < 0 || simd >= BO_SIMD_NLEVELS || !bo_simd_compiled((bo_simd_level)simd) ||
+        !bo_simd_cpu_supports((bo_simd_level)simd)) {
+        PyErr_Format(PyExc_ValueError, "csv_convert: SIMD level %d is not available here", simd);
+        goto done;
+    }
+    bo_csv_conv_opts co = {quote, n_threads, pad_short, simd};
     bo_error err;
     bo_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -663,11 +668,18 @@ PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
 PyObject *bo_py_csv_utf8_check(PyObject *self, PyObject *args)
 {
     Py_buffer view;
-    if (!PyArg_ParseTuple(args, "y*:csv_utf8_check", &view))
+    int simd = 0;
+    if (!PyArg_ParseTuple(args, "y*|i:csv_utf8_check", &view, &simd))
         return NULL;
+    if (simd < 0 || simd >= BO_SIMD_NLEVELS || !bo_simd_compiled((bo_simd_level)simd) ||
+        !bo_simd_cpu_supports((bo_simd_level)simd)) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_ValueError, "csv_utf8_check: SIMD level %d is not available "
+                            "here", simd);
+    }
     int64_t k;
     Py_BEGIN_ALLOW_THREADS
-    k = bo_utf8_check(view.buf, (size_t)view.len);
+    k = bo_utf8_check_level(view.buf, (size_t)view.len, simd);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     return PyLong_FromLongLong(k);

@@ -375,7 +375,7 @@ static void test_infer_states(void)
         double f[4];
         uint8_t fbad[4] = {0};
         bo_csv_col fc = {.field = 0, .type = BO_CSV_FLOAT64, .na = &nn, .out = f};
-        bo_csv_conv_opts fco = {'"', 1, 0};
+        bo_csv_conv_opts fco = {'"', 1, 0, BO_SIMD_SCALAR};
         CHECK(bo_csv_convert(fl, &ix, &fc, 1, &fco, fbad, &err) == BO_OK);
         CHECK(isnan(f[0]) && isnan(f[1]) && f[2] == 2.5 && isnan(f[3]));
         bo_csv_index_free(&ix);
@@ -396,7 +396,7 @@ static void test_infer_states(void)
     uint64_t u64[2];
     uint8_t bad[2] = {0};
     bo_csv_col c = {.field = 0, .type = BO_CSV_UINT64, .na = &na, .out = u64};
-    bo_csv_conv_opts co = {'"', 1, 0};
+    bo_csv_conv_opts co = {'"', 1, 0, BO_SIMD_SCALAR};
     CHECK(bo_csv_convert(big, &ix, &c, 1, &co, bad, &err) == BO_OK);
     CHECK(u64[0] == UINT64_MAX && u64[1] == 1 && !bad[0] && !bad[1]);
     c.field = 1;
@@ -433,7 +433,7 @@ static void test_pad_short(void)
                 {.field = 1, .type = BO_CSV_STR, .na = &na, .mask = m1},
                 {.field = 2, .type = BO_CSV_FLOAT64, .nullable = 1, .na = &na, .out = f64,
                  .mask = m2}};
-            bo_csv_conv_opts co = {'"', 2, pad};
+            bo_csv_conv_opts co = {'"', 2, pad, BO_SIMD_SCALAR};
             bo_status st = bo_csv_convert(in, &ix, cols, 3, &co, bad, &err);
             CHECK(st == BO_OK);
             CHECK(!bad[0] && bad[3] && !bad[4]);
@@ -487,7 +487,7 @@ static void test_convert(void)
         {.field = 3, .type = BO_CSV_HEX, .na = &na, .out = hx},
         {.field = 4, .type = BO_CSV_STR, .na = &na, .mask = m4},
         {.field = 5, .type = BO_CSV_DATETIME, .na = &na, .fmt = &fmt, .out = dt}};
-    bo_csv_conv_opts co = {'"', 2, 0};
+    bo_csv_conv_opts co = {'"', 2, 0, BO_SIMD_SCALAR};
     bo_status st = bo_csv_convert(in, &ix, cols, 6, &co, bad, &err);
     CHECK(st == BO_ERR_PARSE);
     CHECKF(err.index == 2 && err.column == 1, "first bad %lld/%lld: %s", (long long)err.index,
@@ -827,7 +827,7 @@ static void test_convert_strings(void)
         uint8_t *m0 = malloc((size_t)n), *m3 = malloc((size_t)n), *bad = calloc((size_t)n, 1);
         bo_csv_col cols[2] = {{.field = 0, .type = BO_CSV_STR, .na = &na, .mask = m0},
                               {.field = 3, .type = BO_CSV_STR, .na = &na, .mask = m3}};
-        bo_csv_conv_opts co = {'"', T, 0};
+        bo_csv_conv_opts co = {'"', T, 0, (int)bo_simd_best()};
         CHECK(bo_csv_convert(b, &ix, cols, 2, &co, bad, &err) == BO_OK);
         int64_t mismatches = 0;
         for (int k = 0; k < 2; k++) {
@@ -869,7 +869,7 @@ static void test_convert_strings(void)
     free(b);
 }
 
-/* The fast path for plain rows against the byte-at-a-time path, on random CSV with quotes,
+/* The structural scan (scan_rows) against the byte-at-a-time path, on random CSV with quotes,
  * CRLF, blank lines and stray quotes (so rows switch between the paths), with rows of every
  * field count around n_fields, at every end position and with a row-length limit. */
 static void test_plain_row_fast_path(void)
@@ -954,7 +954,7 @@ static void test_utf8(void)
     for (int T = 1; T <= 3; T += 2) {
         uint8_t *m = malloc((size_t)rows), *bad = calloc((size_t)rows, 1);
         bo_csv_col col = {.field = 1, .type = BO_CSV_STR, .mask = m};
-        bo_csv_conv_opts co = {'"', T, 0};
+        bo_csv_conv_opts co = {'"', T, 0, (int)bo_simd_best()};
         CHECK(bo_csv_convert(b, &ix, &col, 1, &co, bad, &err) == BO_ERR_PARSE);
         CHECK(err.index == 7 && err.column == 0);
         CHECK(strstr(err.message, "not valid UTF-8") != NULL);

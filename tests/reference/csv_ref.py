@@ -529,7 +529,14 @@ INT64_EDGE = ("0", "-0", "+0", "007", "-007", "9223372036854775807", "-922337203
 def int_text():
     from hypothesis import strategies as st
 
-    return st.one_of(st.integers(-(2**63), 2**63 - 1).map(str), st.sampled_from(INT64_EDGE))
+    # every digit count 1..19 with a sign and leading zeros: the converter's fast path takes
+    # [+-] and 1..16 digits, the general parser the rest, and both must agree at the seam
+    shaped = st.tuples(st.sampled_from(("", "-", "+")), st.sampled_from(("", "0", "00")),
+                       st.integers(1, 19).flatmap(lambda k: st.integers(10 ** (k - 1), 10**k - 1))
+                       ).map(lambda t: t[0] + t[1] + str(t[2])).filter(
+                           lambda s: -(2**63) <= int(s) < 2**63)
+    return st.one_of(st.integers(-(2**63), 2**63 - 1).map(str), st.sampled_from(INT64_EDGE),
+                     shaped)
 
 
 def table(min_rows: int = 0, max_rows: int = 25):

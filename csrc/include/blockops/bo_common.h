@@ -61,6 +61,9 @@ bo_status bo_error_set(bo_error *err, bo_status st, const char *fmt, ...)
  * short by the end), or -1 when all of it is well-formed: the position Python's
  * bytes.decode("utf-8") reports as UnicodeDecodeError.start. */
 int64_t bo_utf8_check(const char *s, size_t len);
+/* The same answer, with the vector check of the given bo_simd_level when it was compiled
+ * (AVX2 and up; the caller passes a level the CPU supports). */
+int64_t bo_utf8_check_level(const char *s, size_t len, int simd);
 
 /* SIMD levels, lowest to highest. A level is usable when it was compiled in and
  * the CPU (and OS, for the wider register state) supports it. */

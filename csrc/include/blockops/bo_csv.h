@@ -42,7 +42,7 @@ typedef struct bo_csv_tok_opts {
     int64_t max_rows;     /* stop after this many rows (<= 0: no limit); e.g. 1 for a header */
     size_t max_row_bytes; /* a longer row is BO_ERR_LIMIT (0: no limit) */
     int n_threads;
-    int byte_path_only;   /* tests: never take the mask-based fast path for plain rows */
+    int byte_path_only;   /* tests: no structural scan (scan_rows), tok_row for every row */
 } bo_csv_tok_opts;
 
 /* The index of the complete rows of one buffer. Field f of row r spans
@@ -195,6 +195,7 @@ typedef struct bo_csv_conv_opts {
      * pads short rows; 0: it is a bad row like any flagged one. Rows with too many fields stay
      * bad either way. */
     int pad_short;
+    int simd; /* bo_simd_level for the string columns' UTF-8 check (0: scalar) */
 } bo_csv_conv_opts;
 
 /* Convert the selected fields of every row. A row flagged by the tokenizer is not converted

@@ -1,8 +1,10 @@
-"""``python -m blockops bench v2x``: the connected-vehicle pipeline, original pattern vs blockops.
+"""``python -m blockops bench v2x``: the connected-vehicle pipeline in blockops against the
+original Dask pattern and against what a user would write today in polars and DuckDB.
 
 Runs, side by side on the same generated Basic Safety Message CSV
 (:func:`blockops.synth.write_bsm_csv`, generated around the pipeline's centre and kept in
-``--out-dir`` keyed by rows, seed and null fraction), DOMAIN.md steps 1-5 twice:
+``--out-dir`` keyed by rows, seed and null fraction), DOMAIN.md steps 1-5 once per side
+(``--sides``; default ``original,blockops,polars,duckdb``):
 
 * **original**: the Dask port's pattern. ``dask.dataframe.read_csv(blocksize="64MB",
   assume_missing=True, on_bad_lines="skip")`` with the text columns as ``str``; a pandas
@@ -24,17 +26,35 @@ Runs, side by side on the same generated Basic Safety Message CSV
   steps (:func:`pipeline_config`): clean with timestamps, radius filter, projection, attackers
   (exact, ratio 0.3, seed 42), ``positional_offset_const_per_id_with_random_direction`` in xy
   coordinates, Parquet output.
+* **polars** and **duckdb**: the same job written the way a competent user of each would
+  (:mod:`blockops._bench.v2x_peers`): polars lazy ``scan_csv`` + expressions and
+  ``sink_parquet`` on the streaming engine; DuckDB ``read_csv`` + SQL and ``COPY ... TO``
+  Parquet. Both choose the attackers exactly as the original (unique IDs collected in a first
+  pass, scikit-learn's ``train_test_split``); their per-ID offsets come from their own hash
+  functions.
+* **blockops-dask**, **blockops-ray** (not run by default): the blockops pipeline on its
+  cluster engines (``[engine] kind = "dask"``: a ``distributed.LocalCluster`` of ``--workers``
+  single-threaded worker processes with ``--worker-memory`` each; ``kind = "ray"``:
+  ``ray.init(num_cpus=--workers)``), each worker's peak RSS reported.
 
 Each side runs in its own fresh Python process under a watchdog that samples the RSS of the
 process tree and kills it past ``--memory-limit`` or ``--timeout``; a killed side is reported as
-such, with the RSS at the kill. The child reports its work's wall time (imports excluded),
-its ``VmHWM`` and a :class:`blockops._monitor.MemoryMonitor` timeline.
+such ("did not finish"), with the RSS at the kill (defaults: 30 minutes, 20 GiB, issue 18). The
+child reports its work's wall time (imports excluded), its own peak RSS (``VmHWM`` of
+``/proc/self/status``, read in the child: a fresh interpreter's peak, not the parent's, which
+``ru_maxrss`` of a child would include) and a :class:`blockops._monitor.MemoryMonitor` timeline.
 
-Check: both outputs must hold the same rows (by ``metadata_serialId_serialNumber``, the row
-number the generator writes) with the same ``isAttacker``; the attack values differ by design
-(different random streams). A difference is explained when it consists only of rows the
-original's crude box wrongly drops at the circle's north and south tips (a known fault of the
-original; blockops uses the exact box).
+Checks, against the blockops side (the reference):
+
+* original, polars, duckdb: the outputs must hold the same rows (by
+  ``metadata_serialId_serialNumber``, the row number the generator writes) with the same
+  ``isAttacker``; the attack values differ by design (different random streams). A difference
+  is explained when it consists only of rows the original's crude box wrongly drops at the
+  circle's north and south tips (a known fault of the original; blockops uses the exact box)
+  or, for polars and DuckDB, of rows within 1e-6 of the radius from the circle (their
+  haversine is not blockops' to the last bit);
+* blockops-dask, blockops-ray: the output must be the local engine's bit for bit (the Arrow
+  schema and, row by row, every column's bytes; :func:`output_digest`).
 
 A micro-benchmark times the feature conversions (hex id -> int, POINT -> x/y, timestamp ->
 parts) in blockops and in the pandas idioms the original uses, as rows per second per CPU.
@@ -42,6 +62,7 @@ parts) in blockops and in the pandas idioms the original uses, as rows per secon
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import json
 import math
@@ -86,7 +107,11 @@ ATTACK_KIND = "positional_offset_const_per_id_with_random_direction"
 COLUMNS = list(BSM_COLUMNS)
 STR_COLUMNS = ["metadata_generatedAt", "metadata_recordType", "metadata_serialId_streamId",
                "metadata_receivedAt", "coreData_id", "coreData_position"]
-SIDES = ("original", "blockops")
+#: Every side the benchmark knows; DEFAULT_SIDES run unless --sides says otherwise.
+SIDES = ("original", "blockops", "polars", "duckdb", "blockops-dask", "blockops-ray")
+DEFAULT_SIDES = ("original", "blockops", "polars", "duckdb")
+PEER_SIDES = ("polars", "duckdb")
+ENGINE_SIDES = {"blockops-dask": "dask", "blockops-ray": "ray"}
 
 
 # --------------------------------------------------------------------------- the original
@@ -264,11 +289,24 @@ def run_blockops(spec: dict, stages: dict) -> dict:
                           center_lon=spec["center_lon"], radius_m=spec["radius_m"],
                           ratio=spec["ratio"], seed=spec["seed"], min_dist=spec["min_dist"],
                           max_dist=spec["max_dist"], blocksize=spec.get("blocksize"))
+    if spec.get("engine"):
+        cfg["engine"] = dict(spec["engine"])
     res = Pipeline(PipelineConfig.from_dict(cfg)).run()
     stages.update({str(k): float(v) for k, v in (res.stage_seconds or {}).items()})
     return {"rows_in": res.rows_in, "rows_out": res.rows_out, "rows_skipped": res.rows_skipped,
             "n_attackers": res.n_attackers, "pipeline_seconds": res.seconds,
-            "pipeline_peak_rss": res.peak_rss_bytes}
+            "pipeline_peak_rss": res.peak_rss_bytes, "engine": res.engine,
+            "worker_peak_rss": dict(res.worker_peak_rss)}
+
+
+def run_peer(spec: dict, stages: dict) -> dict:
+    """The polars or DuckDB side (:mod:`blockops._bench.v2x_peers`)."""
+    from .v2x_peers import PEERS, PeerNotAvailable
+
+    try:
+        return PEERS[spec["side"]](spec, stages)
+    except PeerNotAvailable as exc:
+        raise NotAvailable(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------- micro-benchmark
@@ -401,6 +439,11 @@ _IMPORTS = {
     "original": ("numpy", "pandas", "pyarrow.parquet", "dask.dataframe",
                  "sklearn.model_selection"),
     "blockops": ("numpy", "pandas", "pyarrow.parquet", "blockops.v2x"),
+    "blockops-dask": ("numpy", "pandas", "pyarrow.parquet", "blockops.v2x", "dask.dataframe",
+                      "distributed"),
+    "blockops-ray": ("numpy", "pandas", "pyarrow.parquet", "blockops.v2x", "ray"),
+    "polars": ("numpy", "pyarrow.parquet", "polars", "sklearn.model_selection"),
+    "duckdb": ("numpy", "pyarrow.parquet", "duckdb", "sklearn.model_selection"),
     "micro": ("numpy", "pandas", "pyarrow.csv", "blockops.v2x"),
     "sleep": (),
 }
@@ -421,8 +464,9 @@ def _child(spec: dict) -> dict:
             pass  # the side itself says what is missing
     out["import_s"] = time.perf_counter() - t0
     stages: dict[str, float] = {}
-    runner = {"original": run_original, "blockops": run_blockops, "micro": run_micro,
-              "sleep": _run_sleep}[spec["side"]]
+    runner = {"original": run_original, "blockops": run_blockops, "blockops-dask": run_blockops,
+              "blockops-ray": run_blockops, "polars": run_peer, "duckdb": run_peer,
+              "micro": run_micro, "sleep": _run_sleep}[spec["side"]]
     mon = MemoryMonitor(interval=spec.get("monitor_interval", 0.1))
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     mon.start()
@@ -666,26 +710,187 @@ def compare(orig: Labels, bo: Labels, *, csv_path: str, center_lat: float, cente
     return False, "MISMATCH: " + text
 
 
-def _outside_crude_box(row_ids, csv_path: str, center_lat: float, center_lon: float,
-                       radius_m: float) -> int:
-    """How many of ``row_ids`` lie outside the original's crude box (read from the CSV)."""
+def _positions(row_ids, csv_path: str):
+    """(lat, lon) of the rows ``row_ids`` as the CSV has them (read only when a check needs
+    to explain a difference)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    if row_ids.size == 0:
-        return 0
     cols = {ROW_ID: pa.float64(), "coreData_position_lat": pa.float64(),
             "coreData_position_long": pa.float64()}
     t = pcsv.read_csv(csv_path, convert_options=pcsv.ConvertOptions(
         include_columns=list(cols), column_types=cols))
     ids = t.column(ROW_ID).to_numpy(zero_copy_only=False)
     sel = np.isin(ids, row_ids)
-    lat = t.column("coreData_position_lat").to_numpy(zero_copy_only=False)[sel]
-    lon = t.column("coreData_position_long").to_numpy(zero_copy_only=False)[sel]
+    return (t.column("coreData_position_lat").to_numpy(zero_copy_only=False)[sel],
+            t.column("coreData_position_long").to_numpy(zero_copy_only=False)[sel])
+
+
+def _outside_crude_box(row_ids, csv_path: str, center_lat: float, center_lon: float,
+                       radius_m: float) -> int:
+    """How many of ``row_ids`` lie outside the original's crude box (read from the CSV)."""
+    import numpy as np
+
+    if row_ids.size == 0:
+        return 0
+    lat, lon = _positions(row_ids, csv_path)
     lat_lo, lat_hi, lon_lo, lon_hi = crude_box(center_lat, center_lon, radius_m)
     inside = (lat >= lat_lo) & (lat <= lat_hi) & (lon >= lon_lo) & (lon <= lon_hi)
     return int(np.count_nonzero(~inside))
+
+
+#: A row this close to the circle (relative to the radius) may fall on either side of it in
+#: two correct implementations: blockops compares the haversine term against a precomputed
+#: bound (docs/v2x.md: "only points within 1e-9 x radius of the boundary can differ"), the
+#: peers compute the distance with their own sin/asin; 1e-6 leaves room for their libm.
+EDGE_REL = 1e-6
+
+
+def _at_edge(row_ids, csv_path: str, center_lat: float, center_lon: float,
+             radius_m: float) -> int:
+    """How many of ``row_ids`` lie within ``EDGE_REL * radius_m`` of the circle."""
+    import numpy as np
+
+    if row_ids.size == 0:
+        return 0
+    lat, lon = _positions(row_ids, csv_path)
+    d = _haversine_np(lat, lon, center_lat, center_lon)
+    return int(np.count_nonzero(np.abs(d - radius_m) <= EDGE_REL * radius_m))
+
+
+def compare_peer(bo: Labels, peer: Labels, *, name: str, csv_path: str, center_lat: float,
+                 center_lon: float, radius_m: float) -> tuple[bool, str]:
+    """Does the polars or DuckDB output hold blockops' rows with blockops' isAttacker?
+
+    Parameters
+    ----------
+    bo, peer : Labels
+        Row keys and isAttacker of the blockops output and of the peer's (:func:`read_labels`).
+    name : str
+        The peer's name, for the text.
+    csv_path : str
+        The input, read only to locate rows that one side kept and the other did not.
+    center_lat, center_lon, radius_m : float
+        The radius filter both applied.
+
+    Returns
+    -------
+    (bool, str)
+        Whether the outputs agree, and a one-line account. A difference is explained (ok)
+        only when every row that one side keeps and the other does not lies on the circle's
+        edge (within :data:`EDGE_REL` of the radius), the common rows agree on isAttacker and
+        both chose as many attacker IDs.
+    """
+    import numpy as np
+
+    problems = [f"{n} output repeats row keys" for n, lab in ((name, peer), ("blockops", bo))
+                if lab.rows and np.any(lab.ids[1:] == lab.ids[:-1])]
+    if peer.checksum() == bo.checksum() and peer.attacker_ids == bo.attacker_ids \
+            and not problems:
+        return True, (f"ok: same {bo.rows:,} rows and isAttacker as blockops (sha256 "
+                      f"{bo.checksum()}), {bo.attacker_ids:,} attacker IDs each")
+    only_bo = np.setdiff1d(bo.ids, peer.ids, assume_unique=True)
+    only_peer = np.setdiff1d(peer.ids, bo.ids, assume_unique=True)
+    common, ip, ib = np.intersect1d(peer.ids, bo.ids, assume_unique=True, return_indices=True)
+    label_diff = int(np.count_nonzero(peer.labels[ip] != bo.labels[ib]))
+    edge = _at_edge(np.concatenate([only_bo, only_peer]), csv_path, center_lat, center_lon,
+                    radius_m)
+    parts = [f"rows {peer.rows:,} {name} vs {bo.rows:,} blockops"]
+    if only_bo.size or only_peer.size:
+        parts.append(f"{only_bo.size:,} only in blockops, {only_peer.size:,} only in {name} "
+                     f"({edge:,} of them on the circle's edge)")
+    parts.append(f"isAttacker differs on {label_diff:,} of {common.size:,} common rows")
+    if peer.attacker_ids != bo.attacker_ids:
+        parts.append(f"attacker IDs {peer.attacker_ids:,} vs {bo.attacker_ids:,}")
+    explained = (not problems and label_diff == 0 and peer.attacker_ids == bo.attacker_ids
+                 and edge == only_bo.size + only_peer.size)
+    text = "; ".join(problems + parts)
+    if explained:
+        return True, "ok: the only difference is rows on the circle's edge: " + text
+    return False, "MISMATCH: " + text
+
+
+def _bits(col):
+    """Per-row uint64 of a column's value: the bits of a number, a hash of text."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        a = np.ascontiguousarray(col.to_numpy())
+        if a.dtype == bool:
+            return a.astype(np.uint64)
+        return a.view(f"u{a.dtype.itemsize}").astype(np.uint64)
+    # text and the rest: hash each distinct value once (few distinct values per column)
+    d = pc.dictionary_encode(col).combine_chunks()
+    vh = pd.util.hash_array(np.asarray(d.dictionary.to_pylist(), dtype=object))
+    idx = pc.fill_null(d.indices, 0).to_numpy(zero_copy_only=False)
+    return vh[idx] ^ np.where(pc.is_null(col).to_numpy(zero_copy_only=False),
+                              np.uint64(0x9E3779B97F4A7C15), np.uint64(0))
+
+
+def output_digest(out_dir: str) -> dict:
+    """A digest of a blockops Parquet output that does not depend on how its rows are split
+    into parts.
+
+    Parameters
+    ----------
+    out_dir : str
+        A pipeline output directory (``part-*.parquet`` with the ``row`` column).
+
+    Returns
+    -------
+    dict
+        ``rows``, ``digest`` (sha256 of the Arrow schema without metadata and, sorted by the
+        global row number, a 64-bit mix of every column's bytes per row: numbers by their
+        bits, so -0.0 is not 0.0; text by a hash of its value), ``schema`` and
+        ``unique_rows``. Two outputs with the same digest are equal bit for bit, up to a hash
+        collision. Reads one part at a time and keeps 16 bytes a row.
+    """
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    parts = sorted(glob.glob(os.path.join(glob.escape(out_dir), "part-*.parquet")))
+    schema, rows, mixes = None, [], []
+    for p in parts:
+        t = pq.read_table(p)
+        if t.num_rows == 0:
+            continue  # an empty part's text columns may read back as another type
+        sch = t.schema.remove_metadata()
+        if schema is None:
+            schema = sch
+        elif not sch.equals(schema):
+            return {"rows": -1, "digest": f"parts differ in schema: {os.path.basename(p)}",
+                    "schema": str(schema)}
+        h = np.zeros(t.num_rows, np.uint64)
+        for name in t.column_names:
+            h = (h ^ _bits(t.column(name))) * np.uint64(0x100000001B3)  # FNV-1a style mix
+        rows.append(t.column("row").to_numpy())
+        mixes.append(h)
+    r = np.concatenate(rows) if rows else np.empty(0, np.int64)
+    m = np.concatenate(mixes) if mixes else np.empty(0, np.uint64)
+    order = np.argsort(r, kind="stable")
+    dig = hashlib.sha256(str(schema).encode())
+    dig.update(r[order].tobytes())
+    dig.update(m[order].tobytes())
+    return {"rows": int(r.size), "digest": dig.hexdigest()[:16], "schema": str(schema),
+            "unique_rows": bool(r.size == 0 or np.all(np.diff(r[order]) > 0))}
+
+
+def compare_digest(local: dict, other: dict, name: str) -> tuple[bool, str]:
+    """(ok, text): is the cluster engine's output the local engine's, bit for bit?"""
+    if not local.get("unique_rows", True) or not other.get("unique_rows", True):
+        return False, "MISMATCH: an output repeats row numbers"
+    if local["schema"] != other["schema"]:
+        return False, f"MISMATCH: schemas differ ({name} vs local engine)"
+    if local["digest"] == other["digest"] and local["rows"] == other["rows"]:
+        return True, (f"ok: the local engine's output bit for bit ({other['rows']:,} rows, every "
+                      f"column; sha256 {other['digest']})")
+    return False, (f"MISMATCH: {other['rows']:,} rows (digest {other['digest']}) vs the local "
+                   f"engine's {local['rows']:,} (digest {local['digest']})")
 
 
 # --------------------------------------------------------------------------- parent side
@@ -760,15 +965,22 @@ class SideRun:
     outcome: Outcome
     labels: Optional[Labels] = None
     label_error: str = ""
+    digest: Optional[dict] = None  # output_digest of a blockops side, when engines are compared
 
 
-def run_side(side: str, meta: dict, args, work_dir: str, log) -> SideRun:
+def run_side(side: str, meta: dict, args, work_dir: str, log, *,
+             digest: bool = False) -> SideRun:
+    """Run one side on one file in its own supervised process; read back its labels (and, with
+    ``digest``, the :func:`output_digest` of a blockops side) before its output is removed."""
     out_dir = os.path.join(work_dir, f"{side}_{meta['rows']}r")
     shutil.rmtree(out_dir, ignore_errors=True)
     spec = {"side": side, "path": meta["path"], "out_dir": out_dir,
             "center_lat": CENTER_LAT, "center_lon": CENTER_LON, "radius_m": args.radius_m,
             "ratio": ATTACK_RATIO, "seed": SEED, "min_dist": MIN_DIST, "max_dist": MAX_DIST,
             "blocksize": args.blocksize}
+    if side in ENGINE_SIDES:
+        spec["engine"] = {"kind": ENGINE_SIDES[side], "n_workers": args.workers,
+                          "memory_limit": args.worker_memory}
     if args.plot_dir:
         os.makedirs(args.plot_dir, exist_ok=True)
         spec["plot"] = os.path.abspath(os.path.join(args.plot_dir,
@@ -779,11 +991,15 @@ def run_side(side: str, meta: dict, args, work_dir: str, log) -> SideRun:
     if oc.ok:
         try:
             run.labels = read_labels(out_dir)
+            if digest and side.startswith("blockops"):
+                run.digest = output_digest(out_dir)
         except Exception as exc:
             run.label_error = f"{type(exc).__name__}: {exc}"
         d = oc.data
-        log(f"    {d['wall_s']:.2f} s, peak RSS {_t.format_bytes(_peak(oc))}, "
-            f"{d.get('rows_out', 0):,} rows out")
+        w = d.get("worker_peak_rss") or {}
+        log(f"    {d['wall_s']:.2f} s, peak RSS {_t.format_bytes(_peak(oc))}"
+            + (f" (workers: {_workers_text(w)})" if w else "")
+            + f", {d.get('rows_out', 0):,} rows out")
     else:
         log(f"    {oc.status}: {oc.error}")
     if not args.keep_outputs:
@@ -792,7 +1008,21 @@ def run_side(side: str, meta: dict, args, work_dir: str, log) -> SideRun:
 
 
 def _peak(oc: Outcome) -> int:
-    return max(oc.data.get("peak_rss", 0), oc.peak_tree_rss, oc.rss_at_kill)
+    """The side's peak RSS: the child's own VmHWM when it finished (a fresh interpreter: its
+    peak alone); for a killed child, the watchdog's RSS of its process tree at the kill."""
+    if oc.ok and oc.data.get("peak_rss"):
+        return int(oc.data["peak_rss"])
+    return max(oc.peak_tree_rss, oc.rss_at_kill)
+
+
+def _workers_text(w: dict) -> str:
+    return (f"{len(w)} x max {_t.format_bytes(max(w.values()))}" if w else "")
+
+
+def _run_peak(oc: Outcome) -> int:
+    """Memory of the whole run of a side: its own peak plus each worker's peak (an upper
+    bound for the cluster engines, whose workers need not peak at the same moment)."""
+    return _peak(oc) + sum((oc.data.get("worker_peak_rss") or {}).values())
 
 
 def main(argv=None) -> int:
@@ -804,10 +1034,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m blockops bench v2x", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", default="1M",
-                    help="comma-separated row counts of the generated CSVs (default 1M; the "
-                         "issue's run: 1M,5M,15M)")
-    ap.add_argument("--sides", default=",".join(SIDES),
-                    help="comma-separated subset of: original, blockops")
+                    help="comma-separated row counts of the generated CSVs (default 1M; issue "
+                         "18's runs: 1M, 15M, 150M)")
+    ap.add_argument("--sides", default=",".join(DEFAULT_SIDES),
+                    help=f"comma-separated subset of: {', '.join(SIDES)} (default "
+                         f"{','.join(DEFAULT_SIDES)})")
     ap.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     ap.add_argument("--null-fraction", type=float, default=0.001,
                     help="share of rows with one empty field, dropped by dropna (default 0.001)")
@@ -817,14 +1048,22 @@ def main(argv=None) -> int:
     ap.add_argument("--blocksize", default=None,
                     help="blockops input blocksize (default: the pipeline's own, from "
                          "blockops.resources.plan()); the original always uses 64MB")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="worker processes of the blockops-dask / blockops-ray sides "
+                         "(default 2)")
+    ap.add_argument("--worker-memory", default="2GiB",
+                    help="per-worker memory limit of the blockops-dask side (its "
+                         "LocalCluster's memory_limit) and per-task memory reservation of "
+                         "blockops-ray (default 2GiB)")
     ap.add_argument("--out-dir", default=os.path.join(tempfile.gettempdir(), "blockops-bench"),
                     help="where generated files are kept and reused, and outputs are written "
                          "(default $TMPDIR/blockops-bench)")
-    ap.add_argument("--timeout", type=float, default=3600.0,
-                    help="seconds per side before its process is killed (default 3600)")
-    ap.add_argument("--memory-limit", default="75%",
-                    help="kill a side whose process tree RSS exceeds this: '75%%' of RAM "
-                         "(default), '16GB', or 0 for no limit")
+    ap.add_argument("--timeout", type=float, default=1800.0,
+                    help="seconds per side before its process is killed and reported as did "
+                         "not finish (default 1800: 30 minutes)")
+    ap.add_argument("--memory-limit", default="20GiB",
+                    help="kill a side whose process tree RSS exceeds this and report it as did "
+                         "not finish: '20GiB' (default), '75%%' of RAM, or 0 for no limit")
     ap.add_argument("--micro-rows", default="1M",
                     help="values per feature-conversion micro-benchmark (default 1M; 0 skips)")
     ap.add_argument("--repeat", type=int, default=3,
@@ -837,13 +1076,16 @@ def main(argv=None) -> int:
                     help="keep generated CSVs (default: keep files that existed, delete the "
                          "ones this run generated)")
     ap.add_argument("--keep-outputs", action="store_true",
-                    help="keep both sides' Parquet outputs under --out-dir")
+                    help="keep every side's Parquet output under --out-dir")
     args = ap.parse_args(argv)
 
     try:
         rows_list = [parse_count(r) for r in args.rows.split(",") if r.strip()]
         micro_rows = parse_count(args.micro_rows)
         args.memory_limit_bytes = parse_memory(args.memory_limit)
+        from blockops.io.csv import parse_size
+
+        parse_size(args.worker_memory, "--worker-memory")  # as [engine] memory_limit reads it
     except ValueError as exc:
         ap.error(str(exc))
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
@@ -851,10 +1093,17 @@ def main(argv=None) -> int:
         ap.error("--rows: give at least one positive row count")
     if any(s not in SIDES for s in sides) or not sides:
         ap.error(f"--sides: choose from {', '.join(SIDES)}")
+    if len(set(sides)) != len(sides):
+        ap.error("--sides: each side once")
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
+    if args.workers < 1:
+        ap.error("--workers must be >= 1")
     if not args.radius_m > 0:
         ap.error("--radius-m must be > 0")
+    # the engines' outputs are compared with the local engine's: it runs first
+    if any(s in ENGINE_SIDES for s in sides) and "blockops" in sides:
+        sides = ["blockops"] + [s for s in sides if s != "blockops"]
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -866,8 +1115,9 @@ def main(argv=None) -> int:
     generated: list[str] = []
     files: list[dict] = []
     runs: list[SideRun] = []
-    checks: dict[int, tuple[bool, str]] = {}
+    checks: dict[tuple[int, str], tuple[bool, str]] = {}
     micro: Optional[Outcome] = None
+    digest = any(s in ENGINE_SIDES for s in sides)
     try:
         for rows in rows_list:
             meta = ensure_file(args.out_dir, rows, args.seed, args.null_fraction, log)
@@ -875,10 +1125,12 @@ def main(argv=None) -> int:
                 generated.append(meta["path"])
             files.append(meta)
             _warm(meta["path"])
-            by_side = {s: run_side(s, meta, args, work_dir, log) for s in sides}
+            by_side = {s: run_side(s, meta, args, work_dir, log, digest=digest) for s in sides}
             runs.extend(by_side.values())
-            checks[rows] = _check(by_side, meta, args)
-            log(f"  check: {checks[rows][1]}")
+            for s in sides:
+                if s != "blockops":
+                    checks[(rows, s)] = _check(s, by_side, meta, args)
+                    log(f"  check {s}: {checks[(rows, s)][1]}")
         if micro_rows:
             log(f"  feature conversions [{micro_rows:,} values] ...")
             spec = {"side": "micro", "path": files[0]["path"], "micro_rows": micro_rows,
@@ -904,28 +1156,36 @@ def main(argv=None) -> int:
     if args.results:
         with open(args.results, "a", encoding="utf-8") as f:
             f.write("\n" + report + "\n")
-    bad_bo = [r for r in runs if r.side == "blockops" and r.outcome.status not in
+    # a peer that did not finish is a result; blockops (any engine) failing is not
+    bad_bo = [r for r in runs if r.side.startswith("blockops") and r.outcome.status not in
               ("ok", "not available")]
     bad_check = [t for ok, t in checks.values() if not ok]
     return 1 if bad_bo or bad_check else 0
 
 
-def _check(by_side: dict, meta: dict, args) -> tuple[bool, str]:
-    o, b = by_side.get("original"), by_side.get("blockops")
-    for r in (o, b):
-        if r is not None and r.outcome.ok and r.labels is None:
-            return False, f"{r.side} output unreadable: {r.label_error}"
-    if o is None or b is None:
-        return True, "one side only: nothing to compare"
-    if not (o.outcome.ok and b.outcome.ok):
-        down = [r.side + " " + r.outcome.status for r in (o, b) if not r.outcome.ok]
+def _check(side: str, by_side: dict, meta: dict, args) -> tuple[bool, str]:
+    """(ok, text) of one side's output against the blockops (local engine) side's."""
+    r, b = by_side.get(side), by_side.get("blockops")
+    for x in (r, b):
+        if x is not None and x.outcome.ok and x.labels is None:
+            return False, f"{x.side} output unreadable: {x.label_error}"
+    if b is None:
+        return True, "no blockops side: nothing to compare"
+    if not (r.outcome.ok and b.outcome.ok):
+        down = [x.side + " " + x.outcome.status for x in (r, b) if not x.outcome.ok]
         return True, "not compared (" + ", ".join(down) + ")"
-    return compare(o.labels, b.labels, csv_path=meta["path"], center_lat=CENTER_LAT,
-                   center_lon=CENTER_LON, radius_m=args.radius_m)
+    kw = dict(csv_path=meta["path"], center_lat=CENTER_LAT, center_lon=CENTER_LON,
+              radius_m=args.radius_m)
+    if side == "original":
+        return compare(r.labels, b.labels, **kw)
+    if side in ENGINE_SIDES:
+        if r.digest is None or b.digest is None:
+            return False, "no digest of the outputs"
+        return compare_digest(b.digest, r.digest, side)
+    return compare_peer(b.labels, r.labels, name=side, **kw)
 
 
 # --------------------------------------------------------------------------- report
-
 def _fmt_s(x: Optional[float]) -> str:
     return "" if x is None else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
 
@@ -934,67 +1194,91 @@ def _fmt_rate(x: float) -> str:
     return f"{x / 1e6:,.1f} M" if x >= 1e6 else f"{x / 1e3:,.0f} K"
 
 
+def _did_not_finish(oc: Outcome, args) -> str:
+    cap = {"memory": f"memory cap {_t.format_bytes(args.memory_limit_bytes or 0)}",
+           "timeout": f"time cap {args.timeout:.0f} s"}[oc.status]
+    return f"did not finish ({cap}): {oc.error[:200]}"
+
+
+def _versus(r: SideRun, bo: Optional[SideRun]) -> tuple[str, str]:
+    """(time, RSS) of a side as multiples of the blockops side's; '> x' for a side that was
+    killed (its time and RSS at the kill are lower bounds)."""
+    if bo is None or r.side == "blockops" or not bo.outcome.ok:
+        return "", ""
+    oc, b = r.outcome, bo.outcome
+    if oc.ok:
+        return (f"{oc.data['wall_s'] / b.data['wall_s']:.1f}x",
+                f"{_run_peak(oc) / max(1, _peak(b)):.1f}x")
+    if oc.status in ("memory", "timeout"):
+        return (f"> {oc.wall_s / b.data['wall_s']:.1f}x",
+                f"> {oc.rss_at_kill / max(1, _peak(b)):.1f}x")
+    return "", ""
+
+
 def render_report(runs: list[SideRun], checks: dict, micro: Optional[Outcome], files: list[dict],
                   args, cmd: str, started: str, load0: float, load1: float) -> str:
+    """The Markdown report: one table row per (size, side), targets, stages, conditions.
+
+    ``checks`` maps (rows, side) to the (ok, text) of that side's output check."""
     import blockops
 
-    out = [f"### V2X pipeline benchmark (original Dask pattern vs blockops), {started}", ""]
-    header = ["rows", "side", "status", "wall s", "peak RSS", "rows out", "attacker rows",
-              "attacker IDs", "speed-up", "RSS ratio", "check"]
-    align = ["<", "<", "<", ">", ">", ">", ">", ">", ">", ">", "<"]
+    sides = list(dict.fromkeys(r.side for r in runs))
+    out = [f"### V2X pipeline benchmark ({', '.join(sides)}), {started}", ""]
+    header = ["rows", "side", "status", "wall s", "peak RSS", "worker peak RSS", "rows out",
+              "attacker rows", "attacker IDs", "time vs blockops", "RSS vs blockops", "check"]
+    align = ["<", "<", "<", ">", ">", ">", ">", ">", ">", ">", ">", "<"]
     table = []
     stage_lines = []
     for meta in files:
         n = meta["rows"]
         group = [r for r in runs if r.rows == n]
-        base = next((r for r in group if r.side == "original" and r.outcome.ok), None)
+        bo = next((r for r in group if r.side == "blockops"), None)
         for r in group:
             oc = r.outcome
+            t_vs, rss_vs = _versus(r, bo)
             if not oc.ok:
-                status = oc.status + ((": " + oc.error[:200]) if oc.error else "")
-                peak = _t.format_bytes(_peak(oc)) if oc.status in ("memory", "timeout") else ""
-                table.append([f"{n:,}", r.side, status, _fmt_s(oc.wall_s)
-                              if oc.status in ("memory", "timeout") else "", peak, "", "", "",
-                              "", "", ""])
+                killed = oc.status in ("memory", "timeout")
+                status = _did_not_finish(oc, args) if killed else \
+                    oc.status + ((": " + oc.error[:200]) if oc.error else "")
+                table.append([f"{n:,}", r.side, status, _fmt_s(oc.wall_s) if killed else "",
+                              _t.format_bytes(_peak(oc)) if killed else "", "", "", "", "",
+                              t_vs, rss_vs, ""])
                 continue
             d = oc.data
             lab = r.labels
-            speed = rss_ratio = ""
-            killed = next((x for x in group if x.side == "original" and
-                           x.outcome.status in ("memory", "timeout")), None)
-            if base is not None and r is not base:
-                speed = f"{base.outcome.data['wall_s'] / d['wall_s']:.1f}x"
-                rss_ratio = f"{_peak(base.outcome) / max(1, _peak(oc)):.1f}x"
-            elif killed is not None and r.side != "original":
-                # lower bounds: the original had used this much when it was killed
-                speed = f"n/a (original killed after {killed.outcome.wall_s:.0f} s)"
-                rss_ratio = f"> {killed.outcome.rss_at_kill / max(1, _peak(oc)):.1f}x"
-            check = checks.get(n, (True, ""))[1] if r.side == "blockops" or base is None else ""
+            w = d.get("worker_peak_rss") or {}
+            check = "reference" if r.side == "blockops" else checks.get((n, r.side),
+                                                                        (True, ""))[1]
             table.append([
                 f"{n:,}", r.side, "ok", _fmt_s(d["wall_s"]), _t.format_bytes(_peak(oc)),
-                f"{lab.rows:,}" if lab else f"{d.get('rows_out', 0):,}",
+                _workers_text(w), f"{lab.rows:,}" if lab else f"{d.get('rows_out', 0):,}",
                 f"{lab.attacker_rows:,}" if lab else "",
-                f"{lab.attacker_ids:,}" if lab else "", speed, rss_ratio,
-                check or (r.label_error and "output unreadable: " + r.label_error)])
+                f"{lab.attacker_ids:,}" if lab else "", t_vs, rss_vs,
+                (r.label_error and "output unreadable: " + r.label_error) or check])
             if d.get("stages"):
                 st = "; ".join(f"{k} {v:.2f} s" for k, v in d["stages"].items())
+                extra = ""
+                if w:
+                    extra = "; worker peak RSS " + ", ".join(
+                        f"{k} {_t.format_bytes(v)}" for k, v in w.items())
                 stage_lines.append(f"- {n:,} rows, {r.side}: {st} (CPU {d['cpu_s']:.1f} s, "
                                    f"{d['cpu_s'] / d['wall_s']:.2f} CPUs used; RSS after "
-                                   f"imports {_t.format_bytes(d.get('rss_start', 0))})")
+                                   f"imports {_t.format_bytes(d.get('rss_start', 0))}{extra})")
     out.append(_t.markdown_table(header, table, align))
     out.append("")
     targets = _targets(runs, files)
     if targets:
-        out += ["Targets (issue 4): " + "; ".join(targets), ""]
+        out += ["Targets (issues 4 and 18): " + "; ".join(targets), ""]
     if stage_lines:
-        out += ["Stages (seconds inside each side's process):", ""] + stage_lines + [""]
+        out += ["Stages (seconds inside each side's process; CPU of the side's own process, "
+                "not of its workers):", ""] + stage_lines + [""]
 
     if micro is not None:
         out += _micro_table(micro)
 
     cfg = blockops.config_info() if hasattr(blockops, "config_info") else {}
     versions = []
-    for mod in ("pandas", "pyarrow", "dask", "sklearn", "numpy"):
+    for mod in ("pandas", "pyarrow", "dask", "sklearn", "numpy", "polars", "duckdb", "ray"):
         try:
             versions.append(f"{mod} {__import__(mod).__version__}")
         except Exception:
@@ -1013,52 +1297,79 @@ def render_report(runs: list[SideRun], checks: dict, micro: Optional[Outcome], f
             + ("" if m.get("generated") else " (reused)") for m in files)
         + f"; blockops.synth.write_bsm_csv(seed={args.seed}, null_fraction="
         f"{args.null_fraction:g}, center=({CENTER_LAT}, {CENTER_LON}))",
-        f"- steps (both sides): read CSV, clean (19 columns, dropna, POINT -> x/y, timestamp "
+        f"- steps (every side): read CSV, clean (19 columns, dropna, POINT -> x/y, timestamp "
         f"parts), radius {args.radius_m:g} m about ({CENTER_LAT}, {CENTER_LON}), projection to "
         f"metres about that centre, attackers (sorted unique IDs, train_test_split test_size="
         f"{ATTACK_RATIO}, random_state={SEED}), per-ID constant offset with random direction "
-        f"({MIN_DIST}-{MAX_DIST} m, xy), Parquet output. The original is the Dask port's "
+        f"({MIN_DIST}-{MAX_DIST} m, xy), Parquet output. original: the Dask port's "
         f"pattern (module docstring of blockops._bench.v2x): read_csv 64MB blocks -> "
         f"map_partitions clean/filter/project -> unique IDs .compute() -> .compute() -> per-ID "
         f"dict + DataFrame.apply(axis=1) on the attacker rows -> from_pandas -> to_parquet, "
         f"threaded scheduler. blockops: blockops.v2x.Pipeline with the equivalent config "
-        f"(blocksize {args.blocksize or 'default'}).",
+        f"(blocksize {args.blocksize or 'default'}); blockops-dask / blockops-ray: the same on "
+        f"[engine] kind = dask (LocalCluster, {args.workers} single-threaded worker processes, "
+        f"memory_limit {args.worker_memory} each) / ray (ray.init(num_cpus={args.workers})). "
+        f"polars, duckdb: blockops._bench.v2x_peers (two passes over the CSV: unique IDs, "
+        f"then the job; polars sink_parquet on the streaming engine, DuckDB COPY TO with "
+        f"preserve_insertion_order = false as its performance guide advises; otherwise each "
+        f"tool's default threads and memory settings).",
         "- wall s: inside the side's process, from the first read to the written output "
-        "(interpreter start and imports excluded). peak RSS: the larger of the process's VmHWM "
-        "and the watchdog's samples of its process tree (every 0.1 s). speed-up and RSS ratio: "
-        "original / blockops.",
+        "(interpreter start and imports excluded; a cluster engine's includes starting its "
+        "cluster). peak RSS: the side's own process, VmHWM read by the process itself; worker "
+        "peak RSS: each worker process's VmHWM as its tasks report it. time / RSS vs blockops: "
+        "the side's wall time and memory as multiples of the blockops (local engine) side's; "
+        "a cluster engine's memory is its own peak plus every worker's (an upper bound); "
+        "'> x' for a side that did not finish (its time and RSS at the kill).",
         f"- each side in its own fresh process, one run each; a side is killed past "
         f"{args.timeout:.0f} s or "
-        + (f"{_t.format_bytes(limit)} RSS" if limit else "(no memory limit)")
-        + " and reported with its RSS at the kill. The CSV is in the page cache (read once "
-        "before each size).",
-        "- check: both outputs must hold the same rows (metadata_serialId_serialNumber) with the "
-        "same isAttacker (sha256 of the sorted pairs); attack offsets differ by design "
-        "(different random streams). Rows that only blockops keeps and that lie outside the "
-        "original's crude prefilter box (narrower than the circle in latitude by 0.1 %, a "
-        "known fault) are reported as explained.",
+        + (f"{_t.format_bytes(limit)} RSS of its process tree" if limit else
+           "(no memory limit)")
+        + " and reported as did not finish, with its RSS at the kill. The CSV is in the page "
+        "cache (read once before each size).",
+        "- check (against blockops): original, polars, duckdb must hold the same rows "
+        "(metadata_serialId_serialNumber) with the same isAttacker (sha256 of the sorted "
+        "pairs); attack offsets differ by design (different random streams). Rows that only "
+        "blockops keeps and that lie outside the original's crude prefilter box (narrower than "
+        "the circle in latitude by 0.1 %, a known fault), or that lie within 1e-6 of the "
+        "radius from the circle (polars, duckdb), are reported as explained. blockops-dask and "
+        "blockops-ray must equal the local engine's output bit for bit (schema and every "
+        "column of every row, output_digest).",
     ]
     return "\n".join(out)
 
 
 def _targets(runs: list[SideRun], files: list[dict]) -> list[str]:
+    """Issue 4: blockops >= 15x faster than the original. Issue 18: peak RSS <= 1 GiB from
+    15 M rows on; blockops ahead of every peer in wall time at every size, its peak RSS the
+    lowest from 15 M rows on (a peer that did not finish is behind on both)."""
     out = []
+    peers = ("original",) + PEER_SIDES
     for meta in files:
         n = meta["rows"]
         bo = next((r for r in runs if r.rows == n and r.side == "blockops" and r.outcome.ok),
                   None)
         if bo is None:
             continue
-        peak = _peak(bo.outcome)
+        peak, wall = _peak(bo.outcome), bo.outcome.data["wall_s"]
         s = f"{n:,} rows: blockops peak RSS {_t.format_bytes(peak)}"
         if n >= 15_000_000:
             s += " (target <= 1 GiB: " + ("met" if peak <= 2**30 else "NOT met") + ")"
         orig = next((r for r in runs if r.rows == n and r.side == "original" and r.outcome.ok),
                     None)
         if orig is not None:
-            sp = orig.outcome.data["wall_s"] / bo.outcome.data["wall_s"]
+            sp = orig.outcome.data["wall_s"] / wall
             s += f", {sp:.1f}x faster than the original (target >= 15x: " + \
                 ("met" if sp >= 15 else "NOT met") + ")"
+        ran = [r for r in runs if r.rows == n and r.side in peers and
+               (r.outcome.ok or r.outcome.status in ("memory", "timeout"))]
+        if ran:
+            slower = [r.side for r in ran if r.outcome.ok and r.outcome.data["wall_s"] <= wall]
+            s += ("; ahead of every peer in wall time (" + ", ".join(r.side for r in ran)
+                  + "): " + ("met" if not slower else "NOT met (" + ", ".join(slower) + ")"))
+            if n >= 15_000_000:
+                lower = [r.side for r in ran if r.outcome.ok and _peak(r.outcome) <= peak]
+                s += ("; lowest peak RSS: " +
+                      ("met" if not lower else "NOT met (" + ", ".join(lower) + ")"))
         out.append(s)
     return out
 

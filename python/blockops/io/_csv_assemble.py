@@ -226,6 +226,18 @@ def _empty_frame(specs, rename):
 def _read_all(reader):
     import pandas as pd
 
+    if len(reader._sources) == 1 and not reader.as_arrays:
+        # one source: its blocks convert into one set of arrays (CsvBlockReader._whole)
+        reader._whole_mode = True
+        empty = None
+        with reader:
+            for block in reader:  # only the empty frame of a source without rows
+                empty = block
+        df = reader._finish_whole()
+        if df is None:
+            return empty if empty is not None else reader._empty_block()
+        df.attrs["blockops_stats"] = dataclasses.asdict(reader.stats)
+        return df
     total_bytes = sum(s.size or 0 for s in reader._sources)
     acc: dict[Any, _Column] = {}
     order: list = []

@@ -155,7 +155,7 @@ def mismatches(reader, src, piece, ix, bad, acc, line_base) -> bool:
     for i, s in inferred:
         _, bad_c, err_c = _core.csv_convert(piece, ix, [cspecs[i]], reader.quotechar,
                                             reader.n_threads, True, None, 0,
-                                            reader.short_rows == "pad")
+                                            reader.short_rows == "pad", reader._simd)
         if err_c is None:
             continue
         explained |= bad_c[:len(bad)]

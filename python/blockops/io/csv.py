@@ -302,6 +302,19 @@ class CsvBlockReader:
         self._line_base0 = 1  # file line number of the first byte (set for file ranges)
         # column -> inference state learnt by an earlier read of the same source (read_csv)
         self._infer_overrides: dict = {}
+        # read_csv of one source: ONE _BlockColumns for the whole source, sized from its bytes,
+        # that every block converts into (the blocks are not handed out). Converting block by
+        # block into separate arrays and then copying them into the frame's columns touched
+        # every output page twice (a third of a whole read's time on a numeric file, most of it
+        # the kernel zeroing the fresh pages of each block's arrays). None: hand out blocks.
+        self._whole: _BlockColumns | None = None
+        self._whole_mode = False
+
+    @property
+    def _simd(self) -> int:
+        """The SIMD level of the UTF-8 check, read at each call (a reader pickled to a Dask or
+        Ray worker uses the worker's CPU)."""
+        return _config.simd()
 
     # -- public ------------------------------------------------------------------------
     def __iter__(self):
@@ -435,7 +448,8 @@ class CsvBlockReader:
         if n_rows == 0:
             return [], consumed, _core.csv_count_lines(data, 0, consumed)
         specs = [(f, _T_STR, True, (), None) for f in range(nf)]
-        outs, _, _ = _core.csv_convert(data, ix, specs, q, 1, False)
+        outs, _, _ = _core.csv_convert(data, ix, specs, q, 1, False, None, 0, False,
+                                       self._simd)
         names = []
         for (offs, raw), _mask in outs:
             try:
@@ -696,7 +710,8 @@ class CsvBlockReader:
                 self._infer_setup(view, n, nf, eof, n_rows > 0, src, base_off - at)
             if n_rows:
                 if acc is None:
-                    acc = _BlockColumns(self._specs, n_rows, consumed, n - at)
+                    acc = self._block_columns(src, n_rows, consumed, n - at)
+                    acc_n0 = acc.n
                 self._convert(src, piece, ix, n_rows, n_bad, acc, line_base, base_off)
             if consumed:
                 prev_cr = piece[consumed - 1] == 13
@@ -721,8 +736,9 @@ class CsvBlockReader:
             if acc is not None and acc.mismatches:
                 raise _infer.inference_error(src, acc.mismatches)
             if acc is not None:
-                block = self._finish(src, acc, row0)
-                row0 += acc.n
+                if not self._whole_mode:
+                    block = self._finish(src, acc, row0)
+                row0 += acc.n - acc_n0
                 self.stats.blocks += 1
             del acc
             yield block, row0
@@ -753,7 +769,8 @@ class CsvBlockReader:
         cspecs = self._cspecs[1]
         r0 = acc.reserve(n_rows)
         outs, bad, err = _core.csv_convert(piece, ix, cspecs, self.quotechar, self.n_threads,
-                                           True, acc.dest(), r0, self.short_rows == "pad")
+                                           True, acc.dest(), r0, self.short_rows == "pad",
+                                           self._simd)
         acc.add(outs, n_rows)
         bad = bad[r0:r0 + n_rows]
         n_bad_total = int(bad.sum()) if (n_bad or err is not None) else 0
@@ -795,6 +812,25 @@ class CsvBlockReader:
                                   CsvBadLineWarning, stacklevel=_caller_stacklevel())
         self.stats.rows_in += n_rows
         self.stats.rows_out += n_rows - n_bad_total
+
+    def _block_columns(self, src, n_rows: int, nbytes: int, block_bytes: int) -> _BlockColumns:
+        """The arrays a block's rows are converted into: new ones sized for the block, or in
+        whole-source mode the source's (created by its first block, sized for the whole
+        source when its size is known: ``block_bytes`` grows to the bytes left in it)."""
+        if not self._whole_mode:
+            return _BlockColumns(self._specs, n_rows, nbytes, block_bytes)
+        if self._whole is None:
+            if src.size is not None and not src.compression:
+                end = src.end if src.end is not None else src.size
+                block_bytes = max(block_bytes, end - src.start)
+            self._whole = _BlockColumns(self._specs, n_rows, nbytes, block_bytes)
+        return self._whole
+
+    def _finish_whole(self):
+        """The frame of a whole-source read (None when no row was read)."""
+        if self._whole is None:
+            return None
+        return self._finish(self._sources[0], self._whole, self._row_base)
 
     def _finish(self, src, acc, row0):
         """The block's frame (or dict of arrays) from its converted columns."""

@@ -1,4 +1,5 @@
-"""The pipeline on Dask: one task per CSV partition does clean -> filter -> attack -> write.
+"""The pipeline on Dask: one task per CSV partition does clean -> filter -> attack -> write
+(:func:`blockops.v2x._tasks.run_part`, shared with the Ray engine).
 
 Global decisions are made before the write tasks, each in one cheap pass: the unique vehicle IDs
 ("exact" attackers, IDs only) and the donor pool (swap attack, bounded). Each write task returns
@@ -7,48 +8,36 @@ its row counts, so the result accounts for every row like the local engine does.
 from __future__ import annotations
 
 import os
+import uuid
 
 from . import ops
+from ._tasks import run_part as _job, worker_peaks
 from .pipeline import (PipelineConfig, PipelineResult, _output_fs, _prepare_dir,
-                       _prepare_remote_dir, _remove_tmp, _write_manifest, _write_part,
-                       reader_options, stage_attack, stage_clean_filter)
+                       _prepare_remote_dir, _remove_tmp, _write_manifest, reader_options,
+                       stage_clean_filter)
 
 
 def _cleaned(df, cfg):
     return stage_clean_filter(df, cfg, 1)
 
 
-def _job(df, cfg: PipelineConfig, attackers, pool, path: str) -> dict:
-    """One partition, start to end. Threads = 1: Dask runs one task per worker thread.
-
-    The part's name depends only on the partition and its write is atomic (temporary name,
-    then rename; on an object store one upload), so a task retried after its worker died
-    rewrites the same whole part: no duplicate, no half-written file under a part's name.
-    ``path`` may be a URL ([output] storage_options): the worker opens the file system."""
-    counts: dict = {"rows_read": len(df), "path": path}
-    out = stage_clean_filter(df, cfg, 1, counts)
-    out = stage_attack(out, cfg, attackers=attackers, pool=pool, n_threads=1)
-    fs, p = _output_fs(cfg)
-    if fs is None:
-        _write_part(out, path)
-    else:
-        _write_part(out, f"{p}/{path}", fs=fs)  # path: the part's name
-    counts["rows_out"] = len(out)
-    counts["attacker_rows"] = int(out["isAttacker"].sum()) if len(out) else 0
-    return counts
-
-
 def _cluster_kwargs(cfg: PipelineConfig) -> dict:
     """LocalCluster arguments: :func:`blockops.resources.plan`'s, or [engine] n_workers
     single-threaded workers sharing the same budget. ``memory_limit`` is per worker (as
     LocalCluster reads it) and already the budget's share: dividing it by the worker count
-    again gave each of 4 workers 0.5 GiB of an 8 GiB budget."""
+    again gave each of 4 workers 0.5 GiB of an 8 GiB budget. [engine] memory_limit, when
+    given, is that per-worker limit instead (the nanny pauses a worker at 80 % of it and
+    restarts it at 95 %; its tasks are then retried on the others)."""
     from ..resources import plan
 
     n = cfg["engine"]["n_workers"]
     p = plan(memory_budget=None)
-    return p.local_cluster_kwargs(n_workers=int(n), threads_per_worker=1) if n else \
+    kw = p.local_cluster_kwargs(n_workers=int(n), threads_per_worker=1) if n else \
         p.local_cluster_kwargs()
+    limit = cfg.worker_memory_limit()
+    if limit is not None:
+        kw["memory_limit"] = limit
+    return kw
 
 
 def _client(cfg: PipelineConfig):
@@ -95,7 +84,9 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     else:
         _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
     res.output_dir = out_dir
+    t = time.perf_counter()
     client, cluster = _client(cfg)
+    res.stage_seconds["start cluster"] = time.perf_counter() - t
     try:
         t = time.perf_counter()
         raw = bdask.read_csv(cfg["input"]["path"], blocksize=cfg.blocksize(),
@@ -117,7 +108,13 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
         t = time.perf_counter()
         parts = raw.to_delayed()
         names = [f"part-{i:05d}.parquet" for i in range(len(parts))]
-        jobs = [dask.delayed(_job)(p, cfg, attackers, pool,
+        # The attacker IDs and the donor pool (4 MB by default) as one graph key each: a value
+        # passed straight to dask.delayed is copied into every task, so thousands of tasks
+        # would each ship it; as a key, each worker fetches it once and keeps it
+        run_id = uuid.uuid4().hex
+        att_d = dask.delayed(attackers, name=f"v2x-attackers-{run_id}")
+        pool_d = dask.delayed(pool, name=f"v2x-pool-{run_id}")
+        jobs = [dask.delayed(_job)(p, cfg, att_d, pool_d,
                                    os.path.join(out_dir, n) if ofs is None else n)
                 for n, p in zip(names, parts)]
         counts = (_compute_with_progress(client, jobs) if progress
@@ -144,6 +141,7 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     res.bytes_in = sum(s.size or 0 for s in srcs)
     from .pipeline import Pipeline
 
+    res.worker_peak_rss = worker_peaks(counts)
     res.n_ids, res.n_attackers = Pipeline._id_counts(out_dir if ofs is None else opath, ofs)
     if ofs is None:
         # every task has finished: a temporary file now is a dead attempt's (a worker killed

@@ -11,8 +11,10 @@ to disk (Arrow IPC) beyond it; the blocks are planned in the rest of ``memory_bu
 is parsed once and memory stays at a few blocks plus the staging budget plus the IDs.
 
 Dask engine ("dask"): the same operators through :mod:`blockops.dask`, on a scheduler address
-or a ``LocalCluster`` built from :func:`blockops.resources.plan`. Both engines give the same
-rows and values (randomness is keyed on the global row number and the vehicle ID).
+or a ``LocalCluster`` built from :func:`blockops.resources.plan`. Ray engine ("ray"): Ray tasks
+over the same row-aligned byte ranges, on ``ray.init(num_cpus=n_workers)`` or a Ray address.
+All engines give the same rows and values, bit for bit (randomness is keyed on the global row
+number and the vehicle ID; the cluster engines' tasks are in :mod:`blockops.v2x._tasks`).
 """
 from __future__ import annotations
 
@@ -54,8 +56,9 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "classifier": {"feature_set": "xy_elev", "test_size": 0.2, "seed": 42,
                    "models": ["RandomForest", "DecisionTree", "KNeighbors"], "results": None,
                    "max_train_rows": 1_000_000, "dtype": "float32"},
-    "engine": {"kind": "local", "address": None, "n_workers": None},
+    "engine": {"kind": "local", "address": None, "n_workers": None, "memory_limit": None},
 }
+_ENGINES = ("local", "dask", "ray")
 _REQUIRED = {"input": ["path"], "output": ["dir"]}
 #: [input] stage_memory = "auto" keeps staged parts in memory up to memory_budget / 4 (256 MiB
 #: of the default 1 GiB): at 1 M BSM rows the staged frames take ~110 MiB (~230 bytes a row
@@ -172,8 +175,15 @@ class PipelineConfig:
                              "[project] section, or use coords='latlon'")
         if self["attackers"]["method"] not in ("exact", "hash"):
             raise ValueError(f"{src}: [attackers] method must be 'exact' or 'hash'")
-        if self["engine"]["kind"] not in ("local", "dask"):
-            raise ValueError(f"{src}: [engine] kind must be 'local' or 'dask'")
+        eng = self["engine"]
+        if eng["kind"] not in _ENGINES:
+            raise ValueError(f"{src}: [engine] kind must be one of {_ENGINES}, not "
+                             f"{eng['kind']!r}")
+        n = eng["n_workers"]
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
+                              or n < 1):
+            raise ValueError(f"{src}: [engine] n_workers must be a positive integer, not {n!r}")
+        self.worker_memory_limit()  # a ValueError naming the value
         from ..io._csv_sources import compression_of
 
         compression_of("", _compression(self["input"]))  # a ValueError naming the values
@@ -190,6 +200,32 @@ class PipelineConfig:
         if self.has_classifier and not (0 < float(c["test_size"]) < 1):
             raise ValueError(f"{src}: [classifier] test_size must be in (0, 1)")
         self.attack_kwargs()  # checks parameter names early
+
+    def worker_memory_limit(self) -> int | None:
+        """The per-worker memory limit of the cluster engines, ``[engine] memory_limit``.
+
+        Returns
+        -------
+        int or None
+            Bytes (``"2GiB"``, ``"512MB"`` and plain integers are accepted), or None when not
+            set (or ``"auto"``): the engine's default, which on Dask is
+            :func:`blockops.resources.plan`'s share of the memory per worker and on Ray no
+            reservation.
+
+        Raises
+        ------
+        ValueError
+            For a size that does not parse or is not positive.
+        """
+        from ..io.csv import parse_size
+
+        v = self["engine"]["memory_limit"]
+        if v is None or (isinstance(v, str) and v.strip().lower() == "auto"):
+            return None
+        n = parse_size(v, f"{self.source}: [engine] memory_limit")
+        if n <= 0:
+            raise ValueError(f"{self.source}: [engine] memory_limit must be positive, not {v!r}")
+        return n
 
     def attack_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the configured attack function (only those it takes)."""
@@ -415,6 +451,10 @@ class PipelineResult:
     ``stage_bytes`` the most bytes of staged parts held in memory at once (pandas
     ``memory_usage(deep=True)`` of the frames), ``stage_parts`` how many parts stayed in
     memory, ``spilled_parts`` / ``spilled_bytes`` how many went to disk and their file bytes.
+
+    Cluster engines (Dask, Ray): ``worker_peak_rss`` maps each worker process (``host:pid``)
+    to its peak RSS in bytes (``VmHWM``, read by its tasks in that process); empty on the
+    local engine. ``peak_rss_bytes`` is always the driver's (this process's) peak.
     """
 
     rows_in: int = 0
@@ -438,6 +478,7 @@ class PipelineResult:
     spilled_parts: int = 0
     spilled_bytes: int = 0
     engine: str = "local"
+    worker_peak_rss: dict = field(default_factory=dict)
     metrics: Any = None
     results_path: str | None = None
 
@@ -481,6 +522,8 @@ class PipelineResult:
                                              for k, v in self.stage_seconds.items()),
             f"peak RSS          {self.peak_rss_bytes / 2**20:,.0f} MiB",
         ]
+        if self.worker_peak_rss:
+            lines.append(f"worker peak RSS   {self._workers_text()}")
         if self.pool_bytes:
             lines.append(f"donor pool        {self.pool_bytes / 2**20:.1f} MiB")
         if self.stage_parts or self.spilled_parts:
@@ -491,6 +534,11 @@ class PipelineResult:
         if self.results_path:
             lines.append(f"classifiers       {self.results_path}")
         return "\n".join(lines)
+
+    def _workers_text(self) -> str:
+        w = self.worker_peak_rss
+        return (f"max {max(w.values()) / 2**20:,.0f} MiB over {len(w)} worker process(es): "
+                + ", ".join(f"{k} {v / 2**20:,.0f} MiB" for k, v in w.items()))
 
     def _repr_html_(self) -> str:
         """Rows as a table (in = out + skipped + dropped + filtered), stage times as bars."""
@@ -509,6 +557,7 @@ class PipelineResult:
                 ("time", f"{self.seconds:.2f} s"
                  + (f", {mb / t:,.0f} MB/s" if mb and t > 0 else "")),
                 ("peak RSS", f"{self.peak_rss_bytes / 2**20:,.0f} MiB"),
+                *([("worker peak RSS", self._workers_text())] if self.worker_peak_rss else []),
                 ("output", self.output_dir)]
         return (_html.table(rows, "blockops pipeline run")
                 + _html.bars(list(self.stage_seconds.items()), "s", "stage times"))
@@ -897,6 +946,10 @@ class Pipeline:
                 from . import _dask_engine
 
                 res = _dask_engine.run(self.config, progress=progress)
+            elif self.config["engine"]["kind"] == "ray":
+                from . import _ray_engine
+
+                res = _ray_engine.run(self.config, progress=progress)
             else:
                 res = self._run_local(progress)
             if self.config.has_classifier:
