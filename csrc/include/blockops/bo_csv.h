@@ -165,6 +165,9 @@ typedef struct bo_csv_na {
                                    itself a missing-value string) is rejected in two tests */
     const double *nums;         /* the values that are numbers (bo_csv_na_numbers), or NULL */
     int n_nums;
+    uint64_t first_byte[4];     /* the same for the first byte: short text columns (codes such
+                                   as "UA" or "EWR") share lengths and last bytes with "NA",
+                                   "NaN", "N/A" but rarely both ends */
 } bo_csv_na;
 void bo_csv_na_init(bo_csv_na *na, const char *const *values, const size_t *lens, int n);
 /* Also match the missing values that are numbers numerically in float columns, as pandas does

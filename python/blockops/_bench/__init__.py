@@ -6,6 +6,6 @@ times, ratios, agreement with blockops, the machine and the command line.
 Peers that are not installed are reported as "not installed".
 """
 
-BENCHMARKS = ("geo", "reports", "csv", "labels", "v2x")
+BENCHMARKS = ("geo", "reports", "csv", "csv-suite", "labels", "v2x")
 
 __all__ = ["BENCHMARKS"]

@@ -32,8 +32,8 @@ compressed file at >= 90% of the decompressor's single-core rate): the same file
 the plain one, then read by each codec's bare decompressors on one core (the library stack
 blockops uses, and the fastest other one installed; they only count line breaks) and by
 ``CsvBlockReader`` streaming the compressed file (iterate, discard), each in its own process.
-Rates are decompressed bytes per second; "vs decompressor" divides by the fastest bare
-decompressor of the codec. ``--readers ''`` leaves out the plain-file table.
+Rates are decompressed bytes per second; "vs fastest decompressor" is the fastest bare
+decompressor's time over the reader's. ``--readers ''`` leaves out the plain-file table.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -140,7 +139,6 @@ DECOMPRESSORS: dict[str, list[Reader]] = {
 #: File endings of the compressed copies (blockops infers the codec from them).
 CODEC_EXT = {"gzip": ".gz", "zstd": ".zst"}
 _RAW_READERS = {"bytes"} | {r.key for rs in DECOMPRESSORS.values() for r in rs}
-ALL_READERS = {**READERS, **{r.key: r for rs in DECOMPRESSORS.values() for r in rs}}
 #: Readers whose peak RSS is measured at two file sizes (--stream-sizes).
 STREAM_RSS_READERS = ["blockops-stream", "pandas-chunks", "pyarrow-stream", "polars-batches",
                       "dask-reduce"]
@@ -148,26 +146,9 @@ STREAM_RSS_READERS = ["blockops-stream", "pandas-chunks", "pyarrow-stream", "pol
 
 # --------------------------------------------------------------------------- child side
 
-def _proc_status_kib(field_name: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _peak_rss_bytes() -> int:
-    try:
-        return _proc_status_kib("VmHWM") * 1024
-    except OSError:  # not Linux
-        return _t.peak_rss_bytes()
-
-
-def _rss_bytes() -> int:
-    try:
-        return _proc_status_kib("VmRSS") * 1024
-    except OSError:
-        return 0
+# VmHWM / VmRSS of the reader's own process (shared with the other benchmarks)
+_peak_rss_bytes = _t.self_peak_rss
+_rss_bytes = _t.self_rss
 
 
 def _norm(v: Any, kind: str) -> Any:
@@ -574,18 +555,7 @@ class Result:
 
 
 def _run_child(spec: dict, env_extra: dict, timeout: float) -> tuple[bool, dict, str]:
-    env = dict(os.environ)
-    env.update(env_extra)
-    cmd = [sys.executable, "-m", "blockops._bench.csv", "--child", json.dumps(spec)]
-    try:
-        cp = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return False, {}, f"timed out after {timeout:.0f} s"
-    lines = [ln for ln in cp.stdout.splitlines() if ln.startswith("{")]
-    if cp.returncode != 0 or not lines:
-        err = (cp.stderr.strip().splitlines() or [f"exit code {cp.returncode}"])[-1]
-        return False, {"stderr": cp.stderr[-4000:]}, err
-    return True, json.loads(lines[-1]), ""
+    return _t.run_child("blockops._bench.csv", spec, env_extra, timeout)
 
 
 def _expected(meta: dict, pos: list[int], cols: dict[str, str]) -> dict[int, list]:
@@ -662,14 +632,7 @@ def _ensure_file(out_dir: str, nbytes: int, seed: int, log) -> dict:
     return meta
 
 
-def _warm(path: str) -> float:
-    """Read the file once so that every reader finds it in the page cache; returns seconds."""
-    t0 = time.perf_counter()
-    buf = bytearray(16 << 20)
-    with open(path, "rb", buffering=0) as f:
-        while f.readinto(buf):
-            pass
-    return time.perf_counter() - t0
+_warm = _t.warm_page_cache  # read once: every reader finds the file in the page cache
 
 
 def _fmt_s(x: Optional[float]) -> str:
@@ -1083,15 +1046,7 @@ def _fmt_size(nbytes: int) -> str:
     return f"{nbytes / 1e9:.2f} GB" if nbytes >= 10**9 else f"{nbytes / 1e6:,.0f} MB"
 
 
-def _mem_total_gib() -> float:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) / 2**20
-    except OSError:
-        pass
-    return float("nan")
+_mem_total_gib = _t.mem_total_gib
 
 
 if __name__ == "__main__":

@@ -30,6 +30,11 @@ __all__ = [
     "format_table",
     "markdown_table",
     "child_main",
+    "run_child",
+    "self_peak_rss",
+    "self_rss",
+    "warm_page_cache",
+    "mem_total_gib",
 ]
 
 
@@ -103,6 +108,76 @@ def peak_rss_bytes() -> int:
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports KiB, macOS bytes.
     return int(r) if sys.platform == "darwin" else int(r) * 1024
+
+
+def _proc_status_kib(field_name: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def self_peak_rss() -> int:
+    """Peak RSS of this process in bytes: VmHWM of /proc/self/status (Linux), else ru_maxrss.
+
+    Read inside the process that did the work: ru_maxrss of RUSAGE_CHILDREN seen from a
+    parent is the largest of all its children, not the one that ran the reader."""
+    try:
+        return _proc_status_kib("VmHWM") * 1024
+    except OSError:  # not Linux
+        return peak_rss_bytes()
+
+
+def self_rss() -> int:
+    """Current RSS of this process in bytes (VmRSS), 0 where /proc is missing."""
+    try:
+        return _proc_status_kib("VmRSS") * 1024
+    except OSError:
+        return 0
+
+
+def warm_page_cache(path: str) -> float:
+    """Read a file once so that every reader finds it in the page cache; returns seconds."""
+    t0 = time.perf_counter()
+    buf = bytearray(16 << 20)
+    with open(path, "rb", buffering=0) as f:
+        while f.readinto(buf):
+            pass
+    return time.perf_counter() - t0
+
+
+def mem_total_gib() -> float:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return float("nan")
+
+
+def run_child(module: str, spec: dict, env_extra: dict, timeout: float
+              ) -> tuple[bool, dict, str]:
+    """Run ``python -m module --child <spec as JSON>`` in a fresh interpreter (the other side
+    of :func:`child_main`) with ``env_extra`` added to the environment; returns
+    ``(ok, result, error)``, the error being the child's last line on stderr."""
+    import json
+    import subprocess
+
+    env = dict(os.environ)
+    env.update(env_extra)
+    cmd = [sys.executable, "-m", module, "--child", json.dumps(spec)]
+    try:
+        cp = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, {}, f"timed out after {timeout:.0f} s"
+    lines = [ln for ln in cp.stdout.splitlines() if ln.startswith("{")]
+    if cp.returncode != 0 or not lines:
+        err = (cp.stderr.strip().splitlines() or [f"exit code {cp.returncode}"])[-1]
+        return False, {"stderr": cp.stderr[-4000:]}, err
+    return True, json.loads(lines[-1]), ""
 
 
 def format_bytes(n: float) -> str:
@@ -196,5 +271,7 @@ def child_main(argv: Sequence[str], run: Callable[[dict], dict]) -> int | None:
         return 0
     except Exception as exc:  # reported by the parent, with the traceback on stderr
         traceback.print_exc()
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        # one line, the parent reports the last one (Dask's messages end in a hint, not the
+        # reason)
+        print(" ".join(f"{type(exc).__name__}: {exc}".split())[:600], file=sys.stderr)
         return 1

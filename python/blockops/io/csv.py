@@ -889,9 +889,10 @@ def read_csv(source, **options):
     """Read a whole CSV source into one DataFrame (same options as :class:`CsvBlockReader`).
 
     Numeric columns are written into arrays allocated once (sized from the first block's
-    bytes per row, grown geometrically only when that estimate was short); string columns
-    stay Arrow chunks (a chunked array), never concatenated. The reader's counters are in
-    ``df.attrs["blockops_stats"]``.
+    bytes per row, grown geometrically only when that estimate was short); for one source
+    every block is converted straight into them, never into per-block arrays that are then
+    copied. String columns stay Arrow chunks (a chunked array), never concatenated. The
+    reader's counters are in ``df.attrs["blockops_stats"]``.
 
     A column without a dtype whose later values do not fit the type inferred from the
     sampled rows is widened as pandas would type the whole column (int -> float64 for
