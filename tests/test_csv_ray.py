@@ -121,3 +121,40 @@ def test_compressed_files_one_range_each(ray_local, tmp_path):
     both = bio.read_csv([str(tmp_path / "a.csv.gz"), str(tmp_path / "b.csv.xz")], dtypes=dtypes)
     assert len(both) == 2 * len(want)
     assert_frames_identical(got.astype(want.dtypes.to_dict()), both, msg="ray compressed")
+
+
+def test_remote_file_split_by_ray_tasks(ray_local, tmp_path):
+    """A file over HTTP (a Range-serving server on 127.0.0.1): its scan tasks and read tasks
+    run on Ray's worker processes by ranged reads; the rows, values and global row numbers
+    are the local file's."""
+    pytest.importorskip("aiohttp")
+    import http.server
+    import threading
+
+    import blockops.io as bio
+    import blockops.ray as bray
+    from test_csv_remote import _RangeHandler
+
+    path = write(tmp_path, _quoted_newline_file(2000))
+    dtypes = {"id": "int64", "x": "float64", "note": "str"}
+    want = bio.read_csv(path, dtypes=dtypes)
+
+    class Handler(_RangeHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/{path.rsplit('/', 1)[-1]}"
+        ds = bray.read_csv(url, blocksize=3000, dtypes=dtypes, override_num_blocks=3)
+        assert_frames_identical(_as_eager(ds, want), want, msg="ray over http")
+        # the plan it read: many ranges (the file is ~60 KB), numbered globally
+        from blockops.dask import _plan_read
+
+        *_, parts, total = _plan_read(url, 3000, None, dtypes, {}, run=bray._run_on_ray)
+        assert len(parts) > 10 and total == len(want)
+        assert [p[3] for p in parts] == sorted({p[3] for p in parts}) and parts[0][3] == 0
+    finally:
+        srv.shutdown()
+        srv.server_close()

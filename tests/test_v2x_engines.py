@@ -166,20 +166,40 @@ def test_engine_config_errors(tmp_path, engine, msg):
         pl.PipelineConfig.from_dict(_cfg(tmp_path / "x.csv", tmp_path / "o", engine=engine))
 
 
-def test_ray_engine_refuses_several_remote_files(tmp_path):
-    """As the Dask engine: remote files are numbered per file, which would change row-keyed
-    draws, so several of them are refused before Ray starts."""
+def test_ray_engine_reads_several_remote_files_like_local(tmp_path):
+    """Two files served over HTTP (a Range-serving server on 127.0.0.1): the plan's scan tasks
+    and the parts run as Ray tasks by ranged reads, the rows are numbered across both files,
+    so the output is the local engine's on the same files, bit for bit."""
     pytest.importorskip("ray")
-    fsspec = pytest.importorskip("fsspec")
-    from blockops.synth import write_bsm_csv
+    pytest.importorskip("aiohttp")
+    import http.server
+    import threading
 
-    write_bsm_csv(tmp_path / "s.csv", rows=50, seed=1, center=CENTER)
+    from blockops.synth import write_bsm_csv
+    from test_csv_remote import _RangeHandler
+
+    served = tmp_path / "served"
+    served.mkdir()
     for k in (1, 2):
-        fsspec.filesystem("memory").pipe(f"/bo-ray-several/p{k}.csv",
-                                         (tmp_path / "s.csv").read_bytes())
-    cfg = _cfg("memory://bo-ray-several/p*.csv", tmp_path / "o", engine={"kind": "ray"})
-    with pytest.raises(ValueError, match="Ray engine reads several remote files"):
-        v2x.Pipeline(cfg).run()
+        write_bsm_csv(served / f"p{k}.csv", rows=3000, seed=k, vehicles=50, center=CENTER)
+    local = v2x.Pipeline(_cfg(served / "p*.csv", tmp_path / "local")).run()
+
+    class Handler(_RangeHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(served), **kw)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}"
+        cfg = _cfg(url, tmp_path / "ray", engine={"kind": "ray", "n_workers": 2})
+        cfg["input"]["path"] = [f"{url}/p1.csv", f"{url}/p2.csv"]
+        res = v2x.Pipeline(cfg).run()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert res.parts > 4 and res.rows_in == local.rows_in == 6000
+    _assert_bitwise_equal(_read(res.output_dir), _read(local.output_dir))
 
 
 def test_engine_memory_limit_is_parsed(tmp_path):

@@ -3,6 +3,7 @@ operators applied to the whole file in pandas; block-size invariance; row accoun
 errors; the Dask engine on a LocalCluster; the CLI."""
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 
@@ -606,10 +607,10 @@ def test_compression_and_storage_options_config_checks(tmp_path):
                       ):
         with pytest.raises(ValueError, match=msg):
             pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, **over))
-    for over in ({"classifier": {"feature_set": "xy_elev"}},):
-        with pytest.raises(ValueError, match="URL output"):
-            pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE,
-                                             output={"dir": "s3://bucket/out"}, **over))
+    # a URL output with the classifier stage: accepted (test_classifier_stage_with_url_output)
+    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, output={"dir": "s3://b/out"},
+                                           classifier={"feature_set": "xy_elev"}))
+    assert cfg.has_classifier and cfg["output"]["dir"] == "s3://b/out"
     with pytest.raises(ValueError, match=r"\[output\] storage_options must be a table"):
         pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, output={"storage_options": 1}))
     cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, "s3://bucket/x.csv",
@@ -618,18 +619,128 @@ def test_compression_and_storage_options_config_checks(tmp_path):
     assert pl.reader_options(cfg)["compression"] is None
 
 
-def test_dask_engine_refuses_several_remote_files(tmp_path):
-    """Several remote files get row numbers per file on Dask (no driver download), which
-    would change row-keyed draws: refused, not silently different from the local engine."""
+def _serve(directory):
+    """A Range-serving HTTP server for ``directory`` on 127.0.0.1 (a thread) -> (URL, server)."""
+    import http.server
+    import threading
+
+    from test_csv_remote import _RangeHandler
+
+    class Handler(_RangeHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(directory), **kw)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{srv.server_address[1]}", srv
+
+
+def test_dask_engine_splits_remote_files_like_local(tmp_path):
+    """Several remote plain files on the Dask engine (HTTP; the scan tasks and the partitions
+    run on a LocalCluster's worker process, by ranged reads): split into ranges and numbered
+    globally, so the row-keyed draws, the bad-row count and the output are the local
+    engine's on the same files on disk."""
     pytest.importorskip("distributed")
-    fsspec = pytest.importorskip("fsspec")
-    data = open(BSM_SAMPLE, "rb").read()
-    for k in (1, 2):
-        fsspec.filesystem("memory").pipe(f"/bo-several/p{k}.csv", data)
-    cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, "memory://bo-several/p*.csv",
-                                           engine={"kind": "dask", "n_workers": 1}))
-    with pytest.raises(ValueError, match="several remote files"):
-        pl.Pipeline(cfg).run()
+    pytest.importorskip("aiohttp")
+    lines = open(BSM_SAMPLE, "rb").read().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    k = len(rows) // 2
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "p0.csv").write_bytes(header + b"".join(rows[:k]) + b"bad,row\n")
+    (served / "p1.csv").write_bytes(header + b"".join(rows[k:k + 100]) + b"1,2,3\n"
+                                    + b"".join(rows[k + 100:]))
+    att = {"kind": "positional_offset_rand"}
+    local = pl.Pipeline(pl.PipelineConfig.from_dict(_cfg(
+        tmp_path, BSM_SAMPLE, attack=att, input={"path": [str(served / "p0.csv"),
+                                                          str(served / "p1.csv")]}))).run()
+    assert local.rows_skipped == 2 and local.rows_in == len(rows) + 2
+    url, srv = _serve(served)
+    try:
+        res = pl.Pipeline(pl.PipelineConfig.from_dict(_cfg(
+            tmp_path, BSM_SAMPLE, attack=att, engine={"kind": "dask", "n_workers": 1},
+            output={"dir": str(tmp_path / "dk")},
+            input={"path": [f"{url}/p0.csv", f"{url}/p1.csv"], "blocksize": "256KB"}))).run()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert res.parts > 4  # 2.7 MB in 256 KB ranges
+    assert (res.rows_in, res.rows_skipped, res.rows_out) == \
+        (local.rows_in, local.rows_skipped, local.rows_out)
+    _assert_same(_read_out(res.output_dir), _read_out(local.output_dir))
+
+
+@pytest.mark.parametrize("store", ["s3", "memory"])
+def test_classifier_stage_with_url_output(tmp_path, store):
+    """[classifier] with [output] dir a URL (moto's S3 server through s3fs, or memory://): it
+    trains on the parts the manifest lists in the store and writes classifier_results.csv
+    beside them (or at a [classifier] results URL), with the metrics of a local output."""
+    pytest.importorskip("sklearn")
+    import io
+
+    over = dict(filter={"kind": "none"},
+                attack={"kind": "positional_override_const", "min_dist": None, "max_dist": None},
+                classifier={"feature_set": "xy_elev", "models": ["DecisionTree", "KNeighbors"]})
+    local = pl.Pipeline(pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, **over))).run()
+    want = pd.read_csv(local.results_path)
+    metrics = [c for c in want.columns if c.startswith(("train_", "test_"))
+               or c.endswith("Sample_Size") or c == "Model"]
+    assert len(metrics) > 10
+    with _url_store(store) as (base, opts, fs):
+        cfg = pl.PipelineConfig.from_dict(_cfg(
+            tmp_path, BSM_SAMPLE, output={"dir": f"{base}/run", "storage_options": opts},
+            **over))
+        res = pl.Pipeline(cfg).run()
+        assert res.results_path == f"{base}/run/classifier_results.csv"
+        got = pd.read_csv(io.BytesIO(fs.cat_file(res.results_path)))
+        pd.testing.assert_frame_equal(got[metrics], want[metrics])
+        parts = v2x.output_parts(f"{base}/run", storage_options=opts)
+        assert len(parts) == res.parts > 1 and parts[0] == f"{base}/run/part-00000.parquet"
+        # a results URL of its own (the output's storage_options)
+        over["classifier"]["results"] = f"{base}/metrics/r.csv"
+        cfg = pl.PipelineConfig.from_dict(_cfg(
+            tmp_path, BSM_SAMPLE, output={"dir": f"{base}/run", "storage_options": opts},
+            **over))
+        res = pl.Pipeline(cfg).run()
+        got = pd.read_csv(io.BytesIO(fs.cat_file(f"{base}/metrics/r.csv")))
+        pd.testing.assert_frame_equal(got[metrics], want[metrics])
+        # an incomplete output (no manifest) is refused, as on disk
+        fs.rm(f"{base}/run/_manifest.json")
+        with pytest.raises(FileNotFoundError, match="_manifest.json"):
+            v2x.output_parts(f"{base}/run", storage_options=opts)
+
+
+@contextlib.contextmanager
+def _url_store(store):
+    """(base URL, storage_options, fsspec file system) of an empty place to write: a bucket on
+    moto's S3 server on 127.0.0.1, or a memory:// directory."""
+    if store == "memory":
+        fsspec = pytest.importorskip("fsspec")
+        fs = fsspec.filesystem("memory")
+        base = f"memory://bo-cls-{os.getpid()}"
+        try:
+            yield base, None, fs
+        finally:
+            if fs.exists(base):
+                fs.rm(base, recursive=True)
+        return
+    pytest.importorskip("moto.server")
+    s3fs = pytest.importorskip("s3fs")
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    srv.start()
+    try:
+        url = f"http://127.0.0.1:{srv._server.server_port}"
+        boto3.client("s3", endpoint_url=url, aws_access_key_id="testing",
+                     aws_secret_access_key="testing",
+                     region_name="us-east-1").create_bucket(Bucket="bo-cls")
+        opts = {"key": "testing", "secret": "testing", "skip_instance_cache": True,
+                "client_kwargs": {"endpoint_url": url, "region_name": "us-east-1"}}
+        yield "s3://bo-cls", opts, s3fs.S3FileSystem(**opts)
+    finally:
+        srv.stop()
 
 
 @pytest.mark.parametrize("two_pass,engine", [(False, "local"), (True, "local"), (True, "dask")])

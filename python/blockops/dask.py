@@ -12,22 +12,22 @@ from typing import Any
 import numpy as np
 
 from . import labels as _labels
+from .io import _csv_split as _split
 from .io import csv as _csv
+from .io._csv_sources import _FsRange
 
 __all__ = ["barrier_labels", "plan_csv_partitions", "read_csv"]
 
-_SCAN_BYTES = 8 << 20
-
 
 def plan_csv_partitions(paths, *, blocksize, header=True, delimiter=",", quotechar='"'):
-    """Split files into row-aligned byte ranges of about ``blocksize`` bytes.
+    """Split local files into row-aligned byte ranges of about ``blocksize`` bytes.
 
     One streaming pass per file (in C, tracking quote state) finds, for every multiple of
     ``blocksize``, the first row that starts at or after it, so a range never starts inside a
     quoted field, even one holding newlines (``dask.dataframe.read_csv`` splits at the first
     newline and gets those wrong). The same pass counts rows and lines, which gives every
     range its first global row number (hence known divisions) and its first line number (for
-    error messages).
+    error messages). A range holding blank lines only is left out.
 
     Returns a list of ``(path, start, end, first_row, first_line)`` and the total row count.
     """
@@ -43,110 +43,111 @@ def plan_csv_partitions(paths, *, blocksize, header=True, delimiter=",", quotech
         rows_before = np.zeros(len(targets), dtype=np.int64)
         lines_before = np.zeros(len(targets), dtype=np.int64)
         scanner = _core.csv_scan_new(delimiter, quotechar)
-        bom = 0
         with open(path, "rb", buffering=0) as f:
-            first = True
             while True:
-                buf = f.read(_SCAN_BYTES)
+                buf = f.read(_split.SCAN_BYTES)
                 if not buf:
                     break
-                if first and buf.startswith(b"\xef\xbb\xbf"):
-                    bom = 3
-                first = False
                 _core.csv_scan_feed(scanner, buf, len(buf), targets, found, rows_before,
                                     lines_before)
-        total_rows, _, _ = _core.csv_scan_finish(scanner)
-        hdr = 1 if header and total_rows else 0
-        # header end: the first row start after the header row
-        starts = [(bom, 0, 0)]
-        if header:
-            # the data starts at the second row; find it by indexing the first row
-            with open(path, "rb", buffering=0) as f:
-                starts = [_after_header(f, bom, delimiter, quotechar)]
-        for t, fo, rb, lb in zip(targets, found, rows_before, lines_before):
-            if fo < 0 or fo >= size or fo <= starts[-1][0]:
-                continue
-            starts.append((int(fo), int(rb) - hdr, int(lb)))
-        bounds = [s[0] for s in starts] + [size]
-        for (s, rb, lb), e in zip(starts, bounds[1:]):
-            if e > s:
-                parts.append((os.fspath(path), s, e, row0 + rb, lb + 1))
-        row0 += total_rows - hdr
+            total_rows, _, _ = _core.csv_scan_finish(scanner)
+            f.seek(0)
+            start = _split.data_start(f.read, header, delimiter, quotechar)
+        p, n = _split.file_parts(os.fspath(path), size, start,
+                                 zip(found, rows_before, lines_before), total_rows, header, row0)
+        parts += p
+        row0 += n
     return parts, row0
 
 
-def _after_header(f, bom, delimiter, quotechar):
-    """(offset, rows before, lines before) of the first data row of a file with a header."""
-    from . import _core
+def _run_on_dask(calls):
+    """The planning scans as Dask tasks on the current scheduler (a distributed cluster's
+    workers when a client is active), all at once; their results in order."""
+    import dask
 
-    data = b""
-    while True:
-        more = f.read(_SCAN_BYTES)
-        data += more
-        ix, n_rows, _, consumed, _, err = _core.csv_tokenize(
-            data[bom:], len(data) - bom, delimiter, quotechar, 0, not more, 1, 0, 1)
-        if n_rows or not more:
-            return bom + consumed, 0, _core.csv_count_lines(data, bom, bom + consumed)
+    return list(dask.compute(*[dask.delayed(f, pure=True)(*args) for f, args in calls]))
 
 
-def _plan_read(source, blocksize: int, columns, dtypes, opts: dict):
+def _plan_read(source, blocksize, columns, dtypes, opts: dict, run=_run_on_dask):
     """What a distributed read needs before any task runs: the output ``meta``, the column
-    names and specs fixed for every range (given, or inferred from the first MiB and samples of the first
-    file, as the embedded reader does), and the row-aligned ranges with the total row count.
-    Bad rows are left to the tasks (the probe that fixes the types skips them), so planning
-    reads only the first MiB and the sample windows of the first file besides the C scan."""
+    names and specs fixed for every range (given, or inferred from the first MiB and samples
+    of the first file, as the embedded reader does), and the partitions with the total row
+    count. Bad rows are left to the tasks (the probe that fixes the types skips them).
+
+    Partitions: local plain files are scanned on the driver and split at row starts
+    (:func:`plan_csv_partitions`); remote plain files of known size are split the same way by
+    scan tasks that ``run(calls)`` runs (a list of ``(function, args)``, on workers), each
+    reading one range (``_csv_split``); compressed files and remote files of unknown size are
+    one partition each, their rows counted in one pass (on the driver for local files, by a
+    task for remote ones). ``blocksize=None``: every file is one partition (still counted).
+    So the index is always the global row number and the divisions are known. The driver
+    itself reads the header, the first MiB and the inference windows of the first file,
+    and, for a remote file, its header row again."""
     head = _csv.CsvBlockReader(source, columns=columns, dtypes=dtypes, **opts)
     srcs = head._sources
+    fmt = (head.delimiter, head.quotechar)
+    so = opts.get("storage_options")
+
+    def ranged(s):
+        return (blocksize is not None and s.fs is not None and s.compression is None
+                and s.size is not None)
+
     probe_opts = {**opts, "on_bad_lines": "skip", "blocksize": _csv._infer.INFER_BYTES}
     probe = _csv.CsvBlockReader(srcs[0].name, columns=columns, dtypes=dtypes, **probe_opts)
+    if ranged(srcs[0]):  # exact ranged reads: not the file system's read-ahead blocks
+        probe._sources[0].end = probe._sources[0].size
     with probe:
         next(iter(probe), None)
         names, specs = probe._names or [], probe._specs or []
         meta = _csv._empty_frame(specs, opts.get("rename") or {})
-    if all(s.local for s in srcs):
-        parts, total = plan_csv_partitions([s.path for s in srcs], blocksize=blocksize,
-                                           header=head.header, delimiter=head.delimiter,
-                                           quotechar=head.quotechar)
-    elif all(s.fs is None and s.fileobj is None for s in srcs):
-        # A compressed stream cannot be entered in the middle: one partition per file. Local
-        # files are counted as plain ones are scanned (one streaming pass, here decompressing),
-        # so the index stays the global row number and the divisions are known.
-        parts, total = [], 0
-        for s in srcs:
-            if s.local:
-                p, n = plan_csv_partitions([s.path], blocksize=blocksize, header=head.header,
-                                           delimiter=head.delimiter, quotechar=head.quotechar)
-                parts += [(q[0], q[1], q[2], total + q[3], q[4]) for q in p]
+    calls: list = []
+    plan: list = []  # per source: (kind, indexes of its calls)
+    for s in srcs:
+        if s.local or s.fs is None:
+            plan.append(("driver", []))
+        elif ranged(s):
+            los = range(0, s.size, blocksize)
+            plan.append(("ranges", list(range(len(calls), len(calls) + len(los)))))
+            calls += [(_split.scan_range, (s.name, so, s.size, lo, min(lo + blocksize, s.size),
+                                           *fmt)) for lo in los]
+        else:
+            plan.append(("count", [len(calls)]))
+            calls.append((_split.count_rows, (s.name, so, s.compression, *fmt)))
+    results = run(calls) if calls else []
+    parts: list = []
+    total = 0
+    for s, (kind, idx) in zip(srcs, plan):
+        if s.local:
+            p, n = plan_csv_partitions([s.path], blocksize=blocksize or max(1, s.size),
+                                       header=head.header, delimiter=head.delimiter,
+                                       quotechar=head.quotechar)
+            p = [(q[0], q[1], q[2], total + q[3], q[4]) for q in p]
+        elif kind == "ranges":
+            cuts, scanned = _split.chain_units(s.name, s.size, [results[i] for i in idx])
+            f = _FsRange(s.fs, s.path, s.name, 0, s.size)
+            try:
+                start = _split.data_start(f.read, head.header, *fmt, piece=4096)
+            finally:
+                f.close()
+            p, n = _split.file_parts(s.name, s.size, start, cuts, scanned, head.header, total)
+        else:
+            # A compressed stream cannot be entered in the middle (nor a file of unknown size
+            # cut): one partition, read whole by its task; its rows counted in one pass (here
+            # for a local file, decompressing as a plain file is scanned; by a task for a
+            # remote one), so the index stays the global row number.
+            if kind == "count":
+                scanned = results[idx[0]]
             else:
-                n = _count_rows(s, head)
-                if n:
-                    parts.append((s.name, 0, None, total, 1))
-            total += n
-    else:
-        # Finding row starts in (or counting the rows of) a remote file means reading all of
-        # it on the driver (the quote-aware scan needs every byte before a cut): one partition
-        # per file, read whole by its task, its index the row number within the file,
-        # divisions unknown (total None).
-        parts, total = [(s.name, 0, None, 0, 1) for s in srcs], None
+                f, _ = s.open()
+                try:
+                    scanned = _split.count_stream(f, *fmt)
+                finally:
+                    f.close()
+            n = scanned - (1 if head.header and scanned else 0)
+            p = [(s.name, 0, None, total, 1)] if n else []
+        parts += p
+        total += n
     return meta, names, specs, parts, total
-
-
-def _count_rows(src, head) -> int:
-    """Data rows of a (compressed) file: the planner's quote-aware C scan over the stream."""
-    from . import _core
-
-    scanner = _core.csv_scan_new(head.delimiter, head.quotechar)
-    none = np.zeros(0, dtype=np.uint64)
-    found, rb, lb = (np.zeros(0, dtype=np.int64) for _ in range(3))
-    f, _ = src.open()
-    with f:
-        while True:
-            buf = f.read(_SCAN_BYTES)
-            if not buf:
-                break
-            _core.csv_scan_feed(scanner, buf, len(buf), none, found, rb, lb)
-    total_rows, _, _ = _core.csv_scan_finish(scanner)
-    return total_rows - (1 if head.header and total_rows else 0)
 
 
 class _CsvPartition:
@@ -198,14 +199,11 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
     source : path, URL, list of them or glob
         Local files (each task maps or reads its byte range; every worker must see the same
         paths), or fsspec URLs (``s3://``, ``gs://``, ``https://``; ``storage_options=`` as
-        for :class:`blockops.io.CsvBlockReader`). Uncompressed local files are split into
-        byte ranges; a compressed file (``compression=``) or a remote file is one partition.
-        Local compressed files are counted on the driver (one decompressing scan, as plain
-        files are scanned), so the index stays global and the divisions known; with a remote
-        file in the list, each partition's index is the row number within its file and the
-        divisions are unknown (counting would download every file on the driver).
-    blocksize : int or str
-        Target bytes per partition.
+        for :class:`blockops.io.CsvBlockReader`). Uncompressed files, local and remote, are
+        split into row-aligned byte ranges (a remote range is fetched by ranged reads); a
+        compressed file (``compression=``) or a remote file of unknown size is one partition.
+    blocksize : int, str or None
+        Target bytes per partition; ``None``: one partition per file.
     columns, dtypes, **options
         As for :class:`blockops.io.CsvBlockReader`. Column types not given are inferred from
         the first MiB and sample windows of the first file, exactly as the embedded reader
@@ -216,20 +214,28 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
     -------
     dask.dataframe.DataFrame
         With ``meta`` from the reader and known divisions: the index is the global data-row
-        number, the same as :func:`blockops.io.read_csv` gives.
+        number, the same as :func:`blockops.io.read_csv` gives, for local and remote,
+        plain and compressed files alike. ``divisions[-1] + 1`` is the number of rows in the
+        files, bad ones included: with ``on_bad_lines="skip"``, ``divisions[-1] + 1 -
+        len(ddf)`` rows were skipped (and a skipped row leaves a gap in the index).
 
     Notes
     -----
-    Planning reads every file once (a quote-aware C scan, disk-bound) to find row starts; this
-    is what makes partitions split correctly at quoted newlines and the divisions known.
-    Remote files are not scanned (that would download them all on the driver): the driver
-    reads only the first MiB and the inference sample windows of the first file.
+    Planning finds where rows start before any partition is read, so that partitions split
+    correctly at quoted newlines and the divisions are known; it reads every file once.
+    Local files are scanned on the driver (a quote-aware C scan, disk-bound). Remote files
+    are scanned by Dask tasks on the current scheduler (a cluster's workers when a
+    ``distributed`` client is active), one per ``blocksize`` range, each fetching only its
+    range by ranged reads; compressed remote files by one task each (decompressing). The
+    driver reads only a file's header, and the first MiB and inference windows of the first
+    file. A remote file is therefore fetched twice in all, once scanned and once parsed,
+    each time in parallel ranges (``docs/csv.md``).
     """
     import dask.dataframe as dd
 
     if hasattr(source, "read"):
         raise TypeError("blockops.dask.read_csv needs paths (workers re-open the files)")
-    bs = _csv.parse_size(blocksize, "blocksize")
+    bs = None if blocksize is None else _csv.parse_size(blocksize, "blocksize")
     opts = {k: v for k, v in options.items() if k not in ("progress", "as_arrays")}
     meta, names, specs, parts, total = _plan_read(source, bs, columns, dtypes, opts)
     import dask
@@ -239,16 +245,13 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, **options):
         # (Dask would make them string[pyarrow])
         with dask.config.set({"dataframe.convert-string": False}):
             return dd.from_pandas(meta, npartitions=1)
-    if total is None:  # whole files (compressed or remote): row counts unknown before reading
+    divisions = [p[3] for p in parts] + [max(total - 1, parts[-1][3])]
+    # every partition holds a row (the planner leaves blank-only ranges out), so divisions
+    # increase; should they not, dask gets none rather than wrong ones
+    if any(b <= a for a, b in zip(divisions[:-2], divisions[1:-1])):
         divisions = None
-    else:
-        divisions = [p[3] for p in parts] + [max(total - 1, parts[-1][3])]
-        # a range that holds only blank lines would repeat a division: dask needs them
-        # increasing
-        if any(b <= a for a, b in zip(divisions[:-2], divisions[1:-1])):
-            divisions = None
     ropts: dict[str, Any] = dict(opts)
-    ropts["blocksize"] = max(bs, 1 << 16)
+    ropts["blocksize"] = None if bs is None else max(bs, 1 << 16)
     func = _CsvPartition(names, specs, ropts)
     # Our strings are already Arrow-backed pandas ``str`` columns: keep them as the embedded
     # reader gives them, instead of Dask's string[pyarrow] (NA-semantics) conversion, so a

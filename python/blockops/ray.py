@@ -3,9 +3,10 @@
 Install with ``pip install "blockops[ray]"``; importing this module without Ray raises an
 ``ImportError`` that says so.
 
-The files are planned exactly as :func:`blockops.dask.read_csv` plans them: one quote-aware C
-scan per file finds row-aligned byte ranges of about ``blocksize`` bytes (a range never starts
-inside a quoted field), with the global row number and file line each one starts at. A custom
+The files are planned exactly as :func:`blockops.dask.read_csv` plans them: a quote-aware C
+scan per file (on the driver for local files, by Ray tasks for remote ones, each fetching one
+range) finds row-aligned byte ranges of about ``blocksize`` bytes (a range never starts inside
+a quoted field), with the global row number and file line each one starts at. A custom
 :class:`ray.data.Datasource` turns groups of consecutive ranges into read tasks; each task parses
 its ranges with :class:`blockops.io.CsvBlockReader` and yields one Arrow table per block of the
 reader, so a task never holds more than a block's worth of parsed rows at once. Column names
@@ -74,7 +75,7 @@ class CsvDatasource(Datasource):
         return int(sum(_size(p) for p in self._parts) * _csv.EXPANSION / 2)
 
     def _rows_of(self, i: int) -> "int | None":
-        if self._total_rows is None:  # whole remote files: not counted on the driver
+        if self._total_rows is None:  # a plan without row counts
             return None
         nxt = self._parts[i + 1][3] if i + 1 < len(self._parts) else self._total_rows
         return max(0, nxt - self._parts[i][3])
@@ -104,8 +105,21 @@ class CsvDatasource(Datasource):
         return tasks
 
 
+def _run_on_ray(calls):
+    """The planning scans of remote files as Ray tasks (one CPU each), all at once; their
+    results in order."""
+    fns: dict = {}
+    refs = []
+    for f, args in calls:
+        if f not in fns:
+            fns[f] = ray.remote(num_cpus=1)(f)
+        refs.append(fns[f].remote(*args))
+    return ray.get(refs)
+
+
 def _size(part) -> int:
-    """Bytes of a planned part (a whole compressed or remote file counts as 0: unknown)."""
+    """Bytes of a planned part (a file read whole, compressed or of unknown size, counts as 0:
+    unknown)."""
     _, s, e, _, _ = part
     return 0 if e is None else e - s
 
@@ -146,11 +160,12 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, row_column=
     ----------
     source : path, URL, list of them or glob
         Local files every Ray worker can open at the same paths, or fsspec URLs
-        (``storage_options=``); planned as :func:`blockops.dask.read_csv` plans them (a
-        compressed or remote file is one range; a remote file's ``row_column`` is the row
-        number within that file).
-    blocksize : int or str, default "64MB"
-        Target bytes per byte range (and per reader block inside a task).
+        (``storage_options=``); planned as :func:`blockops.dask.read_csv` plans them
+        (uncompressed files, local or remote, are split into row-aligned ranges; a compressed
+        file is one range; ``row_column`` is always the global row number).
+    blocksize : int, str or None, default "64MB"
+        Target bytes per byte range (and per reader block inside a task); ``None``: one
+        range per file.
     columns, dtypes, **options
         As for :class:`blockops.io.CsvBlockReader` (``on_bad_lines``, ``na_values``,
         ``rename``, ...). Types not given are inferred once from the first MiB and sample windows of the first
@@ -175,9 +190,10 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, row_column=
 
     if hasattr(source, "read"):
         raise TypeError("blockops.ray.read_csv needs paths (Ray workers re-open the files)")
-    bs = _csv.parse_size(blocksize, "blocksize")
+    bs = None if blocksize is None else _csv.parse_size(blocksize, "blocksize")
     opts = {k: v for k, v in options.items() if k not in ("progress", "as_arrays", "n_threads")}
-    meta, names, specs, parts, total = _plan_read(source, bs, columns, dtypes, opts)
+    meta, names, specs, parts, total = _plan_read(source, bs, columns, dtypes, opts,
+                                                  run=_run_on_ray)
     schema = pa.Schema.from_pandas(meta, preserve_index=False)
     if row_column is not None:
         if row_column in schema.names:
@@ -185,7 +201,7 @@ def read_csv(source, *, blocksize="64MB", columns=None, dtypes=None, row_column=
                              "name or None")
         schema = schema.append(pa.field(row_column, pa.int64()))
     ropts: dict[str, Any] = dict(opts)
-    ropts["blocksize"] = max(bs, 1 << 16)
+    ropts["blocksize"] = None if bs is None else max(bs, 1 << 16)
     # one C thread per task: Ray runs tasks side by side, one per CPU slot
     ropts["n_threads"] = 1
     ds_source = CsvDatasource(parts, total, names, specs, ropts, schema, row_column)

@@ -25,6 +25,15 @@ Every reader must return the same number of rows as were generated, with the req
 in order and the requested types, and the same values on a sample of rows; the expected values
 come from the generator itself (:func:`blockops.synth.bsm_rows_text`), not from any reader.
 A reader that does less work (fewer rows, other types) is flagged in the ``check`` column.
+
+``--compression gzip,zstd`` adds the decompression benchmark (issue 16's target: the reader on a
+compressed file at >= 90% of the decompressor's single-core rate): the same file compressed
+(gzip level 6, one member; zstd level 3, frames of 16 MiB, written by pyarrow) and reused like
+the plain one, then read by each codec's bare decompressors on one core (the library stack
+blockops uses, and the fastest other one installed; they only count line breaks) and by
+``CsvBlockReader`` streaming the compressed file (iterate, discard), each in its own process.
+Rates are decompressed bytes per second; "vs fastest decompressor" is the fastest bare
+decompressor's time over the reader's. ``--readers ''`` leaves out the plain-file table.
 """
 
 from __future__ import annotations
@@ -116,6 +125,20 @@ READERS: dict[str, Reader] = {r.key: r for r in [
     Reader("bytes", "raw file.readinto, 64 MB buffer (I/O floor)", True),
 ]}
 DEFAULT_READERS = list(READERS)
+
+#: --compression: the bare single-core decompressors of each codec, the library stack blockops
+#: uses first (Python's gzip module over zlib; pyarrow's zstd stream), then the fastest other
+#: one there is (zlib without the gzip module's Python layer; zstandard, when installed). They
+#: decompress into one reused 1 MiB buffer and count line breaks (the row check); nothing else.
+DECOMPRESSORS: dict[str, list[Reader]] = {
+    "gzip": [Reader("gzip-module", "gzip.GzipFile.readinto (blockops' gzip stream)", True),
+             Reader("zlib", "zlib.decompressobj (bare inflate)", True)],
+    "zstd": [Reader("pyarrow-zstd", "pyarrow CompressedInputStream (blockops' zstd stream)", True),
+             Reader("zstandard", "zstandard stream_reader", True)],
+}
+#: File endings of the compressed copies (blockops infers the codec from them).
+CODEC_EXT = {"gzip": ".gz", "zstd": ".zst"}
+_RAW_READERS = {"bytes"} | {r.key for rs in DECOMPRESSORS.values() for r in rs}
 #: Readers whose peak RSS is measured at two file sizes (--stream-sizes).
 STREAM_RSS_READERS = ["blockops-stream", "pandas-chunks", "pyarrow-stream", "polars-batches",
                       "dask-reduce"]
@@ -361,7 +384,72 @@ def _build(key: str, path: str, cols: dict[str, str], threads: Optional[int],
             acc.rows -= 1  # header
             return acc
         return raw
+    if key in ("gzip-module", "zlib", "pyarrow-zstd", "zstandard"):
+        return _decompressor(key, path)
     raise ValueError(f"unknown reader {key!r}")
+
+
+def _decompressor(key: str, path: str) -> Callable[[], Any]:
+    """One bare decompression of ``path`` on this thread into a reused 1 MiB buffer, counting
+    line breaks (the BSM file has none inside quotes: rows = breaks - header)."""
+    piece = 1 << 20
+
+    def streamed(open_stream):
+        def run():
+            acc = _Acc([], {})
+            buf = bytearray(piece)
+            mv = memoryview(buf)
+            with open_stream() as f:
+                while True:
+                    n = f.readinto(mv)
+                    if not n:
+                        break
+                    acc.rows += buf.count(b"\n", 0, n)
+                    acc.blocks += 1
+            acc.rows -= 1
+            return acc
+        return run
+
+    if key == "gzip-module":
+        import gzip
+
+        return streamed(lambda: gzip.open(path, "rb"))
+    if key == "pyarrow-zstd":
+        import pyarrow as pa
+
+        return streamed(lambda: pa.CompressedInputStream(pa.OSFile(path, "rb"), "zstd"))
+    if key == "zstandard":
+        import zstandard
+
+        def open_z():
+            f = open(path, "rb")  # noqa: SIM115 - the stream reader owns it (closefd)
+            return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True,
+                                                              closefd=True)
+        return streamed(open_z)
+    import zlib
+
+    def inflate():
+        acc = _Acc([], {})
+        with open(path, "rb", buffering=0) as f:
+            d = zlib.decompressobj(31)
+            while True:
+                chunk = f.read(piece)
+                if not chunk:
+                    break
+                while chunk:
+                    out = d.decompress(chunk, piece)
+                    acc.rows += out.count(b"\n")
+                    acc.blocks += 1
+                    chunk = d.unconsumed_tail
+                    if d.eof:  # the next gzip member (cat a.gz b.gz), as gzip readers go on
+                        chunk = d.unused_data + chunk
+                        d = zlib.decompressobj(31)
+                        if not chunk:
+                            break
+            acc.rows += d.flush().count(b"\n")
+        acc.rows -= 1
+        return acc
+    return inflate
 
 
 def _child(spec: dict) -> dict:
@@ -414,6 +502,8 @@ def _child(spec: dict) -> dict:
 
 
 def _library_threads(key: str) -> str:
+    if key in _RAW_READERS:  # one thread, whatever the library's pool size
+        return "1"
     try:
         if key.startswith("blockops"):
             import blockops
@@ -429,7 +519,7 @@ def _library_threads(key: str) -> str:
             return str(pl.thread_pool_size())
         if key.startswith("dask"):
             return str(os.cpu_count())
-        if key in ("pandas", "pandas-chunks", "bytes"):
+        if key in ("pandas", "pandas-chunks"):
             return "1"
     except Exception:  # pragma: no cover - reporting only
         pass
@@ -449,6 +539,7 @@ class Result:
     error: str = ""
     data: dict = field(default_factory=dict)
     check: str = ""
+    codec: str = ""  # the decompression table's codec
 
     @property
     def best(self) -> Optional[float]:
@@ -488,7 +579,7 @@ def _check(res: Result, expected: dict[int, list], rows: int, cols: dict[str, st
     problems = []
     if d.get("rows") != rows or any(r != rows for r in d.get("rows_each", [])):
         problems.append(f"rows {d.get('rows')} != {rows}")
-    if res.reader.key == "bytes":
+    if res.reader.key in _RAW_READERS:
         return "; ".join(problems) or "ok (rows)"
     if d.get("names") != list(cols):
         problems.append(f"columns {d.get('names')}")
@@ -573,7 +664,13 @@ def main(argv=None) -> int:
                     help="where generated files are kept and reused (default $TMPDIR/blockops-bench)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per reader after the first")
     ap.add_argument("--readers", default=",".join(DEFAULT_READERS),
-                    help="comma-separated subset of: " + ", ".join(READERS))
+                    help="comma-separated subset of: " + ", ".join(READERS) +
+                    " ('' for none: the decompression table only)")
+    ap.add_argument("--compression", default="",
+                    help="comma-separated codecs (gzip, zstd): also read the file compressed, "
+                         "with the bare decompressors and blockops' streaming reader "
+                         "(decompressed MB/s, and the reader's rate against the fastest "
+                         "single-core decompressor; target >= 0.90)")
     ap.add_argument("--projections", default="pipeline",
                     help="comma-separated: pipeline (11 columns), all (19 columns)")
     ap.add_argument("--threads", type=int, default=None,
@@ -603,6 +700,9 @@ def main(argv=None) -> int:
         ap.error("projections: pipeline, all")
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
+    codecs = [c.strip() for c in args.compression.split(",") if c.strip()]
+    if any(c not in DECOMPRESSORS for c in codecs):
+        ap.error(f"--compression: choose from {', '.join(DECOMPRESSORS)}")
     size = parse_size(args.size)
     stream_sizes = [parse_size(s) for s in args.stream_sizes.split(",") if s.strip()]
 
@@ -626,18 +726,20 @@ def main(argv=None) -> int:
             files[nb] = meta
         return files[nb]
 
-    def run(reader: Reader, meta: dict, proj: str, repeat: int) -> Result:
+    def run(reader: Reader, meta: dict, proj: str, repeat: int, path: str | None = None) -> Result:
         cols = PROJECTIONS[proj]
         pos = _sample_positions(meta["rows"], args.samples, args.seed)
-        spec = {"reader": reader.key, "path": meta["path"], "columns": cols,
+        spec = {"reader": reader.key, "path": path or meta["path"], "columns": cols,
                 "threads": args.threads, "sample_rows": pos, "repeat": repeat,
                 "row_bytes": meta["nbytes"] / max(1, meta["rows"])}
-        log(f"  {reader.key} [{proj}, {meta['nbytes'] / 1e9:.2f} GB] ...")
+        log(f"  {reader.key} [{proj}, {meta['nbytes'] / 1e9:.2f} GB"
+            f"{', ' + os.path.basename(path) if path else ''}] ...")
         ok, data, err = _run_child(spec, env_threads, args.timeout)
-        res = Result(reader, proj, meta["path"], meta["nbytes"], ok=ok, error=err, data=data)
+        res = Result(reader, proj, spec["path"], meta["nbytes"], ok=ok, error=err, data=data)
         if ok:
             res.threads_cfg = (str(args.threads) if args.threads is not None and
-                               reader.key not in ("pandas", "pandas-chunks", "bytes")
+                               reader.key not in ("pandas", "pandas-chunks")
+                               and reader.key not in _RAW_READERS
                                else data.get("threads_default", "?"))
             got = sorted(int(k) for k in data.get("samples", {}))
             want = sorted(set(pos) | {p for p in got if 0 <= p < meta["rows"]})
@@ -650,6 +752,8 @@ def main(argv=None) -> int:
 
     results: list[Result] = []
     stream_results: list[Result] = []
+    decomp_results: list[Result] = []
+    compressed: dict[str, dict] = {}
     try:
         meta = get_file(size)
         warm_s = _warm(meta["path"])
@@ -661,6 +765,19 @@ def main(argv=None) -> int:
             _warm(m["path"])
             for key in stream_readers:  # a fresh process and a single call per size
                 stream_results.append(run(READERS[key], m, projections[0], 0))
+        for codec in codecs:
+            cmeta = _ensure_compressed(meta, codec, log)
+            if cmeta["generated"]:
+                generated.append(cmeta["path"])
+            compressed[codec] = cmeta
+            _warm(cmeta["path"])
+            for reader in DECOMPRESSORS[codec] + [READERS["blockops-stream"]]:
+                if reader.key == "zstandard" and not _importable("zstandard"):
+                    log("  zstandard is not installed: skipped")
+                    continue
+                r = run(reader, meta, projections[0], args.repeat, path=cmeta["path"])
+                r.codec = codec
+                decomp_results.append(r)
     finally:
         if not args.keep:
             for p in generated:
@@ -672,25 +789,36 @@ def main(argv=None) -> int:
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
     report = _report(results, stream_results, meta, files, projections, args, cmd, started,
-                     load0, load1, warm_s, generated)
+                     load0, load1, warm_s, generated, decomp_results, compressed)
     print(report)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(report + "\n")
-    bo_failed = [r for r in results + stream_results
-                 if r.reader.key.startswith("blockops") and not r.ok]
+    everything = results + stream_results + decomp_results
+    bo_failed = [r for r in everything if r.reader.key.startswith("blockops") and not r.ok]
     if bo_failed:
         log("blockops reader failed: " + bo_failed[0].error)
         return 1
-    return 0 if all(r.ok for r in results + stream_results) else 2
+    return 0 if all(r.ok for r in everything) else 2
 
 
 def _report(results, stream_results, meta, files, projections, args, cmd, started, load0, load1,
-            warm_s, generated) -> str:
+            warm_s, generated, decomp_results=(), compressed=None) -> str:
     import blockops
 
     mb = meta["nbytes"] / 1e6
     out = [f"### CSV reader benchmark, {started}", ""]
+    if results:
+        _plain_table(out, results, projections, mb)
+    if decomp_results:
+        _decompression_table(out, decomp_results, compressed or {}, mb)
+    _stream_table(out, stream_results)
+    _notes(out, blockops, meta, projections, args, cmd, started, load0, load1, warm_s,
+           bool(results), compressed or {})
+    return "\n".join(out)
+
+
+def _plain_table(out, results, projections, mb) -> None:
     header = ["columns", "reader", "threads", "first run s", "best s", "MB/s", "CPUs used",
               "MB/s per CPU", "vs blockops", "peak RSS", "rows", "check"]
     align = ["<", "<", ">", ">", ">", ">", ">", ">", ">", ">", ">", "<"]
@@ -718,6 +846,49 @@ def _report(results, stream_results, meta, files, projections, args, cmd, starte
                 _t.format_bytes(d["peak_rss"]), f"{d['rows']:,}", r.check])
     out.append(_t.markdown_table(header, rows, align))
     out.append("")
+
+
+def _decompression_table(out, decomp_results, compressed, mb) -> None:
+    """Per codec: the bare decompressors and blockops' streaming reader on the compressed file,
+    in decompressed MB/s, and each against the fastest bare decompressor (the target: the
+    reader at >= 0.90 of it)."""
+    header = ["codec", "reader", "threads", "best s", "MB/s (decompressed)", "CPUs used",
+              "vs fastest decompressor", "peak RSS", "rows", "check"]
+    align = ["<", "<", ">", ">", ">", ">", ">", ">", ">", "<"]
+    rows = []
+    verdicts = []
+    for codec in dict.fromkeys(r.codec for r in decomp_results):
+        group = [r for r in decomp_results if r.codec == codec]
+        bare = [r.best for r in group if r.ok and r.reader.key in _RAW_READERS and r.best]
+        fastest = min(bare) if bare else None
+        c = compressed.get(codec, {})
+        for r in group:
+            name = r.reader.label
+            if not r.ok:
+                rows.append([codec, name, "", "", "", "", "", "", "", "FAILED: " + r.error[:160]])
+                continue
+            best, cpu = r.best, r.best_cpu
+            ratio = fastest / best if fastest and best else None
+            rows.append([codec, name, r.threads_cfg, _fmt_s(best), f"{mb / best:,.0f}",
+                         f"{cpu / best:.2f}" if best else "",
+                         "" if ratio is None else f"{ratio:.2f}",
+                         _t.format_bytes(r.data["peak_rss"]), f"{r.data['rows']:,}", r.check])
+            if r.reader.key == "blockops-stream" and ratio is not None:
+                verdicts.append(f"{codec}: blockops at {ratio:.2f} of the fastest single-core "
+                                f"decompressor ({'meets' if ratio >= 0.90 else 'misses'} the "
+                                f">= 0.90 target); file {c.get('nbytes', 0) / 1e6:,.0f} MB "
+                                f"compressed ({c.get('how', '')})")
+    out.append("Decompression: the compressed file through each codec's bare decompressors "
+               "(one core) and blockops' streaming reader (MB/s of decompressed CSV):")
+    out.append("")
+    out.append(_t.markdown_table(header, rows, align))
+    out.append("")
+    out += [f"- {v}" for v in verdicts]
+    if verdicts:
+        out.append("")
+
+
+def _stream_table(out, stream_results) -> None:
     if stream_results:
         out.append("Streaming peak RSS against file size (a fresh process and one call per "
                    "size; VmHWM of the process, imports included):")
@@ -741,9 +912,14 @@ def _report(results, stream_results, meta, files, projections, args, cmd, starte
             srows.append(cells + [base_rss, "; ".join(sorted(set(checks)))])
         out.append(_t.markdown_table(sh, srows, ["<"] + [">"] * (len(sizes) + 1) + ["<"]))
         out.append("")
+
+
+def _notes(out, blockops, meta, projections, args, cmd, started, load0, load1, warm_s,
+           plain: bool, compressed) -> None:
     cfg = blockops.config_info() if hasattr(blockops, "config_info") else {}
     versions = []
-    for mod in ("pandas", "pyarrow", "polars", "dask", "numpy"):
+    for mod in ("pandas", "pyarrow", "polars", "dask", "numpy") + (
+            ("zstandard",) if "zstd" in compressed else ()):
         try:
             versions.append(f"{mod} {__import__(mod).__version__}")
         except Exception:
@@ -763,6 +939,26 @@ def _report(results, stream_results, meta, files, projections, args, cmd, starte
         f"{meta['seed']}; written by blockops.synth.write_bsm_csv"
         + (f" in {meta['gen_s']:.1f} s" if meta.get("gen_s") else "")
         + ("" if meta.get("generated") else " (reused)"),
+    ]
+    if plain:
+        out += _plain_notes(meta, args, warm_s)
+    if compressed:
+        out.append(
+            "- decompression: " + "; ".join(f"{c['path']} ({c['nbytes']:,} bytes, {c['how']})"
+                                            for c in compressed.values())
+            + ". The bare decompressors run on one core (their libraries' single-threaded "
+            "streams into a reused 1 MiB buffer, counting line breaks for the row check); "
+            "blockops' CsvBlockReader streams the compressed file (the first --projections "
+            "columns, 'pipeline' by default) "
+            "(its read-ahead thread decompresses while the others parse). Each reader runs in "
+            f"its own fresh process, best of {args.repeat} calls after a first one; the "
+            "compressed file is in the page cache. MB/s = decompressed bytes / best wall time; "
+            "'vs fastest decompressor' = fastest bare decompressor's time / this reader's time "
+            "(issue 16's target for blockops: >= 0.90).")
+
+
+def _plain_notes(meta, args, warm_s) -> list[str]:
+    return [
         "- columns 'pipeline': " + ", ".join(f"{c} {k}" for c, k in PIPELINE_COLUMNS.items())
         + "; 'all': the 19 columns (timestamps, ids, record type and POINT as str, the serial "
         "fields, secMark and heading int64, the rest float64). Every reader is given these names "
@@ -789,7 +985,61 @@ def _report(results, stream_results, meta, files, projections, args, cmd, starte
         "- threads: 'threads' is the reader's thread setting (its library default unless "
         "--threads); pandas' C engine is single-threaded.",
     ]
-    return "\n".join(out)
+
+
+def _ensure_compressed(meta: dict, codec: str, log) -> dict:
+    """The benchmark file compressed with ``codec`` beside it, reused while the plain file and
+    the recipe are the same: gzip level 6 (the gzip tool's default), one member; zstd level 3
+    (the zstd tool's default) in frames of 16 MiB (pyarrow's codec: no extra dependency; a
+    multi-frame file is one stream to every reader)."""
+    path = meta["path"] + CODEC_EXT[codec]
+    meta_path = path + ".json"
+    how = {"gzip": "gzip level 6, one member (Python's gzip)",
+           "zstd": "zstd level 3, 16 MiB frames (pyarrow)"}[codec]
+    if os.path.exists(path) and os.path.exists(meta_path):
+        with open(meta_path, encoding="utf-8") as f:
+            m = json.load(f)
+        if (m.get("source_nbytes") == meta["nbytes"] and m.get("how") == how
+                and m.get("nbytes") == os.path.getsize(path)):
+            log(f"reusing {path}")
+            return dict(m, generated=False)
+    log(f"compressing {meta['path']} ({how}) ...")
+    t0 = time.perf_counter()
+    chunk = 16 << 20
+    tmp = path + f".{os.getpid()}.tmp"
+    with open(meta["path"], "rb") as src:
+        if codec == "gzip":
+            import gzip
+
+            with gzip.open(tmp, "wb", compresslevel=6) as dst:
+                while True:
+                    b = src.read(chunk)
+                    if not b:
+                        break
+                    dst.write(b)
+        else:
+            import pyarrow as pa
+
+            zc = pa.Codec("zstd", compression_level=3)
+            with open(tmp, "wb") as dst:
+                while True:
+                    b = src.read(chunk)
+                    if not b:
+                        break
+                    dst.write(zc.compress(b, asbytes=True))
+    os.replace(tmp, path)
+    m = {"path": path, "nbytes": os.path.getsize(path), "source_nbytes": meta["nbytes"],
+         "how": how, "seconds": time.perf_counter() - t0}
+    with open(meta_path, "w", encoding="utf-8") as f:
+        json.dump(m, f)
+    log(f"  {m['nbytes'] / 1e6:,.0f} MB in {m['seconds']:.1f} s")
+    return dict(m, generated=True)
+
+
+def _importable(mod: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(mod) is not None
 
 
 def _fmt_size(nbytes: int) -> str:

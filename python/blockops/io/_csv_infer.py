@@ -3,6 +3,7 @@ rest of a file), how the types of parts of a column join into the one pandas giv
 column, and what happens when a later value does not fit. See ``docs/csv.md``."""
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -12,6 +13,7 @@ from .._errors import CsvInferenceError
 from ._csv_options import (_T_BIGINT, _T_BOOL, _T_F64, _T_INT64, _T_STR, _T_U64, _field_value,
                            _Spec)
 
+log = logging.getLogger("blockops")
 #: Column types are inferred from the complete rows in the first INFER_BYTES of the data after
 #: the header (not from the first block), so inferred types do not depend on the block size,
 #: and, for a file on disk, from INFER_SAMPLES windows of INFER_SAMPLE_BYTES spread evenly over
@@ -75,12 +77,22 @@ def file_windows(reader, path, data_off: int, nf: int, fs=None, size=None) -> li
     as is one with no complete row. The head window is [] when no row ends in it.
 
     ``fs``: an fsspec file system holding ``path`` (of ``size`` bytes): each window is one
-    ranged read, so a remote file is typed exactly as the same file on disk."""
+    ranged read, so a remote file is typed exactly as the same file on disk. A server that
+    does not serve byte ranges gives no windows (types then come from the first block, as for
+    a stream): ``fs.cat_file`` took its whole-file answer for the window, read the header as
+    data and typed every column str, and held the whole file in memory."""
     if fs is not None:
-        def pread(n, at):
-            return fs.cat_file(path, start=at, end=at + n) if n > 0 else b""
+        from .._errors import BlockopsIOError
+        from ._csv_sources import _FsRange
 
-        return _windows(reader, pread, size, data_off, nf)
+        f = _FsRange(fs, path, path, 0, size)
+        try:
+            return _windows(reader, f.pread, size, data_off, nf)
+        except BlockopsIOError as e:
+            log.debug("csv: no inference windows for %s: %s", path, e)
+            return []
+        finally:
+            f.close()
     with open(path, "rb") as f:
         fd = f.fileno()
         return _windows(reader, lambda n, at: os.pread(fd, n, at), os.fstat(fd).st_size,

@@ -68,6 +68,12 @@ class _Source:
     def open(self):
         if self.fileobj is not None:
             f, owned = self.fileobj, False
+        elif self.fs is not None and self.compression is None and self.end is not None:
+            # a byte range of a remote file (a Dask or Ray partition, the planner's probe):
+            # fetched exactly, not through the file system's read-ahead cache, which reads
+            # whole blocks (s3fs 50 MiB) past the range's end
+            f, owned = _FsRange(self.fs, self.path, self.name, self.start, self.end,
+                                 prev_cr=True), True
         elif self.start or self.end is not None:
             f, owned = _RangeFile(self.open_raw(), self.start, self.end), True
         else:
@@ -247,6 +253,83 @@ class _RangeFile:
         return k
 
     def close(self):
+        self._f.close()
+
+
+class _FsRange:
+    """Bytes [start, end) of a file on an fsspec file system, each read one ranged request for
+    exactly the bytes asked (at most ``PIECE``): the file is opened with fsspec's ``"none"``
+    cache, so nothing before ``start`` or after ``end`` is fetched (the default caches read
+    whole blocks ahead: 50 MiB for s3fs, 5 MiB for HTTP). A server that answers a range with
+    other bytes than asked (no Range support, or a file that changed since it was planned)
+    raises :class:`blockops.BlockopsIOError` naming the file and the range."""
+
+    #: Most bytes fetched per request: each request's bytes are a temporary copy beside the
+    #: reader's buffers, so this bounds the memory a read adds (object stores serve 8-16 MiB
+    #: requests at full speed).
+    PIECE = 8 << 20
+
+    def __init__(self, fs, path, name, start: int, end: int, prev_cr: bool = False):
+        self._name = name
+        self._pos, self._end = start, end
+        self._f = fs.open(path, "rb", block_size=self.PIECE, cache_type="none")
+        try:
+            # with prev_cr: whether the byte before the range ends a line with CR (the reader's
+            # line counting, as _RangeFile), one more 1-byte request
+            self.prev_cr = prev_cr and start > 0 and self._get(start - 1, 1) == b"\r"
+        except BaseException:
+            self._f.close()
+            raise
+
+    def _get(self, at: int, n: int) -> bytes:
+        try:
+            self._f.seek(at)
+            data = self._f.read(n)
+        except (ValueError, OSError) as e:  # fsspec's HTTP file: "doesn't appear to support
+            if isinstance(e, BlockopsIOError):  # range requests"
+                raise
+            raise self._error(at, n, f"{type(e).__name__}: {e}") from e
+        if len(data) != n:
+            raise self._error(at, n, f"got {len(data):,} bytes")
+        return data
+
+    def _error(self, at: int, n: int, what: str) -> BlockopsIOError:
+        return BlockopsIOError(
+            f"{self._name}: a ranged read of bytes {at:,}-{at + n - 1:,} failed ({what}): the "
+            "server does not serve byte ranges, or the file changed after it was planned "
+            "(blockops.dask.read_csv(..., blocksize=None) reads each file whole, in one "
+            "stream; an HTTP server without ranges also needs storage_options="
+            "{'block_size': 0})",
+            path=self._name, byte_offset=at)
+
+    def pread(self, n: int, at: int) -> bytes:
+        """``n`` bytes at offset ``at`` (anywhere in the file, as ``os.pread``), in requests of
+        at most ``PIECE``."""
+        if n <= 0:
+            return b""
+        parts = [self._get(a, min(self.PIECE, at + n - a)) for a in range(at, at + n, self.PIECE)]
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def readinto(self, mv) -> int:
+        n = min(len(mv), self._end - self._pos, self.PIECE)
+        if n <= 0:
+            return 0
+        mv = memoryview(mv).cast("B")
+        mv[:n] = self._get(self._pos, n)
+        self._pos += n
+        return n
+
+    def read(self, n=-1) -> bytes:
+        """Up to ``n`` bytes (at most ``PIECE``: a short read, as from a pipe)."""
+        left = min(self._end - self._pos, self.PIECE)
+        n = left if n is None or n < 0 else min(n, left)
+        if n <= 0:
+            return b""
+        data = self._get(self._pos, n)
+        self._pos += n
+        return data
+
+    def close(self) -> None:
         self._f.close()
 
 

@@ -131,7 +131,8 @@ class CsvStats:
 def _range_reader(path, start, end, *, names, specs, row0, line0, options) -> "CsvBlockReader":
     """A reader over bytes [start, end) of path, which start at a row boundary, with the
     column names and types fixed in advance (so every range parses alike). ``end=None``:
-    the whole file, header included (a compressed or remote file, one partition per file)."""
+    the whole file, header included (a compressed file, or a remote one of unknown size or read
+    with blocksize=None: one partition per file)."""
     opts = dict(options)
     if end is not None:
         opts["header"] = False

@@ -74,14 +74,9 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     ro = reader_options(cfg)
     from ..io.csv import _resolve_sources
 
+    # (blockops.dask numbers rows globally for every input, local or remote, plain or
+    # compressed, so row-keyed draws are the local engine's)
     srcs = _resolve_sources(cfg["input"]["path"], ro["compression"], ro["storage_options"])
-    if len(srcs) > 1 and any(s.fs is not None for s in srcs):
-        # blockops.dask numbers the rows of remote files within each file (counting them
-        # would download every file on the driver); row-keyed draws (attacks, the test split)
-        # would then repeat from file to file and differ from the local engine
-        raise ValueError(f"{cfg.source}: the Dask engine reads several remote files with "
-                         "row numbers per file, so its row-keyed draws would differ from the "
-                         "local engine's; use [engine] kind = \"local\", or one remote file")
     out_dir = cfg["output"]["dir"]
     ofs, opath = _output_fs(cfg)
     if ofs is None:
@@ -133,8 +128,8 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
                 # our workers are gone: what a killed (or, on Ctrl-C, closed) worker was writing
                 _remove_tmp(out_dir)
     rows_read = sum(c["rows_read"] for c in counts)
-    # Bad lines are dropped inside the partitions; the reader's pre-scan counted every row
-    # (the last division is the last row number), so the difference is what was skipped.
+    # Bad lines are dropped inside the partitions; the reader's planning scan counted every
+    # row (the last division is the last row number), so the difference is what was skipped.
     last = raw.divisions[-1] if raw.known_divisions else None
     res.rows_in = int(last) + 1 if last is not None and rows_read else rows_read
     res.rows_skipped = res.rows_in - rows_read

@@ -1,8 +1,9 @@
 """The pipeline on Ray: Ray tasks over the row-aligned byte ranges the Dask engine uses.
 
-The input is planned once on the driver exactly as :func:`blockops.dask.read_csv` plans it (a
-quote-aware C scan finds ranges of about ``blocksize`` bytes that start at a row, with the
-global row number of their first row; the column types are fixed once), so every task parses its
+The input is planned once exactly as :func:`blockops.dask.read_csv` plans it (a quote-aware C
+scan, on the driver for local files and by Ray tasks for remote ones, finds ranges of about
+``blocksize`` bytes that start at a row, with the global row number of their first row; the
+column types are fixed once), so every task parses its
 range into the frame the Dask engine's partition would hold, indexed by the local engine's row
 numbers. Then, as on Dask:
 
@@ -45,6 +46,20 @@ def _pass2(reader, part, cfg, attackers, pool, path):
     return run_part(reader(part), cfg, attackers, pool, path)
 
 
+def _plan_runner(ray, task_opts: dict):
+    """``run(calls)`` for the reader's plan: its scan tasks of remote files (a list of
+    ``(function, args)``) as Ray tasks, all at once; their results in order."""
+    def run(calls):
+        fns: dict = {}
+        refs = []
+        for f, args in calls:
+            if f not in fns:
+                fns[f] = ray.remote(**task_opts)(f)
+            refs.append(fns[f].remote(*args))
+        return ray.get(refs)
+    return run
+
+
 def _init_ray(cfg: PipelineConfig):
     """(ray module, whether this run started Ray and must shut it down)."""
     try:
@@ -85,13 +100,9 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
 
     res = PipelineResult(engine="ray")
     ro = reader_options(cfg)
+    # (the plan numbers rows globally for every input, local or remote, plain or compressed,
+    # so row-keyed draws are the local engine's)
     srcs = _resolve_sources(cfg["input"]["path"], ro["compression"], ro["storage_options"])
-    if len(srcs) > 1 and any(s.fs is not None for s in srcs):
-        # as on Dask: remote files are numbered per file (counting their rows would download
-        # them on the driver), so row-keyed draws would repeat and differ from the local engine
-        raise ValueError(f"{cfg.source}: the Ray engine reads several remote files with "
-                         "row numbers per file, so its row-keyed draws would differ from the "
-                         "local engine's; use [engine] kind = \"local\", or one remote file")
     out_dir = cfg["output"]["dir"]
     ofs, opath = _output_fs(cfg)
     if ofs is None:
@@ -100,17 +111,7 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
         _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
     res.output_dir = out_dir
 
-    t = time.perf_counter()
-    bs = cfg.blocksize()
-    opts = {"on_bad_lines": cfg["input"]["on_bad_lines"], "compression": ro["compression"],
-            "storage_options": ro["storage_options"]}
-    _, names, specs, parts, total = _plan_read(cfg["input"]["path"], bs, ro["columns"],
-                                               ro["dtypes"], opts)
-    # the reader blockops.dask.read_csv gives its partitions, with the same options: each
-    # task's frame is the Dask engine's partition (pickles small: names, specs, options)
-    reader = _CsvPartition(names, specs, dict(opts, blocksize=max(bs, 1 << 16)))
-    res.stage_seconds["plan"] = time.perf_counter() - t
-
+    # Ray first: the plan's scan tasks of remote files run on it, where the parts will
     t = time.perf_counter()
     ray, started = _init_ray(cfg)
     res.stage_seconds["start cluster"] = time.perf_counter() - t
@@ -121,6 +122,18 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     if limit is not None:
         task_opts["memory"] = limit
     try:
+        t = time.perf_counter()
+        bs = cfg.blocksize()
+        opts = {"on_bad_lines": cfg["input"]["on_bad_lines"], "compression": ro["compression"],
+                "storage_options": ro["storage_options"]}
+        _, names, specs, parts, total = _plan_read(
+            cfg["input"]["path"], bs, ro["columns"], ro["dtypes"], opts,
+            run=_plan_runner(ray, {"num_cpus": 1, "max_retries": MAX_RETRIES}))
+        # the reader blockops.dask.read_csv gives its partitions, with the same options: each
+        # task's frame is the Dask engine's partition (pickles small: names, specs, options)
+        reader = _CsvPartition(names, specs, dict(opts, blocksize=max(bs, 1 << 16)))
+        res.stage_seconds["plan"] = time.perf_counter() - t
+
         t = time.perf_counter()
         a = cfg["attackers"]
         attackers, pool, reports = None, None, []

@@ -383,15 +383,26 @@ def train_classifiers(df: pd.DataFrame, *, feature_set: Union[str, Sequence[str]
     return out
 
 
-def write_results(results_df: pd.DataFrame, path: Union[str, os.PathLike]) -> str:
+def write_results(results_df: pd.DataFrame, path: Union[str, os.PathLike], *,
+                  storage_options: dict | None = None) -> str:
     """Write the results of :func:`train_classifiers` as CSV (no index); returns the path.
 
-    The parent directory is created if needed.
+    The parent directory is created if needed. ``path`` may be an fsspec URL
+    (``s3://bucket/run/results.csv``, with ``storage_options`` for its file system): the file
+    is then written as one upload, so it appears whole or not at all.
     """
     if not isinstance(results_df, pd.DataFrame):
         raise TypeError(f"write_results: results_df must be a DataFrame, got "
                         f"{type(results_df).__name__}")
     path = os.fspath(path)
+    from ..io._csv_sources import is_url, url_fs
+
+    if is_url(path):
+        fs, p = url_fs(path, storage_options)
+        if fs is not None:
+            fs.pipe(p, results_df.to_csv(index=False).encode())
+            return path
+        path = p  # file://: the local file
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, exist_ok=True)

@@ -184,7 +184,7 @@ class PipelineConfig:
                               or n < 1):
             raise ValueError(f"{src}: [engine] n_workers must be a positive integer, not {n!r}")
         self.worker_memory_limit()  # a ValueError naming the value
-        from ..io._csv_sources import compression_of, is_url
+        from ..io._csv_sources import compression_of
 
         compression_of("", _compression(self["input"]))  # a ValueError naming the values
         so = self["input"]["storage_options"]
@@ -193,9 +193,6 @@ class PipelineConfig:
         so = self["output"]["storage_options"]
         if so is not None and not isinstance(so, dict):
             raise ValueError(f"{src}: [output] storage_options must be a table, not {so!r}")
-        if is_url(str(self["output"]["dir"])) and self.has_classifier:
-            raise ValueError(f"{src}: [output] dir {self['output']['dir']!r}: a URL output is "
-                             "written without the [classifier] stage only (for now)")
         if self["input"]["on_bad_lines"] not in ("error", "skip", "warn"):
             raise ValueError(f"{src}: [input] on_bad_lines must be error, skip or warn")
         self._stage_memory_setting()  # checks the size and that it leaves room for the blocks
@@ -681,8 +678,11 @@ def _write_manifest(out_dir: str, parts: list[tuple[str, int]], res: "PipelineRe
     _atomic_write(os.path.join(out_dir, MANIFEST), write, "manifest")
 
 
-def output_parts(out_dir: str | os.PathLike) -> list[str]:
+def output_parts(out_dir: str | os.PathLike, *, storage_options: dict | None = None) -> list[str]:
     """The part files of a finished pipeline output, in order, as its manifest lists them.
+
+    ``out_dir`` may be an fsspec URL (an ``[output] dir`` such as ``s3://bucket/run``, with
+    its ``storage_options``); the parts are then URLs too.
 
     Raises
     ------
@@ -690,18 +690,38 @@ def output_parts(out_dir: str | os.PathLike) -> list[str]:
         When ``out_dir`` has no manifest (the run that wrote it was interrupted or failed, or
         is still running: its parts are incomplete) or a listed part is missing.
     """
+    from ..io._csv_sources import is_url, url_fs
+
     out_dir = os.fspath(out_dir)
+    fs, path = url_fs(out_dir, storage_options) if is_url(out_dir) else (None, out_dir)
+    paths = _manifest_parts(out_dir, fs, path.rstrip("/") if fs is not None else path)
+    if fs is None:
+        return paths
+    return [f"{out_dir.rstrip('/')}/{p.rsplit('/', 1)[-1]}" for p in paths]  # as it was given
+
+
+def _manifest_parts(name: str, fs, out_dir: str) -> list[str]:
+    """The parts a finished output's manifest lists: paths in ``fs`` (None: the local disk),
+    each checked to exist. ``name``: the output as the user gave it, for messages."""
     try:
-        with open(os.path.join(out_dir, MANIFEST)) as f:
-            doc = json.load(f)
+        if fs is None:
+            with open(os.path.join(out_dir, MANIFEST)) as f:
+                doc = json.load(f)
+        else:
+            doc = json.loads(fs.cat_file(f"{out_dir}/{MANIFEST}"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"{out_dir!r} has no {MANIFEST}: the output is incomplete (the "
+        raise FileNotFoundError(f"{name!r} has no {MANIFEST}: the output is incomplete (the "
                                 "run that wrote it was interrupted, failed or is still "
                                 "running)") from None
-    paths = [os.path.join(out_dir, p["file"]) for p in doc["parts"]]
-    missing = [p for p in paths if not os.path.exists(p)]
+    if fs is None:
+        paths = [os.path.join(out_dir, p["file"]) for p in doc["parts"]]
+        missing = [p for p in paths if not os.path.exists(p)]
+    else:
+        paths = [f"{out_dir}/{p['file']}" for p in doc["parts"]]
+        there = set(fs.glob(f"{out_dir}/part-*.parquet")) if paths else set()
+        missing = [p for p in paths if p not in there and not fs.exists(p)]
     if missing:
-        raise FileNotFoundError(f"{out_dir!r}: {len(missing)} part(s) listed in {MANIFEST} are "
+        raise FileNotFoundError(f"{name!r}: {len(missing)} part(s) listed in {MANIFEST} are "
                                 f"missing, e.g. {missing[0]!r}")
     return paths
 
@@ -1108,9 +1128,11 @@ class Pipeline:
 
         c = self.config["classifier"]
         feats = ml.FEATURE_SETS[c["feature_set"]]
-        parts = output_parts(res.output_dir)
+        # the parts the manifest lists, on the local disk or (a URL [output] dir) in the store
+        ofs, opath = _output_fs(self.config)
+        parts = _manifest_parts(res.output_dir, ofs, opath)
         cols = list(dict.fromkeys(["row", *feats, "isAttacker"]))
-        t = ds.dataset(parts, format="parquet").to_table(columns=cols)
+        t = ds.dataset(parts, format="parquet", filesystem=ofs).to_table(columns=cols)
         df = t.to_pandas()  # pandas metadata restores the "row" index
         if "row" in df.columns:
             df = df.set_index("row")
@@ -1123,6 +1145,13 @@ class Pipeline:
         metrics = ml.train_classifiers(df, feature_set=c["feature_set"], test_mask=mask,
                                        models=tuple(c["models"]), dtype=np.dtype(c["dtype"]),
                                        random_state=c["seed"])
-        path = c["results"] or os.path.join(res.output_dir, "classifier_results.csv")
-        ml.write_results(metrics, path)
+        if c["results"]:
+            path = c["results"]
+        elif ofs is None:
+            path = os.path.join(res.output_dir, "classifier_results.csv")
+        else:
+            path = f"{str(res.output_dir).rstrip('/')}/classifier_results.csv"
+        # a URL (the default one beside a URL output, or one given) is written with the
+        # output's storage_options, as one upload
+        ml.write_results(metrics, path, storage_options=self.config["output"]["storage_options"])
         res.metrics, res.results_path = metrics, path
