@@ -693,3 +693,93 @@ def test_binding_arguments():
     import inspect
 
     assert str(inspect.signature(_core.parse_one_report)) == "(data, path, /)"
+
+
+# ---------------------------------------------------------------------------- progress
+
+
+@pytest.mark.parametrize("engine", ["batch", "files"])
+def test_progress_bar_counts_every_file_and_changes_nothing(tmp_path, capsys, engine):
+    """progress=True: a tqdm bar (text on stderr outside a notebook) that ends at the number
+    of files, bad ones included; the frame, attrs and warnings are those without it; off by
+    default."""
+    d, good, bad = _fixture_dir(tmp_path)
+    paths = sorted(good + list(bad)) + [str(d / "not_a_report.txt")]  # a bad name as well
+    _write(d, "not_a_report.txt", "t\na: 1\n")
+    n = len(paths)
+    plain = reports._read_one_reports(paths, engine=engine, on_error="skip")
+    assert capsys.readouterr().err == ""  # off by default
+    shown = reports._read_one_reports(paths, engine=engine, on_error="skip", progress=True)
+    err = capsys.readouterr().err
+    pd.testing.assert_frame_equal(shown, plain)
+    _same_attrs(shown, plain)
+    assert "read_one_reports" in err and f"{n}/{n}" in err and "file/s" in err, err[-500:]
+    # the public function passes it on
+    read_one_reports(paths, on_error="skip", progress=True)
+    assert f"{n}/{n}" in capsys.readouterr().err
+
+
+def test_progress_bar_is_closed_when_the_read_raises(tmp_path, capsys):
+    d, good, bad = _fixture_dir(tmp_path)
+    with pytest.raises(ReportParseError):
+        read_one_reports(d, progress=True)
+    err = capsys.readouterr().err
+    # closed (a final newline) and it had counted the files read before the policy raised
+    n = len(good) + len(bad)
+    assert f"{n}/{n}" in err and err.endswith("\n"), err[-300:]
+
+
+def test_binding_progress_callback_between_blocks(tmp_path):
+    """The binding reads in blocks of 8192 files and calls progress(k) after each, with the
+    GIL held; the batch is the same with or without it; its exception stops the read."""
+    d = tmp_path / "many"
+    d.mkdir()
+    n = 8192 + 100
+    paths = []
+    for i in range(n):
+        p = os.path.join(d, _name(seed=i))
+        with open(p, "w") as f:
+            f.write(f"t\na: {i}\n")
+        paths.append(os.fsencode(p))
+    calls = []
+    with_cb = _core.read_one_reports(paths, 2, 100, 0, calls.append)
+    assert calls == [8192, 100]
+    plain = _core.read_one_reports(paths, 2, 100, 0)
+    assert with_cb["keys"] == plain["keys"] == ["a"]
+    np.testing.assert_array_equal(with_cb["value"], np.arange(n, dtype=np.float64))
+    np.testing.assert_array_equal(with_cb["pair_start"], plain["pair_start"])
+    assert _core.read_one_reports([], 1, 100, 0, calls.append)["keys"] == [] and len(calls) == 2
+
+    def boom(k):
+        raise RuntimeError(f"stop after {k}")
+
+    with pytest.raises(RuntimeError, match="stop after 8192"):
+        _core.read_one_reports(paths, 1, 100, 0, boom)
+    with pytest.raises(TypeError, match="progress must be callable"):
+        _core.read_one_reports(paths[:1], 1, 100, 0, 3)
+    assert _core.read_one_reports(paths[:1], 1, 100, 0, None)["keys"] == ["a"]
+
+
+@needs_data
+def test_cli_reports_average_regenerates_the_originals_with_a_bar(tmp_path, capsys):
+    """``python -m blockops reports average DIR --out OUT``: the original tool's 72 files,
+    byte for byte, with the bar on (the CLI default) and off with --no-progress."""
+    from blockops.cli import main
+
+    assert main(["reports", "average", DATA, "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr()
+    assert "2145/2145" in out.err and "read 2,145 report files" in out.out, out
+    assert "ignored 72" in out.out and "wrote 72 averages" in out.out
+    originals = sorted(n for n in os.listdir(DATA) if n.endswith("_average.txt"))
+    assert sorted(os.listdir(tmp_path / "a")) == originals
+    for name in originals:
+        with open(os.path.join(DATA, name), "rb") as f, open(tmp_path / "a" / name, "rb") as g:
+            assert f.read() == g.read(), name
+    assert main(["reports", "average", DATA, "--out", str(tmp_path / "b"), "--by", "ttl",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert out.err == "" and "wrote 39 averages" in out.out  # 3 routers x 13 TTLs
+    # --min-files: every group has 55 (ttl) files, so 56 writes nothing
+    assert main(["reports", "average", DATA, "--out", str(tmp_path / "c"), "--by", "ttl",
+                 "--min-files", "56", "--no-progress"]) == 0
+    assert "wrote 0 averages" in capsys.readouterr().out

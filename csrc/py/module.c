@@ -544,7 +544,8 @@ static PyMethodDef methods[] = {
      "parse_one_report($module, data, path, /)\n--\n\n"
      "Parse one ONE report's bytes -> (title, keys, values) (internal; see blockops.io)."},
     {"read_one_reports", bo_py_read_one_reports_fs, METH_VARARGS,
-     "read_one_reports($module, paths, n_threads, max_file_bytes, files_per_task, /)\n--\n\n"
+     "read_one_reports($module, paths, n_threads, max_file_bytes, files_per_task, "
+     "progress=None, /)\n--\n\n"
      "Read and parse many ONE report files in C, GIL released -> dict of arrays, keys and "
      "per-file errors (internal; see blockops.io.read_one_reports)."},
     {"csv_tokenize", bo_py_csv_tokenize_fs, METH_VARARGS,

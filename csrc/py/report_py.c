@@ -106,9 +106,13 @@ static int get_size_arg(PyObject *o, const char *name, size_t *out)
     return 0;
 }
 
-/* read_one_reports(paths, n_threads, max_file_bytes, files_per_task, /) -> dict
+/* read_one_reports(paths, n_threads, max_file_bytes, files_per_task, progress=None, /) -> dict
  *
- * paths: list of bytes (os.fsencode'd by the caller). Returns
+ * paths: list of bytes (os.fsencode'd by the caller). progress: None or a callable, called
+ * with the number of files just read after each block of REPORT_BLOCK files, with the GIL held
+ * between two GIL-released calls (where Ctrl-C is checked too), never from inside the C
+ * reader: a progress bar for batches that take seconds; an exception it raises stops the read
+ * and propagates. Returns
  *   pair_start  uint64[n + 1]   file i has pairs [pair_start[i], pair_start[i + 1])
  *   key_id      uint32[pairs]   index into keys
  *   value       float64[pairs]
@@ -120,10 +124,15 @@ static int get_size_arg(PyObject *o, const char *name, size_t *out)
  * out of memory and Ctrl-C. */
 PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args)
 {
-    PyObject *list, *o_threads, *o_max, *o_per;
-    if (!PyArg_ParseTuple(args, "O!OOO:read_one_reports", &PyList_Type, &list, &o_threads,
-                          &o_max, &o_per))
+    PyObject *list, *o_threads, *o_max, *o_per, *progress = Py_None;
+    if (!PyArg_ParseTuple(args, "O!OOO|O:read_one_reports", &PyList_Type, &list, &o_threads,
+                          &o_max, &o_per, &progress))
         return NULL;
+    if (progress != Py_None && !PyCallable_Check(progress)) {
+        PyErr_Format(PyExc_TypeError, "read_one_reports: progress must be callable or None, "
+                     "not %.100s", Py_TYPE(progress)->tp_name);
+        return NULL;
+    }
     long n_threads = PyLong_AsLong(o_threads);
     if (n_threads == -1 && PyErr_Occurred())
         return NULL;
@@ -185,6 +194,12 @@ PyObject *bo_py_read_one_reports(PyObject *self, PyObject *args)
         }
         if (PyErr_CheckSignals() < 0)
             goto done;
+        if (progress != Py_None && m > 0) {
+            PyObject *r = PyObject_CallFunction(progress, "n", (Py_ssize_t)m);
+            if (!r)
+                goto done;
+            Py_DECREF(r);
+        }
         if (n == 0)
             break;
     }

@@ -1,5 +1,5 @@
 # Type stubs of the internal C extension. Public API: blockops.geo.
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -24,10 +24,12 @@ def build_info() -> dict[str, Any]: ...
 def status_codes() -> dict[str, int]: ...
 def parse_one_report(data: bytes, path: str, /) -> tuple[str, list[str], list[float]]: ...
 def read_one_reports(paths: list[bytes], n_threads: int, max_file_bytes: int,
-                     files_per_task: int, /) -> dict[str, Any]:
+                     files_per_task: int, progress: Callable[[int], object] | None = None,
+                     /) -> dict[str, Any]:
     """The batch reader (bo_report_read_files): keys "pair_start" (uintp, files + 1),
     "key_id" (uint32), "value" (float64), "keys" (list[str]), "errors" (list of (file, status
-    name, errno, line, column, byte offset, message)), "n_dup_pairs"."""
+    name, errno, line, column, byte offset, message)), "n_dup_pairs". ``progress(k)`` is
+    called with the GIL held after each block of files read (k files)."""
     ...
 def system_memory(proc_root: str | None = None, cgroup_root: str | None = None, /) -> dict[str, Any]: ...
 def cpu_info(proc_root: str | None = None, cgroup_root: str | None = None, online: int = -1,

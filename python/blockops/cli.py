@@ -1,5 +1,5 @@
 """Command line: ``python -m blockops info``, ``plan``, ``bench <name>``, ``synth bsm``,
-``demo`` and ``v2x run CONFIG``."""
+``demo``, ``v2x run CONFIG`` and ``reports average INPUT --out DIR``."""
 from __future__ import annotations
 
 import argparse
@@ -40,7 +40,21 @@ def main(argv: list[str] | None = None) -> int:
     v2x.add_argument("action", choices=["run"])
     v2x.add_argument("config", help="pipeline TOML file")
     v2x.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep = sub.add_parser("reports", help="average ONE simulator reports as the original tool did")
+    rep.add_argument("action", choices=["average"])
+    rep.add_argument("input", nargs="+", help="a directory, a glob pattern or report files")
+    rep.add_argument("--out", required=True, help="directory for the *_average.txt files")
+    rep.add_argument("--by", choices=["ttl", "buffer", "both"], default="both",
+                     help="group by (router, ttl), (router, buffer) or both (default)")
+    # 2: the original averager left out groups of a single file
+    rep.add_argument("--min-files", type=int, default=2, help="smallest group averaged (2)")
+    rep.add_argument("--on-error", choices=["raise", "skip", "warn"], default="raise",
+                     help="what to do with a malformed report file")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+
+    if args.command == "reports":
+        return _reports_average(args)
 
     if args.command == "demo":
         from .v2x import demo as _demo
@@ -103,3 +117,21 @@ def main(argv: list[str] | None = None) -> int:
             return int(_bv2x.main(args.rest) or 0)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     return 2
+
+
+def _reports_average(args) -> int:
+    import time
+
+    from .io import read_one_reports, write_averages
+
+    t0 = time.perf_counter()
+    source = args.input[0] if len(args.input) == 1 else args.input
+    df = read_one_reports(source, on_error=args.on_error, progress=not args.no_progress)
+    t_read = time.perf_counter() - t0
+    by = {"ttl": [("router", "ttl")], "buffer": [("router", "buffer")],
+          "both": [("router", "ttl"), ("router", "buffer")]}[args.by]
+    written = write_averages(df, args.out, by=by, min_files=args.min_files)
+    print(f"read {len(df):,} report files in {t_read:.2f} s (skipped "
+          f"{len(df.attrs['skipped'])}, ignored {len(df.attrs['ignored'])}); wrote "
+          f"{len(written):,} averages to {args.out}")
+    return 0

@@ -187,7 +187,7 @@ class _Failures:
 
 def read_one_reports(paths_or_dir, *, n_workers: int | None = None, on_error: str = "raise",
                      chunk_size: int | None = None,
-                     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES):
+                     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: bool = False):
     """Read ONE simulator report files into one DataFrame, one row per file.
 
     Opening, reading and parsing run in C with the GIL released
@@ -223,6 +223,11 @@ def read_one_reports(paths_or_dir, *, n_workers: int | None = None, on_error: st
     max_file_bytes : int, default 64 MiB
         A larger file is a malformed file (``ReportParseError``), not a larger buffer: each
         thread reads into one reusable buffer of at most ``max_file_bytes + 1`` bytes.
+    progress : bool, default False
+        Show a ``tqdm.auto`` bar of the files read (a widget in a notebook, text on stderr
+        elsewhere). The C reader works through the files in blocks of 8192 (~10-100 ms each)
+        and the bar moves after each block, so it only shows movement on batches that take
+        seconds. The frame does not depend on it.
 
     Returns
     -------
@@ -237,11 +242,21 @@ def read_one_reports(paths_or_dir, *, n_workers: int | None = None, on_error: st
     """
     return _read_one_reports(paths_or_dir, n_workers=n_workers, on_error=on_error,
                              chunk_size=chunk_size, max_file_bytes=max_file_bytes,
-                             engine="batch", _stacklevel=3)
+                             progress=progress, engine="batch", _stacklevel=3)
+
+
+def _progress_bar(progress: bool, total: int):
+    """A ``tqdm.auto`` bar of files, or None."""
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="file", desc="read_one_reports")
 
 
 def _read_one_reports(paths_or_dir, *, n_workers=None, on_error="raise", chunk_size=None,
-                      max_file_bytes=DEFAULT_MAX_FILE_BYTES, engine="batch", _stacklevel=2):
+                      max_file_bytes=DEFAULT_MAX_FILE_BYTES, progress=False, engine="batch",
+                      _stacklevel=2):
     """read_one_reports with a choice of engine: ``"batch"`` (C opens, reads and parses,
     the default) or ``"files"`` (the earlier path: Python threads open and read each file and
     call the C parser on its bytes). Both give the same frame; tests and the benchmark compare
@@ -249,13 +264,18 @@ def _read_one_reports(paths_or_dir, *, n_workers=None, on_error="raise", chunk_s
     _check_args(on_error, n_workers, chunk_size, max_file_bytes)
     paths, ignored = _resolve(paths_or_dir)
     if engine == "batch":
-        df = _read_batch(paths, n_workers, on_error, chunk_size, int(max_file_bytes),
-                         _stacklevel + 1)
+        read = _read_batch
     elif engine == "files":
-        df = _read_files(paths, n_workers, on_error, chunk_size, int(max_file_bytes),
-                         _stacklevel + 1)
+        read = _read_files
     else:
         raise ValueError(f"engine must be 'batch' or 'files', got {engine!r}")
+    bar = _progress_bar(progress, len(paths))
+    try:
+        df = read(paths, n_workers, on_error, chunk_size, int(max_file_bytes), _stacklevel + 1,
+                  bar)
+    finally:
+        if bar is not None:
+            bar.close()
     df.attrs["ignored"] = ignored
     return df
 
@@ -295,12 +315,14 @@ def _name_groups(paths: Sequence[str]) -> list:
             (m.groups() if (m := match(b)) else None) for b in base]
 
 
-def _read_batch(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklevel):
+def _read_batch(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklevel, bar=None):
     fails = _Failures(on_error)
     groups = _name_groups(paths)
     bad_names = [i for i, g in enumerate(groups) if g is None]
     for i in bad_names:
         fails.add(i, _name_error(paths[i]))
+    if bar is not None and bad_names:
+        bar.update(len(bad_names))  # done with: never opened
     if bad_names:
         index = [i for i, g in enumerate(groups) if g is not None]  # index in paths
         groups = [groups[i] for i in index]
@@ -316,8 +338,10 @@ def _read_batch(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklev
     log.debug("read_one_reports: %d files, %d threads, files_per_task=%s", len(todo), workers,
               chunk_size or "auto")
     enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode's
+    # the bar moves between the C reader's blocks of files (the binding calls it there, with
+    # the GIL held), never from inside the parallel read
     res = _core.read_one_reports([p.encode(enc, errors) for p in todo], workers, max_file_bytes,
-                                 int(chunk_size or 0))
+                                 int(chunk_size or 0), None if bar is None else bar.update)
     keys: list = res["keys"]
     pair_start = res["pair_start"].astype(np.int64)
     key_id = res["key_id"]
@@ -454,7 +478,7 @@ def _parse_chunk(paths: Sequence[str], max_file_bytes: int):
     return [_parse_one(p, max_file_bytes) for p in paths]
 
 
-def _read_files(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklevel):
+def _read_files(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklevel, bar=None):
     import pandas as pd
 
     n = len(paths)
@@ -475,12 +499,19 @@ def _read_files(paths, n_workers, on_error, chunk_size, max_file_bytes, stacklev
     log.debug("read_one_reports (files): %d files, %d chunks of <= %d, %d workers", n,
               len(chunks), chunk_size, workers)
 
+    results = []
     if workers == 1 or len(chunks) <= 1:
-        results = [r for c in chunks for r in _parse_chunk(c, max_file_bytes)]
+        for c in chunks:
+            rs = _parse_chunk(c, max_file_bytes)
+            results.extend(rs)
+            if bar is not None:
+                bar.update(len(rs))
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blockops-reports") as ex:
-            results = [r for rs in ex.map(_parse_chunk, chunks, [max_file_bytes] * len(chunks))
-                       for r in rs]
+            for rs in ex.map(_parse_chunk, chunks, [max_file_bytes] * len(chunks)):
+                results.extend(rs)
+                if bar is not None:
+                    bar.update(len(rs))
     fails = _Failures(on_error)
     rows = []
     for i, (path, meta, keys, values, err) in enumerate(results):
