@@ -83,3 +83,16 @@ def test_plan_has_html():
     p = plan(memory_budget=8 << 30, n_cpus=4)
     assert "<table" in p._repr_html_()
     assert not math.isnan(p.block_size)
+
+
+def test_html_table_labels_do_not_wrap_and_text_aligns_left():
+    """show_config's values are text (left-aligned); every label stays on one line, whatever
+    the length of a value (the compiler flags broke the labels in two in the rendered docs)."""
+    from blockops import _html
+
+    h = _html.table([("compiler flags", "-O3 " * 40), ("rows", 3)], "t", align="left")
+    well_formed(h)
+    assert h.count("white-space:nowrap") == 2 and h.count("text-align:left;padding") == 2
+    assert _html.table([("rows", 3)]).count("text-align:right") == 1  # numbers: right
+    view = _config._ConfigView(_config.config_info(), ["blockops x", "flags : -O3"])
+    assert "<td style='text-align:left" in view._repr_html_()

@@ -196,7 +196,7 @@ class _ConfigView:
         from . import _html
 
         rows = [tuple(part.strip() for part in ln.split(":", 1)) for ln in self.lines[1:]]
-        return _html.table(rows, self.lines[0])
+        return _html.table(rows, self.lines[0], align="left")  # text, not numbers
 
 
 def _in_notebook() -> bool:

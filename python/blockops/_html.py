@@ -10,13 +10,17 @@ _CSS = ("font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:12p
         "border-collapse:collapse")
 
 
-def table(rows: Iterable[Tuple[str, object]], caption: Optional[str] = None) -> str:
-    """A two-column table of ``(label, value)`` rows."""
+def table(rows: Iterable[Tuple[str, object]], caption: Optional[str] = None,
+          align: str = "right") -> str:
+    """A two-column table of ``(label, value)`` rows. Labels never wrap (a long value, such as
+    show_config's compiler flags, made them break into two lines in the rendered docs);
+    ``align="left"`` for text values, right (the default) for numbers."""
     cap = f"<caption style='text-align:left;font-weight:bold'>{html.escape(caption)}</caption>" \
         if caption else ""
     body = "".join(
-        f"<tr><th style='text-align:left;padding:1px 12px 1px 0'>{html.escape(str(k))}</th>"
-        f"<td style='text-align:right;padding:1px 0'>{html.escape(str(v))}</td></tr>"
+        f"<tr><th style='text-align:left;white-space:nowrap;padding:1px 12px 1px 0;"
+        f"vertical-align:top'>{html.escape(str(k))}</th>"
+        f"<td style='text-align:{align};padding:1px 0'>{html.escape(str(v))}</td></tr>"
         for k, v in rows)
     return f"<table style='{_CSS}'>{cap}{body}</table>"
 
