@@ -69,9 +69,19 @@ class CsvDatasource(Datasource):
         self._row_column = row_column
 
     def get_name(self) -> str:
+        """``"BlockopsCSV"``: the read operator's name in Ray's plans and progress bars."""
         return "BlockopsCSV"
 
     def estimate_inmemory_data_size(self) -> int:
+        """Bytes the parsed data take, estimated for Ray's planner.
+
+        Returns
+        -------
+        int
+            Half the reader's documented bound (``EXPANSION`` times the bytes of the ranges):
+            typed columns usually take about twice the text; compressed and remote files count
+            as 0 (their size is not known before reading).
+        """
         return int(sum(_size(p) for p in self._parts) * _csv.EXPANSION / 2)
 
     def _rows_of(self, i: int) -> "int | None":
@@ -82,6 +92,23 @@ class CsvDatasource(Datasource):
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit=None,
                        data_context=None) -> list[ReadTask]:
+        """Group the planned byte ranges into at most ``parallelism`` read tasks.
+
+        Parameters
+        ----------
+        parallelism : int
+            Tasks Ray asks for (at most one per range; ranges are grouped in file order).
+        per_task_row_limit : int, optional
+            Passed on to :class:`ray.data.ReadTask` where this Ray has that argument.
+        data_context : optional
+            Accepted for Ray's signature; not used.
+
+        Returns
+        -------
+        list of ray.data.ReadTask
+            One per non-empty group, with the exact row count in its metadata unless bad
+            lines may be skipped (then Ray counts what the task yields).
+        """
         n = len(self._parts)
         k = max(1, min(int(parallelism) if parallelism and parallelism > 0 else n, n))
         groups = [list(range(n * g // k, n * (g + 1) // k)) for g in range(k)]
