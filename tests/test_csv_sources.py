@@ -219,3 +219,32 @@ def test_tails_longer_and_shorter_than_the_read_ahead_headroom(tmp_path):
         assert_frames_identical(got, want, msg=f"paths bs={bs}")
         got = bio.read_csv(ReadOnlyStream(data), blocksize=bs, dtypes={"b": "str"})
         assert_frames_identical(got, want.iloc[:len(lengths)], msg=f"stream bs={bs}")
+
+
+def test_gzip_stream_members_padding_and_every_read_size():
+    """The gzip reader (zlib.decompressobj per member): two members with zero padding between
+    them, a single member and an empty file, read in pieces of 1 byte to 1 MiB, give the bytes
+    gzip.decompress gives; a cut stream is an EOFError."""
+    import gzip
+    import io
+
+    from blockops.io._csv_sources import _GzipStream
+
+    data = b"a,b\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(60_000))
+    k = len(data) // 3
+    for z in (gzip.compress(data[:k]) + b"\0\0\0" + gzip.compress(data[k:]),
+              gzip.compress(data), b""):
+        for piece in (1, 7, 4096, 1 << 20):
+            s = _GzipStream(io.BytesIO(z))
+            out, buf = bytearray(), bytearray(piece)
+            while True:
+                r = s.readinto(memoryview(buf))
+                if not r:
+                    break
+                out += buf[:r]
+            assert bytes(out) == gzip.decompress(z), (len(z), piece)
+    s = _GzipStream(io.BytesIO(gzip.compress(data)[:-20]))
+    buf = bytearray(1 << 16)
+    with pytest.raises(EOFError):
+        while s.readinto(memoryview(buf)):
+            pass

@@ -103,6 +103,73 @@ def _zstd_reader(raw):
     return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")
 
 
+class _GzipStream:
+    """gzip members, decompressed by ``zlib.decompressobj(wbits=31)`` (zlib reads the header
+    and checks the CRC-32 and length itself) straight into the caller's buffer. ``GzipFile``
+    decompresses into its own buffers through a Python-level reader and computes the CRC in a
+    second pass (``zlib.crc32``). Like ``GzipFile``: members one after the other, zero bytes
+    between them skipped, a stream cut before a member's end is an ``EOFError``."""
+
+    CHUNK = 256 << 10
+
+    def __init__(self, raw):
+        import zlib
+
+        self._zlib = zlib
+        self._raw = raw
+        self._d = zlib.decompressobj(31)
+        self._started = False  # some input went into the current member
+        self._eof = False
+        self._pend, self._pos = b"", 0  # decoded bytes not handed out yet
+
+    def readinto(self, mv) -> int:
+        n = len(mv)
+        while n:
+            if self._pos < len(self._pend):  # output decoded by an earlier call
+                k = min(n, len(self._pend) - self._pos)
+                mv[:k] = memoryview(self._pend)[self._pos:self._pos + k]
+                self._pos += k
+                return k
+            if self._eof:
+                return 0
+            d = self._d
+            if d.eof:  # a member ended: the next one, after any zero padding (its bytes are
+                # in unused_data; zlib leaves them in unconsumed_tail too, so test eof first)
+                data = d.unused_data.lstrip(b"\0")
+                while not data:
+                    more = self._raw.read(self.CHUNK)
+                    if not more:
+                        self._eof = True
+                        return 0
+                    data = more.lstrip(b"\0")
+                d = self._d = self._zlib.decompressobj(31)
+                self._started = False
+            elif d.unconsumed_tail:
+                data = d.unconsumed_tail
+            else:
+                data = self._raw.read(self.CHUNK)
+                if not data:
+                    if not self._started:  # an empty file: no member at all
+                        self._eof = True
+                        return 0
+                    raise EOFError("Compressed file ended before the end-of-stream marker "
+                                   "was reached")
+            self._started = True
+            # at least CHUNK bytes a call: zlib copies the unconsumed input into a new
+            # unconsumed_tail on every call, so small reads would copy it over and over
+            out = d.decompress(data, max(n, self.CHUNK))
+            if len(out) <= n:
+                if out:
+                    mv[:len(out)] = out
+                    return len(out)
+            else:
+                self._pend, self._pos = out, 0
+        return 0
+
+    def close(self):
+        pass
+
+
 class _KeepOpen:
     """A file object whose ``close`` leaves the file open (it belongs to the caller)."""
 
@@ -137,8 +204,7 @@ class _Decompressed(io.RawIOBase):
         self._raw, self._method, self._name, self._owned = raw, method, name, owned
         self._out = 0
         if method == "gzip":
-            import gzip
-            self._d = gzip.GzipFile(fileobj=raw, mode="rb")
+            self._d = _GzipStream(raw)
         elif method == "bz2":
             import bz2
             self._d = bz2.BZ2File(raw, mode="rb")
