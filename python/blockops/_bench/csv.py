@@ -126,13 +126,13 @@ READERS: dict[str, Reader] = {r.key: r for r in [
 ]}
 DEFAULT_READERS = list(READERS)
 
-#: --compression: the bare single-core decompressors of each codec, the library stack blockops
-#: uses first (Python's gzip module over zlib; pyarrow's zstd stream), then the fastest other
-#: one there is (zlib without the gzip module's Python layer; zstandard, when installed). They
-#: decompress into one reused 1 MiB buffer and count line breaks (the row check); nothing else.
+#: --compression: the bare single-core decompressors of each codec: Python's gzip module and
+#: zlib.decompressobj (what blockops' gzip stream uses, without its Python layer); pyarrow's
+#: zstd stream (blockops') and zstandard, when installed. They decompress into one reused 1 MiB
+#: buffer and count line breaks (the row check); nothing else.
 DECOMPRESSORS: dict[str, list[Reader]] = {
-    "gzip": [Reader("gzip-module", "gzip.GzipFile.readinto (blockops' gzip stream)", True),
-             Reader("zlib", "zlib.decompressobj (bare inflate)", True)],
+    "gzip": [Reader("gzip-module", "gzip.GzipFile.readinto (Python's gzip module)", True),
+             Reader("zlib", "zlib.decompressobj (bare inflate; blockops' gzip stream)", True)],
     "zstd": [Reader("pyarrow-zstd", "pyarrow CompressedInputStream (blockops' zstd stream)", True),
              Reader("zstandard", "zstandard stream_reader", True)],
 }

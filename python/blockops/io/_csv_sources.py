@@ -192,7 +192,7 @@ class _Decompressed(io.RawIOBase):
     calls :meth:`readinto` with its own buffer, so decompression runs beside the parsing and
     memory does not grow with the file (the codecs keep a window of at most a few MiB).
 
-    The codecs (Python's gzip, bz2 and lzma; pyarrow's zstd) release the GIL while they
+    The codecs (zlib, Python's bz2 and lzma; pyarrow's zstd) release the GIL while they
     decompress.
     A corrupt or truncated stream, or a file that is not in this format, raises
     :class:`blockops.BlockopsIOError` naming the file, the codec, and how far it got in
