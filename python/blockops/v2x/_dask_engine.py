@@ -12,9 +12,8 @@ import uuid
 
 from . import ops
 from ._tasks import run_part as _job, worker_peaks
-from .pipeline import (PipelineConfig, PipelineResult, _output_fs, _prepare_dir,
-                       _prepare_remote_dir, _remove_tmp, _write_manifest, reader_options,
-                       stage_clean_filter)
+from .pipeline import (PipelineConfig, PipelineResult, _prepare_output, _remove_tmp,
+                       _write_manifest, reader_options, stage_clean_filter)
 
 
 def _cleaned(df, cfg):
@@ -77,13 +76,7 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     # (blockops.dask numbers rows globally for every input, local or remote, plain or
     # compressed, so row-keyed draws are the local engine's)
     srcs = _resolve_sources(cfg["input"]["path"], ro["compression"], ro["storage_options"])
-    out_dir = cfg["output"]["dir"]
-    ofs, opath = _output_fs(cfg)
-    if ofs is None:
-        _prepare_dir(out_dir, cfg["output"]["overwrite"])
-    else:
-        _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
-    res.output_dir = out_dir
+    out_dir, ofs, opath = _prepare_output(cfg, res)
     t = time.perf_counter()
     client, cluster = _client(cfg)
     res.stage_seconds["start cluster"] = time.perf_counter() - t

@@ -30,8 +30,8 @@ import numpy as np
 
 from . import ops
 from ._tasks import ids_and_pool, run_part, worker_peaks
-from .pipeline import (PipelineConfig, PipelineResult, _output_fs, _prepare_dir,
-                       _prepare_remote_dir, _remove_tmp, _write_manifest, reader_options)
+from .pipeline import (PipelineConfig, PipelineResult, _prepare_output, _remove_tmp,
+                       _write_manifest, reader_options)
 
 #: Retries of a task whose worker process died (Ray's own default for tasks is 3 too; set
 #: here so that the behaviour the docs promise does not depend on Ray's default).
@@ -103,13 +103,7 @@ def run(cfg: PipelineConfig, *, progress: bool = False) -> PipelineResult:
     # (the plan numbers rows globally for every input, local or remote, plain or compressed,
     # so row-keyed draws are the local engine's)
     srcs = _resolve_sources(cfg["input"]["path"], ro["compression"], ro["storage_options"])
-    out_dir = cfg["output"]["dir"]
-    ofs, opath = _output_fs(cfg)
-    if ofs is None:
-        _prepare_dir(out_dir, cfg["output"]["overwrite"])
-    else:
-        _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
-    res.output_dir = out_dir
+    out_dir, ofs, opath = _prepare_output(cfg, res)
 
     # Ray first: the plan's scan tasks of remote files run on it, where the parts will
     t = time.perf_counter()

@@ -865,6 +865,19 @@ class _Stage:
         return item
 
 
+def _prepare_output(cfg, res) -> tuple:
+    """Make the [output] dir ready (local or a URL) for every engine; sets ``res.output_dir``.
+    Returns ``(out_dir, fs, fs_path)`` (``fs`` None for a local dir)."""
+    out_dir = cfg["output"]["dir"]
+    ofs, opath = _output_fs(cfg)
+    if ofs is None:
+        _prepare_dir(out_dir, cfg["output"]["overwrite"])
+    else:
+        _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
+    res.output_dir = out_dir
+    return out_dir, ofs, opath
+
+
 def _prepare_dir(d: str, overwrite: bool) -> None:
     if os.path.exists(d):
         if not os.path.isdir(d):
@@ -974,13 +987,7 @@ class Pipeline:
         res = PipelineResult(engine="local")
         timer = _Timer(res.stage_seconds)
         nt = cfg["input"]["n_threads"]
-        out_dir = cfg["output"]["dir"]
-        ofs, opath = _output_fs(cfg)
-        if ofs is None:
-            _prepare_dir(out_dir, cfg["output"]["overwrite"])
-        else:
-            _prepare_remote_dir(ofs, opath, cfg["output"]["overwrite"])
-        res.output_dir = out_dir
+        out_dir, ofs, opath = _prepare_output(cfg, res)
         two = cfg.needs_two_passes
         if ofs is None:
             stage_dir = os.path.join(out_dir, "_stage") if two else None
