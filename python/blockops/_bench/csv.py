@@ -39,11 +39,9 @@ decompressor's time over the reader's. ``--readers ''`` leaves out the plain-fil
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -463,14 +461,7 @@ def _child(spec: dict) -> dict:
     out["threads_default"] = _library_threads(key)
 
     def run():
-        gc.collect()
-        r0 = resource.getrusage(resource.RUSAGE_SELF)
-        w0 = time.perf_counter()
-        res = fn()
-        w1 = time.perf_counter()
-        r1 = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-        return res, w1 - w0, cpu
+        return _t.timed_call(fn)
 
     from blockops.resources import MemoryMonitor
 

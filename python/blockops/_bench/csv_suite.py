@@ -29,11 +29,9 @@ columns and values as an independent reference (:mod:`blockops._bench.csv_check`
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -210,13 +208,7 @@ def _child(spec: dict) -> dict:
     out["threads_reported"] = threads
 
     def call():
-        gc.collect()
-        r0 = resource.getrusage(resource.RUSAGE_SELF)
-        w0 = time.perf_counter()
-        res = fn()
-        w1 = time.perf_counter()
-        r1 = resource.getrusage(resource.RUSAGE_SELF)
-        return res, w1 - w0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        return _t.timed_call(fn)
 
     res, out["first_s"], out["first_cpu_s"] = call()
     times, cpus = [], []

@@ -275,3 +275,15 @@ def child_main(argv: Sequence[str], run: Callable[[dict], dict]) -> int | None:
         # reason)
         print(" ".join(f"{type(exc).__name__}: {exc}".split())[:600], file=sys.stderr)
         return 1
+
+
+def timed_call(fn: Callable[[], Any]) -> tuple:
+    """``(result, wall s, CPU s)`` of ``fn()`` after a ``gc.collect()``: CPU is this process's
+    own user + system time (getrusage(RUSAGE_SELF)), the reader children's per-CPU measure."""
+    gc.collect()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    w0 = time.perf_counter()
+    res = fn()
+    w1 = time.perf_counter()
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return res, w1 - w0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
