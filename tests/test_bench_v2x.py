@@ -144,6 +144,8 @@ def test_killed_and_failed_children_are_reported(tmp_path):
     # the report renders killed and unavailable sides instead of raising
     metas = [{"rows": n, "nbytes": 300 * n, "vehicles": 20, "generated": True}
              for n in (1000, 2000)]
+    # the first file read cold: 2,000 MB that the disk reads in 1 s (the floor)
+    metas[0].update(nbytes=2_000_000_000, cold=True, cold_read_s=1.0, cached_after_evict=0)
     ok_data = {"wall_s": 2.0, "cpu_s": 2.0, "peak_rss": 1 << 30, "stages": {"all": 2.0}}
     runs = [bench.SideRun(1000, "original", bench.Outcome("memory", 12.0, error="killed: x",
                                                           rss_at_kill=5 << 30)),
@@ -161,14 +163,20 @@ def test_killed_and_failed_children_are_reported(tmp_path):
                                metas, args, "cmd", "now", 0.0, 0.0)
     # a killed side did not finish; its time and RSS at the kill are lower bounds of its
     # ratios to blockops (12 s / 2 s, 5 GiB / 1 GiB)
-    assert ("| 1,000 | original | did not finish (memory cap 4.0 GiB): killed: x | 12.0 | "
+    assert ("| 1,000 | original | did not finish (memory cap 4.0 GiB): killed: x | 12.0 |  |  | "
             "5.0 GiB |  |  |  |  | > 6.0x | > 5.0x |  |") in text
-    assert "| 1,000 | blockops | ok | 2.000 | 1.0 GiB |  | 3 | 2 | 1 |  |  | reference |" in text
-    assert ("| 2,000 | original | did not finish (time cap 60 s): killed: t | 60.0 | 1.0 GiB |"
-            in text)
+    assert ("| 1,000 | blockops | ok | 2.000 | 1,000 | 0.50 | 1.0 GiB |  | 3 | 2 | 1 |  |  | "
+            "reference |") in text
+    assert ("| 2,000 | original | did not finish (time cap 60 s): killed: t | 60.0 |  |  | "
+            "1.0 GiB |" in text)
     assert "not available: ImportError: no Pipeline" in text
-    assert "1,000 rows: blockops peak RSS 1.0 GiB; ahead of every peer in wall time " \
-        "(original): met" in text
+    assert ("1,000 rows: blockops peak RSS 1.0 GiB, 1,000 MB/s read cold (target >= 500: met), "
+            "0.50 of the disk's 2,000 MB/s (target >= 0.75: NOT met); ahead of every peer in "
+            "wall time (original): met") in text
+    assert ("1,000 rows: read cold, evicted from the page cache (POSIX_FADV_DONTNEED) before "
+            "each side (0 MB still cached after the eviction, fincore); the disk reads it at "
+            "2,000 MB/s") in text
+    assert "2,000 rows: the CSV is in the page cache (read once before)." in text
 
 
 def _labels(ids, labels, n_att_ids=1):
@@ -231,3 +239,26 @@ def test_cli_dispatches_to_v2x(capsys):
     assert exc.value.code == 0
     assert "--memory-limit" in capsys.readouterr().out
     assert os.path.basename(bench.__file__) == "v2x.py"
+
+
+def test_cold_read_evicts_the_file_from_the_page_cache(tmp_path):
+    """``--cache cold`` relies on POSIX_FADV_DONTNEED emptying the page cache of the file (the
+    floor and every side then read from the disk); fincore says whether it did."""
+    from blockops._bench import timing
+
+    p = tmp_path / "f.bin"
+    mounts = [ln.split() for ln in open("/proc/mounts", encoding="utf-8")] \
+        if os.path.exists("/proc/mounts") else []
+    fs = max(((m[1], m[2]) for m in mounts if str(tmp_path).startswith(m[1].rstrip("/") + "/")),
+             default=("", ""), key=lambda m: len(m[0]))[1]
+    if fs in ("tmpfs", "ramfs", ""):
+        pytest.skip(f"{tmp_path} is on {fs or 'an unknown file system'}: its pages are the "
+                    "file, not a cache of it")
+    p.write_bytes(os.urandom(8 << 20))
+    timing.warm_page_cache(str(p))
+    before = timing.cached_bytes(str(p))
+    if before is None:
+        pytest.skip("no fincore (util-linux) to tell what is cached")
+    assert before == 8 << 20
+    s = timing.cold_read_seconds(str(p))
+    assert s > 0 and timing.cached_bytes(str(p)) == 0

@@ -147,6 +147,41 @@ def warm_page_cache(path: str) -> float:
     return time.perf_counter() - t0
 
 
+def evict_page_cache(path: str) -> None:
+    """Drop a file's clean pages from the page cache (``POSIX_FADV_DONTNEED``; needs no
+    privileges, unlike ``/proc/sys/vm/drop_caches``), so that the next reader reads it from
+    the disk. Dirty pages are written first (``fsync``): the kernel keeps those."""
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def cached_bytes(path: str) -> int | None:
+    """Bytes of a file now in the page cache (util-linux ``fincore``), or None when it cannot
+    be told: the check that :func:`evict_page_cache` did its work."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("fincore")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--bytes", "--noheadings", "--raw", "--output", "RES", path],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        return int(out.split()[0])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def cold_read_seconds(path: str) -> float:
+    """The disk's sequential read time of a file: evicted from the page cache, then read
+    once in 16 MiB reads (the floor of any reader of it); evicted again afterwards."""
+    evict_page_cache(path)
+    s = warm_page_cache(path)
+    evict_page_cache(path)
+    return s
+
+
 def mem_total_gib() -> float:
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
