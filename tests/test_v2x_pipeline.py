@@ -789,3 +789,43 @@ def test_output_to_s3(tmp_path, two_pass, engine):
         assert (res.n_ids, res.n_attackers) == (local.n_ids, local.n_attackers)
     finally:
         srv.stop()
+
+
+def test_read_ahead_keeps_order_raises_in_place_and_stops():
+    """The local engine parses block k+1 on a thread while block k is processed: the items
+    come in order, an error of the source is raised by the ``next`` that would have returned
+    its item (the items before it are all handed out), and closing early stops the thread
+    without it pulling more than the one item it holds."""
+    import threading
+
+    def source(n, fail_at=None):
+        for i in range(n):
+            if i == fail_at:
+                raise ValueError(f"bad block {i}")
+            yield i
+
+    assert list(pl._ReadAhead(source(50))) == list(range(50))
+    assert list(pl._ReadAhead(source(0))) == []
+
+    got = []
+    ra = pl._ReadAhead(source(10, fail_at=4))
+    with pytest.raises(ValueError, match="bad block 4"):
+        for i in ra:
+            got.append(i)
+    assert got == [0, 1, 2, 3]
+    ra.close()
+
+    pulled = []
+
+    def counting():
+        for i in range(1000):
+            pulled.append(i)
+            yield i
+
+    ra = pl._ReadAhead(counting())
+    assert next(ra) == 0
+    ra.close()
+    assert not ra._t.is_alive()
+    assert len(pulled) <= 3  # the item handed out, the one queued, at most one being made
+    assert not any(t.name == "blockops-v2x-read-ahead" and t.is_alive()
+                   for t in threading.enumerate())

@@ -750,6 +750,71 @@ def _prepare_remote_dir(fs, d: str, overwrite: bool) -> None:
     fs.makedirs(d, exist_ok=True)
 
 
+class _ReadAhead:
+    """Iterates ``it`` on a background thread, one item ahead of the consumer.
+
+    The reader parses block k+1 (in C, without the GIL) while the main thread cleans, filters
+    and stages block k, whose pandas steps leave a core idle. At most one parsed block waits,
+    so memory holds one extra block. An exception of ``it`` is raised by the ``next`` that
+    would have returned its item; ``close`` stops the thread at its next item."""
+
+    _END = object()
+
+    def __init__(self, it):
+        import queue
+        import threading
+
+        self._q: "queue.Queue" = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, args=(it,), daemon=True,
+                                   name="blockops-v2x-read-ahead")
+        self._t.start()
+
+    def _put(self, item) -> bool:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, it) -> None:
+        try:
+            while not self._stop.is_set():  # a closed consumer: no block parsed for nobody
+                item = next(it, self._END)
+                if not self._put((item, None)) or item is self._END:
+                    return
+                del item
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put((None, exc))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item, exc = self._q.get()
+        if exc is not None:
+            self._stop.set()
+            raise exc
+        if item is self._END:
+            self._stop.set()
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        import queue
+
+        try:  # free a waiting put
+            self._q.get_nowait()
+        except queue.Empty:
+            pass
+        self._t.join()
+
+
 class _BackgroundWriter:
     """Writes parts on background threads, overlapping the main thread's work.
 
@@ -1025,8 +1090,7 @@ class Pipeline:
         res.stage_memory = stage.budget if stage is not None else 0
         try:
             reader = self._reader(cfg["input"]["path"], progress, **reader_options(cfg))
-            with reader:
-                it = iter(reader)
+            with reader, contextlib.closing(_ReadAhead(iter(reader))) as it:
                 while True:
                     with timer("read"):
                         block = next(it, None)
