@@ -220,7 +220,6 @@ def duckdb_cleaned_sql(path: str, *, center_lat: float, center_lon: float,
                            for c, t in COLUMN_TYPES.items()) + "}"
     R = EARTH_RADIUS_M
     lat0 = math.radians(center_lat)
-    re_ = _sql_str(POINT_RE)
     parts = ", ".join(f"{name}(ts)::{'SMALLINT' if bits == 16 else 'TINYINT'} AS {name}"
                       for name, bits in PARTS)
     return f"""
@@ -230,8 +229,16 @@ WITH raw AS (
 ), parsed AS (
     SELECT * EXCLUDE (coreData_position, coreData_id),
            TRY_CAST('0x' || coreData_id AS BIGINT) AS coreData_id,
-           TRY_CAST(regexp_extract(coreData_position, {re_}, 1) AS DOUBLE) AS x_pos,
-           TRY_CAST(regexp_extract(coreData_position, {re_}, 2) AS DOUBLE) AS y_pos,
+           -- 'POINT (x y)' by slicing and split_part: the values of POINT_RE on the
+           -- export's text in about a fifth of the time of regexp_extract (RE2 per row);
+           -- text not of the form 'POINT (% %)', or whose first two parts are not
+           -- numbers, is NULL: the row is dropped as malformed
+           CASE WHEN coreData_position LIKE 'POINT (% %)'
+                THEN TRY_CAST(split_part(coreData_position[8:-2], ' ', 1) AS DOUBLE)
+                END AS x_pos,
+           CASE WHEN coreData_position LIKE 'POINT (% %)'
+                THEN TRY_CAST(split_part(coreData_position[8:-2], ' ', 2) AS DOUBLE)
+                END AS y_pos,
            try_strptime(metadata_generatedAt, {_sql_str(TS_FORMAT)}) AS ts
     FROM raw
     WHERE COLUMNS(*) IS NOT NULL  -- dropna over the 19 columns
