@@ -829,3 +829,31 @@ def test_read_ahead_keeps_order_raises_in_place_and_stops():
     assert len(pulled) <= 3  # the item handed out, the one queued, at most one being made
     assert not any(t.name == "blockops-v2x-read-ahead" and t.is_alive()
                    for t in threading.enumerate())
+
+
+def test_bad_vehicle_id_raises_unless_its_row_is_dropped(tmp_path):
+    """As in the operators' sequence (clean with dropna, then hex_to_int, then the radius
+    filter): an invalid ID in a row with a missing value is dropped with the row; in a complete
+    row it raises, inside the radius or not, with hex_to_int's message. (The pipeline converts
+    the block's IDs at once and checks only the rows dropna keeps.)"""
+    lines = open(BSM_SAMPLE, encoding="utf-8").read().splitlines()
+    head, rows = lines[0], lines[1:2001]
+    col = head.split(",").index("coreData_id")
+
+    def with_id(i, value, blank=None):
+        f = rows[i].split(",")
+        f[col] = value
+        if blank is not None:
+            f[blank] = ""
+        rows[i] = ",".join(f)
+
+    with_id(9, "zzzz", blank=16)  # also missing its speed: dropna drops it first
+    src = tmp_path / "ids.csv"
+    src.write_text("\n".join([head] + rows) + "\n")
+    res = pl.Pipeline(pl.PipelineConfig.from_dict(_cfg(tmp_path, src))).run()
+    assert res.rows_dropped_na == 1 and res.rows_in == 2000
+    with_id(30, "zzzz")
+    src.write_text("\n".join([head] + rows) + "\n")
+    cfg = _cfg(tmp_path, src, output={"overwrite": True})
+    with pytest.raises(ValueError, match=r"hex_to_int: coreData_id at .*'zzzz' is not a hex ID"):
+        pl.Pipeline(pl.PipelineConfig.from_dict(cfg)).run()

@@ -151,6 +151,17 @@ def _strings(func: str, column: str, values):
 
 # ----------------------------------------------------------------------------- conversions
 
+def hex_to_int_status(values, *, n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel of :func:`hex_to_int` without its error handling: ``(int64 values, uint8
+    status)``, status 0 for a converted value, else why not (missing or not a hex ID; the value
+    is then 0). For callers that decide which rows' errors count (the pipeline converts a
+    whole block and checks only the rows it keeps)."""
+    name = values.name if isinstance(values, pd.Series) else None
+    offs, data, valid, bit0 = _strings("hex_to_int", str(name or "values"),
+                                       _as_str_input(values))
+    return _core.v2x_parse_hex(offs, data, valid, bit0, n_threads=_threads(n_threads))
+
+
 def hex_to_int(values, *, errors: str = "raise", n_threads: int | None = None):
     """Hexadecimal vehicle IDs (``"CB950124"``) to int64, in C.
 
@@ -177,9 +188,7 @@ def hex_to_int(values, *, errors: str = "raise", n_threads: int | None = None):
     name = values.name if isinstance(values, pd.Series) else None
     if isinstance(values, (list, tuple)):
         values = np.array(values, dtype=object)
-    src = _as_str_input(values)
-    offs, data, valid, bit0 = _strings("hex_to_int", str(name or "values"), src)
-    out, status = _core.v2x_parse_hex(offs, data, valid, bit0, n_threads=_threads(n_threads))
+    out, status = hex_to_int_status(values, n_threads=n_threads)
     if errors == "raise":
         if status.any():
             p = int(np.flatnonzero(status)[0])

@@ -354,6 +354,26 @@ def reader_options(cfg: PipelineConfig) -> dict[str, Any]:
             "storage_options": inp["storage_options"]}
 
 
+def _rows_with_na(df: pd.DataFrame) -> np.ndarray:
+    """``df.isna().any(axis=1)`` as a bool array, without a frame of masks: a column's mask is
+    computed only if it can hold a missing value (an Arrow column with a null count of 0, an
+    integer or bool NumPy column cannot), and ORed into one row mask."""
+    rows = np.zeros(len(df), bool)
+    for _, s in df.items():
+        dt = s.dtype
+        if isinstance(dt, np.dtype):
+            if dt.kind in "iub":
+                continue
+            m = np.isnan(s.to_numpy()) if dt.kind == "f" else s.isna().to_numpy()
+        else:
+            pa_arr = getattr(s.array, "_pa_array", None)  # Arrow-backed (string) columns
+            if pa_arr is not None and pa_arr.null_count == 0:
+                continue
+            m = s.isna().to_numpy(bool)
+        rows |= m
+    return rows
+
+
 def _clean_radius_one_take(df: pd.DataFrame, cfg: PipelineConfig, n_threads):
     """clean + hex_to_int + filter_radius with one row selection instead of two.
 
@@ -365,21 +385,29 @@ def _clean_radius_one_take(df: pd.DataFrame, cfg: PipelineConfig, n_threads):
     c, f = cfg["clean"], cfg["filter"]
     out = ops.clean(df, columns=c["columns"], dropna=False, n_threads=n_threads)
     n = len(out)
-    keep = out.notna().all(axis=1).to_numpy() if c["dropna"] and n else np.ones(n, bool)
+    keep = ~_rows_with_na(out) if c["dropna"] and n else np.ones(n, bool)
     all_kept = bool(keep.all())
     ids = None
     if ops.ID in out.columns and out[ops.ID].dtype.kind not in "iu":
-        col = out[ops.ID] if all_kept else out[ops.ID][keep]
-        ids = ops.hex_to_int(col, n_threads=n_threads).to_numpy()
+        # every row converted (no copy of the kept rows' text first); only the kept rows'
+        # failures count, and the first one raises hex_to_int's own error for those rows
+        ids, status = ops.hex_to_int_status(out[ops.ID], n_threads=n_threads)
+        if (status.any() if all_kept else (status[keep] != 0).any()):
+            ops.hex_to_int(out[ops.ID] if all_kept else out[ops.ID][keep], n_threads=n_threads)
+            raise AssertionError("hex_to_int accepted what its kernel refused")  # unreachable
+        if not all_kept:
+            ids = ids[keep]
     inside = _geo.within_radius(lat=out["y_pos"].to_numpy(np.float64),
                                 lon=out["x_pos"].to_numpy(np.float64),
                                 center_lat=f["center_lat"], center_lon=f["center_lon"],
                                 radius_m=f["radius_m"], earth_radius_m=f["earth_radius_m"],
                                 n_threads=n_threads)
     rows = inside if all_kept else keep & inside
-    out = out[rows]
-    if ids is not None:
-        out[ops.ID] = ids[inside if all_kept else inside[keep]]
+    if ids is None:
+        return out[rows], int(keep.sum())
+    loc = out.columns.get_loc(ops.ID)  # the text IDs are not taken, their int64s replace them
+    out = out.drop(columns=[ops.ID])[rows]
+    out.insert(loc, ops.ID, ids[inside if all_kept else inside[keep]])
     return out, int(keep.sum())
 
 
