@@ -215,10 +215,10 @@ def test_default_blocksize_comes_from_plan(tmp_path):
         return plan(memory_budget=budget, row_bytes=bsm_row_bytes_estimate()).block_size
 
     # two passes on the local engine: staged parts held in memory (default stage_memory =
-    # memory_budget / 4) come out of the budget the blocks are planned in
+    # memory_budget / 8) come out of the budget the blocks are planned in
     cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, input={"blocksize": None}))
-    assert cfg.needs_two_passes and cfg.stage_memory() == 2**28
-    assert cfg.blocksize() == block(2**30 - 2**28) < block(2**30)
+    assert cfg.needs_two_passes and cfg.stage_memory() == 2**27
+    assert cfg.blocksize() == block(2**30 - 2**27) < block(2**30)
     cfg = pl.PipelineConfig.from_dict(_cfg(tmp_path, BSM_SAMPLE, input={
         "blocksize": None, "memory_budget": "2GiB", "stage_memory": "100MiB"}))
     assert cfg.stage_memory() == 100 * 2**20

@@ -60,11 +60,13 @@ _SCHEMA: dict[str, dict[str, Any]] = {
 }
 _ENGINES = ("local", "dask", "ray")
 _REQUIRED = {"input": ["path"], "output": ["dir"]}
-#: [input] stage_memory = "auto" keeps staged parts in memory up to memory_budget / 4 (256 MiB
+#: [input] stage_memory = "auto" keeps staged parts in memory up to memory_budget / 8 (128 MiB
 #: of the default 1 GiB): at 1 M BSM rows the staged frames take ~110 MiB (~230 bytes a row
 #: after the radius filter), so a run of that size never touches the disk between its passes,
-#: while the blocks keep 3/4 of the budget (57 instead of 76 MiB blocks on 2 CPUs).
-STAGE_MEMORY_AUTO_DIVISOR = 4
+#: while the blocks keep 7/8 of the budget (67 instead of 76 MiB blocks on 2 CPUs). A quarter
+#: raised the peak RSS of larger runs and bought no speed (benchmarks/RESULTS.md): past 1 M rows
+#: nearly every part spills either way.
+STAGE_MEMORY_AUTO_DIVISOR = 8
 _FILTERS = ("none", "radius", "xy_range")
 
 
@@ -259,7 +261,7 @@ class PipelineConfig:
         return parse_size(self["input"]["memory_budget"], "[input] memory_budget")
 
     def _stage_memory_setting(self) -> int:
-        """[input] stage_memory in bytes as configured ("auto": a quarter of memory_budget;
+        """[input] stage_memory in bytes as configured ("auto": an eighth of memory_budget;
         0: always spill), whether or not this run stages."""
         from ..io.csv import parse_size
 
