@@ -795,65 +795,174 @@ void bo_csv_scan_init(bo_csv_scan *s, char delimiter, char quote)
     s->field_start = 1;
 }
 
-/* The same state machine as tok_row, one byte at a time (it only has to keep up with the disk;
- * the C tests check it agrees with bo_csv_tokenize). */
-int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64_t *targets,
-                         int64_t *found, int64_t *rows_before, int64_t *lines_before,
-                         int64_t n_targets)
+/* One byte of the scan: the same state machine as tok_row. *ti is the first target not yet
+ * resolved; targets the byte resolves are counted in *resolved. */
+static inline void scan_byte(bo_csv_scan *s, char c, uint64_t at, const uint64_t *targets,
+                             int64_t *found, int64_t *rows_before, int64_t *lines_before,
+                             int64_t n_targets, int64_t *ti, int64_t *resolved)
 {
-    int64_t resolved = 0;
+    if (s->at_row_start) {
+        /* a row (or blank line) starts here */
+        while (*ti < n_targets && targets[*ti] <= at) {
+            found[*ti] = (int64_t)at;
+            rows_before[*ti] = s->rows;
+            lines_before[*ti] = s->lines;
+            (*ti)++;
+            (*resolved)++;
+        }
+        s->at_row_start = 0;
+        s->row_has_data = 0;
+        s->field_start = 1;
+        s->row_begin = at;
+    }
+    s->lines += c == '\r' || (c == '\n' && !s->prev_cr);
+    s->prev_cr = c == '\r';
+    if (s->in_quote == 1) {
+        if (c == s->quote)
+            s->in_quote = 2; /* closing, unless the next byte is a quote */
+        return;
+    }
+    if (s->in_quote == 2) {
+        if (c == s->quote) {
+            s->in_quote = 1;
+            return;
+        }
+        s->in_quote = 0;
+    }
+    if (c == '\n' || c == '\r') {
+        if (s->row_has_data)
+            s->rows++;
+        s->at_row_start = 1;
+        return;
+    }
+    if ((c != ' ' && c != '\t') || c == s->delimiter) /* as tok_row's blank lines */
+        s->row_has_data = 1;
+    if (c == s->delimiter) {
+        s->field_start = 1;
+        return;
+    }
+    if (s->field_start && s->quote && c == s->quote) {
+        s->in_quote = 1;
+        s->row_has_data = 1;
+    }
+    s->field_start = 0;
+}
+
+static int64_t first_unresolved(const int64_t *found, int64_t n_targets)
+{
     int64_t ti = 0;
     while (ti < n_targets && found[ti] >= 0)
         ti++;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t at = s->pos + i;
-        char c = buf[i];
+    return ti;
+}
+
+int64_t bo_csv_scan_feed_ref(bo_csv_scan *s, const char *buf, size_t n, const uint64_t *targets,
+                             int64_t *found, int64_t *rows_before, int64_t *lines_before,
+                             int64_t n_targets)
+{
+    int64_t resolved = 0, ti = first_unresolved(found, n_targets);
+    for (size_t i = 0; i < n; i++)
+        scan_byte(s, buf[i], s->pos + i, targets, found, rows_before, lines_before, n_targets,
+                  &ti, &resolved);
+    s->pos += n;
+    return resolved;
+}
+
+#if defined(__SSE2__)
+/* 64 bytes outside quotes that hold no quote character: what scan_byte would do to them, from
+ * bit masks. Only the line breaks need a step each (a row start may resolve targets and needs
+ * the line count before it); between them, whether a row has data is one test of the mask of
+ * its non-blank bytes. */
+static void scan_chunk_unquoted(bo_csv_scan *s, uint64_t at0, uint64_t lf, uint64_t cr,
+                                uint64_t data, uint64_t delim, const uint64_t *targets,
+                                int64_t *found, int64_t *rows_before, int64_t *lines_before,
+                                int64_t n_targets, int64_t *ti, int64_t *resolved)
+{
+    const uint64_t eol = lf | cr;
+    /* a line break: every CR, and an LF not right after a CR (CRLF counts once) */
+    const uint64_t line_inc = cr | (lf & ~(cr << 1 | (uint64_t)(s->prev_cr != 0)));
+    data &= ~eol; /* a break ends its row before the data test, as in scan_byte */
+    const int64_t lines0 = s->lines;
+    int pos = 0;
+    while (pos < 64) {
         if (s->at_row_start) {
-            /* a row (or blank line) starts here */
-            while (ti < n_targets && targets[ti] <= at) {
-                found[ti] = (int64_t)at;
-                rows_before[ti] = s->rows;
-                lines_before[ti] = s->lines;
-                ti++;
-                resolved++;
+            const uint64_t at = at0 + (uint64_t)pos;
+            if (*ti < n_targets && targets[*ti] <= at) {
+                const int64_t lines_here =
+                    lines0 + (pos ? __builtin_popcountll(line_inc & (~0ULL >> (64 - pos))) : 0);
+                while (*ti < n_targets && targets[*ti] <= at) {
+                    found[*ti] = (int64_t)at;
+                    rows_before[*ti] = s->rows;
+                    lines_before[*ti] = lines_here;
+                    (*ti)++;
+                    (*resolved)++;
+                }
             }
             s->at_row_start = 0;
             s->row_has_data = 0;
             s->field_start = 1;
             s->row_begin = at;
         }
-        s->lines += c == '\r' || (c == '\n' && !s->prev_cr);
-        s->prev_cr = c == '\r';
-        if (s->in_quote == 1) {
-            if (c == s->quote)
-                s->in_quote = 2; /* closing, unless the next byte is a quote */
-            continue;
+        const uint64_t from_pos = ~0ULL << pos;
+        const uint64_t next_eol = eol & from_pos;
+        if (!next_eol) { /* the row goes on past this chunk */
+            s->row_has_data |= (data & from_pos) != 0;
+            s->field_start = (int)(delim >> 63);
+            break;
         }
-        if (s->in_quote == 2) {
-            if (c == s->quote) {
-                s->in_quote = 1;
-                continue;
-            }
-            s->in_quote = 0;
-        }
-        if (c == '\n' || c == '\r') {
-            if (s->row_has_data)
-                s->rows++;
-            s->at_row_start = 1;
-            continue;
-        }
-        if ((c != ' ' && c != '\t') || c == s->delimiter) /* as tok_row's blank lines */
-            s->row_has_data = 1;
-        if (c == s->delimiter) {
-            s->field_start = 1;
-            continue;
-        }
-        if (s->field_start && s->quote && c == s->quote) {
-            s->in_quote = 1;
-            s->row_has_data = 1;
-        }
-        s->field_start = 0;
+        const int e = __builtin_ctzll(next_eol);
+        s->row_has_data |= (data & from_pos & ((1ULL << e) - 1)) != 0;
+        if (e > pos) /* dead once the row ends, but kept as scan_byte leaves it */
+            s->field_start = (int)((delim >> (e - 1)) & 1);
+        if (s->row_has_data)
+            s->rows++;
+        s->at_row_start = 1;
+        pos = e + 1;
     }
+    s->lines = lines0 + __builtin_popcountll(line_inc);
+    s->prev_cr = (int)(cr >> 63);
+}
+#endif
+
+/* The planner's scan must keep up with the disk and more: on a cluster the driver scans every
+ * byte of every local file alone before any task runs, so it is the one serial term of a run
+ * (docs/scaling.md). Unquoted stretches go 64 bytes at a time; quotes and quoted fields take
+ * the byte path (bo_csv_scan_feed_ref, whose results the C tests and fuzz_csv compare). */
+int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64_t *targets,
+                         int64_t *found, int64_t *rows_before, int64_t *lines_before,
+                         int64_t n_targets)
+{
+    int64_t resolved = 0, ti = first_unresolved(found, n_targets);
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r'), vd = _mm_set1_epi8(s->delimiter),
+                  vq = _mm_set1_epi8(s->quote), vs = _mm_set1_epi8(' '), vt = _mm_set1_epi8('\t');
+    while (n - i >= 64) {
+        const char *p = buf + i;
+        const __m128i a = _mm_loadu_si128((const __m128i *)p);
+        const __m128i b = _mm_loadu_si128((const __m128i *)(p + 16));
+        const __m128i c = _mm_loadu_si128((const __m128i *)(p + 32));
+        const __m128i d = _mm_loadu_si128((const __m128i *)(p + 48));
+#define MASK(v) movemask64(_mm_cmpeq_epi8(a, v), _mm_cmpeq_epi8(b, v), _mm_cmpeq_epi8(c, v), \
+                           _mm_cmpeq_epi8(d, v))
+        const uint64_t quote = s->quote ? MASK(vq) : 0;
+        if (s->in_quote == 0 && !quote) {
+            const uint64_t delim = MASK(vd);
+            const uint64_t data = ~(MASK(vs) | MASK(vt)) | delim; /* as scan_byte's blank test */
+            scan_chunk_unquoted(s, s->pos + i, MASK(vn), MASK(vr), data, delim, targets, found,
+                                rows_before, lines_before, n_targets, &ti, &resolved);
+        } else {
+            for (size_t k = i; k < i + 64; k++)
+                scan_byte(s, buf[k], s->pos + k, targets, found, rows_before, lines_before,
+                          n_targets, &ti, &resolved);
+        }
+#undef MASK
+        i += 64;
+    }
+#endif
+    for (; i < n; i++)
+        scan_byte(s, buf[i], s->pos + i, targets, found, rows_before, lines_before, n_targets,
+                  &ti, &resolved);
     s->pos += n;
     return resolved;
 }

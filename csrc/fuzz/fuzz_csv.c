@@ -167,14 +167,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    /* split scanner agrees on the row count */
-    bo_csv_scan sc;
+    /* split scanner agrees on the row count; its 64-byte path with its byte reference on
+     * every target and the whole state */
+    bo_csv_scan sc, sr;
     bo_csv_scan_init(&sc, ',', '"');
-    uint64_t target = n / 2;
-    int64_t found = -1, before = 0, lines = 0;
-    bo_csv_scan_feed(&sc, s, n / 3, &target, &found, &before, &lines, 1);
-    bo_csv_scan_feed(&sc, s + n / 3, n - n / 3, &target, &found, &before, &lines, 1);
+    bo_csv_scan_init(&sr, ',', '"');
+    uint64_t targets[3] = {n / 5, n / 2, n - n / 7};
+    int64_t found[3] = {-1, -1, -1}, before[3] = {0}, lines[3] = {0};
+    int64_t found_r[3] = {-1, -1, -1}, before_r[3] = {0}, lines_r[3] = {0};
+    bo_csv_scan_feed(&sc, s, n / 3, targets, found, before, lines, 3);
+    bo_csv_scan_feed(&sc, s + n / 3, n - n / 3, targets, found, before, lines, 3);
+    bo_csv_scan_feed_ref(&sr, s, n / 3, targets, found_r, before_r, lines_r, 3);
+    bo_csv_scan_feed_ref(&sr, s + n / 3, n - n / 3, targets, found_r, before_r, lines_r, 3);
     REQUIRE(bo_csv_scan_finish(&sc) == seq.n_rows);
+    REQUIRE(sc.rows == sr.rows && sc.lines == sr.lines && sc.in_quote == sr.in_quote &&
+            sc.at_row_start == sr.at_row_start && sc.row_has_data == sr.row_has_data &&
+            sc.field_start == sr.field_start && sc.prev_cr == sr.prev_cr &&
+            sc.row_begin == sr.row_begin);
+    for (int i = 0; i < 3; i++)
+        REQUIRE(found[i] == found_r[i] && before[i] == before_r[i] && lines[i] == lines_r[i]);
 
     convert_all(s, &seq);
     bo_csv_index_free(&seq);

@@ -1052,8 +1052,70 @@ static void test_float_field_fast(void)
 #endif
 }
 
+/* The planner's scan takes 64 unquoted bytes at a time: the same state and results as the byte
+ * reference for any text and any pieces. Texts are mostly plain (so the 64-byte path runs),
+ * with line-break kinds, blanks, blank lines and blank-only lines, the delimiter, and now and
+ * then a quote or a quoted field with breaks inside; fed in random pieces, with many targets. */
+static void test_scan_fast_equals_ref(void)
+{
+    const char delims[] = {',', '\t', ' ', ';'};
+    for (int round = 0; round < 400; round++) {
+        const size_t len = 1 + (size_t)urand(0, 3000);
+        char *t = malloc(len);
+        const double quote_rate = round % 3 == 0 ? 0.0 : urand(0, 0.02);
+        const char delim = delims[round % 4];
+        const char quote = round % 7 == 6 ? 0 : '"';
+        for (size_t i = 0; i < len; i++) {
+            double u = urand(0, 1);
+            t[i] = u < 0.03 ? '\n' : u < 0.04 ? '\r' : u < 0.07 ? ' ' : u < 0.08 ? '\t'
+                 : u < 0.2 ? delim : u < 0.2 + quote_rate ? '"' : (char)('a' + (int)urand(0, 26));
+            if (u < 0.03 && urand(0, 1) < 0.5 && i + 1 < len) { /* CRLF */
+                t[i] = '\r';
+                t[++i] = '\n';
+            }
+        }
+        uint64_t targets[40];
+        int64_t nt = (int64_t)urand(0, 40);
+        for (int64_t k = 0; k < nt; k++)
+            targets[k] = (uint64_t)urand(0, (double)len + 2);
+        for (int64_t k = 1; k < nt; k++) /* ascending */
+            for (int64_t j = k; j > 0 && targets[j - 1] > targets[j]; j--) {
+                uint64_t x = targets[j];
+                targets[j] = targets[j - 1];
+                targets[j - 1] = x;
+            }
+        int64_t f1[40], f2[40], r1[40], r2[40], l1[40], l2[40];
+        for (int k = 0; k < 40; k++)
+            f1[k] = f2[k] = -1, r1[k] = r2[k] = l1[k] = l2[k] = 0;
+        bo_csv_scan a, b;
+        bo_csv_scan_init(&a, delim, quote);
+        bo_csv_scan_init(&b, delim, quote);
+        for (size_t at = 0; at < len;) {
+            size_t n = 1 + (size_t)urand(0, round % 2 ? 200 : 1500);
+            if (n > len - at)
+                n = len - at;
+            int64_t x = bo_csv_scan_feed(&a, t + at, n, targets, f1, r1, l1, nt);
+            int64_t y = bo_csv_scan_feed_ref(&b, t + at, n, targets, f2, r2, l2, nt);
+            CHECKF(x == y, "round %d at %zu: resolved %lld vs %lld", round, at, (long long)x,
+                   (long long)y);
+            at += n;
+            CHECKF(a.in_quote == b.in_quote && a.at_row_start == b.at_row_start &&
+                       a.field_start == b.field_start && a.row_has_data == b.row_has_data &&
+                       a.rows == b.rows && a.lines == b.lines && a.prev_cr == b.prev_cr &&
+                       a.pos == b.pos && a.row_begin == b.row_begin,
+                   "round %d: state differs after %zu bytes", round, at);
+        }
+        CHECK(bo_csv_scan_finish(&a) == bo_csv_scan_finish(&b));
+        for (int64_t k = 0; k < nt; k++)
+            CHECKF(f1[k] == f2[k] && r1[k] == r2[k] && l1[k] == l2[k], "round %d target %lld",
+                   round, (long long)k);
+        free(t);
+    }
+}
+
 int main(void)
 {
+    test_scan_fast_equals_ref();
     test_float_field_fast();
     test_fast_int();
     test_utf8();

@@ -116,6 +116,11 @@ void bo_csv_scan_init(bo_csv_scan *s, char delimiter, char quote);
 int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64_t *targets,
                          int64_t *found, int64_t *rows_before, int64_t *lines_before,
                          int64_t n_targets);
+/* bo_csv_scan_feed one byte at a time (the reference the C tests and fuzz_csv hold the
+ * 64-byte path to: the same state and results for any pieces). */
+int64_t bo_csv_scan_feed_ref(bo_csv_scan *s, const char *buf, size_t n, const uint64_t *targets,
+                             int64_t *found, int64_t *rows_before, int64_t *lines_before,
+                             int64_t n_targets);
 /* Rows in the file after the last byte was fed (counts an unterminated last row). */
 int64_t bo_csv_scan_finish(const bo_csv_scan *s);
 
