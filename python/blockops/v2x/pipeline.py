@@ -892,9 +892,14 @@ def _write_stage(df: pd.DataFrame, path: str) -> None:
 
 
 def _read_stage(path: str) -> pd.DataFrame:
+    """A spilled part back as a frame: the file memory-mapped and its columns left as separate
+    blocks, so the numeric columns are views of the mapping instead of copies consolidated into
+    new blocks (about half the time of a read and ``to_pandas``); the caller deletes the file,
+    the mapping lives as long as the frame. (A mapped file cannot be deleted on Windows.)"""
     import pyarrow.feather as feather
 
-    return feather.read_table(path, memory_map=False).to_pandas()
+    return feather.read_table(path, memory_map=os.name == "posix").to_pandas(
+        split_blocks=True, self_destruct=True)
 
 
 def _frame_bytes(df: pd.DataFrame) -> int:
