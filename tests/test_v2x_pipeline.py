@@ -857,3 +857,24 @@ def test_bad_vehicle_id_raises_unless_its_row_is_dropped(tmp_path):
     cfg = _cfg(tmp_path, src, output={"overwrite": True})
     with pytest.raises(ValueError, match=r"hex_to_int: coreData_id at .*'zzzz' is not a hex ID"):
         pl.Pipeline(pl.PipelineConfig.from_dict(cfg)).run()
+
+
+def test_progress_bars_name_both_passes_and_change_nothing(tmp_path, capsys):
+    """progress=True on a two-pass run: a bar in bytes for pass 1 and a bar in parts for pass 2,
+    each labelled with its pass (the first one's ETA is not the run's); one-pass runs have one
+    bar for the whole job. The output is the same with and without the bars."""
+    cfg = _cfg(tmp_path, BSM_SAMPLE)
+    pl.Pipeline(pl.PipelineConfig.from_dict(cfg)).run()
+    quiet = _read_out(str(tmp_path / "out"))
+    capsys.readouterr()
+    cfg["output"] = {"dir": str(tmp_path / "out2")}
+    res = pl.Pipeline(pl.PipelineConfig.from_dict(cfg)).run(progress=True)
+    err = capsys.readouterr().err
+    assert "v2x pass 1/2: read, clean, filter" in err
+    assert "v2x pass 2/2: attack, write: 100%" in err and f"{res.parts}/{res.parts}" in err
+    pd.testing.assert_frame_equal(_read_out(str(tmp_path / "out2")), quiet)
+    one = _cfg(tmp_path, BSM_SAMPLE, attackers={"method": "hash"},
+               output={"dir": str(tmp_path / "out3")})
+    pl.Pipeline(pl.PipelineConfig.from_dict(one)).run(progress=True)
+    err = capsys.readouterr().err
+    assert "v2x: read, clean, filter, attack, write" in err and "pass 2/2" not in err

@@ -205,8 +205,8 @@ class CsvBlockReader:
     n_threads : int, optional
         Threads used to parse each block (default: :func:`blockops.get_num_threads`).
         Results do not depend on it.
-    progress : bool, default False
-        Show a tqdm progress bar in bytes.
+    progress : bool or str, default False
+        Show a tqdm progress bar in bytes; a string is its label (default "read_csv").
     as_arrays : bool, default False
         Yield ``dict[str, numpy.ndarray]`` instead of DataFrames; nullable columns become
         ``numpy.ma.MaskedArray``, strings object arrays; key ``"__row__"`` holds row numbers.
@@ -285,6 +285,7 @@ class CsvBlockReader:
         self.on_bad_lines = on_bad_lines
         self.rename = dict(rename or {})
         self.progress = bool(progress)
+        self._progress_desc = progress if isinstance(progress, str) else "read_csv"
         self.as_arrays = bool(as_arrays)
         self.stats = CsvStats()
         self._names: list | None = None
@@ -538,7 +539,7 @@ class CsvBlockReader:
             # the bar counts decompressed bytes: no total when a file's is unknown
             total = (None if any(s.compression or s.size is None for s in self._sources)
                      else sum(s.size for s in self._sources) or None)
-            self._bar = tqdm(total=total, unit="B", unit_scale=True, desc="read_csv")
+            self._bar = tqdm(total=total, unit="B", unit_scale=True, desc=self._progress_desc)
         try:
             row0 = self._row_base
             for src in self._sources:

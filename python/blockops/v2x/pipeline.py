@@ -780,6 +780,20 @@ def _prepare_remote_dir(fs, d: str, overwrite: bool) -> None:
     fs.makedirs(d, exist_ok=True)
 
 
+def _parts_bar(progress: bool, total: int, desc: str):
+    """A ``tqdm.auto`` bar of ``total`` parts (closed on exit, an error included), or an object
+    whose ``update`` does nothing when ``progress`` is off."""
+    if not progress:
+        class _NoBar:
+            def update(self, n=1):
+                pass
+
+        return contextlib.nullcontext(_NoBar())
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="part", desc=desc)
+
+
 class _ReadAhead:
     """Iterates ``it`` on a background thread, one item ahead of the consumer.
 
@@ -1124,7 +1138,10 @@ class Pipeline:
         stage = _Stage(cfg.stage_memory(), stage_dir, writer) if two else None
         res.stage_memory = stage.budget if stage is not None else 0
         try:
-            reader = self._reader(cfg["input"]["path"], progress, **reader_options(cfg))
+            # with two passes, two bars that say so: the first one's ETA is not the run's
+            bar1 = progress and ("v2x pass 1/2: read, clean, filter" if two else
+                                 "v2x: read, clean, filter, attack, write")
+            reader = self._reader(cfg["input"]["path"], bar1, **reader_options(cfg))
             with reader, contextlib.closing(_ReadAhead(iter(reader))) as it:
                 while True:
                     with timer("read"):
@@ -1171,15 +1188,18 @@ class Pipeline:
                                                          method="exact")
                 if pool is not None:
                     res.pool_bytes = pool.nbytes
-                for j in range(k):
-                    with timer("stage"):
-                        df = stage.take(j)
-                    with timer("attack"):
-                        df = stage_attack(df, cfg, attackers=attackers, pool=pool, n_threads=nt)
-                        self._count_out(res, df, out_ids)
-                    with timer("write (wait)"):
-                        submit(df, j, max_pending=1 if stage.spilled_at(j + 1) else 2)
-                    del df
+                with _parts_bar(progress, k, "v2x pass 2/2: attack, write") as bar2:
+                    for j in range(k):
+                        with timer("stage"):
+                            df = stage.take(j)
+                        with timer("attack"):
+                            df = stage_attack(df, cfg, attackers=attackers, pool=pool,
+                                              n_threads=nt)
+                            self._count_out(res, df, out_ids)
+                        with timer("write (wait)"):
+                            submit(df, j, max_pending=1 if stage.spilled_at(j + 1) else 2)
+                        del df
+                        bar2.update(1)  # part j is written or being written
                 res.stage_bytes, res.stage_parts = stage.peak, stage.kept
                 res.spilled_parts, res.spilled_bytes = stage.spilled, stage.spilled_bytes
             with timer("write (wait)"):
