@@ -795,26 +795,35 @@ void bo_csv_scan_init(bo_csv_scan *s, char delimiter, char quote)
     s->field_start = 1;
 }
 
+/* A row (or blank line) starts at offset `at`, after `lines` line breaks: resolve the targets
+ * at or before it, reset the row state. */
+static inline void scan_row_start(bo_csv_scan *s, uint64_t at, int64_t lines,
+                                  const uint64_t *targets, int64_t *found, int64_t *rows_before,
+                                  int64_t *lines_before, int64_t n_targets, int64_t *ti,
+                                  int64_t *resolved)
+{
+    while (*ti < n_targets && targets[*ti] <= at) {
+        found[*ti] = (int64_t)at;
+        rows_before[*ti] = s->rows;
+        lines_before[*ti] = lines;
+        (*ti)++;
+        (*resolved)++;
+    }
+    s->at_row_start = 0;
+    s->row_has_data = 0;
+    s->field_start = 1;
+    s->row_begin = at;
+}
+
 /* One byte of the scan: the same state machine as tok_row. *ti is the first target not yet
  * resolved; targets the byte resolves are counted in *resolved. */
 static inline void scan_byte(bo_csv_scan *s, char c, uint64_t at, const uint64_t *targets,
                              int64_t *found, int64_t *rows_before, int64_t *lines_before,
                              int64_t n_targets, int64_t *ti, int64_t *resolved)
 {
-    if (s->at_row_start) {
-        /* a row (or blank line) starts here */
-        while (*ti < n_targets && targets[*ti] <= at) {
-            found[*ti] = (int64_t)at;
-            rows_before[*ti] = s->rows;
-            lines_before[*ti] = s->lines;
-            (*ti)++;
-            (*resolved)++;
-        }
-        s->at_row_start = 0;
-        s->row_has_data = 0;
-        s->field_start = 1;
-        s->row_begin = at;
-    }
+    if (s->at_row_start) /* a row (or blank line) starts here */
+        scan_row_start(s, at, s->lines, targets, found, rows_before, lines_before, n_targets,
+                       ti, resolved);
     s->lines += c == '\r' || (c == '\n' && !s->prev_cr);
     s->prev_cr = c == '\r';
     if (s->in_quote == 1) {
@@ -885,24 +894,11 @@ static void scan_chunk_unquoted(bo_csv_scan *s, uint64_t at0, uint64_t lf, uint6
     const int64_t lines0 = s->lines;
     int pos = 0;
     while (pos < 64) {
-        if (s->at_row_start) {
-            const uint64_t at = at0 + (uint64_t)pos;
-            if (*ti < n_targets && targets[*ti] <= at) {
-                const int64_t lines_here =
-                    lines0 + (pos ? __builtin_popcountll(line_inc & (~0ULL >> (64 - pos))) : 0);
-                while (*ti < n_targets && targets[*ti] <= at) {
-                    found[*ti] = (int64_t)at;
-                    rows_before[*ti] = s->rows;
-                    lines_before[*ti] = lines_here;
-                    (*ti)++;
-                    (*resolved)++;
-                }
-            }
-            s->at_row_start = 0;
-            s->row_has_data = 0;
-            s->field_start = 1;
-            s->row_begin = at;
-        }
+        if (s->at_row_start) /* the line breaks before it: those of the bits below pos */
+            scan_row_start(s, at0 + (uint64_t)pos,
+                           lines0 + (pos ? __builtin_popcountll(line_inc & (~0ULL >> (64 - pos)))
+                                         : 0),
+                           targets, found, rows_before, lines_before, n_targets, ti, resolved);
         const uint64_t from_pos = ~0ULL << pos;
         const uint64_t next_eol = eol & from_pos;
         if (!next_eol) { /* the row goes on past this chunk */
