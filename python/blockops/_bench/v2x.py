@@ -376,8 +376,6 @@ def _micro_cases(frame):
 
 
 def run_micro(spec: dict, stages: dict) -> dict:
-    import gc
-
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -419,15 +417,10 @@ def run_micro(spec: dict, stages: dict) -> dict:
         del got
         walls, cpus = [], []
         for _ in range(spec["repeat"]):
-            gc.collect()
-            r0 = resource.getrusage(resource.RUSAGE_SELF)
-            w0 = time.perf_counter()
-            r = fn()
-            w1 = time.perf_counter()
-            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            r, wall, cpu = _t.timed_call(fn)
             del r
-            walls.append(w1 - w0)
-            cpus.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+            walls.append(wall)
+            cpus.append(cpu)
         i = walls.index(min(walls))
         row.update(status="ok", best_s=walls[i], cpu_s=cpus[i])
     return {"micro": results}
