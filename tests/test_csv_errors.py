@@ -256,3 +256,41 @@ def test_unterminated_quote_in_header_is_an_error(tmp_path):
     dd = pytest.importorskip("blockops.dask")
     with pytest.raises(blockops.CsvParseError, match="unterminated quote in the header"):
         dd.read_csv(path)
+
+
+def _lines_before(data: bytes, at: int) -> int:
+    """Line breaks in data[:at] as the reader counts them: LF, CRLF once, a lone CR."""
+    head = data[:at]
+    return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("nt", [1, 2])
+def test_error_line_after_many_slices(tmp_path, monkeypatch, seed, nt):
+    """The line number of a bad value far into a file of many slices and blocks, with every
+    kind of line end, blank lines and (for odd seeds) quoted line breaks before it: the
+    tokenizer counts lines itself where it can and the reader counts the rest, and the sum
+    must be the file's own count."""
+    import blockops.io.csv as C
+
+    rng = np.random.default_rng(seed)
+    ends = [b"\n", b"\r\n", b"\r"]
+    parts = [b"a,b" + ends[seed % 3]]
+    for i in range(6000):
+        if rng.random() < 0.02:
+            parts.append(b"\n")
+        text = b'"x\r\ny"' if seed % 2 and rng.random() < 0.01 else b'"q,""r"' if rng.random() < 0.05 else b"v%d" % i
+        parts.append(b"%d,%s%s" % (i, text, ends[int(rng.integers(3))]))
+    bad_at = sum(map(len, parts))
+    parts.append(b"9z,bad\n")
+    parts.extend(b"%d,w\n" % i for i in range(50))
+    data = b"".join(parts)
+    path = write(tmp_path, data, "lines.csv")
+    monkeypatch.setattr(C, "SLICE_BYTES", 4096)
+    with pytest.raises(_errors().CsvParseError) as ei:
+        csv_api().read_csv(path, dtypes={"a": "int64", "b": "str"}, n_threads=nt,
+                           blocksize=1 << 16)
+    # a lone CR right before the bad row, then its own LF-free start: the row is on the
+    # line after the breaks before it
+    assert ei.value.line == _lines_before(data, bad_at) + 1
+    assert ei.value.byte_offset == bad_at

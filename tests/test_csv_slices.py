@@ -184,8 +184,8 @@ def test_mapped_block_pages_leave_rss_slice_by_slice(tmp_path, monkeypatch, drop
         seen.append(_resident_bytes_of(path))
         return real_tokenize(buf, *args)
 
-    def count_without_drop(buf, start, end, n_threads=1, drop_file_pages=False):
-        return real_count(buf, start, end, n_threads, False)
+    def count_without_drop(buf, start, end, n_threads=1, drop_file_pages=False, count=True):
+        return real_count(buf, start, end, n_threads, False, count)
 
     monkeypatch.setattr(_core, "csv_tokenize", spy)
     if not drop:

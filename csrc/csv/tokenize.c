@@ -31,6 +31,12 @@ typedef struct rowbuf {
     int32_t *counts;
     int64_t n, cap;
     int64_t n_bad;
+    /* line breaks in the bytes these rows cover (the reader's line numbers): each row the
+     * structural scan ends is one (a CRLF once), a blank LF line one more; lines_unknown when
+     * a row went through tok_row or a line break lay inside quotes, where the caller counts
+     * them itself (bo_csv_count_lines) */
+    int64_t lines;
+    int lines_unknown;
 } rowbuf;
 
 static void rowbuf_free(rowbuf *b)
@@ -272,6 +278,7 @@ static size_t scan_rows(const char *buf, size_t p, size_t stop, size_t n, const 
             const uint64_t q = m.quote;
             const uint64_t in = q ? prefix_xor(q) ^ inq : inq; /* inside after byte i */
             const uint64_t st = (m.delim | m.brk) & ~in;
+            rb->lines_unknown |= (m.brk & in) != 0; /* a line break inside quotes */
             const uint64_t open = q & in, close = q & ~in;
             /* a quote opens at a field start (after a structural byte) or after a closing one */
             const uint64_t ok_open = (st << 1) | prev_struct | (close << 1) | prev_close;
@@ -284,14 +291,11 @@ static size_t scan_rows(const char *buf, size_t p, size_t stop, size_t n, const 
                 const uint64_t below = br ? (br & (0 - br)) - 1 : ~0ULL;
                 uint64_t d = dl & below;
                 dl &= ~below;
-                if (f + __builtin_popcountll(d) <= nf) {
-                    for (; d; d &= d - 1)
-                        slot[f++] = (uint32_t)(w + (size_t)__builtin_ctzll(d) + 1);
-                } else {
-                    for (; d; d &= d - 1, f++)
-                        if (f < nf)
-                            slot[f] = (uint32_t)(w + (size_t)__builtin_ctzll(d) + 1);
-                }
+                /* a field past the nf-th (a bad row) is counted but lands on slot[nf], which
+                 * the row's end overwrites: a select, where a popcount test of d was a libgcc
+                 * call on the x86-64 baseline (no POPCNT) */
+                for (; d; d &= d - 1, f++)
+                    slot[f < nf ? f : nf] = (uint32_t)(w + (size_t)__builtin_ctzll(d) + 1);
                 if (!br)
                     break;
                 const unsigned b = (unsigned)__builtin_ctzll(br);
@@ -318,12 +322,14 @@ static size_t scan_rows(const char *buf, size_t p, size_t stop, size_t n, const 
                 rb->counts[rb->n] = f;
                 rb->n_bad += f != nf;
                 rb->n++;
+                rb->lines++;
                 p = at + 1;
                 if (p >= stop || p >= n || (max_rows > 0 && rb->n >= max_rows))
                     return p;
                 if (buf[p] == '\n' && b < 63) {
-                    /* the LF of a CRLF (a blank line for tok_range, skipped): it is the next
-                     * line break bit of this window */
+                    /* the LF of a CRLF, or a blank line after an LF (tok_range skips both):
+                     * the next line break bit of this window */
+                    rb->lines += buf[at] == '\n';
                     br &= ~(1ULL << (b + 1));
                     if (++p >= stop || p >= n)
                         return p;
@@ -396,7 +402,10 @@ static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
         int r;
 #if defined(__SSE2__)
         if (!o->byte_path_only && buf[p] == '\n') {
-            p++; /* a blank line (as the LF of a CRLF is): tok_row's ROW_BLANK, next = p + 1 */
+            /* a blank line (as the LF of a CRLF is): tok_row's ROW_BLANK, next = p + 1; a line
+             * of its own unless it ends a CRLF (whose CR ended the row before) */
+            rb->lines += !(p > 0 && buf[p - 1] == '\r');
+            p++;
             continue;
         }
 #endif
@@ -406,6 +415,7 @@ static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
             *pos = p;
             return r;
         }
+        rb->lines_unknown = 1; /* tok_row took bytes: the caller counts their lines */
         if (r == ROW_DONE) {
             rb->flags[rb->n] = fl;
             rb->counts[rb->n] = cnt;
@@ -425,6 +435,7 @@ static void index_from_rowbuf(bo_csv_index *out, rowbuf *rb)
     out->counts = rb->counts;
     out->n_rows = rb->n;
     out->n_bad = rb->n_bad;
+    out->n_lines = rb->lines_unknown ? -1 : rb->lines;
     memset(rb, 0, sizeof *rb);
 }
 
@@ -578,9 +589,13 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
     /* 5. concatenate: the first range's rows stay where they are, the others are appended */
     {
         int64_t total = 0, bad = 0;
+        int64_t lines = 0;
+        int lines_unknown = 0;
         for (int t = 0; t < T; t++) {
             total += rb[t].n;
             bad += rb[t].n_bad;
+            lines += rb[t].lines;
+            lines_unknown |= rb[t].lines_unknown;
         }
         int first = 0;
         while (first < T - 1 && !rb[first].n)
@@ -605,6 +620,8 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
         }
         all.n = total;
         all.n_bad = bad;
+        all.lines = lines;
+        all.lines_unknown = lines_unknown;
         index_from_rowbuf(out, &all);
         out->consumed = consumed;
         out->speculated = 1;
@@ -627,6 +644,7 @@ bo_status bo_csv_tokenize(const char *buf, size_t n, const bo_csv_tok_opts *o,
 {
     bo_error_clear(err);
     memset(out, 0, sizeof *out);
+    out->n_lines = -1;
     if (!o || (!buf && n))
         return bo_error_set(err, BO_ERR_ARG, "missing buffer or options");
     if (n > BO_CSV_MAX_BLOCK)
@@ -666,6 +684,7 @@ bo_status bo_csv_tokenize(const char *buf, size_t n, const bo_csv_tok_opts *o,
                     return bo_error_set(err, BO_ERR_NOMEM, "out of memory");
                 index_from_rowbuf(out, &rb);
                 out->consumed = p >= n ? n : p;
+                out->n_lines = -1; /* blank lines: the caller counts them */
             }
             if (!out->offs) {
                 rowbuf rb = {0};
@@ -756,7 +775,7 @@ static void drop_file_pages(const char *lo, const char *hi)
 #endif
 }
 
-int64_t bo_csv_count_lines_par(const char *buf, size_t n, int n_threads, int drop)
+int64_t bo_csv_count_lines_par(const char *buf, size_t n, int n_threads, int drop, int count)
 {
     int T = n_threads > 0 ? n_threads : 1;
     if ((size_t)T > n / BO_CSV_MIN_COUNT_BYTES_PER_THREAD)
@@ -765,16 +784,20 @@ int64_t bo_csv_count_lines_par(const char *buf, size_t n, int n_threads, int dro
 #ifndef _OPENMP
     T = 1;
 #endif
+    if (!count && !drop)
+        return 0;
     int64_t total = 0;
     BO_OMP(parallel for num_threads(T) schedule(static, 1) reduction(+ : total))
     for (int t = 0; t < T; t++) {
         const size_t a = n / (size_t)T * (size_t)t;
         const size_t b = t + 1 == T ? n : n / (size_t)T * (size_t)(t + 1);
-        int64_t k = bo_csv_count_lines(buf + a, b - a);
-        /* a CRLF cut between two ranges: range t counted its CR as a lone CR */
-        if (b < n && b > a && buf[b - 1] == '\r' && buf[b] == '\n')
-            k--;
-        total += k;
+        if (count) {
+            int64_t k = bo_csv_count_lines(buf + a, b - a);
+            /* a CRLF cut between two ranges: range t counted its CR as a lone CR */
+            if (b < n && b > a && buf[b - 1] == '\r' && buf[b] == '\n')
+                k--;
+            total += k;
+        }
         /* No barrier before dropping (one more wait): the page holding buf[a] may still be
          * read by thread t - 1, which then faults it in again from the page cache (a file
          * mapping: same bytes), at worst one page per thread staying resident. */

@@ -25,6 +25,12 @@
             __builtin_trap(); \
     } while (0)
 
+/* the tokenizer's line count, when it gives one, is bo_csv_count_lines of what it consumed */
+static void check_lines(const bo_csv_index *ix, const char *buf)
+{
+    REQUIRE(ix->n_lines < 0 || ix->n_lines == bo_csv_count_lines(buf, ix->consumed));
+}
+
 static void check_index(const bo_csv_index *ix, size_t n)
 {
     REQUIRE(ix->consumed <= n);
@@ -122,6 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st != BO_OK)
         return 0;
     check_index(&seq, n);
+    check_lines(&seq, s);
     REQUIRE(seq.consumed == n || seq.n_rows == 0); /* final: everything is consumed */
     int nf = seq.n_fields;
 
@@ -141,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bo_csv_index par;
     if (nf > 0 && bo_csv_tokenize(s, n, &op, &par, &err) == BO_OK) {
         REQUIRE(same_index(&seq, &par));
+        check_lines(&par, s);
         bo_csv_index_free(&par);
     }
 
@@ -155,9 +163,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bo_csv_index a, b;
         if (bo_csv_tokenize(s, cut, &o1, &a, &err) == BO_OK) {
             check_index(&a, cut);
+            check_lines(&a, s);
             o1.final = 1;
             if (bo_csv_tokenize(s + a.consumed, n - a.consumed, &o1, &b, &err) == BO_OK) {
                 REQUIRE(a.n_rows + b.n_rows == seq.n_rows);
+                check_lines(&b, s + a.consumed);
                 for (int64_t r = 0; r < b.n_rows; r++)
                     REQUIRE(bo_csv_row_start(&b, r) + a.consumed ==
                             bo_csv_row_start(&seq, a.n_rows + r));

@@ -556,6 +556,18 @@ done:
     return res;
 }
 
+/* csv_index_lines(index) -> the line breaks in the bytes the index covers, or None when the
+ * tokenizer did not count them (bo_csv_index.n_lines). */
+PyObject *bo_py_csv_index_lines(PyObject *self, PyObject *cap)
+{
+    bo_csv_index *ix = get_index(cap, NULL, "csv_index_lines");
+    if (!ix)
+        return NULL;
+    if (ix->n_lines < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(ix->n_lines);
+}
+
 /* csv_rows(index, rows) -> (row_start_offsets, flags, counts) for the given row numbers. */
 PyObject *bo_py_csv_rows(PyObject *self, PyObject *args)
 {
@@ -631,15 +643,16 @@ static int read_only_mapping(const Py_buffer *view)
     return ok;
 }
 
-/* csv_count_lines(buf, start, end, n_threads=1, drop_file_pages=False) -> line breaks in
- * buf[start:end]; drop_file_pages only for a view of a read-only file mapping (see
+/* csv_count_lines(buf, start, end, n_threads=1, drop_file_pages=False, count=True) -> line
+ * breaks in buf[start:end] (0 without count: only the pages are dropped); drop_file_pages only for a view of a read-only file mapping (see
  * bo_csv_count_lines_par: on other memory it would zero the pages). */
 PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
 {
     Py_buffer view;
     Py_ssize_t a, b;
-    int n_threads = 1, drop = 0;
-    if (!PyArg_ParseTuple(args, "y*nn|ip:csv_count_lines", &view, &a, &b, &n_threads, &drop))
+    int n_threads = 1, drop = 0, count = 1;
+    if (!PyArg_ParseTuple(args, "y*nn|ipp:csv_count_lines", &view, &a, &b, &n_threads, &drop,
+                          &count))
         return NULL;
     if (a < 0 || b < a || b > view.len) {
         PyErr_Format(PyExc_ValueError, "csv_count_lines: start=%zd, end=%zd is not a range of "
@@ -657,7 +670,7 @@ PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args)
     }
     int64_t k;
     Py_BEGIN_ALLOW_THREADS
-    k = bo_csv_count_lines_par((const char *)view.buf + a, (size_t)(b - a), n_threads, drop);
+    k = bo_csv_count_lines_par((const char *)view.buf + a, (size_t)(b - a), n_threads, drop, count);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     return PyLong_FromLongLong(k);

@@ -462,6 +462,7 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_type_codes(PyObject *self, PyObject *noargs);
 PyObject *bo_py_csv_infer(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_rows(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_index_lines(PyObject *self, PyObject *cap);
 PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_utf8_check(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_scan_new(PyObject *self, PyObject *args);
@@ -566,10 +567,13 @@ static PyMethodDef methods[] = {
      "pandas-style type inference of one field -> (type, has_na) (internal)."},
     {"csv_rows", bo_py_csv_rows_fs, METH_VARARGS,
      "csv_rows($module, index, rows, /)\n--\n\n(row starts, flags, field counts) (internal)."},
+    {"csv_index_lines", bo_py_csv_index_lines, METH_O,
+     "csv_index_lines($module, index, /)\n--\n\nLine breaks in the bytes the index covers, or "
+     "None when the tokenizer did not count them (internal)."},
     {"csv_count_lines", bo_py_csv_count_lines_fs, METH_VARARGS,
-     "csv_count_lines($module, buf, start, end, n_threads=1, drop_file_pages=False, /)\n--\n\n"
-     "Line breaks in buf[start:end]; drop_file_pages (a read-only file mapping only) also takes "
-     "those pages out of RSS (internal)."},
+     "csv_count_lines($module, buf, start, end, n_threads=1, drop_file_pages=False, count=True, "
+     "/)\n--\n\nLine breaks in buf[start:end] (0 without count); drop_file_pages (a read-only "
+     "file mapping only) also takes those pages out of RSS (internal)."},
     {"csv_utf8_check", bo_py_csv_utf8_check_fs, METH_VARARGS,
      "csv_utf8_check($module, buf, /)\n--\n\nOffset of the first ill-formed UTF-8 sequence in "
      "buf, or -1 (internal)."},

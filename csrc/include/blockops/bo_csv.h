@@ -56,6 +56,9 @@ typedef struct bo_csv_index {
     int32_t *counts;  /* n_rows: fields actually found (differs from n_fields when flagged) */
     size_t consumed;  /* bytes of the buffer covered by these rows (and trailing blank lines) */
     int64_t n_bad;    /* rows with a non-zero flag */
+    int64_t n_lines;  /* line breaks in buf[0, consumed) as bo_csv_count_lines counts them, or
+                       * -1 when the tokenizer could not tell cheaply (a row it took byte by
+                       * byte, a line break inside quotes, blank lines at the end) */
     int speculated;   /* 1 when the parallel split was used and verified (diagnostics) */
 } bo_csv_index;
 
@@ -90,7 +93,9 @@ int64_t bo_csv_count_lines(const char *buf, size_t n);
  * two serial steps of about 0.5 ms per 8 MB each, during which the other OpenMP thread spun
  * (libgomp's wait), 12% of the reader's CPU time with 8 MiB slices. Never pass drop for
  * anonymous memory: MADV_DONTNEED would zero it. */
-int64_t bo_csv_count_lines_par(const char *buf, size_t n, int n_threads, int drop);
+/* count == 0: only drop the pages (the tokenizer already counted the lines: bo_csv_index.n_lines)
+ * and return 0. */
+int64_t bo_csv_count_lines_par(const char *buf, size_t n, int n_threads, int drop, int count);
 
 /* Streaming row counter for split planning: feed consecutive pieces of one file, in order.
  * Tracks quote state across pieces and records the byte offset (from the start of the feed)

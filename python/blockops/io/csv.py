@@ -716,10 +716,17 @@ class CsvBlockReader:
                 self._convert(src, piece, ix, n_rows, n_bad, acc, line_base, base_off)
             if consumed:
                 prev_cr = piece[consumed - 1] == 13
-            # Count the slice's lines and, for a mapped file, take its pages out of RSS, both
-            # on the reader's threads: as serial steps between the parallel ones they cost
-            # more than themselves (the idle OpenMP thread spins through every such gap).
-            line_base += _core.csv_count_lines(piece, 0, consumed, self.n_threads, ra.maps)
+            # The slice's lines: counted by the tokenizer unless a row needed its byte path or
+            # a line break was quoted; then counted here. For a mapped file its pages leave
+            # RSS in the same call, on the reader's threads: as serial steps between the
+            # parallel ones they cost more than themselves (the idle OpenMP thread spins
+            # through every such gap).
+            lines = _core.csv_index_lines(ix)
+            if lines is None or ra.maps:
+                counted = _core.csv_count_lines(piece, 0, consumed, self.n_threads, ra.maps,
+                                                lines is None)
+                lines = counted if lines is None else lines
+            line_base += lines
             del piece, ix
             at += consumed
             base_off += consumed
