@@ -46,7 +46,7 @@ def _check_against_reference(path, data, exp, bs, nt, *, msg):
 
 
 @pytest.mark.parametrize("data", CASES)
-def test_hostile_file_every_blocksize_and_thread_count(tmp_path, data):
+def test_hostile_file_every_blocksize_and_thread_count(tmp_path, data, simd_level):
     exp = R.expected_str_frame(data)
     path = write(tmp_path, data)
     for bs, nt in ALL:
@@ -218,3 +218,37 @@ def test_fuzz_corpus_result_independent_of_blocksize(path):
             assert_frames_identical(outcomes[0][1], exp.frame)
     else:
         assert len({o[1] for o in outcomes}) == 1, outcomes
+
+
+def _index_digest(data: bytes, simd: int, n_threads: int, final: bool):
+    """Everything csv_tokenize says about data: rows, fields, consumed, bad rows, the line count
+    and every row's start, flag and field count."""
+    import numpy as np
+
+    from blockops import _core
+
+    ix, n_rows, nf, consumed, n_bad, err = _core.csv_tokenize(
+        data, len(data), ",", '"', 0, final, 0, 0, n_threads, simd)
+    if err is not None:
+        return ("err", type(err).__name__, err.byte_offset)
+    starts, flags, counts = _core.csv_rows(ix, np.arange(n_rows, dtype=np.int64))
+    return (n_rows, nf, consumed, n_bad, _core.csv_index_lines(ix), starts.tolist(),
+            flags.tolist(), counts.tolist())
+
+
+@SETTINGS
+@given(case=R.hostile_bytes(), final=st.booleans(), nt=st.sampled_from([1, 2, 3]))
+def test_structural_scan_same_index_at_every_simd_level(case, final, nt):
+    """The SSE2, AVX2 and AVX-512 builds of the structural scan (bo_csv_tok_opts.simd) index
+    hostile bytes identically, line count included; the C tests and fuzz_csv also compare each
+    with the byte-at-a-time path."""
+    from blockops import _config, _core
+
+    _ncols, data = case
+    data = data * (1 + 300 // max(1, len(data)))  # several 64-byte windows
+    codes = [_config.LEVELS.index(lv) for lv in _config.supported_simd_levels()]
+    want = _index_digest(data, 0, nt, final)
+    for code in codes[1:]:
+        assert _index_digest(data, code, nt, final) == want, f"simd {code}"
+    with pytest.raises(ValueError, match="SIMD level"):
+        _core.csv_tokenize(data, len(data), ",", '"', 0, final, 0, 0, 1, len(_config.LEVELS))

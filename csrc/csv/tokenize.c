@@ -21,41 +21,18 @@
 
 #include "bo_omp.h"
 #include "csv_internal.h"
+#include "tokenize_internal.h"
 
 /* Below this many bytes per thread the split costs more than it saves. */
 #define BO_CSV_MIN_BYTES_PER_THREAD ((size_t)1 << 20)
 
-typedef struct rowbuf {
-    uint32_t *offs;
-    uint8_t *flags;
-    int32_t *counts;
-    int64_t n, cap;
-    int64_t n_bad;
-    /* line breaks in the bytes these rows cover (the reader's line numbers): each row the
-     * structural scan ends is one (a CRLF once), a blank LF line one more; lines_unknown when
-     * a row went through tok_row or a line break lay inside quotes, where the caller counts
-     * them itself (bo_csv_count_lines) */
-    int64_t lines;
-    int lines_unknown;
-} rowbuf;
-
-static void rowbuf_free(rowbuf *b)
+int bo_csv_rowbuf_grow(rowbuf *b, int64_t want, int nf)
 {
-    free(b->offs);
-    free(b->flags);
-    free(b->counts);
-    memset(b, 0, sizeof *b);
-}
-
-static int rowbuf_reserve(rowbuf *b, int64_t want, int nf)
-{
-    if (want <= b->cap)
-        return 0;
     int64_t cap = b->cap ? b->cap : 64;
     while (cap < want)
         cap += cap / 2 + 64;
     size_t stride = (size_t)nf + 1;
-    uint32_t *o = realloc(b->offs, (size_t)cap * stride * sizeof *o);
+    uint32_t *o = realloc(b->offs, ((size_t)cap * stride + ROWBUF_SLACK) * sizeof *o);
     if (!o)
         return -1;
     b->offs = o;
@@ -70,6 +47,7 @@ static int rowbuf_reserve(rowbuf *b, int64_t want, int nf)
     b->cap = cap;
     return 0;
 }
+
 
 enum { ROW_DONE, ROW_BLANK, ROW_INCOMPLETE, ROW_LIMIT };
 
@@ -180,12 +158,7 @@ incomplete:
 
 
 #if defined(__SSE2__)
-/* Bitmasks of 64 bytes at p (SSE2 compares; bit i = byte p[i]); when fewer than 64 bytes are
- * left before end, the rest is read as NULs (never structural). */
-typedef struct {
-    uint64_t delim, brk, quote;
-} tok_masks;
-
+/* The window's masks from SSE2 compares (the x86-64 baseline). */
 static inline uint64_t movemask64(__m128i a, __m128i b, __m128i c, __m128i d)
 {
     return (uint64_t)(unsigned)_mm_movemask_epi8(a) | (uint64_t)(unsigned)_mm_movemask_epi8(b) << 16 |
@@ -222,146 +195,27 @@ static inline void load_masks(const char *p, const char *end, char delim, char q
     }
 }
 
-/* Bit i: the parity of the bits 0..i of x (a prefix XOR: the quote state after byte i). */
-static inline uint64_t prefix_xor(uint64_t x)
-{
-    x ^= x << 1;
-    x ^= x << 2;
-    x ^= x << 4;
-    x ^= x << 8;
-    x ^= x << 16;
-    x ^= x << 32;
-    return x;
-}
 
-/* Structural scan (simdjson / simdcsv style): rows from p, 64 bytes at a time. Quote state by
- * prefix XOR of the quote bits, delimiters and line breaks outside quotes from bit masks, one
- * count-trailing-zeros per field. That state is pandas' only when every quote that opens a
- * quoted part stands at the start of a field or right after a closing quote (a doubled quote);
- * a quote anywhere else is data for pandas (and for tok_row) but would flip the parity here,
- * so the scan stops at the row holding it, as it does at a row it cannot finish in the buffer,
- * a row longer than max_row, a blank or whitespace-only line with no delimiter (tok_row says
- * what those are) and the row limit. Rows are written exactly as tok_row writes them.
- * Returns where the scan stopped: at a row start at or after stop, or at a row tok_row must
- * take (*need_row = 1), or -1 (as (size_t)-1) when out of memory. */
-static size_t scan_rows(const char *buf, size_t p, size_t stop, size_t n, const bo_csv_tok_opts *o,
-                        int nf, int64_t max_rows, rowbuf *rb, int *need_row)
+#define SCAN_ROWS static size_t scan_rows_sse2
+#include "scan_rows.h"
+#undef SCAN_ROWS
+
+/* The scan for the instruction set the caller chose (bo_csv_tok_opts.simd: a level this CPU
+ * supports); AVX-512 needs BW for its byte compares, which the level (AVX-512F) does not
+ * imply, and both builds POPCNT. */
+static bo_csv_scan_rows_fn pick_scan(int simd)
 {
-    const char delim = o->delimiter, quote = o->quote;
-    const char *const end = buf + n;
-    *need_row = 0;
-    while (p < n && p < stop) {
-        /* a row that tok_row must look at first: a blank line, blanks at its start */
-        const char c0 = buf[p];
-        if (c0 == '\n' || c0 == '\r' || ((c0 == ' ' || c0 == '\t') && c0 != delim)) {
-            *need_row = 1;
-            return p;
-        }
-        size_t rs = p;     /* the current row's start */
-        size_t w = p;      /* the window's start */
-        uint64_t inq = 0;  /* the quote state before the window (all ones: inside) */
-        uint64_t prev_struct = 1, prev_close = 0; /* byte w - 1 was structural / a closing quote */
-        int32_t f = 1;
-        if (max_rows > 0 && rb->n >= max_rows)
-            return p;
-        if (rowbuf_reserve(rb, rb->n + 1, nf) < 0)
-            return (size_t)-1;
-        uint32_t *slot = rb->offs + (size_t)rb->n * ((size_t)nf + 1);
-        slot[0] = (uint32_t)rs;
-        for (;;) {
-            if (w >= n) { /* no line break before the end: tok_row decides (final, limits) */
-                *need_row = 1;
-                return rs;
-            }
-            tok_masks m;
-            load_masks(buf + w, end, delim, quote, &m);
-            const uint64_t q = m.quote;
-            const uint64_t in = q ? prefix_xor(q) ^ inq : inq; /* inside after byte i */
-            const uint64_t st = (m.delim | m.brk) & ~in;
-            rb->lines_unknown |= (m.brk & in) != 0; /* a line break inside quotes */
-            const uint64_t open = q & in, close = q & ~in;
-            /* a quote opens at a field start (after a structural byte) or after a closing one */
-            const uint64_t ok_open = (st << 1) | prev_struct | (close << 1) | prev_close;
-            const uint64_t bad = open & ~ok_open;
-            const uint64_t lim = bad ? (uint64_t)__builtin_ctzll(bad) : 64;
-            const uint64_t keep = lim == 64 ? ~0ULL : ((1ULL << lim) - 1);
-            uint64_t dl = m.delim & st & keep, br = m.brk & st & keep;
-            for (;;) {
-                /* the delimiters before the next line break belong to the current row */
-                const uint64_t below = br ? (br & (0 - br)) - 1 : ~0ULL;
-                uint64_t d = dl & below;
-                dl &= ~below;
-                /* a field past the nf-th (a bad row) is counted but lands on slot[nf], which
-                 * the row's end overwrites: a select, where a popcount test of d was a libgcc
-                 * call on the x86-64 baseline (no POPCNT) */
-                for (; d; d &= d - 1, f++)
-                    slot[f < nf ? f : nf] = (uint32_t)(w + (size_t)__builtin_ctzll(d) + 1);
-                if (!br)
-                    break;
-                const unsigned b = (unsigned)__builtin_ctzll(br);
-                br &= br - 1;
-                const size_t at = w + b;
-                /* the row ends at this line break */
-                if (o->max_row_bytes && at - rs > o->max_row_bytes) {
-                    *need_row = 1;
-                    return rs;
-                }
-                if (f == 1) { /* one field: a blank line when it is all spaces and tabs */
-                    size_t k = rs;
-                    while (k < at && (buf[k] == ' ' || buf[k] == '\t'))
-                        k++;
-                    if (k == at) {
-                        *need_row = 1;
-                        return rs;
-                    }
-                }
-                for (int32_t g = f; g < nf; g++) /* missing fields: empty, at the row's end */
-                    slot[g] = (uint32_t)at;
-                slot[nf] = (uint32_t)at;
-                rb->flags[rb->n] = f == nf ? BO_CSV_ROW_OK : BO_CSV_ROW_FIELDS;
-                rb->counts[rb->n] = f;
-                rb->n_bad += f != nf;
-                rb->n++;
-                rb->lines++;
-                p = at + 1;
-                if (p >= stop || p >= n || (max_rows > 0 && rb->n >= max_rows))
-                    return p;
-                if (buf[p] == '\n' && b < 63) {
-                    /* the LF of a CRLF, or a blank line after an LF (tok_range skips both):
-                     * the next line break bit of this window */
-                    rb->lines += buf[at] == '\n';
-                    br &= ~(1ULL << (b + 1));
-                    if (++p >= stop || p >= n)
-                        return p;
-                }
-                /* the next row, in the same window while it has no blank start */
-                const char c1 = buf[p];
-                if (c1 == '\n' || c1 == '\r' || ((c1 == ' ' || c1 == '\t') && c1 != delim)) {
-                    *need_row = 1;
-                    return p;
-                }
-                if (rowbuf_reserve(rb, rb->n + 1, nf) < 0)
-                    return (size_t)-1;
-                slot = rb->offs + (size_t)rb->n * ((size_t)nf + 1);
-                rs = p;
-                slot[0] = (uint32_t)rs;
-                f = 1;
-            }
-            if (lim < 64) { /* a quote pandas reads as data: tok_row takes this row */
-                *need_row = 1;
-                return rs;
-            }
-            if (o->max_row_bytes && w + 64 - rs > o->max_row_bytes + 64) {
-                *need_row = 1;
-                return rs;
-            }
-            inq = (uint64_t)0 - (in >> 63);
-            prev_struct = st >> 63;
-            prev_close = close >> 63;
-            w += 64;
-        }
-    }
-    return p;
+#if defined(BO_HAVE_AVX512BW) && (defined(__GNUC__) || defined(__clang__))
+    if (simd >= BO_SIMD_AVX512 && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("popcnt"))
+        return bo_csv_scan_rows_avx512;
+#endif
+#if defined(BO_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
+    if (simd >= BO_SIMD_AVX2 && __builtin_cpu_supports("popcnt"))
+        return bo_csv_scan_rows_avx2;
+#endif
+    (void)simd;
+    return scan_rows_sse2;
 }
 #endif
 
@@ -373,13 +227,16 @@ static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
                      int *nomem)
 {
     size_t p = begin;
+#if defined(__SSE2__)
+    const bo_csv_scan_rows_fn scan = pick_scan(o->simd);
+#endif
     while (p < n && p < stop) {
         if (max_rows > 0 && rb->n >= max_rows)
             break;
 #if defined(__SSE2__)
         if (!o->byte_path_only) {
             int need_row;
-            const size_t q = scan_rows(buf, p, stop, n, o, nf, max_rows, rb, &need_row);
+            const size_t q = scan(buf, p, stop, n, o, nf, max_rows, rb, &need_row);
             if (q == (size_t)-1) {
                 *nomem = 1;
                 *pos = p;

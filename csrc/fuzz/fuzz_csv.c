@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = (const char *)data + 1;
     size_t n = size - 1;
     bo_error err;
-    bo_csv_tok_opts o = {',', '"', 0, 1, 0, 1 << 16, 1, 0};
+    bo_csv_tok_opts o = {',', '"', 0, 1, 0, 1 << 16, 1, 0, 0};
 
     /* the vector UTF-8 check (when built and the CPU has it) agrees with the scalar one */
     if (bo_simd_compiled(BO_SIMD_AVX2) && bo_simd_cpu_supports(BO_SIMD_AVX2))
@@ -139,6 +139,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(bo_csv_tokenize(s, n, &ob, &byte, &err) == BO_OK);
     REQUIRE(same_index(&seq, &byte));
     bo_csv_index_free(&byte);
+    /* and so does every other build of the scan this CPU has (seq is the SSE2 one) */
+    for (int lv = 1; lv < BO_SIMD_NLEVELS; lv++) {
+        if (!bo_simd_compiled((bo_simd_level)lv) || !bo_simd_cpu_supports((bo_simd_level)lv))
+            continue;
+        bo_csv_tok_opts ov = o;
+        ov.simd = lv;
+        bo_csv_index vx;
+        REQUIRE(bo_csv_tokenize(s, n, &ov, &vx, &err) == BO_OK);
+        REQUIRE(same_index(&seq, &vx));
+        REQUIRE(vx.n_lines == seq.n_lines);
+        bo_csv_index_free(&vx);
+    }
 
     /* parallel split (forced small by the fuzzer's inputs: the split needs 1 MiB per thread,
      * so this mostly checks the fallback; the C unit tests cover large inputs) */

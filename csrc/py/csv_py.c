@@ -48,19 +48,29 @@ static int get_char(PyObject *o, const char *name, char *out)
 }
 
 /* csv_tokenize(buf, length, delimiter, quote, n_fields, final, max_rows, max_row_bytes,
- * n_threads) -> (index, n_rows, n_fields, consumed, n_bad, exception_or_None) */
+ * n_threads, simd=-1) -> (index, n_rows, n_fields, consumed, n_bad, exception_or_None); simd:
+ * the structural scan's level (-1: the best this CPU has; the index is the same at every
+ * level) */
 PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args)
 {
     Py_buffer view;
     PyObject *dobj, *qobj;
-    int n_fields, final, n_threads;
+    int n_fields, final, n_threads, simd = -1;
     long long max_rows, max_row_bytes;
     Py_ssize_t length;
-    if (!PyArg_ParseTuple(args, "y*nOOipLLi:csv_tokenize", &view, &length, &dobj, &qobj,
-                          &n_fields, &final, &max_rows, &max_row_bytes, &n_threads))
+    if (!PyArg_ParseTuple(args, "y*nOOipLLi|i:csv_tokenize", &view, &length, &dobj, &qobj,
+                          &n_fields, &final, &max_rows, &max_row_bytes, &n_threads, &simd))
         return NULL;
     PyObject *res = NULL;
     bo_csv_tok_opts o = {0};
+    if (simd == -1)
+        simd = (int)bo_simd_best();
+    if (simd < 0 || simd >= BO_SIMD_NLEVELS || !bo_simd_compiled((bo_simd_level)simd) ||
+        !bo_simd_cpu_supports((bo_simd_level)simd)) {
+        PyErr_Format(PyExc_ValueError, "csv_tokenize: SIMD level %d is not available here", simd);
+        goto done;
+    }
+    o.simd = simd;
     if (get_char(dobj, "delimiter", &o.delimiter) < 0 || get_char(qobj, "quotechar", &o.quote) < 0)
         goto done;
     if (length < 0 || length > view.len) {

@@ -551,9 +551,10 @@ static PyMethodDef methods[] = {
      "per-file errors (internal; see blockops.io.read_one_reports)."},
     {"csv_tokenize", bo_py_csv_tokenize_fs, METH_VARARGS,
      "csv_tokenize($module, buf, length, delimiter, quotechar, n_fields, final, max_rows, "
-     "max_row_bytes, n_threads, /)\n--\n\n"
+     "max_row_bytes, n_threads, simd=-1, /)\n--\n\n"
      "Index the complete rows of buf[:length] -> (index, n_rows, n_fields, consumed, n_bad, "
-     "error) (internal; see blockops.io.CsvBlockReader)."},
+     "error); simd: the structural scan's level (-1: the best here) (internal; see "
+     "blockops.io.CsvBlockReader)."},
     {"csv_convert", bo_py_csv_convert_fs, METH_VARARGS,
      "csv_convert($module, buf, index, specs, quotechar, n_threads, want_bad, dest=None, "
      "row_offset=0, pad_short=False, /)\n--\n\n"

@@ -26,7 +26,7 @@ static uint64_t rnd(void)
 
 static bo_csv_tok_opts topts(int nf, int final, int threads)
 {
-    bo_csv_tok_opts o = {',', '"', nf, final, 0, 0, threads, 0};
+    bo_csv_tok_opts o = {',', '"', nf, final, 0, 0, threads, 0, 0};
     return o;
 }
 
@@ -191,8 +191,27 @@ static void test_parallel_equals_sequential(void)
         bo_error err;
         bo_csv_tok_opts o = topts(5, 1, 1);
         CHECK(bo_csv_tokenize(b, len, &o, &s, &err) == BO_OK);
+        for (int lv = 1; lv < BO_SIMD_NLEVELS; lv++) { /* every scan build, one thread */
+            if (!bo_simd_compiled((bo_simd_level)lv) || !bo_simd_cpu_supports((bo_simd_level)lv))
+                continue;
+            o = topts(5, 1, 1);
+            o.simd = lv;
+            CHECK(bo_csv_tokenize(b, len, &o, &p, &err) == BO_OK);
+            CHECKF(p.n_rows == s.n_rows && p.consumed == s.consumed && p.n_lines == s.n_lines,
+                   "simd %d", lv);
+            if (p.n_rows == s.n_rows) {
+                CHECK(!memcmp(p.offs, s.offs, (size_t)s.n_rows * 6 * sizeof *s.offs));
+                CHECK(!memcmp(p.flags, s.flags, (size_t)s.n_rows));
+                CHECK(!memcmp(p.counts, s.counts, (size_t)s.n_rows * sizeof *s.counts));
+            }
+            bo_csv_index_free(&p);
+        }
         for (int T = 2; T <= 4; T++) {
             o = topts(5, 1, T);
+            o.simd = (T - 2) % BO_SIMD_NLEVELS;
+            if (!bo_simd_compiled((bo_simd_level)o.simd) ||
+                !bo_simd_cpu_supports((bo_simd_level)o.simd))
+                o.simd = 0;
             CHECK(bo_csv_tokenize(b, len, &o, &p, &err) == BO_OK);
             CHECKF(p.n_rows == s.n_rows, "T=%d rows %lld vs %lld", T, (long long)p.n_rows,
                    (long long)s.n_rows);
@@ -889,8 +908,13 @@ static void test_plain_row_fast_path(void)
         for (int final = 0; final < 2; final++)
             for (size_t max_row = 0; max_row < 100; max_row += 33) {
                 size_t n = final ? len : len - (size_t)(rnd() % 200);
+              for (int lv = 0; lv < BO_SIMD_NLEVELS; lv++) { /* every scan build */
+                if (!bo_simd_compiled((bo_simd_level)lv) ||
+                    !bo_simd_cpu_supports((bo_simd_level)lv))
+                    continue;
                 bo_csv_tok_opts o = topts(5, final, 1);
                 o.max_row_bytes = max_row;
+                o.simd = lv;
                 bo_csv_index fast, slow;
                 bo_error e1, e2;
                 bo_status s1 = bo_csv_tokenize(b, n, &o, &fast, &e1);
@@ -914,6 +938,7 @@ static void test_plain_row_fast_path(void)
                     if (s2 == BO_OK)
                         bo_csv_index_free(&slow);
                 }
+              }
             }
         free(b);
     }
@@ -1158,6 +1183,10 @@ static void test_index_lines(void)
             const int final = (int)(rnd() % 2);
             for (int T = 1; T <= 3; T++) {
                 bo_csv_tok_opts o = topts(4, final, T);
+                o.simd = (int)(rnd() % BO_SIMD_NLEVELS);
+                if (!bo_simd_compiled((bo_simd_level)o.simd) ||
+                    !bo_simd_cpu_supports((bo_simd_level)o.simd))
+                    o.simd = 0;
                 bo_csv_index ix;
                 bo_error err;
                 if (bo_csv_tokenize(b, n, &o, &ix, &err) != BO_OK)

@@ -43,6 +43,8 @@ typedef struct bo_csv_tok_opts {
     size_t max_row_bytes; /* a longer row is BO_ERR_LIMIT (0: no limit) */
     int n_threads;
     int byte_path_only;   /* tests: no structural scan (scan_rows), tok_row for every row */
+    int simd;             /* bo_simd_level of the structural scan (one this CPU supports; 0:
+                           * the SSE2 baseline); the index is the same at every level */
 } bo_csv_tok_opts;
 
 /* The index of the complete rows of one buffer. Field f of row r spans

@@ -313,7 +313,7 @@ class CsvBlockReader:
 
     @property
     def _simd(self) -> int:
-        """The SIMD level of the UTF-8 check, read at each call (a reader pickled to a Dask or
+        """The SIMD level of the structural scan and the UTF-8 check, read at each call (a reader pickled to a Dask or
         Ray worker uses the worker's CPU)."""
         return _config.simd()
 
@@ -678,7 +678,7 @@ class CsvBlockReader:
                 prev_cr = False
             ix, n_rows, nf_found, consumed, n_bad, err = _core.csv_tokenize(
                 piece, hi - at, self.delimiter, self.quotechar, nf, eof and last, 0,
-                self.max_row_bytes, self.n_threads)
+                self.max_row_bytes, self.n_threads, self._simd)
             if err is not None:
                 bad_at = err.byte_offset or 0
                 line = line_base + _core.csv_count_lines(piece, 0, bad_at)
