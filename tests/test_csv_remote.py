@@ -558,6 +558,53 @@ def test_dask_splits_remote_file_like_local(http_url, s3, files, server, kind, b
     assert (skipped > 10) == (kind == "bad")
 
 
+@pytest.mark.parametrize("blocksize", [1000, 7919, 1 << 20])
+@pytest.mark.parametrize("kind", SPLIT_KINDS)
+def test_large_local_file_planned_by_tasks_like_the_driver(monkeypatch, files, kind, blocksize):
+    """A local file of at least LOCAL_TASK_BYTES is planned by scan tasks (by its path), not by
+    the driver's serial scan: the same partitions (path, byte range, first row, first line)
+    as the driver's plan, and the same frame, index and skipped count when read."""
+    pytest.importorskip("dask.dataframe")
+    from blockops import dask as bdask
+    from blockops.io import _csv_split as split
+
+    kw = _split_kw(kind)
+    path = files[f"split_{kind}"]
+    calls_seen = []
+
+    def run(calls):  # in-process, recording what the driver hands out
+        calls_seen.extend(f.__name__ for f, _ in calls)
+        return [f(*a) for f, a in calls]
+
+    plans = {}
+    for label, limit in (("driver", 1 << 62), ("tasks", 0)):
+        monkeypatch.setattr(split, "LOCAL_TASK_BYTES", limit)
+        calls_seen.clear()
+        plans[label] = bdask._plan_read(path, blocksize, None, kw.get("dtypes"),
+                                        {k: v for k, v in kw.items() if k != "dtypes"}, run=run)
+        assert set(calls_seen) == (set() if label == "driver" else {"scan_range"})
+    assert plans["tasks"][4] == plans["driver"][4]  # rows
+    # The cuts may differ from the driver's (a task's range starts after its first LF, the
+    # driver's at the first row start past a multiple of blocksize: after a lone CR they
+    # differ), but each is a row start of the whole file, with its first row and line
+    # numbers, and the ranges tile the file from its first data row.
+    parts = plans["tasks"][3]
+    with open(path, "rb") as f:
+        data = f.read()
+    size = len(data)
+    assert len(parts) >= min(size // blocksize // 2, 1)
+    assert parts[0][1] == plans["driver"][3][0][1] and parts[-1][2] == size
+    found, rb, lb, _ = _local_scan(data, [p[1] for p in parts], '"')
+    for p, fo, r, ln in zip(parts, found, rb, lb):
+        assert p[0] == path and fo == p[1], p
+        assert (p[3], p[4]) == (r - 1, ln + 1), (p, r, ln)  # minus the header row
+    assert all(a[2] == b[1] for a, b in zip(parts, parts[1:]))
+    want = csv_api().read_csv(path, **kw)
+    d = bdask.read_csv(path, blocksize=blocksize, **kw)  # LOCAL_TASK_BYTES is 0 here
+    got = pd.concat(_check_partitions(d, want, kind == "bad"))
+    assert_frames_identical(got, want, msg=f"local tasks {kind} blocksize={blocksize}")
+
+
 @pytest.mark.parametrize("server", ["http", "s3"])
 def test_dask_remote_bad_row_errors_name_the_lines(http_url, s3, files, server):
     """on_bad_lines="error": each partition holding a bad row raises for its first one, with

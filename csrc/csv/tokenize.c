@@ -827,6 +827,14 @@ int64_t bo_csv_scan_feed(bo_csv_scan *s, const char *buf, size_t n, const uint64
             const uint64_t data = ~(MASK(vs) | MASK(vt)) | delim; /* as scan_byte's blank test */
             scan_chunk_unquoted(s, s->pos + i, MASK(vn), MASK(vr), data, delim, targets, found,
                                 rows_before, lines_before, n_targets, &ti, &resolved);
+        } else if (s->in_quote == 1 && !quote) {
+            /* 64 bytes of one quoted field (no row starts inside it: at_row_start is 0 in
+             * quotes): only the line breaks are counted, as scan_byte counts them. A split
+             * task's second hypothesis ("inside quotes", _csv_split) spends a whole range of a
+             * file without quotes here, where it went byte by byte */
+            const uint64_t lf = MASK(vn), cr = MASK(vr);
+            s->lines += __builtin_popcountll(cr | (lf & ~(cr << 1 | (uint64_t)(s->prev_cr != 0))));
+            s->prev_cr = (int)(cr >> 63);
         } else {
             for (size_t k = i; k < i + 64; k++)
                 scan_byte(s, buf[k], s->pos + k, targets, found, rows_before, lines_before,

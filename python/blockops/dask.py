@@ -75,8 +75,9 @@ def _plan_read(source, blocksize, columns, dtypes, opts: dict, run=_run_on_dask)
     count. Bad rows are left to the tasks (the probe that fixes the types skips them).
 
     Partitions: local plain files are scanned on the driver and split at row starts
-    (:func:`plan_csv_partitions`); remote plain files of known size are split the same way by
-    scan tasks that ``run(calls)`` runs (a list of ``(function, args)``, on workers), each
+    (:func:`plan_csv_partitions`); remote plain files of known size, and local ones of at
+    least ``_csv_split.LOCAL_TASK_BYTES``, are split the same way by scan tasks that
+    ``run(calls)`` runs (a list of ``(function, args)``, on workers), each
     reading one range (``_csv_split``); compressed files and remote files of unknown size are
     one partition each, their rows counted in one pass (on the driver for local files, by a
     task for remote ones). ``blocksize=None``: every file is one partition (still counted).
@@ -92,6 +93,10 @@ def _plan_read(source, blocksize, columns, dtypes, opts: dict, run=_run_on_dask)
         return (blocksize is not None and s.fs is not None and s.compression is None
                 and s.size is not None)
 
+    def local_tasks(s):  # a large local plain file: scanned by tasks, as a remote one
+        return (blocksize is not None and s.local and s.compression is None
+                and s.size is not None and s.size >= _split.LOCAL_TASK_BYTES)
+
     probe_opts = {**opts, "on_bad_lines": "skip", "blocksize": _csv._infer.INFER_BYTES}
     probe = _csv.CsvBlockReader(srcs[0].name, columns=columns, dtypes=dtypes, **probe_opts)
     if ranged(srcs[0]):  # exact ranged reads: not the file system's read-ahead blocks
@@ -103,12 +108,13 @@ def _plan_read(source, blocksize, columns, dtypes, opts: dict, run=_run_on_dask)
     calls: list = []
     plan: list = []  # per source: (kind, indexes of its calls)
     for s in srcs:
-        if s.local or s.fs is None:
+        if (s.local or s.fs is None) and not local_tasks(s):
             plan.append(("driver", []))
-        elif ranged(s):
+        elif ranged(s) or local_tasks(s):
             los = range(0, s.size, blocksize)
             plan.append(("ranges", list(range(len(calls), len(calls) + len(los)))))
-            calls += [(_split.scan_range, (s.name, so, s.size, lo, min(lo + blocksize, s.size),
+            name = s.path if s.local else s.name
+            calls += [(_split.scan_range, (name, so, s.size, lo, min(lo + blocksize, s.size),
                                            *fmt)) for lo in los]
         else:
             plan.append(("count", [len(calls)]))
@@ -117,19 +123,20 @@ def _plan_read(source, blocksize, columns, dtypes, opts: dict, run=_run_on_dask)
     parts: list = []
     total = 0
     for s, (kind, idx) in zip(srcs, plan):
-        if s.local:
+        if s.local and kind == "driver":
             p, n = plan_csv_partitions([s.path], blocksize=blocksize or max(1, s.size),
                                        header=head.header, delimiter=head.delimiter,
                                        quotechar=head.quotechar)
             p = [(q[0], q[1], q[2], total + q[3], q[4]) for q in p]
         elif kind == "ranges":
             cuts, scanned = _split.chain_units(s.name, s.size, [results[i] for i in idx])
-            f = _FsRange(s.fs, s.path, s.name, 0, s.size)
+            f = open(s.path, "rb") if s.local else _FsRange(s.fs, s.path, s.name, 0, s.size)
             try:
                 start = _split.data_start(f.read, head.header, *fmt, piece=4096)
             finally:
                 f.close()
-            p, n = _split.file_parts(s.name, s.size, start, cuts, scanned, head.header, total)
+            p, n = _split.file_parts(s.path if s.local else s.name, s.size, start, cuts,
+                                     scanned, head.header, total)
         else:
             # A compressed stream cannot be entered in the middle (nor a file of unknown size
             # cut): one partition, read whole by its task; its rows counted in one pass (here

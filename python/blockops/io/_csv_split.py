@@ -34,6 +34,13 @@ SCAN_BYTES = 8 << 20
 #: so the tail usually costs one small request. Also the first read of a remote header.
 TAIL_BYTES = 64 << 10
 
+#: A local plain file at least this large is planned by scan tasks as a remote one is, not by
+#: one scan on the driver: on a cluster that serial scan is most of a large run's time
+#: (docs/scaling.md), and the tasks read the file by its path (a file system the workers
+#: share, as the read tasks themselves need). Smaller files stay on the driver: a task round
+#: trip costs more than scanning them.
+LOCAL_TASK_BYTES = 1 << 30
+
 _NONE = np.zeros(0, dtype=np.uint64)
 
 
@@ -99,7 +106,8 @@ class _Hypothesis:
 
 def scan_range(name: str, storage_options, size: int, lo: int, hi: int, delimiter: str,
                quotechar) -> dict:
-    """The scan task of one nominal range ``[lo, hi)`` of a remote file of ``size`` bytes.
+    """The scan task of one nominal range ``[lo, hi)`` of a file of ``size`` bytes: a remote
+    file, or a local one of at least :data:`LOCAL_TASK_BYTES` (read by its path).
 
     Its unit starts just after the first LF at or after ``lo`` (the file's start for ``lo``
     0) and ends just after the first LF at or after ``hi`` (or at the end of the file), so
@@ -111,8 +119,10 @@ def scan_range(name: str, storage_options, size: int, lo: int, hi: int, delimite
     from .. import _core
 
     fs, path = url_fs(name, storage_options)
-    if fs is None:  # (a file:// URL: planned as a local file, never sent here)
-        raise ValueError(f"scan_range is for remote files, not {name!r}")
+    if fs is None:  # a large local file (LOCAL_TASK_BYTES): the workers share its path
+        import fsspec
+
+        fs = fsspec.filesystem("file")
     f = _FsRange(fs, path, name, lo, size)
     try:
         pos, head = lo, b""
