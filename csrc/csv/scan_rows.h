@@ -61,22 +61,32 @@ SCAN_ROWS(const char *buf, size_t p, size_t stop, size_t n, const bo_csv_tok_opt
                 uint64_t d = dl & below;
                 dl &= ~below;
 #if defined(SCAN_POPCNT)
-                /* the row's fields in this window, in groups of 8 written whether or not
-                 * there are 8 (the loop then runs once for up to 8 fields, and its exit does
-                 * not mispredict at every count; the rows of short fields run at half the
-                 * speed otherwise); the writes past slot[f + cnt) land in the rowbuf's slack
-                 * (ROWBUF_SLACK) or in the next row's slots, written before they are read */
+#ifndef SCAN_GROUP
+#define SCAN_GROUP 8
+#endif
+                /* the row's fields in this window: up to two (long text fields) with two
+                 * stores, else in groups of 8 written whether or not there are 8 (the loop then
+                 * runs once for up to 8 fields, and its exit does not mispredict at every
+                 * count, which cost short fields more than the scan's other work). Stores
+                 * past slot[f + cnt) land on slots written later (this row's missing fields
+                 * and end, the next row's) or in the rowbuf's slack (ROWBUF_SLACK). */
                 const int cnt = (int)__builtin_popcountll(d);
-                if (f + cnt <= nf) {
+                if (cnt <= 2 && f + cnt <= nf) { /* up to two (text: long fields): two stores */
+                    const uint32_t base = (uint32_t)w + 1;
+                    slot[f] = base + (uint32_t)__builtin_ctzll(d | (1ULL << 63));
+                    d &= d - 1;
+                    slot[f + 1] = base + (uint32_t)__builtin_ctzll(d | (1ULL << 63));
+                    f += cnt;
+                } else if (f + cnt <= nf) {
                     uint32_t *dst = slot + f;
                     const uint32_t base = (uint32_t)w + 1;
                     f += cnt;
                     do {
-                        for (int i = 0; i < 8; i++) {
+                        for (int i = 0; i < SCAN_GROUP; i++) {
                             dst[i] = base + (uint32_t)__builtin_ctzll(d | (1ULL << 63));
                             d &= d - 1;
                         }
-                        dst += 8;
+                        dst += SCAN_GROUP;
                     } while (d);
                 } else {
                     for (; d; d &= d - 1, f++)

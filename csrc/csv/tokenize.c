@@ -205,6 +205,9 @@ static inline void load_masks(const char *p, const char *end, char delim, char q
  * imply, and both builds POPCNT. */
 static bo_csv_scan_rows_fn pick_scan(int simd)
 {
+#if (defined(BO_HAVE_AVX512BW) || defined(BO_HAVE_AVX2)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init(); /* a no-op once libgcc's constructor ran; needed before it */
+#endif
 #if defined(BO_HAVE_AVX512BW) && (defined(__GNUC__) || defined(__clang__))
     if (simd >= BO_SIMD_AVX512 && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("popcnt"))

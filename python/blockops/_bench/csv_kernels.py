@@ -48,9 +48,11 @@ def _reader_setup(path: str, dtypes: dict):
         r.close()
 
 
-def _slices(core, buf, start: int, delim, quote, nf: int, max_row: int, slice_bytes: int, tok):
+def _slices(core, buf, start: int, delim, quote, nf: int, max_row: int, slice_bytes: int, tok,
+            simd: int = -1):
     """Yield (piece, index, rows) slice by slice as the reader cuts them; ``tok`` collects the
-    seconds spent in csv_tokenize."""
+    seconds spent in csv_tokenize; ``simd``: the structural scan's level (-1: the best, as
+    the reader)."""
     n = len(buf)
     at = start
     want = slice_bytes
@@ -60,7 +62,7 @@ def _slices(core, buf, start: int, delim, quote, nf: int, max_row: int, slice_by
         piece = buf[at:hi]
         t0 = time.perf_counter()
         ix, rows, _nf, consumed, n_bad, err = core.csv_tokenize(
-            piece, hi - at, delim, quote, nf, last, 0, max_row, 1)
+            piece, hi - at, delim, quote, nf, last, 0, max_row, 1, simd)
         tok[0] += time.perf_counter() - t0
         if err is not None:
             raise RuntimeError(f"csv_tokenize failed at byte {at + (err.byte_offset or 0)}: "
@@ -106,26 +108,37 @@ def run(spec: dict) -> dict:
         body = len(buf) - hdr
         out["bytes"] = body
 
-        # tokenize alone: best of repeat passes after one untimed pass
-        tok_times, tok_cpu = [], []
+        # tokenize alone, at the reader's SIMD level (the best) and at each other level this
+        # CPU has (the structural scan's builds): best of repeat passes after one untimed
+        # pass, the levels interleaved pass by pass so that a drift of the machine's speed
+        # does not favour one
+        from blockops._config import LEVELS, simd as reader_simd, supported_simd_levels
+
+        levels = [LEVELS.index(lv) for lv in supported_simd_levels()]
+        tok_times: dict = {lv: [] for lv in levels}
+        tok_cpu: dict = {lv: [] for lv in levels}
         total_rows = 0
         for i in range(repeat + 1):
-            tok = [0.0]
-            c0 = time.process_time()
-            rows = 0
-            for piece, ix, r in _slices(_core, buf, hdr, delim, quote, nf, max_row,
-                                        SLICE_BYTES, tok):
-                rows += r
-                del piece, ix
-            c1 = time.process_time()
-            total_rows = rows
-            if i:
-                tok_times.append(tok[0])
-                tok_cpu.append(c1 - c0)
+            for lv in levels:
+                tok = [0.0]
+                c0 = time.process_time()
+                rows = 0
+                for piece, ix, r in _slices(_core, buf, hdr, delim, quote, nf, max_row,
+                                            SLICE_BYTES, tok, lv):
+                    rows += r
+                    del piece, ix
+                c1 = time.process_time()
+                total_rows = rows
+                if i:
+                    tok_times[lv].append(tok[0])
+                    tok_cpu[lv].append(c1 - c0)
         out["rows"] = total_rows
-        best = min(tok_times)
+        own = reader_simd()
+        best = min(tok_times[own])
         out["tokenize_s"] = best
-        out["tokenize_cpu_s"] = tok_cpu[tok_times.index(best)]
+        out["tokenize_cpu_s"] = tok_cpu[own][tok_times[own].index(best)]
+        out["tokenize_simd"] = own
+        out["tokenize_levels"] = {LEVELS[lv]: min(tok_times[lv]) for lv in levels}
 
         kinds = dict(schema)
         names = [c for c, _ in schema]
@@ -183,6 +196,8 @@ def run(spec: dict) -> dict:
 
 
 def render(kernels: list[dict]) -> list[str]:
+    from blockops._config import LEVELS
+
     out = ["#### blockops alone, one thread: tokenizer and converters (the calls read_csv makes)",
            ""]
     rows = []
@@ -196,14 +211,20 @@ def render(kernels: list[dict]) -> list[str]:
         mb = d["bytes"] / 1e6
         simd = d.get("convert_simd")
         if simd is not None:
-            from blockops._config import LEVELS
-
             simd = LEVELS[simd] if 0 <= simd < len(LEVELS) else str(simd)
-        rows.append([shape, size, "csv_tokenize (whole file, reader's slices)",
+        own = LEVELS[d["tokenize_simd"]] if "tokenize_simd" in d else None
+        rows.append([shape, size, "csv_tokenize (whole file, reader's slices"
+                     + (f", simd={own})" if own else ")"),
                      _fmt(d["tokenize_s"]), f"{mb / d['tokenize_s'] / 1e3:,.2f} GB/s",
                      f"{d['bytes']:,} bytes, {d['rows']:,} rows",
                      f"{mb / d['tokenize_cpu_s'] / 1e3:,.2f} GB/s per CPU (process time)"
                      if d["tokenize_cpu_s"] else ""])
+        for lv, t in (d.get("tokenize_levels") or {}).items():
+            if lv != own:
+                rows.append([shape, size, f"csv_tokenize, structural scan at simd={lv}",
+                             _fmt(t), f"{mb / t / 1e3:,.2f} GB/s", f"{d['bytes']:,} bytes",
+                             f"{t / d['tokenize_s']:.2f}x the time at simd={own} (the "
+                             "reader's level)"])
         for g in d["rows_ns"]:
             rows.append([shape, size, "csv_convert " + g["what"], _fmt(g["s"]),
                          f"{g['ns_per_value']:.2f} ns/value",
