@@ -1,5 +1,5 @@
-/* The structural scan, included once per instruction set (tokenize.c: SSE2; tokenize_avx2.c,
- * tokenize_avx512.c): the includer defines SCAN_ROWS (the function's name and linkage) and
+/* The structural scan, included once per instruction set (tokenize.c: SSE2; tokenize_avx2.c):
+ * the includer defines SCAN_ROWS (the function's name and linkage) and
  * load_masks(p, end, delim, quote, tok_masks *) for its instruction set; everything else is
  * this one text, so every build writes the same index (the C tests and fuzz_csv compare each
  * with the byte path). */

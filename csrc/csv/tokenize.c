@@ -201,19 +201,13 @@ static inline void load_masks(const char *p, const char *end, char delim, char q
 #undef SCAN_ROWS
 
 /* The scan for the instruction set the caller chose (bo_csv_tok_opts.simd: a level this CPU
- * supports); AVX-512 needs BW for its byte compares, which the level (AVX-512F) does not
- * imply, and both builds POPCNT. */
+ * supports): the AVX2 build (which also needs POPCNT) for AVX2 and up. An AVX-512BW build of
+ * the masks (one load and compare per class) measured 5-12 % slower than the AVX2 one on every
+ * shape, and no faster than SSE2 (benchmarks/RESULTS.md, session 10), so there is none. */
 static bo_csv_scan_rows_fn pick_scan(int simd)
 {
-#if (defined(BO_HAVE_AVX512BW) || defined(BO_HAVE_AVX2)) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init(); /* a no-op once libgcc's constructor ran; needed before it */
-#endif
-#if defined(BO_HAVE_AVX512BW) && (defined(__GNUC__) || defined(__clang__))
-    if (simd >= BO_SIMD_AVX512 && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("popcnt"))
-        return bo_csv_scan_rows_avx512;
-#endif
 #if defined(BO_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init(); /* a no-op once libgcc's constructor ran; needed before it */
     if (simd >= BO_SIMD_AVX2 && __builtin_cpu_supports("popcnt"))
         return bo_csv_scan_rows_avx2;
 #endif

@@ -1,5 +1,5 @@
 /* Internal to the CSV tokenizer: the row buffer, and the structural scan that tokenize.c and
- * its AVX2 / AVX-512 builds (tokenize_avx2.c, tokenize_avx512.c) share (scan_rows.h). */
+ * its AVX2 build (tokenize_avx2.c) share (scan_rows.h). */
 #ifndef BO_CSV_TOKENIZE_INTERNAL_H
 #define BO_CSV_TOKENIZE_INTERNAL_H
 #include <stdint.h>
@@ -66,8 +66,9 @@ static inline uint64_t prefix_xor(uint64_t x)
 
 
 /* The structural scan of scan_rows.h, one build per instruction set: rows from p (see there).
- * The AVX2 and AVX-512BW builds differ from the SSE2 one only in how a window's masks are
- * made, and are called only on CPUs that have them (tok_range, from bo_csv_tok_opts.simd). */
+ * The AVX2 build differs from the SSE2 one in how a window's masks are made and in how a
+ * row's fields are stored (groups, from a POPCNT), and is called only on CPUs that have both
+ * (tok_range, from bo_csv_tok_opts.simd). */
 typedef size_t (*bo_csv_scan_rows_fn)(const char *buf, size_t p, size_t stop, size_t n,
                                       const bo_csv_tok_opts *o, int nf, int64_t max_rows,
                                       rowbuf *rb, int *need_row);
@@ -79,7 +80,4 @@ typedef size_t (*bo_csv_scan_rows_fn)(const char *buf, size_t p, size_t stop, si
 BO_CSV_HIDDEN size_t bo_csv_scan_rows_avx2(const char *buf, size_t p, size_t stop, size_t n,
                                            const bo_csv_tok_opts *o, int nf, int64_t max_rows,
                                            rowbuf *rb, int *need_row);
-BO_CSV_HIDDEN size_t bo_csv_scan_rows_avx512(const char *buf, size_t p, size_t stop, size_t n,
-                                             const bo_csv_tok_opts *o, int nf, int64_t max_rows,
-                                             rowbuf *rb, int *need_row);
 #endif
