@@ -125,6 +125,29 @@ def test_decompression_benchmark_smoke(tmp_path):
         assert not c["generated"] and c["source_nbytes"] == meta["nbytes"]
 
 
+def test_decompression_rounds_verdict_is_the_median(tmp_path):
+    """``--rounds 3``: the decompressors and the reader run three times, alternating; the table
+    keeps one row per reader (its best round) and the verdict is the median of the three rounds'
+    ratios, each listed."""
+    import re
+    import statistics
+
+    md = tmp_path / "report.md"
+    argv = ["--size", "200KB", "--seed", "6", "--readers", "", "--stream-sizes", "",
+            "--compression", "zstd", "--repeat", "1", "--rounds", "3", "--samples", "3",
+            "--out-dir", str(tmp_path), "--markdown", str(md)]
+    assert bench.main(argv) == 0
+    text = md.read_text()
+    rows = [ln for ln in text.splitlines() if ln.startswith("| zstd")]
+    assert len(rows) == len(bench.DECOMPRESSORS["zstd"]) + 1, rows
+    m = re.search(r"- zstd: blockops at (\d+\.\d\d) of the fastest single-core decompressor, "
+                  r"the median of 3 alternating rounds \(([\d., ]+); (meets|misses)", text)
+    assert m, text
+    ratios = [float(x) for x in m.group(2).split(", ")]
+    assert len(ratios) == 3 and all(r > 0 for r in ratios)
+    assert abs(statistics.median(ratios) - float(m.group(1))) <= 0.006
+
+
 def test_bare_decompressors_count_every_member_and_frame(tmp_path):
     """The bare decompressors read a multi-member gzip and a multi-frame zstd file to the
     end (as blockops does), so their row counts check the whole file."""
@@ -309,6 +332,11 @@ def test_kernels_breakdown_on_the_numeric_shape(suite_dir):
                        "repeat": 1}, {}, 120)
     assert ok, err
     assert data["rows"] == ref["rows"] and data["tokenize_s"] > 0 and data["read_csv_s"] > 0
+    from blockops import _config
+
+    # the structural scan timed at every level this CPU has
+    assert set(data["tokenize_levels"]) == set(_config.supported_simd_levels())
+    assert all(t > 0 for t in data["tokenize_levels"].values())
     groups = {g["what"]: g for g in data["rows_ns"]}
     assert {"int64 columns (6)", "float64 columns (8)", "str columns (2)",
             "all columns (16)"} <= set(groups)
