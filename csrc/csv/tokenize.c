@@ -202,8 +202,8 @@ static inline void load_masks(const char *p, const char *end, char delim, char q
 
 /* The scan for the instruction set the caller chose (bo_csv_tok_opts.simd: a level this CPU
  * supports): the AVX2 build (which also needs POPCNT) for AVX2 and up. An AVX-512BW build of
- * the masks (one load and compare per class) measured 5-12 % slower than the AVX2 one on every
- * shape, and no faster than SSE2 (benchmarks/RESULTS.md, session 10), so there is none. */
+ * the masks (one load and compare per class) was never faster than the AVX2 one (5-12 % slower
+ * on the flights and BSM files; benchmarks/RESULTS.md, session 10), so there is none. */
 static bo_csv_scan_rows_fn pick_scan(int simd)
 {
 #if defined(BO_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
