@@ -107,15 +107,17 @@ def _plan_read(source, blocksize, columns, dtypes, opts: dict, run=_run_on_dask)
         meta = _csv._empty_frame(specs, opts.get("rename") or {})
     calls: list = []
     plan: list = []  # per source: (kind, indexes of its calls)
+    def split_name(s):  # how a scan task opens the file, and its partitions' name
+        return s.path if s.local else s.name
+
     for s in srcs:
-        if (s.local or s.fs is None) and not local_tasks(s):
-            plan.append(("driver", []))
-        elif ranged(s) or local_tasks(s):
+        if ranged(s) or local_tasks(s):
             los = range(0, s.size, blocksize)
             plan.append(("ranges", list(range(len(calls), len(calls) + len(los)))))
-            name = s.path if s.local else s.name
-            calls += [(_split.scan_range, (name, so, s.size, lo, min(lo + blocksize, s.size),
-                                           *fmt)) for lo in los]
+            calls += [(_split.scan_range, (split_name(s), so, s.size, lo,
+                                           min(lo + blocksize, s.size), *fmt)) for lo in los]
+        elif s.local or s.fs is None:
+            plan.append(("driver", []))
         else:
             plan.append(("count", [len(calls)]))
             calls.append((_split.count_rows, (s.name, so, s.compression, *fmt)))
@@ -135,8 +137,8 @@ def _plan_read(source, blocksize, columns, dtypes, opts: dict, run=_run_on_dask)
                 start = _split.data_start(f.read, head.header, *fmt, piece=4096)
             finally:
                 f.close()
-            p, n = _split.file_parts(s.path if s.local else s.name, s.size, start, cuts,
-                                     scanned, head.header, total)
+            p, n = _split.file_parts(split_name(s), s.size, start, cuts, scanned, head.header,
+                                     total)
         else:
             # A compressed stream cannot be entered in the middle (nor a file of unknown size
             # cut): one partition, read whole by its task; its rows counted in one pass (here

@@ -313,8 +313,8 @@ class CsvBlockReader:
 
     @property
     def _simd(self) -> int:
-        """The SIMD level of the structural scan and the UTF-8 check, read at each call (a reader pickled to a Dask or
-        Ray worker uses the worker's CPU)."""
+        """The SIMD level of the structural scan and the UTF-8 check, read at each call (a
+        reader pickled to a Dask or Ray worker uses the worker's CPU)."""
         return _config.simd()
 
     # -- public ------------------------------------------------------------------------
