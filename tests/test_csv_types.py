@@ -444,6 +444,33 @@ def test_short_ints_bitwise_equal_to_python_int(tmp_path, simd_level):
     assert "out of range" in str(ei.value)
 
 
+def test_int_fast_path_every_length_sign_and_neighbour(tmp_path, simd_level):
+    """The int64 fast path reads the 16 bytes before a field: 1..19 digits with and without a
+    sign, a sign alone, doubled signs, blanks, after text fields that end in digits and signs:
+    the same values as int(), and the texts int() rejects are bad values (line and column)."""
+    bio = csv_api()
+    r = np.random.default_rng(13)
+    vals = []
+    for n in range(1, 19):
+        for _ in range(30):
+            v = "".join(r.choice(list("0123456789"), n))
+            vals.append(("-" if r.random() < 0.4 else "+" if r.random() < 0.1 else "") + v)
+    vals += ["9223372036854775807", "-9223372036854775808", "+0", "-0", "0" * 17 + "1"]
+    pre = ["".join(r.choice(list("0123456789+-x"), int(r.integers(0, 20)))) for _ in vals]
+    data = "a,x\n" + "\n".join(f"{p},{v}" for p, v in zip(pre, vals)) + "\n"
+    path = write(tmp_path, data.encode())
+    for bs, nt in ((None, 1), (509, 3)):
+        df = bio.read_csv(path, dtypes={"a": "str", "x": "int64"}, n_threads=nt, **bs_kw(bs))
+        assert df["x"].tolist() == [int(v) for v in vals]
+    for k, bad in enumerate(["-", "+", "--1", "+-5", "1-", "12 3", "9" * 20]):
+        body = "a,x\n" + "".join(f"{'9' * i},{i}\n" for i in range(k + 3)) + f"99,{bad}\n"
+        with pytest.raises(Exception) as ei:
+            bio.read_csv(write(tmp_path, body.encode(), f"bad{k}.csv"),
+                         dtypes={"a": "str", "x": "int64"})
+        assert f"line {k + 5}" in str(ei.value) and repr(bad)[1:-1] in str(ei.value), \
+            (bad, str(ei.value))
+
+
 def test_float_fast_path_next_to_other_fields(tmp_path, simd_level):
     """The float fast path reads the 32 bytes before a field: numbers of every plain shape
     (1..9 integer and 1..18 fraction digits, signs) after text fields of every length (quoted,

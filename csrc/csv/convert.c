@@ -424,24 +424,6 @@ static int na_numberlike(const bo_csv_na *na)
     return 0;
 }
 
-#if defined(__SSE2__)
-/* A float field of the shapes the fast parsers take: a decimal (bo_float_field_fast) or an
- * integer of up to 16 digits, whose int64 -> double conversion rounds to nearest as the
- * general parser does ("-0" is -0.0). 0 when parsed, else the general path decides. */
-static inline int float_fast(const char *lo, const char *s, size_t len, double *v)
-{
-    if (!bo_float_field_fast(lo, s, len, v))
-        return 0;
-    int64_t iv;
-    if (bo_int_field_fast(lo, s, len, &iv))
-        return 1;
-    *v = iv == 0 && s[0] == '-' ? -0.0 : (double)iv;
-    return 0;
-}
-#endif
-
-/* Row states of a chunk (convert_chunk) */
-enum { ROW_CONVERT = 0, ROW_PADDED = 1, ROW_SKIP = 2 };
 
 /* Field c->field of row r of a non-string column, the general way (unquoting, missing-value
  * strings, every spelling the parsers take); padded: a short row that pad_short converts.
@@ -476,6 +458,51 @@ static inline int convert_generic(const char *buf, const char *buf_end, const bo
     return 0;
 }
 
+/* The general path's context (convert_internal.h): one column of one chunk */
+struct bo_csv_slow {
+    const char *buf, *buf_end;
+    const bo_csv_index *ix;
+    const bo_csv_col *c;
+    int ci;
+    char quote;
+    uint8_t *bad;
+    scratch_t *sc;
+    first_bad *fb;
+};
+
+/* convert_generic out of line, for the fields the fast loops do not take (missing, quoted,
+ * exponents, ...): inlined, its code and live values crowded the loops' registers. */
+__attribute__((noinline)) int bo_csv_convert_slow(const struct bo_csv_slow *x, int64_t r,
+                                                  int padded)
+{
+    return convert_generic(x->buf, x->buf_end, x->ix, x->c, x->ci, r, x->quote, padded, x->bad,
+                           x->sc, x->fb);
+}
+
+#define NUM_PASS(name) name
+#define NUM_PASS_LINKAGE static
+#include "convert_num.h"
+
+/* The numeric column passes of a SIMD level: the AVX2 build where the CPU has what it was
+ * compiled for (the level's AVX2 and FMA, and BMI1/2 and POPCNT, checked here), else SSE2. */
+typedef struct {
+    bo_csv_num_pass_fn int64, float64, float32;
+} num_passes;
+
+#if defined(__SSE2__)
+static num_passes pick_num_passes(int simd)
+{
+#if defined(BO_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (simd >= BO_SIMD_AVX2 && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+        __builtin_cpu_supports("popcnt"))
+        return (num_passes){pass_int64_avx2, pass_float64_avx2, pass_float32_avx2};
+#endif
+    (void)simd;
+    return (num_passes){pass_int64, pass_float64, pass_float32};
+}
+#endif
+
 /* Rows a column pass of convert_chunk covers: about 64 KB of text and index, so that the
  * next column's pass finds them in L2 (a BSM row is ~300 bytes, a row of 320 numbers ~4 KB
  * with its index). */
@@ -498,7 +525,7 @@ static inline int convert_generic(const char *buf, const char *buf_end, const bo
 static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
                          int n_cols, const uint8_t *fast, char quote, int pad, int64_t r0,
                          int64_t r1, uint8_t *bad, char **str_cur, char *const *str_end,
-                         scratch_t *sc, first_bad *fb)
+                         scratch_t *sc, first_bad *fb, const num_passes *np)
 {
     const char *const buf_end = buf + ix->consumed; /* every field lies before it */
     const size_t stride = (size_t)ix->n_fields + 1;
@@ -587,38 +614,15 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                 continue;
             }
 #if defined(__SSE2__)
-            const int fast_num = c->type == BO_CSV_FLOAT64 || c->type == BO_CSV_FLOAT32 ||
-                                 c->type == BO_CSV_INT64;
-            if (fast[ci] && fast_num) {
-                for (int64_t r = p0; r < p1; r++, o += stride) {
-                    int done = 0;
-                    if (st[r - r0] == ROW_CONVERT) {
-                        const char *const s = buf + o[f];
-                        const size_t len = o[e_at] - e_adj - o[f];
-                        /* the type test is the same for every row: predicted */
-                        if (c->type == BO_CSV_INT64) {
-                            int64_t v;
-                            if ((done = !bo_int_field_fast(buf, s, len, &v)))
-                                ((int64_t *)c->out)[r] = v;
-                        } else {
-                            double v;
-                            if ((done = !float_fast(buf, s, len, &v))) {
-                                if (c->type == BO_CSV_FLOAT32)
-                                    ((float *)c->out)[r] = (float)v;
-                                else
-                                    ((double *)c->out)[r] = v;
-                            }
-                        }
-                    }
-                    if (done) {
-                        if (c->mask)
-                            c->mask[r] = 0;
-                    } else if (st[r - r0] != ROW_SKIP &&
-                               convert_generic(buf, buf_end, ix, c, ci, r, quote,
-                                               st[r - r0] == ROW_PADDED, bad, sc, fb) < 0) {
-                        return -1;
-                    }
-                }
+            if (fast[ci] && (c->type == BO_CSV_INT64 || c->type == BO_CSV_FLOAT64 ||
+                             c->type == BO_CSV_FLOAT32)) {
+                const struct bo_csv_slow x = {buf, buf_end, ix, c, ci, quote, bad, sc, fb};
+                const int rc = (c->type == BO_CSV_INT64     ? np->int64
+                                : c->type == BO_CSV_FLOAT64 ? np->float64
+                                                            : np->float32)(
+                    buf, ix, c, st + (p0 - r0), p0, p1, &x);
+                if (rc < 0)
+                    return -1;
                 continue;
             }
 #endif
@@ -707,6 +711,11 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     const char quote = opts ? opts->quote : '"';
     const int pad = opts ? opts->pad_short : 0;
     const int simd = opts ? opts->simd : 0;
+#if defined(__SSE2__)
+    const num_passes np = pick_num_passes(simd);
+#else
+    const num_passes np = {0, 0, 0};
+#endif
     int T = opts && opts->n_threads > 0 ? opts->n_threads : 1;
     const int64_t n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
     if (T > n_chunks)
@@ -813,7 +822,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
                 }
                 prev_k = k;
                 const int nonascii = convert_chunk(buf, ix, cols, n_cols, fast, quote, pad, r0,
-                                                   r1, bad, cur, cur_end, &sc, &fbs[k]);
+                                                   r1, bad, cur, cur_end, &sc, &fbs[k], &np);
                 if (sc.nomem || nonascii < 0) {
                     sc.nomem = 1;
                     prev_k = -2;

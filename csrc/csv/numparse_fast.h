@@ -269,20 +269,46 @@ static inline uint64_t bo_int_run(const char *e, int k)
 }
 
 #if defined(__SSE2__)
-/* The same for k <= 16 digits ending at e, with the 16 bytes before e readable: the bytes
- * before the run are masked to 0 and the 16 digits combined pairwise in SSE2 lanes (2, 4, then
- * 8 digits: pmullw, pmaddwd twice), about half the instructions of two bo_eight_digits. */
-static inline uint64_t bo_digit_run16(const char *e, int k)
+/* Byte constants of the number parsers, loaded from memory: from _mm_set1_epi8 the AVX2 builds
+ * rebuilt each one in every iteration of the column loops (mov, vmovd, vpbroadcastb: the
+ * loops' general-path call clobbers every vector register, so nothing is hoisted), and they
+ * see through a plain load of a constant table. */
+#define BO_K16(b) {b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b}
+static const uint8_t bo_k_zero[16] __attribute__((aligned(16))) = BO_K16('0');
+static const uint8_t bo_k_nine[16] __attribute__((aligned(16))) = BO_K16(9);
+static const uint8_t bo_k_dot[16] __attribute__((aligned(16))) = BO_K16('.' - '0');
+#undef BO_K16
+/* the empty asm hides the table's address (hiding the loaded value does not do: the compiler
+ * still builds the value it knows), so the load stays a load, folded into its user */
+static inline __m128i bo_loadk(const uint8_t *t)
+{
+#if defined(__GNUC__)
+    __asm__("" : "+r"(t));
+#endif
+    return _mm_load_si128((const __m128i *)(const void *)t);
+}
+#define BO_LOADK(t) bo_loadk(t)
+#endif
+
+#if defined(__SSE2__)
+/* The value of the k <= 16 digits at the top of x (the 16 bytes ending at a run of digits,
+ * minus '0' byte by byte): the bytes before the run are masked to 0 and the 16 digits combined
+ * pairwise in SSE lanes (2, 4, then 8 digits), about half the instructions of two
+ * bo_eight_digits. With SSSE3 (the AVX2 builds) the first step is one pmaddubsw. */
+static inline uint64_t bo_digit_run16_x(__m128i x, int k)
 {
     static const uint8_t keep[32] = {0,    0,    0,    0,    0,    0,    0,    0,
                                      0,    0,    0,    0,    0,    0,    0,    0,
                                      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                                      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
-    __m128i v = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(e - 16)), _mm_set1_epi8('0'));
-    v = _mm_and_si128(v, _mm_loadu_si128((const __m128i *)(keep + k)));
+    __m128i v = _mm_and_si128(x, _mm_loadu_si128((const __m128i *)(keep + k)));
     /* 16-bit lanes: first digit (low byte) * 10 + second */
+#if defined(__SSSE3__)
+    v = _mm_maddubs_epi16(v, _mm_set1_epi16(10 | 1 << 8));
+#else
     v = _mm_add_epi16(_mm_mullo_epi16(_mm_and_si128(v, _mm_set1_epi16(0xFF)), _mm_set1_epi16(10)),
                       _mm_srli_epi16(v, 8));
+#endif
     v = _mm_madd_epi16(v, _mm_set_epi16(1, 100, 1, 100, 1, 100, 1, 100)); /* 4 digits, i32 */
     v = _mm_packs_epi32(v, v);                                              /* <= 9999: i16 */
     v = _mm_madd_epi16(v, _mm_set_epi16(1, 10000, 1, 10000, 1, 10000, 1, 10000)); /* 8 */
@@ -290,31 +316,47 @@ static inline uint64_t bo_digit_run16(const char *e, int k)
     const uint64_t lo = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(v, 4));
     return hi * 100000000 + lo;
 }
+
+/* The same for k <= 16 digits ending at e, with the 16 bytes before e readable. */
+static inline uint64_t bo_digit_run16(const char *e, int k)
+{
+    return bo_digit_run16_x(
+        _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(e - 16)), BO_LOADK(bo_k_zero)), k);
+}
+
+/* Bit j: byte j of x (bytes minus '0') was an ASCII digit: x <= 9 unsigned (min, compare). */
+static inline unsigned bo_digit_bits16_x(__m128i x)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, BO_LOADK(bo_k_nine)), x));
+}
 #endif
 
 #if defined(__SSE2__)
-/* [+-] and 1..16 digits, exactly s[0, len) (no blanks), with the 16 bytes before s + len
- * readable (s + len - 16 >= lo): 0 and the value, or 1 for any other text (then
+/* [+-] and 1..15 digits, or 16 digits, exactly s[0, len) (no blanks), with the 16 bytes before
+ * s + len readable (s + len - 16 >= lo): 0 and the value, or 1 for any other text (then
  * bo_parse_int64 decides; for this shape it computes the same value, and 16 digits cannot
  * overflow). One SSE2 digit test of the 16 bytes ending at the field and bo_digit_run16: the
- * general parser's digit loop with an overflow test per digit took ~15 ns for a 9-digit id. */
+ * general parser's digit loop with an overflow test per digit took ~15 ns for a 9-digit id.
+ * The shape is one test on the field's non-digit bits (none, or only a sign in front), so a
+ * column of mixed signs costs no mispredicted branch. */
 static inline int bo_int_field_fast(const char *lo, const char *s, size_t len, int64_t *out)
 {
-    const size_t sg = len && (s[0] == '-' || s[0] == '+');
-    const size_t nd = len - sg;
-    if (nd - 1 >= 16 || (size_t)(s + len - lo) < 16) /* nd in 1..16 */
+    if (len - 1 >= 16 || (size_t)(s + len - lo) < 16) /* len in 1..16 */
         return 1;
     const char *e = s + len;
-    const __m128i v = _mm_loadu_si128((const __m128i *)(e - 16));
-    /* signed compares: bytes >= 0x80 are below '0' */
-    const unsigned m = (unsigned)_mm_movemask_epi8(
-        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                      _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))));
-    const unsigned need = (0xFFFFu << (16 - nd)) & 0xFFFFu; /* the last nd bytes */
-    if ((m & need) != need)
+    const __m128i x =
+        _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(e - 16)), BO_LOADK(bo_k_zero));
+    const unsigned m = bo_digit_bits16_x(x);
+    const unsigned first = 0x10000u >> len;         /* the bit of s[0] */
+    const unsigned other = ~m & (0x10000u - first); /* the field's non-digits */
+    const unsigned c0 = (unsigned char)s[0];
+    const unsigned sgb = first & (0u - (((c0 - '+') & ~2u) == 0)); /* s[0] is '+' or '-' */
+    /* a non-digit other than a leading sign, or a sign alone (then sgb is bit 15, the last
+     * byte's) */
+    if ((other & ~sgb) | (sgb & 0x8000u))
         return 1;
-    const uint64_t u = bo_digit_run16(e, (int)nd);
-    const uint64_t neg = 0 - (uint64_t)(s[0] == '-'); /* branch-free sign, as above */
+    const uint64_t u = bo_digit_run16_x(x, (int)len - (other != 0));
+    const uint64_t neg = 0 - (uint64_t)(c0 == '-'); /* branch-free sign, as above */
     *out = (int64_t)((u ^ neg) - neg);
     return 0;
 }
@@ -343,33 +385,38 @@ static const uint64_t bo_pow10_17[17] = {1ULL,
  * all, no blanks, no exponent), with the 32 bytes before s + len readable (s + len - 32 >= lo):
  * 0 and the correctly rounded value, or 1 for any other text (then bo_parse_double_trimmed
  * decides; for text of this shape it computes the same w and exponent, so the same bits). The
- * WKT method on one field: digit bits of the 32 bytes ending at the field from two SSE2
- * compares, the fraction length from one count of leading zeros, the digits combined in SSE2
- * lanes (bo_digit_run16) and the integer part in a uint32_t (bo_int_run); no variable 128-bit
- * shifts and no loop. */
+ * WKT method on one field: digit and dot bits of the 32 bytes ending at the field from SSE2
+ * compares, the shape one test on them (the field's non-digits are exactly one dot and maybe a
+ * sign in front: a chain of tests, one branch each, was a third of the instructions), the
+ * fraction length one count of leading zeros, the digits combined in SSE2 lanes
+ * (bo_digit_run16) and the integer part in a uint32_t (bo_int_run); no variable 128-bit shifts
+ * and no loop. */
 static inline int bo_float_field_fast(const char *lo, const char *s, size_t len, double *out)
 {
-    if (len < 3 || len > 26 || (size_t)(s + len - lo) < 32)
+    if (len - 3 > 23 || (size_t)(s + len - lo) < 32) /* len in 3..26 */
         return 1;
     const char *e = s + len;
-    const __m128i c0 = _mm_set1_epi8('0' - 1), c9 = _mm_set1_epi8('9' + 1);
-    const __m128i a = _mm_loadu_si128((const __m128i *)(e - 32));
-    const __m128i b = _mm_loadu_si128((const __m128i *)(e - 16));
-    /* bit j: byte e - 32 + j is a digit (signed compares: bytes >= 0x80 are below '0') */
-    const uint32_t m =
-        (uint32_t)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(a, c0), _mm_cmplt_epi8(a, c9))) |
-        (uint32_t)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(b, c0), _mm_cmplt_epi8(b, c9)))
-            << 16;
-    if (!(~m)) /* 32 digits: not this shape */
-        return 1;
-    const int kf = __builtin_clz(~m);                 /* digits at the end: the fraction */
-    const int sg = s[0] == '-' || s[0] == '+';
-    const int ki = (int)len - sg - kf - 1;             /* bytes between the sign and the '.' */
-    if (kf == 0 || ki < 1 || ki > 8 || ki + kf > 19 || e[-kf - 1] != '.')
-        return 1;
-    const unsigned start = 32u - (unsigned)len + (unsigned)sg; /* bit of the first int digit */
-    const uint32_t im = ((1u << ki) - 1) << start;
-    if ((m & im) != im)
+    const __m128i z = BO_LOADK(bo_k_zero), dot = BO_LOADK(bo_k_dot);
+    const __m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(e - 32)), z);
+    const __m128i b = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(e - 16)), z);
+    /* bit j: byte e - 32 + j is a digit */
+    const uint32_t m = bo_digit_bits16_x(a) | bo_digit_bits16_x(b) << 16;
+    const uint32_t field = ~0u << (32 - len);
+    const uint32_t first = field & (0 - field); /* the bit of s[0] */
+    const uint32_t d =
+        ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, dot)) |
+         (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, dot)) << 16) & field;
+    const unsigned ch = (unsigned char)s[0];
+    const uint32_t sgb = first & (0 - (uint32_t)((ch == '-') | (ch == '+')));
+    /* kf digits after the dot, ki before it (d | 1: clz of 0 is undefined; then kf = 31 and
+     * the shape test fails) */
+    const int kf = __builtin_clz(d | 1), sg = sgb != 0;
+    const int ki = (int)len - sg - kf - 1;
+    /* the non-digits are the dot and the sign bit, the dot is one byte with a digit on each
+     * side (kf >= 1, ki >= 1; d a power of two) */
+    const int shape = ((~m & field) == (d | sgb)) & (d != 0) & ((d & (d - 1)) == 0) & (kf >= 1) &
+                      (ki >= 1) & (ki <= 8) & (ki + kf <= 19);
+    if (!shape)
         return 1;
     static const uint64_t p10[19] = {
         1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
@@ -378,10 +425,10 @@ static inline int bo_float_field_fast(const char *lo, const char *s, size_t len,
         1000000000000000000ULL};
     uint64_t frac;
     if (kf <= 16)
-        frac = bo_digit_run16(e, kf);
+        frac = bo_digit_run16_x(b, kf);
     else /* 17 or 18 (repr() of doubles below 0.1 or 1; then ki <= 2) */
-        frac = bo_digit_run16(e, 16) + bo_digit_run(e - 16, kf - 16) * p10[16];
-    *out = bo_decimal_to_double(bo_int_run(e - kf - 1, ki) * p10[kf] + frac, kf, s[0] == '-');
+        frac = bo_digit_run16_x(b, 16) + bo_digit_run(e - 16, kf - 16) * p10[16];
+    *out = bo_decimal_to_double(bo_int_run(e - kf - 1, ki) * p10[kf] + frac, kf, ch == '-');
     return 0;
 }
 #endif

@@ -1034,6 +1034,47 @@ static void test_fast_int(void)
     CHECKF(fast > 10000, "fast path taken only %d times", fast);
 }
 
+/* bo_int_field_fast against bo_parse_int64 on random texts of 0..18 bytes over digits, signs,
+ * blanks and other bytes, after 16 readable bytes: whenever the fast path answers, the general
+ * parser gives the same value; it answers for every [+-]1..15-digit and 1..16-digit text. */
+static void test_int_field_fast(void)
+{
+#if defined(__SSE2__)
+    static const char alpha[] = "01234567890123456789012345678901234567890123456789+-+- \t.x\x80";
+    char area[40];
+    int bad = 0, fast = 0;
+    for (int i = 0; i < 400000 && bad < 5; i++) {
+        const size_t len = (size_t)(rnd() % 19);
+        for (size_t k = 0; k < sizeof area; k++)
+            area[k] = alpha[rnd() % (sizeof alpha - 1)];
+        const char *s = area + 16;
+        if (rnd() % 2) /* mostly digits after an optional sign */
+            for (size_t k = 1; k < len; k++)
+                area[16 + k] = (char)('0' + rnd() % 10);
+        int64_t a = 12345, b = 67890;
+        const int rf = bo_int_field_fast(area, s, len, &a);
+        const int rg = bo_parse_int64(s, len, &b);
+        if (rf == 0) {
+            fast++;
+            if (rg != 0 || a != b) {
+                CHECKF(0, "int '%.*s': fast %lld, general %d %lld", (int)len, s, (long long)a, rg,
+                       (long long)b);
+                bad++;
+            }
+        }
+        const size_t sg = len && (s[0] == '-' || s[0] == '+');
+        int plain = len > sg && len - sg <= (sg ? 15u : 16u);
+        for (size_t k = sg; k < len && plain; k++)
+            plain = s[k] >= '0' && s[k] <= '9';
+        if (plain && rf != 0) {
+            CHECKF(0, "int '%.*s': plain text not taken by the fast path", (int)len, s);
+            bad++;
+        }
+    }
+    CHECKF(fast > 50000, "fast path taken only %d times", fast);
+#endif
+}
+
 /* bo_float_field_fast against the reference parser: random numbers (every digit count, signs,
  * exponents, mutated bytes) placed after 0..40 random readable bytes; whenever the fast path
  * answers, the reference gives the same status and bits, and it answers for the plain shapes. */
@@ -1213,6 +1254,7 @@ int main(void)
     test_scan_fast_equals_ref();
     test_float_field_fast();
     test_fast_int();
+    test_int_field_fast();
     test_utf8();
     test_plain_row_fast_path();
     test_convert_strings();

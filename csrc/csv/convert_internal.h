@@ -1,0 +1,38 @@
+/* What convert.c shares with the builds of its numeric column loops (convert_num.h). */
+#ifndef BO_CSV_CONVERT_INTERNAL_H
+#define BO_CSV_CONVERT_INTERNAL_H
+#include <stdint.h>
+
+#include "blockops/bo_csv.h"
+
+#if defined(__GNUC__)
+#define BO_CSV_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define BO_CSV_HIDDEN
+#endif
+
+/* Row states of a chunk (convert_chunk) */
+enum { ROW_CONVERT = 0, ROW_PADDED = 1, ROW_SKIP = 2 };
+
+/* The general path's context for one column of one chunk (convert.c) */
+struct bo_csv_slow;
+
+/* Field x's column of row r the general way (unquoting, missing-value strings, every
+ * spelling); padded: a short row that pad_short converts. -1 when out of memory, else 0. */
+BO_CSV_HIDDEN int bo_csv_convert_slow(const struct bo_csv_slow *x, int64_t r, int padded);
+
+/* A numeric column pass (convert_num.h), as convert_chunk calls it */
+typedef int (*bo_csv_num_pass_fn)(const char *buf, const bo_csv_index *ix, const bo_csv_col *c,
+                                  const uint8_t *st, int64_t p0, int64_t p1,
+                                  const struct bo_csv_slow *x);
+#if defined(BO_HAVE_AVX2)
+BO_CSV_HIDDEN int pass_int64_avx2(const char *, const bo_csv_index *, const bo_csv_col *,
+                                  const uint8_t *, int64_t, int64_t, const struct bo_csv_slow *);
+BO_CSV_HIDDEN int pass_float64_avx2(const char *, const bo_csv_index *, const bo_csv_col *,
+                                    const uint8_t *, int64_t, int64_t,
+                                    const struct bo_csv_slow *);
+BO_CSV_HIDDEN int pass_float32_avx2(const char *, const bo_csv_index *, const bo_csv_col *,
+                                    const uint8_t *, int64_t, int64_t,
+                                    const struct bo_csv_slow *);
+#endif
+#endif
