@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -274,9 +276,17 @@ static inline uint64_t bo_int_run(const char *e, int k)
  * loops' general-path call clobbers every vector register, so nothing is hoisted), and they
  * see through a plain load of a constant table. */
 #define BO_K16(b) {b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b}
-static const uint8_t bo_k_zero[16] __attribute__((aligned(16))) = BO_K16('0');
-static const uint8_t bo_k_nine[16] __attribute__((aligned(16))) = BO_K16(9);
-static const uint8_t bo_k_dot[16] __attribute__((aligned(16))) = BO_K16('.' - '0');
+#define BO_K32(b) {b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, \
+                   b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b}
+static const uint8_t bo_k_zero[32] __attribute__((aligned(32))) = BO_K32('0');
+static const uint8_t bo_k_nine[32] __attribute__((aligned(32))) = BO_K32(9);
+static const uint8_t bo_k_dot[32] __attribute__((aligned(32))) = BO_K32('.' - '0');
+/* bo_keep32 + k: 16 bytes whose top k are 0xFF */
+static const uint8_t bo_keep32[32] = {0,    0,    0,    0,    0,    0,    0,    0,
+                                      0,    0,    0,    0,    0,    0,    0,    0,
+                                      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+#undef BO_K32
 #undef BO_K16
 /* the empty asm hides the table's address (hiding the loaded value does not do: the compiler
  * still builds the value it knows), so the load stays a load, folded into its user */
@@ -287,6 +297,15 @@ static inline __m128i bo_loadk(const uint8_t *t)
 #endif
     return _mm_load_si128((const __m128i *)(const void *)t);
 }
+#if defined(__AVX2__)
+static inline __m256i bo_loadk256(const uint8_t *t)
+{
+#if defined(__GNUC__)
+    __asm__("" : "+r"(t));
+#endif
+    return _mm256_load_si256((const __m256i *)(const void *)t);
+}
+#endif
 #define BO_LOADK(t) bo_loadk(t)
 #endif
 
@@ -297,11 +316,7 @@ static inline __m128i bo_loadk(const uint8_t *t)
  * bo_eight_digits. With SSSE3 (the AVX2 builds) the first step is one pmaddubsw. */
 static inline uint64_t bo_digit_run16_x(__m128i x, int k)
 {
-    static const uint8_t keep[32] = {0,    0,    0,    0,    0,    0,    0,    0,
-                                     0,    0,    0,    0,    0,    0,    0,    0,
-                                     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                                     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
-    __m128i v = _mm_and_si128(x, _mm_loadu_si128((const __m128i *)(keep + k)));
+    __m128i v = _mm_and_si128(x, _mm_loadu_si128((const __m128i *)(bo_keep32 + k)));
     /* 16-bit lanes: first digit (low byte) * 10 + second */
 #if defined(__SSSE3__)
     v = _mm_maddubs_epi16(v, _mm_set1_epi16(10 | 1 << 8));
@@ -396,16 +411,28 @@ static inline int bo_float_field_fast(const char *lo, const char *s, size_t len,
     if (len - 3 > 23 || (size_t)(s + len - lo) < 32) /* len in 3..26 */
         return 1;
     const char *e = s + len;
+    /* bit j of m and d: byte e - 32 + j is a digit, a dot; a and b: the 16 bytes at e - 32 and
+     * e - 16, minus '0' */
+#if defined(__AVX2__)
+    const __m256i x = _mm256_sub_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(e - 32)),
+                                      bo_loadk256(bo_k_zero));
+    const uint32_t m = (uint32_t)_mm256_movemask_epi8(
+        _mm256_cmpeq_epi8(_mm256_min_epu8(x, bo_loadk256(bo_k_nine)), x));
+    const uint32_t field = ~0u << (32 - len);
+    const uint32_t d =
+        (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, bo_loadk256(bo_k_dot))) & field;
+    const __m128i a = _mm256_castsi256_si128(x), b = _mm256_extracti128_si256(x, 1);
+#else
     const __m128i z = BO_LOADK(bo_k_zero), dot = BO_LOADK(bo_k_dot);
     const __m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(e - 32)), z);
     const __m128i b = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(e - 16)), z);
-    /* bit j: byte e - 32 + j is a digit */
     const uint32_t m = bo_digit_bits16_x(a) | bo_digit_bits16_x(b) << 16;
     const uint32_t field = ~0u << (32 - len);
-    const uint32_t first = field & (0 - field); /* the bit of s[0] */
     const uint32_t d =
         ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, dot)) |
          (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, dot)) << 16) & field;
+#endif
+    const uint32_t first = field & (0 - field); /* the bit of s[0] */
     const unsigned ch = (unsigned char)s[0];
     const uint32_t sgb = first & (0 - (uint32_t)((ch == '-') | (ch == '+')));
     /* kf digits after the dot, ki before it (d | 1: clz of 0 is undefined; then kf = 31 and
@@ -418,6 +445,19 @@ static inline int bo_float_field_fast(const char *lo, const char *s, size_t len,
                       (ki >= 1) & (ki <= 8) & (ki + kf <= 19);
     if (!shape)
         return 1;
+#if defined(__AVX2__)
+    if (ki + kf <= 16) {
+        /* all the digits in one vector, without the dot: the fraction's kf bytes from b, the
+         * integer part's from b shifted up one byte (alignr takes a's last byte in). The same
+         * w as the integer part * 10^kf + the fraction below, in one conversion. */
+        const __m128i dg = _mm_blendv_epi8(_mm_alignr_epi8(b, a, 15), b,
+                                           _mm_loadu_si128((const __m128i *)(bo_keep32 + kf)));
+        *out = bo_decimal_to_double(bo_digit_run16_x(dg, ki + kf), kf, ch == '-');
+        return 0;
+    }
+#else
+    (void)a;
+#endif
     static const uint64_t p10[19] = {
         1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
         10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
