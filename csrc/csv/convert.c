@@ -531,8 +531,10 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
     const size_t stride = (size_t)ix->n_fields + 1;
     int nonascii = 0;
     uint8_t st[CHUNK_ROWS];
+    int any_flagged = 0;
     for (int64_t r = r0; r < r1; r++) {
         const int flagged = ix->flags[r] != BO_CSV_ROW_OK;
+        any_flagged |= flagged;
         st[r - r0] = !flagged ? ROW_CONVERT : padded_row(ix, r, pad) ? ROW_PADDED : ROW_SKIP;
         if (st[r - r0] == ROW_SKIP && bad)
             bad[r] = 1;
@@ -620,7 +622,7 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                 const int rc = (c->type == BO_CSV_INT64     ? np->int64
                                 : c->type == BO_CSV_FLOAT64 ? np->float64
                                                             : np->float32)(
-                    buf, ix, c, st + (p0 - r0), p0, p1, &x);
+                    buf, ix, c, any_flagged ? st + (p0 - r0) : NULL, p0, p1, &x);
                 if (rc < 0)
                     return -1;
                 continue;

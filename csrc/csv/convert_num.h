@@ -26,12 +26,12 @@ static inline int float_fast(const char *lo, const char *s, size_t len, double *
 
 /* Rows [p0, p1) of the int64, float64 or float32 column c (type: a constant in each build of
  * it below) whose fields the fast parsers may take without the missing-value match (fast[] of
- * convert_chunk); st: the rows' states from p0; x: what the general path needs for the other
- * fields. Everything the loop reads more than once is in a local: through c and ix, every
- * store into the column (a uint8_t mask may alias anything) made the compiler load the field
- * number, the type, the output pointers and the stride again, row after row; and the general
- * path's arguments, one by one, kept the loop's own values on the stack. Returns -1 when out of
- * memory, else 0. */
+ * convert_chunk); st: the rows' states from p0 (NULL: every row is ROW_CONVERT); x: what the
+ * general path needs for the other fields. Everything the loop reads more than once is in a
+ * local: through c and ix, every store into the column (a uint8_t mask may alias anything)
+ * made the compiler load the field number, the type, the output pointers and the stride
+ * again, row after row; and the general path's arguments, one by one, kept the loop's own
+ * values on the stack. Returns -1 when out of memory, else 0. */
 static inline __attribute__((always_inline)) int
 fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, const uint8_t *st,
               int64_t p0, int64_t p1, const bo_csv_type type, const struct bo_csv_slow *x)
@@ -44,7 +44,8 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
     void *const out = c->out;
     uint8_t *const mask = c->mask;
     for (int64_t r = p0; r < p1; r++, o += stride) {
-        const int rs = st[r - p0];
+        /* (st is NULL, known before the loop, in most chunks: the compiler makes two loops) */
+        const int rs = st ? st[r - p0] : ROW_CONVERT;
         if (__builtin_expect(rs == ROW_CONVERT, 1)) {
             const uint32_t a = o[0];
             const char *const s = buf + a;
