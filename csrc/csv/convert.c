@@ -503,6 +503,78 @@ static num_passes pick_num_passes(int simd)
 }
 #endif
 
+/* Rows [p0, p1) of the string column c (st: their states from p0): each value's bytes to
+ * *cur (advanced past them; end: the region's end), its end to str_offsets[r + 1], its missing
+ * flag to the mask (see convert_chunk). Out of line and with everything it reads more than
+ * once in locals, as fast_num_pass: through c and cur, every byte stored into the column made
+ * the compiler load the column's pointers again, row after row. Returns whether a value may
+ * hold a byte >= 0x80, or -1 when out of memory. */
+static __attribute__((noinline)) int str_pass(const char *buf, const char *buf_end,
+                                              const bo_csv_index *ix, const bo_csv_col *c,
+                                              const uint8_t *st, int64_t p0, int64_t p1,
+                                              char quote, char **cur, char *end, scratch_t *sc)
+{
+    const size_t stride = (size_t)ix->n_fields + 1;
+    const int f = c->field;
+    /* the field's end: the next field's start - 1, or the row's end for the last */
+    const uint32_t e_adj = f + 1 < ix->n_fields;
+    const uint32_t *o = ix->offs + (size_t)p0 * stride + f;
+    const bo_csv_na *const nav = c->na;
+    uint8_t *const mask = c->mask;
+    int64_t *const offsets = c->str_offsets;
+    const char *const data = c->str_data;
+    char *d = *cur;
+    int nonascii = 0;
+    for (int64_t r = p0; r < p1; r++, o += stride) {
+        const int rs = st[r - p0];
+        const char *s;
+        size_t len;
+        int na;
+        if (rs == ROW_SKIP) {
+            mask[r] = 1;
+            offsets[r + 1] = d - data;
+            continue;
+        }
+        if (rs == ROW_CONVERT) {
+            const uint32_t a = o[0], b = o[1] - e_adj;
+            if (quote && b > a && buf[a] == quote) {
+                /* unquoted straight into the column (the region has room for the raw bytes),
+                 * not through the scratch buffer and a copy */
+                len = unquote_into(buf + a, b - a, quote, d);
+                na = na_match(nav, d, len);
+                mask[r] = (uint8_t)na;
+                if (!na) {
+                    d += len;
+                    nonascii = 1; /* not tracked here: the chunk's check tests */
+                }
+                offsets[r + 1] = d - data;
+                continue;
+            }
+            s = buf + a;
+            len = b - a;
+            na = na_match(nav, s, len);
+        } else {
+            uint32_t a, b;
+            const int present = padded_span(ix, r, f, &a, &b);
+            if (span_text(buf, a, b, quote, sc, &s, &len) < 0) {
+                *cur = d;
+                return -1;
+            }
+            na = !present || na_match(nav, s, len);
+        }
+        mask[r] = (uint8_t)na;
+        if (na)
+            len = 0;
+        /* s is in the block, or in the scratch buffer when the value was quoted (outside
+         * [buf, buf_end): copy_str's bounds test sends it to memcpy) */
+        nonascii |= copy_str(d, end, s, len, buf, buf_end);
+        d += len;
+        offsets[r + 1] = d - data;
+    }
+    *cur = d;
+    return nonascii;
+}
+
 /* Rows a column pass of convert_chunk covers: about 64 KB of text and index, so that the
  * next column's pass finds them in L2 (a BSM row is ~300 bytes, a row of 320 numbers ~4 KB
  * with its index). */
@@ -562,57 +634,12 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
         }
         for (int ci = 0; ci < n_cols; ci++) {
             const bo_csv_col *c = &cols[ci];
-            const int f = c->field;
-            /* the field's end: the next field's start - 1, or the row's end for the last */
-            const size_t e_at = f + 1 < ix->n_fields ? (size_t)f + 1 : (size_t)ix->n_fields;
-            const uint32_t e_adj = f + 1 < ix->n_fields ? 1 : 0;
-            const uint32_t *o = ix->offs + (size_t)p0 * stride;
             if (c->type == BO_CSV_STR) {
-                for (int64_t r = p0; r < p1; r++, o += stride) {
-                    const int rs = st[r - r0];
-                    const char *s;
-                    size_t len;
-                    int na;
-                    if (rs == ROW_SKIP) {
-                        c->mask[r] = 1;
-                        c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
-                        continue;
-                    }
-                    if (rs == ROW_CONVERT) {
-                        const uint32_t a = o[f], b = o[e_at] - e_adj;
-                        if (quote && b > a && buf[a] == quote) {
-                            /* unquoted straight into the column (the region has room for
-                             * the raw bytes), not through the scratch buffer and a copy */
-                            char *d = str_cur[ci];
-                            len = unquote_into(buf + a, b - a, quote, d);
-                            na = na_match(c->na, d, len);
-                            c->mask[r] = (uint8_t)na;
-                            if (!na) {
-                                str_cur[ci] += len;
-                                nonascii = 1; /* not tracked here: the chunk's check tests */
-                            }
-                            c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
-                            continue;
-                        }
-                        s = buf + a;
-                        len = b - a;
-                        na = na_match(c->na, s, len);
-                    } else {
-                        uint32_t a, b;
-                        const int present = padded_span(ix, r, f, &a, &b);
-                        if (span_text(buf, a, b, quote, sc, &s, &len) < 0)
-                            return -1;
-                        na = !present || na_match(c->na, s, len);
-                    }
-                    c->mask[r] = (uint8_t)na;
-                    if (na)
-                        len = 0;
-                    /* s is in the block, or in the scratch buffer when the value was quoted
-                     * (outside [buf, buf_end): copy_str's bounds test sends it to memcpy) */
-                    nonascii |= copy_str(str_cur[ci], str_end[ci], s, len, buf, buf_end);
-                    str_cur[ci] += len;
-                    c->str_offsets[r + 1] = str_cur[ci] - c->str_data;
-                }
+                const int rc = str_pass(buf, buf_end, ix, c, st + (p0 - r0), p0, p1, quote,
+                                        &str_cur[ci], str_end[ci], sc);
+                if (rc < 0)
+                    return -1;
+                nonascii |= rc;
                 continue;
             }
 #if defined(__SSE2__)
