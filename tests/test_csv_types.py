@@ -548,8 +548,34 @@ def test_iso_timestamps_fixed_shape_match_reference(tmp_path_factory, parts):
         if spoil is not None and spoil[0] < len(t):
             t = t[:spoil[0]] + spoil[1] + t[spoil[0] + 1:]
         texts.append(t)
+    from blockops import _config
+
     path = write(tmp_path_factory.mktemp("iso"), ("t\n" + "\n".join(texts) + "\n").encode())
-    df = bio.read_csv(path, dtypes={"t": "datetime:iso"}, on_bad_lines="skip")
     want = [(i, _iso_ref(t)) for i, t in enumerate(texts)]
-    assert df.index.tolist() == [i for i, v in want if v is not None], texts
+    for level in _config.supported_simd_levels():  # the column loops' builds
+        with _config.simd_level(level):
+            df = bio.read_csv(path, dtypes={"t": "datetime:iso"}, on_bad_lines="skip")
+        assert df.index.tolist() == [i for i, v in want if v is not None], (level, texts)
+        assert df["t"].to_numpy().view(np.int64).tolist() == \
+            [v for _, v in want if v is not None], level
+
+
+def test_iso_timestamps_edges_and_missing_values(tmp_path, simd_level):
+    """Leap days, the first and last instants of datetime64[ns] (years 1677 and 2262: in range
+    and one second out), next to other fields; a missing-value string of the fixed shape is
+    missing, not a timestamp."""
+    bio = csv_api()
+    texts = ["1900-02-29T00:00:00", "2000-02-29T00:00:00", "2024-02-29 23:59:59Z",
+             "2023-02-29T00:00:00", "1677-09-21T00:12:44Z", "1677-09-21T00:12:43Z",
+             "2262-04-11T23:47:16", "2262-04-11T23:47:17", "1676-12-31T23:59:59",
+             "2013-01-01T10:00:00Z", "2013-01-01t10:00:00z", "2013-12-31T24:00:00"] * 3
+    rows = [f"{'9' * (i % 7)},{t}" for i, t in enumerate(texts)]
+    path = write(tmp_path, ("a,t\n" + "\n".join(rows) + "\n").encode())
+    df = bio.read_csv(path, dtypes={"a": "str", "t": "datetime:iso"}, on_bad_lines="skip")
+    want = [(i, _iso_ref(t)) for i, t in enumerate(texts)]
+    assert df.index.tolist() == [i for i, v in want if v is not None]
     assert df["t"].to_numpy().view(np.int64).tolist() == [v for _, v in want if v is not None]
+    df = bio.read_csv(path, dtypes={"a": "str", "t": "datetime:iso"}, on_bad_lines="skip",
+                      na_values=["2013-01-01T10:00:00Z"], keep_default_na=False)
+    t = df["t"]
+    assert t.isna().sum() == 3 and texts.index("2013-01-01T10:00:00Z") in t[t.isna()].index

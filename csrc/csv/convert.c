@@ -424,6 +424,18 @@ static int na_numberlike(const bo_csv_na *na)
     return 0;
 }
 
+/* The same for ISO datetime columns: a missing-value string of 19 or 20 bytes could have the
+ * shape bo_iso_fast takes (no default one has). */
+static int na_isolike(const bo_csv_na *na)
+{
+    if (!na)
+        return 0;
+    for (int i = 0; i < na->n; i++)
+        if (na->lens[i] == 19 || na->lens[i] == 20)
+            return 1;
+    return 0;
+}
+
 
 /* Field c->field of row r of a non-string column, the general way (unquoting, missing-value
  * strings, every spelling the parsers take); padded: a short row that pad_short converts.
@@ -486,7 +498,7 @@ __attribute__((noinline)) int bo_csv_convert_slow(const struct bo_csv_slow *x, i
 /* The numeric column passes of a SIMD level: the AVX2 build where the CPU has what it was
  * compiled for (the level's AVX2 and FMA, and BMI1/2 and POPCNT, checked here), else SSE2. */
 typedef struct {
-    bo_csv_num_pass_fn int64, float64, float32;
+    bo_csv_num_pass_fn int64, float64, float32, datetime_iso;
 } num_passes;
 
 #if defined(__SSE2__)
@@ -496,10 +508,11 @@ static num_passes pick_num_passes(int simd)
     __builtin_cpu_init();
     if (simd >= BO_SIMD_AVX2 && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
         __builtin_cpu_supports("popcnt"))
-        return (num_passes){pass_int64_avx2, pass_float64_avx2, pass_float32_avx2};
+        return (num_passes){pass_int64_avx2, pass_float64_avx2, pass_float32_avx2,
+                            pass_datetime_iso_avx2};
 #endif
     (void)simd;
-    return (num_passes){pass_int64, pass_float64, pass_float32};
+    return (num_passes){pass_int64, pass_float64, pass_float32, pass_datetime_iso};
 }
 #endif
 
@@ -644,11 +657,12 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
             }
 #if defined(__SSE2__)
             if (fast[ci] && (c->type == BO_CSV_INT64 || c->type == BO_CSV_FLOAT64 ||
-                             c->type == BO_CSV_FLOAT32)) {
+                             c->type == BO_CSV_FLOAT32 || c->type == BO_CSV_DATETIME_ISO)) {
                 const struct bo_csv_slow x = {buf, buf_end, ix, c, ci, quote, bad, sc, fb};
                 const int rc = (c->type == BO_CSV_INT64     ? np->int64
                                 : c->type == BO_CSV_FLOAT64 ? np->float64
-                                                            : np->float32)(
+                                : c->type == BO_CSV_FLOAT32 ? np->float32
+                                                            : np->datetime_iso)(
                     buf, ix, c, any_flagged ? st + (p0 - r0) : NULL, p0, p1, &x);
                 if (rc < 0)
                     return -1;
@@ -743,7 +757,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
 #if defined(__SSE2__)
     const num_passes np = pick_num_passes(simd);
 #else
-    const num_passes np = {0, 0, 0};
+    const num_passes np = {0, 0, 0, 0};
 #endif
     int T = opts && opts->n_threads > 0 ? opts->n_threads : 1;
     const int64_t n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
@@ -768,7 +782,8 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         return bo_error_set(err, BO_ERR_NOMEM, "out of memory");
     }
     for (int ci = 0; ci < n_cols; ci++)
-        fast[ci] = !na_numberlike(cols[ci].na);
+        fast[ci] = cols[ci].type == BO_CSV_DATETIME_ISO ? !na_isolike(cols[ci].na)
+                                                         : !na_numberlike(cols[ci].na);
     for (int64_t k = 0; k < n_chunks; k++)
         fbs[k].row = -1;
     int nomem = 0;

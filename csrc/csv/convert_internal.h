@@ -34,5 +34,8 @@ BO_CSV_HIDDEN int pass_float64_avx2(const char *, const bo_csv_index *, const bo
 BO_CSV_HIDDEN int pass_float32_avx2(const char *, const bo_csv_index *, const bo_csv_col *,
                                     const uint8_t *, int64_t, int64_t,
                                     const struct bo_csv_slow *);
+BO_CSV_HIDDEN int pass_datetime_iso_avx2(const char *, const bo_csv_index *,
+                                         const bo_csv_col *, const uint8_t *, int64_t, int64_t,
+                                         const struct bo_csv_slow *);
 #endif
 #endif

@@ -1,4 +1,5 @@
-/* The loops of the int64, float64 and float32 columns that the fast parsers take (internal).
+/* The loops of the int64, float64, float32 and ISO 8601 datetime columns that the fast parsers
+ * take (internal).
  *
  * Compiled twice: in convert.c for the x86-64 baseline (SSE2) and in convert_avx2.c with AVX2,
  * BMI1/2 and POPCNT, where the same intrinsics become three-operand VEX instructions (no
@@ -24,8 +25,8 @@ static inline int float_fast(const char *lo, const char *s, size_t len, double *
     return 0;
 }
 
-/* Rows [p0, p1) of the int64, float64 or float32 column c (type: a constant in each build of
- * it below) whose fields the fast parsers may take without the missing-value match (fast[] of
+/* Rows [p0, p1) of the int64, float64, float32 or ISO datetime column c (type: a constant in
+ * each build of it below) whose fields the fast parsers may take without the missing-value match (fast[] of
  * convert_chunk); st: the rows' states from p0 (NULL: every row is ROW_CONVERT); x: what the
  * general path needs for the other fields. Everything the loop reads more than once is in a
  * local: through c and ix, every store into the column (a uint8_t mask may alias anything)
@@ -51,7 +52,11 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
             const char *const s = buf + a;
             const size_t len = o[1] - e_adj - a;
             int ok;
-            if (type == BO_CSV_INT64) {
+            if (type == BO_CSV_DATETIME_ISO) {
+                int64_t v;
+                if ((ok = !bo_iso_fast(s, len, &v)))
+                    ((int64_t *)out)[r] = v;
+            } else if (type == BO_CSV_INT64) {
                 int64_t v;
                 if ((ok = !bo_int_field_fast(buf, s, len, &v)))
                     ((int64_t *)out)[r] = v;
@@ -88,5 +93,6 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
 FAST_NUM_PASS(pass_int64, BO_CSV_INT64)
 FAST_NUM_PASS(pass_float64, BO_CSV_FLOAT64)
 FAST_NUM_PASS(pass_float32, BO_CSV_FLOAT32)
+FAST_NUM_PASS(pass_datetime_iso, BO_CSV_DATETIME_ISO)
 #undef FAST_NUM_PASS
 #endif
