@@ -471,6 +471,35 @@ def test_int_fast_path_every_length_sign_and_neighbour(tmp_path, simd_level):
             (bad, str(ei.value))
 
 
+def test_float_column_of_integers_and_decimals_in_runs(tmp_path, simd_level):
+    """A float column whose fields are integers for a while, then decimals, then integers (a
+    column of ints with missing values is float64): the loop tries first the shape that took
+    the previous field; every switch, "-0", 16-digit integers and missing values between them
+    give float()'s bits."""
+    bio = csv_api()
+    r = np.random.default_rng(17)
+    texts = []
+    for run in range(300):
+        n = int(r.integers(1, 12))
+        for _ in range(n):
+            k = int(r.integers(1, 17))
+            v = "".join(r.choice(list("0123456789"), k))
+            sign = "-" if r.random() < 0.3 else ""
+            if run % 2:
+                v = v[: max(1, k // 2)] + "." + (v[k // 2:] or "5")
+            texts.append(sign + v)
+        if r.random() < 0.2:
+            texts.append("")
+    texts += ["-0", "0", "-0.0", "1234567890123456", "-9007199254740993"]
+    path = write(tmp_path, ("a,x\n" + "\n".join(f"{i % 10},{t}" for i, t in enumerate(texts))
+                            + "\n").encode())
+    got = bio.read_csv(path, dtypes={"a": "int64", "x": "float64"})["x"].to_numpy()
+    want = np.array([float(t) if t else np.nan for t in texts])
+    assert np.array_equal(got.view(np.uint64), want.view(np.uint64)), \
+        [(t, g, w) for t, g, w in zip(texts, got, want) if np.float64(g).view(np.uint64)
+         != np.float64(w).view(np.uint64)][:5]
+
+
 def test_float_fast_path_next_to_other_fields(tmp_path, simd_level):
     """The float fast path reads the 32 bytes before a field: numbers of every plain shape
     (1..9 integer and 1..18 fraction digits, signs) after text fields of every length (quoted,

@@ -13,14 +13,26 @@
 #if defined(__SSE2__)
 /* A float field of the shapes the fast parsers take: a decimal (bo_float_field_fast) or an
  * integer of up to 16 digits, whose int64 -> double conversion rounds to nearest as the
- * general parser does ("-0" is -0.0). 0 when parsed, else the general path decides. */
-static inline int float_fast(const char *lo, const char *s, size_t len, double *v)
+ * general parser does ("-0" is -0.0). 0 when parsed, else the general path decides. The two
+ * shapes are disjoint (a dot or none), so the order of the tests changes no value; *int_first
+ * tries the one that took the previous field first: a float column of integers (ints with
+ * missing values, inferred as float64 as pandas does) failed the decimal test on every field,
+ * which costs as much as a parse. */
+static inline int float_fast(const char *lo, const char *s, size_t len, double *v, int *int_first)
 {
-    if (!bo_float_field_fast(lo, s, len, v))
-        return 0;
     int64_t iv;
-    if (bo_int_field_fast(lo, s, len, &iv))
-        return 1;
+    if (!*int_first) {
+        if (!bo_float_field_fast(lo, s, len, v))
+            return 0;
+        if (bo_int_field_fast(lo, s, len, &iv))
+            return 1;
+        *int_first = 1;
+    } else if (bo_int_field_fast(lo, s, len, &iv)) {
+        if (bo_float_field_fast(lo, s, len, v))
+            return 1;
+        *int_first = 0;
+        return 0;
+    }
     *v = iv == 0 && s[0] == '-' ? -0.0 : (double)iv;
     return 0;
 }
@@ -44,6 +56,7 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
     const uint32_t *o = ix->offs + (size_t)p0 * stride + c->field;
     void *const out = c->out;
     uint8_t *const mask = c->mask;
+    int int_first = 0;
     for (int64_t r = p0; r < p1; r++, o += stride) {
         /* (st is NULL, known before the loop, in most chunks: the compiler makes two loops) */
         const int rs = st ? st[r - p0] : ROW_CONVERT;
@@ -62,7 +75,7 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
                     ((int64_t *)out)[r] = v;
             } else {
                 double v;
-                if ((ok = !float_fast(buf, s, len, &v))) {
+                if ((ok = !float_fast(buf, s, len, &v, &int_first))) {
                     if (type == BO_CSV_FLOAT32)
                         ((float *)out)[r] = (float)v;
                     else
