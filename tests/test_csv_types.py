@@ -421,17 +421,24 @@ def test_long_fractions_bitwise_equal_to_python_float(tmp_path, simd_level):
         assert not mism, mism[:5]
 
 
+def _random_ints(r, lengths, each, p_minus):
+    """each random integer texts of every length in lengths, a '-' with probability p_minus,
+    else now and then a '+'."""
+    out = []
+    for n in lengths:
+        for _ in range(each):
+            v = "".join(r.choice(list("0123456789"), n))
+            out.append(("-" if r.random() < p_minus else "+" if r.random() < 0.1 else "") + v)
+    return out
+
+
 def test_short_ints_bitwise_equal_to_python_int(tmp_path, simd_level):
     """The 1..8-digit fast path of the int converter, next to other columns (it reads up to 8
     bytes before the value) and first in the file, quoted and with blanks (the general path),
     against int(); out-of-range for int8/int16 still a bad value."""
     bio = csv_api()
     r = np.random.default_rng(9)
-    vals = []
-    for n in range(1, 12):
-        for _ in range(40):
-            v = "".join(r.choice(list("0123456789"), n))
-            vals.append(("-" if r.random() < 0.3 else "+" if r.random() < 0.1 else "") + v)
+    vals = _random_ints(r, range(1, 12), 40, 0.3)
     vals += ["0", "-0", "+0", "00000000", "99999999", "-99999999", "100000000", " 7", "8 "]
     texts = [f'"{v}"' if r.random() < 0.1 else v for v in vals]
     data = "x,y\n" + "\n".join(f"{t},{'a' * int(r.integers(0, 9))}" for t in texts) + "\n"
@@ -445,16 +452,13 @@ def test_short_ints_bitwise_equal_to_python_int(tmp_path, simd_level):
 
 
 def test_int_fast_path_every_length_sign_and_neighbour(tmp_path, simd_level):
-    """The int64 fast path reads the 16 bytes before a field: 1..19 digits with and without a
-    sign, a sign alone, doubled signs, blanks, after text fields that end in digits and signs:
-    the same values as int(), and the texts int() rejects are bad values (line and column)."""
+    """The int64 fast path reads the 16 bytes before a field: 1..18 digits with and without a
+    sign, a sign alone, doubled signs, a blank inside, after text fields that end in digits and
+    signs: the same values as int(), and the texts int() rejects are bad values (line and
+    column)."""
     bio = csv_api()
     r = np.random.default_rng(13)
-    vals = []
-    for n in range(1, 19):
-        for _ in range(30):
-            v = "".join(r.choice(list("0123456789"), n))
-            vals.append(("-" if r.random() < 0.4 else "+" if r.random() < 0.1 else "") + v)
+    vals = _random_ints(r, range(1, 19), 30, 0.4)
     vals += ["9223372036854775807", "-9223372036854775808", "+0", "-0", "0" * 17 + "1"]
     pre = ["".join(r.choice(list("0123456789+-x"), int(r.integers(0, 20)))) for _ in vals]
     data = "a,x\n" + "\n".join(f"{p},{v}" for p, v in zip(pre, vals)) + "\n"
