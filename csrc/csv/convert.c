@@ -605,8 +605,8 @@ static __attribute__((noinline)) int str_pass(const char *buf, const char *buf_e
  * buffer as if no region had slack (corrected afterwards for the regions that move: none
  * when no value was quoted or missing). A row flagged by the tokenizer is bad and not
  * converted (its strings count as missing, with length 0). fast[ci]: column ci may skip the
- * missing-value match for fields its fast parser takes (na_numberlike). Returns whether a
- * string value may hold a byte >= 0x80, or -1 when out of memory. */
+ * missing-value match for fields its fast parser takes (na_numberlike, na_isolike). Returns
+ * whether a string value may hold a byte >= 0x80, or -1 when out of memory. */
 static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
                          int n_cols, const uint8_t *fast, char quote, int pad, int64_t r0,
                          int64_t r1, uint8_t *bad, char **str_cur, char *const *str_end,

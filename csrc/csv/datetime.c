@@ -242,50 +242,12 @@ int bo_parse_datetime_fmt(const char *s, size_t len, const bo_csv_dtfmt *f, int6
     return bo_parse_datetime_fmt_ref(s, len, f, ns);
 }
 
-/* "YYYY-MM-DD?HH:MM:SS" (? = T, t or a space), optionally with Z or z: the commonest ISO 8601
- * timestamp in CSV exports, its 14 digits and 5 separators tested at fixed places with one
- * SWAR digit test, instead of read_num's loop per field. 1 when the text has another shape
- * (the general parser decides); else the general parser's result, from the same fields. */
-static int iso_fixed(const char *s, size_t len, int64_t *ns)
-{
-    if ((len != 19 && len != 20) || (len == 20 && (s[19] | 0x20) != 'z'))
-        return 1;
-    uint64_t a, b, c;
-    memcpy(&a, s, 8);      /* YYYY-MM- */
-    memcpy(&b, s + 8, 8);  /* DD?HH:MM */
-    memcpy(&c, s + 11, 8); /* HH:MM:SS */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    a = __builtin_bswap64(a);
-    b = __builtin_bswap64(b);
-    c = __builtin_bswap64(c);
-#endif
-    const uint64_t ONES = 0x0101010101010101ULL, HIGH = 0x8080808080808080ULL;
-    a ^= 0x30 * ONES;
-    b ^= 0x30 * ONES;
-    c ^= 0x30 * ONES;
-#define NONDIGIT(x) (((((x) & ~HIGH) + 0x76 * ONES) | (x)) & HIGH)
-    /* digits: bytes 0-3, 5, 6 of a (year, month); 0, 1, 3, 4, 6, 7 of b (day, hour, minute);
-     * 6, 7 of c (second) */
-    if ((NONDIGIT(a) & 0x0080800080808080ULL) | (NONDIGIT(b) & 0x8080008080008080ULL) |
-        (NONDIGIT(c) & 0x8080000000000000ULL))
-        return 1;
-#undef NONDIGIT
-    const char sep = s[10];
-    if (s[4] != '-' || s[7] != '-' || (sep != 'T' && sep != 't' && sep != ' ') || s[13] != ':' ||
-        s[16] != ':')
-        return 1;
-#define D(i) (s[i] - '0')
-    civil cv = {D(0) * 1000 + D(1) * 100 + D(2) * 10 + D(3), D(5) * 10 + D(6), D(8) * 10 + D(9),
-                D(11) * 10 + D(12), D(14) * 10 + D(15), D(17) * 10 + D(18), 0, 0};
-#undef D
-    return civil_to_ns(&cv, ns);
-}
-
 int bo_parse_datetime_iso(const char *s, size_t len, int64_t *ns)
 {
-    const int fixed = iso_fixed(s, len, ns);
-    if (fixed != 1)
-        return fixed;
+    /* the commonest shape, with its own fixed-place tests; any other text, and this shape
+     * with a field out of range, the general reader below (the same result for the shape) */
+    if (bo_iso_fast(s, len, ns) == 0)
+        return 0;
     bo_trim(&s, &len);
     const char *p = s, *end = s + len;
     civil c = {0, 1, 1, 0, 0, 0, 0, 0};

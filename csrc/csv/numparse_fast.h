@@ -560,6 +560,27 @@ static inline int64_t bo_days_from_civil_u32(uint32_t y, uint32_t m, uint32_t d)
     return (int64_t)era * 146097 + (int64_t)doe - 719468;
 }
 
+/* Whether day d >= 1 exists in month mo (1..12) of year y (proleptic Gregorian). */
+static inline int bo_day_exists(uint32_t y, uint32_t mo, uint32_t d)
+{
+    static const uint8_t dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const uint32_t leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= (uint32_t)dm[mo - 1] + (mo == 2 && leap);
+}
+
+/* A valid date and time in the years [1677, 2262] as ns since the epoch: 0, or -2 when the
+ * instant is outside datetime64[ns] (the ends of those years). */
+static inline int bo_civil_ns(uint32_t y, uint32_t mo, uint32_t d, uint32_t h, uint32_t mi,
+                              uint32_t sec, int64_t *ns)
+{
+    const int64_t secs =
+        bo_days_from_civil_u32(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + sec);
+    if (secs < -9223372036LL + 1 || secs > 9223372036LL - 1)
+        return -2;
+    *ns = secs * 1000000000LL;
+    return 0;
+}
+
 /* The fields of a full-width BSM timestamp. */
 typedef struct bo_bsm_fields {
     uint32_t month, day, year, hour, minute, second; /* hour 0..23 */
@@ -591,9 +612,7 @@ static inline int bo_bsm_fields_parse(const char *s, bo_bsm_fields *f)
 #undef DIG
     if (h12 - 1 > 11u || mo - 1 > 11u || mi > 59 || sec > 59 || d == 0)
         return -1;
-    static const uint8_t dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const uint32_t leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > (uint32_t)dm[mo - 1] + (mo == 2 && leap))
+    if (!bo_day_exists(y, mo, d))
         return -1;
     f->month = mo;
     f->day = d;
@@ -614,12 +633,7 @@ static inline int bo_datetime_bsm_fast(const char *s, int64_t *ns)
         return rc;
     if (f.year < 1677 || f.year > 2262)
         return -2;
-    const int64_t secs = bo_days_from_civil_u32(f.year, f.month, f.day) * 86400 +
-                         f.hour * 3600 + f.minute * 60 + f.second;
-    if (secs < -9223372036LL + 1 || secs > 9223372036LL - 1)
-        return -2;
-    *ns = secs * 1000000000LL;
-    return 0;
+    return bo_civil_ns(f.year, f.month, f.day, f.hour, f.minute, f.second, ns);
 }
 
 /* ---- ISO 8601 timestamps ---- */
@@ -627,12 +641,11 @@ static inline int bo_datetime_bsm_fast(const char *s, int64_t *ns)
 /* "YYYY-MM-DD?HH:MM:SS" (? = T, t or a space), optionally with Z or z, exactly s[0, len): the
  * commonest timestamp of CSV exports. 0 and the value when bo_parse_datetime_iso gives 0 for
  * the text, else 1 (the general parser decides, and names what is wrong). For this shape the
- * general parser reads the same fields (its own fixed-shape test, iso_fixed, is this one) and
- * applies the same checks: a month, day, hour, minute or second out of range, a year outside
+ * general parser reads the same fields and applies the same checks: a month, day, hour, minute or second out of range, a year outside
  * [1677, 2262] or an instant outside datetime64[ns] make it fail, and then this returns 1; in
  * those years bo_days_from_civil_u32 is its days_from_civil. Static inline, with three SWAR
  * loads for the 14 digits and the separators: through the general path a value was ~320
- * instructions. */
+ * instructions. bo_parse_datetime_iso tries it first. */
 static inline int bo_iso_fast(const char *s, size_t len, int64_t *ns)
 {
     if (len - 19 > 1 || (len == 20 && (s[19] | 0x20) != 'z'))
@@ -658,18 +671,10 @@ static inline int bo_iso_fast(const char *s, size_t len, int64_t *ns)
     const uint32_t h = DIG(b, 3) * 10 + DIG(b, 4), mi = DIG(b, 6) * 10 + DIG(b, 7);
     const uint32_t sec = DIG(c, 6) * 10 + DIG(c, 7);
 #undef DIG
-    static const uint8_t dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo - 1 > 11u || h > 23 || mi > 59 || sec > 59 || d == 0 || y - 1677 > 2262u - 1677u)
+    if (mo - 1 > 11u || h > 23 || mi > 59 || sec > 59 || d == 0 || y - 1677 > 2262u - 1677u ||
+        !bo_day_exists(y, mo, d))
         return 1;
-    const uint32_t leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > (uint32_t)dm[mo - 1] + (mo == 2 && leap))
-        return 1;
-    const int64_t secs =
-        bo_days_from_civil_u32(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + sec);
-    if (secs < -9223372036LL + 1 || secs > 9223372036LL - 1)
-        return 1;
-    *ns = secs * 1000000000LL;
-    return 0;
+    return bo_civil_ns(y, mo, d, h, mi, sec, ns) ? 1 : 0;
 }
 
 #endif
