@@ -412,7 +412,16 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
         bo_csv_tok_opts ot = *o;
         if (!last)
             ot.final = 0;
-        res[t] = tok_range(buf, start[t], stop, n, &ot, nf, 0, &rb[t], &pos[t], &nomem[t]);
+        /* on this thread's stack while it runs: the scan updates its row count at every row,
+         * and rb[0] and rb[1] share a cache line (that ping-pong made two threads slower than
+         * one, benchmarks/RESULTS.md, session 12) */
+        rowbuf mine = rb[t];
+        size_t at = start[t];
+        int no = 0;
+        res[t] = tok_range(buf, start[t], stop, n, &ot, nf, 0, &mine, &at, &no);
+        rb[t] = mine;
+        pos[t] = at;
+        nomem[t] = no;
         if (!last && res[t] == ROW_DONE && pos[t] != stop)
             res[t] = ROW_INCOMPLETE; /* reached the end before the next start */
     }

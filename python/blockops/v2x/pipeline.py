@@ -962,11 +962,6 @@ class _Stage:
         self._parts.append((path, 0))
         self.spilled += 1
 
-    def spilled_at(self, j: int) -> bool:
-        """Whether part j is still to be read back from disk (False past the last part)."""
-        return j < len(self._parts) and self._parts[j] is not None and \
-            isinstance(self._parts[j][0], str)
-
     def take(self, j: int) -> pd.DataFrame:
         item, n = self._parts[j]
         self._parts[j] = None
@@ -1128,12 +1123,10 @@ class Pipeline:
         counts: dict = {}
         out_ids = _OutputIds()
         k = 0
-        # Pass 2 with a part in memory has nothing to overlap the previous part's Parquet write
-        # with but the (cheap) attack: one writer left it waiting on the writes (~0.05-0.1 s a
-        # part, one core), two use both cores. Before a spilled part, one pending write as
-        # before: reading it back is the overlap, and two writers beside the read made pass 2
-        # slower (5 M rows, 21 of 24 parts spilled, 3 runs: 2.4-4.1 s vs 2.3-3.0 s). Pass 1 and
-        # one-pass runs keep one pending write, as parsing already uses every core.
+        # Pass 2 keeps two writes pending (with two threads): its main thread only reads a part
+        # back and attacks it, so one writer left a core idle waiting on Parquet encoding, the
+        # bulk of pass 2's CPU (benchmarks/RESULTS.md, session 12). Pass 1 and one-pass runs keep
+        # one pending write, as parsing already uses every core.
         writer = _BackgroundWriter(2 if _config.resolve_threads(nt) >= 2 else 1)
         stage = _Stage(cfg.stage_memory(), stage_dir, writer) if two else None
         res.stage_memory = stage.budget if stage is not None else 0
@@ -1197,7 +1190,7 @@ class Pipeline:
                                               n_threads=nt)
                             self._count_out(res, df, out_ids)
                         with timer("write (wait)"):
-                            submit(df, j, max_pending=1 if stage.spilled_at(j + 1) else 2)
+                            submit(df, j, max_pending=2)
                         del df
                         bar2.update(1)  # part j is written or being written
                 res.stage_bytes, res.stage_parts = stage.peak, stage.kept
