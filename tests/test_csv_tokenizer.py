@@ -252,3 +252,22 @@ def test_structural_scan_same_index_at_every_simd_level(case, final, nt):
         assert _index_digest(data, code, nt, final) == want, f"simd {code}"
     with pytest.raises(ValueError, match="SIMD level"):
         _core.csv_tokenize(data, len(data), ",", '"', 0, final, 0, 0, 1, len(_config.LEVELS))
+
+
+@SETTINGS
+@given(case=R.hostile_bytes(), final=st.booleans(), trim=st.integers(0, 300),
+       nt=st.sampled_from([2, 3, 4]))
+def test_split_tokenizer_same_index_as_one_thread(case, final, trim, nt):
+    """From 1 MB a thread, a slice is tokenized in ranges on several threads, each from a
+    guessed row start after its cut (with two threads the second thread counts the quotes
+    before the cut while the first tokenizes): the index must equal one thread's for hostile
+    bytes, the cut moving across the repeated pattern (quoted line breaks, CRLF, stray quotes
+    at the cut; a row longer than the second range)."""
+    _ncols, data = case
+    reps = (2 << 20) // max(1, len(data)) + 2
+    data = (data * reps)[:max(0, len(data) * reps - trim)]
+    want = _index_digest(data, 0, 1, final)
+    assert _index_digest(data, 0, nt, final) == want
+    # a last row over the cut, without a line break after it: no second range
+    long_row = data[:1000] + b"\n" + b"x," * (len(data) // 2)
+    assert _index_digest(long_row, 0, nt, final) == _index_digest(long_row, 0, 1, final)

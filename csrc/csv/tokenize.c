@@ -342,6 +342,21 @@ static int64_t count_byte(const char *buf, size_t n, char c)
     return count;
 }
 
+/* Where a range's rows start: one past the first line break at or after buf[from] outside
+ * quotes, inq being the quote state before buf[from] (n: none). Speculative, as the parity a
+ * stray quote breaks is not tok_row's state: the caller checks the ranges' ends. */
+static size_t speculative_start(const char *buf, size_t n, size_t from, char quote, int inq)
+{
+    for (size_t i = from; i < n; i++) {
+        const char ch = buf[i];
+        if (quote && ch == quote)
+            inq ^= 1;
+        else if (!inq && (ch == '\n' || ch == '\r'))
+            return i + 1;
+    }
+    return n;
+}
+
 static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_opts *o, int nf,
                                    int T, bo_csv_index *out, bo_error *err, int *fallback)
 {
@@ -356,13 +371,15 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
         st = bo_error_set(err, BO_ERR_NOMEM, "out of memory");
         goto done;
     }
-    /* 1. quote counts of the ranges before each cut (the last range's count is never needed),
-     * in parallel; with two threads that is one range, counted here: a parallel region ends in
-     * a wait, which costs more than counting 1 MB (the reader tokenizes a block slice by
-     * slice, and on a busy machine each wait burns up to libgomp's spin time) */
-    if (T == 2) {
-        quotes[0] = o->quote ? count_byte(buf, n / 2, o->quote) : 0;
-    } else {
+    /* With two threads the second one counts the first range's quotes itself and the first
+     * starts tokenizing at once, up to the cut: a serial count before the parallel region
+     * left the other thread waiting (spinning) for it at every slice. The first range is
+     * made longer than half (counting is about a sixth of the cost of tokenizing a byte), so
+     * the two threads finish together. */
+    const int two = T == 2;
+    const size_t cut1 = two ? n / 100 * 54 : 0;
+    /* 1. quote counts of the ranges before each cut (the last range's count is never needed) */
+    if (!two) {
         BO_OMP(parallel for num_threads(T - 1) schedule(static, 1))
         for (int t = 0; t < T - 1; t++) {
             size_t a = n / (size_t)T * (size_t)t, b = n / (size_t)T * (size_t)(t + 1);
@@ -372,43 +389,53 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
     /* 2. speculative row starts */
     start[0] = 0;
     start[T] = n;
-    {
+    if (!two) {
         int64_t parity = 0;
         for (int t = 1; t < T; t++) {
             parity += quotes[t - 1];
-            size_t i = n / (size_t)T * (size_t)t;
-            int inq = (int)(parity & 1);
-            size_t s = n;
-            for (; i < n; i++) {
-                char ch = buf[i];
-                if (o->quote && ch == o->quote)
-                    inq ^= 1;
-                else if (!inq && (ch == '\n' || ch == '\r')) {
-                    s = i + 1;
-                    break;
-                }
-            }
+            size_t s = speculative_start(buf, n, n / (size_t)T * (size_t)t, o->quote,
+                                         (int)(parity & 1));
             start[t] = s < start[t - 1] ? start[t - 1] : s;
         }
     }
     /* 3. tokenize each range */
     BO_OMP(parallel for num_threads(T) schedule(static, 1))
     for (int t = 0; t < T; t++) {
-        if (start[t] >= n || (t > 0 && start[t] == start[t - 1])) {
-            res[t] = -1; /* empty range */
-            pos[t] = start[t];
-            continue;
-        }
-        size_t stop = start[t + 1];
-        /* the last active range tokenizes to the end */
+        size_t stop;
         int last = 1;
-        for (int u = t + 1; u < T; u++)
-            if (start[u] < n && start[u] != start[u - 1]) {
-                last = 0;
-                break;
+        if (two) {
+            if (t == 1) {
+                /* from the byte before the cut: a row starting right at the cut is the first
+                 * row start range 0 reaches */
+                const int64_t q = o->quote ? count_byte(buf, cut1 - 1, o->quote) : 0;
+                start[1] = speculative_start(buf, n, cut1 - 1, o->quote, (int)(q & 1));
             }
-        if (last)
-            stop = (size_t)-1;
+            /* range 0 stops at the first row start at or after the cut, which is start[1]
+             * when the speculation holds (checked below), and at the end when there is no
+             * second range; range 1 always runs to the end */
+            stop = t == 0 ? cut1 : (size_t)-1;
+            last = t == 1;
+            if (t == 1 && start[1] >= n) {
+                res[t] = -1;
+                pos[t] = n;
+                continue;
+            }
+        } else {
+            if (start[t] >= n || (t > 0 && start[t] == start[t - 1])) {
+                res[t] = -1; /* empty range */
+                pos[t] = start[t];
+                continue;
+            }
+            stop = start[t + 1];
+            /* the last active range tokenizes to the end */
+            for (int u = t + 1; u < T; u++)
+                if (start[u] < n && start[u] != start[u - 1]) {
+                    last = 0;
+                    break;
+                }
+            if (last)
+                stop = (size_t)-1;
+        }
         bo_csv_tok_opts ot = *o;
         if (!last)
             ot.final = 0;
@@ -422,8 +449,17 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
         rb[t] = mine;
         pos[t] = at;
         nomem[t] = no;
-        if (!last && res[t] == ROW_DONE && pos[t] != stop)
+        if (!last && res[t] == ROW_DONE && stop != (size_t)-1 && !two && at != stop)
             res[t] = ROW_INCOMPLETE; /* reached the end before the next start */
+    }
+    /* two threads, no row start after the cut: range 0 stopped at the cut (or ran out of
+     * bytes without the final flag); it goes on to the end, as tokenizing at once would */
+    if (two && res[1] == -1 && !nomem[0] && (res[0] == ROW_DONE || res[0] == ROW_INCOMPLETE)) {
+        size_t at = pos[0];
+        int no = 0;
+        res[0] = tok_range(buf, at, (size_t)-1, n, o, nf, 0, &rb[0], &at, &no);
+        pos[0] = at;
+        nomem[0] = no;
     }
     /* 4. verify: each active range must end exactly where the next active one starts */
     int ok = 1;
