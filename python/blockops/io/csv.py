@@ -299,6 +299,7 @@ class CsvBlockReader:
         self._bar = None
         self._slice_bytes = SLICE_BYTES  # (tests make it tiny)
         self._cspecs = None  # (specs, csv_convert's form of them)
+        self._na_cache: dict = {}  # column name -> its missing-value strings as bytes
         self._row_base = 0  # global row number of the first data row (set for file ranges)
         self._line_base0 = 1  # file line number of the first byte (set for file ranges)
         # column -> inference state learnt by an earlier read of the same source (read_csv)
@@ -376,6 +377,15 @@ class CsvBlockReader:
 
     # -- internals ---------------------------------------------------------------------
     def _na_for(self, name) -> tuple:
+        """The missing-value strings of column ``name`` as bytes, built once per column:
+        inference asks for them once per sampled window and column (on a 30 MB BSM file,
+        190 builds were 9 % of the read)."""
+        na = self._na_cache.get(name)
+        if na is None:
+            na = self._na_cache[name] = self._na_build(name)
+        return na
+
+    def _na_build(self, name) -> tuple:
         vals = list(DEFAULT_NA_VALUES) if self.keep_default_na else []
         nv = self.na_values
         if isinstance(nv, dict):
@@ -473,8 +483,9 @@ class CsvBlockReader:
                     specs.append(_Spec(field, name, _T_STR, True, None, False, "object"))
                     continue
                 state = None
+                na_strings = self._na_for(name)
                 for data, ix in windows:
-                    t, na = _core.csv_infer(data, ix, field, self.quotechar, self._na_for(name),
+                    t, na = _core.csv_infer(data, ix, field, self.quotechar, na_strings,
                                             self.short_rows == "pad")
                     state = (t, na) if state is None else _join_state(state, (t, na))
                 if name in self._infer_overrides:
