@@ -859,6 +859,18 @@ class _ReadAhead:
         self._t.join()
 
 
+def _write_and_release(write, df: pd.DataFrame, path: str) -> None:
+    """``write(df, path)``, then the Arrow pool gives this thread's freed memory back: pyarrow's
+    default pool (mimalloc) keeps a heap per thread, and each writer thread held on to what its
+    writes had freed, which with pass 2's two pending writes showed in the run's peak RSS
+    (benchmarks/RESULTS.md, session 12)."""
+    import pyarrow as pa
+
+    write(df, path)
+    del df
+    pa.default_memory_pool().release_unused()
+
+
 class _BackgroundWriter:
     """Writes parts on background threads, overlapping the main thread's work.
 
@@ -885,7 +897,8 @@ class _BackgroundWriter:
     def submit(self, df: pd.DataFrame, path: str, write=None, *, max_pending: int = 1) -> None:
         while len(self._pending) >= max(1, min(max_pending, self.n_threads)):
             self._wait_oldest()
-        self._pending.append(self._pool.submit(write or _write_part, df, path))
+        self._pending.append(self._pool.submit(_write_and_release, write or _write_part, df,
+                                               path))
 
     def close(self) -> None:
         try:
