@@ -641,11 +641,12 @@ static inline int bo_datetime_bsm_fast(const char *s, int64_t *ns)
 /* "YYYY-MM-DD?HH:MM:SS" (? = T, t or a space), optionally with Z or z, exactly s[0, len): the
  * commonest timestamp of CSV exports. 0 and the value when bo_parse_datetime_iso gives 0 for
  * the text, else 1 (the general parser decides, and names what is wrong). For this shape the
- * general parser reads the same fields and applies the same checks: a month, day, hour, minute or second out of range, a year outside
- * [1677, 2262] or an instant outside datetime64[ns] make it fail, and then this returns 1; in
- * those years bo_days_from_civil_u32 is its days_from_civil. Static inline, with three SWAR
- * loads for the 14 digits and the separators: through the general path a value was ~320
- * instructions. bo_parse_datetime_iso tries it first. */
+ * general parser reads the same fields and applies the same checks: a month, day, hour,
+ * minute or second out of range, a year outside [1677, 2262] or an instant outside
+ * datetime64[ns] make it fail, and then this returns 1; in those years bo_days_from_civil_u32
+ * is its days_from_civil. Static inline, with three SWAR loads for the 14 digits and the
+ * separators: through the general path a value was ~320 instructions. bo_parse_datetime_iso
+ * tries it first. */
 static inline int bo_iso_fast(const char *s, size_t len, int64_t *ns)
 {
     if (len - 19 > 1 || (len == 20 && (s[19] | 0x20) != 'z'))

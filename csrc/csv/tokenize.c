@@ -449,7 +449,7 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
         rb[t] = mine;
         pos[t] = at;
         nomem[t] = no;
-        if (!last && res[t] == ROW_DONE && stop != (size_t)-1 && !two && at != stop)
+        if (!two && !last && res[t] == ROW_DONE && at != stop)
             res[t] = ROW_INCOMPLETE; /* reached the end before the next start */
     }
     /* two threads, no row start after the cut: range 0 stopped at the cut (or ran out of

@@ -378,8 +378,8 @@ class CsvBlockReader:
     # -- internals ---------------------------------------------------------------------
     def _na_for(self, name) -> tuple:
         """The missing-value strings of column ``name`` as bytes, built once per column:
-        inference asks for them once per sampled window and column (on a 30 MB BSM file,
-        190 builds were 9 % of the read)."""
+        inference asks for them once per sampled window and column, and building them is
+        not free next to a small file's read."""
         na = self._na_cache.get(name)
         if na is None:
             na = self._na_cache[name] = self._na_build(name)
@@ -483,9 +483,8 @@ class CsvBlockReader:
                     specs.append(_Spec(field, name, _T_STR, True, None, False, "object"))
                     continue
                 state = None
-                na_strings = self._na_for(name)
                 for data, ix in windows:
-                    t, na = _core.csv_infer(data, ix, field, self.quotechar, na_strings,
+                    t, na = _core.csv_infer(data, ix, field, self.quotechar, self._na_for(name),
                                             self.short_rows == "pad")
                     state = (t, na) if state is None else _join_state(state, (t, na))
                 if name in self._infer_overrides:
