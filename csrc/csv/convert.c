@@ -116,10 +116,28 @@ size_t bo_csv_unquote(const char *src, size_t len, char quote, char *dst)
     return k;
 }
 
+#define HIGH8 0x8080808080808080ULL
+
+/* Whether s[0, n) is all ASCII: one OR over 8-byte words (the compiler vectorizes it), about
+ * 16 bytes a cycle on data still in L1/L2. */
+static int all_ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= (unsigned char)s[i]; /* bit 7 of the low byte */
+    return !(acc & HIGH8);
+}
+
 /* bo_csv_unquote's result (src starts with the quote), with memchr for the quotes and memcpy
  * for the runs between them instead of a test per byte: quoted text fields are long (reviews,
  * addresses) and hold few quotes. */
-static inline size_t unquote_into(const char *src, size_t len, char quote, char *dst)
+static size_t unquote_memchr(const char *src, size_t len, char quote, char *dst)
 {
     const char *p = src + 1, *const e = src + len;
     char *o = dst;
@@ -140,6 +158,76 @@ static inline size_t unquote_into(const char *src, size_t len, char quote, char 
         memcpy(o, p, (size_t)(e - p));
         return (size_t)(o - dst) + (size_t)(e - p);
     }
+}
+
+/* The same, in one pass over the bytes: 16 bytes loaded, stored and compared with the quote at
+ * a time, and ORed for the ASCII test (*maybe_high: 1 when a byte >= 0x80 may be in the value;
+ * never cleared). A memchr and a memcpy call per run between quotes, then a second pass for the
+ * ASCII test, cost more than the copy itself on the short quoted fields of real tables (names,
+ * codes), and read every byte of the long ones twice. Loads may run past the field up to src_end
+ * (the rest of the block) and stores past the value up to dst_end (the chunk's region: the next
+ * value overwrites them); near either end, the memchr path takes the rest. Bytes loaded past the
+ * field can only turn the ASCII answer into "maybe". */
+static inline size_t unquote_into(const char *src, size_t len, char quote, char *dst,
+                                  const char *dst_end, const char *src_lo, const char *src_end,
+                                  int *maybe_high)
+{
+#if defined(__SSE2__)
+    const char *p = src + 1, *const e = src + len;
+    char *o = dst;
+    const __m128i vq = _mm_set1_epi8(quote);
+    __m128i acc = _mm_setzero_si128();
+    const uintptr_t lo = (uintptr_t)src_lo, hi = (uintptr_t)src_end; /* integers: src may lie
+                                                                        in the scratch buffer */
+    if ((uintptr_t)src >= lo && (uintptr_t)src < hi) {
+        while (p < e && hi - (uintptr_t)p >= 16 && dst_end - o >= 16) {
+            const __m128i v = _mm_loadu_si128((const __m128i *)p);
+            _mm_storeu_si128((__m128i *)o, v);
+            acc = _mm_or_si128(acc, v);
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq));
+            const size_t left = (size_t)(e - p);
+            if (left < 16)
+                m &= (1u << left) - 1;
+            if (!m) {
+                const size_t k = left < 16 ? left : 16;
+                p += k;
+                o += k;
+                continue;
+            }
+            const unsigned i = (unsigned)__builtin_ctz(m);
+            p += i; /* at the quote, which is stored at o + i already */
+            o += i;
+            if (p + 1 < e && p[1] == quote) { /* a doubled quote is one */
+                o++;
+                p += 2;
+                continue;
+            }
+            /* the closing quote: what follows it up to the delimiter (nothing, in well-formed
+             * input) is kept */
+            p++;
+            const size_t rest = (size_t)(e - p);
+            if (rest) {
+                memmove(o, p, rest);
+                *maybe_high |= !all_ascii(p, rest);
+            }
+            *maybe_high |= _mm_movemask_epi8(acc) != 0;
+            return (size_t)(o - dst) + rest;
+        }
+        *maybe_high |= _mm_movemask_epi8(acc) != 0;
+        if (p >= e)
+            return (size_t)(o - dst);
+        /* near the end of the block or the region: the rest from p, still inside the quotes
+         * (src[0, p - src) held no closing quote), as a field of its own */
+        *maybe_high = 1;
+        return (size_t)(o - dst) + unquote_memchr(p - 1, (size_t)(e - p) + 1, quote, o);
+    }
+#else
+    (void)dst_end;
+    (void)src_lo;
+    (void)src_end;
+#endif
+    *maybe_high = 1;
+    return unquote_memchr(src, len, quote, dst);
 }
 
 /* Per-thread scratch for unquoting. */
@@ -357,23 +445,6 @@ static inline int convert_field(const bo_csv_col *c, int64_t r, const char *lo, 
     return rc;
 }
 
-#define HIGH8 0x8080808080808080ULL
-
-/* Whether s[0, n) is all ASCII: one OR over 8-byte words (the compiler vectorizes it), about
- * 16 bytes a cycle on data still in L1/L2. */
-static int all_ascii(const char *s, size_t n)
-{
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, sizeof w);
-        acc |= w;
-    }
-    for (; i < n; i++)
-        acc |= (unsigned char)s[i]; /* bit 7 of the low byte */
-    return !(acc & HIGH8);
-}
 
 /* Copy a string value s[0, len) to d and tell whether it may hold a byte >= 0x80 (1: maybe,
  * 0: certainly not). Values of up to 64 bytes are copied 16 bytes at a time when both sides
@@ -553,12 +624,13 @@ static __attribute__((noinline)) int str_pass(const char *buf, const char *buf_e
             if (quote && b > a && buf[a] == quote) {
                 /* unquoted straight into the column (the region has room for the raw bytes),
                  * not through the scratch buffer and a copy */
-                len = unquote_into(buf + a, b - a, quote, d);
+                int high = 0;
+                len = unquote_into(buf + a, b - a, quote, d, end, buf, buf_end, &high);
                 na = na_match(nav, d, len);
                 mask[r] = (uint8_t)na;
                 if (!na) {
                     d += len;
-                    nonascii = 1; /* not tracked here: the chunk's check tests */
+                    nonascii |= high;
                 }
                 offsets[r + 1] = d - data;
                 continue;
