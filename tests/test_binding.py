@@ -173,7 +173,8 @@ def test_csv_convert_index_must_fit_the_buffer():
     ix = _tokenize(_ROWS)[0]
     spec = [(1, _T_STR, True, None, None)]
     outs, _, err = _core.csv_convert(_ROWS, ix, spec, '"', 1, False)
-    (offs, raw), _ = outs[0]
+    (offs, raw, runs), _ = outs[0]
+    assert err is None and runs.tolist() == [0, 0]  # one thread: one run
     assert err is None and bytes(raw[offs[1]:offs[2]]) == b"hello0"
     for short in (b"a,b\n1,", b"", _ROWS[:-1], memoryview(_ROWS)[4:]):
         with pytest.raises(ValueError, match=r"csv_convert: index covers 76 bytes but buf has"):

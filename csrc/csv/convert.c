@@ -588,15 +588,18 @@ static num_passes pick_num_passes(int simd)
 #endif
 
 /* Rows [p0, p1) of the string column c (st: their states from p0): each value's bytes to
- * *cur (advanced past them; end: the region's end), its end to str_offsets[r + 1], its missing
- * flag to the mask (see convert_chunk). Out of line and with everything it reads more than
+ * *cur (advanced past them; end: the region's end), its end to offsets[r + 1] (relative to
+ * data: the thread's run, see bo_csv_convert), its missing flag to the mask (see
+ * convert_chunk). Out of line and with everything it reads more than
  * once in locals, as fast_num_pass: through c and cur, every byte stored into the column made
  * the compiler load the column's pointers again, row after row. Returns whether a value may
  * hold a byte >= 0x80, or -1 when out of memory. */
 static __attribute__((noinline)) int str_pass(const char *buf, const char *buf_end,
                                               const bo_csv_index *ix, const bo_csv_col *c,
                                               const uint8_t *st, int64_t p0, int64_t p1,
-                                              char quote, char **cur, char *end, scratch_t *sc)
+                                              char quote, char **cur, char *end,
+                                              int64_t *const offsets, const char *const data,
+                                              scratch_t *sc)
 {
     const size_t stride = (size_t)ix->n_fields + 1;
     const int f = c->field;
@@ -605,8 +608,6 @@ static __attribute__((noinline)) int str_pass(const char *buf, const char *buf_e
     const uint32_t *o = ix->offs + (size_t)p0 * stride + f;
     const bo_csv_na *const nav = c->na;
     uint8_t *const mask = c->mask;
-    int64_t *const offsets = c->str_offsets;
-    const char *const data = c->str_data;
     char *d = *cur;
     int nonascii = 0;
     for (int64_t r = p0; r < p1; r++, o += stride) {
@@ -672,17 +673,18 @@ static __attribute__((noinline)) int str_pass(const char *buf, const char *buf_e
  * quoted, missing, blanks, exponents, ...), where a loop over the fields of a row dispatched
  * on the type and matched the missing-value strings for every field (~20 ns a number). The
  * pass's bytes stay in cache from one column to the next, so the block is still read from
- * memory once. String bytes are copied to str_cur[ci] (this chunk's region of the column's
- * buffer; advanced past what was written); str_offsets[r + 1] gets the value's end in the
- * buffer as if no region had slack (corrected afterwards for the regions that move: none
- * when no value was quoted or missing). A row flagged by the tokenizer is bad and not
+ * memory once. String bytes are copied to str_cur[ci] (where this chunk's values start in the
+ * column's buffer; advanced past what was written; str_end[ci]: the end of its region),
+ * str_offs[ci][r + 1] gets the value's end relative to str_base[ci] (the start of the
+ * thread's run, see bo_csv_convert). A row flagged by the tokenizer is bad and not
  * converted (its strings count as missing, with length 0). fast[ci]: column ci may skip the
  * missing-value match for fields its fast parser takes (na_numberlike, na_isolike). Returns
  * whether a string value may hold a byte >= 0x80, or -1 when out of memory. */
 static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
                          int n_cols, const uint8_t *fast, char quote, int pad, int64_t r0,
                          int64_t r1, uint8_t *bad, char **str_cur, char *const *str_end,
-                         scratch_t *sc, first_bad *fb, const num_passes *np)
+                         int64_t *const *str_offs, char *const *str_base, scratch_t *sc,
+                         first_bad *fb, const num_passes *np)
 {
     const char *const buf_end = buf + ix->consumed; /* every field lies before it */
     const size_t stride = (size_t)ix->n_fields + 1;
@@ -721,7 +723,8 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
             const bo_csv_col *c = &cols[ci];
             if (c->type == BO_CSV_STR) {
                 const int rc = str_pass(buf, buf_end, ix, c, st + (p0 - r0), p0, p1, quote,
-                                        &str_cur[ci], str_end[ci], sc);
+                                        &str_cur[ci], str_end[ci], str_offs[ci],
+                                        str_base[ci], sc);
                 if (rc < 0)
                     return -1;
                 nonascii |= rc;
@@ -751,18 +754,19 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
     return nonascii;
 }
 
-/* UTF-8 check of the string values chunk [r0, r1) of column ci wrote, from its region start
- * (str_offsets[r + 1] holds each value's end in the column's buffer): one ASCII test over the whole region
- * while it is in cache (the usual case: nothing else to do), else every value on its own (a
+/* UTF-8 check of the string values chunk [r0, r1) of column ci wrote, [start, end) (offs[r + 1]
+ * holds each value's end relative to data): one ASCII test over the whole region while it is
+ * in cache (the usual case: nothing else to do), else every value on its own (a
  * character split between two values would pass a test of their concatenation). An ill-formed
  * value makes its row bad, like a number that does not parse. */
 static void check_utf8_chunk(const bo_csv_index *ix, const bo_csv_col *c, int ci,
-                             const char *start, const char *end, int64_t r0, int64_t r1,
-                             int simd, uint8_t *bad, first_bad *fb)
+                             const char *start, const char *end, const int64_t *offs,
+                             const char *data, int64_t r0, int64_t r1, int simd, uint8_t *bad,
+                             first_bad *fb)
 {
     if (all_ascii(start, (size_t)(end - start)))
         return;
-    const int64_t at0 = start - c->str_data; /* (str_offsets[r0] is another chunk's to write) */
+    const int64_t at0 = start - data; /* (offs[r0] is another chunk's to write) */
     if (bo_utf8_check_level(start, (size_t)(end - start), simd) < 0) {
         /* The region is well-formed, so its characters start exactly at its bytes that are
          * not continuation bytes (10xxxxxx): when every value starts at one, every value is
@@ -771,8 +775,8 @@ static void check_utf8_chunk(const bo_csv_index *ix, const bo_csv_col *c, int ci
         int split = 0;
         int64_t at = at0;
         for (int64_t r = r0; r < r1 && !split; r++) {
-            const int64_t next = c->str_offsets[r + 1];
-            split = next > at && ((unsigned char)c->str_data[at] & 0xC0) == 0x80;
+            const int64_t next = offs[r + 1];
+            split = next > at && ((unsigned char)data[at] & 0xC0) == 0x80;
             at = next;
         }
         if (!split)
@@ -780,14 +784,14 @@ static void check_utf8_chunk(const bo_csv_index *ix, const bo_csv_col *c, int ci
     }
     int64_t at = at0;
     for (int64_t r = r0; r < r1; r++) {
-        const char *p = c->str_data + at;
-        const size_t len = (size_t)(c->str_offsets[r + 1] - at);
+        const char *p = data + at;
+        const size_t len = (size_t)(offs[r + 1] - at);
         if (len && bo_utf8_check(p, len) >= 0) {
             if (bad)
                 bad[r] = 1;
             note_bad(fb, r, ci, bo_csv_field_start(ix, r, c->field), p, len, -4);
         }
-        at = c->str_offsets[r + 1];
+        at = offs[r + 1];
     }
 }
 
@@ -861,16 +865,16 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     int nomem = 0;
 
     /* String columns: each chunk writes its values into its own region of the column's buffer,
-     * sized by the raw field bytes (an upper bound); regions are made contiguous afterwards,
-     * which moves nothing when no value was quoted or missing. base[ci * (n_chunks + 1) + k]
-     * is where chunk k's region of column ci starts, used[...] how much it wrote. */
+     * sized by the raw field bytes (an upper bound); base[ci * (n_chunks + 1) + k] is where
+     * chunk k's region of column ci starts. Thread t converts one run of consecutive chunks,
+     * and a chunk's values start where the previous chunk's ended, so a run has no gaps; the
+     * runs stay where they are, each an Arrow chunk of its own (bo_csv_col.str_runs), where
+     * closing the gaps between them moved every string byte once more. */
     const size_t stride = (size_t)n_chunks + 1;
     int64_t *base = calloc((size_t)n_cols * stride, sizeof *base);
-    int64_t *used = calloc((size_t)n_cols * stride, sizeof *used);
-    int64_t *sbeg = calloc((size_t)n_cols * stride, sizeof *sbeg); /* where chunk k's strings start */
     int *str_cols = malloc(sizeof *str_cols * (size_t)(n_cols > 0 ? n_cols : 1));
     int n_str = 0;
-    if (!base || !used || !sbeg || !str_cols)
+    if (!base || !str_cols)
         nomem = 1;
     for (int ci = 0; ci < n_cols && !nomem; ci++)
         if (cols[ci].type == BO_CSV_STR)
@@ -881,6 +885,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
      * other thread spins (libgomp) or, on a busy machine, sits descheduled: the reader
      * converts a block in slices, and every region per slice cost CPU time. */
     const int T_size = (int64_t)n_str * n >= ((int64_t)1 << 20) ? T : 1;
+    (void)T_size; /* without OpenMP */
     if (n_str && !nomem) {
         BO_OMP(parallel for num_threads(T_size) schedule(static))
         for (int64_t k = 0; k < n_chunks; k++) {
@@ -893,12 +898,14 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         bo_csv_col *c = &cols[ci];
         if (c->type != BO_CSV_STR)
             continue;
-        c->str_offsets = malloc(sizeof *c->str_offsets * (size_t)(n + 1));
-        if (!c->str_offsets) {
+        /* run t's offsets: entries [row0_t + t, row1_t + t] */
+        c->str_offsets = malloc(sizeof *c->str_offsets * (size_t)(n + T));
+        c->str_runs = malloc(sizeof *c->str_runs * 2 * (size_t)T);
+        c->n_str_runs = T;
+        if (!c->str_offsets || !c->str_runs) {
             nomem = 1;
             break;
         }
-        c->str_offsets[0] = 0;
         int64_t *b = base + (size_t)ci * stride;
         for (int64_t k = 0; k < n_chunks; k++)
             b[k + 1] += b[k];
@@ -907,114 +914,78 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             nomem = 1;
             break;
         }
+        for (int t = 0; t < T; t++) {
+            const int64_t k0 = n_chunks * t / T;
+            c->str_runs[2 * t] = k0 * CHUNK_ROWS;
+            c->str_runs[2 * t + 1] = b[k0];
+            c->str_offsets[k0 * CHUNK_ROWS + t] = 0;
+        }
     }
     if (!nomem) {
-        BO_OMP(parallel num_threads(T) reduction(| : nomem))
-        {
+        /* thread t: chunks [n_chunks * t / T, n_chunks * (t + 1) / T), whichever thread runs
+         * it (the runs, hence the Arrow chunks, depend on T; no value does) */
+        BO_OMP(parallel for num_threads(T) schedule(static, 1) reduction(| : nomem))
+        for (int t = 0; t < T; t++) {
             scratch_t sc = {0};
-            char **cur = malloc(sizeof *cur * 2 * (size_t)n_cols), **cur_end = cur + n_cols;
-            if (!cur)
-                nomem = 1;
-            int64_t prev_k = -2;
-            /* static: each thread converts one run of consecutive chunks, and a chunk's strings
-             * start where the previous chunk's ended (not at its own upper-bound region), so a
-             * thread's strings have no gaps: with one thread nothing moves afterwards, with T
-             * there are T - 1 gaps. Which thread converts a chunk changes no output. */
-            BO_OMP(for schedule(static))
-            for (int64_t k = 0; k < n_chunks; k++) {
-                if (!cur)
-                    continue;
-                int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
+            /* per column: where the next value goes, the chunk's region end, the run's start,
+             * the chunk's first value */
+            char **cur = malloc(sizeof *cur * 4 * (size_t)n_cols);
+            int64_t **offs = malloc(sizeof *offs * (size_t)n_cols);
+            char **cur_end = cur + n_cols, **run = cur + 2 * n_cols, **first = cur + 3 * n_cols;
+            const int64_t k0 = n_chunks * t / T, k1 = n_chunks * (t + 1) / T;
+            if (!cur || !offs)
+                sc.nomem = 1;
+            for (int ci = 0; ci < n_cols && !sc.nomem; ci++) {
+                const bo_csv_col *c = &cols[ci];
+                cur[ci] = cur_end[ci] = run[ci] = NULL;
+                offs[ci] = NULL;
+                if (c->type == BO_CSV_STR) {
+                    cur[ci] = run[ci] = c->str_data + c->str_runs[2 * t + 1];
+                    offs[ci] = c->str_offsets + t;
+                }
+            }
+            for (int64_t k = k0; k < k1 && !sc.nomem; k++) {
+                const int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
                 for (int ci = 0; ci < n_cols; ci++) {
-                    if (cols[ci].type != BO_CSV_STR) {
-                        cur[ci] = cur_end[ci] = NULL;
-                        continue;
-                    }
-                    const size_t at = (size_t)ci * stride + (size_t)k;
-                    if (k != prev_k + 1)
-                        cur[ci] = cols[ci].str_data + base[at];
-                    cur_end[ci] = cols[ci].str_data + base[at + 1];
-                    sbeg[at] = cur[ci] - cols[ci].str_data;
+                    first[ci] = cur[ci];
+                    if (cur[ci])
+                        cur_end[ci] = cols[ci].str_data + base[(size_t)ci * stride + (size_t)k + 1];
                 }
-                prev_k = k;
-                const int nonascii = convert_chunk(buf, ix, cols, n_cols, fast, quote, pad, r0,
-                                                   r1, bad, cur, cur_end, &sc, &fbs[k], &np);
-                if (sc.nomem || nonascii < 0) {
+                const int nonascii = convert_chunk(buf, ix, cols, n_cols, fast, quote, pad, r0, r1,
+                                                   bad, cur, cur_end, offs, run, &sc, &fbs[k],
+                                                   &np);
+                if (nonascii < 0)
                     sc.nomem = 1;
-                    prev_k = -2;
-                    continue;
-                }
-                for (int ci = 0; ci < n_cols; ci++)
-                    if (cur[ci]) {
-                        char *start = cols[ci].str_data + sbeg[(size_t)ci * stride + (size_t)k];
-                        if (nonascii)
-                            check_utf8_chunk(ix, &cols[ci], ci, start, cur[ci], r0, r1, simd,
-                                             bad, &fbs[k]);
-                        used[(size_t)ci * stride + (size_t)k] = cur[ci] - start;
-                    }
+                else if (nonascii)
+                    for (int ci = 0; ci < n_cols; ci++)
+                        if (cur[ci])
+                            check_utf8_chunk(ix, &cols[ci], ci, first[ci], cur[ci], offs[ci],
+                                             run[ci], r0, r1, simd, bad, &fbs[k]);
             }
             nomem |= sc.nomem;
             free(sc.buf);
             free(cur);
+            free(offs);
         }
     }
-    /* strings: close the gaps between the threads' runs of chunks (and move the offsets of the
-     * rows whose bytes moved): each chunk's bytes go to a new buffer at their final place,
-     * chunks in parallel (a serial memmove of every string byte after the parallel part was
-     * the longest serial step of a quoted-text read); in place, in order, if that buffer
-     * cannot be had (a chunk's final place never lies after its bytes) */
     for (int ci = 0; ci < n_cols && !nomem; ci++) {
         bo_csv_col *c = &cols[ci];
         if (c->type != BO_CSV_STR)
             continue;
-        const int64_t *b = sbeg + (size_t)ci * stride, *u = used + (size_t)ci * stride;
-        int64_t *dst = base + (size_t)ci * stride; /* the region bounds are no longer needed */
-        int64_t at = 0, moved = 0;
-        for (int64_t k = 0; k < n_chunks; k++) {
-            dst[k] = at;
-            moved |= at != b[k];
-            at += u[k];
-        }
-        c->str_bytes = (size_t)at;
-        if (!moved)
-            continue;
-        char *fresh = T > 1 ? malloc(at ? (size_t)at : 1) : NULL;
-        BO_OMP(parallel for num_threads(fresh ? T : 1) schedule(static))
-        for (int64_t k = 0; k < n_chunks; k++) {
-            if (dst[k] == b[k] && !fresh)
-                continue;
-            if (u[k]) {
-                if (fresh)
-                    memcpy(fresh + dst[k], c->str_data + b[k], (size_t)u[k]);
-                else
-                    memmove(c->str_data + dst[k], c->str_data + b[k], (size_t)u[k]);
-            }
-            const int64_t shift = b[k] - dst[k];
-            const int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
-            if (shift)
-                for (int64_t r = r0; r < r1; r++)
-                    c->str_offsets[r + 1] -= shift;
-        }
-        if (fresh) {
-            free(c->str_data);
-            c->str_data = fresh;
-        } else if (at < base[(size_t)ci * stride + (size_t)n_chunks] / 2) {
+        const int64_t end = c->str_runs[2 * (T - 1) + 1] + c->str_offsets[n + T - 1];
+        c->str_bytes = (size_t)end;
+        if (T == 1 && end < base[(size_t)ci * stride + (size_t)n_chunks] / 2) {
             /* many missing values: give the slack back */
-            char *shrunk = realloc(c->str_data, at ? (size_t)at : 1);
+            char *shrunk = realloc(c->str_data, end ? (size_t)end : 1);
             if (shrunk)
                 c->str_data = shrunk;
         }
     }
     free(base);
-    free(used);
-    free(sbeg);
     free(fast);
     if (nomem) {
         for (int ci = 0; ci < n_cols; ci++) {
-            free(cols[ci].str_offsets);
-            free(cols[ci].str_data);
-            cols[ci].str_offsets = NULL;
-            cols[ci].str_data = NULL;
+            bo_csv_str_free(&cols[ci]);
         }
         free(fbs);
         return bo_error_set(err, BO_ERR_NOMEM, "out of memory converting %lld rows",

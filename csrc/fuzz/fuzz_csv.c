@@ -122,13 +122,44 @@ static void convert_all(const char *s, const bo_csv_index *ix)
                 free(bad_b);
             }
             if (t == BO_CSV_STR && st != BO_ERR_NOMEM) {
-                REQUIRE(c.str_offsets[0] == 0);
-                for (size_t r = 0; r < n; r++)
-                    REQUIRE(c.str_offsets[r + 1] >= c.str_offsets[r]);
-                REQUIRE((size_t)c.str_offsets[n] == c.str_bytes);
+                /* runs in row order, each with offsets from 0, rising, inside str_bytes; and
+                 * the same values as one thread converts (one run) */
+                const int R = c.n_str_runs;
+                REQUIRE(R >= 1 && R <= co.n_threads && c.str_runs[0] == 0);
+                for (int j = 0; j < R; j++) {
+                    const int64_t r0 = c.str_runs[2 * j];
+                    const int64_t r1 = j + 1 < R ? c.str_runs[2 * j + 2] : (int64_t)n;
+                    REQUIRE(r1 > r0);
+                    const int64_t *o = c.str_offsets + r0 + j;
+                    REQUIRE(o[0] == 0);
+                    for (int64_t r = 0; r < r1 - r0; r++)
+                        REQUIRE(o[r + 1] >= o[r]);
+                    REQUIRE((size_t)(c.str_runs[2 * j + 1] + o[r1 - r0]) <= c.str_bytes);
+                }
+                if (R > 1) {
+                    bo_csv_col c1 = c;
+                    uint8_t *mask1 = malloc(n), *bad1 = calloc(n, 1);
+                    bo_csv_conv_opts co1 = co;
+                    co1.n_threads = 1;
+                    c1.mask = mask1;
+                    c1.str_offsets = NULL;
+                    c1.str_data = NULL;
+                    c1.str_runs = NULL;
+                    if (mask1 && bad1 && bo_csv_convert(s, ix, &c1, 1, &co1, bad1, &err) == st) {
+                        REQUIRE(c1.n_str_runs == 1 && !memcmp(bad, bad1, n));
+                        for (size_t r = 0; r < n; r++) {
+                            size_t la, lb;
+                            const char *va = bo_csv_str_value(&c, (int64_t)r, &la);
+                            const char *vb = bo_csv_str_value(&c1, (int64_t)r, &lb);
+                            REQUIRE(mask[r] == mask1[r] && la == lb && !memcmp(va, vb, la));
+                        }
+                    }
+                    bo_csv_str_free(&c1);
+                    free(mask1);
+                    free(bad1);
+                }
             }
-            free(c.str_offsets);
-            free(c.str_data);
+            bo_csv_str_free(&c);
         }
         int has_na;
         bo_csv_type it = bo_csv_infer(s, ix, f, '"', &na, 0, &has_na);

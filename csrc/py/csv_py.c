@@ -277,8 +277,7 @@ static void conv_plan_free(conv_plan *p)
 {
     for (Py_ssize_t i = 0; i < p->k; i++) {
         if (p->cols) {
-            free(p->cols[i].str_offsets);
-            free(p->cols[i].str_data);
+            bo_csv_str_free(&p->cols[i]);
         }
         if (p->vals)
             Py_XDECREF(p->vals[i]);
@@ -378,8 +377,9 @@ static int conv_plan_outputs(conv_plan *p, Py_ssize_t i, PyObject *dcol, npy_int
     return 0;
 }
 
-/* [(values, mask) per column]: string columns as (offsets, data) arrays that own the C
- * buffers, WKT columns as (longitudes, latitudes) */
+/* [(values, mask) per column]: string columns as (offsets, data, runs) arrays that own the C
+ * buffers (runs: (first row, data start) of each run, flat; see bo_csv_col), WKT columns as
+ * (longitudes, latitudes) */
 static PyObject *conv_results(conv_plan *p, npy_intp n)
 {
     PyObject *outs = PyList_New(p->k);
@@ -390,7 +390,8 @@ static PyObject *conv_results(conv_plan *p, npy_intp n)
         PyObject *item;
         PyObject *mask = p->masks[i] ? p->masks[i] : Py_None;
         if (c->type == BO_CSV_STR) {
-            PyObject *offs = bo_py_adopt((void **)&c->str_offsets, n + 1, NPY_INT64);
+            const npy_intp n_runs = c->n_str_runs;
+            PyObject *offs = bo_py_adopt((void **)&c->str_offsets, n + n_runs, NPY_INT64);
             if (!offs)
                 goto fail;
             PyObject *data = bo_py_adopt((void **)&c->str_data, (npy_intp)c->str_bytes,
@@ -399,7 +400,13 @@ static PyObject *conv_results(conv_plan *p, npy_intp n)
                 Py_DECREF(offs);
                 goto fail;
             }
-            item = Py_BuildValue("((NN)O)", offs, data, mask);
+            PyObject *runs = bo_py_adopt((void **)&c->str_runs, 2 * n_runs, NPY_INT64);
+            if (!runs) {
+                Py_DECREF(offs);
+                Py_DECREF(data);
+                goto fail;
+            }
+            item = Py_BuildValue("((NNN)O)", offs, data, runs, mask);
         } else if (c->type == BO_CSV_WKT_POINT) {
             item = Py_BuildValue("((OO)O)", p->vals[i], p->vals2[i], mask);
         } else {

@@ -461,10 +461,10 @@ static void test_pad_short(void)
             if (pad) {
                 CHECK(i64[1] == 3 && !m0[1] && m1[1] && m2[1]);
                 CHECK(i64[2] == 4 && !m1[2] && m2[2]);
-                const int64_t *so = cols[1].str_offsets;
-                CHECKF(so[3] - so[2] == 4 && !memcmp(cols[1].str_data + so[2], "q,\"r", 4),
-                       "padded quoted field: %.*s", (int)(so[3] - so[2]),
-                       cols[1].str_data + so[2]);
+                size_t len;
+                const char *v = bo_csv_str_value(&cols[1], 2, &len);
+                CHECKF(len == 4 && !memcmp(v, "q,\"r", 4), "padded quoted field: %.*s",
+                       (int)len, v);
                 CHECK(i64[5] == 9 && m1[5] && m2[5]);
             }
             CHECK(i64[4] == 8 && m1[4] && m2[4]);
@@ -472,8 +472,7 @@ static void test_pad_short(void)
             CHECK(bo_csv_infer(in, &ix, 2, '"', &na, pad, &has_na) == BO_CSV_FLOAT64);
             CHECK(has_na == 1);
             CHECK(bo_csv_infer(in, &ix, 0, '"', &na, pad, &has_na) == BO_CSV_INT64 && !has_na);
-            free(cols[1].str_offsets);
-            free(cols[1].str_data);
+            bo_csv_str_free(&cols[1]);
             bo_csv_index_free(&ix);
         }
 }
@@ -517,11 +516,13 @@ static void test_convert(void)
     CHECK(f64[0] == 2.5 && isnan(f64[1]));
     CHECK(lon[0] == -105.9 && lat[0] == 41.25 && lon[1] == 1 && lat[1] == 2 && isnan(lon[2]));
     CHECK(hx[0] == 0xCB950124ULL && hx[1] == 0xff);
-    CHECK(cols[4].str_offsets[0] == 0 && cols[4].str_offsets[1] == 3 && m4[1] == 1 && !m4[2]);
-    CHECK(!memcmp(cols[4].str_data, "x\"ys", 4));
+    size_t len4;
+    const char *v4 = bo_csv_str_value(&cols[4], 0, &len4);
+    CHECK(len4 == 3 && !memcmp(v4, "x\"y", 3) && m4[1] == 1 && !m4[2]);
+    v4 = bo_csv_str_value(&cols[4], 2, &len4);
+    CHECK(len4 == 1 && v4[0] == 's');
     CHECK(dt[0] == 1564576919LL * 1000000000LL && dt[2] == INT64_MIN);
-    free(cols[4].str_offsets);
-    free(cols[4].str_data);
+    bo_csv_str_free(&cols[4]);
     int has_na;
     CHECK(bo_csv_infer(in, &ix, 0, '"', &na, 0, &has_na) == BO_CSV_INT64 && has_na);
     CHECK(bo_csv_infer(in, &ix, 1, '"', &na, 0, &has_na) == BO_CSV_STR);
@@ -852,11 +853,18 @@ static void test_convert_strings(void)
         CHECK(bo_csv_convert(b, &ix, cols, 2, &co, bad, &err) == BO_OK);
         int64_t mismatches = 0;
         for (int k = 0; k < 2; k++) {
-            const bo_csv_col *c = &cols[k];
-            CHECK(c->str_offsets[n] == (int64_t)c->str_bytes);
+            bo_csv_col *c = &cols[k];
+            CHECK(c->n_str_runs == T && c->str_runs[0] == 0); /* 30,000 rows: one run a thread */
+            for (int j = 0; j < c->n_str_runs; j++) { /* each run's offsets start at 0 */
+                CHECK(c->str_offsets[c->str_runs[2 * j] + j] == 0);
+                CHECK(j == 0 || c->str_runs[2 * j + 1] >= c->str_runs[2 * j - 1] +
+                                    c->str_offsets[c->str_runs[2 * j] + j - 1]);
+            }
+            CHECK(c->str_runs[2 * (T - 1) + 1] + c->str_offsets[n + T - 1] ==
+                  (int64_t)c->str_bytes);
             for (int64_t r = 0; r < n; r++) {
-                const char *got = c->str_data + c->str_offsets[r];
-                size_t got_len = (size_t)(c->str_offsets[r + 1] - c->str_offsets[r]);
+                size_t got_len;
+                const char *got = bo_csv_str_value(c, r, &got_len);
                 uint32_t a = bo_csv_field_start(&ix, r, c->field), e = bo_csv_field_end(&ix, r, c->field);
                 size_t want_len;
                 const char *want = ref;
@@ -877,8 +885,7 @@ static void test_convert_strings(void)
                 else
                     mismatches += got_len != want_len || memcmp(got, want, want_len);
             }
-            free(c->str_offsets);
-            free(c->str_data);
+            bo_csv_str_free(c);
         }
         CHECKF(mismatches == 0, "T=%d: %lld mismatches", T, (long long)mismatches);
         free(m0);
@@ -990,8 +997,7 @@ static void test_utf8(void)
         for (int64_t i = 0; i < rows; i++)
             wrong += bad[i] != (i % 500 == 7);
         CHECKF(wrong == 0, "T=%d: %lld rows flagged wrongly", T, (long long)wrong);
-        free(col.str_offsets);
-        free(col.str_data);
+        bo_csv_str_free(&col);
         free(m);
         free(bad);
     }

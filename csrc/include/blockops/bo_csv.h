@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h> /* free, for bo_csv_str_free */
 
 #include "blockops/bo_common.h"
 
@@ -196,11 +197,40 @@ typedef struct bo_csv_col {
     void *out;               /* n_rows values (ignored for STR) */
     void *out2;              /* BO_CSV_WKT_POINT: latitudes */
     uint8_t *mask;           /* n_rows, 1 = NA; may be NULL when !nullable and not STR */
-    /* BO_CSV_STR results (allocated by the converter, free with free()) */
-    int64_t *str_offsets;    /* n_rows + 1 */
+    /* BO_CSV_STR results (allocated by the converter, free with free()). The values come in
+     * n_str_runs runs (one per converting thread, in row order): run j holds rows
+     * [str_runs[2j], str_runs[2j + 2]) (the last one up to n_rows), its bytes start at
+     * str_data + str_runs[2j + 1], and its offsets (relative to that start, the first 0) are
+     * the n + 1 entries from str_offsets + str_runs[2j] + j. Between runs lie unused bytes.
+     * bo_csv_str_value reads value r. */
+    int64_t *str_offsets;    /* n_rows + n_str_runs */
     char *str_data;
-    size_t str_bytes;
+    size_t str_bytes;        /* the bytes of str_data up to the end of the last run */
+    int64_t *str_runs;       /* 2 * n_str_runs: (first row, data start) of each run */
+    int n_str_runs;
 } bo_csv_col;
+
+/* Free a string column's results (and forget them). */
+static inline void bo_csv_str_free(bo_csv_col *c)
+{
+    free(c->str_offsets);
+    free(c->str_data);
+    free(c->str_runs);
+    c->str_offsets = NULL;
+    c->str_data = NULL;
+    c->str_runs = NULL;
+}
+
+/* Value r of a converted string column: its bytes, its length in *len. */
+static inline const char *bo_csv_str_value(const bo_csv_col *c, int64_t r, size_t *len)
+{
+    int j = c->n_str_runs - 1;
+    while (j > 0 && c->str_runs[2 * j] > r)
+        j--;
+    const int64_t *o = c->str_offsets + j + r;
+    *len = (size_t)(o[1] - o[0]);
+    return c->str_data + c->str_runs[2 * j + 1] + o[0];
+}
 
 typedef struct bo_csv_conv_opts {
     char quote;

@@ -82,29 +82,45 @@ class _BlockColumns:
         return outs, self.bad[:n]
 
 
+def str_runs(offs, data, runs):
+    """``csv_convert``'s string column as ``(offsets, data)`` pairs, one per run of rows a
+    thread converted, in row order: the offsets of each start at 0 and index its own bytes
+    (views, nothing copied; see ``bo_csv_col`` in bo_csv.h)."""
+    runs = runs.reshape(-1, 2)
+    n = len(offs) - len(runs)
+    out = []
+    for j, (row, at) in enumerate(runs.tolist()):
+        end = int(runs[j + 1, 0]) if j + 1 < len(runs) else n
+        o = offs[row + j:end + j + 1]
+        out.append((o, data[at:at + int(o[-1])]))
+    return out
+
+
 def _str_array(chunks, mask: np.ndarray, keep, src):
-    """A string column from its per-slice (offsets, data) chunks: one Arrow array, or a
-    chunked array of one per slice (pandas' Arrow strings hold it as is, no concatenation)."""
+    """A string column from its per-slice ``(offsets, data, runs)`` chunks: one Arrow array, or
+    a chunked array of one per slice and run (pandas' Arrow strings hold it as is, no
+    concatenation)."""
     import pyarrow as pa
 
     arrays = []
     r0 = 0
-    for offs, data in chunks:
-        n = len(offs) - 1
-        m = mask[r0:r0 + n]
-        validity = None
-        if m.any():
-            validity = pa.py_buffer(np.packbits(~m, bitorder="little"))
-        # No arr.validate(full=True) (a third of the string path): csv_convert checked every
-        # value's UTF-8 while copying it, and a row with an ill-formed value is a bad row, which
-        # ``keep`` drops (or the reader raised for it already).
-        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offs), pa.py_buffer(data),
-                                               validity,
-                                               int(m.sum()) if validity is not None else 0)
-        if keep is not None:
-            arr = arr.filter(pa.array(keep[r0:r0 + n]))
-        arrays.append(arr)
-        r0 += n
+    for chunk in chunks:
+        for offs, data in str_runs(*chunk):
+            n = len(offs) - 1
+            m = mask[r0:r0 + n]
+            validity = None
+            if m.any():
+                validity = pa.py_buffer(np.packbits(~m, bitorder="little"))
+            # No arr.validate(full=True) (a third of the string path): csv_convert checked
+            # every value's UTF-8 while copying it, and a row with an ill-formed value is a bad
+            # row, which ``keep`` drops (or the reader raised for it already).
+            arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offs), pa.py_buffer(data),
+                                                   validity,
+                                                   int(m.sum()) if validity is not None else 0)
+            if keep is not None:
+                arr = arr.filter(pa.array(keep[r0:r0 + n]))
+            arrays.append(arr)
+            r0 += n
     return arrays[0] if len(arrays) == 1 else pa.chunked_array(arrays, type=pa.large_string())
 
 

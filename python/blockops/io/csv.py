@@ -462,7 +462,7 @@ class CsvBlockReader:
         outs, _, _ = _core.csv_convert(data, ix, specs, q, 1, False, None, 0, False,
                                        self._simd)
         names = []
-        for (offs, raw), _mask in outs:
+        for (offs, raw, _runs), _mask in outs:  # one thread: one run
             try:
                 names.append(bytes(raw[offs[0]:offs[1]]).decode("utf-8"))
             except UnicodeDecodeError as e:
