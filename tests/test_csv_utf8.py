@@ -286,3 +286,34 @@ def test_quoted_values_around_the_vector_unquote(tmp_path, simd_level, nt):
         assert_frames_identical(df[["s"]], want, msg=f"bs={bs}")
         assert df["i"].tolist() == keep
         assert df.attrs["blockops_stats"]["rows_skipped"] == sum(bad)
+
+
+def test_string_runs_of_threads(tmp_path):
+    """Each converting thread's run of string values is its own Arrow chunk (nothing moved to
+    close the gaps that quoted and missing values leave between runs): the frame is the same
+    for every thread count and block size, and a one-block read has one chunk per thread."""
+    import pyarrow as pa
+
+    bio = csv_api()
+    r = np.random.default_rng(7)
+    n = 9000  # several chunks of 1024 rows, so several threads' runs
+    words = ["a", "bb", "é€", "x,y", 'q"q', "NA", ""]
+    vals = ["".join(r.choice(words, int(r.integers(0, 6)))) for _ in range(n)]
+    quoted = r.random(n) < 0.5
+    field = [('"' + v.replace('"', '""') + '"') if (q or "," in v or '"' in v) else v
+             for v, q in zip(vals, quoted)]
+    data = ("i,s\n" + "\n".join(f"{i},{f}" for i, f in enumerate(field)) + "\n").encode()
+    path = write(tmp_path, data)
+    want = pd.read_csv(io.BytesIO(data), dtype={"s": "str"}, keep_default_na=True)["s"]
+    base = None
+    for nt in (1, 2, 3):
+        for bs in (None, 50_000):
+            kw = {} if bs is None else {"blocksize": bs}
+            df = bio.read_csv(path, dtypes={"i": "int64", "s": "str"}, n_threads=nt, **kw)
+            assert df["s"].isna().tolist() == want.isna().tolist()
+            assert df["s"].dropna().tolist() == want.dropna().tolist()
+            if base is None:
+                base = df
+            assert_frames_identical(df, base, msg=f"nt={nt} bs={bs}")
+            chunks = pa.chunked_array(df["s"].array._pa_array).chunks
+            assert nt == 1 or bs is not None or len(chunks) == nt

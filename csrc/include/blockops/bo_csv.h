@@ -200,8 +200,8 @@ typedef struct bo_csv_col {
     /* BO_CSV_STR results (allocated by the converter, free with free()). The values come in
      * n_str_runs runs (one per converting thread, in row order): run j holds rows
      * [str_runs[2j], str_runs[2j + 2]) (the last one up to n_rows), its bytes start at
-     * str_data + str_runs[2j + 1], and its offsets (relative to that start, the first 0) are
-     * the n + 1 entries from str_offsets + str_runs[2j] + j. Between runs lie unused bytes.
+     * str_data + str_runs[2j + 1], and its offsets (relative to that start, the first 0), one
+     * more than its rows, from str_offsets + str_runs[2j] + j. Between runs lie unused bytes.
      * bo_csv_str_value reads value r. */
     int64_t *str_offsets;    /* n_rows + n_str_runs */
     char *str_data;
