@@ -30,6 +30,7 @@ SCAN_ROWS(const char *buf, size_t p, size_t stop, size_t n, const bo_csv_tok_opt
         size_t w = p;      /* the window's start */
         uint64_t inq = 0;  /* the quote state before the window (all ones: inside) */
         uint64_t prev_struct = 1, prev_close = 0; /* byte w - 1 was structural / a closing quote */
+        int64_t row_qlines = 0; /* line breaks inside quotes of the current row, so far */
         int32_t f = 1;
         if (max_rows > 0 && rb->n >= max_rows)
             return p;
@@ -47,7 +48,10 @@ SCAN_ROWS(const char *buf, size_t p, size_t stop, size_t n, const bo_csv_tok_opt
             const uint64_t q = m.quote;
             const uint64_t in = q ? prefix_xor(q) ^ inq : inq; /* inside after byte i */
             const uint64_t st = (m.delim | m.brk) & ~in;
-            rb->lines_unknown |= (m.brk & in) != 0; /* a line break inside quotes */
+            /* line breaks inside quotes: counted for their row when it ends (a row the scan
+             * leaves to tok_row, or leaves unfinished, counts none here), so that text with
+             * line breaks in its values needs no second pass to count lines */
+            uint64_t qbrk = m.brk & in;
             const uint64_t open = q & in, close = q & ~in;
             /* a quote opens at a field start (after a structural byte) or after a closing one */
             const uint64_t ok_open = (st << 1) | prev_struct | (close << 1) | prev_close;
@@ -102,6 +106,11 @@ SCAN_ROWS(const char *buf, size_t p, size_t stop, size_t n, const bo_csv_tok_opt
                 const unsigned b = (unsigned)__builtin_ctzll(br);
                 br &= br - 1;
                 const size_t at = w + b;
+                if (qbrk) {
+                    const uint64_t before = qbrk & ((1ULL << b) - 1);
+                    row_qlines += quoted_lines(buf, w, before);
+                    qbrk &= ~before;
+                }
                 /* the row ends at this line break */
                 if (o->max_row_bytes && at - rs > o->max_row_bytes) {
                     *need_row = 1;
@@ -123,7 +132,8 @@ SCAN_ROWS(const char *buf, size_t p, size_t stop, size_t n, const bo_csv_tok_opt
                 rb->counts[rb->n] = f;
                 rb->n_bad += f != nf;
                 rb->n++;
-                rb->lines++;
+                rb->lines += 1 + row_qlines;
+                row_qlines = 0;
                 p = at + 1;
                 if (p >= stop || p >= n || (max_rows > 0 && rb->n >= max_rows))
                     return p;
@@ -156,6 +166,7 @@ SCAN_ROWS(const char *buf, size_t p, size_t stop, size_t n, const bo_csv_tok_opt
                 *need_row = 1;
                 return rs;
             }
+            row_qlines += quoted_lines(buf, w, qbrk); /* the row goes on past this window */
             inq = (uint64_t)0 - (in >> 63);
             prev_struct = st >> 63;
             prev_close = close >> 63;

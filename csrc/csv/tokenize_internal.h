@@ -64,6 +64,18 @@ static inline uint64_t prefix_xor(uint64_t x)
     return x;
 }
 
+/* The lines the line breaks at bits of qbrk (inside quotes) of the window at w add: a CR and a
+ * lone LF one each, the LF of a CRLF none (as bo_csv_count_lines counts). Bit i is byte w + i,
+ * and a byte inside quotes has the opening quote before it, so buf[w + i - 1] exists. */
+static inline int64_t quoted_lines(const char *buf, size_t w, uint64_t qbrk)
+{
+    int64_t k = 0;
+    for (; qbrk; qbrk &= qbrk - 1) {
+        const size_t at = w + (size_t)__builtin_ctzll(qbrk);
+        k += buf[at] == '\r' || buf[at - 1] != '\r';
+    }
+    return k;
+}
 
 /* The structural scan of scan_rows.h, one build per instruction set: rows from p (see there).
  * The AVX2 build differs from the SSE2 one in how a window's masks are made and in how a

@@ -1196,15 +1196,15 @@ static void test_scan_fast_equals_ref(void)
 /* The tokenizer's line count (bo_csv_index.n_lines): when it gives one, it is
  * bo_csv_count_lines of the bytes consumed, for any text, cut, thread count and path; and it
  * gives one for text whose rows the structural scan ends (LF, CRLF, lone CR, blank LF lines,
- * quotes without line breaks), so the reader's own count is the rare case. Texts are
- * generated with each hard feature switched on or off: quoted line breaks, blank CR lines,
- * rows with leading blanks, stray quotes. */
+ * quotes, line breaks inside quotes, across the scan's 64-byte windows too), so the reader's
+ * own count is the rare case. Texts are generated with each hard feature switched on or off:
+ * blank CR lines, rows with leading blanks, stray quotes. */
 static void test_index_lines(void)
 {
     for (int trial = 0; trial < 300; trial++) {
         const int hard = trial % 2; /* odd trials: features the scan leaves to tok_row */
         const size_t rows = 1 + (size_t)(rnd() % 3000);
-        char *b = malloc(rows * 80 + 64);
+        char *b = malloc(rows * 300 + 64);
         size_t k = 0;
         for (size_t r = 0; r < rows; r++) {
             if (rnd() % 40 == 0)
@@ -1217,8 +1217,16 @@ static void test_index_lines(void)
                 const int kind = (int)(rnd() % 8);
                 if (kind == 0)
                     k += (size_t)sprintf(b + k, "\"a,\"\"b\"");
-                else if (kind == 1 && hard)
-                    k += (size_t)sprintf(b + k, rnd() % 2 ? "\"x\r\ny\"" : "\"x\ny\"");
+                else if (kind == 1) { /* line breaks inside quotes, some 64 bytes apart */
+                    static const char *const qb[] = {"x\r\ny", "x\ny", "x\ry", "\n\r\n\r", "\r"};
+                    k += (size_t)sprintf(b + k, "\"%s", qb[rnd() % 5]);
+                    if (rnd() % 3 == 0) {
+                        memset(b + k, 'p', 60);
+                        k += 60;
+                        k += (size_t)sprintf(b + k, "%s", qb[rnd() % 5]);
+                    }
+                    b[k++] = '"';
+                }
                 else if (kind == 2 && hard)
                     k += (size_t)sprintf(b + k, "x\"y");
                 else if (kind == 3 && rnd() % 4 == 0)
