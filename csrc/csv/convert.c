@@ -10,6 +10,7 @@
 #endif
 
 #include "blockops/bo_csv.h"
+#include "bo_mem.h"
 #include "bo_omp.h"
 #include "csv_internal.h"
 #include "numparse.h"
@@ -909,7 +910,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         int64_t *b = base + (size_t)ci * stride;
         for (int64_t k = 0; k < n_chunks; k++)
             b[k + 1] += b[k];
-        c->str_data = malloc(b[n_chunks] ? (size_t)b[n_chunks] : 1);
+        c->str_data = bo_malloc_written((size_t)b[n_chunks]);
         if (!c->str_data) {
             nomem = 1;
             break;
