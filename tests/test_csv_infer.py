@@ -257,3 +257,40 @@ def test_round_trip_with_late_type_changes(tmp_path, monkeypatch, n, at, late, k
         assert got["v"].isna().tolist() == ref["v"].isna().tolist()
         return
     same_as_pandas(got, path)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_infer_fields_is_infer_of_each_field(seed):
+    """csv_infer_fields (every column of a window at once, on the reader's threads) gives each
+    field exactly csv_infer's (type, has_na), at every thread count, on columns of every kind:
+    ints, uint64s, "-0", floats, bools, text, missing values, quoted values, short rows."""
+    from blockops import _core
+
+    r = np.random.default_rng(seed)
+    kinds = [
+        ["1", "-2", "+3", " 4", "0"], ["18446744073709551615", "7", "0"], ["-0", "5"],
+        ["1.5", "2", "-3e4", "inf"], ["True", "false", "TRUE"], ["a", "b,c", '"q"'],
+        ["", "NA", "nan"], ["9223372036854775808", "-9223372036854775809"],
+        ["12345678901234567890123456"],
+    ]
+    n_cols, n_rows = 24, 3000
+    cols = [[str(v) for v in r.choice(kinds[k % len(kinds)] + (["NA"] if k % 3 else []),
+                                      n_rows)] for k in range(n_cols)]
+    lines = []
+    for i in range(n_rows):
+        vals = ['"' + c[i].replace('"', '""') + '"' if ("," in c[i] or '"' in c[i]) else c[i]
+                for c in cols]
+        if i % 997 == 5:
+            vals = vals[:n_cols - 3]  # a short row
+        lines.append(",".join(vals))
+    data = ("\n".join(lines) + "\n").encode()
+    ix = _core.csv_tokenize(data, len(data), ",", '"', 0, True, 1, 0, 1)[0]
+    nas = [(b"", b"NA", b"nan") if k % 2 else (b"NA",) for k in range(n_cols)]
+    fields = list(range(n_cols))[::-1]
+    for pad in (False, True):
+        want = [_core.csv_infer(data, ix, f, '"', nas[f], pad) for f in fields]
+        assert len({w for w in want}) > 4  # the columns infer to several kinds
+        for nt in (1, 2, 3):
+            got = _core.csv_infer_fields(data, ix, fields, '"', [nas[f] for f in fields], pad,
+                                         nt)
+            assert [tuple(g) for g in got] == [tuple(w) for w in want], (pad, nt)

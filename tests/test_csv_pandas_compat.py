@@ -87,6 +87,7 @@ def test_field_count_error_names_the_first_missing_column(tmp_path):
     ["18446744073709551615", "1"],                       # uint64
     ["9223372036854775808", "+1", " 7"],                 # uint64, sign and blanks
     ["18446744073709551616", "1"],                       # beyond uint64: exact ints
+    ["18446744073709551615", "0"],                       # uint64 with zero
     ["-9223372036854775809", "1"],                       # below int64
     ["12345678901234567890123456", "-5"],                # a 26-digit ID
     ["18446744073709551616", "NA"],                      # exact ints with NaN

@@ -1070,7 +1070,8 @@ bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, cha
             const int rc = bo_parse_int64(s, len, &iv);
             all_int &= rc == 0;
             all_intlike &= rc == 0 || rc == -2; /* -2: an integer beyond int64 */
-            if (all_u64 && bo_parse_uint64(s, len, &uv) != 0)
+            /* a positive int64 is a uint64 (the same text, sign and blanks); "-0" is not */
+            if (all_u64 && !(rc == 0 && iv > 0) && bo_parse_uint64(s, len, &uv) != 0)
                 all_u64 = 0;
         }
         if (all_num && !all_int && bo_csv_parse_double(s, len, &dv) != 0)
@@ -1094,4 +1095,21 @@ bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, cha
     if (all_bool)
         return BO_CSV_BOOL;
     return BO_CSV_STR;
+}
+
+void bo_csv_infer_fields(const char *buf, const bo_csv_index *ix, int n, const int *fields,
+                         char quote, const bo_csv_na *const *nas, int pad_short, int n_threads,
+                         bo_csv_type *types, int *has_na)
+{
+    int T = n_threads > 0 ? n_threads : 1;
+    /* a thread per field at most, and none for a small window: starting the team costs more
+     * than inferring a few thousand values */
+    if (T > n)
+        T = n > 0 ? n : 1;
+    if ((int64_t)ix->n_rows * n < 20000)
+        T = 1;
+    (void)T; /* without OpenMP */
+    BO_OMP(parallel for num_threads(T) schedule(dynamic, 1))
+    for (int i = 0; i < n; i++)
+        types[i] = bo_csv_infer(buf, ix, fields[i], quote, nas[i], pad_short, &has_na[i]);
 }

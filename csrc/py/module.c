@@ -461,6 +461,7 @@ PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_convert(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_type_codes(PyObject *self, PyObject *noargs);
 PyObject *bo_py_csv_infer(PyObject *self, PyObject *args);
+PyObject *bo_py_csv_infer_fields(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_rows(PyObject *self, PyObject *args);
 PyObject *bo_py_csv_index_lines(PyObject *self, PyObject *cap);
 PyObject *bo_py_csv_count_lines(PyObject *self, PyObject *args);
@@ -495,6 +496,7 @@ BO_PY_FORK_SAFE(bo_py_read_one_reports)
 BO_PY_FORK_SAFE(bo_py_csv_tokenize)
 BO_PY_FORK_SAFE(bo_py_csv_convert)
 BO_PY_FORK_SAFE(bo_py_csv_infer)
+BO_PY_FORK_SAFE(bo_py_csv_infer_fields)
 BO_PY_FORK_SAFE(bo_py_csv_rows)
 BO_PY_FORK_SAFE(bo_py_csv_count_lines)
 BO_PY_FORK_SAFE(bo_py_csv_utf8_check)
@@ -566,6 +568,10 @@ static PyMethodDef methods[] = {
     {"csv_infer", bo_py_csv_infer_fs, METH_VARARGS,
      "csv_infer($module, buf, index, field, quotechar, na_values, pad_short=False, /)\n--\n\n"
      "pandas-style type inference of one field -> (type, has_na) (internal)."},
+    {"csv_infer_fields", bo_py_csv_infer_fields_fs, METH_VARARGS,
+     "csv_infer_fields($module, buf, index, fields, quotechar, na_values, pad_short=False, "
+     "n_threads=1, /)\n--\n\n"
+     "csv_infer of several fields, on up to n_threads threads -> [(type, has_na)] (internal)."},
     {"csv_rows", bo_py_csv_rows_fs, METH_VARARGS,
      "csv_rows($module, index, rows, /)\n--\n\n(row starts, flags, field counts) (internal)."},
     {"csv_index_lines", bo_py_csv_index_lines, METH_O,

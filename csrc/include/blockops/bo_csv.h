@@ -264,6 +264,11 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
  * them (their missing fields are missing values); else flagged rows are skipped. */
 bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
                          const bo_csv_na *na, int pad_short, int *has_na);
+/* bo_csv_infer of n fields (nas[i]: field i's missing values, may be NULL), on up to n_threads
+ * threads, one field at a time each: types[i] and has_na[i] as bo_csv_infer gives them. */
+void bo_csv_infer_fields(const char *buf, const bo_csv_index *ix, int n, const int *fields,
+                         char quote, const bo_csv_na *const *nas, int pad_short, int n_threads,
+                         bo_csv_type *types, int *has_na);
 
 /* Field helpers shared with the binding and the tests. */
 /* Unquote a raw field into dst (capacity >= len); returns the unquoted length. */

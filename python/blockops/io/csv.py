@@ -476,17 +476,25 @@ class CsvBlockReader:
         (``_infer_overrides``, see :func:`read_csv`)."""
         sel = self._select(names)
         specs = []
+        # every column to infer, window by window, the columns on the reader's threads
+        infer = [(field, name) for field, name in sel if self._dtype_for(name) is None]
+        states: dict = {}
+        if infer and windows:
+            fields = [f for f, _ in infer]
+            nas = [self._na_for(name) for _, name in infer]
+            for data, ix in windows:
+                got = _core.csv_infer_fields(data, ix, fields, self.quotechar, nas,
+                                             self.short_rows == "pad", self.n_threads)
+                for (_, name), (t, na) in zip(infer, got):
+                    state = states.get(name)
+                    states[name] = (t, na) if state is None else _join_state(state, (t, na))
         for field, name in sel:
             d = self._dtype_for(name)
             if d is None:
                 if not windows:
                     specs.append(_Spec(field, name, _T_STR, True, None, False, "object"))
                     continue
-                state = None
-                for data, ix in windows:
-                    t, na = _core.csv_infer(data, ix, field, self.quotechar, self._na_for(name),
-                                            self.short_rows == "pad")
-                    state = (t, na) if state is None else _join_state(state, (t, na))
+                state = states[name]
                 if name in self._infer_overrides:
                     state = _join_state(state, self._infer_overrides[name])
                 specs.append(_inferred_spec(field, name, state))
