@@ -940,8 +940,9 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             scratch_t sc = {0};
             /* per column: where the next value goes, the chunk's region end, the run's start,
              * the chunk's first value */
-            char **cur = malloc(sizeof *cur * 4 * (size_t)n_cols);
-            int64_t **offs = malloc(sizeof *offs * (size_t)n_cols);
+            const size_t nc = n_cols > 0 ? (size_t)n_cols : 1;
+            char **cur = malloc(sizeof *cur * 4 * nc);
+            int64_t **offs = malloc(sizeof *offs * nc);
             char **cur_end = cur + n_cols, **run = cur + 2 * n_cols, **first = cur + 3 * n_cols;
             const int64_t k0 = n_chunks * t / T, k1 = n_chunks * (t + 1) / T;
             if (!cur || !offs)
