@@ -1033,6 +1033,29 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     return BO_OK;
 }
 
+/* Whether s[0, len) is [+-]digits[.digits]: text bo_csv_parse_double takes whatever its value
+ * (no exponent, no blanks, no words), told without converting it. Inference needs only whether
+ * a float column's values parse, and converting each one cost most of its time. */
+static int plain_decimal(const char *s, size_t len)
+{
+    size_t i = len && (s[0] == '+' || s[0] == '-');
+    const size_t d0 = i;
+    while (i < len && bo_is_digit(s[i]))
+        i++;
+    if (i == d0)
+        return 0;
+    if (i == len)
+        return 1;
+    if (s[i] != '.')
+        return 0;
+    const size_t d1 = ++i;
+    while (i < len && bo_is_digit(s[i]))
+        i++;
+    return i == len && i > d1;
+}
+
+int bo_csv_plain_decimal(const char *s, size_t len) { return plain_decimal(s, len); }
+
 bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
                          const bo_csv_na *na, int pad_short, int *has_na)
 {
@@ -1075,7 +1098,7 @@ bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, cha
             if (all_u64 && !(rc == 0 && iv > 0) && bo_parse_uint64(s, len, &uv) != 0)
                 all_u64 = 0;
         }
-        if (all_num && !all_int && bo_csv_parse_double(s, len, &dv) != 0)
+        if (all_num && !all_int && !plain_decimal(s, len) && bo_csv_parse_double(s, len, &dv) != 0)
             all_num = 0;
         if (all_bool && parse_bool(s, len, &bv) != 0)
             all_bool = 0;

@@ -602,6 +602,47 @@ static void test_fast_double(void)
     }
 }
 
+/* Inference's shortcut for float values: whatever bo_csv_plain_decimal takes,
+ * bo_csv_parse_double takes too (so the inferred type is the same without converting), on the
+ * number generator's texts and their mutations, and on a few chosen ones. */
+static void test_plain_decimal(void)
+{
+    char s[96];
+    int bad = 0, plain = 0;
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        size_t n = (size_t)gen_number(s);
+        n = mutate(s, n, 5);
+        char *b = exact_copy(s, n);
+        double x;
+        if (bo_csv_plain_decimal(b, n)) {
+            plain++;
+            if (bo_csv_parse_double(b, n, &x) != 0) {
+                CHECKF(0, "plain decimal '%.*s' does not parse", (int)n, s);
+                bad++;
+            }
+        }
+        free(b);
+    }
+    CHECKF(plain > 10000, "only %d plain decimals generated", plain);
+    static const char *const yes[] = {"0", "-0", "+5.25", "7", "123456789012345678901234567890.5",
+                                      "-0.000000000000000000000000000001"};
+    static const char *const no[] = {"", "+", "-", "1.", ".5", "-.5", "1e5", " 1", "1 ", "1.2.3",
+                                     "inf", "nan", "0x10", "1,5"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        double x;
+        CHECKF(bo_csv_plain_decimal(yes[i], strlen(yes[i])) &&
+                   bo_csv_parse_double(yes[i], strlen(yes[i]), &x) == 0,
+               "'%s'", yes[i]);
+    }
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        CHECKF(!bo_csv_plain_decimal(no[i], strlen(no[i])), "'%s'", no[i]);
+    char big[401]; /* 1e400: inf, still a number */
+    memset(big, '9', 400);
+    big[400] = 0;
+    double x;
+    CHECK(bo_csv_plain_decimal(big, 400) && bo_csv_parse_double(big, 400, &x) == 0);
+}
+
 static void test_fast_hex(void)
 {
     static const char alpha[] = "0123456789abcdefABCDEF0123456789";
@@ -1287,6 +1328,7 @@ int main(void)
     test_infer_states();
     test_pad_short();
     test_fast_double();
+    test_plain_decimal();
     test_fast_hex();
     test_fast_wkt();
     test_fast_datetime();

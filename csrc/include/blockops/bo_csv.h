@@ -276,6 +276,9 @@ size_t bo_csv_unquote(const char *src, size_t len, char quote, char *dst);
 /* Parse a whole field as a double, correctly rounded (same result as Python's float()).
  * Leading/trailing spaces and tabs allowed. Returns 0 on success. */
 int bo_csv_parse_double(const char *s, size_t len, double *out);
+/* 1 when s[0, len) is [+-]digits[.digits] (which bo_csv_parse_double always takes), else 0:
+ * inference's test of a float value without converting it (exposed for the tests). */
+int bo_csv_plain_decimal(const char *s, size_t len);
 
 #ifdef __cplusplus
 }
