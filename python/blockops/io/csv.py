@@ -378,8 +378,8 @@ class CsvBlockReader:
     # -- internals ---------------------------------------------------------------------
     def _na_for(self, name) -> tuple:
         """The missing-value strings of column ``name`` as bytes, built once per column:
-        inference asks for them once per sampled window and column, and building them is
-        not free next to a small file's read."""
+        inference, the conversion specs and the check of a late misfit all ask for them, and
+        building them is not free next to a small file's read."""
         na = self._na_cache.get(name)
         if na is None:
             na = self._na_cache[name] = self._na_build(name)
@@ -474,10 +474,10 @@ class CsvBlockReader:
         ``(data, index)`` pairs of the rows inference looks at (none: every type is
         ``object``), joined with what an earlier read of the same source learnt
         (``_infer_overrides``, see :func:`read_csv`)."""
-        sel = self._select(names)
+        sel = [(field, name, self._dtype_for(name)) for field, name in self._select(names)]
         specs = []
         # every column to infer, window by window, the columns on the reader's threads
-        infer = [(field, name) for field, name in sel if self._dtype_for(name) is None]
+        infer = [(field, name) for field, name, d in sel if d is None]
         states: dict = {}
         if infer and windows:
             fields = [f for f, _ in infer]
@@ -488,8 +488,7 @@ class CsvBlockReader:
                 for (_, name), (t, na) in zip(infer, got):
                     state = states.get(name)
                     states[name] = (t, na) if state is None else _join_state(state, (t, na))
-        for field, name in sel:
-            d = self._dtype_for(name)
+        for field, name, d in sel:
             if d is None:
                 if not windows:
                     specs.append(_Spec(field, name, _T_STR, True, None, False, "object"))
