@@ -19,6 +19,8 @@ from csv_util import (DATA_DIR, assert_blocks_well_formed, assert_frames_identic
                       concat_blocks, csv_api, read_blocks, write)
 from reference import csv_ref as R
 
+from blockops.io._csv_sources import _MappedFile
+
 PAGE = mmap.ALLOCATIONGRANULARITY
 
 
@@ -365,3 +367,79 @@ def test_file_system_that_cannot_map_is_read(tmp_path, monkeypatch):
     assert_frames_identical(bio.read_csv(path, dtypes=TYPED, blocksize=2000), want)
     with pytest.raises(OSError):
         bio.read_csv(path, dtypes=TYPED, blocksize=2000, memory_map=True)
+
+
+def _dropped_ranges(monkeypatch):
+    """Record every POSIX_FADV_DONTNEED (offset, length) the process asks for, passing it on."""
+    calls = []
+    real = os.posix_fadvise
+
+    def spy(fd, offset, length, advice):
+        if advice == os.POSIX_FADV_DONTNEED:
+            calls.append((offset, length))
+        return real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", spy)
+    return calls
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
+@pytest.mark.parametrize("bs", [5000, 70_000])
+def test_page_cache_dropped_behind_the_reader(tmp_path, monkeypatch, bs):
+    """page_cache="drop": a mapped file's pages leave the page cache in whole pages, in file
+    order, only behind the reader (never past the bytes already handed out while it reads),
+    and every page by the time the reader is closed; "keep" and read sources drop nothing; the
+    frames are the same every way."""
+    bio = csv_api()
+    data = _typed_file(3000, seed=7)
+    path = write(tmp_path, data)
+    kw = dict(columns=list(TYPED), dtypes=TYPED)  # no inference: its first window is 1 MiB
+    want = bio.read_csv(path, memory_map=False, **kw)
+    page = mmap.PAGESIZE
+    calls = _dropped_ranges(monkeypatch)
+    windows = []  # (first byte of each window mapped, pages dropped before it was)
+    real_map = _MappedFile._map
+
+    def spy_map(self, off, hi):
+        windows.append((off, len(calls)))
+        return real_map(self, off, hi)
+
+    monkeypatch.setattr(_MappedFile, "_map", spy_map)
+    with bio.CsvBlockReader(path, blocksize=bs, page_cache="drop", **kw) as r:
+        blocks = list(r)
+    assert_frames_identical(pd.concat(blocks), want)
+    assert len(calls) >= (2 if bs == 5000 else 1) and len(windows) > len(calls) / 2
+    for off, k in windows:  # no byte a window maps was dropped before it
+        assert all(o + n <= off for o, n in calls[:k]), (off, calls[:k])
+    at = 0
+    for off, n in calls:
+        assert off == at and n > 0 and off % page == 0 and (off + n) % page == 0, calls
+        at = off + n
+    assert at == -(-len(data) // page) * page
+    for more in (dict(page_cache="keep"), dict(page_cache="drop", memory_map=False)):
+        calls.clear()
+        assert_frames_identical(bio.read_csv(path, blocksize=bs, **kw, **more), want,
+                                msg=str(more))
+        assert calls == [], more
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
+def test_page_cache_auto_drops_files_larger_than_half_the_memory(tmp_path, monkeypatch):
+    """page_cache="auto" (the default) drops behind exactly when the file is larger than half
+    of the process's memory limit, which a file that can never stay cached is; other values
+    are refused."""
+    import blockops.resources as res
+
+    bio = csv_api()
+    path = write(tmp_path, _typed_file(400))
+    size = os.path.getsize(path)
+    real = res.system_memory()
+    calls = _dropped_ranges(monkeypatch)
+    for limit, drops in ((2 * size, False), (2 * size - 2, True), (real.effective_limit, False)):
+        fake = dataclasses.replace(real, effective_limit=limit)
+        monkeypatch.setattr(res, "system_memory", lambda fake=fake: fake)
+        calls.clear()
+        bio.read_csv(path, dtypes=TYPED)
+        assert bool(calls) == drops, (limit, size)
+    with pytest.raises(ValueError, match="page_cache"):
+        bio.CsvBlockReader(path, page_cache="never")

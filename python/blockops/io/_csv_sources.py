@@ -439,7 +439,8 @@ class _MappedFile:
     #: the page cache if read again.
     maps = True
 
-    def __init__(self, path, start: int, end, blocksize: int, max_len: int):
+    def __init__(self, path, start: int, end, blocksize: int, max_len: int,
+                 drop_behind: bool = False):
         self._f = open(path, "rb", buffering=0)
         try:
             fd = self._f.fileno()
@@ -461,10 +462,14 @@ class _MappedFile:
         self._mm = None
         self._off = self._hi = self._start  # the current view is file bytes [_off, _hi)
         self.eof = True
+        # file bytes [_start, _dropped) have left the page cache (drop_behind)
+        self._drop = drop_behind and hasattr(os, "posix_fadvise")
+        self._dropped = self._start
 
     def _map(self, off: int, hi: int):
         self.release()
         hi = max(off, min(self._end, hi))
+        self._drop_to(off)  # bytes before off are never mapped again
         self._off, self._hi = off, hi
         self.eof = hi >= self._end
         if hi == off:
@@ -517,8 +522,19 @@ class _MappedFile:
             except BufferError:
                 log.debug("csv: a view of a mapped block is still alive; unmapped when it dies")
 
+    def _drop_to(self, off: int) -> None:
+        """Drop the file's pages before ``off`` from the page cache (``drop_behind``), whole
+        pages only: the page holding ``off`` is still being read. Only unmapped pages leave
+        (the kernel skips mapped ones), so a view kept alive keeps its bytes."""
+        off -= off % mmap.PAGESIZE
+        if self._drop and off > self._dropped:
+            os.posix_fadvise(self._f.fileno(), self._dropped, off - self._dropped,
+                             os.POSIX_FADV_DONTNEED)
+            self._dropped = off
+
     def close(self) -> None:
         self.release()
+        self._drop_to(self._end + mmap.PAGESIZE - 1)  # and the pages read ahead (WILLNEED)
         self._f.close()
 
 

@@ -230,6 +230,15 @@ class CsvBlockReader:
         source with a read-ahead thread into two reused buffers. Results are the same either
         way. Truncating or rewriting a mapped file while it is read is undefined (the process
         may get ``SIGBUS``), as with pandas' and pyarrow's ``memory_map``.
+    page_cache : {"auto", "keep", "drop"}, default "auto"
+        What becomes of a memory-mapped file's pages in the kernel's page cache once the
+        reader is past them. ``"keep"``: nothing (the kernel keeps them while it has room, so
+        the next read of the file is from memory). ``"drop"``: they are dropped behind the
+        reader (``POSIX_FADV_DONTNEED``), as ``dd iflag=nocache`` does. ``"auto"``: dropped
+        when the file is larger than half of this process's memory (RAM or its cgroup's
+        limit), since it cannot stay cached then, and keeping it would evict what can (a
+        pipeline's spilled parts, other files); kept otherwise. Results never depend on it;
+        sources that are read rather than mapped are left alone.
 
     Notes
     -----
@@ -242,7 +251,10 @@ class CsvBlockReader:
                  delimiter=",", quotechar='"', na_values=None, keep_default_na=True,
                  on_bad_lines="error", max_row_bytes="16MB", rename=None, n_threads=None,
                  progress=False, as_arrays=False, memory_map=None, short_rows="error",
-                 compression="infer", storage_options=None):
+                 compression="infer", storage_options=None, page_cache="auto"):
+        if page_cache not in ("auto", "keep", "drop"):
+            raise ValueError(f"page_cache must be 'auto', 'keep' or 'drop', not {page_cache!r}")
+        self.page_cache = page_cache
         self._sources = _resolve_sources(source, compression, storage_options)
         self.compression = compression
         self.storage_options = dict(storage_options) if storage_options else None
@@ -373,7 +385,7 @@ class CsvBlockReader:
                     on_bad_lines=self.on_bad_lines, max_row_bytes=self.max_row_bytes,
                     rename=self.rename, n_threads=self.n_threads, memory_map=self.memory_map,
                     short_rows=self.short_rows, compression=self.compression,
-                    storage_options=self.storage_options)
+                    storage_options=self.storage_options, page_cache=self.page_cache)
 
     # -- internals ---------------------------------------------------------------------
     def _na_for(self, name) -> tuple:
@@ -592,13 +604,22 @@ class CsvBlockReader:
             return False
         return _is_regular_file(src.path, nonempty=True)
 
+    def _drops_behind(self, src: _Source) -> bool:
+        """Whether a mapped file's pages leave the page cache behind the reader (page_cache)."""
+        if self.page_cache != "auto":
+            return self.page_cache == "drop"
+        from ..resources import system_memory
+
+        return os.path.getsize(src.path) > system_memory().effective_limit // 2
+
     def _file_blocks(self, src: _Source, row0: int):
         bs = self.blocksize
         first = (max(bs, _infer.INFER_BYTES) if self._specs is None and self._needs_inference()
                  else bs)
         first = max(first, len(_BOM))  # a BOM is never split
         if self._maps(src):
-            blocks = _MappedFile(src.path, src.start, src.end, bs, bs + self.max_row_bytes)
+            blocks = _MappedFile(src.path, src.start, src.end, bs, bs + self.max_row_bytes,
+                                 drop_behind=self._drops_behind(src))
             try:
                 try:
                     data = blocks.start(first)
