@@ -1,6 +1,7 @@
-/* The structural scan, included once per instruction set (tokenize.c: SSE2; tokenize_avx2.c):
- * the includer defines SCAN_ROWS (the function's name and linkage) and
- * load_masks(p, end, delim, quote, tok_masks *) for its instruction set; everything else is
+/* The structural scan, included once per instruction set (tokenize.c: SSE2; tokenize_avx2.c;
+ * tokenize_avx512.c): the includer defines SCAN_ROWS (the function's name and linkage),
+ * load_masks(p, end, delim, quote, tok_masks *) for its instruction set, and SCAN_POPCNT or
+ * SCAN_STORE16(dst, d, base, cnt) for how a row's fields are stored; everything else is
  * this one text, so every build writes the same index (the C tests and fuzz_csv compare each
  * with the byte path). */
 /* Structural scan (simdjson / simdcsv style): rows from p, 64 bytes at a time. Quote state by
@@ -64,7 +65,21 @@ SCAN_ROWS(const char *buf, size_t p, size_t stop, size_t n, const bo_csv_tok_opt
                 const uint64_t below = br ? (br & (0 - br)) - 1 : ~0ULL;
                 uint64_t d = dl & below;
                 dl &= ~below;
-#if defined(SCAN_POPCNT)
+#if defined(SCAN_STORE16)
+                /* the row's fields in this window, 16 slots per store (SCAN_STORE16, the
+                 * includer's): a constant cost for any count up to 16, where one store per
+                 * field and the loop around it were most of the scan's work on rows of short
+                 * fields. Stores past slot[f + cnt) land on slots written later, or in the
+                 * rowbuf's slack (ROWBUF_SLACK), as the groups below. */
+                const int cnt = (int)__builtin_popcountll(d);
+                if (f + cnt <= nf) {
+                    SCAN_STORE16(slot + f, d, (uint32_t)w + 1, cnt);
+                    f += cnt;
+                } else {
+                    for (; d; d &= d - 1, f++)
+                        slot[f < nf ? f : nf] = (uint32_t)(w + (size_t)__builtin_ctzll(d) + 1);
+                }
+#elif defined(SCAN_POPCNT)
 #define SCAN_GROUP 8 /* 4 mispredicted nearly as often as one at a time */
                 /* the row's fields in this window: up to two (long text fields) with two
                  * stores, else in groups of 8 written whether or not there are 8 (the loop then

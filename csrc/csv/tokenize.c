@@ -201,13 +201,20 @@ static inline void load_masks(const char *p, const char *end, char delim, char q
 #undef SCAN_ROWS
 
 /* The scan for the instruction set the caller chose (bo_csv_tok_opts.simd: a level this CPU
- * supports): the AVX2 build (which also needs POPCNT) for AVX2 and up. An AVX-512BW build of
- * the masks (one load and compare per class) was never faster than the AVX2 one (5-12 % slower
- * on the flights and BSM files; benchmarks/RESULTS.md, session 10), so there is none. */
+ * supports): the AVX-512 build for AVX-512 on CPUs that also have BW, VL and VBMI2 (its field
+ * writes), else the AVX2 build (which also needs POPCNT) for AVX2 and up. The AVX-512 masks
+ * alone, with the AVX2 build's field writes, were slower than the AVX2 build (session 10);
+ * what the AVX-512 build gains is in the writes. */
 static bo_csv_scan_rows_fn pick_scan(int simd)
 {
 #if defined(BO_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init(); /* a no-op once libgcc's constructor ran; needed before it */
+#if defined(BO_HAVE_TOK_AVX512)
+    if (simd >= BO_SIMD_AVX512 && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi2") &&
+        __builtin_cpu_supports("popcnt"))
+        return bo_csv_scan_rows_avx512;
+#endif
     if (simd >= BO_SIMD_AVX2 && __builtin_cpu_supports("popcnt"))
         return bo_csv_scan_rows_avx2;
 #endif

@@ -1,5 +1,5 @@
 /* Internal to the CSV tokenizer: the row buffer, and the structural scan that tokenize.c and
- * its AVX2 build (tokenize_avx2.c) share (scan_rows.h). */
+ * its AVX2 and AVX-512 builds (tokenize_avx2.c, tokenize_avx512.c) share (scan_rows.h). */
 #ifndef BO_CSV_TOKENIZE_INTERNAL_H
 #define BO_CSV_TOKENIZE_INTERNAL_H
 #include <stdint.h>
@@ -35,9 +35,9 @@ __attribute__((visibility("hidden")))
 #endif
 int bo_csv_rowbuf_grow(rowbuf *b, int64_t want, int nf);
 
-/* Offsets allocated past the last row's slots: the scan's groups of 8 field writes may run 7
- * past the row (scan_rows.h). */
-#define ROWBUF_SLACK 8
+/* Offsets allocated past the last row's slots: the scan's field writes, 8 or 16 at a time,
+ * may run 15 past the row (scan_rows.h). */
+#define ROWBUF_SLACK 16
 
 /* Room for want rows of nf fields: 0, or -1 when out of memory. */
 static inline int rowbuf_reserve(rowbuf *b, int64_t want, int nf)
@@ -78,9 +78,9 @@ static inline int64_t quoted_lines(const char *buf, size_t w, uint64_t qbrk)
 }
 
 /* The structural scan of scan_rows.h, one build per instruction set: rows from p (see there).
- * The AVX2 build differs from the SSE2 one in how a window's masks are made and in how a
- * row's fields are stored (groups, from a POPCNT), and is called only on CPUs that have both
- * (tok_range, from bo_csv_tok_opts.simd). */
+ * The AVX2 and AVX-512 builds differ from the SSE2 one in how a window's masks are made and in
+ * how a row's fields are stored (groups from a POPCNT; 16 at a time from a byte compress), and
+ * are called only on CPUs that have what they use (tok_range, from bo_csv_tok_opts.simd). */
 typedef size_t (*bo_csv_scan_rows_fn)(const char *buf, size_t p, size_t stop, size_t n,
                                       const bo_csv_tok_opts *o, int nf, int64_t max_rows,
                                       rowbuf *rb, int *need_row);
@@ -92,4 +92,8 @@ typedef size_t (*bo_csv_scan_rows_fn)(const char *buf, size_t p, size_t stop, si
 BO_CSV_HIDDEN size_t bo_csv_scan_rows_avx2(const char *buf, size_t p, size_t stop, size_t n,
                                            const bo_csv_tok_opts *o, int nf, int64_t max_rows,
                                            rowbuf *rb, int *need_row);
+/* The AVX-512 build (tokenize_avx512.c): BW masks, VBMI2 field writes. */
+BO_CSV_HIDDEN size_t bo_csv_scan_rows_avx512(const char *buf, size_t p, size_t stop, size_t n,
+                                             const bo_csv_tok_opts *o, int nf, int64_t max_rows,
+                                             rowbuf *rb, int *need_row);
 #endif
