@@ -170,12 +170,7 @@ static inline void load_masks(const char *p, const char *end, char delim, char q
                               tok_masks *m)
 {
     char pad[64];
-    const char *src = p;
-    if (end - p < 64) {
-        memset(pad, 0, sizeof pad);
-        memcpy(pad, p, (size_t)(end - p));
-        src = pad;
-    }
+    const char *const src = window_bytes(p, end, pad);
     const __m128i a = _mm_loadu_si128((const __m128i *)src);
     const __m128i b = _mm_loadu_si128((const __m128i *)(src + 16));
     const __m128i c = _mm_loadu_si128((const __m128i *)(src + 32));

@@ -15,12 +15,7 @@ static inline void load_masks(const char *p, const char *end, char delim, char q
                               tok_masks *m)
 {
     char pad[64];
-    const char *src = p;
-    if (end - p < 64) { /* past the end: NULs, never structural */
-        memset(pad, 0, sizeof pad);
-        memcpy(pad, p, (size_t)(end - p));
-        src = pad;
-    }
+    const char *const src = window_bytes(p, end, pad);
     const __m256i a = _mm256_loadu_si256((const __m256i *)src);
     const __m256i b = _mm256_loadu_si256((const __m256i *)(src + 32));
     const __m256i vd = _mm256_set1_epi8(delim), vn = _mm256_set1_epi8('\n'),

@@ -12,12 +12,7 @@ static inline void load_masks(const char *p, const char *end, char delim, char q
                               tok_masks *m)
 {
     char pad[64];
-    const char *src = p;
-    if (end - p < 64) { /* past the end: NULs, never structural */
-        memset(pad, 0, sizeof pad);
-        memcpy(pad, p, (size_t)(end - p));
-        src = pad;
-    }
+    const char *const src = window_bytes(p, end, pad);
     const __m512i a = _mm512_loadu_si512((const void *)src);
     m->brk = _mm512_cmpeq_epi8_mask(a, _mm512_set1_epi8('\n')) |
              _mm512_cmpeq_epi8_mask(a, _mm512_set1_epi8('\r'));

@@ -52,6 +52,17 @@ typedef struct {
     uint64_t delim, brk, quote;
 } tok_masks;
 
+/* The 64 bytes of a window from p: p itself, or, within 64 bytes of the end, its bytes copied
+ * into pad followed by NULs (never structural), so that no load reads past the buffer. */
+static inline const char *window_bytes(const char *p, const char *end, char pad[64])
+{
+    if (end - p >= 64)
+        return p;
+    memset(pad, 0, 64);
+    memcpy(pad, p, (size_t)(end - p));
+    return pad;
+}
+
 /* Bit i: the parity of the bits 0..i of x (a prefix XOR: the quote state after byte i). */
 static inline uint64_t prefix_xor(uint64_t x)
 {
