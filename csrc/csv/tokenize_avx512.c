@@ -29,22 +29,14 @@ static const uint8_t iota64[64] __attribute__((aligned(64))) = {
  * slots (up to 15 written past dst + cnt: the caller's slack). */
 static inline void store_fields16(uint32_t *dst, uint64_t d, uint32_t base, int cnt)
 {
-    const __m512i pos = _mm512_maskz_compress_epi8(d, _mm512_load_si512((const void *)iota64));
+    __m512i pos = _mm512_maskz_compress_epi8(d, _mm512_load_si512((const void *)iota64));
     const __m512i b = _mm512_set1_epi32((int)base);
-    _mm512_storeu_si512((void *)dst,
-                        _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), b));
-    if (__builtin_expect(cnt > 16, 0)) {
-        _mm512_storeu_si512((void *)(dst + 16),
-                            _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), b));
-        if (cnt > 32) {
-            _mm512_storeu_si512(
-                (void *)(dst + 32),
-                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), b));
-            if (cnt > 48)
-                _mm512_storeu_si512(
-                    (void *)(dst + 48),
-                    _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), b));
-        }
+    for (int k = 0;; k += 16) { /* the next 16 positions are always in the low 128 bits */
+        _mm512_storeu_si512((void *)(dst + k),
+                            _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), b));
+        if (__builtin_expect(cnt <= k + 16, 1))
+            break;
+        pos = _mm512_shuffle_i32x4(pos, pos, _MM_SHUFFLE(0, 3, 2, 1));
     }
 }
 

@@ -440,7 +440,7 @@ class _MappedFile:
     maps = True
 
     def __init__(self, path, start: int, end, blocksize: int, max_len: int,
-                 drop_behind: bool = False):
+                 drop_over: int | None = None):
         self._f = open(path, "rb", buffering=0)
         try:
             fd = self._f.fileno()
@@ -462,8 +462,9 @@ class _MappedFile:
         self._mm = None
         self._off = self._hi = self._start  # the current view is file bytes [_off, _hi)
         self.eof = True
-        # file bytes [_start, _dropped) have left the page cache (drop_behind)
-        self._drop = drop_behind and hasattr(os, "posix_fadvise")
+        # pages behind the reader leave the page cache when the file is larger than drop_over
+        # (None: never); file bytes [_start, _dropped) have left it
+        self._drop = drop_over is not None and size > drop_over and hasattr(os, "posix_fadvise")
         self._dropped = self._start
 
     def _map(self, off: int, hi: int):
@@ -523,7 +524,7 @@ class _MappedFile:
                 log.debug("csv: a view of a mapped block is still alive; unmapped when it dies")
 
     def _drop_to(self, off: int) -> None:
-        """Drop the file's pages before ``off`` from the page cache (``drop_behind``), whole
+        """Drop the file's pages before ``off`` from the page cache (``drop_over``), whole
         pages only: the page holding ``off`` is still being read. Only unmapped pages leave
         (the kernel skips mapped ones), so a view kept alive keeps its bytes."""
         off -= off % mmap.PAGESIZE

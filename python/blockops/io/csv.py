@@ -604,13 +604,14 @@ class CsvBlockReader:
             return False
         return _is_regular_file(src.path, nonempty=True)
 
-    def _drops_behind(self, src: _Source) -> bool:
-        """Whether a mapped file's pages leave the page cache behind the reader (page_cache)."""
+    def _drop_over(self):
+        """The file size above which a mapped file's pages leave the page cache behind the
+        reader (page_cache); None: never."""
         if self.page_cache != "auto":
-            return self.page_cache == "drop"
+            return -1 if self.page_cache == "drop" else None
         from ..resources import system_memory
 
-        return os.path.getsize(src.path) > system_memory().effective_limit // 2
+        return system_memory().effective_limit // 2
 
     def _file_blocks(self, src: _Source, row0: int):
         bs = self.blocksize
@@ -619,7 +620,7 @@ class CsvBlockReader:
         first = max(first, len(_BOM))  # a BOM is never split
         if self._maps(src):
             blocks = _MappedFile(src.path, src.start, src.end, bs, bs + self.max_row_bytes,
-                                 drop_behind=self._drops_behind(src))
+                                 drop_over=self._drop_over())
             try:
                 try:
                     data = blocks.start(first)
