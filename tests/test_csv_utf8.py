@@ -318,3 +318,70 @@ def test_string_runs_of_threads(tmp_path):
             a = df["s"].array._pa_array  # a ChunkedArray (an Array in some pandas versions)
             chunks = a.chunks if isinstance(a, pa.ChunkedArray) else [a]
             assert nt == 1 or bs is not None or len(chunks) == nt
+
+
+@pytest.mark.parametrize("nt", [1, 2])
+def test_utf8_checked_in_the_copy_at_every_offset(tmp_path, simd_level, nt):
+    """The AVX2 string pass checks each value for UTF-8 while it copies and unquotes it, 32
+    bytes at a time, the raw field with its quotes. Every sequence below at every offset 0..99
+    of values up to 200 bytes, quoted and not: doubled quotes (a pair split by a 32-byte piece
+    boundary drops the next piece's first byte), characters across a piece boundary, ill-formed
+    bytes, a character cut by a doubled quote or by the closing quote (ill-formed in the
+    value too), and one joined by the closing quote to text after it (well-formed in the value
+    though not in the field). Each value comes back as Python unquotes it, and exactly the rows
+    Python cannot decode are dropped, at every level, block size and thread count."""
+    bio = csv_api()
+    middles = [b'""', b'""""', "é".encode(), "€".encode(), "😀".encode(), b"\xff",
+               b"\xe2\x82", b'\xc3""\xa9', b'\xe2\x82""\xac', b'""\xa9', *BAD_SEQS[:6],
+               *GOOD_SEQS[-4:]]
+    raws = []
+    for k in range(100):
+        for j, mid in enumerate(middles):
+            tail = b"z" * ((k * 7 + j) % 90)
+            body = b"a" * k + mid + tail
+            if b'"' in mid or (k + j) % 2:
+                raws.append(b'"' + body + b'"')
+            else:
+                raws.append(body)
+        # closing quote inside: the value is the quoted part and the text after it
+        raws.append(b'"' + b"b" * k + b'\xc3"\xa9')
+        raws.append(b'"' + b"b" * k + b'\xc3"\xa9x\xff')
+    vals = [_py_unquote(r) if r[:1] == b'"' else r for r in raws]
+    rows = [b"%d,%s,\xc3\xbc" % (i, raw) for i, raw in enumerate(raws)]
+    path = write(tmp_path, b"i,s,c\n" + b"\n".join(rows) + b"\n")
+    keep = [i for i, v in enumerate(vals) if py_check(v) < 0]
+    assert 0 < len(keep) < len(vals)
+    want = pd.DataFrame({"s": pd.array([vals[i].decode() or None for i in keep], dtype=STR)},
+                        index=pd.Index(keep, dtype=np.int64))
+    for bs in (None, 4096, 301):
+        kw = {} if bs is None else {"blocksize": bs}
+        df = bio.read_csv(path, dtypes={"i": "int64", "s": "str", "c": "str"},
+                          on_bad_lines="skip", n_threads=nt, **kw)
+        assert_frames_identical(df[["s"]], want, msg=f"bs={bs}")
+        assert df["i"].tolist() == keep
+        assert (df["c"] == "ü").all()
+
+
+def test_utf8_one_bad_value_per_chunk(tmp_path, simd_level):
+    """The same ill-formed sequences, each alone among more than a chunk's rows (1,024) of
+    well-formed non-ASCII values: no other value of its chunk sends the chunk to the second
+    check (check_utf8_chunk), so the in-copy check alone must catch it, at every offset around
+    the 32-byte pieces, quoted and not."""
+    bio = csv_api()
+    bads = [b"\xff", b"\xe2\x82", b'\xc3""\xa9', b'\xe2\x82""\xac', b'""\xa9', *BAD_SEQS[:6]]
+    fill = ['"ok-é, €"'.encode(), "plain-ü".encode()]
+    rows, bad_rows = [], []
+    for k in (0, 1, 2, 29, 30, 31, 32, 33, 61, 62, 63, 64, 65, 90):
+        for j, mid in enumerate(bads):
+            rows += fill * 520
+            body = b"a" * k + mid + b"z" * ((k + j) % 40)
+            quoted = b'"' in mid or j % 2
+            bad_rows.append(len(rows))
+            rows.append(b'"' + body + b'"' if quoted else body)
+    rows += fill * 520
+    path = write(tmp_path, b"s\n" + b"\n".join(rows) + b"\n")
+    keep = [i for i in range(len(rows)) if i not in set(bad_rows)]
+    for nt in (1, 2):
+        df = bio.read_csv(path, dtypes={"s": "str"}, on_bad_lines="skip", n_threads=nt)
+        assert df.index.tolist() == keep, f"nt={nt}"
+        assert set(df["s"]) == {"ok-é, €", "plain-ü"}

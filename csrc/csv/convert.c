@@ -68,31 +68,9 @@ static inline int na_number(const bo_csv_na *na, double v)
     return 0;
 }
 
-static inline int na_match(const bo_csv_na *na, const char *s, size_t len)
-{
-    if (!na || !na->n)
-        return 0;
-    if (len < 64 ? !((na->len_mask >> len) & 1) : !na->has_long)
-        return 0;
-    if (len) {
-        unsigned char b = (unsigned char)s[len - 1];
-        if (!((na->last_byte[b >> 6] >> (b & 63)) & 1))
-            return 0;
-        b = (unsigned char)s[0];
-        if (!((na->first_byte[b >> 6] >> (b & 63)) & 1))
-            return 0;
-    }
-    for (int i = 0; i < na->n; i++) {
-        if (na->lens[i] != len)
-            continue;
-        size_t k = 0; /* inline: the values are a few bytes, a memcmp call cost more */
-        while (k < len && na->values[i][k] == s[k])
-            k++;
-        if (k == len)
-            return 1;
-    }
-    return 0;
-}
+#define STR_PASS(name) name
+#define STR_PASS_LINKAGE static
+#include "convert_str.h"
 
 size_t bo_csv_unquote(const char *src, size_t len, char quote, char *dst)
 {
@@ -115,183 +93,6 @@ size_t bo_csv_unquote(const char *src, size_t len, char quote, char *dst)
     for (; i < len; i++)
         dst[k++] = src[i];
     return k;
-}
-
-#define HIGH8 0x8080808080808080ULL
-
-/* Whether s[0, n) is all ASCII: one OR over 8-byte words (the compiler vectorizes it), about
- * 16 bytes a cycle on data still in L1/L2, tested every 256 bytes: text that is not ASCII
- * (which the UTF-8 check reads next) usually shows it early. */
-static int all_ascii(const char *s, size_t n)
-{
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 256 <= n; i += 256) {
-        for (size_t k = 0; k < 256; k += 8) {
-            uint64_t w;
-            memcpy(&w, s + i + k, sizeof w);
-            acc |= w;
-        }
-        if (acc & HIGH8)
-            return 0;
-    }
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, sizeof w);
-        acc |= w;
-    }
-    for (; i < n; i++)
-        acc |= (unsigned char)s[i]; /* bit 7 of the low byte */
-    return !(acc & HIGH8);
-}
-
-/* bo_csv_unquote's result (src starts with the quote), with memchr for the quotes and memcpy
- * for the runs between them instead of a test per byte: quoted text fields are long (reviews,
- * addresses) and hold few quotes. */
-static size_t unquote_memchr(const char *src, size_t len, char quote, char *dst)
-{
-    const char *p = src + 1, *const e = src + len;
-    char *o = dst;
-    for (;;) {
-        const char *q = memchr(p, quote, (size_t)(e - p));
-        if (!q) /* unterminated: the rest is the value */
-            q = e;
-        memcpy(o, p, (size_t)(q - p));
-        o += q - p;
-        if (q == e)
-            return (size_t)(o - dst);
-        if (q + 1 < e && q[1] == quote) { /* a doubled quote is one */
-            *o++ = quote;
-            p = q + 2;
-            continue;
-        }
-        p = q + 1; /* the closing quote: what follows it up to the delimiter is kept */
-        memcpy(o, p, (size_t)(e - p));
-        return (size_t)(o - dst) + (size_t)(e - p);
-    }
-}
-
-/* The same, in one pass over the bytes: 16 bytes loaded, stored and compared with the quote at
- * a time, and ORed for the ASCII test (*maybe_high: 1 when a byte >= 0x80 may be in the value;
- * never cleared). A memchr and a memcpy call per run between quotes, then a second pass for the
- * ASCII test, cost more than the copy itself on the short quoted fields of real tables (names,
- * codes), and read every byte of the long ones twice. Loads may run past the field up to src_end
- * (the rest of the block) and stores past the value up to dst_end (the chunk's region: the next
- * value overwrites them); near either end, the memchr path takes the rest. Bytes loaded past the
- * field can only turn the ASCII answer into "maybe". */
-static inline size_t unquote_into(const char *src, size_t len, char quote, char *dst,
-                                  const char *dst_end, const char *src_lo, const char *src_end,
-                                  int *maybe_high)
-{
-#if defined(__SSE2__)
-    const char *p = src + 1, *const e = src + len;
-    char *o = dst;
-    const __m128i vq = _mm_set1_epi8(quote);
-    __m128i acc = _mm_setzero_si128();
-    const uintptr_t lo = (uintptr_t)src_lo, hi = (uintptr_t)src_end; /* integers: src may lie
-                                                                        in the scratch buffer */
-    if ((uintptr_t)src >= lo && (uintptr_t)src < hi) {
-        while (p < e && hi - (uintptr_t)p >= 16 && dst_end - o >= 16) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)p);
-            _mm_storeu_si128((__m128i *)o, v);
-            acc = _mm_or_si128(acc, v);
-            unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq));
-            const size_t left = (size_t)(e - p);
-            if (left < 16)
-                m &= (1u << left) - 1;
-            if (!m) {
-                const size_t k = left < 16 ? left : 16;
-                p += k;
-                o += k;
-                continue;
-            }
-            const unsigned i = (unsigned)__builtin_ctz(m);
-            p += i; /* at the quote, which is stored at o + i already */
-            o += i;
-            if (p + 1 < e && p[1] == quote) { /* a doubled quote is one */
-                o++;
-                p += 2;
-                continue;
-            }
-            /* the closing quote: what follows it up to the delimiter (nothing, in well-formed
-             * input) is kept */
-            p++;
-            const size_t rest = (size_t)(e - p);
-            if (rest) {
-                memmove(o, p, rest);
-                *maybe_high |= !all_ascii(p, rest);
-            }
-            *maybe_high |= _mm_movemask_epi8(acc) != 0;
-            return (size_t)(o - dst) + rest;
-        }
-        *maybe_high |= _mm_movemask_epi8(acc) != 0;
-        if (p >= e)
-            return (size_t)(o - dst);
-        /* near the end of the block or the region: the rest from p, still inside the quotes
-         * (src[0, p - src) held no closing quote), as a field of its own */
-        *maybe_high = 1;
-        return (size_t)(o - dst) + unquote_memchr(p - 1, (size_t)(e - p) + 1, quote, o);
-    }
-#else
-    (void)dst_end;
-    (void)src_lo;
-    (void)src_end;
-#endif
-    *maybe_high = 1;
-    return unquote_memchr(src, len, quote, dst);
-}
-
-/* Per-thread scratch for unquoting. */
-typedef struct {
-    char *buf;
-    size_t cap;
-    int nomem;
-} scratch_t;
-
-/* A short row that pad_short converts: fewer fields than the index has. */
-static inline int padded_row(const bo_csv_index *ix, int64_t r, int pad)
-{
-    return pad && ix->flags[r] == BO_CSV_ROW_FIELDS && ix->counts[r] < ix->n_fields;
-}
-
-/* Field f of a padded row: [*a, *b), or 0 when the row has no field f (a missing value). The
- * tokenizer stores a short row's missing fields as empty at its end, so its last field found
- * ends at the row's end, not before the next (absent) field's start. */
-static inline int padded_span(const bo_csv_index *ix, int64_t r, int f, uint32_t *a, uint32_t *b)
-{
-    const uint32_t *o = ix->offs + (size_t)r * (size_t)(ix->n_fields + 1);
-    const int32_t cnt = ix->counts[r];
-    if (f >= cnt) {
-        *a = *b = o[ix->n_fields];
-        return 0;
-    }
-    *a = o[f];
-    *b = f + 1 < cnt ? o[f + 1] - 1 : o[ix->n_fields];
-    return 1;
-}
-
-/* The text of buf[a, b): raw bytes, or unquoted into the scratch buffer. */
-static inline int span_text(const char *buf, uint32_t a, uint32_t b, char quote, scratch_t *sc,
-                            const char **s, size_t *len)
-{
-    const char *p = buf + a;
-    size_t n = b - a;
-    if (quote && n && *p == quote) {
-        if (sc->cap < n) {
-            char *nb = realloc(sc->buf, n);
-            if (!nb) {
-                sc->nomem = 1;
-                return -1;
-            }
-            sc->buf = nb;
-            sc->cap = n;
-        }
-        n = bo_csv_unquote(p, n, quote, sc->buf);
-        p = sc->buf;
-    }
-    *s = p;
-    *len = n;
-    return 0;
 }
 
 /* The text of field f of row r (an unflagged row). */
@@ -457,34 +258,6 @@ static inline int convert_field(const bo_csv_col *c, int64_t r, const char *lo, 
 }
 
 
-/* Copy a string value s[0, len) to d and tell whether it may hold a byte >= 0x80 (1: maybe,
- * 0: certainly not). Values of up to 64 bytes are copied 16 bytes at a time when both sides
- * have room for the rounded-up length (the bytes past len in d are overwritten by the next
- * value or lie in the slack of the chunk's region; those past len in s are the rest of the row,
- * inside the block), and the ASCII test ORs the vectors it copied: a libc memcpy call per
- * value (~5 ns for these lengths) and a second pass over the bytes for the UTF-8 check cost
- * more than the value's conversion. The extra bytes can only make the answer "maybe". */
-static inline int copy_str(char *d, const char *d_end, const char *s, size_t len,
-                           const char *s_lo, const char *s_end)
-{
-#if defined(__SSE2__)
-    const size_t up = (len + 15) & ~(size_t)15;
-    const uintptr_t a = (uintptr_t)s; /* integers: s may point into another object */
-    if (len <= 64 && a >= (uintptr_t)s_lo && (uintptr_t)s_end - a >= up &&
-        (size_t)(d_end - d) >= up) {
-        __m128i acc = _mm_setzero_si128();
-        for (size_t o = 0; o < len; o += 16) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)(s + o));
-            _mm_storeu_si128((__m128i *)(d + o), v);
-            acc = _mm_or_si128(acc, v);
-        }
-        return _mm_movemask_epi8(acc) != 0;
-    }
-#endif
-    memcpy(d, s, len);
-    return !all_ascii(s, len);
-}
-
 /* Whether a missing-value string could be taken for a number by the fast parsers of the
  * column loops (non-empty text of only [+-.0-9]), or the column matches numbers numerically:
  * then every field of a numeric column is matched against the strings before it is parsed.
@@ -577,100 +350,30 @@ __attribute__((noinline)) int bo_csv_convert_slow(const struct bo_csv_slow *x, i
 #define NUM_PASS_LINKAGE static
 #include "convert_num.h"
 
-/* The numeric column passes of a SIMD level: the AVX2 build where the CPU has what it was
- * compiled for (the level's AVX2 and FMA, and BMI1/2 and POPCNT, checked here), else SSE2. */
+/* The column passes of a SIMD level: the AVX2 builds where the CPU has what they were compiled
+ * for (the level's AVX2 and FMA, and BMI1/2 and POPCNT, checked here), else SSE2. */
+typedef int (*str_pass_fn)(const char *, const char *, const bo_csv_index *, const bo_csv_col *,
+                           const uint8_t *, int64_t, int64_t, char, char **, char *, int64_t *,
+                           const char *, scratch_t *);
 typedef struct {
     bo_csv_num_pass_fn int64, float64, float32, datetime_iso;
-} num_passes;
+    str_pass_fn str;
+} col_passes;
 
 #if defined(__SSE2__)
-static num_passes pick_num_passes(int simd)
+static col_passes pick_passes(int simd)
 {
 #if defined(BO_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
     if (simd >= BO_SIMD_AVX2 && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
         __builtin_cpu_supports("popcnt"))
-        return (num_passes){pass_int64_avx2, pass_float64_avx2, pass_float32_avx2,
-                            pass_datetime_iso_avx2};
+        return (col_passes){pass_int64_avx2, pass_float64_avx2, pass_float32_avx2,
+                            pass_datetime_iso_avx2, str_pass_avx2};
 #endif
     (void)simd;
-    return (num_passes){pass_int64, pass_float64, pass_float32, pass_datetime_iso};
+    return (col_passes){pass_int64, pass_float64, pass_float32, pass_datetime_iso, str_pass};
 }
 #endif
-
-/* Rows [p0, p1) of the string column c (st: their states from p0): each value's bytes to
- * *cur (advanced past them; end: the region's end), its end to offsets[r + 1] (relative to
- * data: the thread's run, see bo_csv_convert), its missing flag to the mask (see
- * convert_chunk). Out of line and with everything it reads more than
- * once in locals, as fast_num_pass: through c and cur, every byte stored into the column made
- * the compiler load the column's pointers again, row after row. Returns whether a value may
- * hold a byte >= 0x80, or -1 when out of memory. */
-static __attribute__((noinline)) int str_pass(const char *buf, const char *buf_end,
-                                              const bo_csv_index *ix, const bo_csv_col *c,
-                                              const uint8_t *st, int64_t p0, int64_t p1,
-                                              char quote, char **cur, char *end,
-                                              int64_t *const offsets, const char *const data,
-                                              scratch_t *sc)
-{
-    const size_t stride = (size_t)ix->n_fields + 1;
-    const int f = c->field;
-    /* the field's end: the next field's start - 1, or the row's end for the last */
-    const uint32_t e_adj = f + 1 < ix->n_fields;
-    const uint32_t *o = ix->offs + (size_t)p0 * stride + f;
-    const bo_csv_na *const nav = c->na;
-    uint8_t *const mask = c->mask;
-    char *d = *cur;
-    int nonascii = 0;
-    for (int64_t r = p0; r < p1; r++, o += stride) {
-        const int rs = st[r - p0];
-        const char *s;
-        size_t len;
-        int na;
-        if (rs == ROW_SKIP) {
-            mask[r] = 1;
-            offsets[r + 1] = d - data;
-            continue;
-        }
-        if (rs == ROW_CONVERT) {
-            const uint32_t a = o[0], b = o[1] - e_adj;
-            if (quote && b > a && buf[a] == quote) {
-                /* unquoted straight into the column (the region has room for the raw bytes),
-                 * not through the scratch buffer and a copy */
-                int high = 0;
-                len = unquote_into(buf + a, b - a, quote, d, end, buf, buf_end, &high);
-                na = na_match(nav, d, len);
-                mask[r] = (uint8_t)na;
-                if (!na) {
-                    d += len;
-                    nonascii |= high;
-                }
-                offsets[r + 1] = d - data;
-                continue;
-            }
-            s = buf + a;
-            len = b - a;
-            na = na_match(nav, s, len);
-        } else {
-            uint32_t a, b;
-            const int present = padded_span(ix, r, f, &a, &b);
-            if (span_text(buf, a, b, quote, sc, &s, &len) < 0) {
-                *cur = d;
-                return -1;
-            }
-            na = !present || na_match(nav, s, len);
-        }
-        mask[r] = (uint8_t)na;
-        if (na)
-            len = 0;
-        /* s is in the block, or in the scratch buffer when the value was quoted (outside
-         * [buf, buf_end): copy_str's bounds test sends it to memcpy) */
-        nonascii |= copy_str(d, end, s, len, buf, buf_end);
-        d += len;
-        offsets[r + 1] = d - data;
-    }
-    *cur = d;
-    return nonascii;
-}
 
 /* Rows a column pass of convert_chunk covers: about 64 KB of text and index, so that the
  * next column's pass finds them in L2 (a BSM row is ~300 bytes, a row of 320 numbers ~4 KB
@@ -689,17 +392,18 @@ static __attribute__((noinline)) int str_pass(const char *buf, const char *buf_e
  * str_offs[ci][r + 1] gets the value's end relative to str_base[ci] (the start of the
  * thread's run, see bo_csv_convert). A row flagged by the tokenizer is bad and not
  * converted (its strings count as missing, with length 0). fast[ci]: column ci may skip the
- * missing-value match for fields its fast parser takes (na_numberlike, na_isolike). Returns
- * whether a string value may hold a byte >= 0x80, or -1 when out of memory. */
+ * missing-value match for fields its fast parser takes (na_numberlike, na_isolike).
+ * check[ci]: set to 1 when string column ci's values need check_utf8_chunk (the pass's
+ * answer, per column: a column of ASCII codes is not read again for a text column beside it).
+ * Returns -1 when out of memory, else 0. */
 static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_col *cols,
                          int n_cols, const uint8_t *fast, char quote, int pad, int64_t r0,
                          int64_t r1, uint8_t *bad, char **str_cur, char *const *str_end,
                          int64_t *const *str_offs, char *const *str_base, scratch_t *sc,
-                         first_bad *fb, const num_passes *np)
+                         first_bad *fb, const col_passes *np, uint8_t *check)
 {
     const char *const buf_end = buf + ix->consumed; /* every field lies before it */
     const size_t stride = (size_t)ix->n_fields + 1;
-    int nonascii = 0;
     uint8_t st[CHUNK_ROWS];
     int any_flagged = 0;
     for (int64_t r = r0; r < r1; r++) {
@@ -733,12 +437,11 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
         for (int ci = 0; ci < n_cols; ci++) {
             const bo_csv_col *c = &cols[ci];
             if (c->type == BO_CSV_STR) {
-                const int rc = str_pass(buf, buf_end, ix, c, st + (p0 - r0), p0, p1, quote,
-                                        &str_cur[ci], str_end[ci], str_offs[ci],
-                                        str_base[ci], sc);
+                const int rc = np->str(buf, buf_end, ix, c, st + (p0 - r0), p0, p1, quote,
+                                       &str_cur[ci], str_end[ci], str_offs[ci], str_base[ci], sc);
                 if (rc < 0)
                     return -1;
-                nonascii |= rc;
+                check[ci] |= (uint8_t)rc;
                 continue;
             }
 #if defined(__SSE2__)
@@ -762,7 +465,7 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                     return -1;
         }
     }
-    return nonascii;
+    return 0;
 }
 
 /* UTF-8 check of the string values chunk [r0, r1) of column ci wrote, [start, end) (offs[r + 1]
@@ -842,9 +545,9 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
     const int pad = opts ? opts->pad_short : 0;
     const int simd = opts ? opts->simd : 0;
 #if defined(__SSE2__)
-    const num_passes np = pick_num_passes(simd);
+    const col_passes np = pick_passes(simd);
 #else
-    const num_passes np = {0, 0, 0, 0};
+    const col_passes np = {0, 0, 0, 0, str_pass};
 #endif
     int T = opts && opts->n_threads > 0 ? opts->n_threads : 1;
     const int64_t n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
@@ -943,9 +646,10 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             const size_t nc = n_cols > 0 ? (size_t)n_cols : 1;
             char **cur = malloc(sizeof *cur * 4 * nc);
             int64_t **offs = malloc(sizeof *offs * nc);
+            uint8_t *check = malloc(nc);
             char **cur_end = cur + n_cols, **run = cur + 2 * n_cols, **first = cur + 3 * n_cols;
             const int64_t k0 = n_chunks * t / T, k1 = n_chunks * (t + 1) / T;
-            if (!cur || !offs)
+            if (!cur || !offs || !check)
                 sc.nomem = 1;
             for (int ci = 0; ci < n_cols && !sc.nomem; ci++) {
                 const bo_csv_col *c = &cols[ci];
@@ -960,17 +664,16 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
                 const int64_t r0 = k * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < n ? r0 + CHUNK_ROWS : n;
                 for (int ci = 0; ci < n_cols; ci++) {
                     first[ci] = cur[ci];
+                    check[ci] = 0;
                     if (cur[ci])
                         cur_end[ci] = cols[ci].str_data + base[(size_t)ci * stride + (size_t)k + 1];
                 }
-                const int nonascii = convert_chunk(buf, ix, cols, n_cols, fast, quote, pad, r0, r1,
-                                                   bad, cur, cur_end, offs, run, &sc, &fbs[k],
-                                                   &np);
-                if (nonascii < 0)
+                if (convert_chunk(buf, ix, cols, n_cols, fast, quote, pad, r0, r1, bad, cur,
+                                  cur_end, offs, run, &sc, &fbs[k], &np, check) < 0)
                     sc.nomem = 1;
-                else if (nonascii)
+                else
                     for (int ci = 0; ci < n_cols; ci++)
-                        if (cur[ci])
+                        if (cur[ci] && check[ci])
                             check_utf8_chunk(ix, &cols[ci], ci, first[ci], cur[ci], offs[ci],
                                              run[ci], r0, r1, simd, bad, &fbs[k]);
             }
@@ -978,6 +681,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
             free(sc.buf);
             free(cur);
             free(offs);
+            free(check);
         }
     }
     for (int ci = 0; ci < n_cols && !nomem; ci++) {

@@ -1,6 +1,7 @@
 /* What convert.c shares with the builds of its numeric column loops (convert_num.h). */
 #ifndef BO_CSV_CONVERT_INTERNAL_H
 #define BO_CSV_CONVERT_INTERNAL_H
+#include <stddef.h>
 #include <stdint.h>
 
 #include "blockops/bo_csv.h"
@@ -10,6 +11,13 @@
 #else
 #define BO_CSV_HIDDEN
 #endif
+
+/* Per-thread scratch for unquoting. */
+typedef struct {
+    char *buf;
+    size_t cap;
+    int nomem;
+} scratch_t;
 
 /* Row states of a chunk (convert_chunk) */
 enum { ROW_CONVERT = 0, ROW_PADDED = 1, ROW_SKIP = 2 };
@@ -37,5 +45,9 @@ BO_CSV_HIDDEN int pass_float32_avx2(const char *, const bo_csv_index *, const bo
 BO_CSV_HIDDEN int pass_datetime_iso_avx2(const char *, const bo_csv_index *,
                                          const bo_csv_col *, const uint8_t *, int64_t, int64_t,
                                          const struct bo_csv_slow *);
+BO_CSV_HIDDEN int str_pass_avx2(const char *buf, const char *buf_end, const bo_csv_index *ix,
+                              const bo_csv_col *c, const uint8_t *st, int64_t p0, int64_t p1,
+                              char quote, char **cur, char *end, int64_t *offsets,
+                              const char *data, scratch_t *sc);
 #endif
 #endif
