@@ -231,7 +231,7 @@ def test_openmp_spin_default_respects_the_users_environment(tmp_path):
     base = {k: v for k, v in _env().items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     out = _run(code, tmp_path, env=base)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split("|")[0].strip() == "10000" and "set by blockops" in out.stdout
+    assert out.stdout.split("|")[0].strip() == "1000" and "set by blockops" in out.stdout
     for k, v in (("OMP_WAIT_POLICY", "PASSIVE"), ("GOMP_SPINCOUNT", "7")):
         out = _run(code, tmp_path, env={**base, k: v})
         assert out.returncode == 0, out.stderr

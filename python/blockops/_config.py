@@ -14,10 +14,12 @@ import sys
 #: default, 300,000 spins (milliseconds), is meant for back-to-back parallel loops; blockops
 #: runs short parallel regions between Python steps, next to its own read-ahead and writer
 #: threads, and the spinning took a core from them: on the V2X pipeline (1 M rows, 2 vCPUs)
-#: 10,000 spins used 25-35% less CPU time and less wall time. Applied only when the user set
+#: 10,000 spins used 25-35% less CPU time and less wall time, and 1,000 (a pause is ~140
+#: cycles on recent Intel cores, so 10,000 were still ~0.5 ms per wait) another 10-15% less
+#: of both (benchmarks/RESULTS.md, session 15). Applied only when the user set
 #: neither ``OMP_WAIT_POLICY`` nor ``GOMP_SPINCOUNT``, and only if libgomp was not loaded yet
 #: (it reads its environment once); :func:`show_config` says what is in effect.
-OMP_SPINCOUNT_DEFAULT = "10000"
+OMP_SPINCOUNT_DEFAULT = "1000"
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["GOMP_SPINCOUNT"] = OMP_SPINCOUNT_DEFAULT
     _OMP_WAIT = f"GOMP_SPINCOUNT={OMP_SPINCOUNT_DEFAULT} (set by blockops)"
