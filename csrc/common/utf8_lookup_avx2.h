@@ -18,9 +18,9 @@
 #define TWO_CONTS (1 << 7)      /* 10______ 10______ */
 #define CARRY (TOO_SHORT | TOO_LONG | TWO_CONTS)
 
-static inline __m256i bo_u8_table16(char a0, char a1, char a2, char a3, char a4, char a5, char a6,
-                              char a7, char a8, char a9, char a10, char a11, char a12, char a13,
-                              char a14, char a15)
+static inline __m256i bo_u8_table16(char a0, char a1, char a2, char a3, char a4, char a5,
+                                    char a6, char a7, char a8, char a9, char a10, char a11,
+                                    char a12, char a13, char a14, char a15)
 {
     return _mm256_setr_epi8(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15,
                             a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
@@ -39,8 +39,9 @@ static inline __m256i bo_u8_block_errors(__m256i in, __m256i prev_in)
 {
     const __m256i b1_high = bo_u8_table16(
         TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
-        (char)TWO_CONTS, (char)TWO_CONTS, (char)TWO_CONTS, (char)TWO_CONTS, TOO_SHORT | OVERLONG_2, TOO_SHORT,
-        TOO_SHORT | OVERLONG_3 | SURROGATE, (char)(TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4));
+        (char)TWO_CONTS, (char)TWO_CONTS, (char)TWO_CONTS, (char)TWO_CONTS, TOO_SHORT | OVERLONG_2,
+        TOO_SHORT, TOO_SHORT | OVERLONG_3 | SURROGATE,
+        (char)(TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4));
     const __m256i b1_low = bo_u8_table16(
         (char)(CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4), (char)(CARRY | OVERLONG_2),
         (char)CARRY, (char)CARRY, (char)(CARRY | TOO_LARGE),
@@ -60,14 +61,16 @@ static inline __m256i bo_u8_block_errors(__m256i in, __m256i prev_in)
     const __m256i prev1 = BO_U8_PREV(in, prev_in, 1);
     const __m256i sc = _mm256_and_si256(
         _mm256_and_si256(_mm256_shuffle_epi8(b1_high, bo_u8_hi_nibble(prev1)),
-                         _mm256_shuffle_epi8(b1_low, _mm256_and_si256(prev1, _mm256_set1_epi8(0x0F)))),
+                         _mm256_shuffle_epi8(b1_low,
+                                             _mm256_and_si256(prev1, _mm256_set1_epi8(0x0F)))),
         _mm256_shuffle_epi8(b2_high, bo_u8_hi_nibble(in)));
     /* the 2nd byte after a 3- or 4-byte lead, the 3rd after a 4-byte lead: continuations (the
      * TWO_CONTS bit of sc says the byte and its predecessor are continuations) */
     const __m256i prev2 = BO_U8_PREV(in, prev_in, 2), prev3 = BO_U8_PREV(in, prev_in, 3);
     const __m256i third = _mm256_subs_epu8(prev2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
     const __m256i fourth = _mm256_subs_epu8(prev3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
-    const __m256i must23 = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
+    const __m256i must23 =
+        _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
     return _mm256_xor_si256(must23, sc);
 }
 

@@ -268,7 +268,8 @@ static const uint8_t bo_u8_low64[64] = {
 /* the first k bytes of v, the rest ASCII NULs (the last piece of a field) */
 static inline __m256i u8_first(__m256i v, size_t k)
 {
-    return _mm256_and_si256(v, _mm256_loadu_si256((const __m256i *)(const void *)(bo_u8_low64 + 32 - k)));
+    const __m256i keep = _mm256_loadu_si256((const __m256i *)(const void *)(bo_u8_low64 + 32 - k));
+    return _mm256_and_si256(v, keep);
 }
 
 /* The check of a value's next piece v, of which the first n (1..32) bytes are the value's (n < 32:
@@ -341,12 +342,13 @@ static inline size_t unquote_u8(const char *src, size_t len, char quote, char *d
     char *o = dst;
     const uintptr_t lo = (uintptr_t)src_lo, hi = (uintptr_t)src_end; /* integers: src may lie
                                                                         in the scratch buffer */
-    if ((uintptr_t)src >= lo && (uintptr_t)src < hi && len >= 2 && len <= 33 && hi - (uintptr_t)p >= 32 &&
-        dst_end - o >= 32) {
+    if ((uintptr_t)src >= lo && (uintptr_t)src < hi && len >= 2 && len <= 33 &&
+        hi - (uintptr_t)p >= 32 && dst_end - o >= 32) {
         /* one piece whose only quote is the closing one, at its end: most short values */
         const size_t n = len - 1;
         const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
-        const uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(quote)));
+        const uint32_t m =
+            (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(quote)));
         if ((m & _bzhi_u32(~0u, (unsigned)n)) == 1u << (n - 1)) {
             _mm256_storeu_si256((__m256i *)(void *)o, v);
             *bad |= ((uint32_t)_mm256_movemask_epi8(v) & _bzhi_u32(~0u, (unsigned)n - 1)) &&
@@ -361,7 +363,7 @@ static inline size_t unquote_u8(const char *src, size_t len, char quote, char *d
         uint32_t drop0 = 0; /* the next piece's first byte is a doubled quote's second */
         /* the room tests as one bound on p: the value is never longer than the raw bytes
          * read (o - dst < p - src) */
-        const uintptr_t room = (uintptr_t)(dst_end - dst) < 64 ? 0 : (uintptr_t)(dst_end - dst) - 64;
+        const uintptr_t out = (uintptr_t)(dst_end - dst), room = out < 64 ? 0 : out - 64;
         const uintptr_t lim_in = hi - 64 < (uintptr_t)src + room ? hi - 64 : (uintptr_t)src + room;
         while (p < e && (uintptr_t)p <= lim_in) {
             const size_t left = (size_t)(e - p), n = left < 32 ? left : 32;
@@ -408,8 +410,9 @@ static inline size_t unquote_u8(const char *src, size_t len, char quote, char *d
             for (uint32_t dm = drops; dm; dm &= dm - 1) {
                 const unsigned at = (unsigned)__builtin_ctz(dm);
                 k++;
-                _mm256_storeu_si256((__m256i *)(void *)(o + at + 1 - k),
-                                    _mm256_loadu_si256((const __m256i *)(const void *)(p + at + 1)));
+                const __m256i tail =
+                    _mm256_loadu_si256((const __m256i *)(const void *)(p + at + 1));
+                _mm256_storeu_si256((__m256i *)(void *)(o + at + 1 - k), tail);
             }
             o += used - k;
             p += used + (size_t)closed;
