@@ -294,10 +294,11 @@ static inline int u8_one_bad(__m256i v, size_t k)
     return !_mm256_testz_si256(e, e);
 }
 
-/* 1 when the value d[0, len), written by a path that did not check it, is not UTF-8 */
+/* 1 when the value d[0, len), written by a path that did not check it, is not UTF-8 (the
+ * scalar checker skips ASCII a word at a time itself: no separate ASCII test first) */
 static inline int u8_written_bad(const char *d, size_t len)
 {
-    return len && !all_ascii(d, len) && bo_utf8_check(d, len) >= 0;
+    return bo_utf8_check(d, len) >= 0;
 }
 
 /* copy_str with the check: 1 when the value is not well-formed UTF-8 */
