@@ -184,3 +184,26 @@ def test_errors_and_threads_in_a_fork_child(csv_file, tmp_path):
     ''', csv_file)
     assert "ValueError: haversine: lat1 has length 3 but lon1 has length 2" in out
     assert "CsvParseError line=3" in out
+
+
+def test_output_pool_in_fork_child(csv_file):
+    """At fork() the parent's output pool keeps buffers of an earlier read: a child reads with
+    them (its own copies of them), gives the parent's results, and the parent's later reads
+    are not disturbed by what the child wrote."""
+    out = run_script('''
+        def whole():
+            df = read_csv(CSV, n_threads=2)  # one block: arrays of 480 KB, pool buffers
+            return hashlib.sha256(df.to_csv().encode()).hexdigest()
+        first = whole()
+        kept = blockops.output_pool_info()
+        assert kept["held"] > 0, kept
+        pid = os.fork()
+        if pid == 0:
+            ok = whole() == first and whole() == first
+            os._exit(0 if ok and blockops.output_pool_info()["hits"] > kept["hits"] else 3)
+        _, st = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(st) == 0, st
+        print("R", first, 2)
+        print("R", whole(), 2)
+    ''', csv_file)
+    check_results(out)

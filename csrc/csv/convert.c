@@ -10,7 +10,6 @@
 #endif
 
 #include "blockops/bo_csv.h"
-#include "bo_mem.h"
 #include "bo_omp.h"
 #include "csv_internal.h"
 #include "numparse.h"
@@ -613,8 +612,8 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         if (c->type != BO_CSV_STR)
             continue;
         /* run t's offsets: entries [row0_t + t, row1_t + t] */
-        c->str_offsets = malloc(sizeof *c->str_offsets * (size_t)(n + T));
-        c->str_runs = malloc(sizeof *c->str_runs * 2 * (size_t)T);
+        c->str_offsets = bo_pool_alloc(opts->pool, sizeof *c->str_offsets * (size_t)(n + T));
+        c->str_runs = bo_pool_alloc(opts->pool, sizeof *c->str_runs * 2 * (size_t)T);
         c->n_str_runs = T;
         if (!c->str_offsets || !c->str_runs) {
             nomem = 1;
@@ -623,7 +622,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         int64_t *b = base + (size_t)ci * stride;
         for (int64_t k = 0; k < n_chunks; k++)
             b[k + 1] += b[k];
-        c->str_data = bo_malloc_written((size_t)b[n_chunks]);
+        c->str_data = bo_pool_alloc(opts->pool, (size_t)b[n_chunks]);
         if (!c->str_data) {
             nomem = 1;
             break;
@@ -689,19 +688,14 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         if (c->type != BO_CSV_STR)
             continue;
         const int64_t end = c->str_runs[2 * (T - 1) + 1] + c->str_offsets[n + T - 1];
+        /* the slack (missing values, quotes) stays: pages never written are not resident */
         c->str_bytes = (size_t)end;
-        if (T == 1 && end < base[(size_t)ci * stride + (size_t)n_chunks] / 2) {
-            /* many missing values: give the slack back */
-            char *shrunk = realloc(c->str_data, end ? (size_t)end : 1);
-            if (shrunk)
-                c->str_data = shrunk;
-        }
     }
     free(base);
     free(fast);
     if (nomem) {
         for (int ci = 0; ci < n_cols; ci++) {
-            bo_csv_str_free(&cols[ci]);
+            bo_csv_str_free(&cols[ci], opts->pool);
         }
         free(fbs);
         return bo_error_set(err, BO_ERR_NOMEM, "out of memory converting %lld rows",

@@ -81,7 +81,8 @@ static void convert_all(const char *s, const bo_csv_index *ix)
         for (int t = 0; t < BO_CSV_NTYPES; t++) {
             bo_csv_col c = {.field = f, .type = (bo_csv_type)t, .nullable = 1, .na = &na,
                             .fmt = &fmt, .out = out, .out2 = out2, .mask = mask};
-            bo_csv_conv_opts co = {'"', 1 + (f & 1), (t + f) & 1}; /* pad short rows or not */
+            /* pad short rows or not */
+            bo_csv_conv_opts co = {'"', 1 + (f & 1), (t + f) & 1, 0, NULL};
             memset(bad, 0, n);
             bo_status st = bo_csv_convert(s, ix, &c, 1, &co, bad, &err);
             REQUIRE(st == BO_OK || st == BO_ERR_PARSE || st == BO_ERR_NOMEM);
@@ -154,12 +155,12 @@ static void convert_all(const char *s, const bo_csv_index *ix)
                             REQUIRE(mask[r] == mask1[r] && la == lb && !memcmp(va, vb, la));
                         }
                     }
-                    bo_csv_str_free(&c1);
+                    bo_csv_str_free(&c1, NULL);
                     free(mask1);
                     free(bad1);
                 }
             }
-            bo_csv_str_free(&c);
+            bo_csv_str_free(&c, NULL);
         }
         int has_na;
         bo_csv_type it = bo_csv_infer(s, ix, f, '"', &na, 0, &has_na);

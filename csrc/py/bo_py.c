@@ -1,6 +1,7 @@
 /* The binding toolkit declared in bo_py.h. */
 #include "bo_py.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,8 +97,57 @@ PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, 
 /* ------------------------------------------------------------------ owned arrays */
 
 #define ADOPT_CAPSULE "blockops.malloc"
+#define POOL_CAPSULE "blockops.pool"
+
+static bo_pool g_pool;
+static pthread_once_t g_pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_after_fork(void) { bo_pool_after_fork(&g_pool); }
+
+static void pool_setup(void)
+{
+    bo_pool_init(&g_pool, 0);
+    pthread_atfork(NULL, NULL, pool_after_fork);
+}
+
+bo_pool *bo_py_pool(void)
+{
+    pthread_once(&g_pool_once, pool_setup);
+    return &g_pool;
+}
 
 static void adopt_capsule_free(PyObject *cap) { free(PyCapsule_GetPointer(cap, ADOPT_CAPSULE)); }
+static void pool_capsule_free(PyObject *cap)
+{
+    bo_pool_free(&g_pool, PyCapsule_GetPointer(cap, POOL_CAPSULE));
+}
+static void pool_release(void *p) { bo_pool_free(&g_pool, p); }
+
+/* descr (stolen) array of n over p, owned by a capsule named name whose destructor releases
+ * p; release(p) at once when this fails */
+static PyObject *adopt(void *p, npy_intp n, PyArray_Descr *descr, const char *name,
+                       PyCapsule_Destructor destructor, void (*release)(void *))
+{
+    PyObject *arr = PyArray_NewFromDescr(&PyArray_Type, descr, 1, &n, NULL, p,
+                                         NPY_ARRAY_CARRAY, NULL);
+    if (!arr) {
+        release(p);
+        return NULL;
+    }
+    PyObject *cap = PyCapsule_New(p, name, destructor);
+    if (!cap) {
+        Py_DECREF(arr); /* does not own p */
+        release(p);
+        return NULL;
+    }
+    /* PyArray_SetBaseObject steals cap even when it fails: cap's destructor has then released
+     * p already, so p must not be released here or by the caller (a double free before). */
+    if (PyArray_SetBaseObject((PyArrayObject *)arr, cap) < 0) {
+        Py_DECREF(arr);
+        return NULL;
+    }
+    return arr;
+}
 
 PyObject *bo_py_adopt(void **data, npy_intp n, int typenum)
 {
@@ -107,24 +157,64 @@ PyObject *bo_py_adopt(void **data, npy_intp n, int typenum)
         free(p);
         return PyArray_ZEROS(1, &n, typenum, 0);
     }
-    PyObject *arr = PyArray_SimpleNewFromData(1, &n, typenum, p);
-    if (!arr) {
-        free(p);
+    return adopt(p, n, PyArray_DescrFromType(typenum), ADOPT_CAPSULE, adopt_capsule_free, free);
+}
+
+PyObject *bo_py_adopt_pooled(void **data, npy_intp n, int typenum)
+{
+    void *p = *data;
+    *data = NULL;
+    if (!p || n == 0) {
+        pool_release(p);
+        return PyArray_ZEROS(1, &n, typenum, 0);
+    }
+    return adopt(p, n, PyArray_DescrFromType(typenum), POOL_CAPSULE, pool_capsule_free,
+                 pool_release);
+}
+
+PyObject *bo_py_pool_empty(PyObject *self, PyObject *args)
+{
+    Py_ssize_t n;
+    PyArray_Descr *descr = NULL;
+    int zero = 0;
+    if (!PyArg_ParseTuple(args, "nO&p:pool_empty", &n, PyArray_DescrConverter, &descr, &zero))
+        return NULL;
+    const size_t item = (size_t)PyDataType_ELSIZE(descr);
+    if (n < 0 || PyDataType_REFCHK(descr) || item == 0 || (size_t)n > SIZE_MAX / 2 / item) {
+        PyErr_Format(PyExc_ValueError, "pool_empty: %zd items of %R", n, (PyObject *)descr);
+        Py_DECREF(descr);
         return NULL;
     }
-    PyObject *cap = PyCapsule_New(p, ADOPT_CAPSULE, adopt_capsule_free);
-    if (!cap) {
-        Py_DECREF(arr); /* does not own p */
-        free(p);
+    void *p = zero ? bo_pool_calloc(&g_pool, (size_t)n * item) : bo_pool_alloc(&g_pool, (size_t)n * item);
+    if (!p) {
+        Py_DECREF(descr);
+        return PyErr_NoMemory();
+    }
+    return adopt(p, (npy_intp)n, descr, POOL_CAPSULE, pool_capsule_free, pool_release);
+}
+
+PyObject *bo_py_pool_stats(PyObject *self, PyObject *noargs)
+{
+    const bo_pool_stats s = bo_pool_get_stats(&g_pool);
+    return Py_BuildValue("{s:n,s:n,s:K,s:K,s:K}", "limit", (Py_ssize_t)s.limit, "held",
+                         (Py_ssize_t)s.held, "hits", (unsigned long long)s.hits, "misses",
+                         (unsigned long long)s.misses, "bypassed",
+                         (unsigned long long)s.bypassed);
+}
+
+PyObject *bo_py_pool_set_limit(PyObject *self, PyObject *arg)
+{
+    const Py_ssize_t limit = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+    if (limit == -1 && PyErr_Occurred())
+        return NULL;
+    if (limit < 0) {
+        PyErr_SetString(PyExc_ValueError, "pool_set_limit: the limit must be >= 0 bytes");
         return NULL;
     }
-    /* PyArray_SetBaseObject steals cap even when it fails: cap's destructor has then freed p
-     * already, so p must not be freed here or by the caller (a double free before). */
-    if (PyArray_SetBaseObject((PyArrayObject *)arr, cap) < 0) {
-        Py_DECREF(arr);
-        return NULL;
-    }
-    return arr;
+    Py_BEGIN_ALLOW_THREADS
+    bo_pool_set_limit(&g_pool, (size_t)limit);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------------ errors */

@@ -18,6 +18,7 @@
 #include <numpy/arrayobject.h>
 
 #include "blockops/bo_common.h"
+#include "blockops/bo_pool.h"
 
 /* ------------------------------------------------------------------ inputs */
 
@@ -53,6 +54,19 @@ PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, 
  * at once when this fails (or when n == 0 or *data is NULL: then a new zero-filled array).
  * *data is NULL afterwards, so the caller's cleanup path never frees it again. */
 PyObject *bo_py_adopt(void **data, npy_intp n, int typenum);
+
+/* The process's output buffer pool (bo_pool.h): readers allocate their outputs from it, and
+ * an array over one of its buffers gives the buffer back when the array dies. Its limit is
+ * set from Python (blockops._config); it keeps nothing until then. */
+bo_pool *bo_py_pool(void);
+/* bo_py_adopt for a buffer of bo_py_pool() (bo_pool_alloc): back to the pool when the array
+ * dies, or at once when this fails. */
+PyObject *bo_py_adopt_pooled(void **data, npy_intp n, int typenum);
+/* pool_empty(n, dtype, zero) -> a new 1-D array over a pool buffer; pool_stats() -> dict;
+ * pool_set_limit(bytes) */
+PyObject *bo_py_pool_empty(PyObject *self, PyObject *args);
+PyObject *bo_py_pool_stats(PyObject *self, PyObject *noargs);
+PyObject *bo_py_pool_set_limit(PyObject *self, PyObject *arg);
 
 /* ------------------------------------------------------------------ errors */
 

@@ -277,7 +277,7 @@ static void conv_plan_free(conv_plan *p)
 {
     for (Py_ssize_t i = 0; i < p->k; i++) {
         if (p->cols) {
-            bo_csv_str_free(&p->cols[i]);
+            bo_csv_str_free(&p->cols[i], bo_py_pool());
         }
         if (p->vals)
             Py_XDECREF(p->vals[i]);
@@ -391,16 +391,16 @@ static PyObject *conv_results(conv_plan *p, npy_intp n)
         PyObject *mask = p->masks[i] ? p->masks[i] : Py_None;
         if (c->type == BO_CSV_STR) {
             const npy_intp n_runs = c->n_str_runs;
-            PyObject *offs = bo_py_adopt((void **)&c->str_offsets, n + n_runs, NPY_INT64);
+            PyObject *offs = bo_py_adopt_pooled((void **)&c->str_offsets, n + n_runs, NPY_INT64);
             if (!offs)
                 goto fail;
-            PyObject *data = bo_py_adopt((void **)&c->str_data, (npy_intp)c->str_bytes,
+            PyObject *data = bo_py_adopt_pooled((void **)&c->str_data, (npy_intp)c->str_bytes,
                                          NPY_UINT8);
             if (!data) {
                 Py_DECREF(offs);
                 goto fail;
             }
-            PyObject *runs = bo_py_adopt((void **)&c->str_runs, 2 * n_runs, NPY_INT64);
+            PyObject *runs = bo_py_adopt_pooled((void **)&c->str_runs, 2 * n_runs, NPY_INT64);
             if (!runs) {
                 Py_DECREF(offs);
                 Py_DECREF(data);
@@ -485,7 +485,7 @@ PyObject *bo_py_csv_convert(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "csv_convert: SIMD level %d is not available here", simd);
         goto done;
     }
-    bo_csv_conv_opts co = {quote, n_threads, pad_short, simd};
+    bo_csv_conv_opts co = {quote, n_threads, pad_short, simd, bo_py_pool()};
     bo_error err;
     bo_status st;
     Py_BEGIN_ALLOW_THREADS

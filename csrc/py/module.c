@@ -539,6 +539,16 @@ static PyMethodDef methods[] = {
      "Online, affinity, cgroup quota and effective CPUs (internal)."},
     {"rss", py_rss_fs, METH_VARARGS,
      "rss($module, proc_root=None, /)\n--\n\n(VmRSS, VmHWM) of this process in bytes (internal)."},
+    {"pool_empty", bo_py_pool_empty, METH_VARARGS,
+     "pool_empty($module, n, dtype, zero, /)\n--\n\nA new 1-D array of n items over a buffer "
+     "of the output pool (all zero when zero is true), which goes back to the pool when the "
+     "array dies."},
+    {"pool_stats", bo_py_pool_stats, METH_NOARGS,
+     "pool_stats($module, /)\n--\n\nThe output pool's limit, bytes held, hits, misses and "
+     "bypassed calls."},
+    {"pool_set_limit", bo_py_pool_set_limit, METH_O,
+     "pool_set_limit($module, limit, /)\n--\n\nThe bytes the output pool may keep (0: none; "
+     "what it holds over the limit is returned to the system)."},
     {"build_info", py_build_info, METH_NOARGS,
      "build_info($module, /)\n--\n\nCompiler, flags, OpenMP and SIMD levels of this build."},
     {"status_codes", py_status_codes, METH_NOARGS,
@@ -636,5 +646,6 @@ PyMODINIT_FUNC PyInit__core(void)
 {
     import_array();
     bo_fork_init();
+    (void)bo_py_pool(); /* set up before any thread can ask for it */
     return PyModule_Create(&moduledef);
 }

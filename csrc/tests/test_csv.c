@@ -394,7 +394,7 @@ static void test_infer_states(void)
         double f[4];
         uint8_t fbad[4] = {0};
         bo_csv_col fc = {.field = 0, .type = BO_CSV_FLOAT64, .na = &nn, .out = f};
-        bo_csv_conv_opts fco = {'"', 1, 0, BO_SIMD_SCALAR};
+        bo_csv_conv_opts fco = {'"', 1, 0, BO_SIMD_SCALAR, NULL};
         CHECK(bo_csv_convert(fl, &ix, &fc, 1, &fco, fbad, &err) == BO_OK);
         CHECK(isnan(f[0]) && isnan(f[1]) && f[2] == 2.5 && isnan(f[3]));
         bo_csv_index_free(&ix);
@@ -415,7 +415,7 @@ static void test_infer_states(void)
     uint64_t u64[2];
     uint8_t bad[2] = {0};
     bo_csv_col c = {.field = 0, .type = BO_CSV_UINT64, .na = &na, .out = u64};
-    bo_csv_conv_opts co = {'"', 1, 0, BO_SIMD_SCALAR};
+    bo_csv_conv_opts co = {'"', 1, 0, BO_SIMD_SCALAR, NULL};
     CHECK(bo_csv_convert(big, &ix, &c, 1, &co, bad, &err) == BO_OK);
     CHECK(u64[0] == UINT64_MAX && u64[1] == 1 && !bad[0] && !bad[1]);
     c.field = 1;
@@ -452,7 +452,7 @@ static void test_pad_short(void)
                 {.field = 1, .type = BO_CSV_STR, .na = &na, .mask = m1},
                 {.field = 2, .type = BO_CSV_FLOAT64, .nullable = 1, .na = &na, .out = f64,
                  .mask = m2}};
-            bo_csv_conv_opts co = {'"', 2, pad, BO_SIMD_SCALAR};
+            bo_csv_conv_opts co = {'"', 2, pad, BO_SIMD_SCALAR, NULL};
             bo_status st = bo_csv_convert(in, &ix, cols, 3, &co, bad, &err);
             CHECK(st == BO_OK);
             CHECK(!bad[0] && bad[3] && !bad[4]);
@@ -472,7 +472,7 @@ static void test_pad_short(void)
             CHECK(bo_csv_infer(in, &ix, 2, '"', &na, pad, &has_na) == BO_CSV_FLOAT64);
             CHECK(has_na == 1);
             CHECK(bo_csv_infer(in, &ix, 0, '"', &na, pad, &has_na) == BO_CSV_INT64 && !has_na);
-            bo_csv_str_free(&cols[1]);
+            bo_csv_str_free(&cols[1], NULL);
             bo_csv_index_free(&ix);
         }
 }
@@ -505,7 +505,7 @@ static void test_convert(void)
         {.field = 3, .type = BO_CSV_HEX, .na = &na, .out = hx},
         {.field = 4, .type = BO_CSV_STR, .na = &na, .mask = m4},
         {.field = 5, .type = BO_CSV_DATETIME, .na = &na, .fmt = &fmt, .out = dt}};
-    bo_csv_conv_opts co = {'"', 2, 0, BO_SIMD_SCALAR};
+    bo_csv_conv_opts co = {'"', 2, 0, BO_SIMD_SCALAR, NULL};
     bo_status st = bo_csv_convert(in, &ix, cols, 6, &co, bad, &err);
     CHECK(st == BO_ERR_PARSE);
     CHECKF(err.index == 2 && err.column == 1, "first bad %lld/%lld: %s", (long long)err.index,
@@ -522,7 +522,7 @@ static void test_convert(void)
     v4 = bo_csv_str_value(&cols[4], 2, &len4);
     CHECK(len4 == 1 && v4[0] == 's');
     CHECK(dt[0] == 1564576919LL * 1000000000LL && dt[2] == INT64_MIN);
-    bo_csv_str_free(&cols[4]);
+    bo_csv_str_free(&cols[4], NULL);
     int has_na;
     CHECK(bo_csv_infer(in, &ix, 0, '"', &na, 0, &has_na) == BO_CSV_INT64 && has_na);
     CHECK(bo_csv_infer(in, &ix, 1, '"', &na, 0, &has_na) == BO_CSV_STR);
@@ -875,7 +875,7 @@ static void test_count_lines_drop(void)
 static void test_convert_strings(void)
 {
     size_t len;
-    char *b = random_csv(30000, 5, &len, 1);
+    char *b = random_csv(40000, 5, &len, 1); /* offsets of 320 KB: pool buffers */
     bo_csv_index ix;
     bo_error err;
     bo_csv_tok_opts o = topts(5, 1, 1);
@@ -886,16 +886,22 @@ static void test_convert_strings(void)
     bo_csv_na_init(&na, nav, nal, 2);
     int64_t n = ix.n_rows;
     char *ref = malloc(len + 1);
-    for (int T = 1; T <= 3; T += 2) {
+    /* without a pool, then with one twice: the second time the results are written over the
+     * first's buffers, and nothing of them may show through */
+    bo_pool pool;
+    bo_pool_init(&pool, (size_t)256 << 20);
+    for (int round = 0; round < 6; round++) {
+        const int T = round % 2 ? 3 : 1;
+        bo_pool *pl = round < 2 ? NULL : &pool;
         uint8_t *m0 = malloc((size_t)n), *m3 = malloc((size_t)n), *bad = calloc((size_t)n, 1);
         bo_csv_col cols[2] = {{.field = 0, .type = BO_CSV_STR, .na = &na, .mask = m0},
                               {.field = 3, .type = BO_CSV_STR, .na = &na, .mask = m3}};
-        bo_csv_conv_opts co = {'"', T, 0, (int)bo_simd_best()};
+        bo_csv_conv_opts co = {'"', T, 0, (int)bo_simd_best(), pl};
         CHECK(bo_csv_convert(b, &ix, cols, 2, &co, bad, &err) == BO_OK);
         int64_t mismatches = 0;
         for (int k = 0; k < 2; k++) {
             bo_csv_col *c = &cols[k];
-            CHECK(c->n_str_runs == T && c->str_runs[0] == 0); /* 30,000 rows: one run a thread */
+            CHECK(c->n_str_runs == T && c->str_runs[0] == 0); /* 40,000 rows: one run a thread */
             for (int j = 0; j < c->n_str_runs; j++) { /* each run's offsets start at 0 */
                 CHECK(c->str_offsets[c->str_runs[2 * j] + j] == 0);
                 CHECK(j == 0 || c->str_runs[2 * j + 1] >= c->str_runs[2 * j - 1] +
@@ -926,13 +932,16 @@ static void test_convert_strings(void)
                 else
                     mismatches += got_len != want_len || memcmp(got, want, want_len);
             }
-            bo_csv_str_free(c);
+            bo_csv_str_free(c, pl);
         }
-        CHECKF(mismatches == 0, "T=%d: %lld mismatches", T, (long long)mismatches);
+        CHECKF(mismatches == 0, "T=%d, round %d: %lld mismatches", T, round,
+               (long long)mismatches);
         free(m0);
         free(m3);
         free(bad);
     }
+    CHECK(bo_pool_get_stats(&pool).hits > 0);
+    bo_pool_set_limit(&pool, 0);
     free(ref);
     bo_csv_index_free(&ix);
     free(b);
@@ -1030,7 +1039,7 @@ static void test_utf8(void)
     for (int T = 1; T <= 3; T += 2) {
         uint8_t *m = malloc((size_t)rows), *bad = calloc((size_t)rows, 1);
         bo_csv_col col = {.field = 1, .type = BO_CSV_STR, .mask = m};
-        bo_csv_conv_opts co = {'"', T, 0, (int)bo_simd_best()};
+        bo_csv_conv_opts co = {'"', T, 0, (int)bo_simd_best(), NULL};
         CHECK(bo_csv_convert(b, &ix, &col, 1, &co, bad, &err) == BO_ERR_PARSE);
         CHECK(err.index == 7 && err.column == 0);
         CHECK(strstr(err.message, "not valid UTF-8") != NULL);
@@ -1038,7 +1047,7 @@ static void test_utf8(void)
         for (int64_t i = 0; i < rows; i++)
             wrong += bad[i] != (i % 500 == 7);
         CHECKF(wrong == 0, "T=%d: %lld rows flagged wrongly", T, (long long)wrong);
-        bo_csv_str_free(&col);
+        bo_csv_str_free(&col, NULL);
         free(m);
         free(bad);
     }

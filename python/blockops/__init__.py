@@ -18,7 +18,10 @@ from ._errors import (  # noqa: E402
 from ._config import (  # noqa: E402
     config_info,
     get_num_threads,
+    output_pool_info,
+    release_output_pool,
     set_num_threads,
+    set_output_pool_limit,
     show_config,
 )
 from . import geo, resources  # noqa: E402
@@ -41,6 +44,9 @@ __all__ = [
     "labels",
     "resources",
     "get_num_threads",
+    "output_pool_info",
+    "release_output_pool",
     "set_num_threads",
+    "set_output_pool_limit",
     "show_config",
 ]

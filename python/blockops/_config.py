@@ -162,6 +162,64 @@ def resolve_threads(n_threads) -> int:
     return get_num_threads() if n_threads is None else _check_threads(n_threads)
 
 
+#: What the output pool keeps by default: freed reader outputs (a block's column arrays, string
+#: bytes and offsets) wait there for the next read instead of going back to the system, which
+#: would fault and zero every page of them again; that was 29 % of the CPU of repeated reads of
+#: a 30 MB table (benchmarks/RESULTS.md, session 16). Bounded like a cache: what would pass the
+#: limit goes back to the system, least recently used first. ``BLOCKOPS_OUTPUT_POOL`` sets it
+#: at import ("0" turns the pool off), :func:`set_output_pool_limit` later.
+OUTPUT_POOL_DEFAULT = 256 * 2**20
+_pool_source = "default"
+
+
+def set_output_pool_limit(limit) -> int:
+    """Set the bytes the output pool may keep (an int or a size such as ``"512MiB"``; 0 turns
+    it off and returns what it holds to the system). Returns the previous limit."""
+    global _pool_source
+    from ._sizes import parse_size
+
+    n = parse_size(limit, "output pool limit", minimum=0)
+    old = _core.pool_stats()["limit"]
+    _core.pool_set_limit(n)
+    _pool_source = "set_output_pool_limit"
+    return old
+
+
+def release_output_pool() -> int:
+    """Return every buffer the output pool keeps to the system (the limit stays). Returns the
+    bytes released."""
+    st = _core.pool_stats()
+    _core.pool_set_limit(0)
+    _core.pool_set_limit(st["limit"])
+    return st["held"]
+
+
+def output_pool_info() -> dict:
+    """The output pool: ``limit`` and ``held`` bytes, ``hits`` (requests it served),
+    ``misses`` (requests that took new memory), ``bypassed`` (calls that found it busy and
+    went to the system) and where the limit came from (``source``)."""
+    return {**_core.pool_stats(), "source": _pool_source}
+
+
+def _pool_from_env() -> None:
+    global _pool_source
+    raw = os.environ.get("BLOCKOPS_OUTPUT_POOL")
+    if raw is None or raw.strip() == "":
+        _core.pool_set_limit(OUTPUT_POOL_DEFAULT)
+        return
+    from ._sizes import parse_size
+
+    _core.pool_set_limit(parse_size(raw, "BLOCKOPS_OUTPUT_POOL", minimum=0))
+    _pool_source = "BLOCKOPS_OUTPUT_POOL"
+
+
+_pool_from_env()
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB" if n >= 2**20 or n == 0 else f"{n:,} B"
+
+
 def config_info() -> dict:
     """Build and run-time configuration as a dict (see :func:`show_config`)."""
     from . import __version__
@@ -182,6 +240,7 @@ def config_info() -> dict:
         "default_threads": threads,
         "default_threads_source": source,
         "effective_cpus": effective_cpus(),
+        "output_pool": output_pool_info(),
     }
 
 
@@ -226,6 +285,8 @@ def show_config(file=None) -> None:
         f"  WKT point kernel: {info['wkt_kernel']}",
         f"  default threads : {info['default_threads']} (from {info['default_threads_source']})",
         f"  effective CPUs  : {info['effective_cpus']}",
+        f"  output pool     : {_mib(info['output_pool']['limit'])} limit (from "
+        f"{info['output_pool']['source']}), {_mib(info['output_pool']['held'])} held",
     ]
     if file is None and _in_notebook():
         from IPython.display import display

@@ -17,9 +17,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h> /* free, for bo_csv_str_free */
 
 #include "blockops/bo_common.h"
+#include "blockops/bo_pool.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -197,7 +197,8 @@ typedef struct bo_csv_col {
     void *out;               /* n_rows values (ignored for STR) */
     void *out2;              /* BO_CSV_WKT_POINT: latitudes */
     uint8_t *mask;           /* n_rows, 1 = NA; may be NULL when !nullable and not STR */
-    /* BO_CSV_STR results (allocated by the converter, free with free()). The values come in
+    /* BO_CSV_STR results (allocated by the converter from opts->pool, free with
+     * bo_csv_str_free or each with bo_pool_free). The values come in
      * n_str_runs runs (one per converting thread, in row order): run j holds rows
      * [str_runs[2j], str_runs[2j + 2]) (the last one up to n_rows), its bytes start at
      * str_data + str_runs[2j + 1], and its offsets (relative to that start, the first 0), one
@@ -210,12 +211,12 @@ typedef struct bo_csv_col {
     int n_str_runs;
 } bo_csv_col;
 
-/* Free a string column's results (and forget them). */
-static inline void bo_csv_str_free(bo_csv_col *c)
+/* Free a string column's results into the pool they came from (and forget them). */
+static inline void bo_csv_str_free(bo_csv_col *c, bo_pool *pool)
 {
-    free(c->str_offsets);
-    free(c->str_data);
-    free(c->str_runs);
+    bo_pool_free(pool, c->str_offsets);
+    bo_pool_free(pool, c->str_data);
+    bo_pool_free(pool, c->str_runs);
     c->str_offsets = NULL;
     c->str_data = NULL;
     c->str_runs = NULL;
@@ -241,6 +242,7 @@ typedef struct bo_csv_conv_opts {
      * bad either way. */
     int pad_short;
     int simd; /* bo_simd_level for the string columns' UTF-8 check (0: scalar) */
+    bo_pool *pool; /* where the string results come from (NULL: no pool) */
 } bo_csv_conv_opts;
 
 /* Convert the selected fields of every row. A row flagged by the tokenizer is not converted

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _compat
+from .. import _compat, _core
 from .._errors import CsvInferenceError, CsvParseError
 from ._csv_infer import _inferred_spec, _join_state
 from ._csv_options import _NP_OF, _T_BOOL, _T_DT, _T_DT_ISO, _T_F64, _T_STR, _T_WKT
@@ -18,9 +18,10 @@ class _BlockColumns:
     ``row_offset``): values, masks and bad-row flags go straight into arrays sized for the
     whole block, from the first slice's rows per byte + 10% (grown by 1.5x, a copy, when that
     falls short), so a block's columns are never concatenated from per-slice parts (which
-    would hold them twice). Capacity left unused costs address space only: ``np.empty`` and
-    ``np.zeros`` pages nobody writes are not resident. Strings stay one Arrow chunk per
-    slice."""
+    would hold them twice). The arrays come from the output pool (``_core.pool_empty``), so a
+    block's columns write over the pages of an earlier block's freed ones; capacity left unused
+    in a new buffer costs address space only (pages nobody writes are not resident). Strings
+    stay one Arrow chunk per slice."""
 
     def __init__(self, specs, rows: int, nbytes: int, block_bytes: int):
         self.specs = specs
@@ -36,7 +37,7 @@ class _BlockColumns:
 
     def _resize(self, cap: int) -> None:
         def grown(old, dtype, zero):
-            new = (np.zeros if zero else np.empty)(cap, dtype)
+            new = _core.pool_empty(cap, dtype, zero)
             if old is not None:
                 new[:self.n] = old[:self.n]
             return new
@@ -292,6 +293,11 @@ def _read_all(reader):
     return df
 
 
+def _pool_empty(n: int, dtype) -> np.ndarray:
+    """``np.empty`` from the output pool (object arrays, which hold references, from NumPy)."""
+    return np.empty(n, dtype) if dtype.hasobject else _core.pool_empty(n, dtype, False)
+
+
 class _Column:
     """Grow-once accumulator: a preallocated NumPy array, or Arrow chunks for strings."""
 
@@ -299,7 +305,7 @@ class _Column:
         self.dtype = first.dtype
         if isinstance(first.dtype, np.dtype):
             self.kind = "np"
-            self.buf = np.empty(max(cap, len(first)), dtype=first.dtype)
+            self.buf = _pool_empty(max(cap, len(first)), first.dtype)
             self.n = 0
         else:
             self.kind = "ext"
@@ -311,7 +317,7 @@ class _Column:
             v = np.asarray(col)
             need = self.n + len(v)
             if need > len(self.buf):
-                new = np.empty(max(need, int(len(self.buf) * 1.5) + 16), dtype=self.buf.dtype)
+                new = _pool_empty(max(need, int(len(self.buf) * 1.5) + 16), self.buf.dtype)
                 new[: self.n] = self.buf[: self.n]
                 self.buf = new
             self.buf[self.n:need] = v
