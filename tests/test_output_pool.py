@@ -16,7 +16,7 @@ import blockops
 from blockops import _core
 from blockops.io import CsvBlockReader, read_csv
 
-N = 120_000  # rows: int64 and float64 columns of ~1 MB, over the pool's 256 KiB minimum
+N = 300_000  # rows: even the bool masks and bad-row flags (1 byte a row) are pool buffers
 
 
 def _frame(seed: int, na_every: int) -> pd.DataFrame:
@@ -42,6 +42,12 @@ def files(tmp_path_factory):
         p = d / f"{name}.csv"
         _frame(seed, na).to_csv(p, index=False)
         out[name] = str(p)
+    # one row of too many fields in the middle: the bad-row flags decide which rows stay
+    lines = open(out["some_na"], encoding="utf-8").read().splitlines(keepends=True)
+    lines.insert(N // 2, "1,2.5,True,x,7,extra\n")
+    p = d / "one_bad.csv"
+    p.write_text("".join(lines), encoding="utf-8")
+    out["one_bad"] = str(p)
     return out
 
 
@@ -52,8 +58,21 @@ def pool_limit():
     _core.pool_set_limit(old)
 
 
+def _fill_pool_with_garbage(lo: int = N // 2, hi: int = 20 * N) -> None:
+    """Buffers of every size class from lo to hi bytes, all 0xFF, freed into the pool: the next
+    read gets them (true masks and bad-row flags, NaN-like floats, -1 ints)."""
+    arrs = []
+    n = lo
+    while n <= hi:
+        a = _core.pool_empty(n, np.uint8, False)
+        a.fill(0xFF)
+        arrs.append(a)
+        n = int(n * 1.06) + 1
+    del arrs, a
+
+
 def _want(path):
-    return pd.read_csv(path, dtype={"n": "Int64"}, keep_default_na=True)
+    return pd.read_csv(path, dtype={"n": "Int64"}, on_bad_lines="skip")
 
 
 def _check(got: pd.DataFrame, want: pd.DataFrame):
@@ -70,10 +89,12 @@ def test_held_outputs_never_change_and_new_ones_never_show_old_values(files, poo
     wants = {k: _want(p) for k, p in files.items()}
     held = []
     before = blockops.output_pool_info()["hits"]
-    # many missing values, then none: a reused mask buffer must come back cleared
+    # every read gets buffers full of 0xFF: flags and masks must come back cleared
     for rnd in range(3):
-        for name in ("many_na", "no_na", "some_na"):
-            df = read_csv(files[name], dtypes={"n": "Int64"})
+        for name in ("many_na", "no_na", "some_na", "one_bad"):
+            _fill_pool_with_garbage()
+            df = read_csv(files[name], dtypes={"n": "Int64"}, on_bad_lines="skip")
+            assert df.attrs["blockops_stats"]["rows_skipped"] == (name == "one_bad")
             _check(df, wants[name])
             if rnd == 0:
                 held.append((name, df))  # kept alive while later reads reuse freed buffers
