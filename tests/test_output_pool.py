@@ -163,8 +163,10 @@ def test_pool_arrays_are_plain_arrays():
 
 @pytest.mark.parametrize("env,limit,source", [("0", 0, "BLOCKOPS_OUTPUT_POOL"),
                                               ("64MiB", 64 * 2**20, "BLOCKOPS_OUTPUT_POOL"),
-                                              ("", 256 * 2**20, "default")])
+                                              ("", None, "default")])
 def test_limit_from_the_environment(env, limit, source):
+    if limit is None:  # 1/32 of the memory this process may use, at most 256 MiB
+        limit = min(256 * 2**20, blockops.resources.system_memory().effective_limit // 32)
     code = ("import blockops; i = blockops.output_pool_info(); "
             "print(i['limit'], i['source']); blockops.show_config()")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

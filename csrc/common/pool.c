@@ -151,6 +151,7 @@ bo_pool_stats bo_pool_get_stats(bo_pool *pool)
 {
     pthread_mutex_lock(&pool->mu);
     bo_pool_stats s = pool->st;
+    s.bypassed = __atomic_load_n(&pool->st.bypassed, __ATOMIC_RELAXED); /* counted unlocked */
     s.limit = pool->limit;
     s.held = pool->held;
     pthread_mutex_unlock(&pool->mu);

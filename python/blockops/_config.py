@@ -167,9 +167,20 @@ def resolve_threads(n_threads) -> int:
 #: would fault and zero every page of them again; that was 29 % of the CPU of repeated reads of
 #: a 30 MB table (benchmarks/RESULTS.md, session 16). Bounded like a cache: what would pass the
 #: limit goes back to the system, least recently used first. ``BLOCKOPS_OUTPUT_POOL`` sets it
-#: at import ("0" turns the pool off), :func:`set_output_pool_limit` later.
+#: at import ("0" turns the pool off), :func:`set_output_pool_limit` later. The default is
+#: 1/32 of the memory this process may use (cgroup limits included), at most 256 MiB: a small
+#: container does not give an eighth of its memory to freed buffers.
 OUTPUT_POOL_DEFAULT = 256 * 2**20
 _pool_source = "default"
+
+
+def _default_pool_limit() -> int:
+    if sys.platform.startswith("linux"):
+        try:
+            return min(OUTPUT_POOL_DEFAULT, _core.system_memory(None, None)["effective_limit"] // 32)
+        except (OSError, KeyError):
+            pass
+    return OUTPUT_POOL_DEFAULT
 
 
 def set_output_pool_limit(limit) -> int:
@@ -205,7 +216,7 @@ def _pool_from_env() -> None:
     global _pool_source
     raw = os.environ.get("BLOCKOPS_OUTPUT_POOL")
     if raw is None or raw.strip() == "":
-        _core.pool_set_limit(OUTPUT_POOL_DEFAULT)
+        _core.pool_set_limit(_default_pool_limit())
         return
     from ._sizes import parse_size
 
