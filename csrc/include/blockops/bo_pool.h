@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define BO_POOL_MIN ((size_t)256 << 10)
-#define BO_POOL_SLOTS 64
+#define BO_POOL_SLOTS 512
 
 typedef struct bo_pool_slot {
     void *map;      /* the mapping (its first bytes are the buffer's header) */
