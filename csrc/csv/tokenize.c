@@ -359,6 +359,40 @@ static size_t speculative_start(const char *buf, size_t n, size_t from, char quo
     return n;
 }
 
+/* The quote state (1: inside) before buf[from], read off the first run of quotes after it that
+ * is followed by a byte that is neither a quote, the delimiter nor a line break: in valid CSV
+ * only an opening quote (then pairs) is followed by such a byte, so an odd run opens a field
+ * (outside before it) and an even run is doubled quotes inside one. The quotes between from
+ * and that run give the state at from. Looks at most `window` bytes; none of them a quote:
+ * outside (a quoted field longer than the window, with no quote in it, is the miss). Quotes
+ * but no telling run: -1. Speculative like the parity count it spares (the tokenizing thread
+ * then need not count the quotes of the whole range before the cut): the caller checks the
+ * ranges' ends and tokenizes sequentially when a guess was wrong. */
+static int quote_state_at(const char *buf, size_t n, size_t from, char quote, char delim,
+                          size_t window)
+{
+    const size_t end = n - from > window ? from + window : n;
+    int64_t before = 0; /* quotes from `from` up to the current run */
+    for (size_t i = from; i < end;) {
+        const char *q = memchr(buf + i, quote, end - i);
+        if (!q)
+            break;
+        size_t a = (size_t)(q - buf), b = a;
+        while (b < n && buf[b] == quote)
+            b++;
+        if (b >= end)
+            break;
+        const char x = buf[b];
+        if (x != delim && x != '\n' && x != '\r') {
+            const int outside_before_run = (int)((b - a) & 1);
+            return (int)((before & 1) ^ !outside_before_run);
+        }
+        before += (int64_t)(b - a);
+        i = b;
+    }
+    return before ? -1 : 0;
+}
+
 static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_opts *o, int nf,
                                    int T, bo_csv_index *out, bo_error *err, int *fallback)
 {
@@ -408,9 +442,16 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
         if (two) {
             if (t == 1) {
                 /* from the byte before the cut: a row starting right at the cut is the first
-                 * row start range 0 reaches */
-                const int64_t q = o->quote ? count_byte(buf, cut1 - 1, o->quote) : 0;
-                start[1] = speculative_start(buf, n, cut1 - 1, o->quote, (int)(q & 1));
+                 * row start range 0 reaches. The state there from the quotes that follow it
+                 * (a few hundred bytes), or, when they do not tell, from the parity of every
+                 * quote before it (a pass over 54 % of the slice, 3 % of a 2-thread read of
+                 * quoted text). */
+                int inq = o->quote ? quote_state_at(buf, n, cut1 - 1, o->quote, o->delimiter,
+                                                    (size_t)64 << 10)
+                                   : 0;
+                if (inq < 0)
+                    inq = (int)(count_byte(buf, cut1 - 1, o->quote) & 1);
+                start[1] = speculative_start(buf, n, cut1 - 1, o->quote, inq);
             }
             /* range 0 stops at the first row start at or after the cut, which is start[1]
              * when the speculation holds (checked below), and at the end when there is no

@@ -252,6 +252,87 @@ static void test_parallel_equals_sequential(void)
     }
 }
 
+/* Two threads cut a slice at 54 % of it, and the second one guesses the quote state there from
+ * the quotes that follow the cut (quote_state_at in tokenize.c), or counts every quote before
+ * it when they do not tell. Each case puts the cut at many bytes of one region: inside a long
+ * quoted field with no quote for more than the 64 KiB the guess looks at (guessed wrong: the
+ * ends do not meet and the slice is tokenized sequentially), before doubled quotes in a
+ * quoted field, among fields that are only "" (no telling run: the count), and among rows
+ * with no quotes at all. Always the sequential index. */
+static void test_parallel_cut_in_quotes(void)
+{
+    const size_t tail = (size_t)1 << 20; /* after the region: the slice stays over 2 MiB */
+    for (int kind = 0; kind < 4; kind++) {
+        /* the region, and where in it the cut lands */
+        size_t cap = 300000, S = 0;
+        char *reg = malloc(cap);
+        if (kind == 0) {
+            S += (size_t)sprintf(reg + S, "1,\"");
+            while (S < 100000)
+                S += (size_t)sprintf(reg + S, "lorem ipsum, dolor\n");
+            S += (size_t)sprintf(reg + S, "\",z\n");
+        } else if (kind == 1) {
+            S += (size_t)sprintf(reg + S, "2,\"");
+            for (int i = 0; i < 300; i++)
+                reg[S++] = 'q';
+            S += (size_t)sprintf(reg + S, "\"\"inner\"\" text, more\n\",z\n");
+        } else if (kind == 2) {
+            while (S < 100000)
+                S += (size_t)sprintf(reg + S, "\"\",\"\",\"\"\n");
+        } else {
+            while (S < 100000)
+                S += (size_t)sprintf(reg + S, "12345,abcdef,ghij\n");
+        }
+        const size_t ds[] = {1, 2, 3, 4, 5, 40, 301, 302, 303, 304, 5000};
+        for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
+            const size_t d = ds[k];
+            if (d >= S)
+                continue;
+            /* the prefix length P that puts the cut (n / 100 * 54) at byte d of the region */
+            size_t P = 0;
+            const size_t est = ((S + tail) * 54 / 100 - d) * 100 / 46;
+            for (size_t p = est - 400; p < est + 400; p++)
+                if ((p + S + tail) / 100 * 54 == p + d) {
+                    P = p;
+                    break;
+                }
+            CHECKF(P > 0, "kind %d d %zu: no prefix", kind, d);
+            if (!P)
+                continue;
+            const size_t n = P + S + tail;
+            char *b = malloc(n);
+            size_t at = 0;
+            while (at + 40 <= P) /* rows of 20 bytes, one padded row to end at P */
+                at += (size_t)sprintf(b + at, "aaaaaa,\"bb,bb\",cccc\n");
+            memcpy(b + at, "a,b,", 4);
+            memset(b + at + 4, 'z', P - at - 5);
+            b[P - 1] = '\n';
+            memcpy(b + P, reg, S);
+            for (at = P + S; at + 20 <= n;)
+                at += (size_t)sprintf(b + at, "dddddd,eeeeee,ffff\n");
+            memset(b + at, '\n', n - at);
+            bo_csv_index s, p;
+            bo_error err;
+            bo_csv_tok_opts o = topts(3, 1, 1);
+            CHECK(bo_csv_tokenize(b, n, &o, &s, &err) == BO_OK);
+            o = topts(3, 1, 2);
+            CHECK(bo_csv_tokenize(b, n, &o, &p, &err) == BO_OK);
+            CHECKF(p.n_rows == s.n_rows && p.consumed == s.consumed, "kind %d d %zu", kind, d);
+            if (p.n_rows == s.n_rows) {
+                CHECKF(!memcmp(p.offs, s.offs, (size_t)s.n_rows * 4 * sizeof *s.offs) &&
+                           !memcmp(p.flags, s.flags, (size_t)s.n_rows),
+                       "kind %d d %zu", kind, d);
+            }
+            /* a guess is wrong only inside the long quoted field */
+            CHECKF(kind == 0 || p.speculated == 1, "kind %d d %zu: not split", kind, d);
+            bo_csv_index_free(&s);
+            bo_csv_index_free(&p);
+            free(b);
+        }
+        free(reg);
+    }
+}
+
 static void check_double(const char *s)
 {
     double a, b = strtod(s, NULL);
@@ -1331,6 +1412,7 @@ int main(void)
     test_count_lines_drop();
 #endif
     test_parallel_equals_sequential();
+    test_parallel_cut_in_quotes();
     test_doubles();
     test_ints_hex_dates();
     test_convert();
