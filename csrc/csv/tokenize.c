@@ -407,13 +407,14 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
         st = bo_error_set(err, BO_ERR_NOMEM, "out of memory");
         goto done;
     }
-    /* With two threads the second one counts the first range's quotes itself and the first
-     * starts tokenizing at once, up to the cut: a serial count before the parallel region
-     * left the other thread waiting (spinning) for it at every slice. The first range is
-     * made longer than half (counting is about a sixth of the cost of tokenizing a byte), so
-     * the two threads finish together. */
+    /* With two threads both start tokenizing at once, the first from the start up to the
+     * cut, the second from the first row start after the cut, whose quote state it reads off
+     * the quotes that follow (quote_state_at; a serial count before the parallel region left
+     * the other thread waiting for it at every slice, and the second thread counting the
+     * first range's quotes itself cost it a sixth of tokenizing them). Halves, as the two
+     * ranges then cost the same. */
     const int two = T == 2;
-    const size_t cut1 = two ? n / 100 * 54 : 0;
+    const size_t cut1 = two ? n / 2 : 0;
     /* 1. quote counts of the ranges before each cut (the last range's count is never needed) */
     if (!two) {
         BO_OMP(parallel for num_threads(T - 1) schedule(static, 1))
@@ -444,7 +445,7 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
                 /* from the byte before the cut: a row starting right at the cut is the first
                  * row start range 0 reaches. The state there from the quotes that follow it
                  * (a few hundred bytes), or, when they do not tell, from the parity of every
-                 * quote before it (a pass over 54 % of the slice, 3 % of a 2-thread read of
+                 * quote before it (a pass over half the slice, 3 % of a 2-thread read of
                  * quoted text). */
                 int inq = o->quote ? quote_state_at(buf, n, cut1 - 1, o->quote, o->delimiter,
                                                     (size_t)64 << 10)

@@ -252,7 +252,7 @@ static void test_parallel_equals_sequential(void)
     }
 }
 
-/* Two threads cut a slice at 54 % of it, and the second one guesses the quote state there from
+/* Two threads cut a slice in half, and the second one guesses the quote state there from
  * the quotes that follow the cut (quote_state_at in tokenize.c), or counts every quote before
  * it when they do not tell. Each case puts the cut at many bytes of one region: inside a long
  * quoted field with no quote for more than the 64 KiB the guess looks at (guessed wrong: the
@@ -288,11 +288,11 @@ static void test_parallel_cut_in_quotes(void)
             const size_t d = ds[k];
             if (d >= S)
                 continue;
-            /* the prefix length P that puts the cut (n / 100 * 54) at byte d of the region */
+            /* the prefix length P that puts the cut (n / 2) at byte d of the region */
             size_t P = 0;
-            const size_t est = ((S + tail) * 54 / 100 - d) * 100 / 46;
+            const size_t est = S + tail - 2 * d;
             for (size_t p = est - 400; p < est + 400; p++)
-                if ((p + S + tail) / 100 * 54 == p + d) {
+                if ((p + S + tail) / 2 == p + d) {
                     P = p;
                     break;
                 }
