@@ -185,7 +185,8 @@ PyObject *bo_py_pool_empty(PyObject *self, PyObject *args)
         Py_DECREF(descr);
         return NULL;
     }
-    void *p = zero ? bo_pool_calloc(&g_pool, (size_t)n * item) : bo_pool_alloc(&g_pool, (size_t)n * item);
+    const size_t bytes = (size_t)n * item;
+    void *p = zero ? bo_pool_calloc(&g_pool, bytes) : bo_pool_alloc(&g_pool, bytes);
     if (!p) {
         Py_DECREF(descr);
         return PyErr_NoMemory();

@@ -177,7 +177,8 @@ _pool_source = "default"
 def _default_pool_limit() -> int:
     if sys.platform.startswith("linux"):
         try:
-            return min(OUTPUT_POOL_DEFAULT, _core.system_memory(None, None)["effective_limit"] // 32)
+            limit = _core.system_memory(None, None)["effective_limit"]
+            return min(OUTPUT_POOL_DEFAULT, limit // 32)
         except (OSError, KeyError):
             pass
     return OUTPUT_POOL_DEFAULT
