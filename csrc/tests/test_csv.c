@@ -257,16 +257,20 @@ static void test_parallel_equals_sequential(void)
  * it when they do not tell. Each case puts the cut at many bytes of one region: inside a long
  * quoted field with no quote for more than the 64 KiB the guess looks at (guessed wrong: the
  * ends do not meet and the slice is tokenized sequentially), before doubled quotes in a
- * quoted field, among fields that are only "" (no telling run: the count), and among rows
- * with no quotes at all. Always the sequential index. */
+ * quoted field, among fields that are only "" (no telling run: the count), among rows
+ * with no quotes at all, and at each of 400 bytes of random valid CSV. Always the sequential
+ * index. */
 static void test_parallel_cut_in_quotes(void)
 {
     const size_t tail = (size_t)1 << 20; /* after the region: the slice stays over 2 MiB */
-    for (int kind = 0; kind < 4; kind++) {
+    for (int kind = 0; kind < 5; kind++) {
         /* the region, and where in it the cut lands */
         size_t cap = 300000, S = 0;
-        char *reg = malloc(cap);
-        if (kind == 0) {
+        char *reg = kind == 4 ? random_csv(3000, 3, &S, 0) : malloc(cap);
+        if (kind == 4) {
+            /* valid CSV with quoted commas, line breaks and doubled quotes: the cut at each
+             * of its first 400 bytes (below) */
+        } else if (kind == 0) {
             S += (size_t)sprintf(reg + S, "1,\"");
             while (S < 100000)
                 S += (size_t)sprintf(reg + S, "lorem ipsum, dolor\n");
@@ -284,8 +288,9 @@ static void test_parallel_cut_in_quotes(void)
                 S += (size_t)sprintf(reg + S, "12345,abcdef,ghij\n");
         }
         const size_t ds[] = {1, 2, 3, 4, 5, 40, 301, 302, 303, 304, 5000};
-        for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
-            const size_t d = ds[k];
+        const size_t nd = kind == 4 ? 400 : sizeof ds / sizeof ds[0];
+        for (size_t k = 0; k < nd; k++) {
+            const size_t d = kind == 4 ? k + 1 : ds[k];
             if (d >= S)
                 continue;
             /* the prefix length P that puts the cut (n / 2) at byte d of the region */
