@@ -110,7 +110,19 @@ void bo_pool_init(bo_pool *pool, size_t limit)
     pool->limit = limit;
 }
 
-void bo_pool_after_fork(bo_pool *pool) { pthread_mutex_init(&pool->mu, NULL); }
+void bo_pool_after_fork(bo_pool *pool)
+{
+    if (pthread_mutex_trylock(&pool->mu) == 0) { /* nobody was inside at fork() */
+        pthread_mutex_unlock(&pool->mu);
+        return;
+    }
+    /* a thread that does not exist here was inside: its update of the slots may be half done,
+     * so they are forgotten (the child's copies of those buffers leak instead of being
+     * reused), and the lock it held starts afresh */
+    pool->n = 0;
+    pool->held = 0;
+    pthread_mutex_init(&pool->mu, NULL);
+}
 
 /* Unmaps slots, least recently used first, until `bytes` more fit under the limit and a slot
  * is free. Called with the lock held; the mappings to unmap are moved to out (unmapped after

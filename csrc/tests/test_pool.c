@@ -155,31 +155,41 @@ static void test_threads(void)
     bo_pool_set_limit(&g_shared, 0);
 }
 
-/* a fork while another thread holds the lock: the child's pool never blocks */
-static void test_fork_with_lock_held(void)
+/* fork() with the pool idle: the child takes its copy of a kept buffer; with the lock held (a
+ * thread inside the pool at fork()): the child's calls go around the busy pool, never block,
+ * and after bo_pool_after_fork it starts empty */
+static void test_fork(void)
 {
-    bo_pool pool;
-    bo_pool_init(&pool, 64 * MIB);
-    void *kept = bo_pool_alloc(&pool, 2 * MIB);
-    bo_pool_free(&pool, kept);
-    pthread_mutex_lock(&pool.mu); /* as a thread that is inside the pool at fork() */
-    pid_t pid = fork();
-    if (pid == 0) {
-        alarm(10);
-        /* without bo_pool_after_fork the calls go around the busy pool */
-        void *p = bo_pool_alloc(&pool, 2 * MIB);
-        if (!p || p == kept)
-            _exit(1);
-        bo_pool_free(&pool, p);
-        bo_pool_after_fork(&pool);
-        void *q = bo_pool_alloc(&pool, 2 * MIB); /* the kept buffer, the child's copy */
-        _exit(q == kept ? 0 : 2);
+    for (int held = 0; held < 2; held++) {
+        bo_pool pool;
+        bo_pool_init(&pool, 64 * MIB);
+        void *kept = bo_pool_alloc(&pool, 2 * MIB);
+        bo_pool_free(&pool, kept);
+        if (held)
+            pthread_mutex_lock(&pool.mu);
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(10);
+            if (held) {
+                void *p = bo_pool_alloc(&pool, 2 * MIB);
+                if (!p || p == kept)
+                    _exit(1);
+                bo_pool_free(&pool, p);
+            }
+            bo_pool_after_fork(&pool);
+            if (held && bo_pool_get_stats(&pool).held != 0)
+                _exit(2);
+            void *q = bo_pool_alloc(&pool, 2 * MIB);
+            _exit(!q || (q == kept) != !held ? 3 : 0);
+        }
+        if (held)
+            pthread_mutex_unlock(&pool.mu);
+        int status = 0;
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+        CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "held %d: child status %d", held,
+               status);
+        bo_pool_set_limit(&pool, 0);
     }
-    pthread_mutex_unlock(&pool.mu);
-    int status = 0;
-    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
-    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
-    bo_pool_set_limit(&pool, 0);
 }
 
 int main(void)
@@ -188,6 +198,6 @@ int main(void)
     test_reuse_and_classes();
     test_limit_evicts_lru();
     test_threads();
-    test_fork_with_lock_held();
+    test_fork();
     TEST_MAIN_END();
 }

@@ -10,8 +10,8 @@
  *
  * The pool is an object the caller owns and passes in (the C core keeps no hidden state); the
  * binding keeps one for the process, as Arrow keeps a default memory pool. It is thread-safe,
- * and it never blocks: a call that finds the pool busy (another thread in it, or a lock held
- * by a thread a fork() left behind) maps or unmaps memory itself.
+ * and taking and giving back buffers never blocks: a call that finds the pool busy (another
+ * thread in it, or a lock held by a thread a fork() left behind) maps or unmaps memory itself.
  *
  * A buffer's contents are unspecified when it comes back from the pool: callers that need
  * zeros clear it. Requests below BO_POOL_MIN bytes are plain malloc (glibc's heap keeps those
@@ -51,8 +51,9 @@ typedef struct bo_pool {
 
 /* An empty pool that keeps at most limit bytes (0: keeps nothing). */
 void bo_pool_init(bo_pool *pool, size_t limit);
-/* After fork(), in the child: the lock may be held by a thread that does not exist there. The
- * buffers kept are the child's own copies and stay usable. */
+/* After fork(), in the child: the buffers kept are the child's own copies and stay usable,
+ * unless a thread (which does not exist there) was inside the pool at fork(): then the pool
+ * starts empty, with a fresh lock. */
 void bo_pool_after_fork(bo_pool *pool);
 /* Change the limit; buffers over it are unmapped (0 empties the pool). */
 void bo_pool_set_limit(bo_pool *pool, size_t limit);
