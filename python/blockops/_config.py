@@ -168,8 +168,8 @@ def resolve_threads(n_threads) -> int:
 #: a 30 MB table (benchmarks/RESULTS.md, session 16). Bounded like a cache: what would pass the
 #: limit goes back to the system, least recently used first. ``BLOCKOPS_OUTPUT_POOL`` sets it
 #: at import ("0" turns the pool off), :func:`set_output_pool_limit` later. The default is
-#: 1/32 of the memory this process may use (cgroup limits included), at most 256 MiB: a small
-#: container does not give an eighth of its memory to freed buffers.
+#: 1/32 of the memory this process may use (cgroup limits included), at most 256 MiB: a 2 GiB
+#: container keeps at most 64 MiB of freed buffers.
 OUTPUT_POOL_DEFAULT = 256 * 2**20
 _pool_source = "default"
 
