@@ -149,27 +149,27 @@ static PyObject *adopt(void *p, npy_intp n, PyArray_Descr *descr, const char *na
     return arr;
 }
 
-PyObject *bo_py_adopt(void **data, npy_intp n, int typenum)
+/* bo_py_adopt and bo_py_adopt_pooled: take *data over, whatever happens */
+static PyObject *adopt_taken(void **data, npy_intp n, int typenum, const char *name,
+                             PyCapsule_Destructor destructor, void (*release)(void *))
 {
     void *p = *data;
     *data = NULL; /* ours from here on, whatever happens */
     if (!p || n == 0) {
-        free(p);
+        release(p);
         return PyArray_ZEROS(1, &n, typenum, 0);
     }
-    return adopt(p, n, PyArray_DescrFromType(typenum), ADOPT_CAPSULE, adopt_capsule_free, free);
+    return adopt(p, n, PyArray_DescrFromType(typenum), name, destructor, release);
+}
+
+PyObject *bo_py_adopt(void **data, npy_intp n, int typenum)
+{
+    return adopt_taken(data, n, typenum, ADOPT_CAPSULE, adopt_capsule_free, free);
 }
 
 PyObject *bo_py_adopt_pooled(void **data, npy_intp n, int typenum)
 {
-    void *p = *data;
-    *data = NULL;
-    if (!p || n == 0) {
-        pool_release(p);
-        return PyArray_ZEROS(1, &n, typenum, 0);
-    }
-    return adopt(p, n, PyArray_DescrFromType(typenum), POOL_CAPSULE, pool_capsule_free,
-                 pool_release);
+    return adopt_taken(data, n, typenum, POOL_CAPSULE, pool_capsule_free, pool_release);
 }
 
 PyObject *bo_py_pool_empty(PyObject *self, PyObject *args)
