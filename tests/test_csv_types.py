@@ -475,6 +475,69 @@ def test_int_fast_path_every_length_sign_and_neighbour(tmp_path, simd_level):
             (bad, str(ei.value))
 
 
+def _int_batch_text(r):
+    """One int64 field's text for test_int_batches_of_eight: (text, value or None for a bad
+    field). Mostly the fast shape, the rest every way out of it."""
+    k = r.random()
+    if k < 0.70:  # the shape: [+-] 1..15 digits or 16 digits
+        n = int(r.integers(1, 17))
+        v = "".join(r.choice(list("0123456789"), n))
+        sign = "" if n == 16 else "-" if r.random() < 0.3 else "+" if r.random() < 0.1 else ""
+        return sign + v, int(sign + v)
+    if k < 0.80:  # 17..19 digits, in range
+        v = int(r.integers(10**16, 2**63 - 1, dtype=np.int64)) * (-1 if r.random() < 0.5 else 1)
+        return str(v), v
+    if k < 0.88:  # the general path's spellings of good values
+        v = int(r.integers(-10**6, 10**6))
+        t = r.choice([f'"{v}"', f" {v}", f"{v} ", "0" * int(r.integers(1, 20)) + str(abs(v))])
+        return str(t), abs(v) if t.startswith("0") else v
+    # bad: each of these is a bad value, its row skipped
+    return str(r.choice(["-", "+", "--1", "+-5", "1-", "12a", "1.5", "9" * 20, "0x1", "1 2",
+                         "-" + "9" * 19])), None
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
+    """The AVX-512 int64 loop takes eight rows at a time and hands the ones it cannot parse to
+    the one-field loop: every mix of good, long, quoted, padded, missing and bad fields in a
+    batch, as the first field (at the start of a slice), a middle one and the last (before a
+    line break or CR LF), short rows (which a batch leaves to the one-field loop whole), at
+    several block sizes and thread counts: the values int() gives and exactly the rows with a
+    bad field skipped."""
+    bio = csv_api()
+    r = np.random.default_rng(21 + crlf)
+    n = 6000
+    rows, want = [], []
+    for i in range(n):
+        x, vx = _int_batch_text(r)
+        y, vy = _int_batch_text(r)
+        m, vm = _int_batch_text(r) if r.random() < 0.8 else ("", pd.NA)  # Int64: missing ok
+        if 2000 <= i < 2400:  # a stretch where every batch has a bad or missing field
+            if i % 8 == 3:
+                x, vx = "1-", None
+            m, vm = ("", pd.NA) if i % 8 == 5 else (m, vm)
+        p = "".join(r.choice(list("0123456789+-x"), int(r.integers(0, 6))))
+        if r.random() < 0.01:  # a short row: bad, whatever its fields
+            rows.append(f"{x},{p}")
+            continue
+        rows.append(f"{x},{p},{m},{y}")
+        if vx is not None and vy is not None and vm is not None:
+            want.append((len(rows) - 1, vx, vm, vy))
+    eol = "\r\n" if crlf else "\n"
+    data = ("x,p,m,y" + eol + eol.join(rows) + eol).encode()
+    path = write(tmp_path, data)
+    dtypes = {"x": "int64", "p": "str", "m": "Int64", "y": "int64"}
+    for bs, nt in ((None, 1), (None, 2), (509, 2), (4096, 1)):
+        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
+        assert df.index.tolist() == [w[0] for w in want], (bs, nt)
+        assert df["x"].tolist() == [w[1] for w in want], (bs, nt)
+        assert df["y"].tolist() == [w[3] for w in want], (bs, nt)
+        got_m = df["m"].tolist()
+        assert [g is pd.NA for g in got_m] == [w[2] is pd.NA for w in want], (bs, nt)
+        assert [g for g in got_m if g is not pd.NA] == [w[2] for w in want
+                                                         if w[2] is not pd.NA], (bs, nt)
+
+
 def test_float_column_of_integers_and_decimals_in_runs(tmp_path, simd_level):
     """A float column whose fields are integers for a while, then decimals, then integers (a
     column of ints with missing values is float64): the loop tries first the shape that took

@@ -350,7 +350,8 @@ __attribute__((noinline)) int bo_csv_convert_slow(const struct bo_csv_slow *x, i
 #include "convert_num.h"
 
 /* The column passes of a SIMD level: the AVX2 builds where the CPU has what they were compiled
- * for (the level's AVX2 and FMA, and BMI1/2 and POPCNT, checked here), else SSE2. */
+ * for (the level's AVX2 and FMA, and BMI1/2 and POPCNT, checked here), else SSE2; at the
+ * AVX-512 level the int64 pass's AVX-512 build where the CPU has BW, DQ, VL and VBMI. */
 typedef int (*str_pass_fn)(const char *, const char *, const bo_csv_index *, const bo_csv_col *,
                            const uint8_t *, int64_t, int64_t, char, char **, char *, int64_t *,
                            const char *, scratch_t *);
@@ -365,9 +366,17 @@ static col_passes pick_passes(int simd)
 #if defined(BO_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
     if (simd >= BO_SIMD_AVX2 && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-        __builtin_cpu_supports("popcnt"))
-        return (col_passes){pass_int64_avx2, pass_float64_avx2, pass_float32_avx2,
-                            pass_datetime_iso_avx2, str_pass_avx2};
+        __builtin_cpu_supports("popcnt")) {
+        col_passes p = {pass_int64_avx2, pass_float64_avx2, pass_float32_avx2,
+                        pass_datetime_iso_avx2, str_pass_avx2};
+#if defined(BO_HAVE_CONV_AVX512)
+        if (simd >= BO_SIMD_AVX512 && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("avx512vbmi"))
+            p.int64 = pass_int64_avx512;
+#endif
+        return p;
+    }
 #endif
     (void)simd;
     return (col_passes){pass_int64, pass_float64, pass_float32, pass_datetime_iso, str_pass};
