@@ -538,6 +538,76 @@ def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
                                                          if w[2] is not pd.NA], (bs, nt)
 
 
+def _float_batch_text(r):
+    """One float64 field's text for test_float_batches_of_eight: (text, float or None for a
+    bad field). Mostly what the AVX-512 batches take ([+-] digits with at most one dot, a
+    digit on each side, at most 16 bytes), the rest every way out of it."""
+    k = r.random()
+    if k < 0.65:
+        n = int(r.integers(1, 17))  # bytes with the sign and the dot
+        sign = "-" if r.random() < 0.3 else "+" if r.random() < 0.05 else ""
+        nd = n - len(sign)
+        if nd >= 3 and r.random() < 0.8:
+            ki = int(r.integers(1, nd - 1))
+            digits = "".join(r.choice(list("0123456789"), nd - 1))
+            t = sign + digits[:ki] + "." + digits[ki:]
+        else:
+            t = sign + "".join(r.choice(list("0123456789"), max(nd, 1)))
+        return t, float(t)
+    if k < 0.80:  # longer: 16-19 significant digits, exponents, other spellings pandas takes
+        t = str(r.choice([repr(float(r.normal() * 10 ** int(r.integers(-3, 4)))),
+                          f"{r.random():.18f}", "1e5", "-2.5E-3", "nan", "inf", "-inf",
+                          ".5", "5.", "-.5", "+5.", "0" * 12 + "1.25", "1" * 17,
+                          "-0", "-0.0", "0.000000000000001", "9999999999999999"]))
+        return t, float(t)
+    if k < 0.88:  # the general path's spellings of good values
+        v = round(float(r.normal() * 100), int(r.integers(0, 6)))
+        return str(r.choice([f'"{v}"', f" {v}", f"{v} "])), v
+    return str(r.choice(["-", "+", ".", "-.", "1..2", "1.2.3", "1.5x", "x1", "1-", "--1",
+                         "1 2", "+-1", "1.e", "1.2-"])), None
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_float_batches_of_eight_against_float(tmp_path, simd_level, crlf):
+    """The AVX-512 float64 loop takes eight rows at a time (w / 10^k by one vector division)
+    and hands the ones it cannot parse to the one-field loop: every mix of its shape, longer
+    numbers, other spellings, missing and bad fields in a batch, as the first field, a middle
+    one and the last, short rows, at several block sizes and thread counts: bit for bit what
+    float() gives (the sign of zero included), and exactly the rows with a bad field
+    skipped."""
+    bio = csv_api()
+    r = np.random.default_rng(31 + crlf)
+    n = 6000
+    rows, want = [], []
+    for i in range(n):
+        x, vx = _float_batch_text(r)
+        y, vy = _float_batch_text(r)
+        m, vm = _float_batch_text(r) if r.random() < 0.8 else ("", math.nan)
+        if 3000 <= i < 3400 and i % 8 == 6:  # a stretch with a bad field in every batch
+            x, vx = "1..2", None
+        p = "".join(r.choice(list("0123456789+-.x"), int(r.integers(0, 6))))
+        if r.random() < 0.01:
+            rows.append(f"{x},{p}")
+            continue
+        rows.append(f"{x},{p},{m},{y}")
+        if vx is not None and vy is not None and vm is not None:
+            want.append((len(rows) - 1, vx, vm, vy))
+    eol = "\r\n" if crlf else "\n"
+    path = write(tmp_path, ("x,p,m,y" + eol + eol.join(rows) + eol).encode())
+    dtypes = {"x": "float64", "p": "str", "m": "float64", "y": "float64"}
+
+    def bits(v):
+        a = np.asarray(v, dtype=np.float64)
+        return np.where(np.isnan(a), np.uint64(0x7FF8000000000000), a.view(np.uint64))
+
+    for bs, nt in ((None, 1), (None, 2), (509, 2), (4096, 1)):
+        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
+        assert df.index.tolist() == [w[0] for w in want], (bs, nt)
+        for j, c in ((1, "x"), (2, "m"), (3, "y")):
+            np.testing.assert_array_equal(bits(df[c].to_numpy()), bits([w[j] for w in want]),
+                                          err_msg=f"{c} {bs} {nt}")
+
+
 def test_float_column_of_integers_and_decimals_in_runs(tmp_path, simd_level):
     """A float column whose fields are integers for a while, then decimals, then integers (a
     column of ints with missing values is float64): the loop tries first the shape that took

@@ -351,7 +351,8 @@ __attribute__((noinline)) int bo_csv_convert_slow(const struct bo_csv_slow *x, i
 
 /* The column passes of a SIMD level: the AVX2 builds where the CPU has what they were compiled
  * for (the level's AVX2 and FMA, and BMI1/2 and POPCNT, checked here), else SSE2; at the
- * AVX-512 level the int64 pass's AVX-512 build where the CPU has BW, DQ, VL and VBMI. */
+ * AVX-512 level the int64 and float64 passes' AVX-512 builds where the CPU has BW, DQ, VL and
+ * VBMI. */
 typedef int (*str_pass_fn)(const char *, const char *, const bo_csv_index *, const bo_csv_col *,
                            const uint8_t *, int64_t, int64_t, char, char **, char *, int64_t *,
                            const char *, scratch_t *);
@@ -373,7 +374,10 @@ static col_passes pick_passes(int simd)
         if (simd >= BO_SIMD_AVX512 && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
             __builtin_cpu_supports("avx512vbmi"))
+        {
             p.int64 = pass_int64_avx512;
+            p.float64 = pass_float64_avx512;
+        }
 #endif
         return p;
     }

@@ -54,5 +54,8 @@ BO_CSV_HIDDEN int str_pass_avx2(const char *buf, const char *buf_end, const bo_c
 BO_CSV_HIDDEN int pass_int64_avx512(const char *, const bo_csv_index *, const bo_csv_col *,
                                     const uint8_t *, int64_t, int64_t,
                                     const struct bo_csv_slow *);
+BO_CSV_HIDDEN int pass_float64_avx512(const char *, const bo_csv_index *, const bo_csv_col *,
+                                      const uint8_t *, int64_t, int64_t,
+                                      const struct bo_csv_slow *);
 #endif
 #endif

@@ -96,13 +96,16 @@ static inline __m512i bo_b8_ints4(__m512i v, __m512i lens, unsigned *bad, unsign
                             _mm512_srli_epi64(d, 32));
 }
 
-/* Rows r .. r + 7 of the int64 column: o points at row r's field (stride apart), e_adj as in
- * fast_num_pass; buf holds at least 16 bytes. Writes the rows of the shape (and clears their
- * mask bytes) and returns the others as bits (bit i: row r + i), for the one-field loop.
- * Plain loads, not gathers: on AMD Zen 4 the four gathers of eight bounds and eight 16-byte
- * texts cost more than the one-field loop's whole work. */
-static inline unsigned bo_b8_int64(const char *buf, const uint32_t *o, size_t stride,
-                                   uint32_t e_adj, int64_t *out, uint8_t *mask)
+/* The texts of rows r .. r + 7 of a column, for the batch loops: o points at row r's field
+ * (stride apart), e_adj as in fast_num_pass, buf holds at least 16 bytes. *x and *y: the 16
+ * bytes ending at each field's end, rows 0-3 in x's 128-bit lanes, 4-7 in y's (buf's first
+ * 16 for a field ending before byte 16); *lx and *ly: each lane's field length in all its
+ * bytes. Returns the rows whose field is 1..16 bytes long and was loaded. Plain loads, not
+ * gathers: on AMD Zen 4 four gathers (the bounds and the texts) cost more than the one-field
+ * loop's whole work. */
+static inline __mmask8 bo_b8_load(const char *buf, const uint32_t *o, size_t stride,
+                                  uint32_t e_adj, __m512i *x, __m512i *y, __m512i *lx,
+                                  __m512i *ly)
 {
     /* each row's field start and the next field's start (or the row's end), one 64-bit load */
     uint64_t q[8];
@@ -122,35 +125,132 @@ static inline unsigned bo_b8_int64(const char *buf, const uint32_t *o, size_t st
     const __m256i ve = _mm256_sub_epi32(_mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32)),
                                         _mm256_set1_epi32((int)e_adj));
     const __m256i len = _mm256_sub_epi32(ve, _mm512_cvtepi64_epi32(vq));
-    /* 1 <= len <= 16 and the 16 bytes before the end inside buf */
-    const __mmask8 ok = _mm256_cmplt_epu32_mask(_mm256_sub_epi32(len, _mm256_set1_epi32(1)),
-                                                _mm256_set1_epi32(16)) &
-                        _mm256_cmpge_epu32_mask(ve, _mm256_set1_epi32(16));
-    /* the 16 bytes ending at each field's end; buf's first 16 for a field ending before (its
-     * row is not ok) */
 #define BO_B8_AT(i)                                                                            \
     _mm_loadu_si128((const __m128i *)(const void *)(buf + ((uint32_t)(q[i] >> 32) - e_adj >= 16 \
                                                                ? (uint32_t)(q[i] >> 32) - e_adj - 16 \
                                                                : 0)))
-    __m512i lx = _mm512_castsi128_si512(BO_B8_AT(0));
-    lx = _mm512_inserti32x4(lx, BO_B8_AT(1), 1);
-    lx = _mm512_inserti32x4(lx, BO_B8_AT(2), 2);
-    lx = _mm512_inserti32x4(lx, BO_B8_AT(3), 3);
-    __m512i ly = _mm512_castsi128_si512(BO_B8_AT(4));
-    ly = _mm512_inserti32x4(ly, BO_B8_AT(5), 1);
-    ly = _mm512_inserti32x4(ly, BO_B8_AT(6), 2);
-    ly = _mm512_inserti32x4(ly, BO_B8_AT(7), 3);
+    __m512i v = _mm512_castsi128_si512(BO_B8_AT(0));
+    v = _mm512_inserti32x4(v, BO_B8_AT(1), 1);
+    v = _mm512_inserti32x4(v, BO_B8_AT(2), 2);
+    *x = _mm512_inserti32x4(v, BO_B8_AT(3), 3);
+    v = _mm512_castsi128_si512(BO_B8_AT(4));
+    v = _mm512_inserti32x4(v, BO_B8_AT(5), 1);
+    v = _mm512_inserti32x4(v, BO_B8_AT(6), 2);
+    *y = _mm512_inserti32x4(v, BO_B8_AT(7), 3);
 #undef BO_B8_AT
     const __m512i l = _mm512_castsi256_si512(len);
+    *lx = _mm512_permutexvar_epi8(_mm512_load_si512((const void *)bo_b8_len_x), l);
+    *ly = _mm512_permutexvar_epi8(_mm512_load_si512((const void *)bo_b8_len_y), l);
+    return _mm256_cmplt_epu32_mask(_mm256_sub_epi32(len, _mm256_set1_epi32(1)),
+                                   _mm256_set1_epi32(16)) &
+           _mm256_cmpge_epu32_mask(ve, _mm256_set1_epi32(16));
+}
+
+/* Rows r .. r + 7 of the int64 column (bo_b8_load's arguments): writes the rows of the shape
+ * (and clears their mask bytes) and returns the others as bits (bit i: row r + i), for the
+ * one-field loop. */
+static inline unsigned bo_b8_int64(const char *buf, const uint32_t *o, size_t stride,
+                                   uint32_t e_adj, int64_t *out, uint8_t *mask)
+{
+    __m512i tx, ty, lx, ly;
+    const __mmask8 ok = bo_b8_load(buf, o, stride, e_adj, &tx, &ty, &lx, &ly);
     unsigned bx, by, nx, ny;
-    const __m512i vx = bo_b8_ints4(
-        lx, _mm512_permutexvar_epi8(_mm512_load_si512((const void *)bo_b8_len_x), l), &bx, &nx);
-    const __m512i vy = bo_b8_ints4(
-        ly, _mm512_permutexvar_epi8(_mm512_load_si512((const void *)bo_b8_len_y), l), &by, &ny);
+    const __m512i vx = bo_b8_ints4(tx, lx, &bx, &nx);
+    const __m512i vy = bo_b8_ints4(ty, ly, &by, &ny);
     const __mmask8 good = (__mmask8)(ok & ~(bx | by << 4));
     __m512i v = _mm512_permutex2var_epi64(vx, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), vy);
     v = _mm512_mask_sub_epi64(v, (__mmask8)(nx | ny << 4), _mm512_setzero_si512(), v);
     _mm512_mask_storeu_epi64(out, good, v);
+    if (mask)
+        _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
+    return ~(unsigned)good & 0xFF;
+}
+
+/* 10^0 .. 10^15, exact doubles, for the float batches' divisions */
+static const double bo_b8_pow10[16] __attribute__((aligned(64))) = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* The shape tests and the values of four float fields, one per 128-bit lane of v as in
+ * bo_b8_ints4: [+-] digits with at most one dot, a digit on each side of it, in at most 16
+ * bytes, so at most 16 digits without a dot and 15 with one. *bad and *neg as there; the
+ * digits as one integer w in the low 64 bits of each lane, and the digits after the dot in
+ * *kf (both 64-bit halves of each lane).
+ *
+ * A field of this shape is w / 10^kf: with a dot w < 10^15, so Clinger's division (exact w,
+ * exact 10^kf, one correctly rounded IEEE division) gives what bo_decimal_to_double does;
+ * without, kf = 0 and the division by 1 leaves the int64 -> double conversion, rounded to
+ * nearest as float_fast's. Every path of the general parser is correctly rounded too, so a
+ * field the one-field loop sends to it (more than 8 integer digits) gets the same bits. */
+static inline __m512i bo_b8_decs4(__m512i v, __m512i lens, unsigned *bad, unsigned *neg,
+                                  __m512i *kf)
+{
+    const __m512i x = _mm512_sub_epi8(v, _mm512_set1_epi8('0'));
+    const __m512i t = _mm512_add_epi8(_mm512_load_si512((const void *)bo_b8_iota), lens);
+    const __mmask64 field = _mm512_cmpge_epu8_mask(t, _mm512_set1_epi8(16));
+    const __mmask64 first = _mm512_cmpeq_epi8_mask(t, _mm512_set1_epi8(16));
+    const __mmask64 digit = _mm512_cmple_epu8_mask(x, _mm512_set1_epi8(9)) & field;
+    const __mmask64 dot = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('.' - '0')) & field;
+    const __mmask64 minus = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('-' - '0')) & first;
+    const __mmask64 sign = minus | (_mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('+' - '0')) & first);
+    /* the tests that look at the bits of one lane, on the four 16-bit lane masks side by
+     * side (no borrow or carry crosses into the next lane) */
+    const __m128i P = _mm_cvtsi64_si128((long long)dot);
+    const __m128i S = _mm_cvtsi64_si128((long long)sign);
+    const __m128i lead = /* where the first digit must be: after the sign, if any */
+        _mm_or_si128(_mm_andnot_si128(S, _mm_cvtsi64_si128((long long)first)),
+                     _mm_slli_epi16(S, 1));
+    const __m128i zero = _mm_setzero_si128(), top = _mm_set1_epi16((short)0x8000);
+    const __m128i nodot = _mm_cmpeq_epi16(P, zero);
+    /* above: the bytes after the dot (a lane without a dot: all, its digits stay put) */
+    const __m128i above =
+        _mm_or_si128(_mm_andnot_si128(_mm_sub_epi16(_mm_slli_epi16(P, 1), _mm_set1_epi16(1)),
+                                      _mm_set1_epi16(-1)),
+                     nodot);
+    const __m128i wrong = _mm_or_si128(
+        _mm_or_si128(_mm_and_si128(P, _mm_sub_epi16(P, _mm_set1_epi16(1))), /* two dots */
+                     _mm_and_si128(_mm_or_si128(P, S), top)), /* a dot or sign last */
+        _mm_and_si128(P, lead));                              /* no digit before the dot */
+    *bad = _mm_cmpneq_epi16_mask(wrong, zero) & 0xF;
+    /* a byte of the field that is none of digit, dot, leading sign */
+    *bad |= bo_b8_lane_any(field & ~digit & ~dot & ~sign);
+    *neg = bo_b8_lane_any(minus);
+    const uint64_t ab = (uint64_t)_mm_cvtsi128_si64(above);
+    /* the integer part moves up one byte onto the dot, next to the fraction */
+    const uint64_t up = (digit << 1) & ~0x0001000100010001ULL;
+    __m512i d = _mm512_mask_blend_epi8(ab, _mm512_bslli_epi128(x, 1), x);
+    d = _mm512_maskz_mov_epi8((ab & digit) | (~ab & up), d);
+    /* the digits after the dot, counted with a sum of bytes (both halves of each lane) */
+    const uint64_t fr = (uint64_t)_mm_cvtsi128_si64(_mm_andnot_si128(nodot, above)) & field;
+    const __m512i c = _mm512_sad_epu8(_mm512_maskz_mov_epi8(fr, _mm512_set1_epi8(1)),
+                                      _mm512_setzero_si512());
+    *kf = _mm512_add_epi64(c, _mm512_shuffle_epi32(c, _MM_PERM_BADC));
+    d = _mm512_maddubs_epi16(d, _mm512_set1_epi16(10 | 1 << 8));
+    d = _mm512_madd_epi16(d, _mm512_set1_epi32(100 | 1 << 16));
+    d = _mm512_packs_epi32(d, d);
+    d = _mm512_madd_epi16(d, _mm512_set1_epi32(10000 | 1 << 16));
+    return _mm512_add_epi64(_mm512_mul_epu32(d, _mm512_set1_epi64(100000000)),
+                            _mm512_srli_epi64(d, 32));
+}
+
+/* Rows r .. r + 7 of the float64 column, as bo_b8_int64. */
+static inline unsigned bo_b8_float64(const char *buf, const uint32_t *o, size_t stride,
+                                     uint32_t e_adj, double *out, uint8_t *mask)
+{
+    __m512i tx, ty, lx, ly, kx, ky;
+    const __mmask8 ok = bo_b8_load(buf, o, stride, e_adj, &tx, &ty, &lx, &ly);
+    unsigned bx, by, nx, ny;
+    const __m512i wx = bo_b8_decs4(tx, lx, &bx, &nx, &kx);
+    const __m512i wy = bo_b8_decs4(ty, ly, &by, &ny, &ky);
+    const __mmask8 good = (__mmask8)(ok & ~(bx | by << 4));
+    const __m512i rows = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i w = _mm512_permutex2var_epi64(wx, rows, wy);
+    const __m512i kf = _mm512_permutex2var_epi64(kx, rows, ky);
+    const __m512d p = _mm512_permutex2var_pd(_mm512_load_pd(bo_b8_pow10), kf,
+                                             _mm512_load_pd(bo_b8_pow10 + 8));
+    __m512i r = _mm512_castpd_si512(_mm512_div_pd(_mm512_cvtepi64_pd(w), p));
+    r = _mm512_mask_or_epi64(r, (__mmask8)(nx | ny << 4), r,
+                             _mm512_set1_epi64((long long)0x8000000000000000ULL));
+    _mm512_mask_storeu_epi64(out, good, r);
     if (mask)
         _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
     return ~(unsigned)good & 0xFF;
@@ -218,19 +318,35 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
     int int_first = 0;
     int64_t r = p0;
 #if defined(BO_NUM_BATCH8)
-    if (type == BO_CSV_INT64 && ix->consumed >= 16 && p1 - p0 >= 64) {
+    if ((type == BO_CSV_INT64 || type == BO_CSV_FLOAT64) && ix->consumed >= 16 &&
+        p1 - p0 >= 16) {
+        int misses = 0;
         for (; r + 8 <= p1; r += 8, o += 8 * stride) {
             uint64_t st8 = 0; /* ROW_CONVERT is 0 */
             if (st)
                 memcpy(&st8, st + (r - p0), 8);
-            unsigned rest = st8 ? 0xFF
-                                : bo_b8_int64(buf, o, stride, e_adj, (int64_t *)out + r,
-                                              mask ? mask + r : NULL);
+            unsigned rest = st8                    ? 0xFF
+                            : type == BO_CSV_INT64 ? bo_b8_int64(buf, o, stride, e_adj,
+                                                                 (int64_t *)out + r,
+                                                                 mask ? mask + r : NULL)
+                                                   : bo_b8_float64(buf, o, stride, e_adj,
+                                                                   (double *)out + r,
+                                                                   mask ? mask + r : NULL);
+            /* a column whose fields are mostly of other shapes (17-digit coordinates, ints
+             * with missing values in a float column) goes back to the one-field loop for the
+             * rest of the pass after two batches that took 2 rows or fewer: the batch's work
+             * comes on top of the one-field loop's for every row it leaves */
+            const int missed = __builtin_popcount(rest) >= 6;
             for (; rest; rest &= rest - 1) {
                 const int i = __builtin_ctz(rest);
                 if (fast_num_row(buf, o + (size_t)i * stride, e_adj, out, mask, r + i,
                                  st ? st[r + i - p0] : ROW_CONVERT, type, x, &int_first) < 0)
                     return -1;
+            }
+            if (missed && ++misses == 2) {
+                r += 8;
+                o += 8 * stride;
+                break;
             }
         }
     }
@@ -254,8 +370,8 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
         return fast_num_pass(buf, ix, c, st, p0, p1, type, x);                                 \
     }
 FAST_NUM_PASS(pass_int64, BO_CSV_INT64)
-#if !defined(BO_NUM_BATCH8) /* (the AVX-512 build has the int64 pass only) */
 FAST_NUM_PASS(pass_float64, BO_CSV_FLOAT64)
+#if !defined(BO_NUM_BATCH8) /* (the AVX-512 build has the int64 and float64 passes only) */
 FAST_NUM_PASS(pass_float32, BO_CSV_FLOAT32)
 FAST_NUM_PASS(pass_datetime_iso, BO_CSV_DATETIME_ISO)
 #endif
