@@ -557,14 +557,15 @@ def _float_batch_text(r):
     if k < 0.80:  # longer: 16-19 significant digits, exponents, other spellings pandas takes
         t = str(r.choice([repr(float(r.normal() * 10 ** int(r.integers(-3, 4)))),
                           f"{r.random():.18f}", "1e5", "-2.5E-3", "nan", "inf", "-inf",
-                          ".5", "5.", "-.5", "+5.", "0" * 12 + "1.25", "1" * 17,
+                          ".5", "5.", "-.5", "+5.", "+.5", "-5.", "-0.", "-.0",
+                          "0" * 12 + "1.25", "1" * 17,
                           "-0", "-0.0", "0.000000000000001", "9999999999999999"]))
         return t, float(t)
     if k < 0.88:  # the general path's spellings of good values
         v = round(float(r.normal() * 100), int(r.integers(0, 6)))
         return str(r.choice([f'"{v}"', f" {v}", f"{v} "])), v
-    return str(r.choice(["-", "+", ".", "-.", "1..2", "1.2.3", "1.5x", "x1", "1-", "--1",
-                         "1 2", "+-1", "1.e", "1.2-"])), None
+    return str(r.choice(["-", "+", ".", "-.", "+.", "1..2", "1.2.3", "..", "1.5x", "x1", "1-",
+                         "--1", "1 2", "+-1", "1.e", "1.2-", "-1-"])), None
 
 
 @pytest.mark.parametrize("crlf", [False, True])

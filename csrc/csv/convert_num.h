@@ -171,8 +171,8 @@ static const double bo_b8_pow10[16] __attribute__((aligned(64))) = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
 /* The shape tests and the values of four float fields, one per 128-bit lane of v as in
- * bo_b8_ints4: [+-] digits with at most one dot, a digit on each side of it, in at most 16
- * bytes, so at most 16 digits without a dot and 15 with one. *bad and *neg as there; the
+ * bo_b8_ints4: [+-] digits with at most one dot anywhere among them and at least one digit,
+ * in at most 16 bytes, so at most 16 digits without a dot and 15 with one. *bad and *neg as there; the
  * digits as one integer w in the low 64 bits of each lane, and the digits after the dot in
  * *kf (both 64-bit halves of each lane).
  *
@@ -195,28 +195,24 @@ static inline __m512i bo_b8_decs4(__m512i v, __m512i lens, unsigned *bad, unsign
     /* the tests that look at the bits of one lane, on the four 16-bit lane masks side by
      * side (no borrow or carry crosses into the next lane) */
     const __m128i P = _mm_cvtsi64_si128((long long)dot);
-    const __m128i S = _mm_cvtsi64_si128((long long)sign);
-    const __m128i lead = /* where the first digit must be: after the sign, if any */
-        _mm_or_si128(_mm_andnot_si128(S, _mm_cvtsi64_si128((long long)first)),
-                     _mm_slli_epi16(S, 1));
-    const __m128i zero = _mm_setzero_si128(), top = _mm_set1_epi16((short)0x8000);
+    const __m128i zero = _mm_setzero_si128();
     const __m128i nodot = _mm_cmpeq_epi16(P, zero);
     /* above: the bytes after the dot (a lane without a dot: all, its digits stay put) */
     const __m128i above =
         _mm_or_si128(_mm_andnot_si128(_mm_sub_epi16(_mm_slli_epi16(P, 1), _mm_set1_epi16(1)),
                                       _mm_set1_epi16(-1)),
                      nodot);
-    const __m128i wrong = _mm_or_si128(
-        _mm_or_si128(_mm_and_si128(P, _mm_sub_epi16(P, _mm_set1_epi16(1))), /* two dots */
-                     _mm_and_si128(_mm_or_si128(P, S), top)), /* a dot or sign last */
-        _mm_and_si128(P, lead));                              /* no digit before the dot */
-    *bad = _mm_cmpneq_epi16_mask(wrong, zero) & 0xF;
-    /* a byte of the field that is none of digit, dot, leading sign */
-    *bad |= bo_b8_lane_any(field & ~digit & ~dot & ~sign);
+    /* two dots; then a byte of the field that is none of digit, dot, leading sign; or no
+     * digit at all ("-", ".", "-."). A dot first or last is a number (".5", "5.", as the
+     * general parser reads them) and gets the same value here. */
+    *bad = _mm_cmpneq_epi16_mask(_mm_and_si128(P, _mm_sub_epi16(P, _mm_set1_epi16(1))), zero) &
+           0xF;
+    *bad |= bo_b8_lane_any(field & ~digit & ~dot & ~sign) | (~bo_b8_lane_any(digit) & 0xF);
     *neg = bo_b8_lane_any(minus);
     const uint64_t ab = (uint64_t)_mm_cvtsi128_si64(above);
-    /* the integer part moves up one byte onto the dot, next to the fraction */
-    const uint64_t up = (digit << 1) & ~0x0001000100010001ULL;
+    /* the integer part moves up one byte onto the dot, next to the fraction (a lane's top
+     * digit bit lands on the next lane's byte 0, where the shift put a zero) */
+    const uint64_t up = digit << 1;
     __m512i d = _mm512_mask_blend_epi8(ab, _mm512_bslli_epi128(x, 1), x);
     d = _mm512_maskz_mov_epi8((ab & digit) | (~ab & up), d);
     /* the digits after the dot, counted with a sum of bytes (both halves of each lane) */
