@@ -251,6 +251,175 @@ static inline unsigned bo_b8_float64(const char *buf, const uint32_t *o, size_t 
         _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
     return ~(unsigned)good & 0xFF;
 }
+
+/* ---- float64 fields of up to 18 digits (32 bytes a field, two per register) ---- */
+
+/* byte j of each 32-byte half: the field length of that half's row (lengths as int32 in row
+ * order; add 8 for the next pair of rows) */
+#define BO_B8_REP32(v) BO_B8_REP16(v), BO_B8_REP16(v)
+#define BO_B8_REP16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const uint8_t bo_b8_len2[64] __attribute__((aligned(64))) = {BO_B8_REP32(0),
+                                                                    BO_B8_REP32(4)};
+#undef BO_B8_REP16
+#undef BO_B8_REP32
+/* byte j of each 32-byte half, and byte j - 1 (the first byte's index is zeroed by a mask) */
+static const uint8_t bo_b8_iota32[64] __attribute__((aligned(64))) = {
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+    22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+    12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+static const uint8_t bo_b8_up32[64] __attribute__((aligned(64))) = {
+    0,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+    21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 32, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42,
+    43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62};
+/* 10^0 .. 10^23 (exact up to 10^22; the batches use up to 10^18) */
+static const double bo_b8_pow10_24[24] __attribute__((aligned(64))) = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23};
+
+/* One bit per 32-bit half of a 64-bit mask, set when any bit of the half is (as
+ * bo_b8_lane_any) */
+static inline unsigned bo_b8_half_any(uint64_t m)
+{
+    const uint64_t low = 0x7FFFFFFF7FFFFFFFULL;
+    return (unsigned)_pext_u64(((m & low) + low) | m, 0x8000000080000000ULL);
+}
+
+/* The shape tests and the digits of two float fields, one per 32-byte half of v (the 32 bytes
+ * ending at each field's end), lens their lengths in every byte of their half: the shape of
+ * bo_b8_decs4 in up to 32 bytes with at most 18 digits. *bad and *neg (bits 0 and 1: the
+ * rows), w (the digits as an integer, < 10^18) and *kf (the digits after the dot) in the
+ * half's four 64-bit lanes. */
+static inline __m512i bo_b8_decs2(__m512i v, __m512i lens, unsigned *bad, unsigned *neg,
+                                  __m512i *kf)
+{
+    const __m512i x = _mm512_sub_epi8(v, _mm512_set1_epi8('0'));
+    const __m512i t = _mm512_add_epi8(_mm512_load_si512((const void *)bo_b8_iota32), lens);
+    const __mmask64 field = _mm512_cmpge_epu8_mask(t, _mm512_set1_epi8(32));
+    const __mmask64 first = _mm512_cmpeq_epi8_mask(t, _mm512_set1_epi8(32));
+    const __mmask64 digit = _mm512_cmple_epu8_mask(x, _mm512_set1_epi8(9)) & field;
+    const __mmask64 dot = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('.' - '0')) & field;
+    const __mmask64 minus = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('-' - '0')) & first;
+    const __mmask64 sign = minus | (_mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('+' - '0')) & first);
+    /* the tests of bo_b8_decs4 on the two 32-bit half masks side by side */
+    const __m128i P = _mm_cvtsi64_si128((long long)dot), zero = _mm_setzero_si128();
+    const __m128i nodot = _mm_cmpeq_epi32(P, zero);
+    const __m128i above =
+        _mm_or_si128(_mm_andnot_si128(_mm_sub_epi32(_mm_slli_epi32(P, 1), _mm_set1_epi32(1)),
+                                      _mm_set1_epi32(-1)),
+                     nodot);
+    *bad = (_mm_cmpneq_epi32_mask(_mm_and_si128(P, _mm_sub_epi32(P, _mm_set1_epi32(1))), zero) &
+            3) |
+           bo_b8_half_any(field & ~digit & ~dot & ~sign) | (~bo_b8_half_any(digit) & 3) |
+           (_mm_popcnt_u32((uint32_t)digit) > 18) | (_mm_popcnt_u32((uint32_t)(digit >> 32)) > 18)
+               << 1;
+    *neg = bo_b8_half_any(minus);
+    const uint64_t ab = (uint64_t)_mm_cvtsi128_si64(above);
+    /* the integer part one byte up, across the half's two 128-bit lanes */
+    const __m512i upx = _mm512_maskz_permutexvar_epi8(
+        ~0x0000000100000001ULL, _mm512_load_si512((const void *)bo_b8_up32), x);
+    __m512i d = _mm512_mask_blend_epi8(ab, upx, x);
+    d = _mm512_maskz_mov_epi8((ab & digit) | (~ab & (digit << 1)), d);
+    const uint64_t fr = (uint64_t)_mm_cvtsi128_si64(_mm_andnot_si128(nodot, above)) & field;
+    __m512i c = _mm512_sad_epu8(_mm512_maskz_mov_epi8(fr, _mm512_set1_epi8(1)),
+                                _mm512_setzero_si512());
+    c = _mm512_add_epi64(c, _mm512_shuffle_epi32(c, _MM_PERM_BADC));
+    *kf = _mm512_add_epi64(c, _mm512_shuffle_i64x2(c, c, _MM_SHUFFLE(2, 3, 0, 1)));
+    d = _mm512_maddubs_epi16(d, _mm512_set1_epi16(10 | 1 << 8));
+    d = _mm512_madd_epi16(d, _mm512_set1_epi32(100 | 1 << 16));
+    d = _mm512_packs_epi32(d, d);
+    d = _mm512_madd_epi16(d, _mm512_set1_epi32(10000 | 1 << 16));
+    /* each 128-bit lane's 16 digits; a row is its first lane's * 10^16 + its second's */
+    d = _mm512_add_epi64(_mm512_mul_epu32(d, _mm512_set1_epi64(100000000)),
+                         _mm512_srli_epi64(d, 32));
+    return _mm512_add_epi64(_mm512_mullo_epi64(d, _mm512_set1_epi64(10000000000000000LL)),
+                            _mm512_shuffle_i64x2(d, d, _MM_SHUFFLE(3, 3, 1, 1)));
+}
+
+/* Rows r .. r + 7 of the float64 column, fields of up to 18 digits (bo_b8_float64's
+ * arguments; buf holds at least 32 bytes). The value w / 10^kf correctly rounded, w < 10^18,
+ * by a division with its remainder: hi + lo = w exactly (hi = w rounded, lo = w - hi, a small
+ * integer), q = hi / 10^kf rounded, e = hi - q 10^kf exactly (one FMA: the remainder of a
+ * correctly rounded quotient is a double), and w / 10^kf = q + (e + lo) / 10^kf, whose second
+ * term c is within ~2^-50 of its size of what two roundings give. The sum s = q + c rounded is
+ * then the correctly rounded value unless q + c lies within that much of halfway between s
+ * and a neighbour: the exact rounding error of the sum (Fast2Sum) says how far it lies, and
+ * such a row (about one in 2^30), or one whose s is a power of two (the halfway point below
+ * is then nearer; and zero), goes to the one-field loop. */
+static inline unsigned bo_b8_float64_long(const char *buf, const uint32_t *o, size_t stride,
+                                          uint32_t e_adj, double *out, uint8_t *mask)
+{
+    uint64_t q8[8];
+    const uint32_t *o4 = o + 4 * stride;
+    const size_t s1 = stride, s2 = 2 * stride, s3 = 3 * stride;
+    memcpy(&q8[0], o, 8);
+    memcpy(&q8[1], o + s1, 8);
+    memcpy(&q8[2], o + s2, 8);
+    memcpy(&q8[3], o + s3, 8);
+    memcpy(&q8[4], o4, 8);
+    memcpy(&q8[5], o4 + s1, 8);
+    memcpy(&q8[6], o4 + s2, 8);
+    memcpy(&q8[7], o4 + s3, 8);
+    const __m512i vq = _mm512_setr_epi64((long long)q8[0], (long long)q8[1], (long long)q8[2],
+                                         (long long)q8[3], (long long)q8[4], (long long)q8[5],
+                                         (long long)q8[6], (long long)q8[7]);
+    const __m256i ve = _mm256_sub_epi32(_mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32)),
+                                        _mm256_set1_epi32((int)e_adj));
+    const __m256i len = _mm256_sub_epi32(ve, _mm512_cvtepi64_epi32(vq));
+    const __mmask8 ok = _mm256_cmplt_epu32_mask(_mm256_sub_epi32(len, _mm256_set1_epi32(1)),
+                                                _mm256_set1_epi32(32)) &
+                        _mm256_cmpge_epu32_mask(ve, _mm256_set1_epi32(32));
+#define BO_B8_AT32(i)                                                                          \
+    _mm256_loadu_si256((const __m256i *)(const void *)(buf + ((uint32_t)(q8[i] >> 32) - e_adj >= 32 \
+                                                                  ? (uint32_t)(q8[i] >> 32) - e_adj - 32 \
+                                                                  : 0)))
+#define BO_B8_PAIR(i) _mm512_inserti64x4(_mm512_castsi256_si512(BO_B8_AT32(i)), BO_B8_AT32(i + 1), 1)
+    const __m512i l = _mm512_castsi256_si512(len);
+    const __m512i li = _mm512_load_si512((const void *)bo_b8_len2);
+    unsigned b[4], n[4];
+    __m512i w[4], k[4];
+    for (int j = 0; j < 4; j++)
+        w[j] = bo_b8_decs2(BO_B8_PAIR(2 * j),
+                           _mm512_permutexvar_epi8(_mm512_add_epi8(li, _mm512_set1_epi8((char)(8 * j))), l),
+                           &b[j], &n[j], &k[j]);
+#undef BO_B8_PAIR
+#undef BO_B8_AT32
+    /* rows 0-7 from the pairs' 64-bit lanes 0 and 4 */
+    const __m512i i_lo = _mm512_setr_epi64(0, 4, 8, 12, 0, 0, 0, 0);
+    const __m512i i_hi = _mm512_setr_epi64(0, 0, 0, 0, 0, 4, 8, 12);
+    const __m512i wv = _mm512_mask_blend_epi64(0xF0, _mm512_permutex2var_epi64(w[0], i_lo, w[1]),
+                                               _mm512_permutex2var_epi64(w[2], i_hi, w[3]));
+    const __m512i kv = _mm512_mask_blend_epi64(0xF0, _mm512_permutex2var_epi64(k[0], i_lo, k[1]),
+                                               _mm512_permutex2var_epi64(k[2], i_hi, k[3]));
+    const unsigned bad = b[0] | b[1] << 2 | b[2] << 4 | b[3] << 6;
+    const unsigned neg = n[0] | n[1] << 2 | n[2] << 4 | n[3] << 6;
+    const __m512d p = _mm512_mask_blend_pd(
+        _mm512_cmpge_epu64_mask(kv, _mm512_set1_epi64(16)),
+        _mm512_permutex2var_pd(_mm512_load_pd(bo_b8_pow10_24), kv,
+                               _mm512_load_pd(bo_b8_pow10_24 + 8)),
+        _mm512_permutexvar_pd(kv, _mm512_load_pd(bo_b8_pow10_24 + 16)));
+    const __m512d hi = _mm512_cvtepu64_pd(wv);
+    const __m512d lo = _mm512_cvtepi64_pd(_mm512_sub_epi64(wv, _mm512_cvtpd_epu64(hi)));
+    const __m512d q = _mm512_div_pd(hi, p);
+    const __m512d e = _mm512_fnmadd_pd(q, p, hi);
+    const __m512d cc = _mm512_div_pd(_mm512_add_pd(e, lo), p);
+    const __m512d sum = _mm512_add_pd(q, cc);
+    const __m512d err = _mm512_sub_pd(cc, _mm512_sub_pd(sum, q));
+    /* half an ulp of the sum: its exponent less 53, no mantissa */
+    const __m512i sb = _mm512_castpd_si512(sum);
+    const __m512i ex = _mm512_and_si512(sb, _mm512_set1_epi64(0x7FF0000000000000LL));
+    const __m512d half = _mm512_castsi512_pd(_mm512_sub_epi64(ex, _mm512_set1_epi64(53LL << 52)));
+    const __mmask8 near =
+        _mm512_cmp_pd_mask(_mm512_abs_pd(err),
+                           _mm512_mul_pd(half, _mm512_set1_pd(1.0 - 0x1p-30)), _CMP_GE_OQ) |
+        _mm512_cmpeq_epi64_mask(sb, ex); /* a power of two, or zero */
+    const __mmask8 good = (__mmask8)(ok & ~bad & ~near);
+    const __m512i r = _mm512_mask_or_epi64(sb, (__mmask8)neg, sb,
+                                           _mm512_set1_epi64((long long)0x8000000000000000ULL));
+    _mm512_mask_storeu_epi64(out, good, r);
+    if (mask)
+        _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
+    return ~(unsigned)good & 0xFF;
+}
 #endif
 
 /* One row of fast_num_pass (below): the fast parser of the type, else the general path. */
@@ -316,6 +485,8 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
 #if defined(BO_NUM_BATCH8)
     if ((type == BO_CSV_INT64 || type == BO_CSV_FLOAT64) && ix->consumed >= 16 &&
         p1 - p0 >= 16) {
+        const int long_ok = ix->consumed >= 32;
+        int lng = 0;
         for (; r + 8 <= p1; r += 8, o += 8 * stride) {
             uint64_t st8 = 0; /* ROW_CONVERT is 0 */
             if (st)
@@ -324,14 +495,19 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
                             : type == BO_CSV_INT64 ? bo_b8_int64(buf, o, stride, e_adj,
                                                                  (int64_t *)out + r,
                                                                  mask ? mask + r : NULL)
-                                                   : bo_b8_float64(buf, o, stride, e_adj,
-                                                                   (double *)out + r,
-                                                                   mask ? mask + r : NULL);
+                            : lng ? bo_b8_float64_long(buf, o, stride, e_adj, (double *)out + r,
+                                                       mask ? mask + r : NULL)
+                                  : bo_b8_float64(buf, o, stride, e_adj, (double *)out + r,
+                                                  mask ? mask + r : NULL);
             /* a column whose fields are mostly of other shapes (17-digit coordinates, ints
              * with missing values in a float column) goes back to the one-field loop for the
              * rest of the pass after a batch that took 2 rows or fewer: the batch's work comes
              * on top of the one-field loop's for every row it leaves */
-            const int missed = __builtin_popcount(rest) >= 6;
+            const int left = __builtin_popcount(rest);
+            const int missed = left >= 6 && (type != BO_CSV_FLOAT64 || lng || !long_ok);
+            /* a float column some of whose fields are too long for the 16-byte batches (up to
+             * 17 significant digits, as repr() writes doubles) takes the 32-byte ones */
+            lng |= type == BO_CSV_FLOAT64 && long_ok && left >= 2;
             for (; rest; rest &= rest - 1) {
                 const int i = __builtin_ctz(rest);
                 if (fast_num_row(buf, o + (size_t)i * stride, e_adj, out, mask, r + i,
