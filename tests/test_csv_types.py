@@ -609,6 +609,63 @@ def test_float_batches_of_eight_against_float(tmp_path, simd_level, crlf):
                                           err_msg=f"{c} {bs} {nt}")
 
 
+def _long_decimals(r, n):
+    """n decimal texts of 15-18 significant digits for the 32-byte float batches: repr() of
+    random doubles over 30 orders of magnitude, random 16-18-digit decimals, and the hard cases
+    of correct rounding: exact halfway points between two doubles that take 17 or 18 digits
+    (x.5 in [2^52, 2^53), x.25 and x.75 in [2^51, 2^52): ties, to even) and the decimals one
+    unit of the last digit either side of them."""
+    out = []
+    for _ in range(n):
+        k = r.random()
+        if k < 0.35:
+            d = float(r.uniform(1, 10)) * 10.0 ** int(r.integers(-12, 14))
+            out.append(repr(d if r.random() < 0.7 else -d))
+        elif k < 0.6:
+            nd = int(r.integers(16, 19))
+            digits = "".join(r.choice(list("0123456789"), nd))
+            ki = int(r.integers(1, min(nd, 9)))
+            out.append(("-" if r.random() < 0.3 else "") + digits[:ki] + "." + digits[ki:])
+        else:
+            if r.random() < 0.5:
+                m = int(r.integers(2**52, 2**53 - 1))
+                t = f"{m}.5"
+            else:
+                m = int(r.integers(2**51, 2**52 - 1))
+                t = f"{m}.{r.choice(['25', '75'])}"
+            w, f = t.split(".")
+            v = int(w + f) + int(r.choice([-1, 0, 0, 1]))  # a tie or its neighbours
+            t = f"{str(v)[:-len(f)]}.{str(v)[-len(f):]}"
+            out.append(t)
+    return out
+
+
+def test_float_long_batches_bitwise_equal_to_python_float(tmp_path, simd_level):
+    """The 32-byte float batches (fields of up to 18 digits: w / 10^k by a division with its
+    remainder, rows near a halfway point handed to the one-field loop): columns of long
+    decimals only (so the batches take them), with a short one and a missing one now and then,
+    as the first, a middle and the last field: bit for bit what float() gives, ties included,
+    at several block sizes and thread counts."""
+    bio = csv_api()
+    r = np.random.default_rng(41)
+    n = 8000
+    cols = [_long_decimals(r, n) for _ in range(3)]
+    for c in cols:
+        for i in r.choice(n, 80, replace=False):
+            c[i] = str(r.choice(["", "1.5", "-0.0", "7", "1e300", "0.000000000000000001"]))
+    data = "a,b,c\n" + "\n".join(",".join(row) for row in zip(*cols)) + "\n"
+    path = write(tmp_path, data.encode())
+    want = {k: np.array([float(t) if t else math.nan for t in c]) for k, c in zip("abc", cols)}
+    for bs, nt in ((None, 1), (None, 2), (777, 2)):
+        df = bio.read_csv(path, dtypes={k: "float64" for k in "abc"}, n_threads=nt, **bs_kw(bs))
+        for k in "abc":
+            got = df[k].to_numpy()
+            same = (got.view(np.uint64) == want[k].view(np.uint64)) | (
+                np.isnan(got) & np.isnan(want[k]))
+            assert same.all(), (k, bs, nt, [cols["abc".index(k)][i] for i in
+                                            np.flatnonzero(~same)[:5]])
+
+
 def test_float_column_of_integers_and_decimals_in_runs(tmp_path, simd_level):
     """A float column whose fields are integers for a while, then decimals, then integers (a
     column of ints with missing values is float64): the loop tries first the shape that took
