@@ -627,7 +627,11 @@ def _long_decimals(r, n):
             ki = int(r.integers(1, min(nd, 9)))
             out.append(("-" if r.random() < 0.3 else "") + digits[:ki] + "." + digits[ki:])
         else:
-            if r.random() < 0.5:
+            u = r.random()
+            if u < 0.1:  # below a power of two the halfway point is a quarter of an ulp
+                t = str(r.choice(["4503599627370495.75", "2251799813685247.75",
+                                  "4503599627370495.25", "2251799813685247.875"]))
+            elif u < 0.55:
                 m = int(r.integers(2**52, 2**53 - 1))
                 t = f"{m}.5"
             else:
