@@ -496,6 +496,33 @@ def _int_batch_text(r):
                          "-" + "9" * 19])), None
 
 
+def _batch_file(tmp_path, r, field, missing, bad, crlf, n=6000):
+    """The file of the batches-of-eight tests: rows x,p,m,y with x, m and y from field(r) ->
+    (text, value, or None for a bad field), m missing one time in five, a stretch (rows 2000 to
+    2400) where every batch of eight has a bad x (bad) and a missing m, a random text p, 1 %
+    short rows (bad whatever their fields), LF or CR LF: the path and, per row kept,
+    (row, x, m, y)."""
+    rows, want = [], []
+    for i in range(n):
+        x, vx = field(r)
+        y, vy = field(r)
+        m, vm = field(r) if r.random() < 0.8 else ("", missing)
+        if 2000 <= i < 2400:
+            if i % 8 == 3:
+                x, vx = bad, None
+            if i % 8 == 5:
+                m, vm = "", missing
+        p = "".join(r.choice(list("0123456789+-.x"), int(r.integers(0, 6))))
+        if r.random() < 0.01:
+            rows.append(f"{x},{p}")
+            continue
+        rows.append(f"{x},{p},{m},{y}")
+        if vx is not None and vy is not None and vm is not None:
+            want.append((len(rows) - 1, vx, vm, vy))
+    eol = "\r\n" if crlf else "\n"
+    return write(tmp_path, ("x,p,m,y" + eol + eol.join(rows) + eol).encode()), want
+
+
 @pytest.mark.parametrize("crlf", [False, True])
 def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
     """The AVX-512 int64 loop takes eight rows at a time and hands the ones it cannot parse to
@@ -505,27 +532,8 @@ def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
     several block sizes and thread counts: the values int() gives and exactly the rows with a
     bad field skipped."""
     bio = csv_api()
-    r = np.random.default_rng(21 + crlf)
-    n = 6000
-    rows, want = [], []
-    for i in range(n):
-        x, vx = _int_batch_text(r)
-        y, vy = _int_batch_text(r)
-        m, vm = _int_batch_text(r) if r.random() < 0.8 else ("", pd.NA)  # Int64: missing ok
-        if 2000 <= i < 2400:  # a stretch where every batch has a bad or missing field
-            if i % 8 == 3:
-                x, vx = "1-", None
-            m, vm = ("", pd.NA) if i % 8 == 5 else (m, vm)
-        p = "".join(r.choice(list("0123456789+-x"), int(r.integers(0, 6))))
-        if r.random() < 0.01:  # a short row: bad, whatever its fields
-            rows.append(f"{x},{p}")
-            continue
-        rows.append(f"{x},{p},{m},{y}")
-        if vx is not None and vy is not None and vm is not None:
-            want.append((len(rows) - 1, vx, vm, vy))
-    eol = "\r\n" if crlf else "\n"
-    data = ("x,p,m,y" + eol + eol.join(rows) + eol).encode()
-    path = write(tmp_path, data)
+    path, want = _batch_file(tmp_path, np.random.default_rng(21 + crlf), _int_batch_text,
+                             pd.NA, "1-", crlf)
     dtypes = {"x": "int64", "p": "str", "m": "Int64", "y": "int64"}
     for bs, nt in ((None, 1), (None, 2), (509, 2), (4096, 1)):
         df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
@@ -577,24 +585,8 @@ def test_float_batches_of_eight_against_float(tmp_path, simd_level, crlf):
     float() gives (the sign of zero included), and exactly the rows with a bad field
     skipped."""
     bio = csv_api()
-    r = np.random.default_rng(31 + crlf)
-    n = 6000
-    rows, want = [], []
-    for i in range(n):
-        x, vx = _float_batch_text(r)
-        y, vy = _float_batch_text(r)
-        m, vm = _float_batch_text(r) if r.random() < 0.8 else ("", math.nan)
-        if 3000 <= i < 3400 and i % 8 == 6:  # a stretch with a bad field in every batch
-            x, vx = "1..2", None
-        p = "".join(r.choice(list("0123456789+-.x"), int(r.integers(0, 6))))
-        if r.random() < 0.01:
-            rows.append(f"{x},{p}")
-            continue
-        rows.append(f"{x},{p},{m},{y}")
-        if vx is not None and vy is not None and vm is not None:
-            want.append((len(rows) - 1, vx, vm, vy))
-    eol = "\r\n" if crlf else "\n"
-    path = write(tmp_path, ("x,p,m,y" + eol + eol.join(rows) + eol).encode())
+    path, want = _batch_file(tmp_path, np.random.default_rng(31 + crlf), _float_batch_text,
+                             math.nan, "1..2", crlf)
     dtypes = {"x": "float64", "p": "str", "m": "float64", "y": "float64"}
 
     def bits(v):

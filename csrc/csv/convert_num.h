@@ -71,19 +71,37 @@ static inline unsigned bo_b8_lane_any(uint64_t m)
     return (unsigned)_pext_u64(((m & low) + low) | m, 0x8000800080008000ULL);
 }
 
+/* The byte classes of a batch register: x = the bytes less '0'; bit masks of the bytes of
+ * each row's field (t = the byte's place in its row's width-byte window plus the row's length
+ * is at least width), its first byte, and the field's digits, dots and leading signs. */
+typedef struct {
+    __m512i x;
+    __mmask64 field, first, digit, dot, minus, sign;
+} bo_b8_cls;
+
+static inline bo_b8_cls bo_b8_classes(__m512i v, const uint8_t *iota, __m512i lens, char width)
+{
+    bo_b8_cls k;
+    k.x = _mm512_sub_epi8(v, _mm512_set1_epi8('0'));
+    const __m512i t = _mm512_add_epi8(_mm512_load_si512((const void *)iota), lens);
+    k.field = _mm512_cmpge_epu8_mask(t, _mm512_set1_epi8(width));
+    k.first = _mm512_cmpeq_epi8_mask(t, _mm512_set1_epi8(width));
+    k.digit = _mm512_cmple_epu8_mask(k.x, _mm512_set1_epi8(9)) & k.field;
+    k.dot = _mm512_cmpeq_epi8_mask(k.x, _mm512_set1_epi8('.' - '0')) & k.field;
+    k.minus = _mm512_cmpeq_epi8_mask(k.x, _mm512_set1_epi8('-' - '0')) & k.first;
+    k.sign = k.minus | (_mm512_cmpeq_epi8_mask(k.x, _mm512_set1_epi8('+' - '0')) & k.first);
+    return k;
+}
+
 /* The shape tests and the values of four fields, one per 128-bit lane of v (the 16 bytes
  * ending at each field's end), lens their lengths' bytes broadcast over each lane: the lanes
  * whose text is not the shape (bit k: lane k) in *bad, the negative ones in *neg; the values
  * in the low 64 bits of each lane. */
 static inline __m512i bo_b8_ints4(__m512i v, __m512i lens, unsigned *bad, unsigned *neg)
 {
-    const __m512i x = _mm512_sub_epi8(v, _mm512_set1_epi8('0'));
-    const __m512i t = _mm512_add_epi8(_mm512_load_si512((const void *)bo_b8_iota), lens);
-    const __mmask64 field = _mm512_cmpge_epu8_mask(t, _mm512_set1_epi8(16));
-    const __mmask64 first = _mm512_cmpeq_epi8_mask(t, _mm512_set1_epi8(16));
-    const __mmask64 digit = _mm512_cmple_epu8_mask(x, _mm512_set1_epi8(9));
-    const __mmask64 minus = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('-' - '0')) & first;
-    const __mmask64 sign = minus | (_mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('+' - '0')) & first);
+    const bo_b8_cls k = bo_b8_classes(v, bo_b8_iota, lens, 16);
+    const __m512i x = k.x;
+    const __mmask64 field = k.field, digit = k.digit, minus = k.minus, sign = k.sign;
     /* a non-digit other than a leading sign, or a sign alone (on the last byte) */
     *bad = bo_b8_lane_any((field & ~digit & ~sign) | (sign & 0x8000800080008000ULL));
     *neg = bo_b8_lane_any(minus);
@@ -96,19 +114,12 @@ static inline __m512i bo_b8_ints4(__m512i v, __m512i lens, unsigned *bad, unsign
                             _mm512_srli_epi64(d, 32));
 }
 
-/* The texts of rows r .. r + 7 of a column, for the batch loops: o points at row r's field
- * (stride apart), e_adj as in fast_num_pass, buf holds at least 16 bytes. *x and *y: the 16
- * bytes ending at each field's end, rows 0-3 in x's 128-bit lanes, 4-7 in y's (buf's first
- * 16 for a field ending before byte 16); *lx and *ly: each lane's field length in all its
- * bytes. Returns the rows whose field is 1..16 bytes long and was loaded. Plain loads, not
- * gathers: on AMD Zen 4 four gathers (the bounds and the texts) cost more than the one-field
- * loop's whole work. */
-static inline __mmask8 bo_b8_load(const char *buf, const uint32_t *o, size_t stride,
-                                  uint32_t e_adj, __m512i *x, __m512i *y, __m512i *lx,
-                                  __m512i *ly)
+/* The bounds of rows r .. r + 7's field (o at row r's, stride apart; e_adj as in
+ * fast_num_pass): q[i] = row i's field start | the next field's start (or the row's end) << 32,
+ * one 64-bit load each; *ve the field ends; returns the lengths. */
+static inline __m256i bo_b8_bounds(const uint32_t *o, size_t stride, uint32_t e_adj,
+                                   uint64_t q[8], __m256i *ve)
 {
-    /* each row's field start and the next field's start (or the row's end), one 64-bit load */
-    uint64_t q[8];
     const uint32_t *o4 = o + 4 * stride;
     const size_t s1 = stride, s2 = 2 * stride, s3 = 3 * stride;
     memcpy(&q[0], o, 8);
@@ -122,9 +133,25 @@ static inline __mmask8 bo_b8_load(const char *buf, const uint32_t *o, size_t str
     const __m512i vq = _mm512_setr_epi64((long long)q[0], (long long)q[1], (long long)q[2],
                                          (long long)q[3], (long long)q[4], (long long)q[5],
                                          (long long)q[6], (long long)q[7]);
-    const __m256i ve = _mm256_sub_epi32(_mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32)),
-                                        _mm256_set1_epi32((int)e_adj));
-    const __m256i len = _mm256_sub_epi32(ve, _mm512_cvtepi64_epi32(vq));
+    *ve = _mm256_sub_epi32(_mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32)),
+                           _mm256_set1_epi32((int)e_adj));
+    return _mm256_sub_epi32(*ve, _mm512_cvtepi64_epi32(vq));
+}
+
+/* The texts of rows r .. r + 7 of a column, for the batch loops: o points at row r's field
+ * (stride apart), e_adj as in fast_num_pass, buf holds at least 16 bytes. *x and *y: the 16
+ * bytes ending at each field's end, rows 0-3 in x's 128-bit lanes, 4-7 in y's (buf's first
+ * 16 for a field ending before byte 16); *lx and *ly: each lane's field length in all its
+ * bytes. Returns the rows whose field is 1..16 bytes long and was loaded. Plain loads, not
+ * gathers: on AMD Zen 4 four gathers (the bounds and the texts) cost more than the one-field
+ * loop's whole work. */
+static inline __mmask8 bo_b8_load(const char *buf, const uint32_t *o, size_t stride,
+                                  uint32_t e_adj, __m512i *x, __m512i *y, __m512i *lx,
+                                  __m512i *ly)
+{
+    uint64_t q[8];
+    __m256i ve;
+    const __m256i len = bo_b8_bounds(o, stride, e_adj, q, &ve);
 #define BO_B8_AT(i)                                                                            \
     _mm_loadu_si128((const __m128i *)(const void *)(buf + ((uint32_t)(q[i] >> 32) - e_adj >= 16 \
                                                                ? (uint32_t)(q[i] >> 32) - e_adj - 16 \
@@ -184,14 +211,9 @@ static const double bo_b8_pow10[16] __attribute__((aligned(64))) = {
 static inline __m512i bo_b8_decs4(__m512i v, __m512i lens, unsigned *bad, unsigned *neg,
                                   __m512i *kf)
 {
-    const __m512i x = _mm512_sub_epi8(v, _mm512_set1_epi8('0'));
-    const __m512i t = _mm512_add_epi8(_mm512_load_si512((const void *)bo_b8_iota), lens);
-    const __mmask64 field = _mm512_cmpge_epu8_mask(t, _mm512_set1_epi8(16));
-    const __mmask64 first = _mm512_cmpeq_epi8_mask(t, _mm512_set1_epi8(16));
-    const __mmask64 digit = _mm512_cmple_epu8_mask(x, _mm512_set1_epi8(9)) & field;
-    const __mmask64 dot = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('.' - '0')) & field;
-    const __mmask64 minus = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('-' - '0')) & first;
-    const __mmask64 sign = minus | (_mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('+' - '0')) & first);
+    const bo_b8_cls k = bo_b8_classes(v, bo_b8_iota, lens, 16);
+    const __m512i x = k.x;
+    const __mmask64 field = k.field, digit = k.digit, dot = k.dot, minus = k.minus, sign = k.sign;
     /* the tests that look at the bits of one lane, on the four 16-bit lane masks side by
      * side (no borrow or carry crosses into the next lane) */
     const __m128i P = _mm_cvtsi64_si128((long long)dot);
@@ -292,14 +314,9 @@ static inline unsigned bo_b8_half_any(uint64_t m)
 static inline __m512i bo_b8_decs2(__m512i v, __m512i lens, unsigned *bad, unsigned *neg,
                                   __m512i *kf)
 {
-    const __m512i x = _mm512_sub_epi8(v, _mm512_set1_epi8('0'));
-    const __m512i t = _mm512_add_epi8(_mm512_load_si512((const void *)bo_b8_iota32), lens);
-    const __mmask64 field = _mm512_cmpge_epu8_mask(t, _mm512_set1_epi8(32));
-    const __mmask64 first = _mm512_cmpeq_epi8_mask(t, _mm512_set1_epi8(32));
-    const __mmask64 digit = _mm512_cmple_epu8_mask(x, _mm512_set1_epi8(9)) & field;
-    const __mmask64 dot = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('.' - '0')) & field;
-    const __mmask64 minus = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('-' - '0')) & first;
-    const __mmask64 sign = minus | (_mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('+' - '0')) & first);
+    const bo_b8_cls k = bo_b8_classes(v, bo_b8_iota32, lens, 32);
+    const __m512i x = k.x;
+    const __mmask64 field = k.field, digit = k.digit, dot = k.dot, minus = k.minus, sign = k.sign;
     /* the tests of bo_b8_decs4 on the two 32-bit half masks side by side */
     const __m128i P = _mm_cvtsi64_si128((long long)dot), zero = _mm_setzero_si128();
     const __m128i nodot = _mm_cmpeq_epi32(P, zero);
@@ -349,22 +366,8 @@ static inline unsigned bo_b8_float64_long(const char *buf, const uint32_t *o, si
                                           uint32_t e_adj, double *out, uint8_t *mask)
 {
     uint64_t q8[8];
-    const uint32_t *o4 = o + 4 * stride;
-    const size_t s1 = stride, s2 = 2 * stride, s3 = 3 * stride;
-    memcpy(&q8[0], o, 8);
-    memcpy(&q8[1], o + s1, 8);
-    memcpy(&q8[2], o + s2, 8);
-    memcpy(&q8[3], o + s3, 8);
-    memcpy(&q8[4], o4, 8);
-    memcpy(&q8[5], o4 + s1, 8);
-    memcpy(&q8[6], o4 + s2, 8);
-    memcpy(&q8[7], o4 + s3, 8);
-    const __m512i vq = _mm512_setr_epi64((long long)q8[0], (long long)q8[1], (long long)q8[2],
-                                         (long long)q8[3], (long long)q8[4], (long long)q8[5],
-                                         (long long)q8[6], (long long)q8[7]);
-    const __m256i ve = _mm256_sub_epi32(_mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32)),
-                                        _mm256_set1_epi32((int)e_adj));
-    const __m256i len = _mm256_sub_epi32(ve, _mm512_cvtepi64_epi32(vq));
+    __m256i ve;
+    const __m256i len = bo_b8_bounds(o, stride, e_adj, q8, &ve);
     const __mmask8 ok = _mm256_cmplt_epu32_mask(_mm256_sub_epi32(len, _mm256_set1_epi32(1)),
                                                 _mm256_set1_epi32(32)) &
                         _mm256_cmpge_epu32_mask(ve, _mm256_set1_epi32(32));
