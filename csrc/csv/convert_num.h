@@ -38,23 +38,21 @@ static inline int float_fast(const char *lo, const char *s, size_t len, double *
 }
 
 #if defined(BO_NUM_BATCH8)
-/* Eight rows of an int64 column at once (the AVX-512 build: BW, DQ, VL, VBMI and BMI2). One
- * field at a time cost about 70 instructions: the loads of its bounds, the 16-byte load, the
- * digit and sign tests, the combining and the store, each on 16 bytes of a 64-byte register.
- * Here every step works on eight fields: the bounds by two gathers, the 16 bytes before each
- * field's end by two more (two rows in each 128-bit lane), the tests as 64-bit masks and the
- * digits combined as bo_digit_run16_x does, lane by lane. The shape is bo_int_field_fast's
- * exactly ([+-] and 1..15 digits, or 16 digits, the 16 bytes before the end readable), so a
- * field either gets the same value or goes, alone, to the one-field loop below.
- *
- * The rows sit in the lanes in the order 0 4 1 5 2 6 3 7, so that interleaving the two byte
- * gathers puts rows 0-3 in x and rows 4-7 in y, one per 128-bit lane. */
+/* Eight rows of an int64 or float64 column at once (the AVX-512 build: BW, DQ, VL, VBMI and
+ * BMI2). One field at a time cost about 70 instructions: the loads of its bounds, the 16-byte
+ * load, the digit and sign tests, the combining and the store, each on 16 bytes of a 64-byte
+ * register. Here every step works on eight fields: the bounds by one 64-bit load a row, the 16
+ * bytes ending at each field in one 128-bit lane (rows 0-3 in one register, 4-7 in another),
+ * the tests as 64-bit masks and the digits combined as bo_digit_run16_x does, lane by lane.
+ * The int shape is bo_int_field_fast's exactly ([+-] and 1..15 digits, or 16 digits, the 16
+ * bytes before the end readable), so a field either gets the same value or goes, alone, to
+ * the one-field loop; the float shapes are below. */
 static const uint8_t bo_b8_iota[64] __attribute__((aligned(64))) = {
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
     12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5,
     6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-/* byte indexes into the lengths (one int32 per lane, in lane order): x's 128-bit lane k is
- * lane 2k, y's lane 2k + 1 */
+/* byte indexes into the lengths (one int32 per row): x's 128-bit lane k holds row k, y's row
+ * k + 4 */
 #define BO_B8_REP16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
 static const uint8_t bo_b8_len_x[64] __attribute__((aligned(64))) = {
     BO_B8_REP16(0), BO_B8_REP16(4), BO_B8_REP16(8), BO_B8_REP16(12)};
@@ -502,11 +500,12 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
                                                        mask ? mask + r : NULL)
                                   : bo_b8_float64(buf, o, stride, e_adj, (double *)out + r,
                                                   mask ? mask + r : NULL);
-            /* a column whose fields are mostly of other shapes (17-digit coordinates, ints
-             * with missing values in a float column) goes back to the one-field loop for the
-             * rest of the pass after a batch that took 2 rows or fewer: the batch's work comes
-             * on top of the one-field loop's for every row it leaves */
-            const int left = __builtin_popcount(rest);
+            /* a column whose fields are mostly of other shapes (missing, exponents, quoted,
+             * 19 digits and more) goes back to the one-field loop for the rest of the pass
+             * after a batch that took 2 rows or fewer: the batch's work comes on top of the
+             * one-field loop's for every row it leaves (a batch with a flagged row says
+             * nothing about the column) */
+            const int left = st8 ? 0 : __builtin_popcount(rest);
             const int missed = left >= 6 && (type != BO_CSV_FLOAT64 || lng || !long_ok);
             /* a float column some of whose fields are too long for the 16-byte batches (up to
              * 17 significant digits, as repr() writes doubles) takes the 32-byte ones */
