@@ -373,8 +373,7 @@ static col_passes pick_passes(int simd)
 #if defined(BO_HAVE_CONV_AVX512)
         if (simd >= BO_SIMD_AVX512 && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-            __builtin_cpu_supports("avx512vbmi"))
-        {
+            __builtin_cpu_supports("avx512vbmi")) {
             p.int64 = pass_int64_avx512;
             p.float64 = pass_float64_avx512;
         }
