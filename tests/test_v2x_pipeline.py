@@ -361,8 +361,8 @@ def test_staging_in_memory_spilled_or_mixed_gives_the_same_output(tmp_path, monk
     written: dict[str, int] = {}  # path -> bytes
     real = pl._write_stage
 
-    def spy(df, path):
-        real(df, path)
+    def spy(df, path, **kw):
+        real(df, path, **kw)
         written[path] = os.path.getsize(path)
 
     monkeypatch.setattr(pl, "_write_stage", spy)

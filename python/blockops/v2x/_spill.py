@@ -1,0 +1,124 @@
+"""Staged parts written past the page cache.
+
+Pass 1 of a two-pass run spills most of its cleaned parts (about 60 % of the input's bytes at
+150 M rows) and pass 2 reads each back once. Written with ``write()``, every byte is copied
+into the page cache by the kernel, and on the machines measured that copy cost 1.2-2.2 CPU
+seconds a GB, charged to the process as system time: at 150 M rows a third of a core for the
+whole of pass 1 (benchmarks/RESULTS.md, session 18). With ``O_DIRECT`` the disk reads the
+bytes from the process's memory itself (0.05 CPU seconds a GB measured), so the part is first
+serialized into a page-aligned buffer of this process and written from there; pass 2 reads
+each part back through a mapping, one part ahead of the one it works on.
+
+``O_DIRECT`` is Linux's, and not every file system takes it (tmpfs refuses it at ``open``):
+where it is missing or refused, the part is written with plain writes, as before.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+
+#: The alignment O_DIRECT needs of a write's buffer, offset and length: a page covers every
+#: logical block size in use (512 or 4,096 bytes).
+_ALIGN = mmap.PAGESIZE
+
+
+def _round_up(n: int) -> int:
+    return -(-n // _ALIGN) * _ALIGN
+
+
+class AlignedBuffers:
+    """Page-aligned anonymous mappings, reused: a fresh mapping for every part would fault in
+    (and zero) every page of it again. At most as many live as writes run at once; ``close``
+    gives them back to the system."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._free: list[mmap.mmap] = []
+
+    def take(self, n: int) -> mmap.mmap:
+        with self._lock:
+            for i, m in enumerate(self._free):
+                if len(m) >= n:
+                    return self._free.pop(i)
+            old = self._free.pop() if self._free else None
+        if old is not None:  # too small for this part: replaced by a larger one
+            old.close()
+        return mmap.mmap(-1, _round_up(max(n, 1 << 20)))
+
+    def give(self, m: mmap.mmap) -> None:
+        with self._lock:
+            self._free.append(m)
+
+    def close(self) -> None:
+        with self._lock:
+            free, self._free = self._free, []
+        for m in free:
+            m.close()
+
+
+def _open_direct(path: str) -> int | None:
+    """``path`` opened for writing with O_DIRECT, or None where that is not available."""
+    flag = getattr(os, "O_DIRECT", 0)
+    if not flag:
+        return None
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | flag, 0o666)
+    except OSError as e:
+        import errno
+
+        if e.errno == errno.EINVAL:  # the file system does not do direct I/O
+            return None
+        raise
+
+
+def write_ipc(table, path: str, buffers: AlignedBuffers) -> bool:
+    """Write ``table`` to ``path`` as an uncompressed Arrow IPC file, past the page cache where
+    the file system allows it. Returns True if it was written with O_DIRECT."""
+    import pyarrow as pa
+
+    fd = _open_direct(path)
+    if fd is None:
+        with pa.OSFile(path, "wb") as f, pa.ipc.new_file(f, table.schema) as w:
+            w.write_table(table)
+        return False
+    try:
+        mock = pa.MockOutputStream()  # the file's size, without writing it
+        with pa.ipc.new_file(mock, table.schema) as w:
+            w.write_table(table)
+        n = mock.size()
+        buf = buffers.take(n)
+        try:
+            with pa.ipc.new_file(pa.FixedSizeBufferWriter(pa.py_buffer(buf)), table.schema) as w:
+                w.write_table(table)
+            with memoryview(buf) as whole:
+                view = whole[:_round_up(n)]  # the tail past n is cut off below
+                done = 0
+                while done < len(view):  # a short direct write still ends on a block
+                    done += os.write(fd, view[done:])
+                view.release()
+        finally:
+            buffers.give(buf)
+        os.ftruncate(fd, n)
+    finally:
+        os.close(fd)
+    return True
+
+
+def read_ipc(path: str):
+    """The Arrow IPC file at ``path`` as a table whose columns point into a mapping of the
+    file. The caller runs this one part ahead, on a thread: a part written past the page cache
+    is not in memory, so its pages are read here (asked for all at once, then touched one per
+    page) rather than faulted in from the disk by the code that uses the columns. (Reading it
+    with O_DIRECT into fresh memory instead measured slower: the kernel zeroes every new page
+    first.)"""
+    import numpy as np
+    import pyarrow as pa
+
+    mm = pa.memory_map(path)
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(mm.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
+    buf = mm.read_buffer()
+    if buf.size:
+        np.frombuffer(buf, np.uint8)[::mmap.PAGESIZE].max()
+    return pa.ipc.open_file(buf).read_all()
