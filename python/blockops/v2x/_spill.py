@@ -54,7 +54,10 @@ class AlignedBuffers:
         with self._lock:
             free, self._free = self._free, []
         for m in free:
-            m.close()
+            try:
+                m.close()
+            except BufferError:  # a failed write's traceback still holds a view: freed with it
+                pass
 
 
 def _open_direct(path: str) -> int | None:
@@ -91,12 +94,11 @@ def write_ipc(table, path: str, buffers: AlignedBuffers) -> bool:
         try:
             with pa.ipc.new_file(pa.FixedSizeBufferWriter(pa.py_buffer(buf)), table.schema) as w:
                 w.write_table(table)
-            with memoryview(buf) as whole:
-                view = whole[:_round_up(n)]  # the tail past n is cut off below
-                done = 0
+            with memoryview(buf) as whole, whole[:_round_up(n)] as view:
+                done = 0  # the tail past n is cut off below
                 while done < len(view):  # a short direct write still ends on a block
-                    done += os.write(fd, view[done:])
-                view.release()
+                    with view[done:] as rest:
+                        done += os.write(fd, rest)
         finally:
             buffers.give(buf)
         os.ftruncate(fd, n)
