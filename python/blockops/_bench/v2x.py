@@ -982,6 +982,9 @@ def run_side(side: str, meta: dict, args, work_dir: str, log, *,
     log(f"  {side} [{meta['rows']:,} rows] ...")
     if meta.get("cold"):  # every side starts from the disk, none from its predecessor's cache
         _t.evict_page_cache(meta["path"])
+    # nor with an earlier side's (or run's) output still being written back to the same disk
+    if hasattr(os, "sync"):
+        os.sync()
     oc = supervise(child_argv(spec), timeout=args.timeout, memory_limit=args.memory_limit_bytes)
     run = SideRun(meta["rows"], side, oc)
     if oc.ok:
