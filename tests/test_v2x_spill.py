@@ -40,6 +40,8 @@ def test_write_then_read_gives_the_table_back(tmp_path, monkeypatch, direct, row
     with pa.ipc.new_file(mock, t.schema) as w:
         w.write_table(t)
     assert os.path.getsize(path) == mock.size()
+    monkeypatch.setattr(_spill, "_PAGE_IN_WINDOW", 64 << 10)  # several windows, a short last
+    assert _spill.page_in(path) == mock.size()
     back = _spill.read_ipc(path)
     assert back.equals(t) and back.schema.metadata == t.schema.metadata
     buffers.close()

@@ -6,8 +6,9 @@ into the page cache by the kernel, and on the machines measured that copy cost 1
 seconds a GB, charged to the process as system time: at 150 M rows a third of a core for the
 whole of pass 1 (benchmarks/RESULTS.md, session 18). With ``O_DIRECT`` the disk reads the
 bytes from the process's memory itself (0.05 CPU seconds a GB measured), so the part is first
-serialized into a page-aligned buffer of this process and written from there; pass 2 reads
-each part back through a mapping, one part ahead of the one it works on.
+serialized into a page-aligned buffer of this process and written from there; pass 2 brings
+the next part back into the page cache while it works on one (:func:`page_in`) and reads each
+through a mapping.
 
 ``O_DIRECT`` is Linux's, and not every file system takes it (tmpfs refuses it at ``open``):
 where it is missing or refused, the part is written with plain writes, as before.
@@ -109,18 +110,34 @@ def write_ipc(table, path: str, buffers: AlignedBuffers) -> bool:
 
 def read_ipc(path: str):
     """The Arrow IPC file at ``path`` as a table whose columns point into a mapping of the
-    file. The caller runs this one part ahead, on a thread: a part written past the page cache
-    is not in memory, so its pages are read here (asked for all at once, then touched one per
-    page) rather than faulted in from the disk by the code that uses the columns. (Reading it
-    with O_DIRECT into fresh memory instead measured slower: the kernel zeroes every new page
-    first.)"""
-    import numpy as np
+    file (:func:`page_in` it first if it was written past the page cache)."""
     import pyarrow as pa
 
-    mm = pa.memory_map(path)
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(mm.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
-    buf = mm.read_buffer()
-    if buf.size:
-        np.frombuffer(buf, np.uint8)[::mmap.PAGESIZE].max()
-    return pa.ipc.open_file(buf).read_all()
+    return pa.ipc.open_file(pa.memory_map(path)).read_all()
+
+
+#: Bytes mapped at a time by :func:`page_in`: what it adds to the process's RSS, briefly.
+_PAGE_IN_WINDOW = 4 << 20
+
+
+def page_in(path: str) -> int:
+    """Bring the file at ``path`` into the page cache and return its size. Meant to run on a
+    thread one part ahead: a part written past the page cache is only on the disk, and the
+    code using its columns would otherwise wait on page faults that read it. All of the file
+    is requested at once (``POSIX_FADV_WILLNEED``), then each page is touched through a small
+    mapping that is dropped again, so the part is in memory without being in this process's
+    RSS (reading it ahead as a table held one more part there, enough to lift the run's peak).
+    (Reading it with O_DIRECT into fresh memory measured slower: the kernel zeroes every new
+    page first.)"""
+    import numpy as np
+
+    with open(path, "rb") as f:
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        for off in range(0, size, _PAGE_IN_WINDOW):
+            with mmap.mmap(fd, min(_PAGE_IN_WINDOW, size - off), access=mmap.ACCESS_READ,
+                           offset=off) as m:
+                np.frombuffer(m, np.uint8)[::mmap.PAGESIZE].max()
+    return size

@@ -987,8 +987,8 @@ class _Stage:
         return item[0] if item is not None and isinstance(item[0], str) else None
 
     def take(self, j: int) -> pd.DataFrame:
-        """Part ``j``. The next spilled part is read on a thread meanwhile (one part ahead, so
-        at most one more part in memory): read past the page cache, it comes from the disk."""
+        """Part ``j``. The next spilled part is brought into the page cache on a thread
+        meanwhile (:func:`._spill.page_in`): written past the page cache, it is on the disk."""
         path = self._spilled(j)
         ahead, self._ahead = self._ahead, None
         nxt = self._spilled(j + 1)
@@ -997,21 +997,16 @@ class _Stage:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._reader = ThreadPoolExecutor(1, thread_name_prefix="blockops-v2x-stage")
-            self._ahead = (j + 1, self._reader.submit(self._load, nxt))
+            self._ahead = (j + 1, self._reader.submit(_spill.page_in, nxt))
         item, n = self._parts[j]
         self._parts[j] = None
         if path is not None:  # the writer must have finished it (wait before pass 2)
-            df, size = ahead[1].result() if ahead is not None and ahead[0] == j else \
-                self._load(path)
+            size = ahead[1].result() if ahead is not None and ahead[0] == j else \
+                _spill.page_in(path)
             self.spilled_bytes += size
-            return df
+            return _read_stage(path)
         self.held -= n
         return item
-
-    @staticmethod
-    def _load(path: str) -> tuple[pd.DataFrame, int]:
-        size = os.path.getsize(path)
-        return _read_stage(path), size
 
     def close(self) -> None:
         """The spill buffers and the read-ahead thread go (after pass 2, or on an error)."""
