@@ -88,3 +88,26 @@ def test_a_failed_write_leaves_the_buffers_closable(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space"):
         _spill.write_ipc(_table(50), str(tmp_path / "p.arrow"), b)
     b.close()
+
+
+def test_a_direct_write_refused_at_write_time_is_written_plainly(tmp_path, monkeypatch):
+    """A file system can take O_DIRECT at open and refuse the write (EINVAL: blocks larger
+    than a page): the part is then written with plain writes, whole."""
+    fd = _spill._open_direct(str(tmp_path / "probe"))
+    if fd is None:
+        pytest.skip("no O_DIRECT on this file system")
+    os.close(fd)
+    real = os.write
+    calls = []
+
+    def refuse_once(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            raise OSError(22, "Invalid argument")
+        return real(fd, data)
+
+    monkeypatch.setattr(_spill.os, "write", refuse_once)
+    t = _table(3_001)
+    path = str(tmp_path / "p.arrow")
+    assert _spill.write_ipc(t, path, _spill.AlignedBuffers()) is False
+    assert _spill.read_ipc(path).equals(t)

@@ -76,16 +76,25 @@ def _open_direct(path: str) -> int | None:
         raise
 
 
+def _write_plain(table, path: str) -> None:
+    import pyarrow as pa
+
+    with pa.OSFile(path, "wb") as f, pa.ipc.new_file(f, table.schema) as w:
+        w.write_table(table)
+
+
 def write_ipc(table, path: str, buffers: AlignedBuffers) -> bool:
     """Write ``table`` to ``path`` as an uncompressed Arrow IPC file, past the page cache where
     the file system allows it. Returns True if it was written with O_DIRECT."""
+    import errno
+
     import pyarrow as pa
 
     fd = _open_direct(path)
     if fd is None:
-        with pa.OSFile(path, "wb") as f, pa.ipc.new_file(f, table.schema) as w:
-            w.write_table(table)
+        _write_plain(table, path)
         return False
+    direct = True
     try:
         mock = pa.MockOutputStream()  # the file's size, without writing it
         with pa.ipc.new_file(mock, table.schema) as w:
@@ -100,12 +109,19 @@ def write_ipc(table, path: str, buffers: AlignedBuffers) -> bool:
                 while done < len(view):  # a short direct write still ends on a block
                     with view[done:] as rest:
                         done += os.write(fd, rest)
+        except OSError as e:
+            if e.errno != errno.EINVAL:
+                raise
+            direct = False  # a device whose blocks are larger than a page: written plainly
         finally:
             buffers.give(buf)
-        os.ftruncate(fd, n)
+        if direct:
+            os.ftruncate(fd, n)
     finally:
         os.close(fd)
-    return True
+    if not direct:
+        _write_plain(table, path)
+    return direct
 
 
 def read_ipc(path: str):
