@@ -630,9 +630,10 @@ def _dictionary_columns(table) -> list[str]:
 
 
 def _write_part(df, path: str, fs=None) -> None:
-    """One output part (a frame, or the Arrow table of one: :func:`_attack_table`). ``nthreads=1``: this runs on a writer thread already, and by default
-    pyarrow starts a thread pool for the conversion on every call (104 K rows, busy 2-CPU
-    machine, median of 15: 9-10 ms by default, 4.4-7 ms with one thread). ``fs``: an fsspec
+    """One output part: a frame, or its Arrow table as :class:`_ArrowAttack` makes it.
+    ``nthreads=1``: this runs on a writer thread already, and by default pyarrow starts a
+    thread pool for the conversion on every call (104 K rows, busy 2-CPU machine, median of
+    15: 9-10 ms by default, 4.4-7 ms with one thread). ``fs``: an fsspec
     file system (an object store): the part is streamed to it and appears whole when the
     upload completes (an object store's write is all or nothing)."""
     import pyarrow as pa
@@ -908,15 +909,16 @@ class _BackgroundWriter:
             self._pool.shutdown(wait=True)
 
 
-def _write_stage(df: pd.DataFrame, path: str, buffers: _spill.AlignedBuffers | None = None) -> None:
+def _write_stage(df: pd.DataFrame, path: str,
+                 buffers: _spill.AlignedBuffers | None = None) -> None:
     """Staging between the passes: uncompressed Arrow IPC, the cheapest format to write and
     read back (measured: about 5x faster than Parquet for this frame), written past the page
     cache where the file system allows (:mod:`._spill`); deleted after use."""
     import pyarrow as pa
 
     table = pa.Table.from_pandas(df, preserve_index=True, nthreads=1)
-    _atomic_write(path, lambda tmp: _spill.write_ipc(table, tmp, buffers or _spill.AlignedBuffers()),
-                  "staged part")
+    buffers = buffers or _spill.AlignedBuffers()
+    _atomic_write(path, lambda tmp: _spill.write_ipc(table, tmp, buffers), "staged part")
 
 
 def _read_stage(path: str) -> pd.DataFrame:
