@@ -921,15 +921,11 @@ def _write_stage(df: pd.DataFrame, path: str,
     _atomic_write(path, lambda tmp: _spill.write_ipc(table, tmp, buffers), "staged part")
 
 
-def _read_stage(path: str) -> pd.DataFrame:
-    """A spilled part back as a frame, its file deleted: the columns left as separate blocks,
-    so the numeric columns are views of the read (or mapped) bytes instead of copies
-    consolidated into new blocks (about half the time of a read and ``to_pandas``). (A mapped
-    file cannot be deleted on Windows: there the file goes with the stage directory.)"""
-    df = _spill.read_ipc(path).to_pandas(split_blocks=True, self_destruct=True)
-    with contextlib.suppress(OSError):
-        os.remove(path)
-    return df
+def _stage_frame(table) -> pd.DataFrame:
+    """A spilled part's table as a frame: the columns left as separate blocks, so the numeric
+    columns are views of the mapped bytes instead of copies consolidated into new blocks
+    (about half the time of a read and ``to_pandas``)."""
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def _frame_bytes(df: pd.DataFrame) -> int:
@@ -983,8 +979,7 @@ class _ArrowAttack:
 
         schema, index = self._plan(t)
         if schema is None:
-            df = self._attack(t.to_pandas(split_blocks=True, self_destruct=True))
-            return df, df
+            return self._through_pandas(t)
         row_key = self.cfg["attack"].get("row_key")
         reads = [c for c in dict.fromkeys((ops.ID, *self._WRITES, row_key))
                  if c and c in t.column_names]
@@ -1001,10 +996,13 @@ class _ArrowAttack:
                 a = pa.array(v, type=f.type, from_pandas=True) if v.dtype.kind in "iuf" \
                     else None
             if a is None or not a.type.equals(f.type):
-                df = self._attack(t.to_pandas(split_blocks=True, self_destruct=True))
-                return df, df
+                return self._through_pandas(t)
             arrays.append(a)
         return pa.Table.from_arrays(arrays, schema=schema), small
+
+    def _through_pandas(self, t):
+        df = self._attack(_stage_frame(t))
+        return df, df
 
 
 class _Stage:
@@ -1076,12 +1074,12 @@ class _Stage:
             size = ahead[1].result() if ahead is not None and ahead[0] == j else \
                 _spill.page_in(path)
             self.spilled_bytes += size
-            if as_table:
-                table = _spill.read_ipc(path)
-                with contextlib.suppress(OSError):  # the mapping keeps the bytes (POSIX)
-                    os.remove(path)
-                return table
-            return _read_stage(path)
+            table = _spill.read_ipc(path)
+            # the mapping keeps the bytes (POSIX); a mapped file cannot be deleted on Windows:
+            # there it goes with the stage directory
+            with contextlib.suppress(OSError):
+                os.remove(path)
+            return table if as_table else _stage_frame(table)
         self.held -= n
         return item
 
