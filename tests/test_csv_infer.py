@@ -261,9 +261,13 @@ def test_round_trip_with_late_type_changes(tmp_path, monkeypatch, n, at, late, k
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_infer_fields_is_infer_of_each_field(seed):
-    """csv_infer_fields (every column of a window at once, on the reader's threads) gives each
-    field exactly csv_infer's (type, has_na), at every thread count, on columns of every kind:
-    ints, uint64s, "-0", floats, bools, text, missing values, quoted values, short rows."""
+    """csv_infer_fields (every column at once, over the rows of several windows, on the
+    reader's threads, telling the commonest number shapes itself) gives each field exactly
+    csv_infer's (type, has_na) over all the rows (csv_infer asks each type's parser of every
+    value: the reference), at every thread count and however the rows are cut into windows,
+    on columns of every kind: ints, uint64s, "-0", floats, bools, text, missing values, quoted
+    values, short rows, and the edges of the number shapes (18 and 19 digits, signs without
+    digits, blanks, "1.", ".5", exponents, digits next to bytes one off '0' and '9')."""
     from blockops import _core
 
     r = np.random.default_rng(seed)
@@ -272,8 +276,14 @@ def test_infer_fields_is_infer_of_each_field(seed):
         ["1.5", "2", "-3e4", "inf"], ["True", "false", "TRUE"], ["a", "b,c", '"q"'],
         ["", "NA", "nan"], ["9223372036854775808", "-9223372036854775809"],
         ["12345678901234567890123456"],
+        ["123456789012345678", "-123456789012345678", "+0"],
+        ["1234567890123456789", "-9223372036854775808", "12"],
+        ["-", "+", "5"], ["1.", "2.5"], [".5", "-0.25"], ["1.5", "-2.25", "3 "],
+        ["12345678.87654321", "0.000000001", "-1234567890123.5"], ["1/2", "3"],
+        ["12:30", "4"], ["0x10", "16"], ["1.5.2", "2.5"], ['"12"', "13"],
+        ["1e5", "2"], ["123456789a", "1"], ["1" * 30 + ".5", "2.5"],
     ]
-    n_cols, n_rows = 24, 3000
+    n_cols, n_rows = 3 * len(kinds), 3000
     cols = [[str(v) for v in r.choice(kinds[k % len(kinds)] + (["NA"] if k % 3 else []),
                                       n_rows)] for k in range(n_cols)]
     lines = []
@@ -284,13 +294,24 @@ def test_infer_fields_is_infer_of_each_field(seed):
             vals = vals[:n_cols - 3]  # a short row
         lines.append(",".join(vals))
     data = ("\n".join(lines) + "\n").encode()
-    ix = _core.csv_tokenize(data, len(data), ",", '"', 0, True, 1, 0, 1)[0]
+
+    def index(b):
+        ix, n, *_ = _core.csv_tokenize(b, len(b), ",", '"', n_cols, True, 0, 0, 1)
+        return ix, n
+
+    ix, n = index(data)
+    assert n == n_rows  # every row indexed (max_rows 0: no limit)
+    # the same rows cut into windows at random line breaks, each its own buffer
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
+    cuts = [0, *sorted(r.choice(breaks[:-1], 6, replace=False)), len(data)]
+    windows = [(data[a:b], index(data[a:b])[0]) for a, b in zip(cuts, cuts[1:])]
     nas = [(b"", b"NA", b"nan") if k % 2 else (b"NA",) for k in range(n_cols)]
     fields = list(range(n_cols))[::-1]
     for pad in (False, True):
         want = [_core.csv_infer(data, ix, f, '"', nas[f], pad) for f in fields]
         assert len({w for w in want}) > 4  # the columns infer to several kinds
         for nt in (1, 2, 3):
-            got = _core.csv_infer_fields(data, ix, fields, '"', [nas[f] for f in fields], pad,
-                                         nt)
-            assert [tuple(g) for g in got] == [tuple(w) for w in want], (pad, nt)
+            for ws in ([(data, ix)], windows):
+                got = _core.csv_infer_fields(ws, fields, '"', [nas[f] for f in fields], pad,
+                                             nt)
+                assert [tuple(g) for g in got] == [tuple(w) for w in want], (pad, nt, len(ws))

@@ -10,5 +10,6 @@
 #else
 #define BO_OMP(x)
 static inline int omp_get_max_threads(void) { return 1; }
+static inline int omp_get_thread_num(void) { return 0; }
 #endif
 #endif

@@ -766,84 +766,248 @@ static int plain_decimal(const char *s, size_t len)
 
 int bo_csv_plain_decimal(const char *s, size_t len) { return plain_decimal(s, len); }
 
-bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
-                         const bo_csv_na *na, int pad_short, int *has_na)
+/* What inference knows of one column from the values seen so far. Each all_ flag is whether
+ * every value seen is one: the final answer is their AND over all values, whatever the order,
+ * so parts of the rows can be seen apart (on threads) and joined. */
+typedef struct {
+    uint8_t all_int;     /* int64 */
+    uint8_t all_u64;     /* uint64 (asked only while all_intlike) */
+    uint8_t all_intlike; /* an integer, whatever its size */
+    uint8_t all_num;     /* a number (asked only once a value is not an int64) */
+    uint8_t all_bool;
+    uint8_t any;         /* a value that is not missing */
+    uint8_t any_na;
+    uint8_t failed;      /* out of memory unquoting: nothing can be said (text) */
+} infer_acc;
+
+static void infer_start(infer_acc *a)
 {
-    /* all_u64: every value a uint64; all_intlike: every value an integer, whatever its size */
-    int any_na = 0, all_int = 1, all_u64 = 1, all_intlike = 1, all_num = 1, all_bool = 1, any = 0;
-    scratch_t sc = {0};
-    for (int64_t r = 0; r < ix->n_rows; r++) {
-        const char *s;
-        size_t len;
-        int missing = 0;
-        if (ix->flags[r] == BO_CSV_ROW_OK) {
-            if (field_text(buf, ix, r, field, quote, &sc, &s, &len) < 0) {
-                all_int = all_u64 = all_intlike = all_num = all_bool = 0;
-                break;
-            }
-        } else if (padded_row(ix, r, pad_short)) { /* as bo_csv_convert will read it */
-            uint32_t a, b;
-            missing = !padded_span(ix, r, field, &a, &b);
-            if (span_text(buf, a, b, quote, &sc, &s, &len) < 0) {
-                all_int = all_u64 = all_intlike = all_num = all_bool = 0;
-                break;
-            }
-        } else {
-            continue;
-        }
-        if (missing || na_match(na, s, len)) {
-            any_na = 1;
-            continue;
-        }
-        any = 1;
-        int64_t iv;
-        uint64_t uv;
-        double dv;
-        uint8_t bv;
-        if (all_intlike) {
-            const int rc = bo_parse_int64(s, len, &iv);
-            all_int &= rc == 0;
-            all_intlike &= rc == 0 || rc == -2; /* -2: an integer beyond int64 */
-            /* a positive int64 is a uint64 (the same text, sign and blanks); "-0" is not */
-            if (all_u64 && !(rc == 0 && iv > 0) && bo_parse_uint64(s, len, &uv) != 0)
-                all_u64 = 0;
-        }
-        if (all_num && !all_int && !plain_decimal(s, len) && bo_csv_parse_double(s, len, &dv) != 0)
-            all_num = 0;
-        if (all_bool && parse_bool(s, len, &bv) != 0)
-            all_bool = 0;
-        if (!all_int && !all_num && !all_bool)
-            break;
+    *a = (infer_acc){1, 1, 1, 1, 1, 0, 0, 0};
+}
+
+/* Whether a value can still change the answer: once no number or bool is possible, it is text */
+static inline int infer_live(const infer_acc *a)
+{
+    return !a->failed && (a->all_int | a->all_num | a->all_bool);
+}
+
+/* The reference classification of one value: each type's own parser asked. */
+static inline void infer_value(infer_acc *a, const char *s, size_t len)
+{
+    int64_t iv;
+    uint64_t uv;
+    double dv;
+    uint8_t bv;
+    if (a->all_intlike) {
+        const int rc = bo_parse_int64(s, len, &iv);
+        a->all_int &= rc == 0;
+        a->all_intlike &= rc == 0 || rc == -2; /* -2: an integer beyond int64 */
+        /* a positive int64 is a uint64 (the same text, sign and blanks); "-0" is not */
+        if (a->all_u64 && !(rc == 0 && iv > 0) && bo_parse_uint64(s, len, &uv) != 0)
+            a->all_u64 = 0;
     }
-    free(sc.buf);
+    if (a->all_num && !a->all_int && !plain_decimal(s, len) &&
+        bo_csv_parse_double(s, len, &dv) != 0)
+        a->all_num = 0;
+    if (a->all_bool && parse_bool(s, len, &bv) != 0)
+        a->all_bool = 0;
+}
+
+/* How many bytes of s[0, len) lead as ASCII digits, 8 at a time while the avail readable bytes
+ * from s (avail >= len) allow a whole word. */
+static inline size_t digit_run(const char *s, size_t len, size_t avail)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (avail - i < 8) {
+            while (i < len && bo_is_digit(s[i]))
+                i++;
+            return i;
+        }
+        uint64_t nd = bo_nondigit_bits(bo_load8(s + i) ^ (0x30 * BO_ONES8));
+        if (len - i < 8)
+            nd |= BO_HIGH8 << (8 * (len - i)); /* bytes past the value */
+        if (nd)
+            return i + (size_t)(__builtin_ctzll(nd) >> 3);
+        i += 8;
+    }
+    return i;
+}
+
+enum { SHAPE_OTHER, SHAPE_INT, SHAPE_NEG_INT, SHAPE_DECIMAL };
+
+/* The two shapes most numeric columns are made of, told in one pass over the value: an
+ * optional sign and 1-18 digits (an int64, never out of range), or [+-]digits.digits (a
+ * float). Anything else (blanks, exponents, words, 19+ digits) is SHAPE_OTHER: the parsers
+ * decide. */
+static inline int value_shape(const char *s, size_t len, size_t avail)
+{
+    size_t i = len && (s[0] == '+' || s[0] == '-');
+    const int neg = i && s[0] == '-';
+    const size_t d = digit_run(s + i, len - i, avail - i);
+    if (!d)
+        return SHAPE_OTHER;
+    i += d;
+    if (i == len)
+        return d <= 18 ? (neg ? SHAPE_NEG_INT : SHAPE_INT) : SHAPE_OTHER;
+    if (s[i] != '.')
+        return SHAPE_OTHER;
+    i++;
+    const size_t f = digit_run(s + i, len - i, avail - i);
+    return f && i + f == len ? SHAPE_DECIMAL : SHAPE_OTHER;
+}
+
+/* infer_value, with the commonest shapes told without the parsers: the same flags (what each
+ * parser answers for such text is certain), about a third of the time on numeric columns. */
+static inline void infer_value_fast(infer_acc *a, const char *s, size_t len, size_t avail)
+{
+    switch (value_shape(s, len, avail)) {
+    case SHAPE_NEG_INT: /* "-0" is an int64 but not a uint64 */
+        a->all_u64 = 0;
+        /* fall through */
+    case SHAPE_INT:
+        a->all_bool = 0;
+        return;
+    case SHAPE_DECIMAL:
+        a->all_int = a->all_intlike = a->all_u64 = a->all_bool = 0;
+        return;
+    default:
+        infer_value(a, s, len);
+    }
+}
+
+static void infer_join(infer_acc *a, const infer_acc *b)
+{
+    a->all_int &= b->all_int;
+    a->all_u64 &= b->all_u64;
+    a->all_intlike &= b->all_intlike;
+    a->all_num &= b->all_num;
+    a->all_bool &= b->all_bool;
+    a->any |= b->any;
+    a->any_na |= b->any_na;
+    a->failed |= b->failed;
+}
+
+static bo_csv_type infer_result(const infer_acc *a, int *has_na)
+{
     if (has_na)
-        *has_na = any ? any_na : 2;
-    if (!any)
+        *has_na = a->any ? a->any_na : 2;
+    /* text stops the scan of its column at the value that makes it text, so whether a missing
+     * value comes later is not known, and which values a thread saw first must not show:
+     * text is always said to have some (it is nullable anyway) */
+    if (a->failed || !infer_live(a)) {
+        if (has_na)
+            *has_na = 1;
+        return BO_CSV_STR;
+    }
+    if (!a->any)
         return BO_CSV_FLOAT64; /* all missing (or no rows): pandas gives float64 */
-    if (all_int)
+    if (a->all_int)
         return BO_CSV_INT64;
-    if (all_intlike) /* some beyond int64 */
-        return all_u64 && !any_na ? BO_CSV_UINT64 : BO_CSV_BIGINT;
-    if (all_num)
+    if (a->all_intlike) /* some beyond int64 */
+        return a->all_u64 && !a->any_na ? BO_CSV_UINT64 : BO_CSV_BIGINT;
+    if (a->all_num)
         return BO_CSV_FLOAT64;
-    if (all_bool)
+    if (a->all_bool)
         return BO_CSV_BOOL;
     return BO_CSV_STR;
 }
 
-void bo_csv_infer_fields(const char *buf, const bo_csv_index *ix, int n, const int *fields,
-                         char quote, const bo_csv_na *const *nas, int pad_short, int n_threads,
-                         bo_csv_type *types, int *has_na)
+/* Rows [r0, r1) into acc[0, n): row by row, every field of a row before the next row, so the
+ * rows and their index are read once in order. Field by field, each value of a wide row was a
+ * new cache line of the data and of the index, and the classification waited on them. */
+static void infer_rows(const char *buf, const bo_csv_index *ix, int64_t r0, int64_t r1, int n,
+                       const int *fields, char quote, const bo_csv_na *const *nas, int pad_short,
+                       int fast, infer_acc *acc)
+{
+    scratch_t sc = {0};
+    const int nf = ix->n_fields;
+    int live = 0;
+    for (int i = 0; i < n; i++)
+        live += infer_live(&acc[i]);
+    for (int64_t r = r0; r < r1 && live; r++) {
+        const int ok = ix->flags[r] == BO_CSV_ROW_OK;
+        if (!ok && !padded_row(ix, r, pad_short))
+            continue;
+        const uint32_t *o = ix->offs + (size_t)r * (size_t)(nf + 1);
+        for (int i = 0; i < n; i++) {
+            infer_acc *a = &acc[i];
+            if (!infer_live(a))
+                continue;
+            const int f = fields[i];
+            uint32_t lo, hi;
+            int missing = 0;
+            if (ok) {
+                lo = o[f];
+                hi = f + 1 < nf ? o[f + 1] - 1 : o[nf];
+            } else { /* as bo_csv_convert with pad_short reads it */
+                missing = !padded_span(ix, r, f, &lo, &hi);
+            }
+            const char *s;
+            size_t len;
+            if (span_text(buf, lo, hi, quote, &sc, &s, &len) < 0) {
+                a->failed = 1;
+            } else if (missing || na_match(nas ? nas[i] : NULL, s, len)) {
+                a->any_na = 1;
+                continue;
+            } else {
+                a->any = 1;
+                if (fast) /* an unquoted value is followed by the rest of the rows */
+                    infer_value_fast(a, s, len, s == buf + lo ? ix->consumed - lo : len);
+                else
+                    infer_value(a, s, len);
+            }
+            live -= !infer_live(a);
+        }
+    }
+    free(sc.buf);
+}
+
+bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
+                         const bo_csv_na *na, int pad_short, int *has_na)
+{
+    infer_acc a;
+    infer_start(&a);
+    infer_rows(buf, ix, 0, ix->n_rows, 1, &field, quote, &na, pad_short, 0, &a);
+    return infer_result(&a, has_na);
+}
+
+void bo_csv_infer_fields(int n_windows, const char *const *bufs, const bo_csv_index *const *ixs,
+                         int n, const int *fields, char quote, const bo_csv_na *const *nas,
+                         int pad_short, int n_threads, bo_csv_type *types, int *has_na)
 {
     int T = n_threads > 0 ? n_threads : 1;
-    /* a thread per field at most, and none for a small window: starting the team costs more
-     * than inferring a few thousand values */
-    if (T > n)
-        T = n > 0 ? n : 1;
-    if ((int64_t)ix->n_rows * n < 20000)
+    int64_t rows = 0;
+    for (int w = 0; w < n_windows; w++)
+        rows += ixs[w]->n_rows;
+    /* none for a small sample: starting the team costs more than inferring a few thousand
+     * values */
+    if (rows * n < 20000)
         T = 1;
-    (void)T; /* without OpenMP */
+    infer_acc *acc = malloc(sizeof(infer_acc) * (size_t)(n > 0 ? n : 1) * (size_t)T);
+    if (!acc) { /* nothing can be said: text, as a failed unquote gives */
+        for (int i = 0; i < n; i++) {
+            infer_acc a = {.failed = 1};
+            types[i] = infer_result(&a, &has_na[i]);
+        }
+        return;
+    }
+    for (int64_t k = 0; k < (int64_t)n * T; k++)
+        infer_start(&acc[k]);
+    /* every window cut into T parts of its rows, in one team (one window at a time left a
+     * thread idle for the small ones); each thread joins what it sees into its own flags, and
+     * the flags are joined after: the same answer at any thread count */
     BO_OMP(parallel for num_threads(T) schedule(dynamic, 1))
-    for (int i = 0; i < n; i++)
-        types[i] = bo_csv_infer(buf, ix, fields[i], quote, nas[i], pad_short, &has_na[i]);
+    for (int64_t k = 0; k < (int64_t)n_windows * T; k++) {
+        const bo_csv_index *ix = ixs[k / T];
+        const int64_t t = k % T;
+        infer_rows(bufs[k / T], ix, ix->n_rows * t / T, ix->n_rows * (t + 1) / T, n, fields,
+                   quote, nas, pad_short, 1, acc + (size_t)omp_get_thread_num() * (size_t)n);
+    }
+    for (int i = 0; i < n; i++) {
+        for (int t = 1; t < T; t++)
+            infer_join(&acc[i], &acc[(size_t)t * (size_t)n + (size_t)i]);
+        types[i] = infer_result(&acc[i], &has_na[i]);
+    }
+    free(acc);
 }

@@ -345,6 +345,16 @@ int bo_csv_parse_double(const char *s, size_t len, double *out)
     return 0;
 }
 
+/* Whether [p, end) is all ASCII digits: a number too large for its type is out of range
+ * (-2) only if it is an integer; "11111111111111111111.5" is not one. */
+static int all_digits(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (!bo_is_digit(*p))
+            return 0;
+    return 1;
+}
+
 int bo_parse_int64(const char *s, size_t len, int64_t *out)
 {
     bo_trim_num(&s, &len);
@@ -363,7 +373,7 @@ int bo_parse_int64(const char *s, size_t len, int64_t *out)
             return -1;
         uint64_t d = (uint64_t)(*p - '0');
         if (v > (limit - d) / 10)
-            return -2; /* overflow */
+            return all_digits(p + 1, end) ? -2 : -1; /* overflow, if it is an integer */
         v = v * 10 + d;
     }
     *out = neg ? (int64_t)(0 - v) : (int64_t)v;
@@ -384,7 +394,7 @@ int bo_parse_uint64(const char *s, size_t len, uint64_t *out)
             return -1;
         const uint64_t d = (uint64_t)(*p - '0');
         if (v > (UINT64_MAX - d) / 10)
-            return -2; /* overflow */
+            return all_digits(p + 1, end) ? -2 : -1; /* overflow, if it is an integer */
         v = v * 10 + d;
     }
     *out = v;

@@ -170,6 +170,15 @@ static void convert_all(const char *s, const bo_csv_index *ix)
         bo_csv_type it = bo_csv_infer(s, ix, f, '"', &na, 0, &has_na);
         REQUIRE(it == BO_CSV_INT64 || it == BO_CSV_UINT64 || it == BO_CSV_BIGINT ||
                 it == BO_CSV_FLOAT64 || it == BO_CSV_BOOL || it == BO_CSV_STR);
+        /* every field at once, rows cut over 1 and 3 threads, the number shapes told without
+         * the parsers: bo_csv_infer's answer (the reference) for each field */
+        for (int T = 1; T <= 3; T += 2) {
+            int fields[2] = {f, f}, hn[2];
+            const bo_csv_na *nas[2] = {&na, &na};
+            bo_csv_type ts[2];
+            bo_csv_infer_fields(1, &s, &ix, 2, fields, '"', nas, 0, T, ts, hn);
+            REQUIRE(ts[0] == it && hn[0] == has_na && ts[1] == it && hn[1] == has_na);
+        }
     }
 done:
     free(out);

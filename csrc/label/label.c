@@ -21,10 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef _OPENMP
-static inline int omp_get_thread_num(void) { return 0; }
-#endif
-
 /* 16 Ki signal bars per block: the tables of one block (~2.5 MiB at horizon 900) stay near
  * L2, the rebuild overhead is horizon / block (~5 %) and 10 M bars give ~600 blocks to share. */
 #define BO_LABEL_BLOCK ((int64_t)16384)

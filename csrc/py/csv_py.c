@@ -573,65 +573,91 @@ done:
     return res;
 }
 
-/* csv_infer_fields(buf, index, fields, quotechar, na_values, pad_short, n_threads) ->
- * [(type, has_na)] of each field (na_values: a tuple of bytes per field), the fields on up to
- * n_threads threads (bo_csv_infer_fields). */
+/* csv_infer_fields(windows, fields, quotechar, na_values, pad_short, n_threads) ->
+ * [(type, has_na)] of each field over the rows of every window, a (buf, index) pair
+ * (na_values: a tuple of bytes per field), on up to n_threads threads (bo_csv_infer_fields). */
 PyObject *bo_py_csv_infer_fields(PyObject *self, PyObject *args)
 {
-    Py_buffer view;
-    PyObject *cap, *fobj, *qobj, *nas_obj;
+    PyObject *wobj, *fobj, *qobj, *nas_obj;
     int pad_short = 0, n_threads = 1;
-    if (!PyArg_ParseTuple(args, "y*OOOO|pi:csv_infer_fields", &view, &cap, &fobj, &qobj,
-                          &nas_obj, &pad_short, &n_threads))
+    if (!PyArg_ParseTuple(args, "OOOO|pi:csv_infer_fields", &wobj, &fobj, &qobj, &nas_obj,
+                          &pad_short, &n_threads))
         return NULL;
-    PyObject *res = NULL, *fseq = NULL, *nseq = NULL;
+    PyObject *res = NULL, *wseq = NULL, *fseq = NULL, *nseq = NULL;
     int *fields = NULL, *has_na = NULL;
     bo_csv_type *types = NULL;
     na_holder *hs = NULL;
     const bo_csv_na **nas = NULL;
-    Py_ssize_t n = 0, made = 0;
+    Py_buffer *views = NULL;
+    const char **bufs = NULL;
+    const bo_csv_index **ixs = NULL;
+    Py_ssize_t n = 0, made = 0, nw = 0, held = 0;
     char quote;
-    bo_csv_index *ix = get_index(cap, &view, "csv_infer_fields");
-    if (!ix || get_char(qobj, "quotechar", &quote) < 0)
-        goto done;
-    fseq = PySequence_Fast(fobj, "csv_infer_fields: fields must be a sequence of ints");
+    if (get_char(qobj, "quotechar", &quote) < 0)
+        return NULL;
+    wseq = PySequence_Fast(wobj, "csv_infer_fields: windows must be a sequence of "
+                                 "(buf, index) pairs");
+    fseq = wseq ? PySequence_Fast(fobj, "csv_infer_fields: fields must be a sequence of ints")
+                : NULL;
     nseq = fseq ? PySequence_Fast(nas_obj, "csv_infer_fields: na_values must be a sequence")
                 : NULL;
     if (!nseq)
         goto done;
+    nw = PySequence_Fast_GET_SIZE(wseq);
     n = PySequence_Fast_GET_SIZE(fseq);
     if (PySequence_Fast_GET_SIZE(nseq) != n) {
         PyErr_SetString(PyExc_ValueError, "csv_infer_fields: one na_values tuple per field");
         goto done;
     }
+    views = calloc((size_t)nw + 1, sizeof *views);
+    bufs = calloc((size_t)nw + 1, sizeof *bufs);
+    ixs = calloc((size_t)nw + 1, sizeof *ixs);
     fields = calloc((size_t)n + 1, sizeof *fields);
     has_na = calloc((size_t)n + 1, sizeof *has_na);
     types = calloc((size_t)n + 1, sizeof *types);
     hs = calloc((size_t)n + 1, sizeof *hs);
     nas = calloc((size_t)n + 1, sizeof *nas);
-    if (!fields || !has_na || !types || !hs || !nas) {
+    if (!views || !bufs || !ixs || !fields || !has_na || !types || !hs || !nas) {
         PyErr_NoMemory();
         goto done;
+    }
+    for (Py_ssize_t w = 0; w < nw; w++) {
+        PyObject *cap, *item = PySequence_Fast_GET_ITEM(wseq, w);
+        if (!PyArg_ParseTuple(item, "y*O:csv_infer_fields window", &views[w], &cap))
+            goto done;
+        held = w + 1;
+        if (!(ixs[w] = get_index(cap, &views[w], "csv_infer_fields")))
+            goto done;
+        bufs[w] = views[w].buf;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         const long f = PyLong_AsLong(PySequence_Fast_GET_ITEM(fseq, i));
         if (f == -1 && PyErr_Occurred())
             goto done;
-        if (f < 0 || f >= ix->n_fields) {
-            PyErr_Format(PyExc_ValueError,
-                         "csv_infer_fields: field %ld is outside the index's %d fields", f,
-                         (int)ix->n_fields);
-            goto done;
-        }
+        for (Py_ssize_t w = 0; w < nw; w++)
+            if (f < 0 || f >= ixs[w]->n_fields) {
+                PyErr_Format(PyExc_ValueError,
+                             "csv_infer_fields: field %ld is outside window %zd's %d fields", f,
+                             w, (int)ixs[w]->n_fields);
+                goto done;
+            }
         fields[i] = (int)f;
         made = i + 1;
-        if (na_from_tuple(PySequence_Fast_GET_ITEM(nseq, i), &hs[i]) < 0)
+        /* columns share one tuple per distinct set (the reader caches them): one set built
+         * per tuple, not per column */
+        PyObject *t = PySequence_Fast_GET_ITEM(nseq, i);
+        for (Py_ssize_t j = i - 1; j >= 0 && !nas[i]; j--)
+            if (PySequence_Fast_GET_ITEM(nseq, j) == t)
+                nas[i] = nas[j];
+        if (nas[i])
+            continue;
+        if (na_from_tuple(t, &hs[i]) < 0)
             goto done;
         nas[i] = &hs[i].na;
     }
     Py_BEGIN_ALLOW_THREADS
-    bo_csv_infer_fields(view.buf, ix, (int)n, fields, quote, nas, pad_short, n_threads, types,
-                        has_na);
+    bo_csv_infer_fields((int)nw, bufs, ixs, (int)n, fields, quote, nas, pad_short, n_threads,
+                        types, has_na);
     Py_END_ALLOW_THREADS
     res = PyList_New(n);
     for (Py_ssize_t i = 0; res && i < n; i++) {
@@ -645,14 +671,19 @@ PyObject *bo_py_csv_infer_fields(PyObject *self, PyObject *args)
 done:
     for (Py_ssize_t i = 0; hs && i < made; i++)
         na_holder_free(&hs[i]);
+    for (Py_ssize_t w = 0; w < held; w++)
+        PyBuffer_Release(&views[w]);
+    free(views);
+    free(bufs);
+    free(ixs);
     free(fields);
     free(has_na);
     free(types);
     free(hs);
     free(nas);
+    Py_XDECREF(wseq);
     Py_XDECREF(fseq);
     Py_XDECREF(nseq);
-    PyBuffer_Release(&view);
     return res;
 }
 

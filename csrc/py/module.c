@@ -579,9 +579,10 @@ static PyMethodDef methods[] = {
      "csv_infer($module, buf, index, field, quotechar, na_values, pad_short=False, /)\n--\n\n"
      "pandas-style type inference of one field -> (type, has_na) (internal)."},
     {"csv_infer_fields", bo_py_csv_infer_fields_fs, METH_VARARGS,
-     "csv_infer_fields($module, buf, index, fields, quotechar, na_values, pad_short=False, "
+     "csv_infer_fields($module, windows, fields, quotechar, na_values, pad_short=False, "
      "n_threads=1, /)\n--\n\n"
-     "csv_infer of several fields, on up to n_threads threads -> [(type, has_na)] (internal)."},
+     "csv_infer of several fields over the rows of every (buf, index) window, on up to "
+     "n_threads threads -> [(type, has_na)] (internal)."},
     {"csv_rows", bo_py_csv_rows_fs, METH_VARARGS,
      "csv_rows($module, index, rows, /)\n--\n\n(row starts, flags, field counts) (internal)."},
     {"csv_index_lines", bo_py_csv_index_lines, METH_O,

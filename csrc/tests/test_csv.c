@@ -415,6 +415,13 @@ static void test_ints_hex_dates(void)
     CHECK(bo_parse_int64("9223372036854775807", 19, &v) == 0 && v == INT64_MAX);
     CHECK(bo_parse_int64("-9223372036854775808", 20, &v) == 0 && v == INT64_MIN);
     CHECK(bo_parse_int64("9223372036854775808", 19, &v) == -2);
+    /* too large, but not an integer: not out of range (inference took it for a big int) */
+    CHECK(bo_parse_int64("11111111111111111111.5", 22, &v) == -1);
+    CHECK(bo_parse_int64("-99999999999999999999x", 22, &v) == -1);
+    CHECK(bo_parse_int64("99999999999999999999 ", 21, &v) == -2);
+    uint64_t u;
+    CHECK(bo_parse_uint64("99999999999999999999", 20, &u) == -2);
+    CHECK(bo_parse_uint64("99999999999999999999e3", 22, &u) == -1);
     CHECK(bo_parse_int64(" +12 ", 5, &v) == 0 && v == 12);
     CHECK(bo_parse_int64("1.0", 3, &v) == -1);
     CHECK(bo_parse_int64("-", 1, &v) == -1);
@@ -458,7 +465,7 @@ static void test_infer_states(void)
     bo_csv_na_init(&na, nav, nal, 2);
     int has_na = -1;
     CHECK(bo_csv_infer(in, &ix, 0, '"', &na, 0, &has_na) == BO_CSV_FLOAT64 && has_na == 2);
-    CHECK(bo_csv_infer(in, &ix, 1, '"', &na, 0, &has_na) == BO_CSV_STR && has_na == 0);
+    CHECK(bo_csv_infer(in, &ix, 1, '"', &na, 0, &has_na) == BO_CSV_STR && has_na == 1);
     CHECK(bo_csv_infer(in, &ix, 2, '"', &na, 0, &has_na) == BO_CSV_INT64 && has_na == 1);
     CHECK(bo_csv_infer(in, &ix, 3, '"', &na, 0, &has_na) == BO_CSV_BOOL && has_na == 0);
     bo_csv_index_free(&ix);

@@ -262,15 +262,19 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
  * BO_CSV_BOOL or BO_CSV_STR; *has_na is 1 when a
  * missing value was seen (an int column with NA becomes float64, as in pandas), 2 when no
  * value but missing ones was (the type is then float64 and says nothing: a later value of any
- * type decides), else 0. pad_short: short rows count as bo_csv_convert with pad_short reads
+ * type decides), else 0; always 1 for BO_CSV_STR (the scan of a column stops at the value that
+ * makes it text, so the answer must not depend on where it is). pad_short: short rows count as bo_csv_convert with pad_short reads
  * them (their missing fields are missing values); else flagged rows are skipped. */
 bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
                          const bo_csv_na *na, int pad_short, int *has_na);
-/* bo_csv_infer of n fields (nas[i]: field i's missing values, may be NULL), on up to n_threads
- * threads, one field at a time each: types[i] and has_na[i] as bo_csv_infer gives them. */
-void bo_csv_infer_fields(const char *buf, const bo_csv_index *ix, int n, const int *fields,
-                         char quote, const bo_csv_na *const *nas, int pad_short, int n_threads,
-                         bo_csv_type *types, int *has_na);
+/* bo_csv_infer of n fields (nas[i]: field i's missing values, may be NULL) over the rows of
+ * n_windows buffers and their indexes, as if they were one: types[i] and has_na[i] as
+ * bo_csv_infer gives them for all the rows (which asks each type's parser of every value,
+ * where this tells the commonest shapes of numbers itself). On up to n_threads threads, each a
+ * part of the rows, every field of a row at once; the same answer at any thread count. */
+void bo_csv_infer_fields(int n_windows, const char *const *bufs, const bo_csv_index *const *ixs,
+                         int n, const int *fields, char quote, const bo_csv_na *const *nas,
+                         int pad_short, int n_threads, bo_csv_type *types, int *has_na);
 
 /* Field helpers shared with the binding and the tests. */
 /* Unquote a raw field into dst (capacity >= len); returns the unquoted length. */

@@ -502,16 +502,11 @@ class CsvBlockReader:
         infer = [(field, name) for field, name, d in sel if d is None]
         states: dict = {}
         if infer and windows:
-            fields = [f for f, _ in infer]
-            nas = [self._na_for(name) for _, name in infer]
-            for data, ix in windows:
-                got = _core.csv_infer_fields(data, ix, fields, self.quotechar, nas,
-                                             self.short_rows == "pad", self.n_threads)
-                for (_, name), st in zip(infer, got):
-                    state = states.get(name)
-                    # most windows agree with the ones before: no join to make
-                    states[name] = st if state is None or state == st else \
-                        _join_state(state, st)
+            # all the windows in one call: their rows on the reader's threads together
+            got = _core.csv_infer_fields(windows, [f for f, _ in infer], self.quotechar,
+                                         [self._na_for(name) for _, name in infer],
+                                         self.short_rows == "pad", self.n_threads)
+            states = {name: st for (_, name), st in zip(infer, got)}
         for field, name, d in sel:
             if d is None:
                 if not windows:
