@@ -1,0 +1,90 @@
+"""Inference's share of a read, as a user sees it: ``read_csv(path)`` against
+``read_csv(path, dtypes=<the types the default read inferred>)`` on the CSV suite's files
+(``python -m blockops bench csv-suite`` writes them), 1 and 2 threads, each file and thread
+count in fresh processes, the two reads alternating, best of ``--reps`` in each of ``--rounds``
+rounds.
+
+``--build LABEL=PYTHONPATH`` (repeatable) compares builds of blockops in the same run (for
+example the previous commit's tree, built in place, against this one); the rounds alternate
+which build goes first. Run it on a quiet machine: a 30 MB read takes 20-60 ms, and a busy
+neighbour moves it by more than inference costs.
+
+    python benchmarks/bench_inference.py --size 30000000 --reps 15 --rounds 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+SHAPES = ("numeric", "flights", "text", "wide", "bsm")
+
+# one file, one thread count, one build: best (default, explicit dtypes) of reps reads each
+CHILD = r"""
+import json, sys, time
+import blockops.io as bio
+path, nt, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+def name(s):
+    d = str(s.dtype)
+    return "str" if d == "object" or "str" in d else d
+
+df = bio.read_csv(path)
+dtypes = {c: name(df[c]) for c in df.columns}
+del df
+best = [float("inf")] * 2
+for _ in range(reps):
+    for k, kw in enumerate(({}, {"dtypes": dtypes})):
+        t0 = time.perf_counter()
+        bio.read_csv(path, n_threads=nt, **kw)
+        best[k] = min(best[k], time.perf_counter() - t0)
+print(json.dumps(best))
+"""
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "blockops-bench-suite"),
+                    help="the suite's files (csv-suite --out-dir)")
+    ap.add_argument("--size", default="30000000", help="bytes, as in the suite's file names")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--build", action="append", default=[],
+                    help="LABEL=PYTHONPATH of a blockops tree (default: the one imported)")
+    a = ap.parse_args(argv)
+    builds = [tuple(b.split("=", 1)) for b in a.build] or [("this", os.environ.get("PYTHONPATH",
+                                                                                   ""))]
+    best: dict = {}
+    for rnd in range(a.rounds):
+        order = builds if rnd % 2 == 0 else builds[::-1]
+        for shape in SHAPES:
+            path = os.path.join(a.dir, f"{shape}_{a.size}B_seed{a.seed}.csv")
+            for nt in (1, 2):
+                for label, root in order:
+                    env = {**os.environ, "PYTHONPATH": root} if root else dict(os.environ)
+                    out = subprocess.run([sys.executable, "-c", CHILD, path, str(nt), str(a.reps)],
+                                         env=env, capture_output=True, text=True, check=True)
+                    got = json.loads(out.stdout)
+                    old = best.get((shape, nt, label), got)
+                    best[(shape, nt, label)] = [min(x, y) for x, y in zip(old, got)]
+    print(f"inference's share, {a.size} B files, best of {a.reps} x {a.rounds} rounds; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print("| shape | threads | " + " | ".join(f"{lb}: default / explicit ms, share"
+                                             for lb, _ in builds) + " |")
+    print("|---|---:|" + "---:|" * len(builds))
+    for shape in SHAPES:
+        for nt in (1, 2):
+            cells = []
+            for label, _ in builds:
+                d, e = best[(shape, nt, label)]
+                cells.append(f"{d * 1e3:.1f} / {e * 1e3:.1f}, {100 * (d - e) / d:.1f} %")
+            print(f"| {shape} | {nt} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
