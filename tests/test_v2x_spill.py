@@ -111,29 +111,3 @@ def test_a_direct_write_refused_at_write_time_is_written_plainly(tmp_path, monke
     path = str(tmp_path / "p.arrow")
     assert _spill.write_ipc(t, path, _spill.AlignedBuffers()) is False
     assert _spill.read_ipc(path).equals(t)
-
-
-@pytest.mark.parametrize("direct", [True, False])
-@pytest.mark.parametrize("n", [0, 1, 4095, 4096, 4097, (1 << 20) + 3])
-def test_write_bytes_writes_exactly_the_bytes(tmp_path, monkeypatch, direct, n):
-    """An encoded output part written past the page cache (or plainly, where O_DIRECT is
-    refused) is exactly its bytes: no padding from the aligned write is left at the end."""
-    import pyarrow as pa
-
-    if not direct:
-        monkeypatch.setattr(_spill, "_open_direct", lambda path: None)
-    else:
-        fd = _spill._open_direct(str(tmp_path / "probe"))
-        if fd is None:
-            pytest.skip("no O_DIRECT on this file system")
-        os.close(fd)
-    data = pa.py_buffer(np.random.default_rng(n).integers(0, 256, n, dtype=np.uint8).tobytes())
-    path = str(tmp_path / "part.parquet")
-    buffers = _spill.AlignedBuffers()
-    try:
-        assert _spill.write_bytes(data, path, buffers) is direct
-        assert _spill.write_bytes(data.to_pybytes(), path, buffers) is direct  # bytes too
-    finally:
-        buffers.close()
-    with open(path, "rb") as f:
-        assert f.read() == data.to_pybytes()

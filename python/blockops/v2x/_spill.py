@@ -1,4 +1,4 @@
-"""Staged parts, and the output parts of a run that spills, written past the page cache.
+"""Staged parts written past the page cache.
 
 Pass 1 of a two-pass run spills most of its cleaned parts (about 60 % of the input's bytes at
 150 M rows) and pass 2 reads each back once. Written with ``write()``, every byte is copied
@@ -9,10 +9,6 @@ bytes from the process's memory itself (0.05 CPU seconds a GB measured), so the 
 serialized into a page-aligned buffer of this process and written from there; pass 2 brings
 the next part back into the page cache while it works on one (:func:`page_in`) and reads each
 through a mapping.
-
-The output parts of a run whose staged parts spilled (so its data does not fit in memory, and
-the page cache is full) are written the same way (:func:`write_bytes`): Parquet written with
-``write()`` cost pass 2 of a 150 M row run a third of a core of system time.
 
 ``O_DIRECT`` is Linux's, and not every file system takes it (tmpfs refuses it at ``open``):
 where it is missing or refused, the part is written with plain writes, as before.
@@ -87,21 +83,27 @@ def _write_plain(table, path: str) -> None:
         w.write_table(table)
 
 
-def _write_direct(path: str, n: int, fill, plain, buffers: AlignedBuffers) -> bool:
-    """``n`` bytes to ``path``: ``fill(buf)`` puts them at the start of a page-aligned buffer,
-    written with O_DIRECT and the file cut back to ``n``; ``plain(path)`` writes them where the
-    file system refuses O_DIRECT. Returns True if written with O_DIRECT."""
+def write_ipc(table, path: str, buffers: AlignedBuffers) -> bool:
+    """Write ``table`` to ``path`` as an uncompressed Arrow IPC file, past the page cache where
+    the file system allows it. Returns True if it was written with O_DIRECT."""
     import errno
+
+    import pyarrow as pa
 
     fd = _open_direct(path)
     if fd is None:
-        plain(path)
+        _write_plain(table, path)
         return False
     direct = True
     try:
+        mock = pa.MockOutputStream()  # the file's size, without writing it
+        with pa.ipc.new_file(mock, table.schema) as w:
+            w.write_table(table)
+        n = mock.size()
         buf = buffers.take(n)
         try:
-            fill(buf)
+            with pa.ipc.new_file(pa.FixedSizeBufferWriter(pa.py_buffer(buf)), table.schema) as w:
+                w.write_table(table)
             with memoryview(buf) as whole, whole[:_round_up(n)] as view:
                 done = 0  # the tail past n is cut off below
                 while done < len(view):  # a short direct write still ends on a block
@@ -118,39 +120,8 @@ def _write_direct(path: str, n: int, fill, plain, buffers: AlignedBuffers) -> bo
     finally:
         os.close(fd)
     if not direct:
-        plain(path)
+        _write_plain(table, path)
     return direct
-
-
-def write_ipc(table, path: str, buffers: AlignedBuffers) -> bool:
-    """Write ``table`` to ``path`` as an uncompressed Arrow IPC file, past the page cache where
-    the file system allows it. Returns True if it was written with O_DIRECT."""
-    import pyarrow as pa
-
-    def fill(buf):
-        with pa.ipc.new_file(pa.FixedSizeBufferWriter(pa.py_buffer(buf)), table.schema) as w:
-            w.write_table(table)
-
-    mock = pa.MockOutputStream()  # the file's size, without writing it
-    with pa.ipc.new_file(mock, table.schema) as w:
-        w.write_table(table)
-    return _write_direct(path, mock.size(), fill, lambda p: _write_plain(table, p), buffers)
-
-
-def write_bytes(data, path: str, buffers: AlignedBuffers) -> bool:
-    """Write ``data`` (bytes or a pyarrow Buffer, e.g. an encoded Parquet file) to ``path``,
-    past the page cache where the file system allows it. Returns True if written with
-    O_DIRECT."""
-    n = len(data)
-
-    def fill(buf):
-        buf[:n] = memoryview(data)
-
-    def plain(p):
-        with open(p, "wb") as f:
-            f.write(memoryview(data))
-
-    return _write_direct(path, n, fill, plain, buffers)
 
 
 def read_ipc(path: str):

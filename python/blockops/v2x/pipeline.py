@@ -629,34 +629,25 @@ def _dictionary_columns(table) -> list[str]:
     return [f.name for f in table.schema if small(f.type) or f.name == ops.ID]
 
 
-def _write_part(df, path: str, fs=None, buffers: _spill.AlignedBuffers | None = None) -> None:
+def _write_part(df, path: str, fs=None) -> None:
     """One output part: a frame, or its Arrow table as :class:`_ArrowAttack` makes it.
     ``nthreads=1``: this runs on a writer thread already, and by default pyarrow starts a
     thread pool for the conversion on every call (104 K rows, busy 2-CPU machine, median of
     15: 9-10 ms by default, 4.4-7 ms with one thread). ``fs``: an fsspec
     file system (an object store): the part is streamed to it and appears whole when the
-    upload completes (an object store's write is all or nothing). ``buffers``: the part is
-    encoded in memory and written past the page cache (:func:`._spill.write_bytes`), for runs
-    whose data does not fit in memory."""
+    upload completes (an object store's write is all or nothing)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = df if isinstance(df, pa.Table) else \
         pa.Table.from_pandas(df.rename_axis("row"), preserve_index=True, nthreads=1)
-    dictionary = _dictionary_columns(table)
     if fs is not None:
         with fs.open(path, "wb") as f:
-            pq.write_table(table, f, use_dictionary=dictionary)
+            pq.write_table(table, f, use_dictionary=_dictionary_columns(table))
         return
-    if buffers is None:
-        _atomic_write(path, lambda tmp: pq.write_table(table, tmp, use_dictionary=dictionary),
-                      "output part")
-        return
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, use_dictionary=dictionary)
-    data = sink.getvalue()
-    del table, sink
-    _atomic_write(path, lambda tmp: _spill.write_bytes(data, tmp, buffers), "output part")
+    _atomic_write(path, lambda tmp: pq.write_table(table, tmp,
+                                                   use_dictionary=_dictionary_columns(table)),
+                  "output part")
 
 
 #: Written last, once every part of a run is whole (docs/v2x.md): a directory without it holds
@@ -1233,16 +1224,11 @@ class Pipeline:
             shutil.rmtree(stage_dir, ignore_errors=True)
         written: list[tuple[str, int]] = []  # (part, rows) for the manifest
 
-        # set for pass 2 of a run whose staged parts spilled: its data does not fit in memory,
-        # so its output is written past the page cache as its spilled parts were
-        direct_out: _spill.AlignedBuffers | None = None
-
         def submit(df, k, **kw):
             name = f"part-{k:05d}.parquet"
             written.append((name, len(df)))
             if ofs is None:
-                writer.submit(df, os.path.join(out_dir, name), None if direct_out is None else
-                              functools.partial(_write_part, buffers=direct_out), **kw)
+                writer.submit(df, os.path.join(out_dir, name), **kw)
             else:
                 writer.submit(df, f"{opath}/{name}", functools.partial(_write_part, fs=ofs),
                               **kw)
@@ -1315,8 +1301,6 @@ class Pipeline:
                                                          method="exact")
                 if pool is not None:
                     res.pool_bytes = pool.nbytes
-                if stage.spilled:
-                    direct_out = _spill.AlignedBuffers()
                 with _parts_bar(progress, k, "v2x pass 2/2: attack, write") as bar2:
                     arrow = _ArrowAttack(cfg, attackers, pool, nt) if os.name == "posix" \
                         else None  # (a mapped file cannot be deleted on Windows)
@@ -1348,8 +1332,6 @@ class Pipeline:
             # Ctrl-C or an error: the writes under way finish (whole parts, renamed), no
             # manifest is written, so the directory does not claim to be complete
             writer.close()
-            if direct_out is not None:
-                direct_out.close()
             if stage is not None:
                 stage.close()
             if stage_dir:
