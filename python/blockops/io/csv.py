@@ -178,7 +178,8 @@ class CsvBlockReader:
         ``<col>_lat`` float64), ``hex`` (-> uint64), ``datetime`` (ISO 8601) or
         ``datetime:<format>`` (e.g. ``"datetime:%m/%d/%Y %I:%M:%S %p"``) -> ``datetime64[ns]``.
         Columns without a dtype are inferred as pandas would, from the first MiB after the
-        header and sample windows over the rest of a file on disk (see ``docs/csv.md``); a
+        header (less for a file under 96 MiB) and sample windows over the rest of a file on
+        disk (see ``docs/csv.md``); a
         later value that does not fit raises :class:`blockops.CsvInferenceError` (never a bad
         row).
     header : bool, default True
