@@ -3,7 +3,9 @@ original Dask pattern and against what a user would write today in polars and Du
 
 Runs, side by side on the same generated Basic Safety Message CSV
 (:func:`blockops.synth.write_bsm_csv`, generated around the pipeline's centre and kept in
-``--out-dir`` keyed by rows, seed and null fraction), DOMAIN.md steps 1-5 once per side
+``--out-dir`` keyed by rows, seed and null fraction; about 290 bytes a row, and a run needs up
+to 125 bytes a row more for its staged parts or output: 42 + 19 GB at 150 M rows, checked
+before anything runs), DOMAIN.md steps 1-5 once per side
 (``--sides``; default ``original,blockops,polars,duckdb``):
 
 * **original**: the Dask port's pattern. ``dask.dataframe.read_csv(blocksize="64MB",
@@ -923,6 +925,51 @@ def _mem_total_bytes() -> int:
     return int(system_memory().effective_limit)
 
 
+#: Disk bytes a row takes, measured at 150 M rows (benchmarks/RESULTS.md, session 18): the CSV
+#: (42.0 GB), the staged parts a blockops run spills by the end of pass 1 (about 17 GB, the
+#: most it holds at once: pass 2 deletes each as its output part is written) and one side's
+#: Parquet output (about 11 GB). Rounded up.
+CSV_BYTES_PER_ROW, STAGE_BYTES_PER_ROW, OUTPUT_BYTES_PER_ROW = 290, 125, 80
+
+
+def space_needed(rows: int, have_csv: bool, sides: int, keep_outputs: bool) -> int:
+    """About the most disk a run of ``rows`` rows needs at once under --out-dir: the CSV unless
+    it is there already, then the staged parts or the output, whichever is larger (pass 2
+    deletes each staged part as its output part is written; each side's output is deleted
+    after it unless kept), and the kept outputs of the other sides."""
+    need = 0 if have_csv else rows * CSV_BYTES_PER_ROW
+    need += rows * max(STAGE_BYTES_PER_ROW, OUTPUT_BYTES_PER_ROW)
+    if keep_outputs:
+        need += rows * OUTPUT_BYTES_PER_ROW * max(0, sides - 1)
+    return need
+
+
+def check_space(out_dir: str, rows_list: list, seed: int, null_fraction: float, sides: int,
+                keep_outputs: bool) -> str | None:
+    """A message when --out-dir's file system has clearly too little free space for the run
+    (a 150 M row run failed at its 590th part with ENOSPC after 80 s), else None. The files
+    already generated (complete, with their metadata) count as there."""
+    import shutil
+
+    probe = out_dir
+    while probe and not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    free = shutil.disk_usage(probe or ".").free
+    need = 0
+    for rows in rows_list:
+        path = os.path.join(out_dir, f"bsm_v2x_{rows}r_seed{seed}_null{null_fraction:g}.csv")
+        have = os.path.exists(path) and os.path.exists(path + ".json")
+        need += 0 if have else rows * CSV_BYTES_PER_ROW  # every file stays (reused)
+    need += max(space_needed(r, True, sides, keep_outputs) for r in rows_list)
+    if free >= need:
+        return None
+    return (f"--out-dir {out_dir!r}: about {need / 1e9:,.1f} GB of disk are needed (the CSV "
+            f"files not generated yet, {CSV_BYTES_PER_ROW} bytes a row; then up to "
+            f"{max(STAGE_BYTES_PER_ROW, OUTPUT_BYTES_PER_ROW)} bytes a row of staged parts "
+            f"or output during a run), {free / 1e9:,.1f} GB are free: free some space or pass "
+            "--out-dir on a larger disk")
+
+
 def ensure_file(out_dir: str, rows: int, seed: int, null_fraction: float, log) -> dict:
     """Generate the BSM file for (rows, seed, null fraction) around the pipeline's centre
     unless a complete one is already there."""
@@ -1106,6 +1153,10 @@ def main(argv=None) -> int:
         ap.error("--workers must be >= 1")
     if not args.radius_m > 0:
         ap.error("--radius-m must be > 0")
+    short = check_space(args.out_dir, rows_list, args.seed, args.null_fraction, len(sides),
+                        args.keep_outputs)
+    if short:
+        ap.error(short)
     # the engines' outputs are compared with the local engine's: it runs first
     if any(s in ENGINE_SIDES for s in sides) and "blockops" in sides:
         sides = ["blockops"] + [s for s in sides if s != "blockops"]
