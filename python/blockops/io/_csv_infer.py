@@ -1,6 +1,7 @@
 """CSV type inference: which rows are read (the first MiB after the header, less for a file
-under 96 MiB, and windows over the rest of a file), how the types of parts of a column join into the one pandas gives the whole
-column, and what happens when a later value does not fit. See ``docs/csv.md``."""
+under 96 MiB, and windows over the rest of a file), how the types of parts of a column join
+into the one pandas gives the whole column, and what happens when a later value does not fit.
+See ``docs/csv.md``."""
 from __future__ import annotations
 
 import logging
