@@ -259,12 +259,12 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
 /* Type inference as pandas does it, over every row of the index for one field:
  * returns BO_CSV_INT64, BO_CSV_UINT64 (integers, some beyond int64, none negative or
  * missing), BO_CSV_BIGINT (integers, some beyond int64 and uint64), BO_CSV_FLOAT64,
- * BO_CSV_BOOL or BO_CSV_STR; *has_na is 1 when a
- * missing value was seen (an int column with NA becomes float64, as in pandas), 2 when no
- * value but missing ones was (the type is then float64 and says nothing: a later value of any
- * type decides), else 0; always 1 for BO_CSV_STR (the scan of a column stops at the value that
- * makes it text, so the answer must not depend on where it is). pad_short: short rows count as bo_csv_convert with pad_short reads
- * them (their missing fields are missing values); else flagged rows are skipped. */
+ * BO_CSV_BOOL or BO_CSV_STR; *has_na is 1 when a missing value was seen (an int column with NA
+ * becomes float64, as in pandas), 2 when no value but missing ones was (the type is then
+ * float64 and says nothing: a later value of any type decides), else 0; always 1 for
+ * BO_CSV_STR (the scan of a column stops at the value that makes it text, so the answer must
+ * not depend on where it is). pad_short: short rows count as bo_csv_convert with pad_short
+ * reads them (their missing fields are missing values); else flagged rows are skipped. */
 bo_csv_type bo_csv_infer(const char *buf, const bo_csv_index *ix, int field, char quote,
                          const bo_csv_na *na, int pad_short, int *has_na);
 /* bo_csv_infer of n fields (nas[i]: field i's missing values, may be NULL) over the rows of
