@@ -169,12 +169,15 @@ def test_dask_partition_misfit_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_file_objects_are_read_again_when_seekable(tmp_path, monkeypatch):
+    """A late value that needs the text again (int -> str) reads a seekable file object again;
+    a pipe cannot be, and says so. int -> float needs no second read, pipe or not."""
     monkeypatch.setattr(binf, "INFER_SAMPLES", 0)
-    text = "a\n" + "1\n" * 600_000 + "2.5\n"
+    text = "a\n" + "1\n" * 600_000 + "x\n"
     path = write(tmp_path, text)
     with open(path, "rb") as f:
         got = read_csv(f, blocksize="256KB")
-    assert got["a"].dtype == np.float64 and got["a"].iloc[-1] == 2.5 and len(got) == 600_001
+    assert got["a"].iloc[-1] == "x" and got["a"].iloc[0] == "1" and len(got) == 600_001
+    assert got.attrs["blockops_stats"]["rereads"] == 1
 
     class Stream(io.RawIOBase):  # a pipe-like source: cannot seek back
         def __init__(self, data):
@@ -188,6 +191,11 @@ def test_file_objects_are_read_again_when_seekable(tmp_path, monkeypatch):
 
     with pytest.raises(blockops.CsvInferenceError):
         read_csv(Stream(text.encode()), blocksize="256KB")
+    floats = "a\n" + "1\n" * 600_000 + "2.5\n"
+    got = read_csv(Stream(floats.encode()), blocksize="256KB")  # widened where it stood
+    assert got["a"].dtype == np.float64 and got["a"].iloc[-1] == 2.5 and len(got) == 600_001
+    st = got.attrs["blockops_stats"]
+    assert st["rereads"] == 0 and st["widened"] == 1
 
 
 def test_sample_windows_see_late_changes_without_a_second_read(tmp_path):
@@ -315,3 +323,44 @@ def test_infer_fields_is_infer_of_each_field(seed):
                 got = _core.csv_infer_fields(ws, fields, '"', [nas[f] for f in fields], pad,
                                              nt)
                 assert [tuple(g) for g in got] == [tuple(w) for w in want], (pad, nt, len(ws))
+
+
+@pytest.mark.parametrize("blocksize", ["64KB", "256KB", "64MB"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_late_widening_to_float_or_boolean_happens_in_place(tmp_path, monkeypatch, blocksize,
+                                                            n_threads):
+    """read_csv of one source widens int64 -> float64 (a late missing value, a late decimal)
+    and bool -> boolean (a late missing value) where the column stands: the values read so far
+    are cast (ints beyond 2**53 round as parsing their text as a double does), the file is
+    not read again, and the frame is what a read with those dtypes from the start gives (and
+    pandas' typing of the whole columns), at every block size and thread count. A later
+    misfit that needs the text (-> str) still reads the file again."""
+    monkeypatch.setattr(binf, "INFER_SAMPLES", 0)  # so the late values are late
+    n = 120_000
+    big = 2**53 + 1
+    rows = [f"{i},{big + 2 * i},{'True' if i % 3 else 'False'},{i % 7},s{i}" for i in range(n)]
+    rows[n - 50] = f"{n - 50},1.5,,3,s"  # the big ints' column gets a decimal, bools a gap
+    rows[n - 20] = ",12,False,4,s"  # the first column gets a missing value
+    path = write(tmp_path, "a,b,c,d,e\n" + "\n".join(rows) + "\n")
+    got = read_csv(path, blocksize=blocksize, n_threads=n_threads)
+    st = got.attrs["blockops_stats"]
+    assert st["rereads"] == 0 and st["widened"] == 3, st
+    assert st["rows_in"] == st["rows_out"] == n
+    assert got.dtypes.astype(str).tolist()[:4] == ["float64", "float64", "boolean", "int64"]
+    want = read_csv(path, blocksize=blocksize, n_threads=n_threads,
+                    dtypes={"a": "float64", "b": "float64", "c": "boolean", "d": "int64"})
+    pd.testing.assert_frame_equal(got, want, check_like=False)
+    assert float(big + 2 * 7) == got["b"].iloc[7]  # the cast int rounds as its text parses
+    ref = pd.read_csv(path, low_memory=False)
+    for c in "abd":
+        np.testing.assert_array_equal(got[c].to_numpy(), ref[c].to_numpy())
+    assert got["c"].isna().sum() == 1 and not got["c"].iloc[0] and got["c"].iloc[1]
+    # then text in the widened column: that needs the text again, one more read
+    rows[n - 5] = "x,1,True,1,s"
+    path = write(tmp_path, "a,b,c,d,e\n" + "\n".join(rows) + "\n", "x.csv")
+    got = read_csv(path, blocksize=blocksize, n_threads=n_threads)
+    st = got.attrs["blockops_stats"]
+    assert st["rereads"] == 1 and got["a"].iloc[n - 5] == "x" and len(got) == n
+    ref = pd.read_csv(path, low_memory=False)
+    assert got["a"].isna().tolist() == ref["a"].isna().tolist()
+    np.testing.assert_array_equal(got["b"].to_numpy(), ref["b"].to_numpy())

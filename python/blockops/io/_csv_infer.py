@@ -191,6 +191,48 @@ def mismatches(reader, src, piece, ix, bad, acc, line_base) -> bool:
     return True
 
 
+def widen_in_place(reader, acc, r0: int, n_rows: int) -> bool:
+    """Widen the columns of ``acc.mismatches`` where they stand, when each widening is one the
+    values read so far can be cast to exactly: int64 -> float64 (a missing value or a number
+    later on; a cast rounds an int64 as parsing its text as a double does) and bool -> the
+    nullable boolean (a missing value later on). Only for a read of one source into one set of
+    arrays (read_csv's whole mode): a streaming reader has handed its blocks out. The slice
+    ``[r0, r0 + n_rows)`` just converted is undone (its string chunks dropped, its bad flags
+    cleared) for the caller to convert again with the new types. Returns False, changing
+    nothing, when some widening needs the text again (to str, to exact big ints): read_csv
+    then reads the source again."""
+    new = {}
+    for name, (s, _line, _value, state) in acc.mismatches.items():
+        w = _inferred_spec(s.field, name, state)
+        if not ((s.code == _T_INT64 and w.code == _T_F64) or
+                (s.code == _T_BOOL and not s.nullable and w.code == _T_BOOL and w.nullable)):
+            return False
+        new[name] = w
+    acc.n -= n_rows
+    for i, spec in enumerate(acc.specs):
+        if spec.code == _T_STR:
+            acc.strings[i].pop()  # the slice's chunk
+    acc.bad[r0:r0 + n_rows] = False
+    for i, spec in enumerate(reader._specs):
+        w = new.get(spec.name)
+        if w is None:
+            continue
+        a = acc.arrays[i]
+        if w.code == _T_F64:
+            cast = _core.pool_empty(acc.cap, np.float64, False)
+            cast[:r0] = a[0][:r0]
+            a[0] = cast
+        else:  # the nullable boolean: nothing read so far was missing
+            a[2] = _core.pool_empty(acc.cap, np.bool_, True)
+        reader._specs[i] = w  # acc.specs is the same list
+        log.info("read_csv: column %r widened to %s in place at row %d", spec.name,
+                 w.dtype_name, r0)
+    reader._cspecs = None
+    reader.stats.widened += len(new)
+    acc.mismatches.clear()
+    return True
+
+
 def inference_error(src, mismatches) -> CsvInferenceError:
     """The error for a block with values that do not fit their inferred types, naming
     every such column (first line and value of each) and the ``dtypes=`` to pass."""

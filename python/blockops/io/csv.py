@@ -114,6 +114,7 @@ class CsvStats:
     blocks: int = 0
     files: int = 0
     rereads: int = 0  # read_csv: reads started again to widen inferred types
+    widened: int = 0  # read_csv: inferred columns widened where they stood (int -> float, ...)
 
     def _repr_html_(self) -> str:
         from .. import _html
@@ -122,7 +123,8 @@ class CsvStats:
         rows = [("bytes read", f"{self.bytes_read:,}"), ("rows in", f"{self.rows_in:,}"),
                 ("rows out", f"{self.rows_out:,}"), ("rows skipped", f"{self.rows_skipped:,}"),
                 ("first skipped lines", first or "none"), ("blocks", self.blocks),
-                ("files", self.files), ("re-reads (widened types)", self.rereads)]
+                ("files", self.files), ("re-reads (widened types)", self.rereads),
+                ("columns widened in place", self.widened)]
         return _html.table(rows, "CSV read")
 
 
@@ -831,7 +833,10 @@ class CsvBlockReader:
         n_bad_total = int(bad.sum()) if (n_bad or err is not None) else 0
         if n_bad_total and err is not None and _infer.mismatches(self, src, piece, ix, bad, acc,
                                                                 line_base):
-            return  # the block is not handed out: see _inference_error
+            if self._whole_mode and _infer.widen_in_place(self, acc, r0, n_rows):
+                # the slice again, with the widened types
+                self._convert(src, piece, ix, n_rows, n_bad, acc, line_base, base_off)
+            return  # else the block is not handed out: see _inference_error
         if n_bad_total:
             bad_rows = np.flatnonzero(bad)
             starts, flags, counts = _core.csv_rows(ix, bad_rows[:_MAX_SKIPPED_LINES + 1])
@@ -952,9 +957,11 @@ def read_csv(source, **options):
     A column without a dtype whose later values do not fit the type inferred from the
     sampled rows is widened as pandas would type the whole column (int -> float64 for
     numbers and missing values, -> str for text; bool -> boolean for missing values, -> str
-    otherwise; float -> str) and the source is read again from the start with the widened
-    types (each column widens at most twice; ``stats["rereads"]`` counts the extra reads:
-    each costs the bytes read before the misfit was found).
+    otherwise; float -> str). For one source, int -> float64 and bool -> boolean happen in
+    place (the values read so far cast; ``stats["widened"]`` counts the columns); otherwise
+    the source is read again from the start with the widened types (each column widens at
+    most twice; ``stats["rereads"]`` counts the extra reads: each costs the bytes read before
+    the misfit was found).
     No row is ever dropped because of an inferred type. File objects are re-read when
     seekable; otherwise the :class:`blockops.CsvInferenceError` is raised.
     """
