@@ -105,19 +105,9 @@ def main(argv=None) -> int:
                                                                                    ""))]
     if a.widen:
         return widen(a, builds)
-    best: dict = {}
-    for rnd in range(a.rounds):
-        order = builds if rnd % 2 == 0 else builds[::-1]
-        for shape in SHAPES:
-            path = os.path.join(a.dir, f"{shape}_{a.size}B_seed{a.seed}.csv")
-            for nt in (1, 2):
-                for label, root in order:
-                    env = {**os.environ, "PYTHONPATH": root} if root else dict(os.environ)
-                    out = subprocess.run([sys.executable, "-c", CHILD, path, str(nt), str(a.reps)],
-                                         env=env, capture_output=True, text=True, check=True)
-                    got = json.loads(out.stdout)
-                    old = best.get((shape, nt, label), got)
-                    best[(shape, nt, label)] = [min(x, y) for x, y in zip(old, got)]
+    paths = {shape: os.path.join(a.dir, f"{shape}_{a.size}B_seed{a.seed}.csv")
+             for shape in SHAPES}
+    best = measure(a, builds, paths, CHILD, n_times=2)
     print(f"inference's share, {a.size} B files, best of {a.reps} x {a.rounds} rounds; "
           f"load average {os.getloadavg()[0]:.2f}")
     print("| shape | threads | " + " | ".join(f"{lb}: default / explicit ms, share"
@@ -133,26 +123,37 @@ def main(argv=None) -> int:
     return 0
 
 
-def widen(a, builds) -> int:
-    path = widen_file(os.path.join(a.dir, f"numeric_{a.size}B_seed{a.seed}.csv"))
+def measure(a, builds, paths: dict, child: str, n_times: int) -> dict:
+    """``child`` run for every (key, thread count, build) in fresh processes, ``a.rounds``
+    times, the builds' order alternating: ``{(key, threads, label): result}``, the first
+    ``n_times`` fields of a result the best over the rounds, the others the last round's."""
     best: dict = {}
     for rnd in range(a.rounds):
-        for label, root in (builds if rnd % 2 == 0 else builds[::-1]):
+        order = builds if rnd % 2 == 0 else builds[::-1]
+        for key, path in paths.items():
             for nt in (1, 2):
-                env = {**os.environ, "PYTHONPATH": root} if root else dict(os.environ)
-                out = subprocess.run([sys.executable, "-c", WIDEN_CHILD, path, str(nt),
-                                      str(a.reps)], env=env, capture_output=True, text=True,
-                                     check=True)
-                t, rereads, widened, dtype = json.loads(out.stdout)
-                old = best.get((label, nt))
-                best[(label, nt)] = (min(t, old[0]) if old else t, rereads, widened, dtype)
+                for label, root in order:
+                    env = {**os.environ, "PYTHONPATH": root} if root else dict(os.environ)
+                    out = subprocess.run([sys.executable, "-c", child, path, str(nt),
+                                          str(a.reps)], env=env, capture_output=True, text=True,
+                                         check=True)
+                    got = json.loads(out.stdout)
+                    old = best.get((key, nt, label), got)
+                    best[(key, nt, label)] = [min(x, y) for x, y in
+                                              zip(old[:n_times], got[:n_times])] + got[n_times:]
+    return best
+
+
+def widen(a, builds) -> int:
+    path = widen_file(os.path.join(a.dir, f"numeric_{a.size}B_seed{a.seed}.csv"))
+    best = measure(a, builds, {"numeric": path}, WIDEN_CHILD, n_times=1)
     print(f"a late missing int in {path}, best of {a.reps} x {a.rounds} rounds; "
           f"load average {os.getloadavg()[0]:.2f}")
     print("| build | threads | read_csv s | rereads | widened | VendorID |")
     print("|---|---:|---:|---:|---:|---|")
     for label, _ in builds:
         for nt in (1, 2):
-            t, rereads, widened, dtype = best[(label, nt)]
+            t, rereads, widened, dtype = best[("numeric", nt, label)]
             w = "-" if widened is None else widened  # a build without the counter
             print(f"| {label} | {nt} | {t:.3f} | {rereads} | {w} | {dtype} |")
     return 0

@@ -932,16 +932,20 @@ def _mem_total_bytes() -> int:
 CSV_BYTES_PER_ROW, STAGE_BYTES_PER_ROW, OUTPUT_BYTES_PER_ROW = 290, 125, 80
 
 
-def space_needed(rows: int, have_csv: bool, sides: int, keep_outputs: bool) -> int:
-    """About the most disk a run of ``rows`` rows needs at once under --out-dir: the CSV unless
-    it is there already, then the staged parts or the output, whichever is larger (pass 2
-    deletes each staged part as its output part is written; each side's output is deleted
-    after it unless kept), and the kept outputs of the other sides."""
-    need = 0 if have_csv else rows * CSV_BYTES_PER_ROW
-    need += rows * max(STAGE_BYTES_PER_ROW, OUTPUT_BYTES_PER_ROW)
+def run_space(rows: int, sides: int, keep_outputs: bool) -> int:
+    """About the most disk a run of ``rows`` rows needs at once under --out-dir besides its
+    CSV: the staged parts or the output, whichever is larger (pass 2 deletes each staged part
+    as its output part is written; each side's output is deleted after it unless kept), and
+    the kept outputs of the other sides."""
+    need = rows * max(STAGE_BYTES_PER_ROW, OUTPUT_BYTES_PER_ROW)
     if keep_outputs:
         need += rows * OUTPUT_BYTES_PER_ROW * max(0, sides - 1)
     return need
+
+
+def csv_path(out_dir: str, rows: int, seed: int, null_fraction: float) -> str:
+    """Where the generated BSM file of (rows, seed, null fraction) is kept."""
+    return os.path.join(out_dir, f"bsm_v2x_{rows}r_seed{seed}_null{null_fraction:g}.csv")
 
 
 def check_space(out_dir: str, rows_list: list, seed: int, null_fraction: float, sides: int,
@@ -957,10 +961,10 @@ def check_space(out_dir: str, rows_list: list, seed: int, null_fraction: float, 
     free = shutil.disk_usage(probe or ".").free
     need = 0
     for rows in rows_list:
-        path = os.path.join(out_dir, f"bsm_v2x_{rows}r_seed{seed}_null{null_fraction:g}.csv")
+        path = csv_path(out_dir, rows, seed, null_fraction)
         have = os.path.exists(path) and os.path.exists(path + ".json")
         need += 0 if have else rows * CSV_BYTES_PER_ROW  # every file stays (reused)
-    need += max(space_needed(r, True, sides, keep_outputs) for r in rows_list)
+    need += max(run_space(r, sides, keep_outputs) for r in rows_list)
     if free >= need:
         return None
     return (f"--out-dir {out_dir!r}: about {need / 1e9:,.1f} GB of disk are needed (the CSV "
@@ -976,7 +980,7 @@ def ensure_file(out_dir: str, rows: int, seed: int, null_fraction: float, log) -
     from blockops.synth import write_bsm_csv
 
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"bsm_v2x_{rows}r_seed{seed}_null{null_fraction:g}.csv")
+    path = csv_path(out_dir, rows, seed, null_fraction)
     meta_path = path + ".json"
     key = {"format": 1, "rows": rows, "seed": seed, "null_fraction": null_fraction,
            "center": [CENTER_LAT, CENTER_LON]}
