@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from .. import _config, _core
-from .._frames import take_rows
 from .. import geo as _geo
 from .._arrow_strings import string_buffers
 
@@ -333,7 +332,7 @@ def clean(df: pd.DataFrame, *, columns: Iterable[str] | None = None, dropna: boo
     if dropna and len(out):
         mask = out.notna().all(axis=1).to_numpy()
         if not mask.all():
-            out = take_rows(out, mask)
+            out = out[mask]
     if conv is not None:
         out = out.rename(columns={conv[0]: "x_pos", conv[1]: "y_pos"})
         cols_now = [c for c in out.columns if c not in ("x_pos", "y_pos")] + ["x_pos", "y_pos"]
@@ -399,7 +398,7 @@ def filter_radius(df: pd.DataFrame, *, center_lat: float, center_lon: float, rad
                            lon=df["x_pos"].to_numpy(np.float64), center_lat=center_lat,
                            center_lon=center_lon, radius_m=radius_m,
                            earth_radius_m=earth_radius_m, n_threads=n_threads)
-    return take_rows(df, m)
+    return df[m]
 
 
 @_dask_meta_aware
@@ -410,7 +409,7 @@ def filter_xy_range(df: pd.DataFrame, *, max_dist: float) -> pd.DataFrame:
         raise ValueError(f"filter_xy_range: max_dist must be >= 0, got {max_dist!r}")
     x = df["x_pos"].to_numpy(np.float64)
     y = df["y_pos"].to_numpy(np.float64)
-    return take_rows(df, np.hypot(x, y) <= max_dist)
+    return df[np.hypot(x, y) <= max_dist]
 
 
 def _ns(func: str, name: str, v) -> int:
@@ -440,7 +439,7 @@ def filter_date_range(df: pd.DataFrame, *, start=None, end=None,
         m &= ns >= _ns("filter_date_range", "start", start)
     if end is not None:
         m &= ns < _ns("filter_date_range", "end", end)
-    return take_rows(df, m)
+    return df[m]
 
 
 # ----------------------------------------------------------------------------- attackers

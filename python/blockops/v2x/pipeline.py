@@ -36,7 +36,6 @@ import pandas as pd
 
 from .. import _compat, _config, _core
 from .. import geo as _geo
-from .._frames import take_rows
 from . import _spill, ops
 
 # ----------------------------------------------------------------------------- config
@@ -407,9 +406,9 @@ def _clean_radius_one_take(df: pd.DataFrame, cfg: PipelineConfig, n_threads):
                                 n_threads=n_threads)
     rows = inside if all_kept else keep & inside
     if ids is None:
-        return take_rows(out, rows), int(keep.sum())
+        return out[rows], int(keep.sum())
     loc = out.columns.get_loc(ops.ID)  # the text IDs are not taken, their int64s replace them
-    out = take_rows(out.drop(columns=[ops.ID]), rows)
+    out = out.drop(columns=[ops.ID])[rows]
     out.insert(loc, ops.ID, ids[inside if all_kept else inside[keep]])
     return out, int(keep.sum())
 
