@@ -349,3 +349,33 @@ def test_kernels_breakdown_on_the_numeric_shape(suite_dir):
                                                  "nbytes": meta["nbytes"], "ok": True,
                                                  "error": "", "data": data}]))
     assert "csv_tokenize" in text and "ns/value" in text and "read_csv(dtypes=" in text
+
+
+def test_bench_kernels_script_compares_builds(suite_dir):
+    """benchmarks/bench_kernels.py: each group converted in fresh processes per build and
+    round (the child fails if csv_tokenize, csv_convert or the reader's specs change), one
+    figure a round, and a group that names no column is an error."""
+    import os
+    import subprocess
+    import sys
+
+    meta, *_ = _tiny_numeric(suite_dir)
+    script = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "bench_kernels.py")
+    pkg = os.path.dirname(os.path.dirname(blockops.__file__))
+    base = [sys.executable, script, "--dir", suite_dir, "--size", str(TINY), "--seed", "3",
+            "--reps", "1", "--rounds", "2", "--build", f"a={pkg}", "--build", f"b={pkg}"]
+    out = subprocess.run(base + ["--groups", "numeric:int64,numeric:all"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = [r.split("|") for r in out.stdout.splitlines() if r.startswith("| numeric")]
+    assert [(r[1].strip(), r[2].strip()) for r in rows] == [
+        ("numeric: int64", "a"), ("numeric: int64", "b"), ("numeric: all", "a"),
+        ("numeric: all", "b")]
+    for r in rows:
+        each = [float(x) for x in r[3].split()]
+        assert len(each) == 2 and all(x > 0 for x in each)
+        assert float(r[5]) == min(each)
+    bad = subprocess.run(base + ["--groups", "numeric:nosuch"], capture_output=True, text=True,
+                         timeout=300)
+    assert bad.returncode != 0 and "no column of numeric is 'nosuch'" in bad.stderr
+    assert meta["rows"] > 0
