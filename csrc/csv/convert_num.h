@@ -295,7 +295,7 @@ static const uint8_t bo_b8_up32[64] __attribute__((aligned(64))) = {
 static const double bo_b8_pow10_24[24] __attribute__((aligned(64))) = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23};
-/* 10^-0 .. 10^-23 rounded to nearest (what the literals give): the correction term's divisor */
+/* 10^-0 .. 10^-23 rounded to nearest (what the literals give): the correction's factor */
 static const double bo_b8_pow10_neg24[24] __attribute__((aligned(64))) = {
     1e-0,  1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e-6,  1e-7,  1e-8,  1e-9,  1e-10, 1e-11,
     1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22, 1e-23};
@@ -359,11 +359,12 @@ static inline __m512i bo_b8_decs2(__m512i v, __m512i lens, unsigned *bad, unsign
  * by a division with its remainder: hi + lo = w exactly (hi = w rounded, lo = w - hi, a small
  * integer), q = hi / 10^kf rounded, e = hi - q 10^kf exactly (one FMA: the remainder of a
  * correctly rounded quotient is a double), and w / 10^kf = q + (e + lo) / 10^kf, whose second
- * term c is within ~2^-50 of its size of what two roundings give. The sum s = q + c rounded is
- * then the correctly rounded value unless q + c lies within that much of halfway between s
- * and a neighbour: the exact rounding error of the sum (Fast2Sum) says how far it lies, and
- * such a row (about one in 2^30), or one whose s is a power of two (the halfway point below
- * is then nearer; and zero), goes to the one-field loop. */
+ * term c, taken as (e + lo) times 10^-kf rounded (three roundings, no second division), is
+ * within ~2^-50 of its size. The sum s = q + c rounded is then the correctly rounded value
+ * unless q + c lies within that much of halfway between s and a neighbour: the exact
+ * rounding error of the sum (Fast2Sum) says how far it lies, and such a row (about one in
+ * 2^30), or one whose s is a power of two (the halfway point below is then nearer; and
+ * zero), goes to the one-field loop. */
 static inline unsigned bo_b8_float64_long(const char *buf, const uint32_t *o, size_t stride,
                                           uint32_t e_adj, double *out, uint8_t *mask)
 {
