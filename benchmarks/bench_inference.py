@@ -21,11 +21,10 @@ again (``rereads``) and the columns widened in place (``widened``) it reports.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
+
+import _builds  # benchmarks/_builds.py (this directory is on sys.path)
 
 SHAPES = ("numeric", "flights", "text", "wide", "bsm")
 
@@ -90,19 +89,12 @@ def widen_file(src: str) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "blockops-bench-suite"),
-                    help="the suite's files (csv-suite --out-dir)")
     ap.add_argument("--size", default="30000000", help="bytes, as in the suite's file names")
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--reps", type=int, default=15)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--build", action="append", default=[],
-                    help="LABEL=PYTHONPATH of a blockops tree (default: the one imported)")
+    _builds.add_args(ap, reps=15, rounds=3)
     ap.add_argument("--widen", action="store_true",
                     help="time a read with a late int -> float misfit instead")
     a = ap.parse_args(argv)
-    builds = [tuple(b.split("=", 1)) for b in a.build] or [("this", os.environ.get("PYTHONPATH",
-                                                                                   ""))]
+    builds = _builds.builds(ap, a)
     if a.widen:
         return widen(a, builds)
     paths = {shape: os.path.join(a.dir, f"{shape}_{a.size}B_seed{a.seed}.csv")
@@ -129,15 +121,10 @@ def measure(a, builds, paths: dict, child: str, n_times: int) -> dict:
     ``n_times`` fields of a result the best over the rounds, the others the last round's."""
     best: dict = {}
     for rnd in range(a.rounds):
-        order = builds if rnd % 2 == 0 else builds[::-1]
         for key, path in paths.items():
             for nt in (1, 2):
-                for label, root in order:
-                    env = {**os.environ, "PYTHONPATH": root} if root else dict(os.environ)
-                    out = subprocess.run([sys.executable, "-c", child, path, str(nt),
-                                          str(a.reps)], env=env, capture_output=True, text=True,
-                                         check=True)
-                    got = json.loads(out.stdout)
+                for label, root in _builds.order(builds, rnd):
+                    got = _builds.run(child, [path, nt, a.reps], root)
                     old = best.get((key, nt, label), got)
                     best[(key, nt, label)] = [min(x, y) for x, y in
                                               zip(old[:n_times], got[:n_times])] + got[n_times:]

@@ -18,12 +18,11 @@ A group is ``shape:kind`` (a column kind of the shape: int64, float64, str, ... 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
+
+import _builds  # benchmarks/_builds.py (this directory is on sys.path)
 
 # one file, one group, one build: ns a value, best of reps passes
 CHILD = r"""
@@ -68,43 +67,25 @@ print(json.dumps(best * 1e9 / (rows * len(idx))))
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(),
-                                                  "blockops-bench-suite"),
-                    help="the suite's --out-dir (default: %(default)s)")
     ap.add_argument("--size", type=int, default=30_000_000, help="file size in bytes")
-    ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--groups", default="bsm:float64",
                     help="comma-separated shape:kind or shape:column (default: %(default)s)")
-    ap.add_argument("--reps", type=int, default=30, help="passes a measurement (best)")
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--build", action="append", default=[], metavar="LABEL=PYTHONPATH",
-                    help="a build to compare (repeatable; default: the installed one)")
+    _builds.add_args(ap, reps=30, rounds=6)
     a = ap.parse_args(argv)
-    builds = []
-    for b in a.build:
-        label, sep, root = b.partition("=")
-        if not sep or not label:
-            ap.error(f"--build wants LABEL=PYTHONPATH, got {b!r}")
-        builds.append((label, os.path.abspath(root)))
-    builds = builds or [("installed", "")]
+    builds = _builds.builds(ap, a)
     groups = [g.split(":", 1) for g in a.groups.split(",") if g.strip()]
     if any(len(g) != 2 for g in groups):
         ap.error(f"--groups wants shape:kind items, got {a.groups!r}")
     got: dict = {}
     for rnd in range(a.rounds):
-        order = builds if rnd % 2 == 0 else builds[::-1]
         for shape, group in groups:
             path = os.path.join(a.dir, f"{shape}_{a.size}B_seed{a.seed}.csv")
             if not os.path.exists(path):
                 ap.error(f"{path} is missing: run python -m blockops bench csv-suite "
                          f"--size {a.size} --out-dir {a.dir} first")
-            for label, root in order:
-                env = {**os.environ, "PYTHONPATH": root} if root else dict(os.environ)
-                out = subprocess.run([sys.executable, "-c", CHILD, path, shape, group,
-                                      str(a.reps)], env=env, capture_output=True, text=True)
-                if out.returncode:
-                    sys.exit(f"{shape}:{group} ({label}): {out.stderr.strip()[-400:]}")
-                got.setdefault((shape, group, label), []).append(json.loads(out.stdout))
+            for label, root in _builds.order(builds, rnd):
+                got.setdefault((shape, group, label), []).append(
+                    _builds.run(CHILD, [path, shape, group, a.reps], root))
     print(f"csv_convert ns a value, one thread, best of {a.reps} passes, {a.rounds} rounds "
           f"with the builds alternating; load average {os.getloadavg()[0]:.2f} at the end")
     print("| group | build | each round | median | best |")
