@@ -546,6 +546,63 @@ def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
                                                          if w[2] is not pd.NA], (bs, nt)
 
 
+@pytest.mark.parametrize("crlf", [False, True])
+def test_int_columns_of_long_rows_row_by_row_against_int(tmp_path, simd_level, crlf):
+    """Rows long enough that a pass of the converter holds fewer than 64 of them take their
+    int64 columns row by row, eight fields of a row at once (rows_int64 at the AVX-512 level):
+    147 columns, 99 of them int64 (some nullable, with missing values) between float and
+    string columns, the last field an int, every mix of the batch's shape, longer, quoted,
+    missing and bad fields, short rows, a stretch of rows where every eighth int field is bad,
+    at several block sizes and thread counts: the values int() gives, and exactly the rows with
+    a bad field skipped."""
+    bio = csv_api()
+    r = np.random.default_rng(41 + crlf)
+    kinds = ["int64" if j % 3 else "Int64" if j % 9 == 3 else "float64" if j % 2 else "str"
+             for j in range(146)] + ["int64"]
+    names = [f"c{j}" for j in range(len(kinds))]
+    rows, want = [], []
+    for i in range(700):
+        texts, vals, ok = [], [], True
+        for j, k in enumerate(kinds):
+            if k in ("int64", "Int64"):
+                t, v = _int_batch_text(r)
+                while v is None and r.random() > 0.02:  # most rows kept: few bad fields
+                    t, v = _int_batch_text(r)
+                if k == "Int64" and r.random() < 0.2:
+                    t, v = "", pd.NA
+                if 300 <= i < 340 and j % 8 == i % 8 and i % 2:
+                    t, v = "1-", None
+            elif k == "float64":
+                v = round(float(r.normal()), 3)
+                t = repr(v)
+            else:
+                t = v = "s" + str(int(r.integers(0, 100)))
+            ok &= v is not None
+            texts.append(t)
+            vals.append(v)
+        if r.random() < 0.01:
+            rows.append(",".join(texts[:50]))
+            continue
+        rows.append(",".join(texts))
+        if ok:
+            want.append((len(rows) - 1, vals))
+    eol = "\r\n" if crlf else "\n"
+    path = write(tmp_path, (",".join(names) + eol + eol.join(rows) + eol).encode())
+    dtypes = dict(zip(names, kinds))
+    for bs, nt in ((None, 1), (None, 2), (4096, 1), (50_000, 2)):
+        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
+        assert df.index.tolist() == [w[0] for w in want], (bs, nt)
+        assert 300 < len(df) < 600, len(df)  # rows with bad fields skipped, most kept
+        for j, (c, k) in enumerate(zip(names, kinds)):
+            got = df[c].tolist()
+            exp = [w[1][j] for w in want]
+            if k == "Int64":
+                assert [g is pd.NA for g in got] == [e is pd.NA for e in exp], (c, bs, nt)
+                got = [g for g in got if g is not pd.NA]
+                exp = [e for e in exp if e is not pd.NA]
+            assert got == exp, (c, bs, nt)
+
+
 def _float_batch_text(r):
     """One float64 field's text for test_float_batches_of_eight: (text, float or None for a
     bad field). Mostly what the AVX-512 batches take ([+-] digits with at most one dot, a

@@ -136,20 +136,19 @@ static inline __m256i bo_b8_bounds(const uint32_t *o, size_t stride, uint32_t e_
     return _mm256_sub_epi32(*ve, _mm512_cvtepi64_epi32(vq));
 }
 
-/* The texts of rows r .. r + 7 of a column, for the batch loops: o points at row r's field
- * (stride apart), e_adj as in fast_num_pass, buf holds at least 16 bytes. *x and *y: the 16
- * bytes ending at each field's end, rows 0-3 in x's 128-bit lanes, 4-7 in y's (buf's first
- * 16 for a field ending before byte 16); *lx and *ly: each lane's field length in all its
- * bytes. Returns the rows whose field is 1..16 bytes long and was loaded. Plain loads, not
- * gathers: on AMD Zen 4 four gathers (the bounds and the texts) cost more than the one-field
- * loop's whole work. */
-static inline __mmask8 bo_b8_load(const char *buf, const uint32_t *o, size_t stride,
-                                  uint32_t e_adj, __m512i *x, __m512i *y, __m512i *lx,
-                                  __m512i *ly)
+/* The texts of eight fields whose bounds bo_b8_bounds (or bo_b8_load_row) loaded: q as it
+ * gives them, e_adj as in fast_num_pass, len and ve as it returns them, buf holds at least 16
+ * bytes. *x and *y: the 16 bytes ending at each field's end, fields 0-3 in x's 128-bit lanes,
+ * 4-7 in y's (buf's first 16 for a field ending before byte 16); *lx and *ly: each lane's
+ * field length in all its bytes. Returns the fields 1..16 bytes long, whose text was loaded.
+ * Plain loads, not gathers: on AMD Zen 4 four gathers (the bounds and the texts) cost more
+ * than the one-field loop's whole work. (The ends are taken from q one by one: an array of
+ * them, GCC computed in a vector stored to the stack and read back in halves, which missed
+ * store forwarding: wide float64 25 % slower.) */
+static inline __mmask8 bo_b8_texts(const char *buf, const uint64_t q[8], uint32_t e_adj,
+                                   __m256i len, __m256i ve, __m512i *x, __m512i *y, __m512i *lx,
+                                   __m512i *ly)
 {
-    uint64_t q[8];
-    __m256i ve;
-    const __m256i len = bo_b8_bounds(o, stride, e_adj, q, &ve);
 #define BO_B8_AT(i)                                                                            \
     _mm_loadu_si128((const __m128i *)(const void *)(buf + ((uint32_t)(q[i] >> 32) - e_adj >= 16 \
                                                                ? (uint32_t)(q[i] >> 32) - e_adj - 16 \
@@ -171,6 +170,52 @@ static inline __mmask8 bo_b8_load(const char *buf, const uint32_t *o, size_t str
            _mm256_cmpge_epu32_mask(ve, _mm256_set1_epi32(16));
 }
 
+/* The texts of rows r .. r + 7 of a column (o points at row r's field, stride apart; e_adj as in
+ * fast_num_pass), as bo_b8_texts gives them. */
+static inline __mmask8 bo_b8_load(const char *buf, const uint32_t *o, size_t stride,
+                                  uint32_t e_adj, __m512i *x, __m512i *y, __m512i *lx,
+                                  __m512i *ly)
+{
+    uint64_t q[8];
+    __m256i ve;
+    const __m256i len = bo_b8_bounds(o, stride, e_adj, q, &ve);
+    return bo_b8_texts(buf, q, e_adj, len, ve, x, y, lx, ly);
+}
+
+/* The values of the eight int64 fields bo_b8_texts loaded (ok: the ones it loaded), the
+ * fields of the shape in *good. */
+static inline __m512i bo_b8_int64_vals(__m512i tx, __m512i ty, __m512i lx, __m512i ly,
+                                       __mmask8 ok, __mmask8 *good)
+{
+    unsigned bx, by, nx, ny;
+    const __m512i vx = bo_b8_ints4(tx, lx, &bx, &nx);
+    const __m512i vy = bo_b8_ints4(ty, ly, &by, &ny);
+    *good = (__mmask8)(ok & ~(bx | by << 4));
+    const __m512i v =
+        _mm512_permutex2var_epi64(vx, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), vy);
+    return _mm512_mask_sub_epi64(v, (__mmask8)(nx | ny << 4), _mm512_setzero_si512(), v);
+}
+
+/* Fields f[0..8) of one row (o: the row's offsets; ea[i]: field f[i]'s e_adj, 0 for the row's
+ * last field), for the row-by-row loop of long rows: their texts as bo_b8_texts gives them
+ * (the ends in q already less ea). */
+static inline __mmask8 bo_b8_load_row(const char *buf, const uint32_t *o, const uint32_t *f,
+                                      const uint32_t *ea, __m512i *x, __m512i *y, __m512i *lx,
+                                      __m512i *ly)
+{
+    uint64_t q[8];
+    for (int i = 0; i < 8; i++) {
+        memcpy(&q[i], o + f[i], 8);
+        q[i] -= (uint64_t)ea[i] << 32;
+    }
+    const __m512i vq = _mm512_setr_epi64((long long)q[0], (long long)q[1], (long long)q[2],
+                                         (long long)q[3], (long long)q[4], (long long)q[5],
+                                         (long long)q[6], (long long)q[7]);
+    const __m256i ve = _mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32));
+    return bo_b8_texts(buf, q, 0, _mm256_sub_epi32(ve, _mm512_cvtepi64_epi32(vq)), ve, x, y,
+                       lx, ly);
+}
+
 /* Rows r .. r + 7 of the int64 column (bo_b8_load's arguments): writes the rows of the shape
  * (and clears their mask bytes) and returns the others as bits (bit i: row r + i), for the
  * one-field loop. */
@@ -178,13 +223,9 @@ static inline unsigned bo_b8_int64(const char *buf, const uint32_t *o, size_t st
                                    uint32_t e_adj, int64_t *out, uint8_t *mask)
 {
     __m512i tx, ty, lx, ly;
+    __mmask8 good;
     const __mmask8 ok = bo_b8_load(buf, o, stride, e_adj, &tx, &ty, &lx, &ly);
-    unsigned bx, by, nx, ny;
-    const __m512i vx = bo_b8_ints4(tx, lx, &bx, &nx);
-    const __m512i vy = bo_b8_ints4(ty, ly, &by, &ny);
-    const __mmask8 good = (__mmask8)(ok & ~(bx | by << 4));
-    __m512i v = _mm512_permutex2var_epi64(vx, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), vy);
-    v = _mm512_mask_sub_epi64(v, (__mmask8)(nx | ny << 4), _mm512_setzero_si512(), v);
+    const __m512i v = bo_b8_int64_vals(tx, ty, lx, ly, ok, &good);
     _mm512_mask_storeu_epi64(out, good, v);
     if (mask)
         _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
@@ -567,4 +608,52 @@ FAST_NUM_PASS(pass_float32, BO_CSV_FLOAT32)
 FAST_NUM_PASS(pass_datetime_iso, BO_CSV_DATETIME_ISO)
 #endif
 #undef FAST_NUM_PASS
+
+#if defined(BO_NUM_BATCH8)
+/* Rows [p0, p1) of the n int64 columns whose fields are f[j] (in the order of the row, each
+ * fast[] in convert_chunk; ea[j]: 0 for the row's last field, else 1; outs[j], masks[j]: the
+ * column's values and mask, xs[j] its general path), row by row, eight fields of a row at
+ * once. For long rows: a pass of a few rows (PASS_BYTES) leaves the column batches, eight rows
+ * of one column, too few rows, and their eight rows are eight lines of text and eight of index
+ * apart; a row's fields are next to each other in both. Every value is written as the column
+ * loop writes it (the batch's shape, else fast_num_row). Returns -1 when out of memory, else 0. */
+NUM_PASS_LINKAGE __attribute__((noinline)) int NUM_PASS(rows_int64)(
+    const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea,
+    void *const *outs, uint8_t *const *masks, const struct bo_csv_slow *const *xs,
+    const uint8_t *st, int64_t p0, int64_t p1)
+{
+    const size_t stride = (size_t)ix->n_fields + 1;
+    int int_first = 0; /* (float columns only) */
+    for (int64_t r = p0; r < p1; r++) {
+        const int rs = st ? st[r - p0] : ROW_CONVERT;
+        const uint32_t *o = ix->offs + (size_t)r * stride;
+        int j = 0;
+        if (rs == ROW_CONVERT && ix->consumed >= 16)
+            for (; j + 8 <= n; j += 8) {
+                __m512i tx, ty, lx, ly;
+                __mmask8 good;
+                const __mmask8 ok = bo_b8_load_row(buf, o, f + j, ea + j, &tx, &ty, &lx, &ly);
+                int64_t v[8];
+                _mm512_storeu_si512((void *)v, bo_b8_int64_vals(tx, ty, lx, ly, ok, &good));
+                for (int i = 0; i < 8; i++) {
+                    ((int64_t *)outs[j + i])[r] = v[i];
+                    if (masks[j + i])
+                        masks[j + i][r] = 0;
+                }
+                /* the others (written above, and written again here) */
+                for (unsigned rest = ~(unsigned)good & 0xFF; rest; rest &= rest - 1) {
+                    const int i = j + __builtin_ctz(rest);
+                    if (fast_num_row(buf, o + f[i], ea[i], outs[i], masks[i], r, ROW_CONVERT,
+                                     BO_CSV_INT64, xs[i], &int_first) < 0)
+                        return -1;
+                }
+            }
+        for (; j < n; j++)
+            if (fast_num_row(buf, o + f[j], ea[j], outs[j], masks[j], r, rs, BO_CSV_INT64, xs[j],
+                             &int_first) < 0)
+                return -1;
+    }
+    return 0;
+}
+#endif
 #endif
