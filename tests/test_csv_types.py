@@ -546,49 +546,70 @@ def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
                                                          if w[2] is not pd.NA], (bs, nt)
 
 
+def _long_row_text(r, kind, i, j):
+    """Field j of row i of test_numbers_of_long_rows_row_by_row (of kind, the column's):
+    (text, value or None for a bad field). Bad fields are rare, so that most rows are kept."""
+    if kind in ("int64", "Int64"):
+        t, v = _int_batch_text(r)
+        while v is None and r.random() > 0.02:
+            t, v = _int_batch_text(r)
+        if kind == "Int64" and r.random() < 0.2:
+            t, v = "", pd.NA
+        if 300 <= i < 340 and j % 8 == i % 8 and i % 2:  # one bad field a batch
+            t, v = "1-", None
+        return t, v
+    if kind == "float64":
+        if 100 <= i < 200 and r.random() < 0.9:  # the 32-byte batches' rows
+            t = _long_decimals(r, 1)[0]
+            return t, float(t)
+        if 400 <= i < 450 and r.random() < 0.9:  # rows no batch takes: the one-field loop
+            t = str(r.choice(["1e5", "-2.5E-3", "nan", "inf", f'"{i}.5"', "12345678901234567890"]))
+            return t, float(t.strip('"'))
+        t, v = _float_batch_text(r)
+        while v is None and r.random() > 0.02:
+            t, v = _float_batch_text(r)
+        if r.random() < 0.05:
+            t, v = "", math.nan
+        if 300 <= i < 340 and j % 8 == i % 8 and i % 2:
+            t, v = "1..2", None
+        return t, v
+    return ("s" + str(int(r.integers(0, 100))),) * 2
+
+
 @pytest.mark.parametrize("crlf", [False, True])
-def test_int_columns_of_long_rows_row_by_row_against_int(tmp_path, simd_level, crlf):
+@pytest.mark.parametrize("main", ["int64", "float64"])
+def test_numbers_of_long_rows_row_by_row(tmp_path, simd_level, main, crlf):
     """Rows long enough that a pass of the converter holds fewer than 64 of them take their
-    int64 columns row by row, eight fields of a row at once (rows_int64 at the AVX-512 level):
-    147 columns, 99 of them int64 (some nullable, with missing values) between float and
-    string columns, the last field an int, every mix of the batch's shape, longer, quoted,
-    missing and bad fields, short rows, a stretch of rows where every eighth int field is bad,
-    at several block sizes and thread counts: the values int() gives, and exactly the rows with
-    a bad field skipped."""
+    int64 and float64 columns row by row, eight fields of a row at once (rows_pass at the
+    AVX-512 level): 147 columns, 99 of the main kind between columns of the others (ints
+    nullable or not, with missing values), the last field one of them, every mix of the
+    batches' shapes, longer, quoted, missing and bad fields, stretches of rows whose floats
+    take the 32-byte batches or none, short rows, and a stretch where every eighth field is
+    bad, at several block sizes and thread counts: the values int() and float() give (bit for
+    bit), and exactly the rows with a bad field skipped."""
     bio = csv_api()
-    r = np.random.default_rng(41 + crlf)
-    kinds = ["int64" if j % 3 else "Int64" if j % 9 == 3 else "float64" if j % 2 else "str"
-             for j in range(146)] + ["int64"]
+    r = np.random.default_rng(41 + crlf + 2 * (main == "float64"))
+    other = "float64" if main == "int64" else "int64"
+    kinds = [main if j % 3 else "Int64" if j % 9 == 3 else other if j % 2 else "str"
+             for j in range(146)] + [main]
     names = [f"c{j}" for j in range(len(kinds))]
     rows, want = [], []
     for i in range(700):
-        texts, vals, ok = [], [], True
-        for j, k in enumerate(kinds):
-            if k in ("int64", "Int64"):
-                t, v = _int_batch_text(r)
-                while v is None and r.random() > 0.02:  # most rows kept: few bad fields
-                    t, v = _int_batch_text(r)
-                if k == "Int64" and r.random() < 0.2:
-                    t, v = "", pd.NA
-                if 300 <= i < 340 and j % 8 == i % 8 and i % 2:
-                    t, v = "1-", None
-            elif k == "float64":
-                v = round(float(r.normal()), 3)
-                t = repr(v)
-            else:
-                t = v = "s" + str(int(r.integers(0, 100)))
-            ok &= v is not None
-            texts.append(t)
-            vals.append(v)
+        texts, vals = zip(*(_long_row_text(r, k, i, j) for j, k in enumerate(kinds)))
         if r.random() < 0.01:
             rows.append(",".join(texts[:50]))
             continue
         rows.append(",".join(texts))
-        if ok:
+        if all(v is not None for v in vals):
             want.append((len(rows) - 1, vals))
     eol = "\r\n" if crlf else "\n"
     path = write(tmp_path, (",".join(names) + eol + eol.join(rows) + eol).encode())
     dtypes = dict(zip(names, kinds))
+
+    def bits(v):
+        a = np.asarray(v, dtype=np.float64)
+        return np.where(np.isnan(a), np.uint64(0x7FF8000000000000), a.view(np.uint64))
+
     for bs, nt in ((None, 1), (None, 2), (4096, 1), (50_000, 2)):
         df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
         assert df.index.tolist() == [w[0] for w in want], (bs, nt)
@@ -596,6 +617,9 @@ def test_int_columns_of_long_rows_row_by_row_against_int(tmp_path, simd_level, c
         for j, (c, k) in enumerate(zip(names, kinds)):
             got = df[c].tolist()
             exp = [w[1][j] for w in want]
+            if k == "float64":
+                np.testing.assert_array_equal(bits(got), bits(exp), err_msg=f"{c} {bs} {nt}")
+                continue
             if k == "Int64":
                 assert [g is pd.NA for g in got] == [e is pd.NA for e in exp], (c, bs, nt)
                 got = [g for g in got if g is not pd.NA]

@@ -359,7 +359,7 @@ typedef int (*str_pass_fn)(const char *, const char *, const bo_csv_index *, con
 typedef struct {
     bo_csv_num_pass_fn int64, float64, float32, datetime_iso;
     str_pass_fn str;
-    bo_csv_rows_fn rows_int64; /* NULL below the AVX-512 level */
+    bo_csv_rows_fn rows_int64, rows_float64; /* NULL below the AVX-512 level */
 } col_passes;
 
 #if defined(__SSE2__)
@@ -370,7 +370,7 @@ static col_passes pick_passes(int simd)
     if (simd >= BO_SIMD_AVX2 && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
         __builtin_cpu_supports("popcnt")) {
         col_passes p = {pass_int64_avx2, pass_float64_avx2, pass_float32_avx2,
-                        pass_datetime_iso_avx2, str_pass_avx2, NULL};
+                        pass_datetime_iso_avx2, str_pass_avx2, NULL, NULL};
 #if defined(BO_HAVE_CONV_AVX512)
         if (simd >= BO_SIMD_AVX512 && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
@@ -378,6 +378,7 @@ static col_passes pick_passes(int simd)
             p.int64 = pass_int64_avx512;
             p.float64 = pass_float64_avx512;
             p.rows_int64 = rows_int64_avx512;
+            p.rows_float64 = rows_float64_avx512;
         }
 #endif
         return p;
@@ -385,25 +386,27 @@ static col_passes pick_passes(int simd)
 #endif
     (void)simd;
     return (col_passes){pass_int64, pass_float64, pass_float32, pass_datetime_iso, str_pass,
-                        NULL};
+                        NULL, NULL};
 }
 #endif
 
-/* Passes of fewer rows than this take their int64 columns row by row (rows_int64), when
- * there are at least eight: the column batches need 16 rows, and their rows are far apart. */
+/* Passes of fewer rows than this take their int64 and float64 columns row by row
+ * (rows_pass in convert_num.h), when a type has at least eight: the column batches need 16
+ * rows, and their rows are far apart. */
 #define ROWWISE_MAX_ROWS 64
 
-/* What rows_int64 needs for the int64 columns of a chunk, taken out of the column loop
+/* What rows_pass needs for the columns of one type of a chunk, taken out of the column loop
  * (taken[ci]); n = 0 when the chunk's passes are long enough for the column batches, fewer
- * than eight columns qualify or the level has no rows_int64. One allocation. */
+ * than eight columns qualify or the level has no rows_pass. One allocation. */
 typedef struct {
     int n;
+    bo_csv_rows_fn fn;
     uint32_t *f, *ea;
     void **outs;
     uint8_t **masks;
     struct bo_csv_slow *x;
     const struct bo_csv_slow **xp;
-    uint8_t *taken;
+    uint8_t *mode, *taken;
     void *mem;
 } row_cols;
 
@@ -414,36 +417,37 @@ static void row_cols_free(row_cols *rc)
     rc->n = 0;
 }
 
-static int row_cols_init(row_cols *rc, const char *buf, const char *buf_end,
-                         const bo_csv_index *ix, const bo_csv_col *cols, int n_cols,
-                         const uint8_t *fast, char quote, uint8_t *bad, scratch_t *sc,
-                         first_bad *fb, const col_passes *np, int64_t pass)
+static int row_cols_init(row_cols *rc, bo_csv_type type, bo_csv_rows_fn fn, const char *buf,
+                         const char *buf_end, const bo_csv_index *ix, const bo_csv_col *cols,
+                         int n_cols, const uint8_t *fast, char quote, uint8_t *bad,
+                         scratch_t *sc, first_bad *fb, int64_t pass)
 {
     memset(rc, 0, sizeof *rc);
-    if (!np->rows_int64 || pass >= ROWWISE_MAX_ROWS)
+    if (!fn || pass >= ROWWISE_MAX_ROWS)
         return 0;
     int n = 0;
     for (int ci = 0; ci < n_cols; ci++)
-        n += fast[ci] && cols[ci].type == BO_CSV_INT64;
+        n += fast[ci] && cols[ci].type == type;
     if (n < 8)
         return 0;
     const size_t k = (size_t)n;
-    rc->mem = malloc(k * (2 * sizeof(uint32_t) + sizeof(void *) + sizeof(uint8_t *) +
-                          sizeof(struct bo_csv_slow) + sizeof(void *)) +
-                     (size_t)n_cols);
+    rc->mem = malloc(k * (sizeof(struct bo_csv_slow) + 3 * sizeof(void *) + 2 * sizeof(uint32_t)) +
+                     k / 8 + (size_t)n_cols);
     if (!rc->mem)
         return -1;
-    /* the pointers and structs first (their alignment), the uint32 and byte arrays after */
+    /* the structs and pointers first (their alignment), the uint32 and byte arrays after */
     rc->x = (struct bo_csv_slow *)rc->mem;
     rc->xp = (const struct bo_csv_slow **)(rc->x + k);
     rc->outs = (void **)(rc->xp + k);
     rc->masks = (uint8_t **)(rc->outs + k);
     rc->f = (uint32_t *)(rc->masks + k);
     rc->ea = rc->f + k;
-    rc->taken = (uint8_t *)(rc->ea + k);
+    rc->mode = (uint8_t *)(rc->ea + k);
+    rc->taken = rc->mode + k / 8;
+    rc->fn = fn;
     for (int ci = 0; ci < n_cols; ci++) {
         const bo_csv_col *c = &cols[ci];
-        rc->taken[ci] = fast[ci] && c->type == BO_CSV_INT64;
+        rc->taken[ci] = fast[ci] && c->type == type;
         if (!rc->taken[ci])
             continue;
         const int j = rc->n++;
@@ -455,6 +459,15 @@ static int row_cols_init(row_cols *rc, const char *buf, const char *buf_end,
         rc->ea[j] = c->field + 1 < ix->n_fields;
     }
     return 0;
+}
+
+/* Rows [p0, p1) of the columns rc took (st as for the column passes) */
+static int row_cols_pass(const row_cols *rc, const char *buf, const bo_csv_index *ix,
+                         const uint8_t *st, int64_t p0, int64_t p1)
+{
+    return rc->n ? rc->fn(buf, ix, rc->n, rc->f, rc->ea, (void *const *)rc->outs, rc->masks,
+                          rc->xp, rc->mode, st, p0, p1)
+                 : 0;
 }
 
 /* Rows a column pass of convert_chunk covers: about 64 KB of text and index, so that the
@@ -500,11 +513,15 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                               (int64_t)stride * 4 + 1;
     int64_t pass = PASS_BYTES / row_bytes;
     pass = pass < 8 ? 8 : pass;
-    row_cols rc;
-    if (row_cols_init(&rc, buf, buf_end, ix, cols, n_cols, fast, quote, bad, sc, fb, np, pass) <
-        0)
-        return -1;
-    int status = 0;
+    row_cols rc[2]; /* int64, float64 */
+    memset(rc, 0, sizeof rc);
+    int status =
+        row_cols_init(&rc[0], BO_CSV_INT64, np->rows_int64, buf, buf_end, ix, cols, n_cols, fast,
+                      quote, bad, sc, fb, pass) < 0 ||
+        row_cols_init(&rc[1], BO_CSV_FLOAT64, np->rows_float64, buf, buf_end, ix, cols, n_cols,
+                      fast, quote, bad, sc, fb, pass) < 0
+            ? -1
+            : 0;
     for (int64_t p0 = r0; p0 < r1 && !status; p0 += pass) {
         const int64_t p1 = p0 + pass < r1 ? p0 + pass : r1;
         /* The pass's text and index into cache before its first column walks them: one
@@ -521,14 +538,11 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
             for (; ia < ib; ia += 64)
                 __builtin_prefetch(ia);
         }
-        if (rc.n && np->rows_int64(buf, ix, rc.n, rc.f, rc.ea, rc.outs, rc.masks, rc.xp,
-                                   any_flagged ? st + (p0 - r0) : NULL, p0, p1) < 0) {
-            status = -1;
-            break;
-        }
+        for (int t = 0; t < 2 && !status; t++)
+            status = row_cols_pass(&rc[t], buf, ix, any_flagged ? st + (p0 - r0) : NULL, p0, p1);
         for (int ci = 0; ci < n_cols && !status; ci++) {
             const bo_csv_col *c = &cols[ci];
-            if (rc.n && rc.taken[ci])
+            if ((rc[0].n && rc[0].taken[ci]) || (rc[1].n && rc[1].taken[ci]))
                 continue;
             if (c->type == BO_CSV_STR) {
                 const int r = np->str(buf, buf_end, ix, c, st + (p0 - r0), p0, p1, quote,
@@ -558,7 +572,8 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
                     status = -1;
         }
     }
-    row_cols_free(&rc);
+    row_cols_free(&rc[0]);
+    row_cols_free(&rc[1]);
     return status;
 }
 
@@ -641,7 +656,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
 #if defined(__SSE2__)
     const col_passes np = pick_passes(simd);
 #else
-    const col_passes np = {0, 0, 0, 0, str_pass, NULL};
+    const col_passes np = {0, 0, 0, 0, str_pass, NULL, NULL};
 #endif
     int T = opts && opts->n_threads > 0 ? opts->n_threads : 1;
     const int64_t n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;

@@ -196,14 +196,12 @@ static inline __m512i bo_b8_int64_vals(__m512i tx, __m512i ty, __m512i lx, __m51
     return _mm512_mask_sub_epi64(v, (__mmask8)(nx | ny << 4), _mm512_setzero_si512(), v);
 }
 
-/* Fields f[0..8) of one row (o: the row's offsets; ea[i]: field f[i]'s e_adj, 0 for the row's
- * last field), for the row-by-row loop of long rows: their texts as bo_b8_texts gives them
- * (the ends in q already less ea). */
-static inline __mmask8 bo_b8_load_row(const char *buf, const uint32_t *o, const uint32_t *f,
-                                      const uint32_t *ea, __m512i *x, __m512i *y, __m512i *lx,
-                                      __m512i *ly)
+/* The bounds of fields f[0..8) of one row (o: the row's offsets; ea[i]: field f[i]'s e_adj,
+ * 0 for the row's last field), for the row-by-row loop of long rows: as bo_b8_bounds gives
+ * them, the ends in q already less ea (so e_adj 0 for what takes q). */
+static inline __m256i bo_b8_bounds_row(const uint32_t *o, const uint32_t *f, const uint32_t *ea,
+                                       uint64_t q[8], __m256i *ve)
 {
-    uint64_t q[8];
     for (int i = 0; i < 8; i++) {
         memcpy(&q[i], o + f[i], 8);
         q[i] -= (uint64_t)ea[i] << 32;
@@ -211,9 +209,20 @@ static inline __mmask8 bo_b8_load_row(const char *buf, const uint32_t *o, const 
     const __m512i vq = _mm512_setr_epi64((long long)q[0], (long long)q[1], (long long)q[2],
                                          (long long)q[3], (long long)q[4], (long long)q[5],
                                          (long long)q[6], (long long)q[7]);
-    const __m256i ve = _mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32));
-    return bo_b8_texts(buf, q, 0, _mm256_sub_epi32(ve, _mm512_cvtepi64_epi32(vq)), ve, x, y,
-                       lx, ly);
+    *ve = _mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32));
+    return _mm256_sub_epi32(*ve, _mm512_cvtepi64_epi32(vq));
+}
+
+/* The texts of fields f[0..8) of one row (bo_b8_bounds_row's arguments), as bo_b8_texts gives
+ * them. */
+static inline __mmask8 bo_b8_load_row(const char *buf, const uint32_t *o, const uint32_t *f,
+                                      const uint32_t *ea, __m512i *x, __m512i *y, __m512i *lx,
+                                      __m512i *ly)
+{
+    uint64_t q[8];
+    __m256i ve;
+    const __m256i len = bo_b8_bounds_row(o, f, ea, q, &ve);
+    return bo_b8_texts(buf, q, 0, len, ve, x, y, lx, ly);
 }
 
 /* Rows r .. r + 7 of the int64 column (bo_b8_load's arguments): writes the rows of the shape
@@ -289,25 +298,34 @@ static inline __m512i bo_b8_decs4(__m512i v, __m512i lens, unsigned *bad, unsign
                             _mm512_srli_epi64(d, 32));
 }
 
-/* Rows r .. r + 7 of the float64 column, as bo_b8_int64. */
-static inline unsigned bo_b8_float64(const char *buf, const uint32_t *o, size_t stride,
-                                     uint32_t e_adj, double *out, uint8_t *mask)
+/* The values (as bits) of the eight float64 fields bo_b8_texts loaded (ok: the ones it
+ * loaded), the fields of the shape in *good. */
+static inline __m512i bo_b8_float64_vals(__m512i tx, __m512i ty, __m512i lx, __m512i ly,
+                                         __mmask8 ok, __mmask8 *good)
 {
-    __m512i tx, ty, lx, ly, kx, ky;
-    const __mmask8 ok = bo_b8_load(buf, o, stride, e_adj, &tx, &ty, &lx, &ly);
+    __m512i kx, ky;
     unsigned bx, by, nx, ny;
     const __m512i wx = bo_b8_decs4(tx, lx, &bx, &nx, &kx);
     const __m512i wy = bo_b8_decs4(ty, ly, &by, &ny, &ky);
-    const __mmask8 good = (__mmask8)(ok & ~(bx | by << 4));
+    *good = (__mmask8)(ok & ~(bx | by << 4));
     const __m512i rows = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
     const __m512i w = _mm512_permutex2var_epi64(wx, rows, wy);
     const __m512i kf = _mm512_permutex2var_epi64(kx, rows, ky);
     const __m512d p = _mm512_permutex2var_pd(_mm512_load_pd(bo_b8_pow10), kf,
                                              _mm512_load_pd(bo_b8_pow10 + 8));
     __m512i r = _mm512_castpd_si512(_mm512_div_pd(_mm512_cvtepi64_pd(w), p));
-    r = _mm512_mask_or_epi64(r, (__mmask8)(nx | ny << 4), r,
-                             _mm512_set1_epi64((long long)0x8000000000000000ULL));
-    _mm512_mask_storeu_epi64(out, good, r);
+    return _mm512_mask_or_epi64(r, (__mmask8)(nx | ny << 4), r,
+                                _mm512_set1_epi64((long long)0x8000000000000000ULL));
+}
+
+/* Rows r .. r + 7 of the float64 column, as bo_b8_int64. */
+static inline unsigned bo_b8_float64(const char *buf, const uint32_t *o, size_t stride,
+                                     uint32_t e_adj, double *out, uint8_t *mask)
+{
+    __m512i tx, ty, lx, ly;
+    __mmask8 good;
+    const __mmask8 ok = bo_b8_load(buf, o, stride, e_adj, &tx, &ty, &lx, &ly);
+    _mm512_mask_storeu_epi64(out, good, bo_b8_float64_vals(tx, ty, lx, ly, ok, &good));
     if (mask)
         _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
     return ~(unsigned)good & 0xFF;
@@ -395,8 +413,9 @@ static inline __m512i bo_b8_decs2(__m512i v, __m512i lens, unsigned *bad, unsign
                             _mm512_shuffle_i64x2(d, d, _MM_SHUFFLE(3, 3, 1, 1)));
 }
 
-/* Rows r .. r + 7 of the float64 column, fields of up to 18 digits (bo_b8_float64's
- * arguments; buf holds at least 32 bytes). The value w / 10^kf correctly rounded, w < 10^18,
+/* The values (as bits) of eight float64 fields of up to 18 digits whose bounds bo_b8_bounds
+ * (or bo_b8_bounds_row) loaded (q8, len and ve as it gives them, e_adj as in fast_num_pass;
+ * buf holds at least 32 bytes), the fields of the shape in *good. The value w / 10^kf correctly rounded, w < 10^18,
  * by a division with its remainder: hi + lo = w exactly (hi = w rounded, lo = w - hi, a small
  * integer), q = hi / 10^kf rounded, e = hi - q 10^kf exactly (one FMA: the remainder of a
  * correctly rounded quotient is a double), and w / 10^kf = q + (e + lo) / 10^kf, whose second
@@ -406,12 +425,10 @@ static inline __m512i bo_b8_decs2(__m512i v, __m512i lens, unsigned *bad, unsign
  * rounding error of the sum (Fast2Sum) says how far it lies, and such a row (about one in
  * 2^30), or one whose s is a power of two (the halfway point below is then nearer; and
  * zero), goes to the one-field loop. */
-static inline unsigned bo_b8_float64_long(const char *buf, const uint32_t *o, size_t stride,
-                                          uint32_t e_adj, double *out, uint8_t *mask)
+static inline __m512i bo_b8_float64_long_vals(const char *buf, const uint64_t q8[8],
+                                               uint32_t e_adj, __m256i len, __m256i ve,
+                                               __mmask8 *good)
 {
-    uint64_t q8[8];
-    __m256i ve;
-    const __m256i len = bo_b8_bounds(o, stride, e_adj, q8, &ve);
     const __mmask8 ok = _mm256_cmplt_epu32_mask(_mm256_sub_epi32(len, _mm256_set1_epi32(1)),
                                                 _mm256_set1_epi32(32)) &
                         _mm256_cmpge_epu32_mask(ve, _mm256_set1_epi32(32));
@@ -466,10 +483,21 @@ static inline unsigned bo_b8_float64_long(const char *buf, const uint32_t *o, si
         _mm512_cmp_pd_mask(_mm512_abs_pd(err),
                            _mm512_mul_pd(half, _mm512_set1_pd(1.0 - 0x1p-30)), _CMP_GE_OQ) |
         _mm512_cmpeq_epi64_mask(sb, ex); /* a power of two, or zero */
-    const __mmask8 good = (__mmask8)(ok & ~bad & ~near);
-    const __m512i r = _mm512_mask_or_epi64(sb, (__mmask8)neg, sb,
-                                           _mm512_set1_epi64((long long)0x8000000000000000ULL));
-    _mm512_mask_storeu_epi64(out, good, r);
+    *good = (__mmask8)(ok & ~bad & ~near);
+    return _mm512_mask_or_epi64(sb, (__mmask8)neg, sb,
+                                _mm512_set1_epi64((long long)0x8000000000000000ULL));
+}
+
+/* Rows r .. r + 7 of the float64 column, fields of up to 18 digits (bo_b8_float64_long_vals),
+ * as bo_b8_int64. */
+static inline unsigned bo_b8_float64_long(const char *buf, const uint32_t *o, size_t stride,
+                                          uint32_t e_adj, double *out, uint8_t *mask)
+{
+    uint64_t q8[8];
+    __m256i ve;
+    __mmask8 good;
+    const __m256i len = bo_b8_bounds(o, stride, e_adj, q8, &ve);
+    _mm512_mask_storeu_epi64(out, good, bo_b8_float64_long_vals(buf, q8, e_adj, len, ve, &good));
     if (mask)
         _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
     return ~(unsigned)good & 0xFF;
@@ -610,50 +638,89 @@ FAST_NUM_PASS(pass_datetime_iso, BO_CSV_DATETIME_ISO)
 #undef FAST_NUM_PASS
 
 #if defined(BO_NUM_BATCH8)
-/* Rows [p0, p1) of the n int64 columns whose fields are f[j] (in the order of the row, each
- * fast[] in convert_chunk; ea[j]: 0 for the row's last field, else 1; outs[j], masks[j]: the
- * column's values and mask, xs[j] its general path), row by row, eight fields of a row at
- * once. For long rows: a pass of a few rows (PASS_BYTES) leaves the column batches, eight rows
- * of one column, too few rows, and their eight rows are eight lines of text and eight of index
- * apart; a row's fields are next to each other in both. Every value is written as the column
- * loop writes it (the batch's shape, else fast_num_row). Returns -1 when out of memory, else 0. */
-NUM_PASS_LINKAGE __attribute__((noinline)) int NUM_PASS(rows_int64)(
-    const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea,
-    void *const *outs, uint8_t *const *masks, const struct bo_csv_slow *const *xs,
-    const uint8_t *st, int64_t p0, int64_t p1)
+/* Rows [p0, p1) of n int64 or float64 columns (type) whose fields are f[j], in the order of
+ * the row, each fast[] in convert_chunk (ea[j]: 0 for the row's last field, else 1; outs[j],
+ * masks[j]: the column's values and mask, xs[j] its general path), row by row, eight fields of
+ * a row at once; mode: n / 8 bytes of scratch. For long rows: a pass of a few rows
+ * (PASS_BYTES) leaves the column batches, eight rows of one column, too few rows, and their
+ * rows are eight lines of text and eight of index apart; a row's fields are next to each
+ * other in both. Every value is written as the column loop writes it (a batch's shape, else
+ * fast_num_row), and each group of eight columns adapts as a column does there: 32-byte float
+ * batches after a 16-byte one left two fields or more, the one-field loop for the rest of the
+ * pass after a batch left six. Returns -1 when out of memory, else 0. */
+static inline __attribute__((always_inline)) int
+rows_pass(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea,
+          void *const *outs, uint8_t *const *masks, const struct bo_csv_slow *const *xs,
+          uint8_t *mode, const uint8_t *st, int64_t p0, int64_t p1, const bo_csv_type type)
 {
+    enum { SHORT = 0, LONG = 1, OFF = 2 };
     const size_t stride = (size_t)ix->n_fields + 1;
-    int int_first = 0; /* (float columns only) */
+    const int long_ok = type == BO_CSV_FLOAT64 && ix->consumed >= 32;
+    int int_first = 0;
+    memset(mode, SHORT, (size_t)(n / 8));
     for (int64_t r = p0; r < p1; r++) {
         const int rs = st ? st[r - p0] : ROW_CONVERT;
         const uint32_t *o = ix->offs + (size_t)r * stride;
         int j = 0;
         if (rs == ROW_CONVERT && ix->consumed >= 16)
             for (; j + 8 <= n; j += 8) {
-                __m512i tx, ty, lx, ly;
-                __mmask8 good;
-                const __mmask8 ok = bo_b8_load_row(buf, o, f + j, ea + j, &tx, &ty, &lx, &ly);
-                int64_t v[8];
-                _mm512_storeu_si512((void *)v, bo_b8_int64_vals(tx, ty, lx, ly, ok, &good));
-                for (int i = 0; i < 8; i++) {
-                    ((int64_t *)outs[j + i])[r] = v[i];
-                    if (masks[j + i])
-                        masks[j + i][r] = 0;
+                const int g = j / 8;
+                __mmask8 good = 0;
+                __m512i v = _mm512_setzero_si512();
+                if (mode[g] == SHORT) {
+                    __m512i tx, ty, lx, ly;
+                    const __mmask8 ok =
+                        bo_b8_load_row(buf, o, f + j, ea + j, &tx, &ty, &lx, &ly);
+                    v = type == BO_CSV_INT64 ? bo_b8_int64_vals(tx, ty, lx, ly, ok, &good)
+                                             : bo_b8_float64_vals(tx, ty, lx, ly, ok, &good);
+                } else if (type == BO_CSV_FLOAT64 && mode[g] == LONG) {
+                    uint64_t q[8];
+                    __m256i ve;
+                    const __m256i len = bo_b8_bounds_row(o, f + j, ea + j, q, &ve);
+                    v = bo_b8_float64_long_vals(buf, q, 0, len, ve, &good);
                 }
-                /* the others (written above, and written again here) */
-                for (unsigned rest = ~(unsigned)good & 0xFF; rest; rest &= rest - 1) {
-                    const int i = j + __builtin_ctz(rest);
+                if (good) {
+                    uint64_t w[8];
+                    _mm512_storeu_si512((void *)w, v);
+                    for (int i = 0; i < 8; i++) {
+                        ((uint64_t *)outs[j + i])[r] = w[i]; /* (the others: below) */
+                        if (masks[j + i])
+                            masks[j + i][r] = 0;
+                    }
+                }
+                const unsigned rest = ~(unsigned)good & 0xFF;
+                for (unsigned k = rest; k; k &= k - 1) {
+                    const int i = j + __builtin_ctz(k);
                     if (fast_num_row(buf, o + f[i], ea[i], outs[i], masks[i], r, ROW_CONVERT,
-                                     BO_CSV_INT64, xs[i], &int_first) < 0)
+                                     type, xs[i], &int_first) < 0)
                         return -1;
+                }
+                if (mode[g] != OFF) {
+                    const int left = __builtin_popcount(rest);
+                    if (left >= 6 && (type != BO_CSV_FLOAT64 || mode[g] == LONG || !long_ok))
+                        mode[g] = OFF;
+                    else if (mode[g] == SHORT && long_ok && left >= 2)
+                        mode[g] = LONG;
                 }
             }
         for (; j < n; j++)
-            if (fast_num_row(buf, o + f[j], ea[j], outs[j], masks[j], r, rs, BO_CSV_INT64, xs[j],
+            if (fast_num_row(buf, o + f[j], ea[j], outs[j], masks[j], r, rs, type, xs[j],
                              &int_first) < 0)
                 return -1;
     }
     return 0;
 }
+
+#define ROWS_PASS(name, type)                                                                  \
+    NUM_PASS_LINKAGE __attribute__((noinline)) int NUM_PASS(name)(                            \
+        const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea, \
+        void *const *outs, uint8_t *const *masks, const struct bo_csv_slow *const *xs,         \
+        uint8_t *mode, const uint8_t *st, int64_t p0, int64_t p1)                              \
+    {                                                                                         \
+        return rows_pass(buf, ix, n, f, ea, outs, masks, xs, mode, st, p0, p1, type);           \
+    }
+ROWS_PASS(rows_int64, BO_CSV_INT64)
+ROWS_PASS(rows_float64, BO_CSV_FLOAT64)
+#undef ROWS_PASS
 #endif
 #endif
