@@ -187,6 +187,34 @@ def test_csv_convert_index_must_fit_the_buffer():
         _core.csv_convert(_ROWS, ix, [(2, _T_STR, True, None, None)], '"', 1, False)
 
 
+def test_csv_convert_missing_value_sets_per_column_and_dest_errors():
+    """csv_convert builds one missing-value set per distinct tuple object and shares it between
+    the columns that pass it (and the fast-path answer that depends on it): columns with the
+    same tuple, an equal tuple, another one and none each get their own meaning of missing.
+    A dest array that does not fit is named by its spec (the name is formatted only then)."""
+    data = b"".join(b"%d,-1,-1,-1,-1\n" % i for i in range(8))
+    ix = _tokenize(data)[0]
+    t = (b"-1",)
+    specs = [(0, _T_INT64, True, t, None), (1, _T_INT64, True, t, None),
+             (2, _T_INT64, True, None, None), (3, _T_INT64, True, (b"-1",), None),
+             (4, _T_INT64, True, (b"x",), None)]
+    outs, _, err = _core.csv_convert(data, ix, specs, '"', 1, False)
+    assert err is None
+    assert outs[0][0].tolist() == list(range(8)) and not outs[0][1].any()
+    assert [o[1].all() for o in outs[1:]] == [True, False, True, False]
+    assert outs[2][0].tolist() == outs[4][0].tolist() == [-1] * 8
+    vals = [np.zeros(8, dtype=np.int64) for _ in specs]
+    masks = [np.zeros(8, dtype=bool) for _ in specs]
+    vals[1] = np.zeros(7, dtype=np.int64)
+    with pytest.raises(ValueError, match=r"csv_convert: dest values of spec 1 must be"):
+        _core.csv_convert(data, ix, specs, '"', 1, False,
+                          ([(v, None, m) for v, m in zip(vals, masks)], None))
+    vals[1], masks[3] = np.zeros(8, dtype=np.int64), np.zeros(8, dtype=np.int8)
+    with pytest.raises(ValueError, match=r"csv_convert: dest mask of spec 3 must be"):
+        _core.csv_convert(data, ix, specs, '"', 1, False,
+                          ([(v, None, m) for v, m in zip(vals, masks)], None))
+
+
 def test_csv_rows_names_the_bad_row():
     ix = _tokenize(_ROWS)[0]
     starts, flags, counts = _core.csv_rows(ix, [0, 8])

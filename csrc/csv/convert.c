@@ -681,9 +681,16 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         free(fast);
         return bo_error_set(err, BO_ERR_NOMEM, "out of memory");
     }
-    for (int ci = 0; ci < n_cols; ci++)
-        fast[ci] = cols[ci].type == BO_CSV_DATETIME_ISO ? !na_isolike(cols[ci].na)
-                                                         : !na_numberlike(cols[ci].na);
+    for (int ci = 0; ci < n_cols; ci++) {
+        const int iso = cols[ci].type == BO_CSV_DATETIME_ISO;
+        /* (columns share their set: the answer of the previous column of the same kind) */
+        int j = ci - 1;
+        while (j >= 0 && (cols[j].type == BO_CSV_DATETIME_ISO) != iso)
+            j--;
+        fast[ci] = j >= 0 && cols[j].na == cols[ci].na
+                       ? fast[j]
+                       : iso ? !na_isolike(cols[ci].na) : !na_numberlike(cols[ci].na);
+    }
     for (int64_t k = 0; k < n_chunks; k++)
         fbs[k].row = -1;
     int nomem = 0;

@@ -60,8 +60,8 @@ PyArrayObject *bo_py_input(PyObject *obj, int typenum, int flags, npy_intp len, 
 
 /* ------------------------------------------------------------------ outputs */
 
-PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, int at_least,
-                            const char *func, const char *name)
+PyArrayObject *bo_py_output_fits(PyObject *obj, int typenum, int ndim, npy_intp len,
+                                 int at_least)
 {
     PyArrayObject *a = PyArray_Check(obj) ? (PyArrayObject *)obj : NULL;
     int ok = a && PyArray_TYPE(a) == typenum && PyArray_ISNOTSWAPPED(a) &&
@@ -73,8 +73,16 @@ PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, 
              PyArray_STRIDE(a, ndim - 1) == (npy_intp)PyArray_ITEMSIZE(a);
     if (ok && len >= 0)
         ok = at_least ? PyArray_DIM(a, 0) >= len : PyArray_DIM(a, 0) == len;
-    if (ok)
+    return ok ? a : NULL;
+}
+
+PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, int at_least,
+                            const char *func, const char *name)
+{
+    PyArrayObject *a = bo_py_output_fits(obj, typenum, ndim, len, at_least);
+    if (a)
         return a;
+    a = PyArray_Check(obj) ? (PyArrayObject *)obj : NULL;
     PyArray_Descr *want = PyArray_DescrFromType(typenum);
     char shape[64] = "";
     if (len >= 0)

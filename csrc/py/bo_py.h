@@ -46,6 +46,10 @@ PyArrayObject *bo_py_input(PyObject *obj, int typenum, int flags, npy_intp len, 
  * ValueError naming "func: name" (func may be NULL). */
 PyArrayObject *bo_py_output(PyObject *obj, int typenum, int ndim, npy_intp len, int at_least,
                             const char *func, const char *name);
+/* bo_py_output's check alone: the array (borrowed), or NULL with no exception set (a caller
+ * that names the output per call builds the name only when the check fails). */
+PyArrayObject *bo_py_output_fits(PyObject *obj, int typenum, int ndim, npy_intp len,
+                                 int at_least);
 
 /* ------------------------------------------------------------------ owned arrays */
 

@@ -220,14 +220,18 @@ static int type_typenum(int t)
 static int dest_rows(PyObject *a, int typenum, npy_intp off, npy_intp n, const char *what,
                      Py_ssize_t i, void **ptr)
 {
-    char name[64];
-    if (i >= 0)
-        PyOS_snprintf(name, sizeof name, "dest %s of spec %zd", what, i);
-    else
-        PyOS_snprintf(name, sizeof name, "dest %s", what);
-    PyArrayObject *arr = bo_py_output(a, typenum, 1, off + n, 1, "csv_convert", name);
-    if (!arr)
+    /* (the name only for the error: formatting it for every column of every slice was a
+     * tenth of a wide table's conversion) */
+    PyArrayObject *arr = bo_py_output_fits(a, typenum, 1, off + n, 1);
+    if (!arr) {
+        char name[64];
+        if (i >= 0)
+            PyOS_snprintf(name, sizeof name, "dest %s of spec %zd", what, i);
+        else
+            PyOS_snprintf(name, sizeof name, "dest %s", what);
+        bo_py_output(a, typenum, 1, off + n, 1, "csv_convert", name);
         return -1;
+    }
     *ptr = PyArray_BYTES(arr) + (size_t)off * (size_t)PyArray_ITEMSIZE(arr);
     return 0;
 }
@@ -265,10 +269,13 @@ static int out_rows(PyObject *dest, int typenum, int zero, npy_intp off, npy_int
  * Strings are always new buffers. */
 /* csv_convert's columns: the C column descriptions and what backs them (missing-value sets,
  * datetime formats, the NumPy arrays written into), one entry per spec. */
+#define CONV_NA_SHARED 8 /* distinct missing-value tuples looked up for sharing */
 typedef struct conv_plan {
     Py_ssize_t k;
     bo_csv_col *cols;
     na_holder *nas;
+    PyObject *na_objs[CONV_NA_SHARED]; /* (borrowed from the specs) */
+    Py_ssize_t na_col[CONV_NA_SHARED], n_na;
     bo_csv_dtfmt *fmts;
     PyObject **vals, **vals2, **masks; /* values, latitudes (WKT), masks: new references */
 } conv_plan;
@@ -329,9 +336,21 @@ static int conv_parse_spec(conv_plan *p, Py_ssize_t i, PyObject *spec, const bo_
     c->field = field;
     c->type = (bo_csv_type)type;
     c->nullable = nullable;
-    if (na_from_tuple(na, &p->nas[i]) < 0)
-        return -1;
-    c->na = &p->nas[i].na;
+    /* columns share one tuple per distinct set (the reader caches them): one set built per
+     * tuple, not per column of every slice */
+    c->na = NULL;
+    for (Py_ssize_t j = 0; j < p->n_na && !c->na; j++)
+        if (p->na_objs[j] == na)
+            c->na = p->cols[p->na_col[j]].na;
+    if (!c->na) {
+        if (na_from_tuple(na, &p->nas[i]) < 0)
+            return -1;
+        c->na = &p->nas[i].na;
+        if (p->n_na < CONV_NA_SHARED) {
+            p->na_objs[p->n_na] = na;
+            p->na_col[p->n_na++] = i;
+        }
+    }
     if (type == BO_CSV_DATETIME) {
         const char *f = fmt != Py_None ? PyUnicode_AsUTF8(fmt) : NULL;
         if (!f) {
