@@ -325,7 +325,8 @@ static inline unsigned bo_b8_float64(const char *buf, const uint32_t *o, size_t 
     __m512i tx, ty, lx, ly;
     __mmask8 good;
     const __mmask8 ok = bo_b8_load(buf, o, stride, e_adj, &tx, &ty, &lx, &ly);
-    _mm512_mask_storeu_epi64(out, good, bo_b8_float64_vals(tx, ty, lx, ly, ok, &good));
+    const __m512i v = bo_b8_float64_vals(tx, ty, lx, ly, ok, &good); /* (sets good) */
+    _mm512_mask_storeu_epi64(out, good, v);
     if (mask)
         _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
     return ~(unsigned)good & 0xFF;
@@ -497,7 +498,8 @@ static inline unsigned bo_b8_float64_long(const char *buf, const uint32_t *o, si
     __m256i ve;
     __mmask8 good;
     const __m256i len = bo_b8_bounds(o, stride, e_adj, q8, &ve);
-    _mm512_mask_storeu_epi64(out, good, bo_b8_float64_long_vals(buf, q8, e_adj, len, ve, &good));
+    const __m512i v = bo_b8_float64_long_vals(buf, q8, e_adj, len, ve, &good); /* (sets good) */
+    _mm512_mask_storeu_epi64(out, good, v);
     if (mask)
         _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
     return ~(unsigned)good & 0xFF;
