@@ -26,15 +26,23 @@
 /* Below this many bytes per thread the split costs more than it saves. */
 #define BO_CSV_MIN_BYTES_PER_THREAD ((size_t)1 << 20)
 
+/* The offsets come from the pool (bo_pool_alloc), which keeps them for the next slice: fresh
+ * memory cost a page fault and a zeroed page per 4 KiB of index, slice after slice (a third
+ * of tokenizing a table of short fields). Growing copies (the pool has no realloc), so the
+ * first reservation is a guess that is rarely short (rows_guess). */
 int bo_csv_rowbuf_grow(rowbuf *b, int64_t want, int nf)
 {
     int64_t cap = b->cap ? b->cap : 64;
     while (cap < want)
         cap += cap / 2 + 64;
     size_t stride = (size_t)nf + 1;
-    uint32_t *o = realloc(b->offs, ((size_t)cap * stride + ROWBUF_SLACK) * sizeof *o);
+    uint32_t *o = bo_pool_alloc(b->pool, ((size_t)cap * stride + ROWBUF_SLACK) * sizeof *o);
     if (!o)
         return -1;
+    if (b->offs) {
+        memcpy(o, b->offs, ((size_t)b->cap * stride + ROWBUF_SLACK) * sizeof *o);
+        bo_pool_free(b->pool, b->offs);
+    }
     b->offs = o;
     uint8_t *f = realloc(b->flags, (size_t)cap);
     if (!f)
@@ -284,8 +292,17 @@ static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
     return ROW_DONE;
 }
 
+/* Rows to reserve before indexing len bytes of rows of nf fields: as many as make the index's
+ * offsets as large as the text (4 (nf + 1) bytes a row; a table's rows are mostly longer than
+ * 4 bytes a field, so growing is rare). Pages never written cost nothing. */
+static int64_t rows_guess(size_t len, int nf)
+{
+    return (int64_t)(len / (4 * ((size_t)nf + 1))) + 64;
+}
+
 static void index_from_rowbuf(bo_csv_index *out, rowbuf *rb)
 {
+    out->pool = rb->pool;
     out->offs = rb->offs;
     out->flags = rb->flags;
     out->counts = rb->counts;
@@ -308,8 +325,14 @@ static bo_status tokenize_sequential(const char *buf, size_t n, const bo_csv_tok
                                      bo_csv_index *out, bo_error *err)
 {
     rowbuf rb = {0};
+    rb.pool = o->pool;
     size_t pos;
     int nomem = 0;
+    if (rowbuf_reserve(&rb, o->max_rows > 0 && o->max_rows < rows_guess(n, nf)
+                                ? o->max_rows
+                                : rows_guess(n, nf),
+                       nf) < 0)
+        return bo_error_set(err, BO_ERR_NOMEM, "out of memory indexing %zu bytes", n);
     int r = tok_range(buf, 0, (size_t)-1, n, o, nf, o->max_rows, &rb, &pos, &nomem);
     if (nomem) {
         rowbuf_free(&rb);
@@ -487,9 +510,15 @@ static bo_status tokenize_parallel(const char *buf, size_t n, const bo_csv_tok_o
          * and rb[0] and rb[1] share a cache line (that ping-pong made two threads slower than
          * one, benchmarks/RESULTS.md, session 12) */
         rowbuf mine = rb[t];
+        mine.pool = o->pool;
         size_t at = start[t];
         int no = 0;
-        res[t] = tok_range(buf, start[t], stop, n, &ot, nf, 0, &mine, &at, &no);
+        /* range 0's buffer takes every range's rows at the end (5.): room for all of them */
+        const size_t span = t == 0 || stop == (size_t)-1 ? n - start[t] : stop - start[t];
+        if (rowbuf_reserve(&mine, rows_guess(t == 0 ? n : span, nf), nf) < 0)
+            no = 1;
+        else
+            res[t] = tok_range(buf, start[t], stop, n, &ot, nf, 0, &mine, &at, &no);
         rb[t] = mine;
         pos[t] = at;
         nomem[t] = no;
@@ -663,7 +692,7 @@ void bo_csv_index_free(bo_csv_index *ix)
 {
     if (!ix)
         return;
-    free(ix->offs);
+    bo_pool_free(ix->pool, ix->offs);
     free(ix->flags);
     free(ix->counts);
     memset(ix, 0, sizeof *ix);

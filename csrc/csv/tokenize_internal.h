@@ -9,6 +9,7 @@
 #include "blockops/bo_csv.h"
 
 typedef struct rowbuf {
+    bo_pool *pool; /* offs comes from it (bo_pool_alloc, NULL: malloc'ed through it) */
     uint32_t *offs;
     uint8_t *flags;
     int32_t *counts;
@@ -24,7 +25,7 @@ typedef struct rowbuf {
 
 static inline void rowbuf_free(rowbuf *b)
 {
-    free(b->offs);
+    bo_pool_free(b->pool, b->offs);
     free(b->flags);
     free(b->counts);
     memset(b, 0, sizeof *b);

@@ -71,6 +71,7 @@ PyObject *bo_py_csv_tokenize(PyObject *self, PyObject *args)
         goto done;
     }
     o.simd = simd;
+    o.pool = bo_py_pool(); /* the index's offsets: kept for the next slice's */
     if (get_char(dobj, "delimiter", &o.delimiter) < 0 || get_char(qobj, "quotechar", &o.quote) < 0)
         goto done;
     if (length < 0 || length > view.len) {

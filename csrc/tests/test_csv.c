@@ -182,6 +182,54 @@ static char *random_csv(size_t rows, int nf, size_t *len, int stray_quotes)
     return b;
 }
 
+/* The index's offsets from a pool (what the binding passes): the same index, sequential and
+ * split, a second read served by the buffers the first gave back; and rows of empty fields,
+ * whose index outgrows the first guess (rows_guess) and grows through the pool. */
+static void test_index_in_pool(void)
+{
+    bo_pool pool;
+    bo_pool_init(&pool, (size_t)256 << 20);
+    size_t len;
+    char *b = random_csv(120000, 5, &len, 0);
+    const size_t empty_len = (size_t)3 << 20;
+    char *e = malloc(empty_len);
+    CHECK(e != NULL);
+    for (size_t i = 0; e && i < empty_len; i++)
+        e[i] = i % 5 == 4 ? '\n' : ',';
+    for (int k = 0; b && e && k < 2; k++) {
+        const char *in = k ? e : b;
+        const size_t n = k ? empty_len : len;
+        bo_csv_index s, p;
+        bo_error err;
+        bo_csv_tok_opts o = topts(5, 1, 1);
+        CHECK(bo_csv_tokenize(in, n, &o, &s, &err) == BO_OK);
+        for (int rep = 0; rep < 2; rep++)
+            for (int T = 1; T <= 2; T++) {
+                o = topts(5, 1, T);
+                o.pool = &pool;
+                CHECK(bo_csv_tokenize(in, n, &o, &p, &err) == BO_OK);
+                CHECKF(p.n_rows == s.n_rows && p.consumed == s.consumed && p.pool == &pool,
+                       "input %d T=%d rows %lld vs %lld", k, T, (long long)p.n_rows,
+                       (long long)s.n_rows);
+                if (p.n_rows == s.n_rows) {
+                    CHECK(!memcmp(p.offs, s.offs, (size_t)s.n_rows * 6 * sizeof *s.offs));
+                    CHECK(!memcmp(p.flags, s.flags, (size_t)s.n_rows));
+                    CHECK(!memcmp(p.counts, s.counts, (size_t)s.n_rows * sizeof *s.counts));
+                }
+                bo_csv_index_free(&p);
+            }
+        if (k == 1)
+            CHECK(s.n_rows == (int64_t)((empty_len + 4) / 5)); /* (the last row unterminated) */
+        bo_csv_index_free(&s);
+    }
+    const bo_pool_stats st = bo_pool_get_stats(&pool);
+    CHECKF(st.hits > 0, "hits %llu misses %llu", (unsigned long long)st.hits,
+           (unsigned long long)st.misses);
+    free(b);
+    free(e);
+    bo_pool_set_limit(&pool, 0);
+}
+
 static void test_parallel_equals_sequential(void)
 {
     for (int stray = 0; stray < 2; stray++) {
@@ -1424,6 +1472,7 @@ int main(void)
     test_count_lines_drop();
 #endif
     test_parallel_equals_sequential();
+    test_index_in_pool();
     test_parallel_cut_in_quotes();
     test_doubles();
     test_ints_hex_dates();

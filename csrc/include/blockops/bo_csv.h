@@ -46,6 +46,8 @@ typedef struct bo_csv_tok_opts {
     int byte_path_only;   /* tests: no structural scan (scan_rows), tok_row for every row */
     int simd;             /* bo_simd_level of the structural scan (one this CPU supports; 0:
                            * the SSE2 baseline); the index is the same at every level */
+    struct bo_pool *pool; /* where the index's offsets come from and go back to (bo_pool.h;
+                           * NULL: malloc) */
 } bo_csv_tok_opts;
 
 /* The index of the complete rows of one buffer. Field f of row r spans
@@ -63,6 +65,7 @@ typedef struct bo_csv_index {
                        * -1 when the tokenizer could not tell cheaply (a row it took byte by
                        * byte, a line break inside quotes, blank lines at the end) */
     int speculated;   /* 1 when the parallel split was used and verified (diagnostics) */
+    struct bo_pool *pool; /* the pool offs came from (bo_csv_index_free gives it back) */
 } bo_csv_index;
 
 static inline uint32_t bo_csv_field_start(const bo_csv_index *ix, int64_t r, int f)
