@@ -546,6 +546,12 @@ def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
                                                          if w[2] is not pd.NA], (bs, nt)
 
 
+def _bits(v):
+    """float64 values as their bits, every NaN as one (the readers' missing values)."""
+    a = np.asarray(v, dtype=np.float64)
+    return np.where(np.isnan(a), np.uint64(0x7FF8000000000000), a.view(np.uint64))
+
+
 def _long_row_text(r, kind, i, j):
     """Field j of row i of test_numbers_of_long_rows_row_by_row (of kind, the column's):
     (text, value or None for a bad field). Bad fields are rare, so that most rows are kept."""
@@ -606,10 +612,6 @@ def test_numbers_of_long_rows_row_by_row(tmp_path, simd_level, main, crlf):
     path = write(tmp_path, (",".join(names) + eol + eol.join(rows) + eol).encode())
     dtypes = dict(zip(names, kinds))
 
-    def bits(v):
-        a = np.asarray(v, dtype=np.float64)
-        return np.where(np.isnan(a), np.uint64(0x7FF8000000000000), a.view(np.uint64))
-
     for bs, nt in ((None, 1), (None, 2), (4096, 1), (50_000, 2)):
         df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
         assert df.index.tolist() == [w[0] for w in want], (bs, nt)
@@ -618,7 +620,7 @@ def test_numbers_of_long_rows_row_by_row(tmp_path, simd_level, main, crlf):
             got = df[c].tolist()
             exp = [w[1][j] for w in want]
             if k == "float64":
-                np.testing.assert_array_equal(bits(got), bits(exp), err_msg=f"{c} {bs} {nt}")
+                np.testing.assert_array_equal(_bits(got), _bits(exp), err_msg=f"{c} {bs} {nt}")
                 continue
             if k == "Int64":
                 assert [g is pd.NA for g in got] == [e is pd.NA for e in exp], (c, bs, nt)
@@ -670,15 +672,11 @@ def test_float_batches_of_eight_against_float(tmp_path, simd_level, crlf):
                              math.nan, "1..2", crlf)
     dtypes = {"x": "float64", "p": "str", "m": "float64", "y": "float64"}
 
-    def bits(v):
-        a = np.asarray(v, dtype=np.float64)
-        return np.where(np.isnan(a), np.uint64(0x7FF8000000000000), a.view(np.uint64))
-
     for bs, nt in ((None, 1), (None, 2), (509, 2), (4096, 1)):
         df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
         assert df.index.tolist() == [w[0] for w in want], (bs, nt)
         for j, c in ((1, "x"), (2, "m"), (3, "y")):
-            np.testing.assert_array_equal(bits(df[c].to_numpy()), bits([w[j] for w in want]),
+            np.testing.assert_array_equal(_bits(df[c].to_numpy()), _bits([w[j] for w in want]),
                                           err_msg=f"{c} {bs} {nt}")
 
 
