@@ -527,9 +527,10 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
         /* The pass's text and index into cache before its first column walks them: one
          * prefetch per line, all in flight at once, where the first column's loop otherwise
          * waited for each row's line in turn (the rows are ~100 bytes apart, a stride the
-         * hardware prefetcher follows only slowly). Not when rows_pass walks the rows first:
-         * it reads each row's text and index in order, a stream the prefetcher follows. */
-        if (!rc[0].n && !rc[1].n) {
+         * hardware prefetcher follows only slowly). Not when rows_pass takes every column:
+         * it reads each row's text and index in order, a stream the prefetcher follows (the
+         * column loops of the others, strings in particular, would still want it). */
+        if (rc[0].n + rc[1].n < n_cols) {
             const char *a = buf + bo_csv_row_start(ix, p0);
             const char *b = p1 < ix->n_rows ? buf + bo_csv_row_start(ix, p1) : buf_end;
             for (; a < b; a += 64)
