@@ -294,10 +294,13 @@ static int tok_range(const char *buf, size_t begin, size_t stop, size_t n,
 
 /* Rows to reserve before indexing len bytes of rows of nf fields: as many as make the index's
  * offsets as large as the text (4 (nf + 1) bytes a row; a table's rows are mostly longer than
- * 4 bytes a field, so growing is rare). Pages never written cost nothing. */
+ * 4 bytes a field, so growing is rare). Pages never written cost nothing; the reservation
+ * stops at 64 MiB all the same (the reader's slices are 4 MiB: a caller indexing a whole
+ * large buffer at once grows past it rather than map as much as its text). */
 static int64_t rows_guess(size_t len, int nf)
 {
-    return (int64_t)(len / (4 * ((size_t)nf + 1))) + 64;
+    const size_t cap = (size_t)64 << 20;
+    return (int64_t)((len < cap ? len : cap) / (4 * ((size_t)nf + 1))) + 64;
 }
 
 static void index_from_rowbuf(bo_csv_index *out, rowbuf *rb)
