@@ -136,7 +136,7 @@ static inline __m256i bo_b8_bounds(const uint32_t *o, size_t stride, uint32_t e_
     return _mm256_sub_epi32(*ve, _mm512_cvtepi64_epi32(vq));
 }
 
-/* The texts of eight fields whose bounds bo_b8_bounds (or bo_b8_load_row) loaded: q as it
+/* The texts of eight fields whose bounds bo_b8_bounds (or bo_b8_bounds_row) loaded: q as it
  * gives them, e_adj as in fast_num_pass, len and ve as it returns them, buf holds at least 16
  * bytes. *x and *y: the 16 bytes ending at each field's end, fields 0-3 in x's 128-bit lanes,
  * 4-7 in y's (buf's first 16 for a field ending before byte 16); *lx and *ly: each lane's
@@ -414,18 +414,18 @@ static inline __m512i bo_b8_decs2(__m512i v, __m512i lens, unsigned *bad, unsign
                             _mm512_shuffle_i64x2(d, d, _MM_SHUFFLE(3, 3, 1, 1)));
 }
 
-/* The values (as bits) of eight float64 fields of up to 18 digits whose bounds bo_b8_bounds
- * (or bo_b8_bounds_row) loaded (q8, len and ve as it gives them, e_adj as in fast_num_pass;
- * buf holds at least 32 bytes), the fields of the shape in *good. The value w / 10^kf correctly rounded, w < 10^18,
- * by a division with its remainder: hi + lo = w exactly (hi = w rounded, lo = w - hi, a small
- * integer), q = hi / 10^kf rounded, e = hi - q 10^kf exactly (one FMA: the remainder of a
- * correctly rounded quotient is a double), and w / 10^kf = q + (e + lo) / 10^kf, whose second
- * term c, taken as (e + lo) times 10^-kf rounded (three roundings, no second division), is
- * within ~2^-50 of its size. The sum s = q + c rounded is then the correctly rounded value
- * unless q + c lies within that much of halfway between s and a neighbour: the exact
- * rounding error of the sum (Fast2Sum) says how far it lies, and such a row (about one in
- * 2^30), or one whose s is a power of two (the halfway point below is then nearer; and
- * zero), goes to the one-field loop. */
+/* The values (as bits) of eight float64 fields of up to 18 digits whose bounds bo_b8_bounds (or
+ * bo_b8_bounds_row) loaded (q8, len and ve as it gives them, e_adj as in fast_num_pass; buf
+ * holds at least 32 bytes), the fields of the shape in *good. The value w / 10^kf correctly
+ * rounded, w < 10^18, by a division with its remainder: hi + lo = w exactly (hi = w rounded, lo
+ * = w - hi, a small integer), q = hi / 10^kf rounded, e = hi - q 10^kf exactly (one FMA: the
+ * remainder of a correctly rounded quotient is a double), and w / 10^kf = q + (e + lo) / 10^kf,
+ * whose second term c, taken as (e + lo) times 10^-kf rounded (three roundings, no second
+ * division), is within ~2^-50 of its size. The sum s = q + c rounded is then the correctly
+ * rounded value unless q + c lies within that much of halfway between s and a neighbour: the
+ * exact rounding error of the sum (Fast2Sum) says how far it lies, and such a row (about one in
+ * 2^30), or one whose s is a power of two (the halfway point below is then nearer; and zero),
+ * goes to the one-field loop. */
 static inline __m512i bo_b8_float64_long_vals(const char *buf, const uint64_t q8[8],
                                                uint32_t e_adj, __m256i len, __m256i ve,
                                                __mmask8 *good)
