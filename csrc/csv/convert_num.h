@@ -144,7 +144,7 @@ static inline __m256i bo_b8_bounds(const uint32_t *o, size_t stride, uint32_t e_
  * Plain loads, not gathers: on AMD Zen 4 four gathers (the bounds and the texts) cost more
  * than the one-field loop's whole work. (The ends are taken from q one by one: an array of
  * them, GCC computed in a vector stored to the stack and read back in halves, which missed
- * store forwarding: wide float64 25 % slower.) */
+ * store forwarding.) */
 static inline __mmask8 bo_b8_texts(const char *buf, const uint64_t q[8], uint32_t e_adj,
                                    __m256i len, __m256i ve, __m512i *x, __m512i *y, __m512i *lx,
                                    __m512i *ly)

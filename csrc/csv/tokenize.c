@@ -27,9 +27,10 @@
 #define BO_CSV_MIN_BYTES_PER_THREAD ((size_t)1 << 20)
 
 /* The offsets come from the pool (bo_pool_alloc), which keeps them for the next slice: fresh
- * memory cost a page fault and a zeroed page per 4 KiB of index, slice after slice (a third
- * of tokenizing a table of short fields). Growing copies (the pool has no realloc), so the
- * first reservation is a guess that is rarely short (rows_guess). */
+ * memory cost a page fault and a zeroed page per 4 KiB of index, slice after slice, and a
+ * table of short fields has nearly as many bytes of index as of text. Growing copies (the
+ * pool has no realloc), so the first reservation is a guess that is rarely short
+ * (rows_guess). */
 int bo_csv_rowbuf_grow(rowbuf *b, int64_t want, int nf)
 {
     int64_t cap = b->cap ? b->cap : 64;

@@ -221,8 +221,8 @@ static int type_typenum(int t)
 static int dest_rows(PyObject *a, int typenum, npy_intp off, npy_intp n, const char *what,
                      Py_ssize_t i, void **ptr)
 {
-    /* (the name only for the error: formatting it for every column of every slice was a
-     * tenth of a wide table's conversion) */
+    /* (the name only for the error: formatted for every column of every slice, it was a
+     * share of converting a wide table worth saving, benchmarks/RESULTS.md) */
     PyArrayObject *arr = bo_py_output_fits(a, typenum, 1, off + n, 1);
     if (!arr) {
         char name[64];
