@@ -682,15 +682,16 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
         free(fast);
         return bo_error_set(err, BO_ERR_NOMEM, "out of memory");
     }
+    /* (columns share their set: each kind's answer for the last set it looked at) */
+    const bo_csv_na *seen[2] = {NULL, NULL};
+    uint8_t answer[2] = {0, 0};
     for (int ci = 0; ci < n_cols; ci++) {
         const int iso = cols[ci].type == BO_CSV_DATETIME_ISO;
-        /* (columns share their set: the answer of the previous column of the same kind) */
-        int j = ci - 1;
-        while (j >= 0 && (cols[j].type == BO_CSV_DATETIME_ISO) != iso)
-            j--;
-        fast[ci] = j >= 0 && cols[j].na == cols[ci].na
-                       ? fast[j]
-                       : iso ? !na_isolike(cols[ci].na) : !na_numberlike(cols[ci].na);
+        if (!seen[iso] || seen[iso] != cols[ci].na) {
+            seen[iso] = cols[ci].na;
+            answer[iso] = (uint8_t)(iso ? !na_isolike(cols[ci].na) : !na_numberlike(cols[ci].na));
+        }
+        fast[ci] = answer[iso];
     }
     for (int64_t k = 0; k < n_chunks; k++)
         fbs[k].row = -1;

@@ -112,6 +112,18 @@ static inline __m512i bo_b8_ints4(__m512i v, __m512i lens, unsigned *bad, unsign
                             _mm512_srli_epi64(d, 32));
 }
 
+/* The ends (less e_adj) in *ve and the lengths of eight fields whose bounds q holds (each a
+ * field's start | the next field's start << 32). */
+static inline __m256i bo_b8_lens(const uint64_t q[8], uint32_t e_adj, __m256i *ve)
+{
+    const __m512i vq = _mm512_setr_epi64((long long)q[0], (long long)q[1], (long long)q[2],
+                                         (long long)q[3], (long long)q[4], (long long)q[5],
+                                         (long long)q[6], (long long)q[7]);
+    *ve = _mm256_sub_epi32(_mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32)),
+                           _mm256_set1_epi32((int)e_adj));
+    return _mm256_sub_epi32(*ve, _mm512_cvtepi64_epi32(vq));
+}
+
 /* The bounds of rows r .. r + 7's field (o at row r's, stride apart; e_adj as in
  * fast_num_pass): q[i] = row i's field start | the next field's start (or the row's end) << 32,
  * one 64-bit load each; *ve the field ends; returns the lengths. */
@@ -128,12 +140,7 @@ static inline __m256i bo_b8_bounds(const uint32_t *o, size_t stride, uint32_t e_
     memcpy(&q[5], o4 + s1, 8);
     memcpy(&q[6], o4 + s2, 8);
     memcpy(&q[7], o4 + s3, 8);
-    const __m512i vq = _mm512_setr_epi64((long long)q[0], (long long)q[1], (long long)q[2],
-                                         (long long)q[3], (long long)q[4], (long long)q[5],
-                                         (long long)q[6], (long long)q[7]);
-    *ve = _mm256_sub_epi32(_mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32)),
-                           _mm256_set1_epi32((int)e_adj));
-    return _mm256_sub_epi32(*ve, _mm512_cvtepi64_epi32(vq));
+    return bo_b8_lens(q, e_adj, ve);
 }
 
 /* The texts of eight fields whose bounds bo_b8_bounds (or bo_b8_bounds_row) loaded: q as it
@@ -206,11 +213,7 @@ static inline __m256i bo_b8_bounds_row(const uint32_t *o, const uint32_t *f, con
         memcpy(&q[i], o + f[i], 8);
         q[i] -= (uint64_t)ea[i] << 32;
     }
-    const __m512i vq = _mm512_setr_epi64((long long)q[0], (long long)q[1], (long long)q[2],
-                                         (long long)q[3], (long long)q[4], (long long)q[5],
-                                         (long long)q[6], (long long)q[7]);
-    *ve = _mm512_cvtepi64_epi32(_mm512_srli_epi64(vq, 32));
-    return _mm256_sub_epi32(*ve, _mm512_cvtepi64_epi32(vq));
+    return bo_b8_lens(q, 0, ve);
 }
 
 /* The texts of fields f[0..8) of one row (bo_b8_bounds_row's arguments), as bo_b8_texts gives
@@ -506,6 +509,25 @@ static inline unsigned bo_b8_float64_long(const char *buf, const uint32_t *o, si
 }
 #endif
 
+#if defined(BO_NUM_BATCH8)
+/* The batches a column (or, row by row, a group of eight columns) takes next, from what the
+ * last one left to the one-field loop (left: 0 after a batch with a flagged row, which says
+ * nothing about the column). A column whose fields are mostly of other shapes (missing,
+ * exponents, quoted, 19 digits and more) goes to the one-field loop for the rest of the pass
+ * after a batch that took 2 fields or fewer: the batch's work comes on top of the one-field
+ * loop's for every field it leaves. A float column some of whose fields are too long for the
+ * 16-byte batches (up to 17 significant digits, as repr() writes doubles) takes the 32-byte
+ * ones (long_ok: the buffer holds 32 bytes). */
+enum { B8_SHORT = 0, B8_LONG = 1, B8_OFF = 2 };
+static inline int bo_b8_next_mode(int mode, int left, bo_csv_type type, int long_ok)
+{
+    const int fl = type == BO_CSV_FLOAT64 && long_ok;
+    if (left >= 6 && (!fl || mode == B8_LONG))
+        return B8_OFF;
+    return mode == B8_SHORT && fl && left >= 2 ? B8_LONG : mode;
+}
+#endif
+
 /* One row of fast_num_pass (below): the fast parser of the type, else the general path. */
 static inline __attribute__((always_inline)) int
 fast_num_row(const char *buf, const uint32_t *o, uint32_t e_adj, void *out, uint8_t *mask,
@@ -570,7 +592,7 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
     if ((type == BO_CSV_INT64 || type == BO_CSV_FLOAT64) && ix->consumed >= 16 &&
         p1 - p0 >= 16) {
         const int long_ok = ix->consumed >= 32;
-        int lng = 0;
+        int mode = B8_SHORT;
         for (; r + 8 <= p1; r += 8, o += 8 * stride) {
             uint64_t st8 = 0; /* ROW_CONVERT is 0 */
             if (st)
@@ -579,27 +601,19 @@ fast_num_pass(const char *buf, const bo_csv_index *ix, const bo_csv_col *c, cons
                             : type == BO_CSV_INT64 ? bo_b8_int64(buf, o, stride, e_adj,
                                                                  (int64_t *)out + r,
                                                                  mask ? mask + r : NULL)
-                            : lng ? bo_b8_float64_long(buf, o, stride, e_adj, (double *)out + r,
-                                                       mask ? mask + r : NULL)
+                            : mode == B8_LONG
+                                ? bo_b8_float64_long(buf, o, stride, e_adj, (double *)out + r,
+                                                     mask ? mask + r : NULL)
                                   : bo_b8_float64(buf, o, stride, e_adj, (double *)out + r,
                                                   mask ? mask + r : NULL);
-            /* a column whose fields are mostly of other shapes (missing, exponents, quoted,
-             * 19 digits and more) goes back to the one-field loop for the rest of the pass
-             * after a batch that took 2 rows or fewer: the batch's work comes on top of the
-             * one-field loop's for every row it leaves (a batch with a flagged row says
-             * nothing about the column) */
-            const int left = st8 ? 0 : __builtin_popcount(rest);
-            const int missed = left >= 6 && (type != BO_CSV_FLOAT64 || lng || !long_ok);
-            /* a float column some of whose fields are too long for the 16-byte batches (up to
-             * 17 significant digits, as repr() writes doubles) takes the 32-byte ones */
-            lng |= type == BO_CSV_FLOAT64 && long_ok && left >= 2;
+            mode = bo_b8_next_mode(mode, st8 ? 0 : __builtin_popcount(rest), type, long_ok);
             for (; rest; rest &= rest - 1) {
                 const int i = __builtin_ctz(rest);
                 if (fast_num_row(buf, o + (size_t)i * stride, e_adj, out, mask, r + i,
                                  st ? st[r + i - p0] : ROW_CONVERT, type, x, &int_first) < 0)
                     return -1;
             }
-            if (missed) {
+            if (mode == B8_OFF) {
                 r += 8;
                 o += 8 * stride;
                 break;
@@ -647,19 +661,17 @@ FAST_NUM_PASS(pass_datetime_iso, BO_CSV_DATETIME_ISO)
  * (PASS_BYTES) leaves the column batches, eight rows of one column, too few rows, and their
  * rows are eight lines of text and eight of index apart; a row's fields are next to each
  * other in both. Every value is written as the column loop writes it (a batch's shape, else
- * fast_num_row), and each group of eight columns adapts as a column does there: 32-byte float
- * batches after a 16-byte one left two fields or more, the one-field loop for the rest of the
- * pass after a batch left six. Returns -1 when out of memory, else 0. */
+ * fast_num_row), and each group of eight columns adapts as a column does there
+ * (bo_b8_next_mode). Returns -1 when out of memory, else 0. */
 static inline __attribute__((always_inline)) int
 rows_pass(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea,
           void *const *outs, uint8_t *const *masks, const struct bo_csv_slow *const *xs,
           uint8_t *mode, const uint8_t *st, int64_t p0, int64_t p1, const bo_csv_type type)
 {
-    enum { SHORT = 0, LONG = 1, OFF = 2 };
     const size_t stride = (size_t)ix->n_fields + 1;
-    const int long_ok = type == BO_CSV_FLOAT64 && ix->consumed >= 32;
+    const int long_ok = ix->consumed >= 32;
     int int_first = 0;
-    memset(mode, SHORT, (size_t)(n / 8));
+    memset(mode, B8_SHORT, (size_t)(n / 8));
     for (int64_t r = p0; r < p1; r++) {
         const int rs = st ? st[r - p0] : ROW_CONVERT;
         const uint32_t *o = ix->offs + (size_t)r * stride;
@@ -669,13 +681,13 @@ rows_pass(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, con
                 const int g = j / 8;
                 __mmask8 good = 0;
                 __m512i v = _mm512_setzero_si512();
-                if (mode[g] == SHORT) {
+                if (mode[g] == B8_SHORT) {
                     __m512i tx, ty, lx, ly;
                     const __mmask8 ok =
                         bo_b8_load_row(buf, o, f + j, ea + j, &tx, &ty, &lx, &ly);
                     v = type == BO_CSV_INT64 ? bo_b8_int64_vals(tx, ty, lx, ly, ok, &good)
                                              : bo_b8_float64_vals(tx, ty, lx, ly, ok, &good);
-                } else if (type == BO_CSV_FLOAT64 && mode[g] == LONG) {
+                } else if (type == BO_CSV_FLOAT64 && mode[g] == B8_LONG) {
                     uint64_t q[8];
                     __m256i ve;
                     const __m256i len = bo_b8_bounds_row(o, f + j, ea + j, q, &ve);
@@ -697,13 +709,9 @@ rows_pass(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, con
                                      type, xs[i], &int_first) < 0)
                         return -1;
                 }
-                if (mode[g] != OFF) {
-                    const int left = __builtin_popcount(rest);
-                    if (left >= 6 && (type != BO_CSV_FLOAT64 || mode[g] == LONG || !long_ok))
-                        mode[g] = OFF;
-                    else if (mode[g] == SHORT && long_ok && left >= 2)
-                        mode[g] = LONG;
-                }
+                if (mode[g] != B8_OFF)
+                    mode[g] = (uint8_t)bo_b8_next_mode(mode[g], __builtin_popcount(rest), type,
+                                                       long_ok);
             }
         for (; j < n; j++)
             if (fast_num_row(buf, o + f[j], ea[j], outs[j], masks[j], r, rs, type, xs[j],

@@ -332,10 +332,10 @@ static bo_status tokenize_sequential(const char *buf, size_t n, const bo_csv_tok
     rb.pool = o->pool;
     size_t pos;
     int nomem = 0;
-    if (rowbuf_reserve(&rb, o->max_rows > 0 && o->max_rows < rows_guess(n, nf)
-                                ? o->max_rows
-                                : rows_guess(n, nf),
-                       nf) < 0)
+    int64_t want = rows_guess(n, nf);
+    if (o->max_rows > 0 && o->max_rows < want)
+        want = o->max_rows;
+    if (rowbuf_reserve(&rb, want, nf) < 0)
         return bo_error_set(err, BO_ERR_NOMEM, "out of memory indexing %zu bytes", n);
     int r = tok_range(buf, 0, (size_t)-1, n, o, nf, o->max_rows, &rb, &pos, &nomem);
     if (nomem) {
