@@ -197,6 +197,28 @@ static void na_holder_free(na_holder *h)
     free(h->nums);
 }
 
+/* Columns share one tuple per distinct set (the reader caches them): the set of tuple t, one
+ * already built for the same tuple object (seen[0, *n_seen)), else built into *h and
+ * remembered while seen has room (cap). NULL with an exception when t is not a tuple of bytes
+ * or out of memory. */
+#define NA_SHARED 8
+typedef struct {
+    PyObject *obj; /* (borrowed: the caller's specs hold it) */
+    const bo_csv_na *na;
+} na_seen;
+
+static const bo_csv_na *na_shared(PyObject *t, na_seen *seen, int *n_seen, na_holder *h)
+{
+    for (int j = 0; j < *n_seen; j++)
+        if (seen[j].obj == t)
+            return seen[j].na;
+    if (na_from_tuple(t, h) < 0)
+        return NULL;
+    if (*n_seen < NA_SHARED)
+        seen[(*n_seen)++] = (na_seen){t, &h->na};
+    return &h->na;
+}
+
 static int type_typenum(int t)
 {
     switch (t) {
@@ -270,13 +292,12 @@ static int out_rows(PyObject *dest, int typenum, int zero, npy_intp off, npy_int
  * Strings are always new buffers. */
 /* csv_convert's columns: the C column descriptions and what backs them (missing-value sets,
  * datetime formats, the NumPy arrays written into), one entry per spec. */
-#define CONV_NA_SHARED 8 /* distinct missing-value tuples looked up for sharing */
 typedef struct conv_plan {
     Py_ssize_t k;
     bo_csv_col *cols;
     na_holder *nas;
-    PyObject *na_objs[CONV_NA_SHARED]; /* (borrowed from the specs) */
-    Py_ssize_t na_col[CONV_NA_SHARED], n_na;
+    na_seen na_seen[NA_SHARED];
+    int n_na_seen;
     bo_csv_dtfmt *fmts;
     PyObject **vals, **vals2, **masks; /* values, latitudes (WKT), masks: new references */
 } conv_plan;
@@ -337,21 +358,8 @@ static int conv_parse_spec(conv_plan *p, Py_ssize_t i, PyObject *spec, const bo_
     c->field = field;
     c->type = (bo_csv_type)type;
     c->nullable = nullable;
-    /* columns share one tuple per distinct set (the reader caches them): one set built per
-     * tuple, not per column of every slice */
-    c->na = NULL;
-    for (Py_ssize_t j = 0; j < p->n_na && !c->na; j++)
-        if (p->na_objs[j] == na)
-            c->na = p->cols[p->na_col[j]].na;
-    if (!c->na) {
-        if (na_from_tuple(na, &p->nas[i]) < 0)
-            return -1;
-        c->na = &p->nas[i].na;
-        if (p->n_na < CONV_NA_SHARED) {
-            p->na_objs[p->n_na] = na;
-            p->na_col[p->n_na++] = i;
-        }
-    }
+    if (!(c->na = na_shared(na, p->na_seen, &p->n_na_seen, &p->nas[i])))
+        return -1;
     if (type == BO_CSV_DATETIME) {
         const char *f = fmt != Py_None ? PyUnicode_AsUTF8(fmt) : NULL;
         if (!f) {
@@ -608,6 +616,8 @@ PyObject *bo_py_csv_infer_fields(PyObject *self, PyObject *args)
     bo_csv_type *types = NULL;
     na_holder *hs = NULL;
     const bo_csv_na **nas = NULL;
+    na_seen seen[NA_SHARED];
+    int n_seen = 0;
     Py_buffer *views = NULL;
     const char **bufs = NULL;
     const bo_csv_index **ixs = NULL;
@@ -663,17 +673,8 @@ PyObject *bo_py_csv_infer_fields(PyObject *self, PyObject *args)
             }
         fields[i] = (int)f;
         made = i + 1;
-        /* columns share one tuple per distinct set (the reader caches them): one set built
-         * per tuple, not per column */
-        PyObject *t = PySequence_Fast_GET_ITEM(nseq, i);
-        for (Py_ssize_t j = i - 1; j >= 0 && !nas[i]; j--)
-            if (PySequence_Fast_GET_ITEM(nseq, j) == t)
-                nas[i] = nas[j];
-        if (nas[i])
-            continue;
-        if (na_from_tuple(t, &hs[i]) < 0)
+        if (!(nas[i] = na_shared(PySequence_Fast_GET_ITEM(nseq, i), seen, &n_seen, &hs[i])))
             goto done;
-        nas[i] = &hs[i].na;
     }
     Py_BEGIN_ALLOW_THREADS
     bo_csv_infer_fields((int)nw, bufs, ixs, (int)n, fields, quote, nas, pad_short, n_threads,
