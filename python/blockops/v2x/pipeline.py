@@ -983,7 +983,10 @@ class _ArrowAttack:
         row_key = self.cfg["attack"].get("row_key")
         reads = [c for c in dict.fromkeys((ops.ID, *self._WRITES, row_key))
                  if c and c in t.column_names]
-        small = self._attack(t.select([*reads, index]).to_pandas())
+        # split_blocks: each column its own block, the numeric ones views of the table's
+        # buffers, not copied into one 2-D block that the attack only reads (it copies what
+        # it writes)
+        small = self._attack(t.select([*reads, index]).to_pandas(split_blocks=True))
         arrays = []
         for f in schema:
             if f.name == "row":
