@@ -379,3 +379,43 @@ def test_bench_kernels_script_compares_builds(suite_dir):
                          timeout=300)
     assert bad.returncode != 0 and "no column of numeric is 'nosuch'" in bad.stderr
     assert meta["rows"] > 0
+
+
+def test_bench_convert_limits_script(suite_dir):
+    """benchmarks/bench_convert_limits.py: the converters, the text read once and the peer
+    parser (fast_float / std::from_chars, built by the script) per group, the peer's values
+    checked against read_csv's; a group of another kind is an error."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    include = "/usr/include"
+    if not shutil.which("g++") or not os.path.exists(f"{include}/fast_float/fast_float.h"):
+        pytest.skip("needs g++ and the fast_float headers (Debian: libfast-float-dev)")
+    meta, *_ = _tiny_numeric(suite_dir)
+    script = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks",
+                          "bench_convert_limits.py")
+    pkg = os.path.dirname(os.path.dirname(blockops.__file__))
+    base = [sys.executable, script, "--dir", suite_dir, "--size", str(TINY), "--seed", "3",
+            "--reps", "1", "--rounds", "2", "--build", f"this={pkg}",
+            "--fast-float-include", include]
+    out = subprocess.run(base + ["--groups", "numeric:int64,numeric:float64"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "the peers' values equal read_csv's" in out.stdout
+    rows = [[c.strip() for c in r.split("|")] for r in out.stdout.splitlines()
+            if r.startswith("| numeric")]
+    assert [(r[1], r[2].split(" (")[0]) for r in rows] == [
+        ("numeric: int64", "blockops csv_convert"),
+        ("numeric: int64", "the slices' text read once"),
+        ("numeric: int64", "std::from_chars"),
+        ("numeric: float64", "blockops csv_convert"),
+        ("numeric: float64", "the slices' text read once"),
+        ("numeric: float64", "fast_float::from_chars")]
+    for r in rows:
+        each = [float(x) for x in r[3].split()]
+        assert len(each) == 2 and all(x > 0 for x in each) and float(r[5]) == min(each)
+    bad = subprocess.run(base + ["--groups", "numeric:str"], capture_output=True, text=True,
+                         timeout=300)
+    assert bad.returncode != 0 and "shape:int64 or shape:float64" in bad.stderr
