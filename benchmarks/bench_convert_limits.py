@@ -44,51 +44,27 @@ import _builds  # benchmarks/_builds.py (this directory is on sys.path)
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # one file, one group: ns a value of the converter and of the text read once, best of reps passes
-CHILD = r"""
-import json, mmap, sys, time
+CHILD = _builds.GROUP_CHILD + r"""
 import numpy as np
-from blockops import _core
-from blockops._bench import csv_kernels as K, csv_shapes as S
-from blockops._bench.csv_suite import _spell
-from blockops.io._csv_assemble import _BlockColumns
-from blockops.io.csv import SLICE_BYTES
-path, shape, group, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-schema = S.columns_of(S.SHAPES[shape])
-specs, cspecs, delim, quote, max_row, extra = K._reader_setup(
-    path, {c: _spell(k, "blockops") for c, k in schema})
-idx = [i for i, (c, k) in enumerate(schema) if group in ("all", k, c)]
-if not idx:
-    sys.exit(f"no column of {shape} is {group!r}")
-with open(path, "rb") as f:
-    mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-buf = memoryview(mm)
-_, _, nf, hdr, _, err = _core.csv_tokenize(buf, len(buf), delim, quote, 0, False, 1, max_row, 1)
-slices = lambda: K._slices(_core, buf, hdr, delim, quote, nf, max_row, SLICE_BYTES, [0.0])
-rows = sum(r for _, _, r in slices())
-acc = _BlockColumns([specs[i] for i in idx], rows, 1, 1)
-dest, sub = acc.dest(), [cspecs[i] for i in idx]
 conv = read = float("inf")
 for rep in range(reps + 1):  # pass 0 untimed (writes every page of dest)
-    tc = tf = 0.0
+    tc = tr = 0.0
     r0 = 0
     for piece, ix, r in slices():
         t0 = time.perf_counter()
-        _outs, _bad, err = _core.csv_convert(piece, ix, sub, quote, 1, True, dest, r0, False,
-                                             *extra)
+        convert(piece, ix, r0)
         tc += time.perf_counter() - t0
-        if err is not None:
-            sys.exit(f"csv_convert: {err}")
         r0 += r
     for piece, ix, r in slices():  # the same slices, tokenized again: read instead
         words = np.frombuffer(piece, dtype=np.uint8)
         words = words[: len(words) // 8 * 8].view(np.uint64)
         t0 = time.perf_counter()
         np.bitwise_or.reduce(words)
-        tf += time.perf_counter() - t0
+        tr += time.perf_counter() - t0
     if rep:
-        conv, read = min(conv, tc), min(read, tf)
-n = rows * len(idx)
-print(json.dumps({"convert": conv * 1e9 / n, "read": read * 1e9 / n, "values": n}))
+        conv, read = min(conv, tc), min(read, tr)
+print(json.dumps({"convert": conv * 1e9 / n_values, "read": read * 1e9 / n_values,
+                  "values": n_values}))
 """
 
 
@@ -174,10 +150,7 @@ def main(argv=None) -> int:
     ff_version = None
     for rnd in range(a.rounds):
         for shape, kind in groups:
-            path = os.path.join(a.dir, f"{shape}_{a.size}B_seed{a.seed}.csv")
-            if not os.path.exists(path):
-                ap.error(f"{path} is missing: run python -m blockops bench csv-suite "
-                         f"--size {a.size} --out-dir {a.dir} first")
+            path = _builds.suite_file(ap, a, shape)
             b = _builds.run(CHILD, [path, shape, kind, a.reps], root)
             fields = _fields_file(path, shape, kind, tmp)
             check = rnd == 0

@@ -25,43 +25,18 @@ import sys
 import _builds  # benchmarks/_builds.py (this directory is on sys.path)
 
 # one file, one group, one build: ns a value, best of reps passes
-CHILD = r"""
-import json, mmap, sys, time
-from blockops import _core
-from blockops._bench import csv_kernels as K, csv_shapes as S
-from blockops._bench.csv_suite import _spell
-from blockops.io._csv_assemble import _BlockColumns
-from blockops.io.csv import SLICE_BYTES
-path, shape, group, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-schema = S.columns_of(S.SHAPES[shape])
-dtypes = {c: _spell(k, "blockops") for c, k in schema}
-specs, cspecs, delim, quote, max_row, extra = K._reader_setup(path, dtypes)
-idx = [i for i, (c, k) in enumerate(schema) if group in ("all", k, c)]
-if not idx:
-    sys.exit(f"no column of {shape} is {group!r}")
-with open(path, "rb") as f:
-    mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-buf = memoryview(mm)
-_, _, nf, hdr, _, err = _core.csv_tokenize(buf, len(buf), delim, quote, 0, False, 1, max_row, 1)
-rows = sum(r for _, _, r in K._slices(_core, buf, hdr, delim, quote, nf, max_row, SLICE_BYTES,
-                                      [0.0]))
-acc = _BlockColumns([specs[i] for i in idx], rows, 1, 1)
-dest, sub = acc.dest(), [cspecs[i] for i in idx]
+CHILD = _builds.GROUP_CHILD + r"""
 best = float("inf")
 for rep in range(reps + 1):  # the first pass writes every page of dest (untimed)
     t, r0 = 0.0, 0
-    for piece, ix, r in K._slices(_core, buf, hdr, delim, quote, nf, max_row, SLICE_BYTES,
-                                  [0.0]):
+    for piece, ix, r in slices():
         t0 = time.perf_counter()
-        _outs, _bad, err = _core.csv_convert(piece, ix, sub, quote, 1, True, dest, r0, False,
-                                             *extra)
+        convert(piece, ix, r0)
         t += time.perf_counter() - t0
-        if err is not None:
-            sys.exit(f"csv_convert: {err}")
         r0 += r
     if rep:
         best = min(best, t)
-print(json.dumps(best * 1e9 / (rows * len(idx))))
+print(json.dumps(best * 1e9 / n_values))
 """
 
 
@@ -79,10 +54,7 @@ def main(argv=None) -> int:
     got: dict = {}
     for rnd in range(a.rounds):
         for shape, group in groups:
-            path = os.path.join(a.dir, f"{shape}_{a.size}B_seed{a.seed}.csv")
-            if not os.path.exists(path):
-                ap.error(f"{path} is missing: run python -m blockops bench csv-suite "
-                         f"--size {a.size} --out-dir {a.dir} first")
+            path = _builds.suite_file(ap, a, shape)
             for label, root in _builds.order(builds, rnd):
                 got.setdefault((shape, group, label), []).append(
                     _builds.run(CHILD, [path, shape, group, a.reps], root))
