@@ -1,9 +1,9 @@
 // The peers of bench_convert_limits.py: the fields of a CSV column group parsed one by one by
 // fast_float::from_chars (double; int64 too from fast_float 7, else std::from_chars), the
-// fields packed end to end in
-// one buffer (no CSV, no index: an easier job than a converter's). Input file: per field a
-// 4-byte little-endian length, then its bytes. Prints JSON: ns a value, best of reps passes;
-// with OUT_FILE, writes the values (native doubles or int64s, in the fields' order) there.
+// fields packed end to end in one buffer (no CSV, no index: an easier job than a converter's).
+// Input file: per field a 4-byte little-endian length, then its bytes. Prints JSON: ns a
+// value, best of reps passes; with OUT_FILE, writes the values (native doubles or int64s, in
+// the fields' order) there.
 #include <fast_float/fast_float.h>
 
 #include <charconv>
