@@ -546,6 +546,46 @@ def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
                                                          if w[2] is not pd.NA], (bs, nt)
 
 
+def _short_int_text(r):
+    """One int64 field's text of at most 8 bytes for test_short_int_batches_of_eight (the
+    AVX-512 batches take eight such fields a register): (text, value or None for a bad
+    field), the shape and every way out of it within 8 bytes."""
+    k = r.random()
+    if k < 0.75:  # the shape: [+-] 1..7 digits or 8 digits
+        n = int(r.integers(1, 9))
+        v = "".join(r.choice(list("0123456789"), n))
+        sign = "" if n == 8 else "-" if r.random() < 0.3 else "+" if r.random() < 0.1 else ""
+        return sign + v, int(sign + v)
+    if k < 0.88:  # the general path's spellings of good values
+        v = int(r.integers(-9999, 9999))
+        t = r.choice([f'"{v}"', f" {v}", f"{v} ", "0" * int(r.integers(1, 3)) + str(abs(v))])
+        return str(t), abs(v) if t.startswith("0") else v
+    return str(r.choice(["-", "+", "--1", "+-5", "1-", "12a", "1.5", "0x1", "1 2", "-+0",
+                         "9-9", "+"])), None
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_short_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
+    """Int64 columns whose fields are all at most 8 bytes long (the AVX-512 batches then take
+    the eight fields in one register): every mix of the shape, signs, quoted, blank-padded,
+    missing and bad fields in a batch, first field, middle and last (before LF or CR LF), short
+    rows, several block sizes and thread counts: int()'s values and exactly the bad rows
+    skipped."""
+    bio = csv_api()
+    path, want = _batch_file(tmp_path, np.random.default_rng(31 + crlf), _short_int_text,
+                             pd.NA, "1-", crlf)
+    dtypes = {"x": "int64", "p": "str", "m": "Int64", "y": "int64"}
+    for bs, nt in ((None, 1), (None, 2), (509, 2), (4096, 1)):
+        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
+        assert df.index.tolist() == [w[0] for w in want], (bs, nt)
+        assert df["x"].tolist() == [w[1] for w in want], (bs, nt)
+        assert df["y"].tolist() == [w[3] for w in want], (bs, nt)
+        got_m = df["m"].tolist()
+        assert [g is pd.NA for g in got_m] == [w[2] is pd.NA for w in want], (bs, nt)
+        assert [g for g in got_m if g is not pd.NA] == [w[2] for w in want
+                                                         if w[2] is not pd.NA], (bs, nt)
+
+
 def _bits(v):
     """float64 values as their bits, every NaN as one (the readers' missing values)."""
     a = np.asarray(v, dtype=np.float64)
@@ -556,9 +596,11 @@ def _long_row_text(r, kind, i, j):
     """Field j of row i of test_numbers_of_long_rows_row_by_row (of kind, the column's):
     (text, value or None for a bad field). Bad fields are rare, so that most rows are kept."""
     if kind in ("int64", "Int64"):
-        t, v = _int_batch_text(r)
+        # rows 500-599: fields of at most 8 bytes (the 8-byte int batches)
+        text = _short_int_text if 500 <= i < 600 else _int_batch_text
+        t, v = text(r)
         while v is None and r.random() > 0.02:
-            t, v = _int_batch_text(r)
+            t, v = text(r)
         if kind == "Int64" and r.random() < 0.2:
             t, v = "", pd.NA
         if 300 <= i < 340 and j % 8 == i % 8 and i % 2:  # one bad field a batch
@@ -590,7 +632,7 @@ def test_numbers_of_long_rows_row_by_row(tmp_path, simd_level, main, crlf):
     AVX-512 level): 147 columns, 99 of the main kind between columns of the others (ints
     nullable or not, with missing values), the last field one of them, every mix of the
     batches' shapes, longer, quoted, missing and bad fields, stretches of rows whose floats
-    take the 32-byte batches or none, short rows, and a stretch where every eighth field is
+    take the 32-byte batches or none and whose ints the 8-byte ones, short rows, and a stretch where every eighth field is
     bad, at several block sizes and thread counts: the values int() and float() give (bit for
     bit), and exactly the rows with a bad field skipped."""
     bio = csv_api()

@@ -43,7 +43,8 @@ static inline int float_fast(const char *lo, const char *s, size_t len, double *
  * load, the digit and sign tests, the combining and the store, each on 16 bytes of a 64-byte
  * register. Here every step works on eight fields: the bounds by one 64-bit load a row, the 16
  * bytes ending at each field in one 128-bit lane (rows 0-3 in one register, 4-7 in another),
- * the tests as 64-bit masks and the digits combined as bo_digit_run16_x does, lane by lane.
+ * the tests as 64-bit masks and the digits combined as bo_digit_run16_x does, lane by lane
+ * (int64 fields of at most 8 bytes: 8 bytes a field, all eight in one register).
  * The int shape is bo_int_field_fast's exactly ([+-] and 1..15 digits, or 16 digits, the 16
  * bytes before the end readable), so a field either gets the same value or goes, alone, to
  * the one-field loop; the float shapes are below. */
@@ -203,6 +204,77 @@ static inline __m512i bo_b8_int64_vals(__m512i tx, __m512i ty, __m512i lx, __m51
     return _mm512_mask_sub_epi64(v, (__mmask8)(nx | ny << 4), _mm512_setzero_si512(), v);
 }
 
+/* ---- int64 fields of at most 8 bytes (one 64-bit lane a field) ---- */
+
+/* byte j of each 64-bit lane: its place in the lane; the byte index of that lane's row length
+ * (lengths as int32 in row order) */
+static const uint8_t bo_b8_iota8[64] __attribute__((aligned(64))) = {
+    0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7,
+    0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7};
+#define BO_B8_REP8(v) v, v, v, v, v, v, v, v
+static const uint8_t bo_b8_len8[64] __attribute__((aligned(64))) = {
+    BO_B8_REP8(0),  BO_B8_REP8(4),  BO_B8_REP8(8),  BO_B8_REP8(12),
+    BO_B8_REP8(16), BO_B8_REP8(20), BO_B8_REP8(24), BO_B8_REP8(28)};
+#undef BO_B8_REP8
+
+/* One bit per 64-bit lane of a 64-bit byte mask, set when any of the lane's 8 bits is (as
+ * bo_b8_lane_any, on groups of 8) */
+static inline unsigned bo_b8_lane8_any(uint64_t m)
+{
+    const uint64_t low = 0x7F7F7F7F7F7F7F7FULL;
+    return (unsigned)_pext_u64(((m & low) + low) | m, 0x8080808080808080ULL);
+}
+
+/* The values of eight int64 fields whose bounds bo_b8_bounds loaded (q, len and ve as it gives
+ * them, e_adj as in fast_num_pass), when none is longer than 8 bytes (a table of small
+ * counts, codes and flags): the 8 bytes ending at each field in one 64-bit lane, so one
+ * register holds the eight rows where the 16-byte batches need two, and one pass of the tests
+ * and the digit combining does them all. The shape is bo_b8_ints4's within 8 bytes ([+-] and
+ * 1..7 digits, or 8 digits); the fields of it in *good, the others (and a field ending before
+ * byte 8 of the buffer) for the one-field loop. */
+static inline __m512i bo_b8_int64_tiny_vals(const char *buf, const uint64_t q[8], uint32_t e_adj,
+                                            __m256i len, __m256i ve, __mmask8 *good)
+{
+#define BO_B8_AT8(i)                                                                           \
+    _mm_loadl_epi64((const __m128i *)(const void *)(buf + ((uint32_t)(q[i] >> 32) - e_adj >= 8 \
+                                                               ? (uint32_t)(q[i] >> 32) - e_adj - 8 \
+                                                               : 0)))
+    __m512i v = _mm512_castsi128_si512(_mm_unpacklo_epi64(BO_B8_AT8(0), BO_B8_AT8(1)));
+    v = _mm512_inserti32x4(v, _mm_unpacklo_epi64(BO_B8_AT8(2), BO_B8_AT8(3)), 1);
+    v = _mm512_inserti32x4(v, _mm_unpacklo_epi64(BO_B8_AT8(4), BO_B8_AT8(5)), 2);
+    v = _mm512_inserti32x4(v, _mm_unpacklo_epi64(BO_B8_AT8(6), BO_B8_AT8(7)), 3);
+#undef BO_B8_AT8
+    const __m512i lens = _mm512_permutexvar_epi8(_mm512_load_si512((const void *)bo_b8_len8),
+                                                 _mm512_castsi256_si512(len));
+    const bo_b8_cls k = bo_b8_classes(v, bo_b8_iota8, lens, 8);
+    /* a non-digit other than a leading sign, or a sign alone (on the lane's last byte) */
+    const unsigned bad =
+        bo_b8_lane8_any((k.field & ~k.digit & ~k.sign) | (k.sign & 0x8080808080808080ULL));
+    const unsigned neg = bo_b8_lane8_any(k.minus);
+    __m512i d = _mm512_maskz_mov_epi8(k.field & k.digit, k.x);
+    d = _mm512_maddubs_epi16(d, _mm512_set1_epi16(10 | 1 << 8));
+    d = _mm512_madd_epi16(d, _mm512_set1_epi32(100 | 1 << 16)); /* 4 digits a 32-bit half */
+    d = _mm512_add_epi64(_mm512_mul_epu32(d, _mm512_set1_epi64(10000)), _mm512_srli_epi64(d, 32));
+    const __mmask8 ok = _mm256_cmplt_epu32_mask(_mm256_sub_epi32(len, _mm256_set1_epi32(1)),
+                                                _mm256_set1_epi32(8)) &
+                        _mm256_cmpge_epu32_mask(ve, _mm256_set1_epi32(8));
+    *good = (__mmask8)(ok & ~bad);
+    return _mm512_mask_sub_epi64(d, (__mmask8)neg, _mm512_setzero_si512(), d);
+}
+
+/* The values of eight int64 fields whose bounds bo_b8_bounds (or bo_b8_bounds_row) loaded (q,
+ * len and ve as it gives them, e_adj as in fast_num_pass), the fields of the shape in *good:
+ * one register of 8-byte fields when none is longer, else the 16-byte batches. */
+static inline __m512i bo_b8_int64_q(const char *buf, const uint64_t q[8], uint32_t e_adj,
+                                    __m256i len, __m256i ve, __mmask8 *good)
+{
+    if (_mm256_cmple_epu32_mask(len, _mm256_set1_epi32(8)) == 0xFF)
+        return bo_b8_int64_tiny_vals(buf, q, e_adj, len, ve, good);
+    __m512i tx, ty, lx, ly;
+    const __mmask8 ok = bo_b8_texts(buf, q, e_adj, len, ve, &tx, &ty, &lx, &ly);
+    return bo_b8_int64_vals(tx, ty, lx, ly, ok, good);
+}
+
 /* The bounds of fields f[0..8) of one row (o: the row's offsets; ea[i]: field f[i]'s e_adj,
  * 0 for the row's last field), for the row-by-row loop of long rows: as bo_b8_bounds gives
  * them, the ends in q already less ea (so e_adj 0 for what takes q). */
@@ -234,10 +306,11 @@ static inline __mmask8 bo_b8_load_row(const char *buf, const uint32_t *o, const 
 static inline unsigned bo_b8_int64(const char *buf, const uint32_t *o, size_t stride,
                                    uint32_t e_adj, int64_t *out, uint8_t *mask)
 {
-    __m512i tx, ty, lx, ly;
+    uint64_t q[8];
+    __m256i ve;
     __mmask8 good;
-    const __mmask8 ok = bo_b8_load(buf, o, stride, e_adj, &tx, &ty, &lx, &ly);
-    const __m512i v = bo_b8_int64_vals(tx, ty, lx, ly, ok, &good);
+    const __m256i len = bo_b8_bounds(o, stride, e_adj, q, &ve);
+    const __m512i v = bo_b8_int64_q(buf, q, e_adj, len, ve, &good);
     _mm512_mask_storeu_epi64(out, good, v);
     if (mask)
         _mm_mask_storeu_epi8(mask, good, _mm_setzero_si128());
@@ -681,12 +754,16 @@ rows_pass(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, con
                 const int g = j / 8;
                 __mmask8 good = 0;
                 __m512i v = _mm512_setzero_si512();
-                if (mode[g] == B8_SHORT) {
+                if (type == BO_CSV_INT64 && mode[g] == B8_SHORT) {
+                    uint64_t q[8];
+                    __m256i ve;
+                    const __m256i len = bo_b8_bounds_row(o, f + j, ea + j, q, &ve);
+                    v = bo_b8_int64_q(buf, q, 0, len, ve, &good);
+                } else if (mode[g] == B8_SHORT) {
                     __m512i tx, ty, lx, ly;
                     const __mmask8 ok =
                         bo_b8_load_row(buf, o, f + j, ea + j, &tx, &ty, &lx, &ly);
-                    v = type == BO_CSV_INT64 ? bo_b8_int64_vals(tx, ty, lx, ly, ok, &good)
-                                             : bo_b8_float64_vals(tx, ty, lx, ly, ok, &good);
+                    v = bo_b8_float64_vals(tx, ty, lx, ly, ok, &good);
                 } else if (type == BO_CSV_FLOAT64 && mode[g] == B8_LONG) {
                     uint64_t q[8];
                     __m256i ve;
