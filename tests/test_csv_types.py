@@ -535,8 +535,12 @@ def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
     path, want = _batch_file(tmp_path, np.random.default_rng(21 + crlf), _int_batch_text,
                              pd.NA, "1-", crlf)
     dtypes = {"x": "int64", "p": "str", "m": "Int64", "y": "int64"}
-    for bs, nt in ((None, 1), (None, 2), (509, 2), (4096, 1)):
-        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
+    # columns: only the numbers (every column converted is an int64 one: the batches then
+    # take eight rows of each column in turn)
+    for bs, nt, cols in ((None, 1, None), (None, 2, None), (509, 2, None), (4096, 1, None),
+                         (None, 1, ["x", "m", "y"]), (509, 2, ["x", "m", "y"])):
+        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", columns=cols,
+                          **bs_kw(bs))
         assert df.index.tolist() == [w[0] for w in want], (bs, nt)
         assert df["x"].tolist() == [w[1] for w in want], (bs, nt)
         assert df["y"].tolist() == [w[3] for w in want], (bs, nt)
@@ -575,8 +579,12 @@ def test_short_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
     path, want = _batch_file(tmp_path, np.random.default_rng(31 + crlf), _short_int_text,
                              pd.NA, "1-", crlf)
     dtypes = {"x": "int64", "p": "str", "m": "Int64", "y": "int64"}
-    for bs, nt in ((None, 1), (None, 2), (509, 2), (4096, 1)):
-        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
+    # columns: only the numbers (every column converted is an int64 one: the batches then
+    # take eight rows of each column in turn)
+    for bs, nt, cols in ((None, 1, None), (None, 2, None), (509, 2, None), (4096, 1, None),
+                         (None, 1, ["x", "m", "y"]), (509, 2, ["x", "m", "y"])):
+        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", columns=cols,
+                          **bs_kw(bs))
         assert df.index.tolist() == [w[0] for w in want], (bs, nt)
         assert df["x"].tolist() == [w[1] for w in want], (bs, nt)
         assert df["y"].tolist() == [w[3] for w in want], (bs, nt)
@@ -714,8 +722,10 @@ def test_float_batches_of_eight_against_float(tmp_path, simd_level, crlf):
                              math.nan, "1..2", crlf)
     dtypes = {"x": "float64", "p": "str", "m": "float64", "y": "float64"}
 
-    for bs, nt in ((None, 1), (None, 2), (509, 2), (4096, 1)):
-        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", **bs_kw(bs))
+    for bs, nt, cols in ((None, 1, None), (None, 2, None), (509, 2, None), (4096, 1, None),
+                         (None, 1, ["x", "m", "y"]), (509, 2, ["x", "m", "y"])):
+        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", columns=cols,
+                          **bs_kw(bs))
         assert df.index.tolist() == [w[0] for w in want], (bs, nt)
         for j, c in ((1, "x"), (2, "m"), (3, "y")):
             np.testing.assert_array_equal(_bits(df[c].to_numpy()), _bits([w[j] for w in want]),

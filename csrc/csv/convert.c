@@ -360,6 +360,7 @@ typedef struct {
     bo_csv_num_pass_fn int64, float64, float32, datetime_iso;
     str_pass_fn str;
     bo_csv_rows_fn rows_int64, rows_float64; /* NULL below the AVX-512 level */
+    bo_csv_rows_fn cols_int64, cols_float64;
 } col_passes;
 
 #if defined(__SSE2__)
@@ -370,7 +371,7 @@ static col_passes pick_passes(int simd)
     if (simd >= BO_SIMD_AVX2 && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
         __builtin_cpu_supports("popcnt")) {
         col_passes p = {pass_int64_avx2, pass_float64_avx2, pass_float32_avx2,
-                        pass_datetime_iso_avx2, str_pass_avx2, NULL, NULL};
+                        pass_datetime_iso_avx2, str_pass_avx2, NULL, NULL, NULL, NULL};
 #if defined(BO_HAVE_CONV_AVX512)
         if (simd >= BO_SIMD_AVX512 && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
@@ -379,6 +380,8 @@ static col_passes pick_passes(int simd)
             p.float64 = pass_float64_avx512;
             p.rows_int64 = rows_int64_avx512;
             p.rows_float64 = rows_float64_avx512;
+            p.cols_int64 = cols_int64_avx512;
+            p.cols_float64 = cols_float64_avx512;
         }
 #endif
         return p;
@@ -386,7 +389,7 @@ static col_passes pick_passes(int simd)
 #endif
     (void)simd;
     return (col_passes){pass_int64, pass_float64, pass_float32, pass_datetime_iso, str_pass,
-                        NULL, NULL};
+                        NULL, NULL, NULL, NULL};
 }
 #endif
 
@@ -395,9 +398,10 @@ static col_passes pick_passes(int simd)
  * rows, and their rows are far apart. */
 #define ROWWISE_MAX_ROWS 64
 
-/* What rows_pass needs for the columns of one type of a chunk, taken out of the column loop
- * (taken[ci]); n = 0 when the chunk's passes are long enough for the column batches, fewer
- * than eight columns qualify or the level has no rows_pass. One allocation. */
+/* What rows_pass (passes of long rows, at least eight columns of the type) or cols_pass
+ * (passes of short rows, every column of the chunk an int64 or float64 one, at least two of
+ * the type) needs for the columns of one type of a chunk, taken out of the column loop
+ * (taken[ci]); n = 0 when neither applies or the level has neither. One allocation. */
 typedef struct {
     int n;
     bo_csv_rows_fn fn;
@@ -417,22 +421,27 @@ static void row_cols_free(row_cols *rc)
     rc->n = 0;
 }
 
-static int row_cols_init(row_cols *rc, bo_csv_type type, bo_csv_rows_fn fn, const char *buf,
-                         const char *buf_end, const bo_csv_index *ix, const bo_csv_col *cols,
+static int row_cols_init(row_cols *rc, bo_csv_type type, bo_csv_rows_fn fn, bo_csv_rows_fn cfn,
+                         const char *buf, const char *buf_end, const bo_csv_index *ix,
+                         const bo_csv_col *cols,
                          int n_cols, const uint8_t *fast, char quote, uint8_t *bad,
                          scratch_t *sc, first_bad *fb, int64_t pass)
 {
     memset(rc, 0, sizeof *rc);
-    if (!fn || pass >= ROWWISE_MAX_ROWS)
+    if (!fn)
         return 0;
     int n = 0;
     for (int ci = 0; ci < n_cols; ci++)
         n += fast[ci] && cols[ci].type == type;
-    if (n < 8)
+    if (pass >= ROWWISE_MAX_ROWS) {
+        if (!cfn || n < 2)
+            return 0;
+        fn = cfn;
+    } else if (n < 8)
         return 0;
     const size_t k = (size_t)n;
     rc->mem = malloc(k * (sizeof(struct bo_csv_slow) + 3 * sizeof(void *) + 2 * sizeof(uint32_t)) +
-                     k / 8 + (size_t)n_cols);
+                     k + (size_t)n_cols);
     if (!rc->mem)
         return -1;
     /* the structs and pointers first (their alignment), the uint32 and byte arrays after */
@@ -443,7 +452,7 @@ static int row_cols_init(row_cols *rc, bo_csv_type type, bo_csv_rows_fn fn, cons
     rc->f = (uint32_t *)(rc->masks + k);
     rc->ea = rc->f + k;
     rc->mode = (uint8_t *)(rc->ea + k);
-    rc->taken = rc->mode + k / 8;
+    rc->taken = rc->mode + k;
     rc->fn = fn;
     for (int ci = 0; ci < n_cols; ci++) {
         const bo_csv_col *c = &cols[ci];
@@ -515,11 +524,20 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
     pass = pass < 8 ? 8 : pass;
     row_cols rc[2]; /* int64, float64 */
     memset(rc, 0, sizeof rc);
+    /* Every column an int64 or float64 one the batches may take (a table of numbers, or
+     * the numbers of one): short rows take them eight rows at a time across the columns
+     * (cols_pass), in the order of the text and without the pass's prefetch, where one
+     * column at a time over a pass read the whole pass's text once per column. With any other
+     * column the prefetch brings the pass in for it anyway, and the column loops stay. */
+    int n_num = 0;
+    for (int ci = 0; ci < n_cols; ci++)
+        n_num += fast[ci] && (cols[ci].type == BO_CSV_INT64 || cols[ci].type == BO_CSV_FLOAT64);
+    const int all_num = n_num == n_cols;
     int status =
-        row_cols_init(&rc[0], BO_CSV_INT64, np->rows_int64, buf, buf_end, ix, cols, n_cols, fast,
-                      quote, bad, sc, fb, pass) < 0 ||
-        row_cols_init(&rc[1], BO_CSV_FLOAT64, np->rows_float64, buf, buf_end, ix, cols, n_cols,
-                      fast, quote, bad, sc, fb, pass) < 0
+        row_cols_init(&rc[0], BO_CSV_INT64, np->rows_int64, all_num ? np->cols_int64 : NULL,
+                      buf, buf_end, ix, cols, n_cols, fast, quote, bad, sc, fb, pass) < 0 ||
+        row_cols_init(&rc[1], BO_CSV_FLOAT64, np->rows_float64, all_num ? np->cols_float64 : NULL,
+                      buf, buf_end, ix, cols, n_cols, fast, quote, bad, sc, fb, pass) < 0
             ? -1
             : 0;
     for (int64_t p0 = r0; p0 < r1 && !status; p0 += pass) {
@@ -527,9 +545,10 @@ static int convert_chunk(const char *buf, const bo_csv_index *ix, const bo_csv_c
         /* The pass's text and index into cache before its first column walks them: one
          * prefetch per line, all in flight at once, where the first column's loop otherwise
          * waited for each row's line in turn (the rows are ~100 bytes apart, a stride the
-         * hardware prefetcher follows only slowly). Not when rows_pass takes every column:
-         * it reads each row's text and index in order, a stream the prefetcher follows (the
-         * column loops of the others, strings in particular, would still want it). */
+         * hardware prefetcher follows only slowly). Not when rows_pass or cols_pass takes
+         * every column: they read the rows' text and index in order, a stream the prefetcher
+         * follows (the column loops of the others, strings in particular, would still want
+         * it). */
         if (rc[0].n + rc[1].n < n_cols) {
             const char *a = buf + bo_csv_row_start(ix, p0);
             const char *b = p1 < ix->n_rows ? buf + bo_csv_row_start(ix, p1) : buf_end;
@@ -658,7 +677,7 @@ bo_status bo_csv_convert(const char *buf, const bo_csv_index *ix, bo_csv_col *co
 #if defined(__SSE2__)
     const col_passes np = pick_passes(simd);
 #else
-    const col_passes np = {0, 0, 0, 0, str_pass, NULL, NULL};
+    const col_passes np = {0, 0, 0, 0, str_pass, NULL, NULL, NULL, NULL};
 #endif
     int T = opts && opts->n_threads > 0 ? opts->n_threads : 1;
     const int64_t n_chunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;

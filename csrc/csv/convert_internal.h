@@ -54,7 +54,8 @@ BO_CSV_HIDDEN int str_pass_avx2(const char *buf, const char *buf_end, const bo_c
 BO_CSV_HIDDEN int pass_int64_avx512(const char *, const bo_csv_index *, const bo_csv_col *,
                                     const uint8_t *, int64_t, int64_t,
                                     const struct bo_csv_slow *);
-/* The int64 or float64 columns of long rows, row by row (convert_num.h's rows_pass) */
+/* The int64 or float64 columns of long rows, row by row (convert_num.h's rows_pass), or of
+ * a chunk of numbers only, eight rows at a time across the columns (its cols_pass) */
 typedef int (*bo_csv_rows_fn)(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f,
                               const uint32_t *ea, void *const *outs, uint8_t *const *masks,
                               const struct bo_csv_slow *const *xs, uint8_t *mode,
@@ -64,6 +65,14 @@ BO_CSV_HIDDEN int rows_int64_avx512(const char *, const bo_csv_index *, int, con
                                     const struct bo_csv_slow *const *, uint8_t *,
                                     const uint8_t *, int64_t, int64_t);
 BO_CSV_HIDDEN int rows_float64_avx512(const char *, const bo_csv_index *, int, const uint32_t *,
+                                      const uint32_t *, void *const *, uint8_t *const *,
+                                      const struct bo_csv_slow *const *, uint8_t *,
+                                      const uint8_t *, int64_t, int64_t);
+BO_CSV_HIDDEN int cols_int64_avx512(const char *, const bo_csv_index *, int, const uint32_t *,
+                                    const uint32_t *, void *const *, uint8_t *const *,
+                                    const struct bo_csv_slow *const *, uint8_t *,
+                                    const uint8_t *, int64_t, int64_t);
+BO_CSV_HIDDEN int cols_float64_avx512(const char *, const bo_csv_index *, int, const uint32_t *,
                                       const uint32_t *, void *const *, uint8_t *const *,
                                       const struct bo_csv_slow *const *, uint8_t *,
                                       const uint8_t *, int64_t, int64_t);

@@ -798,6 +798,67 @@ rows_pass(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, con
     return 0;
 }
 
+/* Rows [p0, p1) of n int64 or float64 columns (type; f, ea, outs, masks, xs as for
+ * rows_pass; mode: n bytes of scratch) of a chunk whose columns are all numbers of these two
+ * types, in short rows: eight rows of each column in turn, then the next eight. The column
+ * loop walked one column over the whole pass and the next over it again, so that the pass's
+ * text and index were prefetched up front and read once per column; here each eight rows'
+ * lines are read while they are in L1, in the order of the text. Every value is written as
+ * the column loop writes it (a batch of its mode, else fast_num_row), and each column adapts
+ * as there (bo_b8_next_mode; a column off the batches takes the one-field path for the rest
+ * of the pass). Returns -1 when out of memory, else 0. */
+static inline __attribute__((always_inline)) int
+cols_pass(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea,
+          void *const *outs, uint8_t *const *masks, const struct bo_csv_slow *const *xs,
+          uint8_t *mode, const uint8_t *st, int64_t p0, int64_t p1, const bo_csv_type type)
+{
+    const size_t stride = (size_t)ix->n_fields + 1;
+    const int long_ok = ix->consumed >= 32;
+    int int_first = 0;
+    memset(mode, B8_SHORT, (size_t)n);
+    int64_t r = p0;
+    if (ix->consumed >= 16)
+        for (; r + 8 <= p1; r += 8) {
+            uint64_t st8 = 0;
+            if (st)
+                memcpy(&st8, st + (r - p0), 8);
+            const uint32_t *orow = ix->offs + (size_t)r * stride;
+            for (int j = 0; j < n; j++) {
+                const uint32_t *o = orow + f[j];
+                unsigned rest;
+                const int m = mode[j];
+                if (st8 || m == B8_OFF)
+                    rest = 0xFF;
+                else if (type == BO_CSV_INT64)
+                    rest = bo_b8_int64(buf, o, stride, ea[j], (int64_t *)outs[j] + r,
+                                       masks[j] ? masks[j] + r : NULL);
+                else if (m == B8_LONG)
+                    rest = bo_b8_float64_long(buf, o, stride, ea[j], (double *)outs[j] + r,
+                                              masks[j] ? masks[j] + r : NULL);
+                else
+                    rest = bo_b8_float64(buf, o, stride, ea[j], (double *)outs[j] + r,
+                                         masks[j] ? masks[j] + r : NULL);
+                if (!st8 && m != B8_OFF)
+                    mode[j] = (uint8_t)bo_b8_next_mode(m, __builtin_popcount(rest), type, long_ok);
+                for (; rest; rest &= rest - 1) {
+                    const int i = __builtin_ctz(rest);
+                    if (fast_num_row(buf, o + (size_t)i * stride, ea[j], outs[j], masks[j], r + i,
+                                     st ? st[r + i - p0] : ROW_CONVERT, type, xs[j],
+                                     &int_first) < 0)
+                        return -1;
+                }
+            }
+        }
+    for (; r < p1; r++) {
+        const uint32_t *orow = ix->offs + (size_t)r * stride;
+        for (int j = 0; j < n; j++)
+            if (fast_num_row(buf, orow + f[j], ea[j], outs[j], masks[j], r,
+                             st ? st[r - p0] : ROW_CONVERT, type, xs[j], &int_first) < 0)
+                return -1;
+    }
+    return 0;
+}
+
 #define ROWS_PASS(name, type)                                                                  \
     NUM_PASS_LINKAGE __attribute__((noinline)) int NUM_PASS(name)(                            \
         const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea, \
@@ -809,5 +870,16 @@ rows_pass(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, con
 ROWS_PASS(rows_int64, BO_CSV_INT64)
 ROWS_PASS(rows_float64, BO_CSV_FLOAT64)
 #undef ROWS_PASS
+#define COLS_PASS(name, type)                                                                  \
+    NUM_PASS_LINKAGE __attribute__((noinline)) int NUM_PASS(name)(                            \
+        const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea, \
+        void *const *outs, uint8_t *const *masks, const struct bo_csv_slow *const *xs,         \
+        uint8_t *mode, const uint8_t *st, int64_t p0, int64_t p1)                              \
+    {                                                                                         \
+        return cols_pass(buf, ix, n, f, ea, outs, masks, xs, mode, st, p0, p1, type);           \
+    }
+COLS_PASS(cols_int64, BO_CSV_INT64)
+COLS_PASS(cols_float64, BO_CSV_FLOAT64)
+#undef COLS_PASS
 #endif
 #endif
