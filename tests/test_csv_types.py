@@ -475,25 +475,28 @@ def test_int_fast_path_every_length_sign_and_neighbour(tmp_path, simd_level):
             (bad, str(ei.value))
 
 
-def _int_batch_text(r):
-    """One int64 field's text for test_int_batches_of_eight: (text, value or None for a bad
-    field). Mostly the fast shape, the rest every way out of it."""
+def _int_batch_text(r, width=16):
+    """One int64 field's text for test_int_batches_of_eight and the long rows test: (text,
+    value or None for a bad field). Mostly the fast shape ([+-] and up to width - 1 digits, or
+    width digits), the rest every way out of it. width 8: every text at most 8 bytes (the
+    AVX-512 batches then take eight fields in one register)."""
     k = r.random()
-    if k < 0.70:  # the shape: [+-] 1..15 digits or 16 digits
-        n = int(r.integers(1, 17))
+    if k < 0.70:  # the shape
+        n = int(r.integers(1, width + 1))
         v = "".join(r.choice(list("0123456789"), n))
-        sign = "" if n == 16 else "-" if r.random() < 0.3 else "+" if r.random() < 0.1 else ""
+        sign = "" if n == width else "-" if r.random() < 0.3 else "+" if r.random() < 0.1 else ""
         return sign + v, int(sign + v)
-    if k < 0.80:  # 17..19 digits, in range
+    if k < 0.80 and width == 16:  # 17..19 digits, in range
         v = int(r.integers(10**16, 2**63 - 1, dtype=np.int64)) * (-1 if r.random() < 0.5 else 1)
         return str(v), v
     if k < 0.88:  # the general path's spellings of good values
-        v = int(r.integers(-10**6, 10**6))
-        t = r.choice([f'"{v}"', f" {v}", f"{v} ", "0" * int(r.integers(1, 20)) + str(abs(v))])
+        v = int(r.integers(-10**6, 10**6)) if width == 16 else int(r.integers(-9999, 9999))
+        zeros = "0" * int(r.integers(1, 20 if width == 16 else 3))
+        t = r.choice([f'"{v}"', f" {v}", f"{v} ", zeros + str(abs(v))])
         return str(t), abs(v) if t.startswith("0") else v
     # bad: each of these is a bad value, its row skipped
-    return str(r.choice(["-", "+", "--1", "+-5", "1-", "12a", "1.5", "9" * 20, "0x1", "1 2",
-                         "-" + "9" * 19])), None
+    bad = ["-", "+", "--1", "+-5", "1-", "12a", "1.5", "0x1", "1 2", "-+0", "9-9"]
+    return str(r.choice(bad + (["9" * 20, "-" + "9" * 19] if width == 16 else []))), None
 
 
 def _batch_file(tmp_path, r, field, missing, bad, crlf, n=6000):
@@ -524,60 +527,19 @@ def _batch_file(tmp_path, r, field, missing, bad, crlf, n=6000):
 
 
 @pytest.mark.parametrize("crlf", [False, True])
-def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
+@pytest.mark.parametrize("short", [False, True])
+def test_int_batches_of_eight_against_int(tmp_path, simd_level, crlf, short):
     """The AVX-512 int64 loop takes eight rows at a time and hands the ones it cannot parse to
     the one-field loop: every mix of good, long, quoted, padded, missing and bad fields in a
     batch, as the first field (at the start of a slice), a middle one and the last (before a
     line break or CR LF), short rows (which a batch leaves to the one-field loop whole), at
     several block sizes and thread counts: the values int() gives and exactly the rows with a
-    bad field skipped."""
+    bad field skipped. short: every field at most 8 bytes (the batches then take the eight
+    fields in one register), the shape and every way out of it within 8 bytes."""
     bio = csv_api()
-    path, want = _batch_file(tmp_path, np.random.default_rng(21 + crlf), _int_batch_text,
-                             pd.NA, "1-", crlf)
-    dtypes = {"x": "int64", "p": "str", "m": "Int64", "y": "int64"}
-    # columns: only the numbers (every column converted is an int64 one: the batches then
-    # take eight rows of each column in turn)
-    for bs, nt, cols in ((None, 1, None), (None, 2, None), (509, 2, None), (4096, 1, None),
-                         (None, 1, ["x", "m", "y"]), (509, 2, ["x", "m", "y"])):
-        df = bio.read_csv(path, dtypes=dtypes, n_threads=nt, on_bad_lines="skip", columns=cols,
-                          **bs_kw(bs))
-        assert df.index.tolist() == [w[0] for w in want], (bs, nt)
-        assert df["x"].tolist() == [w[1] for w in want], (bs, nt)
-        assert df["y"].tolist() == [w[3] for w in want], (bs, nt)
-        got_m = df["m"].tolist()
-        assert [g is pd.NA for g in got_m] == [w[2] is pd.NA for w in want], (bs, nt)
-        assert [g for g in got_m if g is not pd.NA] == [w[2] for w in want
-                                                         if w[2] is not pd.NA], (bs, nt)
-
-
-def _short_int_text(r):
-    """One int64 field's text of at most 8 bytes for test_short_int_batches_of_eight (the
-    AVX-512 batches take eight such fields a register): (text, value or None for a bad
-    field), the shape and every way out of it within 8 bytes."""
-    k = r.random()
-    if k < 0.75:  # the shape: [+-] 1..7 digits or 8 digits
-        n = int(r.integers(1, 9))
-        v = "".join(r.choice(list("0123456789"), n))
-        sign = "" if n == 8 else "-" if r.random() < 0.3 else "+" if r.random() < 0.1 else ""
-        return sign + v, int(sign + v)
-    if k < 0.88:  # the general path's spellings of good values
-        v = int(r.integers(-9999, 9999))
-        t = r.choice([f'"{v}"', f" {v}", f"{v} ", "0" * int(r.integers(1, 3)) + str(abs(v))])
-        return str(t), abs(v) if t.startswith("0") else v
-    return str(r.choice(["-", "+", "--1", "+-5", "1-", "12a", "1.5", "0x1", "1 2", "-+0",
-                         "9-9", "+"])), None
-
-
-@pytest.mark.parametrize("crlf", [False, True])
-def test_short_int_batches_of_eight_against_int(tmp_path, simd_level, crlf):
-    """Int64 columns whose fields are all at most 8 bytes long (the AVX-512 batches then take
-    the eight fields in one register): every mix of the shape, signs, quoted, blank-padded,
-    missing and bad fields in a batch, first field, middle and last (before LF or CR LF), short
-    rows, several block sizes and thread counts: int()'s values and exactly the bad rows
-    skipped."""
-    bio = csv_api()
-    path, want = _batch_file(tmp_path, np.random.default_rng(31 + crlf), _short_int_text,
-                             pd.NA, "1-", crlf)
+    path, want = _batch_file(tmp_path, np.random.default_rng(21 + crlf + 10 * short),
+                             lambda r: _int_batch_text(r, 8 if short else 16), pd.NA, "1-",
+                             crlf)
     dtypes = {"x": "int64", "p": "str", "m": "Int64", "y": "int64"}
     # columns: only the numbers (every column converted is an int64 one: the batches then
     # take eight rows of each column in turn)
@@ -605,10 +567,10 @@ def _long_row_text(r, kind, i, j):
     (text, value or None for a bad field). Bad fields are rare, so that most rows are kept."""
     if kind in ("int64", "Int64"):
         # rows 500-599: fields of at most 8 bytes (the 8-byte int batches)
-        text = _short_int_text if 500 <= i < 600 else _int_batch_text
-        t, v = text(r)
+        width = 8 if 500 <= i < 600 else 16
+        t, v = _int_batch_text(r, width)
         while v is None and r.random() > 0.02:
-            t, v = text(r)
+            t, v = _int_batch_text(r, width)
         if kind == "Int64" and r.random() < 0.2:
             t, v = "", pd.NA
         if 300 <= i < 340 and j % 8 == i % 8 and i % 2:  # one bad field a batch

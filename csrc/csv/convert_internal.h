@@ -60,22 +60,16 @@ typedef int (*bo_csv_rows_fn)(const char *buf, const bo_csv_index *ix, int n, co
                               const uint32_t *ea, void *const *outs, uint8_t *const *masks,
                               const struct bo_csv_slow *const *xs, uint8_t *mode,
                               const uint8_t *st, int64_t p0, int64_t p1);
-BO_CSV_HIDDEN int rows_int64_avx512(const char *, const bo_csv_index *, int, const uint32_t *,
-                                    const uint32_t *, void *const *, uint8_t *const *,
-                                    const struct bo_csv_slow *const *, uint8_t *,
-                                    const uint8_t *, int64_t, int64_t);
-BO_CSV_HIDDEN int rows_float64_avx512(const char *, const bo_csv_index *, int, const uint32_t *,
-                                      const uint32_t *, void *const *, uint8_t *const *,
-                                      const struct bo_csv_slow *const *, uint8_t *,
-                                      const uint8_t *, int64_t, int64_t);
-BO_CSV_HIDDEN int cols_int64_avx512(const char *, const bo_csv_index *, int, const uint32_t *,
-                                    const uint32_t *, void *const *, uint8_t *const *,
-                                    const struct bo_csv_slow *const *, uint8_t *,
-                                    const uint8_t *, int64_t, int64_t);
-BO_CSV_HIDDEN int cols_float64_avx512(const char *, const bo_csv_index *, int, const uint32_t *,
-                                      const uint32_t *, void *const *, uint8_t *const *,
-                                      const struct bo_csv_slow *const *, uint8_t *,
-                                      const uint8_t *, int64_t, int64_t);
+#define BO_CSV_ROWS_FN_DECL(name)                                                              \
+    BO_CSV_HIDDEN int name(const char *, const bo_csv_index *, int, const uint32_t *,          \
+                           const uint32_t *, void *const *, uint8_t *const *,                  \
+                           const struct bo_csv_slow *const *, uint8_t *, const uint8_t *,      \
+                           int64_t, int64_t);
+BO_CSV_ROWS_FN_DECL(rows_int64_avx512)
+BO_CSV_ROWS_FN_DECL(rows_float64_avx512)
+BO_CSV_ROWS_FN_DECL(cols_int64_avx512)
+BO_CSV_ROWS_FN_DECL(cols_float64_avx512)
+#undef BO_CSV_ROWS_FN_DECL
 BO_CSV_HIDDEN int pass_float64_avx512(const char *, const bo_csv_index *, const bo_csv_col *,
                                       const uint8_t *, int64_t, int64_t,
                                       const struct bo_csv_slow *);

@@ -859,27 +859,19 @@ cols_pass(const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, con
     return 0;
 }
 
-#define ROWS_PASS(name, type)                                                                  \
+/* rows_pass or cols_pass (walk) for one type, out of line (bo_csv_rows_fn) */
+#define MULTI_PASS(name, walk, type)                                                           \
     NUM_PASS_LINKAGE __attribute__((noinline)) int NUM_PASS(name)(                            \
         const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea, \
         void *const *outs, uint8_t *const *masks, const struct bo_csv_slow *const *xs,         \
         uint8_t *mode, const uint8_t *st, int64_t p0, int64_t p1)                              \
     {                                                                                         \
-        return rows_pass(buf, ix, n, f, ea, outs, masks, xs, mode, st, p0, p1, type);           \
+        return walk(buf, ix, n, f, ea, outs, masks, xs, mode, st, p0, p1, type);                \
     }
-ROWS_PASS(rows_int64, BO_CSV_INT64)
-ROWS_PASS(rows_float64, BO_CSV_FLOAT64)
-#undef ROWS_PASS
-#define COLS_PASS(name, type)                                                                  \
-    NUM_PASS_LINKAGE __attribute__((noinline)) int NUM_PASS(name)(                            \
-        const char *buf, const bo_csv_index *ix, int n, const uint32_t *f, const uint32_t *ea, \
-        void *const *outs, uint8_t *const *masks, const struct bo_csv_slow *const *xs,         \
-        uint8_t *mode, const uint8_t *st, int64_t p0, int64_t p1)                              \
-    {                                                                                         \
-        return cols_pass(buf, ix, n, f, ea, outs, masks, xs, mode, st, p0, p1, type);           \
-    }
-COLS_PASS(cols_int64, BO_CSV_INT64)
-COLS_PASS(cols_float64, BO_CSV_FLOAT64)
-#undef COLS_PASS
+MULTI_PASS(rows_int64, rows_pass, BO_CSV_INT64)
+MULTI_PASS(rows_float64, rows_pass, BO_CSV_FLOAT64)
+MULTI_PASS(cols_int64, cols_pass, BO_CSV_INT64)
+MULTI_PASS(cols_float64, cols_pass, BO_CSV_FLOAT64)
+#undef MULTI_PASS
 #endif
 #endif
